@@ -1,0 +1,340 @@
+"""The `cirqliz` command. Exit codes: 0 success, 1 refused or failed, 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cirqliz.clock import to_epoch
+from cirqliz.domain.errors import DomainError
+from cirqliz.domain.plates import normalise_plate
+from cirqliz.domain.purposes import Purpose
+from cirqliz.domain.windows import parse_window
+from cirqliz.passcode.errors import SchemeError
+from cirqliz.passcode.keys import algorithm_from_name
+from cirqliz.verify import cli as verify_cli
+
+
+def _keys_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        "--keys-dir",
+        dest="keys_dir",
+        default=os.environ.get("CIRQLIZ_KEYS_DIR", "keys"),
+        help="keys directory (default: $CIRQLIZ_KEYS_DIR or ./keys)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="cirqliz", description="CirQliz: laissez-passer signés pour zones à accès réglementé"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    keys = sub.add_parser("keys", help="authority keys").add_subparsers(dest="action", required=True)
+    init = keys.add_parser("init", help="create the root key and a first signing key")
+    _keys_dir_option(init)
+    init.add_argument("--issuer", default="FR-DEMO", help="issuer name carried by passes (keep it short)")
+    init.add_argument("--alg", default="ES256", help="ES256 (default) or Ed25519 for the first signing key")
+    rotate = keys.add_parser("rotate", help="add a signing key (usable once a bundle publishes it)")
+    _keys_dir_option(rotate)
+    rotate.add_argument("--alg", default="ES256")
+    rotate.add_argument("--zones", help="comma-separated zone refs this key may sign for (default: all)")
+    listing = keys.add_parser("list", help="list keys and their status")
+    _keys_dir_option(listing)
+    listing.add_argument("--json", action="store_true")
+    withdraw = keys.add_parser("withdraw", help="withdraw a signing key")
+    _keys_dir_option(withdraw)
+    withdraw.add_argument("kid")
+
+    bundle = sub.add_parser("bundle", help="trust bundles").add_subparsers(dest="action", required=True)
+    build = bundle.add_parser("build", help="sign the next trust bundle")
+    _keys_dir_option(build)
+    build.add_argument("--out", required=True, help="where to write the bundle (.cose)")
+    build.add_argument("--zones", help="zones JSON file (default: the packaged demo zones)")
+    build.add_argument("--revoked", help="file of revoked serials, one per line (hex, or ISSUER:HEX)")
+    build.add_argument("--max-age", type=int, default=3 * 86400, help="seconds before verifiers call it stale")
+    build.add_argument("--since", type=int, help="also write a delta from this seq to --delta-out")
+    build.add_argument("--delta-out", help="where to write the delta (with --since)")
+    show = bundle.add_parser("show", help="check a bundle and print what it holds")
+    _keys_dir_option(show)
+    show.add_argument("file")
+    show.add_argument("--root", action="append", help="pinned root public key (PEM)")
+    show.add_argument("--json", action="store_true")
+
+    passes = sub.add_parser("pass", help="passes (development helper)").add_subparsers(dest="action", required=True)
+    sign = passes.add_parser("sign", help="sign a pass directly and print its text")
+    _keys_dir_option(sign)
+    sign.add_argument("--zone", action="append", required=True, help="zone code (repeatable)")
+    sign.add_argument("--plate", required=True)
+    sign.add_argument("--from", dest="valid_from", required=True, help="ISO 8601 with offset")
+    sign.add_argument("--to", dest="valid_to", required=True, help="ISO 8601 with offset")
+    sign.add_argument("--window", action="append", default=[], help="e.g. 'Mo-Fr 07:00-11:00' (repeatable)")
+    sign.add_argument("--purpose", default="DELIVERY", help="purpose name or code (default DELIVERY)")
+    sign.add_argument("--png", help="also write the QR code to this PNG file")
+
+    demo = sub.add_parser("demo", help="demo keys, bundle and a signed pass, checked offline")
+    demo.add_argument("--dir", default="var/demo", help="where to keep the demo keys and files")
+
+    verify = sub.add_parser("verify", help="check a pass offline")
+    verify_cli.add_arguments(verify)
+    return parser
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"cirqliz: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `cirqliz` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "verify":
+        return verify_cli.run(args)
+    try:
+        return _dispatch(args)
+    except verify_cli.UsageError as exc:
+        return _fail(str(exc), 2)
+    except (SchemeError, DomainError) as exc:
+        return _fail(exc.message)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from cirqliz.issuance.keystore import KeyStore
+
+    if args.command == "keys":
+        if args.action == "init":
+            store = KeyStore.init(args.keys_dir, issuer=args.issuer, alg=algorithm_from_name(args.alg))
+            print(f"keys created in {store.path} for issuer {store.issuer}")
+            print(f"root key   {store.root_kid}")
+            print(f"signing    {store.keys[0].kid} (pending: run `cirqliz bundle build` to publish it)")
+            return 0
+        store = KeyStore(args.keys_dir)
+        if args.action == "rotate":
+            zones = [int(z) for z in args.zones.split(",")] if args.zones else None
+            entry = store.rotate(algorithm_from_name(args.alg), zones)
+            print(f"new signing key {entry.kid} ({entry.alg}), pending until the next bundle is built")
+            return 0
+        if args.action == "withdraw":
+            entry = store.withdraw(args.kid)
+            print(f"key {entry.kid} withdrawn; build and publish a bundle so verifiers refuse its passes")
+            return 0
+        rows = store.describe()
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            for row in rows:
+                seq = "" if row["published_seq"] is None else f"seq {row['published_seq']}"
+                print(f"{row['kid']}  {row['role']:<8} {row['alg']:<6} {row['status']:<9} {seq}")
+        return 0
+
+    if args.command == "bundle":
+        return _bundle(args)
+    if args.command == "pass":
+        return _sign_pass(args)
+    if args.command == "demo":
+        return _demo(args)
+    raise verify_cli.UsageError(f"unknown command {args.command}")
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from cirqliz.issuance.keystore import KeyStore
+    from cirqliz.issuance.zonefile import load_zones
+    from cirqliz.passcode.bundle import open_bundle
+
+    if args.action == "build":
+        store = KeyStore(args.keys_dir)
+        revoked = []
+        if args.revoked:
+            for number, line in enumerate(Path(args.revoked).read_text().splitlines(), 1):
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                iss, _, serial = line.rpartition(":")
+                try:
+                    cti = bytes.fromhex(serial)
+                except ValueError:
+                    raise verify_cli.UsageError(f"{args.revoked}:{number}: {serial!r} is not a hex serial") from None
+                if len(cti) != 8:
+                    raise verify_cli.UsageError(f"{args.revoked}:{number}: a serial has 16 hex digits")
+                revoked.append((iss or store.issuer, cti))
+        if args.since is not None and not args.delta_out:
+            raise verify_cli.UsageError("--since needs --delta-out FILE")
+        data, content = store.build_bundle(zones=load_zones(args.zones), revoked=revoked, max_age=args.max_age)
+        Path(args.out).write_bytes(data)
+        print(
+            f"bundle seq {content.seq}: {len(content.keys)} key(s), {len(content.zones)} zone(s), "
+            f"{len(content.revoked) // 8} revocation(s), {len(data)} bytes -> {args.out}"
+        )
+        if args.since is not None:
+            delta = store.delta_since(args.since)
+            Path(args.delta_out).write_bytes(delta)
+            print(f"delta {args.since} -> {content.seq}: {len(delta)} bytes -> {args.delta_out}")
+        return 0
+
+    roots = verify_cli.load_root(argparse.Namespace(root=args.root, keys_dir=args.keys_dir))
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise verify_cli.UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    bundle = open_bundle(data, roots)
+    c = bundle.content
+    summary = {
+        "iss": c.iss,
+        "seq": c.seq,
+        "issued_at": c.issued_at,
+        "max_age": c.max_age,
+        "keys": [
+            {"kid": k.kid.hex(), "alg": k.alg.label, "not_before": k.not_before, "zones": k.zones} for k in c.keys
+        ],
+        "withdrawn": sorted(k.hex() for k in c.withdrawn),
+        "revocations": bundle.revoked_count(),
+        "zones": [
+            {"ref": z.ref, "code": z.code, "name": z.name, "tz": z.tz, "windows": [w.describe() for w in z.windows]}
+            for z in c.zones
+        ],
+        "bytes": len(data),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print(f"bundle of {c.iss}, seq {c.seq}, issued at {c.issued_at}, max age {c.max_age} s, {len(data)} bytes")
+        for k in summary["keys"]:
+            print(f"  key {k['kid']} {k['alg']}")
+        for kid in summary["withdrawn"]:
+            print(f"  withdrawn {kid}")
+        print(f"  {summary['revocations']} revocation(s)")
+        for z in summary["zones"]:
+            print(f"  zone {z['ref']:>3} {z['code']:<18} {z['tz']:<14} {', '.join(z['windows'])}")
+    return 0
+
+
+def _sign_pass(args: argparse.Namespace) -> int:
+    from cirqliz.issuance.keystore import KeyStore
+    from cirqliz.passcode.claims import PassClaims
+    from cirqliz.passcode.token import sign_pass
+
+    store = KeyStore(args.keys_dir)
+    published = store.latest_bundle()
+    if published is None:
+        raise verify_cli.UsageError("no bundle built yet: run `cirqliz bundle build --out FILE` first")
+    refs = []
+    for code in args.zone:
+        zone = published.zone(code)
+        if zone is None:
+            known = ", ".join(sorted(published.zones_by_code))
+            raise verify_cli.UsageError(f"zone {code!r} is not in the latest bundle (known: {known})")
+        refs.append(zone.ref)
+    try:
+        purpose = int(args.purpose) if args.purpose.isdigit() else Purpose[args.purpose.upper()].value
+    except KeyError:
+        raise verify_cli.UsageError(
+            f"unknown purpose {args.purpose!r} ({', '.join(p.name for p in Purpose)})"
+        ) from None
+    nbf = to_epoch(verify_cli.parse_instant(args.valid_from, "--from"))
+    exp = to_epoch(verify_cli.parse_instant(args.valid_to, "--to"))
+    if exp <= nbf:
+        raise verify_cli.UsageError("--to must be after --from")
+    key = store.signing_key()
+    iat = int(store.clock.now().timestamp())
+    claims = PassClaims(
+        iss=store.issuer,
+        iat=iat,
+        nbf=nbf,
+        exp=exp,
+        cti=secrets.token_bytes(8),
+        zones=tuple(refs),
+        plate=normalise_plate(args.plate),
+        purpose=purpose,
+        windows=tuple(parse_window(w) for w in args.window),
+        zone_data_version=published.content.zone_data_version,
+    )
+    text = sign_pass(claims, key)
+    if args.png:
+        from cirqliz.issuance.qr import qr_png
+
+        Path(args.png).write_bytes(qr_png(text))
+    print(text)
+    print(f"serial {claims.serial}  kid {key.kid.hex()}  {len(text)} characters", file=sys.stderr)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from cirqliz.issuance.keystore import KeyStore
+
+    base = Path(args.dir)
+    keys_dir = base / "keys"
+    if not (keys_dir / "keyring.json").exists():
+        KeyStore.init(keys_dir, issuer="FR-DEMO")
+        print(f"demo keys created in {keys_dir}")
+    bundle_file, png = base / "bundle.cose", base / "pass.png"
+    _bundle(
+        argparse.Namespace(
+            action="build",
+            keys_dir=str(keys_dir),
+            out=str(bundle_file),
+            zones=None,
+            revoked=None,
+            max_age=3 * 86400,
+            since=None,
+            delta_out=None,
+        )
+    )
+    start = datetime.now(UTC).replace(microsecond=0)
+    end = start + timedelta(days=30)
+    sign = [
+        "pass",
+        "sign",
+        "--dir",
+        str(keys_dir),
+        "--zone",
+        "PARIS-CENTRE",
+        "--zone",
+        "MARAIS-PIETON",
+        "--plate",
+        "AB-123-CD",
+        "--from",
+        start.isoformat(),
+        "--to",
+        end.isoformat(),
+        "--window",
+        "Mo-Sa 07:00-11:00",
+        "--png",
+        str(png),
+    ]
+    print(f"\n$ cirqliz {' '.join(repr(a) if ' ' in a else a for a in sign)}")
+    main(sign)
+    monday = (start + timedelta(days=7 - start.weekday())).date()
+    at = f"{monday}T09:30:00+01:00"
+    print(
+        f"\n$ cirqliz verify --image {png} --bundle {bundle_file} --zone PARIS-CENTRE --keys-dir {keys_dir} --at {at}"
+    )
+    main(
+        [
+            "verify",
+            "--image",
+            str(png),
+            "--bundle",
+            str(bundle_file),
+            "--zone",
+            "PARIS-CENTRE",
+            "--keys-dir",
+            str(keys_dir),
+            "--at",
+            at,
+        ]
+    )
+    print(f"\nThe QR code is in {png}. The web application is not built yet: see README.md.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

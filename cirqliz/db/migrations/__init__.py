@@ -1,0 +1,1 @@
+"""Alembic migrations (dated file names), shipped inside the package."""

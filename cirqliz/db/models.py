@@ -1,0 +1,397 @@
+"""SQLModel tables. Times are aware UTC (sqlmodel's UTCDateTime: timestamptz on PostgreSQL);
+enumerations are strings guarded by named CHECK constraints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from cirqliz.db.base import check_between, check_in
+from cirqliz.domain.applications import ApplicationAction, ApplicationStatus
+from cirqliz.domain.documents import ACCEPTED_TYPES, MAX_DOCUMENT_BYTES
+from cirqliz.domain.organisations import OrganisationKind, Role
+from cirqliz.domain.passes import ExemptionKind, PassStatus
+from cirqliz.domain.purposes import Purpose
+from cirqliz.domain.vehicles import Energy, VehicleCategory
+from cirqliz.domain.windows import TimeWindow
+from cirqliz.domain.zones import ReviewMode, ZoneKind, ZoneStatus
+
+_PURPOSES = ", ".join(str(int(p)) for p in Purpose)
+
+
+def _json(nullable: bool = False) -> Any:
+    return Field(default=None if nullable else ..., sa_column=Column(JSON, nullable=nullable))
+
+
+class Organisation(SQLModel, table=True):
+    """An authority, an event organiser or a company."""
+
+    __table_args__ = (
+        check_in("kind", OrganisationKind),
+        CheckConstraint("kind <> 'company' OR siren IS NOT NULL", name="company_has_siren"),
+        CheckConstraint("next_zone_ref > 0", name="next_zone_ref_positive"),
+        UniqueConstraint("code"),
+        UniqueConstraint("siret"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(max_length=16)
+    code: str = Field(max_length=32)  # short stable identifier; the pass issuer (`iss`)
+    name: str = Field(max_length=200)
+    siren: str | None = Field(default=None, max_length=9, index=True)
+    siret: str | None = Field(default=None, max_length=14)
+    # Zone refs are never reused: allocated from this counter, not from max(ref) + 1.
+    next_zone_ref: int = Field(default=1)
+    created_at: datetime
+
+
+class UserAccount(SQLModel, table=True):
+    """A person who signs in."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (UniqueConstraint("email"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=254)
+    display_name: str = Field(max_length=200)
+    password_hash: str | None = Field(default=None, max_length=255)
+    is_active: bool = Field(default=True)
+    created_at: datetime
+
+
+class Membership(SQLModel, table=True):
+    """A role a user holds in an organisation."""
+
+    __table_args__ = (
+        check_in("role", Role),
+        UniqueConstraint("user_id", "organisation_id", "role"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    role: str = Field(max_length=32)
+    created_at: datetime
+
+
+class Vehicle(SQLModel, table=True):
+    """A vehicle of an organisation's fleet."""
+
+    __table_args__ = (
+        check_in("category", VehicleCategory),
+        check_in("energy", Energy),
+        check_between("crit_air", 0, 5),
+        CheckConstraint("gross_weight_kg IS NULL OR gross_weight_kg > 0", name="weight_positive"),
+        CheckConstraint("length_cm IS NULL OR length_cm > 0", name="length_positive"),
+        UniqueConstraint("organisation_id", "plate"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    plate: str = Field(max_length=16, index=True)  # normalised (cirqliz.domain.plates)
+    category: str = Field(max_length=8)
+    crit_air: int | None = None  # None: not classified
+    energy: str = Field(max_length=16)
+    gross_weight_kg: int | None = None
+    length_cm: int | None = None
+    created_at: datetime
+
+
+class Event(SQLModel, table=True):
+    """An event (festival, race, summit) for which temporary zones are set up."""
+
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organiser_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    name: str = Field(max_length=200)
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+
+
+class Zone(SQLModel, table=True):
+    """A restricted zone owned by an authority."""
+
+    __table_args__ = (
+        check_in("kind", ZoneKind),
+        check_in("status", ZoneStatus),
+        CheckConstraint("ref > 0", name="ref_positive"),
+        CheckConstraint(
+            "permanent OR (starts_on IS NOT NULL AND ends_on IS NOT NULL AND starts_on <= ends_on)",
+            name="temporary_has_dates",
+        ),
+        UniqueConstraint("authority_id", "ref"),
+        UniqueConstraint("authority_id", "code"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    authority_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    ref: int  # small integer carried in signed passes, unique per authority, never reused
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=24)
+    geometry: dict[str, Any] = _json()
+    time_zone: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    permanent: bool = Field(default=True)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    delegated_to_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id")
+    event_id: uuid.UUID | None = Field(default=None, foreign_key="event.id")
+    data_version: int = Field(default=1)
+    created_at: datetime
+    updated_at: datetime
+
+
+class AccessRule(SQLModel, table=True):
+    """Who may enter a zone, when, and how applications are reviewed."""
+
+    __tablename__ = "access_rule"
+    __table_args__ = (
+        check_in("review_mode", ReviewMode),
+        check_between("max_crit_air", 0, 5),
+        CheckConstraint("quota_days_per_year IS NULL OR quota_days_per_year >= 0",
+                        name="quota_not_negative"),
+        CheckConstraint("max_pass_days IS NULL OR max_pass_days > 0", name="max_days_positive"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    zone_id: uuid.UUID = Field(foreign_key="zone.id", index=True)
+    position: int = Field(default=0)
+    name: str = Field(default="", max_length=200)
+    # The authority's opening_hours string, kept verbatim; `windows` is its TimeWindow form
+    # (or the windows typed directly), null when opening_hours cannot be expressed as windows.
+    opening_hours: str | None = Field(default=None, sa_type=Text)
+    windows: list[dict[str, Any]] | None = _json(nullable=True)
+    purposes: list[int] = _json()
+    categories: list[str] = _json()
+    max_crit_air: int | None = None
+    max_weight_kg: int | None = None
+    max_length_cm: int | None = None
+    quota_days_per_year: int | None = None
+    max_pass_days: int | None = None
+    review_mode: str = Field(default=ReviewMode.MANUAL.value, max_length=16)
+    created_at: datetime
+
+
+class Application(SQLModel, table=True):
+    """A request for passes: one or several zones, one vehicle or a fleet."""
+
+    __table_args__ = (
+        check_in("status", ApplicationStatus),
+        CheckConstraint(f"purpose IN ({_PURPOSES})", name="purpose"),
+        CheckConstraint("expires_at > not_before", name="period_order"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    applicant_id: uuid.UUID = Field(foreign_key="user_account.id")
+    authority_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    purpose: int
+    not_before: datetime
+    expires_at: datetime
+    windows: list[dict[str, Any]] = _json()
+    comment: str | None = Field(default=None, sa_type=Text)
+    status: str = Field(default=ApplicationStatus.DRAFT.value, max_length=16, index=True)
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    decision_reason: str | None = Field(default=None, sa_type=Text)
+
+
+class ApplicationZone(SQLModel, table=True):
+    """A zone an application asks for."""
+
+    __tablename__ = "application_zone"
+
+    application_id: uuid.UUID = Field(foreign_key="application.id", primary_key=True)
+    zone_id: uuid.UUID = Field(foreign_key="zone.id", primary_key=True)
+
+
+class ApplicationVehicle(SQLModel, table=True):
+    """A vehicle an application asks for (several for a fleet application)."""
+
+    __tablename__ = "application_vehicle"
+
+    application_id: uuid.UUID = Field(foreign_key="application.id", primary_key=True)
+    vehicle_id: uuid.UUID = Field(foreign_key="vehicle.id", primary_key=True)
+
+
+class ApplicationTransitionRecord(SQLModel, table=True):
+    """One state change of an application: who, when, why."""
+
+    __tablename__ = "application_transition"
+    __table_args__ = (
+        check_in("from_status", ApplicationStatus),
+        check_in("to_status", ApplicationStatus),
+        check_in("action", ApplicationAction),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    application_id: uuid.UUID = Field(foreign_key="application.id", index=True)
+    from_status: str = Field(max_length=16)
+    to_status: str = Field(max_length=16)
+    action: str = Field(max_length=16)
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    reason: str | None = Field(default=None, sa_type=Text)
+    at: datetime
+
+
+class SupportingDocument(SQLModel, table=True):
+    """A file attached to an application, stored by content hash."""
+
+    __tablename__ = "supporting_document"
+    __table_args__ = (
+        check_in("content_type", ACCEPTED_TYPES),
+        CheckConstraint(f"size > 0 AND size <= {MAX_DOCUMENT_BYTES}", name="size_range"),
+        UniqueConstraint("application_id", "sha256"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    application_id: uuid.UUID = Field(foreign_key="application.id", index=True)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=64)
+    size: int
+    sha256: str = Field(max_length=64)
+    storage_key: str = Field(max_length=255)
+    uploaded_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    uploaded_at: datetime
+
+
+class AccessPass(SQLModel, table=True):
+    """An issued, signed pass."""
+
+    __tablename__ = "access_pass"
+    __table_args__ = (
+        check_in("status", PassStatus),
+        CheckConstraint(f"purpose IN ({_PURPOSES})", name="purpose"),
+        CheckConstraint("expires_at > not_before", name="period_order"),
+        UniqueConstraint("serial"),
+        # One pass per vehicle per application, whatever races happen between reviewers.
+        UniqueConstraint("application_id", "vehicle_id"),
+        Index("ix_access_pass_status_expires_at", "status", "expires_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    serial: str = Field(max_length=16)  # 8 random bytes, lower-case hex
+    application_id: uuid.UUID | None = Field(default=None, foreign_key="application.id")
+    vehicle_id: uuid.UUID | None = Field(default=None, foreign_key="vehicle.id", index=True)
+    authority_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    plate: str = Field(max_length=16, index=True)
+    purpose: int
+    not_before: datetime
+    expires_at: datetime
+    windows: list[dict[str, Any]] = _json()
+    zone_refs: list[int] = _json()
+    status: str = Field(default=PassStatus.ACTIVE.value, max_length=16)
+    kid: str | None = Field(default=None, max_length=64)
+    signed_text: str | None = Field(default=None, sa_type=Text)
+    issued_at: datetime
+    issued_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    updated_at: datetime
+
+
+class PassZone(SQLModel, table=True):
+    """A zone a pass opens."""
+
+    __tablename__ = "pass_zone"
+
+    pass_id: uuid.UUID = Field(foreign_key="access_pass.id", primary_key=True)
+    zone_id: uuid.UUID = Field(foreign_key="zone.id", primary_key=True, index=True)
+
+
+class Revocation(SQLModel, table=True):
+    """Why and by whom a pass was revoked (at most once)."""
+
+    __table_args__ = (UniqueConstraint("pass_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    pass_id: uuid.UUID = Field(foreign_key="access_pass.id")
+    reason: str = Field(sa_type=Text)
+    revoked_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    revoked_at: datetime
+
+
+class Exemption(SQLModel, table=True):
+    """A low-emission-zone exemption ("dérogation") for a plate."""
+
+    __table_args__ = (
+        check_in("kind", ExemptionKind),
+        CheckConstraint("ends_on >= starts_on", name="dates_order"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    zone_id: uuid.UUID = Field(foreign_key="zone.id", index=True)
+    vehicle_id: uuid.UUID | None = Field(default=None, foreign_key="vehicle.id")
+    plate: str = Field(max_length=16, index=True)
+    kind: str = Field(max_length=16)
+    starts_on: date
+    ends_on: date
+    pass_id: uuid.UUID | None = Field(default=None, foreign_key="access_pass.id")
+    reason: str | None = Field(default=None, sa_type=Text)
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime
+
+
+class PassCheck(SQLModel, table=True):
+    """A field agent's check of a pass; `id` comes from the device so uploads are idempotent."""
+
+    __tablename__ = "pass_check"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    serial: str | None = Field(default=None, max_length=16, index=True)
+    pass_id: uuid.UUID | None = Field(default=None, foreign_key="access_pass.id")
+    agent_id: uuid.UUID = Field(foreign_key="user_account.id", index=True)
+    zone_id: uuid.UUID | None = Field(default=None, foreign_key="zone.id")
+    checked_at: datetime
+    verdict: str = Field(max_length=32)
+    reason_code: str | None = Field(default=None, max_length=64)
+    plate_seen: str | None = Field(default=None, max_length=16)
+    device_id: str | None = Field(default=None, max_length=64)
+    uploaded_at: datetime | None = None
+
+
+class AuditRecord(SQLModel, table=True):
+    """A state change: who, when, what, before and after."""
+
+    __tablename__ = "audit_record"
+    __table_args__ = (Index("ix_audit_record_entity", "entity", "entity_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    at: datetime = Field(index=True)
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    before: dict[str, Any] | None = _json(nullable=True)
+    after: dict[str, Any] | None = _json(nullable=True)
+
+
+def window_to_json(window: TimeWindow) -> dict[str, Any]:
+    """The JSON form of a window stored in `windows` columns."""
+    data: dict[str, Any] = {"weekdays": window.weekdays, "start": window.start, "end": window.end}
+    if window.first_day:
+        data["first_day"] = window.first_day.isoformat()
+    if window.last_day:
+        data["last_day"] = window.last_day.isoformat()
+    if window.skip_public_holidays:
+        data["skip_public_holidays"] = True
+    return data
+
+
+def window_from_json(data: dict[str, Any]) -> TimeWindow:
+    """Inverse of window_to_json."""
+    first, last = data.get("first_day"), data.get("last_day")
+    return TimeWindow(
+        int(data["weekdays"]), int(data["start"]), int(data["end"]),
+        date.fromisoformat(first) if first else None,
+        date.fromisoformat(last) if last else None,
+        bool(data.get("skip_public_holidays", False)),
+    )

@@ -1,0 +1,1 @@
+"""Demo data shipped with the package (zones of a fictitious Paris deployment)."""

@@ -1,0 +1,1 @@
+"""The business model in pure Python: no web framework, no database."""

@@ -1,0 +1,192 @@
+"""Time windows: when a zone admits pass holders, or when a given pass may be used.
+
+A window is a weekday mask (bit 0 = Monday ... bit 6 = Sunday) with a start and an end minute of
+the local day. When `end <= start` the window crosses midnight: it opens on a masked day at
+`start` and closes the next day at `end`. Windows are always evaluated in the zone's IANA time
+zone, so a 07:00-11:00 window stays 07:00-11:00 local on both sides of a DST change. Optional
+first/last days (local dates, inclusive) and "not on public holidays" refer to the day on which
+the window opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cirqliz.domain.errors import WindowError
+
+MINUTES_PER_DAY = 1440
+ALL_DAYS = 0b1111111
+WEEKDAY_NAMES = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=256)
+def zone_info(name: str) -> ZoneInfo:
+    """The IANA time zone `name`, cached; a WindowError if it does not exist."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise WindowError(f"fuseau horaire inconnu : {name!r}", code="unknown_time_zone") from exc
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01 (how dates travel in passes and bundles)."""
+    return day.toordinal() - _EPOCH_DAY
+
+
+def day_from_number(number: int) -> date:
+    """Inverse of day_number."""
+    return date.fromordinal(number + _EPOCH_DAY)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A weekly recurring window, optionally bounded by dates and closed on public holidays."""
+
+    weekdays: int
+    start: int
+    end: int
+    first_day: date | None = None
+    last_day: date | None = None
+    skip_public_holidays: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("weekdays", "start", "end"):
+            if type(getattr(self, name)) is not int:
+                raise WindowError(f"{name} doit être un entier", code="invalid_window")
+        if not 0 < self.weekdays <= ALL_DAYS:
+            raise WindowError("aucun jour de la semaine choisi", code="invalid_window_days")
+        if not 0 <= self.start < MINUTES_PER_DAY:
+            raise WindowError("heure de début hors de 00:00–23:59", code="invalid_window_start")
+        if not 0 < self.end <= MINUTES_PER_DAY:
+            raise WindowError("heure de fin hors de 00:01–24:00", code="invalid_window_end")
+        if self.first_day and self.last_day and self.first_day > self.last_day:
+            raise WindowError("la date de début suit la date de fin", code="invalid_window_dates")
+
+    @property
+    def crosses_midnight(self) -> bool:
+        """True when the window closes on the day after it opens."""
+        return self.end <= self.start
+
+    def opening_day(self, local: datetime) -> date | None:
+        """The local day on which the window containing wall time `local` opened, if any."""
+        minute = local.hour * 60 + local.minute
+        weekday = local.weekday()
+        if self.crosses_midnight:
+            if minute >= self.start and self.weekdays >> weekday & 1:
+                return local.date()
+            if minute < self.end and self.weekdays >> ((weekday - 1) % 7) & 1:
+                return local.date() - timedelta(days=1)
+            return None
+        if self.start <= minute < self.end and self.weekdays >> weekday & 1:
+            return local.date()
+        return None
+
+    def contains_local(self, local: datetime, holidays: Container[date] = ()) -> bool:
+        """Whether wall time `local` (in the zone's time zone) falls inside this window."""
+        day = self.opening_day(local)
+        if day is None:
+            return False
+        if self.first_day is not None and day < self.first_day:
+            return False
+        if self.last_day is not None and day > self.last_day:
+            return False
+        return not (self.skip_public_holidays and day in holidays)
+
+    def contains(self, instant: datetime, tz: str, holidays: Container[date] = ()) -> bool:
+        """Whether the aware instant falls inside this window, evaluated in IANA zone `tz`."""
+        return self.contains_local(to_local(instant, tz), holidays)
+
+    def describe(self) -> str:
+        """Short human form, e.g. 'Mo-Fr 07:00-11:00'."""
+        days = _describe_days(self.weekdays)
+        text = f"{days} {format_minute(self.start)}-{format_minute(self.end)}"
+        if self.first_day or self.last_day:
+            text += f" [{self.first_day or '…'} → {self.last_day or '…'}]"
+        if self.skip_public_holidays:
+            text += " sauf fériés"
+        return text
+
+
+def to_local(instant: datetime, tz: str) -> datetime:
+    """The wall time of an aware instant in IANA zone `tz`."""
+    if instant.tzinfo is None:
+        raise WindowError("instant sans fuseau horaire : passer une heure UTC", code="naive_time")
+    return instant.astimezone(zone_info(tz))
+
+
+def local_from_epoch(seconds: int, tz: str) -> datetime:
+    """Wall time in `tz` of UTC epoch seconds."""
+    return datetime.fromtimestamp(seconds, UTC).astimezone(zone_info(tz))
+
+
+def any_window_contains(
+    windows: Iterable[TimeWindow], local: datetime, holidays: Container[date] = ()
+) -> bool:
+    """True when at least one window contains the wall time `local`."""
+    return any(w.contains_local(local, holidays) for w in windows)
+
+
+def format_minute(minute: int) -> str:
+    """Minute of day as HH:MM (1440 is 24:00)."""
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def parse_minute(text: str) -> int:
+    """'HH:MM' to minute of day; '24:00' is allowed as an end."""
+    try:
+        hours, minutes = text.strip().split(":")
+        value = int(hours) * 60 + int(minutes)
+    except ValueError as exc:
+        raise WindowError(f"heure illisible : {text!r} (attendu HH:MM)", code="invalid_time") from exc
+    if not (0 <= int(minutes) < 60 and 0 <= value <= MINUTES_PER_DAY):
+        raise WindowError(f"heure hors limites : {text!r}", code="invalid_time")
+    return value
+
+
+def parse_weekdays(text: str) -> int:
+    """'Mo-Fr', 'Mo,We,Sa' or 'Mo-Su' (also French 'lu-ve') to a weekday mask."""
+    french = ("lu", "ma", "me", "je", "ve", "sa", "di")
+    lookup = {n.lower(): i for i, n in enumerate(WEEKDAY_NAMES)} | {n: i for i, n in enumerate(french)}
+    mask = 0
+    for part in text.lower().split(","):
+        part = part.strip()
+        if "-" in part:
+            first, _, last = part.partition("-")
+            if first not in lookup or last not in lookup:
+                raise WindowError(f"jours illisibles : {text!r}", code="invalid_days")
+            i = lookup[first]
+            while True:
+                mask |= 1 << i
+                if i == lookup[last]:
+                    break
+                i = (i + 1) % 7
+        elif part in lookup:
+            mask |= 1 << lookup[part]
+        else:
+            raise WindowError(f"jours illisibles : {text!r}", code="invalid_days")
+    return mask
+
+
+def parse_window(spec: str) -> TimeWindow:
+    """A compact window spec 'Mo-Fr 07:00-11:00' (days optional: every day)."""
+    spec = spec.strip()
+    days_text, _, hours_text = spec.rpartition(" ")
+    if "-" not in hours_text:
+        raise WindowError(f"créneau illisible : {spec!r} (ex. « Mo-Fr 07:00-11:00 »)")
+    start_text, _, end_text = hours_text.partition("-")
+    mask = parse_weekdays(days_text) if days_text else ALL_DAYS
+    return TimeWindow(mask, parse_minute(start_text), parse_minute(end_text))
+
+
+def _describe_days(mask: int) -> str:
+    if mask == ALL_DAYS:
+        return "Mo-Su"
+    days = [i for i in range(7) if mask >> i & 1]
+    if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+        return f"{WEEKDAY_NAMES[days[0]]}-{WEEKDAY_NAMES[days[-1]]}"
+    return ",".join(WEEKDAY_NAMES[i] for i in days)

@@ -1,0 +1,1 @@
+"""Services that change state: keys, applications, issuance, revocation."""

@@ -1,0 +1,287 @@
+"""The authority's keys on disk, and the trust bundles built from them.
+
+Layout of the keys directory (git-ignored, private files mode 0600, directory 0700):
+
+    keyring.json          issuer, root kid, signing keys with their status, last bundle seq
+    private/<kid>.pem     PKCS#8 private keys (encrypted when CIRQLIZ_KEY_PASSPHRASE is set)
+    public/<kid>.pem      public keys, named by kid
+    bundles/<seq>.cose    every full bundle published (deltas are built from these)
+
+A rotated key is *pending* until a bundle that contains it has been built: only then may it sign,
+so verifiers always know a key before they meet a pass signed with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cirqliz.clock import Clock, SystemClock
+from cirqliz.domain.holidays import holidays_between
+from cirqliz.domain.windows import day_number
+from cirqliz.passcode.bundle import (
+    BundleContent,
+    BundleKey,
+    BundleZone,
+    TrustBundle,
+    open_bundle,
+    revocation_hash,
+    sign_bundle,
+    sign_delta,
+    sorted_revocations,
+)
+from cirqliz.passcode.errors import KeyStoreError, SchemeError
+from cirqliz.passcode.keys import Algorithm, SigningKey, VerifyKey
+
+PASSPHRASE_ENV = "CIRQLIZ_KEY_PASSPHRASE"  # noqa: S105 (the name of a variable, not a secret)
+KEYRING = "keyring.json"
+
+
+@dataclass
+class KeyEntry:
+    """One signing key as the keyring records it."""
+
+    kid: str
+    alg: str
+    created_at: int
+    published_seq: int | None = None
+    withdrawn_at: int | None = None
+    zones: list[int] | None = None
+
+    @property
+    def status(self) -> str:
+        """'pending' (not yet in a bundle), 'active' or 'withdrawn'."""
+        if self.withdrawn_at is not None:
+            return "withdrawn"
+        return "active" if self.published_seq is not None else "pending"
+
+
+def _passphrase() -> bytes | None:
+    value = os.environ.get(PASSPHRASE_ENV)
+    return value.encode() if value else None
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class KeyStore:
+    """The keys directory of one authority (see module docstring)."""
+
+    def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
+        self.path = Path(path)
+        self.clock = clock or SystemClock()
+        ring = self.path / KEYRING
+        if not ring.exists():
+            raise KeyStoreError(f"no keyring in {self.path}: run `cirqliz keys init` first", code="no_keyring")
+        try:
+            data = json.loads(ring.read_text())
+            self.issuer: str = data["issuer"]
+            self.root_kid: str = data["root"]
+            self.last_seq: int = data["last_seq"]
+            self.keys = [KeyEntry(**entry) for entry in data["signing"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KeyStoreError(f"keyring {ring} is unreadable: {exc}", code="bad_keyring") from exc
+
+    # ---- creation --------------------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls,
+        path: str | Path,
+        *,
+        issuer: str,
+        alg: Algorithm = Algorithm.ES256,
+        clock: Clock | None = None,
+    ) -> KeyStore:
+        """Create the root key and a first (pending) signing key; refuses an existing keyring."""
+        path = Path(path)
+        clock = clock or SystemClock()
+        if (path / KEYRING).exists():
+            raise KeyStoreError(f"{path} already holds a keyring: refusing to overwrite it", code="exists")
+        if not issuer or len(issuer) > 64:
+            raise KeyStoreError("issuer must be 1 to 64 characters", code="bad_issuer")
+        for sub in ("", "private", "public", "bundles"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(path / "private", 0o700)
+        root = SigningKey.generate(Algorithm.ES256)
+        cls._store_key(path, root)
+        first = SigningKey.generate(alg)
+        cls._store_key(path, first)
+        now = int(clock.now().timestamp())
+        ring = {
+            "issuer": issuer,
+            "root": root.kid.hex(),
+            "last_seq": 0,
+            "signing": [asdict(KeyEntry(first.kid.hex(), alg.label, now))],
+        }
+        _write_atomic(path / KEYRING, json.dumps(ring, indent=2).encode())
+        return cls(path, clock=clock)
+
+    @staticmethod
+    def _store_key(path: Path, key: SigningKey) -> None:
+        _write_private(path / "private" / f"{key.kid.hex()}.pem", key.to_pem(_passphrase()))
+        _write_atomic(path / "public" / f"{key.kid.hex()}.pem", key.verify_key().pem())
+
+    def _save(self) -> None:
+        ring = {
+            "issuer": self.issuer,
+            "root": self.root_kid,
+            "last_seq": self.last_seq,
+            "signing": [asdict(k) for k in self.keys],
+        }
+        _write_atomic(self.path / KEYRING, json.dumps(ring, indent=2).encode())
+
+    # ---- keys ------------------------------------------------------------------------------
+
+    def _load_private(self, kid: str) -> SigningKey:
+        file = self.path / "private" / f"{kid}.pem"
+        try:
+            return SigningKey.from_pem(file.read_bytes(), _passphrase())
+        except FileNotFoundError as exc:
+            raise KeyStoreError(f"private key {kid} is missing from {file.parent}", code="missing_key") from exc
+        except (TypeError, ValueError) as exc:
+            raise KeyStoreError(
+                f"cannot open private key {kid}: wrong or missing passphrase ({PASSPHRASE_ENV})?",
+                code="bad_passphrase",
+            ) from exc
+
+    def root_key(self) -> SigningKey:
+        """The root key that signs bundles."""
+        return self._load_private(self.root_kid)
+
+    def root_public(self) -> VerifyKey:
+        """The root public key verifiers pin."""
+        return VerifyKey.from_pem((self.path / "public" / f"{self.root_kid}.pem").read_bytes())
+
+    def entry(self, kid: str) -> KeyEntry:
+        """The keyring entry of a signing key (kid as hex)."""
+        for key in self.keys:
+            if key.kid == kid.lower():
+                return key
+        raise KeyStoreError(f"no signing key {kid} in this keyring", code="unknown_kid")
+
+    def rotate(self, alg: Algorithm = Algorithm.ES256, zones: Iterable[int] | None = None) -> KeyEntry:
+        """Add a signing key; it signs only once a built bundle contains it."""
+        key = SigningKey.generate(alg)
+        self._store_key(self.path, key)
+        entry = KeyEntry(key.kid.hex(), alg.label, self._now(), zones=list(zones) if zones else None)
+        self.keys.append(entry)
+        self._save()
+        return entry
+
+    def withdraw(self, kid: str) -> KeyEntry:
+        """Withdraw a signing key: the next bundle lists it as withdrawn and its passes fail."""
+        entry = self.entry(kid)
+        if entry.withdrawn_at is not None:
+            raise KeyStoreError(f"key {kid} is already withdrawn", code="already_withdrawn")
+        entry.withdrawn_at = self._now()
+        self._save()
+        return entry
+
+    def signing_key(self) -> SigningKey:
+        """The newest published, not withdrawn signing key."""
+        usable = [k for k in self.keys if k.status == "active"]
+        if not usable:
+            pending = any(k.status == "pending" for k in self.keys)
+            hint = "build and publish a bundle first (`cirqliz bundle build`)" if pending else "rotate a new key"
+            raise KeyStoreError(f"no signing key may sign yet: {hint}", code="no_signing_key")
+        newest = max(usable, key=lambda k: (k.published_seq, k.created_at))
+        return self._load_private(newest.kid)
+
+    def _now(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    # ---- bundles ---------------------------------------------------------------------------
+
+    def build_bundle(
+        self,
+        *,
+        zones: Iterable[BundleZone],
+        revoked: Iterable[tuple[str, bytes]] = (),
+        max_age: int = 3 * 86400,
+        zone_data_version: int = 0,
+    ) -> tuple[bytes, BundleContent]:
+        """Sign and store the next full bundle; pending keys become usable."""
+        now = self._now()
+        seq = self.last_seq + 1
+        year = datetime.fromtimestamp(now, UTC).year
+        bundle_keys = tuple(
+            BundleKey(
+                kid=bytes.fromhex(k.kid),
+                alg=Algorithm.ES256 if k.alg == "ES256" else Algorithm.EDDSA,
+                spki=VerifyKey.from_pem((self.path / "public" / f"{k.kid}.pem").read_bytes()).spki(),
+                not_before=k.created_at,
+                zones=tuple(k.zones) if k.zones else None,
+            )
+            for k in self.keys
+            if k.withdrawn_at is None
+        )
+        content = BundleContent(
+            iss=self.issuer,
+            seq=seq,
+            issued_at=now,
+            max_age=max_age,
+            keys=bundle_keys,
+            withdrawn=frozenset(bytes.fromhex(k.kid) for k in self.keys if k.withdrawn_at is not None),
+            revoked=sorted_revocations(revocation_hash(iss, cti) for iss, cti in revoked),
+            zones=tuple(sorted(zones, key=lambda z: z.ref)),
+            holidays=tuple(sorted(day_number(d) for d in holidays_between(year - 1, year + 2))),
+            zone_data_version=zone_data_version,
+        )
+        data = sign_bundle(content, self.root_key())
+        _write_atomic(self.path / "bundles" / f"{seq}.cose", data)
+        for k in self.keys:
+            if k.withdrawn_at is None and k.published_seq is None:
+                k.published_seq = seq
+        self.last_seq = seq
+        self._save()
+        return data, content
+
+    def stored_bundle(self, seq: int) -> TrustBundle:
+        """A bundle this keystore built earlier, checked again with the root key."""
+        file = self.path / "bundles" / f"{seq}.cose"
+        if not file.exists():
+            raise KeyStoreError(f"no stored bundle with seq {seq}", code="no_bundle")
+        try:
+            return open_bundle(file.read_bytes(), [self.root_public()])
+        except SchemeError as exc:
+            raise KeyStoreError(f"stored bundle {seq} does not verify: {exc}", code="bad_bundle") from exc
+
+    def latest_bundle(self) -> TrustBundle | None:
+        """The last bundle built, or None."""
+        return self.stored_bundle(self.last_seq) if self.last_seq else None
+
+    def delta_since(self, base_seq: int) -> bytes:
+        """A delta from stored bundle `base_seq` to the latest one, signed by the root key."""
+        if base_seq >= self.last_seq:
+            raise KeyStoreError(f"seq {base_seq} is not older than the latest bundle {self.last_seq}", code="no_delta")
+        base = self.stored_bundle(base_seq).content
+        latest = self.stored_bundle(self.last_seq).content
+        return sign_delta(base, latest, self.root_key())
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Rows for `cirqliz keys list`."""
+        rows = [{"kid": self.root_kid, "role": "root", "alg": "ES256", "status": "root", "published_seq": None}]
+        rows += [
+            {"kid": k.kid, "role": "signing", "alg": k.alg, "status": k.status, "published_seq": k.published_seq}
+            for k in self.keys
+        ]
+        return rows

@@ -1,0 +1,84 @@
+"""Zones for a trust bundle from a JSON file (used by the CLI until zones come from the database).
+
+Each entry: ref, code, name, kind, tz, windows (["Mo-Fr 07:00-11:00", ...]), optional
+valid_from/valid_until (ISO 8601 with offset), closures ([{start, end, reason}]) and geometry
+(GeoJSON MultiPolygon coordinates, lon/lat).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cirqliz.domain.errors import DomainError
+from cirqliz.domain.windows import parse_window, zone_info
+from cirqliz.passcode.bundle import BundleZone, Closure, geometry_from_lonlat
+from cirqliz.passcode.errors import KeyStoreError
+
+
+def _epoch(value: str | None, what: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise KeyStoreError(f"{what}: {value!r} is not an ISO 8601 date-time", code="bad_zone_file") from exc
+    if when.tzinfo is None:
+        raise KeyStoreError(f"{what}: {value!r} needs a UTC offset", code="bad_zone_file")
+    return int(when.timestamp())
+
+
+def zone_from_json(item: dict[str, Any]) -> BundleZone:
+    """One zone entry to a BundleZone; KeyStoreError naming the field on bad input."""
+    try:
+        code = item["code"]
+        zone_info(item["tz"])
+        return BundleZone(
+            ref=int(item["ref"]),
+            code=code,
+            name=item["name"],
+            kind=item["kind"],
+            tz=item["tz"],
+            windows=tuple(parse_window(w) for w in item.get("windows", ())),
+            valid_from=_epoch(item.get("valid_from"), f"zone {code} valid_from"),
+            valid_until=_epoch(item.get("valid_until"), f"zone {code} valid_until"),
+            closures=tuple(
+                Closure(
+                    _epoch(c["start"], f"zone {code} closure") or 0,
+                    _epoch(c["end"], f"zone {code} closure") or 0,
+                    c.get("reason", ""),
+                )
+                for c in item.get("closures", ())
+            ),
+            geometry=geometry_from_lonlat(item["geometry"]) if item.get("geometry") else None,
+        )
+    except KeyError as exc:
+        raise KeyStoreError(f"zone entry lacks field {exc}", code="bad_zone_file") from exc
+    except DomainError as exc:
+        raise KeyStoreError(f"zone {item.get('code')!r}: {exc.message}", code="bad_zone_file") from exc
+
+
+def load_zones(path: str | Path | None = None) -> tuple[BundleZone, ...]:
+    """Zones from a JSON file, or the packaged demo zones when `path` is None."""
+    if path is None:
+        text = resources.files("cirqliz.demo").joinpath("zones.json").read_text(encoding="utf-8")
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise KeyStoreError(f"cannot read zones file {path}: {exc.strerror}", code="bad_zone_file") from exc
+    try:
+        items = json.loads(text)
+    except ValueError as exc:
+        raise KeyStoreError(f"zones file is not JSON: {exc}", code="bad_zone_file") from exc
+    if not isinstance(items, list):
+        raise KeyStoreError("zones file must hold a JSON array of zones", code="bad_zone_file")
+    zones = tuple(zone_from_json(item) for item in items)
+    refs = [z.ref for z in zones]
+    codes = [z.code for z in zones]
+    if len(set(refs)) != len(refs) or len(set(codes)) != len(codes):
+        raise KeyStoreError("zones file repeats a zone ref or code", code="bad_zone_file")
+    return zones

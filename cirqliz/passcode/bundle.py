@@ -1,0 +1,503 @@
+"""Trust bundle: what an offline verifier needs, signed by the authority's root key.
+
+The bundle is a COSE_Sign1 (root key, ES256 or Ed25519) whose payload is an integer-keyed map
+(layout in docs/pass-format.md). A full bundle carries everything; a delta carries what changed
+since `base_seq` and applies only on top of exactly that bundle. `seq` never decreases: a
+verifier refuses a bundle older than the one it holds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from cirqliz.domain.errors import WindowError
+from cirqliz.domain.windows import TimeWindow, day_from_number, day_number, zone_info
+from cirqliz.passcode.cbor import dumps_deterministic, loads_deterministic
+from cirqliz.passcode.cose import decode_sign1, sign1, verify_sign1
+from cirqliz.passcode.errors import BundleError, MalformedError, SchemeError
+from cirqliz.passcode.keys import Algorithm, SigningKey, VerifyKey, algorithm_from_label
+
+FULL, DELTA = 1, 2
+REVOCATION_HASH_BYTES = 8
+(B_KIND, B_ISS, B_SEQ, B_ISSUED, B_MAX_AGE, B_KEYS, B_WITHDRAWN, B_REVOKED, B_ZONES, B_HOLIDAYS,
+ B_ZONE_DATA, B_BASE_SEQ, B_REVOKED_ADDED, B_REVOKED_REMOVED, B_ZONES_CHANGED, B_ZONES_REMOVED) = range(16)
+K_KID, K_ALG, K_SPKI, K_NOT_BEFORE, K_NOT_AFTER, K_ZONES = 1, 2, 3, 4, 5, 6
+(Z_REF, Z_CODE, Z_NAME, Z_KIND, Z_TZ, Z_WINDOWS, Z_FROM, Z_UNTIL, Z_CLOSURES,
+ Z_GEOMETRY) = range(1, 11)
+WINDOW_SKIP_HOLIDAYS = 1
+COORDINATE_SCALE = 1_000_000
+
+
+def revocation_hash(iss: str, cti: bytes) -> bytes:
+    """The revocation entry of a pass: SHA-256(iss ‖ 0x00 ‖ cti) truncated to 8 bytes."""
+    return hashlib.sha256(iss.encode() + b"\x00" + cti).digest()[:REVOCATION_HASH_BYTES]
+
+
+@dataclass(frozen=True, slots=True)
+class BundleKey:
+    """A signing key the bundle trusts, with when and for which zones it may sign."""
+
+    kid: bytes
+    alg: Algorithm
+    spki: bytes
+    not_before: int
+    not_after: int | None = None
+    zones: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """A short-notice closure of a zone (incident message): passes refused from start to end."""
+
+    start: int
+    end: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BundleZone:
+    """A zone as agents' verifiers know it: identity, time zone, access windows, geometry."""
+
+    ref: int
+    code: str
+    name: str
+    kind: str
+    tz: str
+    windows: tuple[TimeWindow, ...] = ()
+    valid_from: int | None = None
+    valid_until: int | None = None
+    closures: tuple[Closure, ...] = ()
+    geometry: tuple[tuple[tuple[int, ...], ...], ...] | None = None
+
+    def closure_at(self, now: int) -> Closure | None:
+        """The closure in force at `now`, if any."""
+        return next((c for c in self.closures if c.start <= now < c.end), None)
+
+
+@dataclass(frozen=True)
+class BundleContent:
+    """Everything a full bundle states."""
+
+    iss: str
+    seq: int
+    issued_at: int
+    max_age: int
+    keys: tuple[BundleKey, ...]
+    withdrawn: frozenset[bytes] = frozenset()
+    revoked: bytes = b""
+    zones: tuple[BundleZone, ...] = ()
+    holidays: tuple[int, ...] = ()
+    zone_data_version: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.revoked) % REVOCATION_HASH_BYTES:
+            raise MalformedError("bundle: revocation list length is not a multiple of 8", code="bad_bundle")
+
+
+def sorted_revocations(hashes: Iterable[bytes]) -> bytes:
+    """Concatenate revocation hashes in sorted order, without repeats."""
+    return b"".join(sorted(set(hashes)))
+
+
+def _split(revoked: bytes) -> list[bytes]:
+    n = REVOCATION_HASH_BYTES
+    return [revoked[i : i + n] for i in range(0, len(revoked), n)]
+
+
+# ---- encoding -------------------------------------------------------------------------------
+
+
+def _window_out(w: TimeWindow) -> list[Any]:
+    out: list[Any] = [w.weekdays, w.start, w.end]
+    flags = WINDOW_SKIP_HOLIDAYS if w.skip_public_holidays else 0
+    if flags or w.first_day or w.last_day:
+        out.append(flags)
+    if w.first_day or w.last_day:
+        out += [
+            day_number(w.first_day) if w.first_day else None,
+            day_number(w.last_day) if w.last_day else None,
+        ]
+    return out
+
+
+def _zone_out(z: BundleZone) -> dict[int, Any]:
+    out: dict[int, Any] = {Z_REF: z.ref, Z_CODE: z.code, Z_NAME: z.name, Z_KIND: z.kind, Z_TZ: z.tz}
+    if z.windows:
+        out[Z_WINDOWS] = [_window_out(w) for w in z.windows]
+    if z.valid_from is not None:
+        out[Z_FROM] = z.valid_from
+    if z.valid_until is not None:
+        out[Z_UNTIL] = z.valid_until
+    if z.closures:
+        out[Z_CLOSURES] = [[c.start, c.end, c.reason] for c in z.closures]
+    if z.geometry:
+        out[Z_GEOMETRY] = [[list(ring) for ring in polygon] for polygon in z.geometry]
+    return out
+
+
+def _key_out(k: BundleKey) -> dict[int, Any]:
+    out: dict[int, Any] = {K_KID: k.kid, K_ALG: int(k.alg), K_SPKI: k.spki, K_NOT_BEFORE: k.not_before}
+    if k.not_after is not None:
+        out[K_NOT_AFTER] = k.not_after
+    if k.zones is not None:
+        out[K_ZONES] = list(k.zones)
+    return out
+
+
+def _common_out(c: BundleContent, kind: int) -> dict[int, Any]:
+    return {
+        B_KIND: kind,
+        B_ISS: c.iss,
+        B_SEQ: c.seq,
+        B_ISSUED: c.issued_at,
+        B_MAX_AGE: c.max_age,
+        B_KEYS: [_key_out(k) for k in c.keys],
+        B_WITHDRAWN: sorted(c.withdrawn),
+        B_HOLIDAYS: sorted(c.holidays),
+        B_ZONE_DATA: c.zone_data_version,
+    }
+
+
+def encode_full(content: BundleContent) -> bytes:
+    """Deterministic CBOR payload of a full bundle."""
+    out = _common_out(content, FULL)
+    out[B_REVOKED] = content.revoked
+    out[B_ZONES] = [_zone_out(z) for z in sorted(content.zones, key=lambda z: z.ref)]
+    return dumps_deterministic(out)
+
+
+def encode_delta(base: BundleContent, new: BundleContent) -> bytes:
+    """Deterministic CBOR payload of a delta that turns `base` into `new`."""
+    if new.seq <= base.seq:
+        raise BundleError("a delta must raise seq", code="delta_seq")
+    old_set, new_set = set(_split(base.revoked)), set(_split(new.revoked))
+    old_zones = {z.ref: z for z in base.zones}
+    new_zones = {z.ref: z for z in new.zones}
+    out = _common_out(new, DELTA)
+    out[B_BASE_SEQ] = base.seq
+    out[B_REVOKED_ADDED] = sorted_revocations(new_set - old_set)
+    out[B_REVOKED_REMOVED] = sorted_revocations(old_set - new_set)
+    out[B_ZONES_CHANGED] = [
+        _zone_out(z) for ref, z in sorted(new_zones.items()) if old_zones.get(ref) != z
+    ]
+    out[B_ZONES_REMOVED] = sorted(set(old_zones) - set(new_zones))
+    return dumps_deterministic(out)
+
+
+def sign_bundle(content: BundleContent, root: SigningKey) -> bytes:
+    """A full bundle signed by the root key."""
+    return sign1(encode_full(content), root)
+
+
+def sign_delta(base: BundleContent, new: BundleContent, root: SigningKey) -> bytes:
+    """A delta bundle (changes from `base` to `new`) signed by the root key."""
+    return sign1(encode_delta(base, new), root)
+
+
+# ---- decoding -------------------------------------------------------------------------------
+
+
+def _bad(message: str) -> MalformedError:
+    return MalformedError(f"bundle: {message}", code="bad_bundle")
+
+
+def _int(value: object, name: str, *, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if type(value) is not int or value < 0:
+        raise _bad(f"{name} must be an unsigned integer")
+    return value
+
+
+def _text(value: object, name: str) -> str:
+    if type(value) is not str or not value:
+        raise _bad(f"{name} must be non-empty text")
+    return value
+
+
+def _seq(value: object, name: str) -> Sequence[Any]:
+    if not isinstance(value, list | tuple):
+        raise _bad(f"{name} must be an array")
+    return value
+
+
+def _map(value: object, name: str) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise _bad(f"{name} must be a map")
+    return value
+
+
+def _window_in(raw: object) -> TimeWindow:
+    items = _seq(raw, "zone window")
+    if len(items) not in (3, 4, 6):
+        raise _bad("zone window must have 3, 4 or 6 fields")
+    mask, start, end = (_int(v, "window field") for v in items[:3])
+    flags = _int(items[3], "window flags") if len(items) > 3 else 0
+    first = _int(items[4], "first day", optional=True) if len(items) == 6 else None
+    last = _int(items[5], "last day", optional=True) if len(items) == 6 else None
+    try:
+        return TimeWindow(
+            mask, start, end,
+            first_day=day_from_number(first) if first is not None else None,
+            last_day=day_from_number(last) if last is not None else None,
+            skip_public_holidays=bool(flags & WINDOW_SKIP_HOLIDAYS),
+        )
+    except (WindowError, ValueError, OverflowError) as exc:
+        raise _bad(f"zone window {list(items)}: {exc}") from exc
+
+
+def _zone_in(raw: object) -> BundleZone:
+    z = _map(raw, "zone")
+    tz = _text(z.get(Z_TZ), "zone time zone")
+    try:
+        zone_info(tz)
+    except WindowError as exc:
+        raise _bad(exc.message) from exc
+    closures = []
+    for c in _seq(z.get(Z_CLOSURES, ()), "closures"):
+        c = _seq(c, "closure")
+        if len(c) != 3:
+            raise _bad("closure must be [start, end, reason]")
+        closures.append(Closure(_int(c[0], "closure start"), _int(c[1], "closure end"), str(c[2])))
+    geometry = None
+    if Z_GEOMETRY in z:
+        geometry = tuple(
+            tuple(tuple(_coords(ring)) for ring in _seq(polygon, "polygon"))
+            for polygon in _seq(z[Z_GEOMETRY], "geometry")
+        )
+    return BundleZone(
+        ref=_int(z.get(Z_REF), "zone ref"),
+        code=_text(z.get(Z_CODE), "zone code"),
+        name=_text(z.get(Z_NAME), "zone name"),
+        kind=_text(z.get(Z_KIND), "zone kind"),
+        tz=tz,
+        windows=tuple(_window_in(w) for w in _seq(z.get(Z_WINDOWS, ()), "zone windows")),
+        valid_from=_int(z.get(Z_FROM), "valid_from", optional=True),
+        valid_until=_int(z.get(Z_UNTIL), "valid_until", optional=True),
+        closures=tuple(closures),
+        geometry=geometry,
+    )
+
+
+def _coords(ring: object) -> Sequence[int]:
+    values = _seq(ring, "ring")
+    if len(values) % 2 or any(type(v) is not int for v in values):
+        raise _bad("a ring is a flat array of integer coordinates (lon, lat in 1e-6 degrees)")
+    return values
+
+
+def _key_in(raw: object) -> BundleKey:
+    k = _map(raw, "key")
+    kid = k.get(K_KID)
+    if not isinstance(kid, bytes) or len(kid) != 8:
+        raise _bad("key kid must be 8 bytes")
+    spki = k.get(K_SPKI)
+    if not isinstance(spki, bytes):
+        raise _bad("key spki must be bytes")
+    zones = k.get(K_ZONES)
+    return BundleKey(
+        kid=kid,
+        alg=algorithm_from_label(k.get(K_ALG)),
+        spki=spki,
+        not_before=_int(k.get(K_NOT_BEFORE), "not_before"),
+        not_after=_int(k.get(K_NOT_AFTER), "not_after", optional=True),
+        zones=None if zones is None else tuple(_int(r, "key zone") for r in _seq(zones, "key zones")),
+    )
+
+
+def _revoked_in(value: object, name: str) -> bytes:
+    if not isinstance(value, bytes) or len(value) % REVOCATION_HASH_BYTES:
+        raise _bad(f"{name} must be bytes, a multiple of 8 long")
+    entries = _split(value)
+    if any(a >= b for a, b in itertools.pairwise(entries)):
+        raise _bad(f"{name} must be sorted without repeats")
+    return value
+
+
+def decode_payload(payload: bytes) -> tuple[int, BundleContent, dict[str, Any]]:
+    """Decode a bundle payload: (kind, content, delta parts). Content of a delta lacks the lists."""
+    data = _map(loads_deterministic(payload, "bundle"), "payload")
+    kind = data.get(B_KIND)
+    if kind not in (FULL, DELTA):
+        raise _bad(f"unknown bundle kind {kind!r}")
+    withdrawn = _seq(data.get(B_WITHDRAWN, ()), "withdrawn")
+    if any(not isinstance(k, bytes) for k in withdrawn):
+        raise _bad("withdrawn kids must be bytes")
+    common = {
+        "iss": _text(data.get(B_ISS), "iss"),
+        "seq": _int(data.get(B_SEQ), "seq"),
+        "issued_at": _int(data.get(B_ISSUED), "issued_at"),
+        "max_age": _int(data.get(B_MAX_AGE), "max_age"),
+        "keys": tuple(_key_in(k) for k in _seq(data.get(B_KEYS), "keys")),
+        "withdrawn": frozenset(withdrawn),
+        "holidays": tuple(_int(d, "holiday") for d in _seq(data.get(B_HOLIDAYS, ()), "holidays")),
+        "zone_data_version": _int(data.get(B_ZONE_DATA, 0), "zone data version"),
+    }
+    if kind == FULL:
+        content = BundleContent(
+            **common,
+            revoked=_revoked_in(data.get(B_REVOKED, b""), "revoked"),
+            zones=tuple(_zone_in(z) for z in _seq(data.get(B_ZONES, ()), "zones")),
+        )
+        return kind, content, {}
+    delta = {
+        "base_seq": _int(data.get(B_BASE_SEQ), "base_seq"),
+        "added": _revoked_in(data.get(B_REVOKED_ADDED, b""), "revoked_added"),
+        "removed": _revoked_in(data.get(B_REVOKED_REMOVED, b""), "revoked_removed"),
+        "zones_changed": tuple(_zone_in(z) for z in _seq(data.get(B_ZONES_CHANGED, ()), "zones_changed")),
+        "zones_removed": frozenset(_int(r, "zone ref") for r in _seq(data.get(B_ZONES_REMOVED, ()), "zones_removed")),
+    }
+    return kind, BundleContent(**common), delta
+
+
+def apply_delta(base: BundleContent, new_common: BundleContent, delta: Mapping[str, Any]) -> BundleContent:
+    """The full content obtained by applying a decoded delta to `base`."""
+    revoked = (set(_split(base.revoked)) - set(_split(delta["removed"]))) | set(_split(delta["added"]))
+    zones = {z.ref: z for z in base.zones if z.ref not in delta["zones_removed"]}
+    zones.update({z.ref: z for z in delta["zones_changed"]})
+    return replace(
+        new_common,
+        revoked=sorted_revocations(revoked),
+        zones=tuple(zones[r] for r in sorted(zones)),
+    )
+
+
+# ---- the verified bundle --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """A bundle key ready to verify: its entry and the loaded public key."""
+
+    entry: BundleKey
+    key: VerifyKey
+
+
+@dataclass(frozen=True)
+class TrustBundle:
+    """A bundle whose signature was checked, indexed for fast lookups (load once, verify many)."""
+
+    content: BundleContent
+    keys_by_kid: Mapping[bytes, tuple[TrustedKey, ...]] = field(repr=False)
+    revoked_set: frozenset[bytes] = field(repr=False)
+    zones_by_code: Mapping[str, BundleZone] = field(repr=False)
+    zones_by_ref: Mapping[int, BundleZone] = field(repr=False)
+    holiday_dates: frozenset[date] = field(repr=False)
+
+    @classmethod
+    def from_content(cls, content: BundleContent) -> TrustBundle:
+        """Index a content whose signature has already been checked (or that we built)."""
+        keys: dict[bytes, list[TrustedKey]] = {}
+        for entry in content.keys:
+            try:
+                verify_key = VerifyKey.from_spki(entry.spki, kid=entry.kid)
+            except SchemeError as exc:
+                raise _bad(f"key {entry.kid.hex()}: {exc}") from exc
+            if verify_key.alg is not entry.alg:
+                raise _bad(f"key {entry.kid.hex()}: algorithm does not match its public key")
+            keys.setdefault(entry.kid, []).append(TrustedKey(entry, verify_key))
+        return cls(
+            content=content,
+            keys_by_kid={kid: tuple(v) for kid, v in keys.items()},
+            revoked_set=frozenset(_split(content.revoked)),
+            zones_by_code={z.code: z for z in content.zones},
+            zones_by_ref={z.ref: z for z in content.zones},
+            holiday_dates=frozenset(day_from_number(d) for d in content.holidays),
+        )
+
+    @property
+    def seq(self) -> int:
+        """The bundle's sequence number."""
+        return self.content.seq
+
+    def is_revoked(self, iss: str, cti: bytes) -> bool:
+        """Whether the pass (iss, cti) is on the revocation list."""
+        return revocation_hash(iss, cti) in self.revoked_set
+
+    def zone(self, code_or_ref: str | int) -> BundleZone | None:
+        """A zone by code, or by ref."""
+        if isinstance(code_or_ref, int):
+            return self.zones_by_ref.get(code_or_ref)
+        return self.zones_by_code.get(code_or_ref)
+
+    def revoked_count(self) -> int:
+        """How many revocation entries the bundle holds."""
+        return len(self.content.revoked) // REVOCATION_HASH_BYTES
+
+
+def contains_revocation(revoked: bytes, entry: bytes) -> bool:
+    """Binary search of one entry in a sorted revocation list (the browser twin does this)."""
+    entries = _split(revoked)
+    i = bisect.bisect_left(entries, entry)
+    return i < len(entries) and entries[i] == entry
+
+
+def open_bundle(
+    data: bytes,
+    roots: Iterable[VerifyKey],
+    *,
+    current: TrustBundle | None = None,
+    min_seq: int | None = None,
+) -> TrustBundle:
+    """Check a full or delta bundle against the pinned root keys; BundleError if refused.
+
+    A bundle with a lower `seq` than `current` (or than `min_seq`) is refused as a rollback; a delta
+    applies only on top of `current` with `seq == base_seq`.
+    """
+    try:
+        message = decode_sign1(data, deterministic=True)
+    except SchemeError as exc:
+        raise BundleError(f"bundle refused: {exc.message}", code="bundle_malformed") from exc
+    kid = message.kid
+    candidates = [r for r in roots if r.kid == kid]
+    if not candidates:
+        raise BundleError("bundle refused: not signed by a pinned root key", code="bundle_unknown_root")
+    for root in candidates:
+        try:
+            verify_sign1(message, root)
+            break
+        except SchemeError:
+            continue
+    else:
+        raise BundleError("bundle refused: signature does not verify (tampered?)", code="bundle_bad_signature")
+    try:
+        kind, content, delta = decode_payload(message.payload)
+    except SchemeError as exc:
+        raise BundleError(f"bundle refused: {exc.message}", code="bundle_malformed") from exc
+    floor = max(min_seq or 0, current.seq if current else 0)
+    if content.seq < floor or (kind == DELTA and current is not None and content.seq <= current.seq):
+        raise BundleError(
+            f"bundle refused: seq {content.seq} is older than the {floor} already held (rollback)",
+            code="bundle_rollback",
+        )
+    if current is not None and content.iss != current.content.iss:
+        raise BundleError("bundle refused: issued for another authority", code="bundle_wrong_issuer")
+    if kind == DELTA:
+        if current is None or current.seq != delta["base_seq"]:
+            held = "none" if current is None else current.seq
+            raise BundleError(
+                f"delta applies to seq {delta['base_seq']}, held bundle is {held}: fetch a full bundle",
+                code="bundle_delta_base",
+            )
+        content = apply_delta(current.content, content, delta)
+    return TrustBundle.from_content(content)
+
+
+Geometry = tuple[tuple[tuple[int, ...], ...], ...]
+
+
+def geometry_from_lonlat(polygons: Iterable[Iterable[Iterable[tuple[float, float]]]]) -> Geometry:
+    """Scale polygons of (lon, lat) rings to the bundle's integer form (1e-6 degrees)."""
+    return tuple(
+        tuple(
+            tuple(v for lon, lat in ring for v in (round(lon * COORDINATE_SCALE), round(lat * COORDINATE_SCALE)))
+            for ring in polygon
+        )
+        for polygon in polygons
+    )

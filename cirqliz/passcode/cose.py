@@ -1,0 +1,156 @@
+"""COSE_Sign1 (RFC 9052 §4.2): sign and verify, with the profile's strict header rules.
+
+Rules that come from public bug trackers of COSE libraries and DCC verifiers:
+- the algorithm is taken from the key, never from the message; a protected `alg` that
+  disagrees with the key is refused, and `alg` in the unprotected header is ignored;
+- an empty protected map is signed as an empty byte string;
+- a `crit` header naming a label this profile does not process is refused;
+- signatures must be exactly 64 bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+
+from cirqliz.passcode.cbor import dumps_deterministic, loads_deterministic, loads_one
+from cirqliz.passcode.errors import MalformedError, SignatureError, UnsupportedError
+from cirqliz.passcode.keys import SigningKey, VerifyKey, algorithm_from_label
+
+HEADER_ALG = 1
+HEADER_CRIT = 2
+HEADER_CONTENT_TYPE = 3
+HEADER_KID = 4
+UNDERSTOOD_HEADERS = frozenset({HEADER_ALG, HEADER_CRIT, HEADER_CONTENT_TYPE, HEADER_KID})
+
+TAG_SIGN1 = 18
+OTHER_COSE_TAGS = {
+    98: "COSE_Sign (several signers)",
+    17: "COSE_Mac0",
+    97: "COSE_Mac",
+    16: "COSE_Encrypt0",
+    96: "COSE_Encrypt",
+}
+_SIG1_PREFIX = b"\x84\x6aSignature1"
+
+
+@dataclass(frozen=True, slots=True)
+class Sign1:
+    """A decoded COSE_Sign1 whose signature has not been checked yet."""
+
+    protected_raw: bytes
+    protected: Mapping[Any, Any]
+    unprotected: Mapping[Any, Any]
+    payload: bytes
+    signature: bytes
+    tagged: bool
+
+    @property
+    def kid(self) -> bytes | None:
+        """kid from the protected header, else from the unprotected one (generic COSE only)."""
+        kid = self.protected.get(HEADER_KID, self.unprotected.get(HEADER_KID))
+        return kid if isinstance(kid, bytes) else None
+
+    def to_be_signed(self, external_aad: bytes = b"") -> bytes:
+        """The Sig_structure bytes that the signature covers."""
+        return to_be_signed(self.protected_raw if self.protected else b"", self.payload, external_aad)
+
+
+def _bstr(data: bytes) -> bytes:
+    n = len(data)
+    if n < 24:
+        return bytes((0x40 | n,)) + data
+    if n < 0x100:
+        return bytes((0x58, n)) + data
+    if n < 0x10000:
+        return b"\x59" + n.to_bytes(2, "big") + data
+    return b"\x5a" + n.to_bytes(4, "big") + data
+
+
+def to_be_signed(protected_raw: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
+    """Sig_structure ["Signature1", protected, external_aad, payload] as CBOR."""
+    return _SIG1_PREFIX + _bstr(protected_raw) + _bstr(external_aad) + _bstr(payload)
+
+
+def decode_sign1(data: bytes, *, deterministic: bool = False) -> Sign1:
+    """Parse a COSE_Sign1 (tagged 18 or untagged); MalformedError/UnsupportedError if it is not one.
+
+    With `deterministic`, the outer structure and the protected header must be deterministic CBOR.
+    """
+    obj = loads_deterministic(data, "COSE message") if deterministic else loads_one(data, "COSE message")
+    tagged = False
+    if isinstance(obj, cbor2.CBORTag):
+        if obj.tag != TAG_SIGN1:
+            kind = OTHER_COSE_TAGS.get(obj.tag)
+            if kind:
+                raise UnsupportedError(f"wrong message type: {kind}, expected COSE_Sign1", code="wrong_message_type")
+            raise MalformedError(f"wrong CBOR tag {obj.tag}, expected 18 (COSE_Sign1)", code="wrong_tag")
+        obj, tagged = obj.value, True
+    if not isinstance(obj, list | tuple) or len(obj) != 4:
+        raise MalformedError("COSE_Sign1 must be an array of 4 items", code="not_sign1")
+    protected_raw, unprotected, payload, signature = obj
+    if not isinstance(protected_raw, bytes):
+        raise MalformedError("protected header must be a byte string", code="bad_protected")
+    if not isinstance(unprotected, Mapping):
+        raise MalformedError("unprotected header must be a map", code="bad_unprotected")
+    if not isinstance(payload, bytes):
+        raise MalformedError("payload must be a byte string (detached payloads are refused)", code="bad_payload")
+    if not isinstance(signature, bytes):
+        raise MalformedError("signature must be a byte string", code="bad_signature_type")
+    if len(signature) != 64:
+        raise MalformedError(
+            f"signature is {len(signature)} bytes, expected exactly 64", code="bad_signature_length"
+        )
+    protected: Mapping[Any, Any] = {}
+    if protected_raw:
+        loaded = (
+            loads_deterministic(protected_raw, "protected header")
+            if deterministic
+            else loads_one(protected_raw, "protected header")
+        )
+        if not isinstance(loaded, Mapping):
+            raise MalformedError("protected header must encode a map", code="bad_protected")
+        protected = loaded
+    _check_crit(protected)
+    return Sign1(bytes(protected_raw), protected, unprotected, payload, signature, tagged)
+
+
+def _check_crit(protected: Mapping[Any, Any]) -> None:
+    crit = protected.get(HEADER_CRIT)
+    if crit is None:
+        return
+    if not isinstance(crit, list | tuple) or not crit:
+        raise MalformedError("crit header must be a non-empty array", code="bad_crit")
+    unknown = [label for label in crit if label not in UNDERSTOOD_HEADERS or label == HEADER_CRIT]
+    if unknown:
+        raise UnsupportedError(f"unknown critical header(s): {unknown}", code="unknown_critical")
+    missing = [label for label in crit if label not in protected]
+    if missing:
+        raise MalformedError(f"critical header(s) {missing} absent from the protected header", code="bad_crit")
+
+
+def check_alg(message: Sign1, key: VerifyKey) -> None:
+    """Refuse a protected `alg` that is unsupported or disagrees with the key's algorithm."""
+    if HEADER_ALG in message.protected:
+        alg = algorithm_from_label(message.protected[HEADER_ALG])
+        if alg is not key.alg:
+            raise SignatureError(
+                f"message says {alg.label} but the key is {key.alg.label}", code="alg_mismatch"
+            )
+
+
+def verify_sign1(message: Sign1, key: VerifyKey, external_aad: bytes = b"") -> None:
+    """Verify the signature with `key` (its algorithm, not the message's); SignatureError if not."""
+    check_alg(message, key)
+    key.verify(message.signature, message.to_be_signed(external_aad))
+
+
+def sign1(payload: bytes, key: SigningKey, *, tagged: bool = True, external_aad: bytes = b"") -> bytes:
+    """COSE_Sign1 with protected {1: alg, 4: kid} and an empty unprotected header."""
+    protected_raw = dumps_deterministic({HEADER_ALG: int(key.alg), HEADER_KID: key.kid})
+    signature = key.sign(to_be_signed(protected_raw, payload, external_aad))
+    body = [protected_raw, {}, payload, signature]
+    return dumps_deterministic(cbor2.CBORTag(TAG_SIGN1, body) if tagged else body)

@@ -1,0 +1,199 @@
+"""Signing and verification keys: ES256 (P-256, the default) and Ed25519.
+
+`kid` = first 8 bytes of SHA-256 of the public key's SubjectPublicKeyInfo DER, so anyone holding
+the public key can recompute it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from cirqliz.passcode.errors import SignatureError, UnsupportedError
+
+PublicKeyType = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PrivateKeyType = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
+class Algorithm(IntEnum):
+    """COSE algorithm identifiers this profile accepts (IANA COSE Algorithms registry)."""
+
+    ES256 = -7
+    EDDSA = -8
+
+    @property
+    def label(self) -> str:
+        """Name as written in docs and CLI output."""
+        return "ES256" if self is Algorithm.ES256 else "EdDSA"
+
+
+# Known COSE algorithms that this profile refuses, named so the refusal says which one.
+OTHER_ALGORITHMS = {
+    -35: "ES384", -36: "ES512", -37: "PS256", -38: "PS384", -39: "PS512", -47: "ES256K",
+    -257: "RS256", -258: "RS384", -259: "RS512", 4: "HMAC 256/64", 5: "HMAC 256/256",
+}
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+def algorithm_from_label(label: object) -> Algorithm:
+    """The Algorithm for a COSE `alg` value; UnsupportedError naming it otherwise."""
+    if type(label) is int:
+        try:
+            return Algorithm(label)
+        except ValueError:
+            name = OTHER_ALGORITHMS.get(label, f"algorithm {label}")
+            raise UnsupportedError(f"unsupported algorithm: {name}", code="unsupported_alg") from None
+    raise UnsupportedError(f"unsupported algorithm: {label!r}", code="unsupported_alg")
+
+
+def algorithm_from_name(name: str) -> Algorithm:
+    """'ES256' or 'EdDSA'/'Ed25519' (any case) to an Algorithm."""
+    lowered = name.lower()
+    if lowered == "es256":
+        return Algorithm.ES256
+    if lowered in ("eddsa", "ed25519"):
+        return Algorithm.EDDSA
+    raise UnsupportedError(f"unsupported algorithm: {name}", code="unsupported_alg")
+
+
+def spki_der(public: PublicKeyType) -> bytes:
+    """SubjectPublicKeyInfo DER of a public key."""
+    return public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def kid_for(public: PublicKeyType) -> bytes:
+    """The key identifier: first 8 bytes of SHA-256 of the SPKI DER."""
+    return hashlib.sha256(spki_der(public)).digest()[:8]
+
+
+def _algorithm_of(public: object) -> Algorithm:
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        if not isinstance(public.curve, ec.SECP256R1):
+            raise UnsupportedError(f"unsupported curve: {public.curve.name}", code="unsupported_alg")
+        return Algorithm.ES256
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return Algorithm.EDDSA
+    raise UnsupportedError(f"unsupported key type: {type(public).__name__}", code="unsupported_alg")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyKey:
+    """A public key with its kid and algorithm; `verify` checks a raw COSE signature."""
+
+    kid: bytes
+    alg: Algorithm
+    public: PublicKeyType = field(repr=False)
+
+    @classmethod
+    def from_public(cls, public: PublicKeyType, kid: bytes | None = None) -> VerifyKey:
+        """Wrap a cryptography public key (kid derived unless given)."""
+        return cls(kid if kid is not None else kid_for(public), _algorithm_of(public), public)
+
+    @classmethod
+    def from_spki(cls, der: bytes, kid: bytes | None = None) -> VerifyKey:
+        """Load from SubjectPublicKeyInfo DER."""
+        try:
+            public = serialization.load_der_public_key(der)
+        except (ValueError, TypeError) as exc:
+            raise UnsupportedError(f"unreadable public key: {exc}", code="bad_key") from exc
+        return cls.from_public(public, kid)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_pem(cls, pem: bytes, kid: bytes | None = None) -> VerifyKey:
+        """Load from a PEM public key."""
+        try:
+            public = serialization.load_pem_public_key(pem)
+        except (ValueError, TypeError) as exc:
+            raise UnsupportedError(f"unreadable public key: {exc}", code="bad_key") from exc
+        return cls.from_public(public, kid)  # type: ignore[arg-type]
+
+    def spki(self) -> bytes:
+        """SubjectPublicKeyInfo DER."""
+        return spki_der(self.public)
+
+    def pem(self) -> bytes:
+        """PEM of the public key."""
+        return self.public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def verify(self, signature: bytes, data: bytes) -> None:
+        """Check a raw signature (r‖s for ES256); SignatureError if it does not verify."""
+        if len(signature) != 64:
+            raise SignatureError(
+                f"signature is {len(signature)} bytes, expected exactly 64", code="bad_signature_length"
+            )
+        try:
+            if self.alg is Algorithm.ES256:
+                der = encode_dss_signature(
+                    int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+                )
+                self.public.verify(der, data, _ECDSA_SHA256)  # type: ignore[call-arg]
+            else:
+                self.public.verify(signature, data)  # type: ignore[call-arg]
+        except InvalidSignature:
+            raise SignatureError("signature does not verify", code="bad_signature") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A private key with its kid and algorithm; `sign` returns a raw COSE signature."""
+
+    kid: bytes
+    alg: Algorithm
+    private: PrivateKeyType = field(repr=False)
+
+    @classmethod
+    def from_private(cls, private: PrivateKeyType) -> SigningKey:
+        """Wrap a cryptography private key."""
+        public = private.public_key()
+        return cls(kid_for(public), _algorithm_of(public), private)
+
+    @classmethod
+    def generate(cls, alg: Algorithm = Algorithm.ES256) -> SigningKey:
+        """A new random key."""
+        if alg is Algorithm.ES256:
+            return cls.from_private(ec.generate_private_key(ec.SECP256R1()))
+        return cls.from_private(ed25519.Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_pem(cls, pem: bytes, passphrase: bytes | None = None) -> SigningKey:
+        """Load a PKCS#8 PEM private key (encrypted when a passphrase is given)."""
+        private = serialization.load_pem_private_key(pem, password=passphrase)
+        if not isinstance(private, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+            raise UnsupportedError("unsupported private key type", code="unsupported_alg")
+        return cls.from_private(private)
+
+    def to_pem(self, passphrase: bytes | None = None) -> bytes:
+        """PKCS#8 PEM, encrypted with the passphrase when one is given."""
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(passphrase)
+            if passphrase
+            else serialization.NoEncryption()
+        )
+        return self.private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+
+    def verify_key(self) -> VerifyKey:
+        """The matching public key."""
+        return VerifyKey(self.kid, self.alg, self.private.public_key())
+
+    def sign(self, data: bytes) -> bytes:
+        """Raw signature over `data`: 64 bytes (r‖s for ES256)."""
+        if self.alg is Algorithm.ES256:
+            der = self.private.sign(data, _ECDSA_SHA256)  # type: ignore[call-arg]
+            r, s = decode_dss_signature(der)
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        return self.private.sign(data)  # type: ignore[call-arg]

@@ -1,0 +1,40 @@
+"""Pass text: `CQ1:` + Base45 of a COSE_Sign1 whose payload is the pass claims.
+
+The prefix says what the message is, so the COSE_Sign1 is sent untagged (RFC 9052 §2 allows it
+where the context determines the type) to save a byte; a tagged one is accepted too.
+The whole text stays in the QR alphanumeric alphabet, so the code is as small as it can be.
+"""
+
+from __future__ import annotations
+
+from cirqliz.passcode.base45 import b45decode, b45encode
+from cirqliz.passcode.claims import PassClaims
+from cirqliz.passcode.cose import HEADER_ALG, HEADER_KID, Sign1, decode_sign1, sign1
+from cirqliz.passcode.errors import MalformedError
+from cirqliz.passcode.keys import SigningKey
+
+PREFIX = "CQ1:"
+MAX_TEXT = 2000
+
+
+def sign_pass(claims: PassClaims, key: SigningKey) -> str:
+    """Sign the claims and return the pass text."""
+    return PREFIX + b45encode(sign1(claims.to_cbor(), key, tagged=False))
+
+
+def parse_pass_text(text: str) -> Sign1:
+    """Prefix, Base45 and COSE layers of a pass, strictly; the signature is not checked here."""
+    if not isinstance(text, str):
+        raise MalformedError("pass text must be a string", code="not_text")
+    if len(text) > MAX_TEXT:
+        raise MalformedError(f"pass text longer than {MAX_TEXT} characters", code="too_long")
+    if not text.startswith(PREFIX):
+        raise MalformedError(f"not a CirQliz pass: text must start with {PREFIX!r}", code="bad_prefix")
+    message = decode_sign1(b45decode(text[len(PREFIX) :]), deterministic=True)
+    if HEADER_ALG not in message.protected:
+        where = "the unprotected header only" if HEADER_ALG in message.unprotected else "no header"
+        raise MalformedError(f"alg must be in the protected header (found in {where})", code="alg_not_protected")
+    kid = message.protected.get(HEADER_KID)
+    if not isinstance(kid, bytes) or len(kid) != 8:
+        raise MalformedError("protected header must carry an 8-byte kid", code="bad_kid")
+    return message

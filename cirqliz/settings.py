@@ -1,0 +1,64 @@
+"""Settings read from the environment; nothing is created at import time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 (refused outside development)
+DEVELOPMENT = "development"
+
+
+class SettingsError(RuntimeError):
+    """The environment describes a configuration that must not run."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Runtime configuration (environment variables prefixed CIRQLIZ_)."""
+
+    database_url: str = "sqlite+aiosqlite:///var/cirqliz.db"
+    """SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db."""
+    env: str = DEVELOPMENT
+    """'development', 'test' or 'production'; anything but development refuses default secrets."""
+    secret_key: str = DEFAULT_SECRET_KEY
+    """Key for session cookies and CSRF tokens."""
+    keys_dir: str = "keys"
+    """Directory of signing keys (public keys by kid; private keys mode 0600, git-ignored)."""
+    documents_dir: str = "var/documents"
+    """Directory where supporting documents are stored, by content hash."""
+    sqlite_busy_timeout_ms: int = 5000
+    """How long a SQLite connection waits for a lock before failing."""
+    database_echo: bool = False
+    """Log every SQL statement (debugging)."""
+
+    def __post_init__(self) -> None:
+        if self.env != DEVELOPMENT and self.secret_key == DEFAULT_SECRET_KEY:
+            raise SettingsError(
+                f"CIRQLIZ_SECRET_KEY must be set when CIRQLIZ_ENV is {self.env!r}"
+            )
+        if not self.secret_key:
+            raise SettingsError("CIRQLIZ_SECRET_KEY must not be empty")
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is SQLite."""
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read CIRQLIZ_* variables (defaults for the missing ones)."""
+        env = os.environ if environ is None else environ
+        defaults = cls.__dataclass_fields__
+        def get(name: str) -> str:
+            return env.get(f"CIRQLIZ_{name.upper()}", defaults[name].default)
+        return cls(
+            database_url=get("database_url"),
+            env=get("env"),
+            secret_key=get("secret_key"),
+            keys_dir=get("keys_dir"),
+            documents_dir=get("documents_dir"),
+            sqlite_busy_timeout_ms=int(get("sqlite_busy_timeout_ms")),
+            database_echo=str(get("database_echo")).lower() in ("1", "true", "yes"),
+        )

@@ -1,0 +1,143 @@
+"""`cirqliz verify`: check a pass offline. Exit 0 when valid, 1 when refused, 2 on a usage error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from cirqliz.passcode.bundle import TrustBundle, open_bundle
+from cirqliz.passcode.errors import BundleError, SchemeError
+from cirqliz.passcode.keys import VerifyKey
+from cirqliz.passcode.token import PREFIX
+from cirqliz.verify.core import verify_pass
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable files: exit code 2."""
+
+
+def parse_instant(text: str, what: str) -> datetime:
+    """ISO 8601 with a UTC offset (or Z) to an aware datetime; UsageError otherwise."""
+    try:
+        when = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not an ISO 8601 date-time (e.g. 2026-11-23T09:30+01:00)") from None
+    if when.tzinfo is None:
+        raise UsageError(f"{what}: {text!r} has no UTC offset; add one, e.g. {text}+01:00 or {text}Z")
+    return when
+
+
+def read_image(path: str) -> str:
+    """The pass text in a photo (PNG or JPEG) of its QR code, decoded with zxing-cpp."""
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(path)
+        image.load()
+    except FileNotFoundError:
+        raise UsageError(f"--image: no such file {path}") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise UsageError(f"--image: {path} is not a readable PNG or JPEG ({exc})") from None
+    results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=True, try_invert=True)
+    texts = [r.text for r in results if r.text]
+    for text in texts:
+        if text.startswith(PREFIX):
+            return text
+    if texts:
+        return texts[0]
+    raise UsageError(f"--image: no QR code found in {path}")
+
+
+def load_root(args: argparse.Namespace) -> list[VerifyKey]:
+    """The pinned root key(s): --root PEM files, else the keys directory's root public key."""
+    paths = [Path(p) for p in args.root or []]
+    if not paths:
+        ring = Path(args.keys_dir) / "keyring.json"
+        if not ring.exists():
+            raise UsageError(f"no root key: pass --root ROOT.pem or --keys-dir (no {ring})")
+        root_kid = json.loads(ring.read_text())["root"]
+        paths = [Path(args.keys_dir) / "public" / f"{root_kid}.pem"]
+    keys = []
+    for path in paths:
+        try:
+            keys.append(VerifyKey.from_pem(path.read_bytes()))
+        except OSError as exc:
+            raise UsageError(f"cannot read root key {path}: {exc.strerror}") from None
+        except SchemeError as exc:
+            raise UsageError(f"root key {path}: {exc.message}") from None
+    return keys
+
+
+def load_bundle(path: str, roots: list[VerifyKey], state: dict[str, int]) -> TrustBundle:
+    """Read and check a bundle file (BundleError when refused)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read bundle {path}: {exc.strerror}") from None
+    return open_bundle(data, roots, min_seq=state.get("seq"))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `cirqliz verify`."""
+    parser.add_argument("text", nargs="?", help="the pass text (CQ1:…), or - to read it from standard input")
+    parser.add_argument("--image", help="a PNG or JPEG photo of the QR code instead of TEXT")
+    parser.add_argument("--bundle", required=True, help="trust bundle file (.cose)")
+    parser.add_argument("--zone", required=True, help="code of the zone where the check happens")
+    parser.add_argument("--at", help="check time, ISO 8601 with offset (default: now)")
+    parser.add_argument("--plate", help="plate read on the vehicle, compared with the pass")
+    parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    parser.add_argument("--root", action="append", help="pinned root public key (PEM); repeatable")
+    parser.add_argument("--keys-dir", default=os.environ.get("CIRQLIZ_KEYS_DIR", "keys"))
+    parser.add_argument(
+        "--state", help="verifier state file (highest bundle seq, last check time), as a phone keeps it"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute `cirqliz verify`; returns the exit code."""
+    try:
+        if args.image and args.text:
+            raise UsageError("give either TEXT or --image, not both")
+        if args.image:
+            text = read_image(args.image)
+        elif args.text == "-":
+            text = sys.stdin.read().strip()
+        elif args.text:
+            text = args.text.strip()
+        else:
+            raise UsageError("give the pass TEXT or --image PHOTO")
+        now = parse_instant(args.at, "--at") if args.at else datetime.now().astimezone()
+        state_file = Path(args.state) if args.state else None
+        state = json.loads(state_file.read_text()) if state_file and state_file.exists() else {}
+        roots = load_root(args)
+        bundle = load_bundle(args.bundle, roots, state)
+    except UsageError as exc:
+        print(f"cirqliz verify: {exc}", file=sys.stderr)
+        return 2
+    except BundleError as exc:
+        if args.json:
+            print(json.dumps({"status": "REFUSED", "reason": "BUNDLE_REFUSED", "detail": exc.message}))
+        else:
+            print(f"REFUSED — bundle refused: {exc.message}")
+        return 1
+    verdict = verify_pass(text, bundle, zone=args.zone, now=now, plate=args.plate, last_seen=state.get("last_seen"))
+    if state_file:
+        state = {"seq": bundle.seq, "last_seen": max(verdict.checked_at, state.get("last_seen", 0))}
+        state_file.write_text(json.dumps(state))
+    if args.json:
+        print(json.dumps(verdict.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(f"{verdict.status.value} — {verdict.reason.value}: {verdict.message_fr}")
+        if verdict.detail:
+            print(f"  détail : {verdict.detail}")
+        if verdict.claims:
+            c = verdict.claims
+            print(f"  plaque : {c.plate}   série : {c.serial}   zones : {list(c.zones)}")
+        age = verdict.checked_at - bundle.content.issued_at
+        print(f"  bundle : n° {bundle.seq}, âge {age // 3600} h {age % 3600 // 60} min")
+    return 0 if verdict.valid else 1

@@ -1,0 +1,199 @@
+"""The offline verifier. Rules, in order, are specified in docs/pass-format.md §5."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from cirqliz.clock import to_epoch
+from cirqliz.domain.plates import loose_key
+from cirqliz.domain.windows import local_from_epoch
+from cirqliz.passcode.bundle import BundleZone, TrustBundle, revocation_hash
+from cirqliz.passcode.claims import PassClaims, decode_claims
+from cirqliz.passcode.cose import check_alg
+from cirqliz.passcode.errors import SchemeError
+from cirqliz.passcode.token import parse_pass_text
+from cirqliz.verify.messages import message
+
+DEFAULT_SKEW = 300
+
+
+class Status(StrEnum):
+    """Traffic light shown to the agent."""
+
+    VALID = "VALID"  # green
+    REFUSED = "REFUSED"  # red
+    UNCERTAIN = "UNCERTAIN"  # orange: the device cannot decide safely (stale data, clock)
+
+
+class Reason(StrEnum):
+    """Why: one code for every outcome (messages in cirqliz.verify.messages)."""
+
+    VALID = "VALID"
+    MALFORMED = "MALFORMED"
+    UNKNOWN_KEY = "UNKNOWN_KEY"
+    KEY_WITHDRAWN = "KEY_WITHDRAWN"
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    KEY_NOT_AUTHORISED = "KEY_NOT_AUTHORISED"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    UNKNOWN_ZONE = "UNKNOWN_ZONE"
+    WRONG_ZONE = "WRONG_ZONE"
+    ZONE_CLOSED = "ZONE_CLOSED"
+    PLATE_MISMATCH = "PLATE_MISMATCH"
+    STALE_BUNDLE = "STALE_BUNDLE"
+    CLOCK_SUSPECT = "CLOCK_SUSPECT"
+    OUTSIDE_HOURS = "OUTSIDE_HOURS"
+
+
+_UNCERTAIN = frozenset({Reason.STALE_BUNDLE, Reason.CLOCK_SUSPECT, Reason.UNKNOWN_ZONE})
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of one check: status, reason code, detail, and what could be read."""
+
+    status: Status
+    reason: Reason
+    detail: str
+    checked_at: int
+    claims: PassClaims | None = None
+    zone: BundleZone | None = None
+    kid: bytes | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True only for a green verdict."""
+        return self.status is Status.VALID
+
+    @property
+    def message_fr(self) -> str:
+        """One line for the agent, in French."""
+        return message(self.reason, "fr")
+
+    @property
+    def message_en(self) -> str:
+        """One line for the agent, in English."""
+        return message(self.reason, "en")
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-friendly form (CLI --json, API, check records)."""
+        return {
+            "status": self.status.value,
+            "reason": self.reason.value,
+            "detail": self.detail,
+            "message_fr": self.message_fr,
+            "message_en": self.message_en,
+            "checked_at": self.checked_at,
+            "zone": self.zone.code if self.zone else None,
+            "kid": self.kid.hex() if self.kid else None,
+            "claims": self.claims.as_json() if self.claims else None,
+        }
+
+
+def _verdict(reason: Reason, detail: str, now: int, **kw: Any) -> Verdict:
+    if reason is Reason.VALID:
+        status = Status.VALID
+    elif reason in _UNCERTAIN:
+        status = Status.UNCERTAIN
+    else:
+        status = Status.REFUSED
+    return Verdict(status, reason, detail, now, **kw)
+
+
+def verify_pass(
+    text: str,
+    bundle: TrustBundle,
+    *,
+    zone: str,
+    now: datetime | int,
+    plate: str | None = None,
+    last_seen: int | None = None,
+    skew: int = DEFAULT_SKEW,
+) -> Verdict:
+    """Check a pass text at checkpoint `zone` (code) at device time `now`.
+
+    `last_seen` is the latest time this device has already observed (its previous scan); with the
+    bundle's issued_at it bounds "now" from below, so turning the clock back cannot revive an
+    expired pass. Never raises for bad input: every outcome is a Verdict.
+    """
+    device_now = to_epoch(now)
+    content = bundle.content
+    floor = max(content.issued_at, last_seen or 0)
+    t = max(device_now, floor)
+
+    try:
+        message = parse_pass_text(text)
+    except SchemeError as exc:
+        return _verdict(Reason.MALFORMED, exc.message, t)
+    kid = message.protected[4]
+    trusted = bundle.keys_by_kid.get(kid)
+    if not trusted:
+        return _verdict(Reason.UNKNOWN_KEY, f"kid {kid.hex()} is not in bundle {content.seq}", t, kid=kid)
+    if kid in content.withdrawn:
+        return _verdict(Reason.KEY_WITHDRAWN, f"kid {kid.hex()} was withdrawn", t, kid=kid)
+    signer = None
+    failure = "signature does not verify"
+    tbs = message.to_be_signed()
+    for candidate in trusted:
+        try:
+            check_alg(message, candidate.key)
+            candidate.key.verify(message.signature, tbs)
+        except SchemeError as exc:
+            failure = exc.message
+            continue
+        signer = candidate
+        break
+    if signer is None:
+        return _verdict(Reason.BAD_SIGNATURE, failure, t, kid=kid)
+    try:
+        claims = decode_claims(message.payload)
+    except SchemeError as exc:
+        return _verdict(Reason.MALFORMED, exc.message, t, kid=kid)
+
+    common = {"claims": claims, "kid": kid}
+    if claims.iss != content.iss:
+        return _verdict(Reason.UNKNOWN_KEY, f"issuer {claims.iss!r} is not {content.iss!r}", t, **common)
+    entry = signer.entry
+    if claims.iat < entry.not_before or (entry.not_after is not None and claims.iat >= entry.not_after):
+        return _verdict(Reason.KEY_NOT_AUTHORISED, "key was not valid when the pass was signed", t, **common)
+    if entry.zones is not None and not set(claims.zones) <= set(entry.zones):
+        return _verdict(Reason.KEY_NOT_AUTHORISED, "key may not sign for these zones", t, **common)
+    if revocation_hash(claims.iss, claims.cti) in bundle.revoked_set:
+        return _verdict(Reason.REVOKED, f"serial {claims.serial} is revoked", t, **common)
+    if t >= claims.exp + skew:
+        return _verdict(Reason.EXPIRED, f"expired at {claims.exp}", t, **common)
+    if t < claims.nbf - skew:
+        return _verdict(Reason.NOT_YET_VALID, f"valid from {claims.nbf}", t, **common)
+
+    checkpoint = bundle.zones_by_code.get(zone)
+    if checkpoint is None:
+        return _verdict(Reason.UNKNOWN_ZONE, f"zone {zone!r} is not in bundle {content.seq}", t, **common)
+    common["zone"] = checkpoint
+    if checkpoint.ref not in claims.zones:
+        return _verdict(Reason.WRONG_ZONE, f"pass is for zone refs {list(claims.zones)}", t, **common)
+    closure = checkpoint.closure_at(t)
+    if closure is not None:
+        return _verdict(Reason.ZONE_CLOSED, closure.reason, t, **common)
+    if plate is not None and loose_key(plate) != loose_key(claims.plate):
+        return _verdict(Reason.PLATE_MISMATCH, f"pass is for {claims.plate}", t, **common)
+    if t > content.issued_at + content.max_age:
+        age = t - content.issued_at
+        return _verdict(Reason.STALE_BUNDLE, f"bundle is {age} s old (max {content.max_age} s)", t, **common)
+    if device_now + skew < floor:
+        return _verdict(Reason.CLOCK_SUSPECT, f"device clock is {floor - device_now} s behind", t, **common)
+    if checkpoint.valid_from is not None and t < checkpoint.valid_from:
+        return _verdict(Reason.OUTSIDE_HOURS, "zone not yet in force", t, **common)
+    if checkpoint.valid_until is not None and t >= checkpoint.valid_until:
+        return _verdict(Reason.OUTSIDE_HOURS, "zone no longer in force", t, **common)
+    if checkpoint.windows or claims.windows:
+        local = local_from_epoch(t, checkpoint.tz)
+        holidays = bundle.holiday_dates
+        if checkpoint.windows and not any(w.contains_local(local, holidays) for w in checkpoint.windows):
+            return _verdict(Reason.OUTSIDE_HOURS, f"zone hours; local time {local:%a %H:%M}", t, **common)
+        if claims.windows and not any(w.contains_local(local) for w in claims.windows):
+            return _verdict(Reason.OUTSIDE_HOURS, f"pass hours; local time {local:%a %H:%M}", t, **common)
+    return _verdict(Reason.VALID, "", t, **common)
