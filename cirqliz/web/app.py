@@ -1,0 +1,103 @@
+"""`create_app(settings)`: the Litestar application, built from settings, nothing at import time."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.logging.config import LoggingConfig
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.security.session_auth import SessionAuth
+from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+from litestar.stores.registry import StoreRegistry
+from litestar.template.config import TemplateConfig
+
+from cirqliz.clock import Clock, SystemClock
+from cirqliz.db.engine import create_engine, create_session_factory
+from cirqliz.settings import Settings
+from cirqliz.web import auth
+from cirqliz.web.controllers import public
+from cirqliz.web.deps import provide_clock, provide_db
+from cirqliz.web.errors import EXCEPTION_HANDLERS
+
+WEB = Path(__file__).parent
+SESSION_MAX_AGE = 10 * 3600
+
+
+def _secret(settings: Settings, purpose: str) -> bytes:
+    # Distinct 32-byte keys per purpose, derived from the one configured secret.
+    return hashlib.sha256(f"{purpose}:{settings.secret_key}".encode()).digest()
+
+
+def _stores(settings: Settings) -> StoreRegistry:
+    redis_url = getattr(settings, "redis_url", None)
+    if redis_url:
+        from litestar.stores.redis import RedisStore
+
+        root = RedisStore.with_client(url=redis_url, namespace="cirqliz")
+        return StoreRegistry(default_factory=root.with_namespace)
+    return StoreRegistry(default_factory=lambda name: MemoryStore())
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
+    """The application for `settings` (from the environment by default)."""
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncGenerator[None, None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.session_maker = create_session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    production = settings.env == "production"
+    session_auth = SessionAuth[auth.CurrentUser, object](
+        retrieve_user_handler=auth.retrieve_user_handler,
+        session_backend_config=CookieBackendConfig(
+            secret=_secret(settings, "session"),
+            key="cirqliz_session",
+            max_age=SESSION_MAX_AGE,
+            httponly=True,
+            samesite="lax",
+            secure=production,
+        ),
+        exclude=["^/static/", "^/vendor/", "^/schema"],
+        exclude_opt_key="exclude_from_auth",
+    )
+    static = create_static_files_router(path="/static", directories=[WEB / "static"], name="static",
+                                        opt={"exclude_from_auth": True})
+    app = Litestar(
+        route_handlers=[*public.ROUTES, static],
+        dependencies={"db": Provide(provide_db), "clock": Provide(provide_clock, sync_to_thread=False)},
+        lifespan=[database],
+        on_app_init=[session_auth.on_app_init],
+        csrf_config=CSRFConfig(
+            secret=_secret(settings, "csrf").hex(),
+            cookie_name="cirqliz_csrf",
+            cookie_secure=production,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+            exclude=["^/api/"],
+        ),
+        template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        stores=_stores(settings),
+        logging_config=LoggingConfig(log_exceptions="debug", loggers={"cirqliz": {"level": "INFO"}}),
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    logging.getLogger("cirqliz").setLevel(logging.INFO)
+    return app

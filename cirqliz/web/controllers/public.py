@@ -1,0 +1,122 @@
+"""Public pages, sign-in and sign-out, health checks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy import text
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cirqliz.db.models import UserAccount
+from cirqliz.issuance.passwords import verify_password
+from cirqliz.web.auth import CurrentUser, home_for, load_user
+from cirqliz.web.rendering import page
+
+PUBLIC = {"exclude_from_auth": True}
+LOGIN_ATTEMPTS = 5
+LOGIN_WINDOW = 15 * 60
+
+
+@dataclass
+class LoginForm:
+    """The sign-in form."""
+
+    email: str
+    password: str
+    next: str = ""
+
+
+def _safe_next(target: str) -> str:
+    # Only local paths: never redirect to another site after sign-in.
+    return target if target.startswith("/") and not target.startswith("//") else ""
+
+
+@get("/", opt=PUBLIC, name="home")
+async def home(request: Request) -> Template:
+    """Landing page."""
+    return page(request, "home.html")
+
+
+@get("/connexion", opt=PUBLIC, name="login")
+async def login_form(request: Request, next: str = "") -> Template:
+    """The sign-in form."""
+    return page(request, "auth/login.html", next=_safe_next(next), error=None, email="")
+
+
+async def _too_many_attempts(request: Request, email: str) -> bool:
+    store = request.app.stores.get("login_attempts")
+    key = f"{request.client.host if request.client else '-'}:{email}"
+    raw = await store.get(key)
+    return raw is not None and int(raw) >= LOGIN_ATTEMPTS
+
+
+async def _count_failure(request: Request, email: str) -> None:
+    store = request.app.stores.get("login_attempts")
+    key = f"{request.client.host if request.client else '-'}:{email}"
+    raw = await store.get(key)
+    await store.set(key, str(int(raw or 0) + 1), expires_in=LOGIN_WINDOW)
+
+
+@post("/connexion", opt=PUBLIC, name="login_submit")
+async def login_submit(
+    request: Request,
+    db: AsyncSession,
+    data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    """Check the password; on success the session cookie holds the user id."""
+    email = data.email.strip().lower()
+    if await _too_many_attempts(request, email):
+        return page(request, "auth/login.html", status_code=429, next=_safe_next(data.next), email=email,
+                    error="Trop de tentatives : réessayez dans quelques minutes.")
+    user = (await db.exec(select(UserAccount).where(UserAccount.email == email))).first()
+    if user is None or not user.is_active or not verify_password(user.password_hash, data.password):
+        await _count_failure(request, email)
+        return page(request, "auth/login.html", status_code=400, next=_safe_next(data.next), email=email,
+                    error="Adresse ou mot de passe incorrect.")
+    current = await load_user(request, user.id)
+    request.clear_session()  # a fresh session on every sign-in (no fixation)
+    request.set_session({"user_id": str(user.id), "at": int(time.time())})
+    target = _safe_next(data.next) or (home_for(current) if current else "/")
+    return Redirect(target, status_code=303)
+
+
+@post("/deconnexion", name="logout")
+async def logout(request: Request) -> Redirect:
+    """Sign out."""
+    request.clear_session()
+    return Redirect("/", status_code=303)
+
+
+@get("/moi", name="me")
+async def me(request: Request[CurrentUser, Any, Any]) -> Redirect:
+    """Where the signed-in user belongs."""
+    return Redirect(home_for(request.user), status_code=303)
+
+
+@get("/healthz", opt=PUBLIC, name="healthz", sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """The process answers."""
+    return {"status": "ok"}
+
+
+@get("/readyz", opt=PUBLIC, name="readyz")
+async def readyz(state: State) -> Response[dict[str, str]]:
+    """The database answers."""
+    try:
+        async with state.session_maker() as session:
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except Exception as exc:
+        raise HTTPException(status_code=503, detail=f"base de données injoignable : {type(exc).__name__}") from exc
+    return Response({"status": "ready"})
+
+
+ROUTES = [home, login_form, login_submit, logout, me, healthz, readyz]

@@ -1,0 +1,408 @@
+/**
+ * Trust bundle: open (check the root signature, refuse rollbacks, apply deltas) and index it for
+ * fast lookups. Twin of cirqliz/passcode/bundle.py open_bundle, with the same refusal codes:
+ * bundle_malformed, bundle_unknown_root, bundle_bad_signature, bundle_rollback,
+ * bundle_wrong_issuer, bundle_delta_base.
+ */
+
+import { compareBytes, decodeStrict, isInteger, isUint } from './cbor.js';
+import { decodeSign1, messageKid, verifySign1 } from './cose.js';
+import { BundleError, MalformedError, SchemeError } from './errors.js';
+import { algorithmFromLabel, importVerifyKey, sha256, toHex } from './keys.js';
+import { isTimeZone, makeWindow, MAX_DAY, WindowError } from './windows.js';
+
+export const FULL = 1;
+export const DELTA = 2;
+export const REVOCATION_HASH_BYTES = 8;
+const [B_KIND, B_ISS, B_SEQ, B_ISSUED, B_MAX_AGE, B_KEYS, B_WITHDRAWN, B_REVOKED, B_ZONES, B_HOLIDAYS,
+  B_ZONE_DATA, B_BASE_SEQ, B_REVOKED_ADDED, B_REVOKED_REMOVED, B_ZONES_CHANGED, B_ZONES_REMOVED] =
+  [...Array(16).keys()];
+const [K_KID, K_ALG, K_SPKI, K_NOT_BEFORE, K_NOT_AFTER, K_ZONES] = [1, 2, 3, 4, 5, 6];
+const [Z_REF, Z_CODE, Z_NAME, Z_KIND, Z_TZ, Z_WINDOWS, Z_FROM, Z_UNTIL, Z_CLOSURES, Z_GEOMETRY] =
+  [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const WINDOW_SKIP_HOLIDAYS = 1;
+const textEncoder = new TextEncoder();
+
+/**
+ * The revocation entry of a pass: first 8 bytes of SHA-256(utf8(iss) ‖ 0x00 ‖ cti).
+ * @param {string} iss
+ * @param {Uint8Array} cti
+ * @returns {Promise<Uint8Array>}
+ */
+export async function revocationHash(iss, cti) {
+  const issBytes = textEncoder.encode(iss);
+  const data = new Uint8Array(issBytes.length + 1 + cti.length);
+  data.set(issBytes, 0);
+  data.set(cti, issBytes.length + 1);
+  return (await sha256(data)).slice(0, REVOCATION_HASH_BYTES);
+}
+
+/**
+ * Binary search of one 8-byte entry in a sorted revocation list.
+ * @param {Uint8Array} revoked concatenated sorted entries
+ * @param {Uint8Array} entry
+ */
+export function containsRevocation(revoked, entry) {
+  const n = REVOCATION_HASH_BYTES;
+  let lo = 0;
+  let hi = revoked.length / n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const order = compareBytes(revoked.subarray(mid * n, mid * n + n), entry);
+    if (order === 0) return true;
+    if (order < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
+}
+
+// ---- decoding: every problem is 'bad_bundle', reported as bundle_malformed ------------------
+
+function bad(message) {
+  return new MalformedError(`bundle: ${message}`, 'bad_bundle');
+}
+
+/** map.get(key), or `fallback` when the key is absent (a CBOR null stays null, as in Python). */
+function get(map, key, fallback = null) {
+  return map.has(key) ? map.get(key) : fallback;
+}
+
+function int(value, name, optional = false) {
+  if (value === null && optional) return null;
+  if (!isUint(value)) throw bad(`${name} must be an unsigned integer`);
+  return value;
+}
+
+function text(value, name) {
+  if (typeof value !== 'string' || !value) throw bad(`${name} must be non-empty text`);
+  return value;
+}
+
+function seq(value, name) {
+  if (!Array.isArray(value)) throw bad(`${name} must be an array`);
+  return value;
+}
+
+function map(value, name) {
+  if (!(value instanceof Map)) throw bad(`${name} must be a map`);
+  return value;
+}
+
+function day(value, name) {
+  const d = int(value, name, true);
+  // Python's datetime.date stops at 9999-12-31; a later day cannot be represented there either.
+  if (d !== null && d > MAX_DAY) throw bad(`${name} ${d} is out of range`);
+  return d === null ? null : Number(d);
+}
+
+function windowIn(raw) {
+  const items = seq(raw, 'zone window');
+  if (![3, 4, 6].includes(items.length)) throw bad('zone window must have 3, 4 or 6 fields');
+  const [mask, start, end] = items.slice(0, 3).map((v) => int(v, 'window field'));
+  const flags = items.length > 3 ? int(items[3], 'window flags') : 0;
+  const firstDay = items.length === 6 ? day(items[4], 'first day') : null;
+  const lastDay = items.length === 6 ? day(items[5], 'last day') : null;
+  const skipHolidays = typeof flags === 'bigint'
+    ? (flags & BigInt(WINDOW_SKIP_HOLIDAYS)) !== 0n
+    : flags % 2 === WINDOW_SKIP_HOLIDAYS;
+  try {
+    return makeWindow(mask, start, end, { firstDay, lastDay, skipHolidays });
+  } catch (err) {
+    if (err instanceof WindowError) throw bad(`zone window [${items.join(', ')}]: ${err.message}`);
+    throw err;
+  }
+}
+
+function closureIn(raw) {
+  const c = seq(raw, 'closure');
+  if (c.length !== 3) throw bad('closure must be [start, end, reason]');
+  return { start: int(c[0], 'closure start'), end: int(c[1], 'closure end'), reason: String(c[2]) };
+}
+
+function coords(ring) {
+  const values = seq(ring, 'ring');
+  if (values.length % 2 || values.some((v) => !isInteger(v))) {
+    throw bad('a ring is a flat array of integer coordinates (lon, lat in 1e-6 degrees)');
+  }
+  return values;
+}
+
+function zoneIn(raw) {
+  const z = map(raw, 'zone');
+  const tz = text(get(z, Z_TZ), 'zone time zone');
+  if (!isTimeZone(tz)) throw bad(`fuseau horaire inconnu : ${JSON.stringify(tz)}`);
+  const closures = seq(get(z, Z_CLOSURES, []), 'closures').map(closureIn);
+  const geometry = z.has(Z_GEOMETRY)
+    ? seq(z.get(Z_GEOMETRY), 'geometry').map((polygon) => seq(polygon, 'polygon').map(coords))
+    : null;
+  return {
+    ref: int(get(z, Z_REF), 'zone ref'),
+    code: text(get(z, Z_CODE), 'zone code'),
+    name: text(get(z, Z_NAME), 'zone name'),
+    kind: text(get(z, Z_KIND), 'zone kind'),
+    tz,
+    windows: seq(get(z, Z_WINDOWS, []), 'zone windows').map(windowIn),
+    validFrom: int(get(z, Z_FROM), 'valid_from', true),
+    validUntil: int(get(z, Z_UNTIL), 'valid_until', true),
+    closures,
+    geometry,
+  };
+}
+
+function keyIn(raw) {
+  const k = map(raw, 'key');
+  const kid = get(k, K_KID);
+  if (!(kid instanceof Uint8Array) || kid.length !== 8) throw bad('key kid must be 8 bytes');
+  const spki = get(k, K_SPKI);
+  if (!(spki instanceof Uint8Array)) throw bad('key spki must be bytes');
+  const zones = get(k, K_ZONES);
+  return {
+    kid,
+    alg: algorithmFromLabel(get(k, K_ALG)),
+    spki,
+    notBefore: int(get(k, K_NOT_BEFORE), 'not_before'),
+    notAfter: int(get(k, K_NOT_AFTER), 'not_after', true),
+    zones: zones === null ? null : seq(zones, 'key zones').map((r) => int(r, 'key zone')),
+  };
+}
+
+/** Split a revocation byte string into hex entries, refusing bad lengths and disorder. */
+function revokedIn(value, name) {
+  if (!(value instanceof Uint8Array) || value.length % REVOCATION_HASH_BYTES) {
+    throw bad(`${name} must be bytes, a multiple of 8 long`);
+  }
+  for (let i = REVOCATION_HASH_BYTES; i < value.length; i += REVOCATION_HASH_BYTES) {
+    const prev = value.subarray(i - REVOCATION_HASH_BYTES, i);
+    if (compareBytes(prev, value.subarray(i, i + REVOCATION_HASH_BYTES)) >= 0) {
+      throw bad(`${name} must be sorted without repeats`);
+    }
+  }
+  return value;
+}
+
+/**
+ * Decode a bundle payload (bundle.py decode_payload): {kind, content, delta}. The content of a
+ * delta lacks the revocations and zones; `delta` holds the changes.
+ * @throws {SchemeError}
+ */
+export function decodePayload(payload) {
+  const data = map(decodeStrict(payload, 'bundle'), 'payload');
+  const kind = get(data, B_KIND);
+  if (kind !== FULL && kind !== DELTA) throw bad(`unknown bundle kind ${String(kind)}`);
+  const withdrawn = seq(get(data, B_WITHDRAWN, []), 'withdrawn');
+  if (withdrawn.some((k) => !(k instanceof Uint8Array))) throw bad('withdrawn kids must be bytes');
+  const content = {
+    iss: text(get(data, B_ISS), 'iss'),
+    seq: int(get(data, B_SEQ), 'seq'),
+    issuedAt: int(get(data, B_ISSUED), 'issued_at'),
+    maxAge: int(get(data, B_MAX_AGE), 'max_age'),
+    keys: seq(get(data, B_KEYS), 'keys').map(keyIn),
+    withdrawn,
+    holidays: seq(get(data, B_HOLIDAYS, []), 'holidays').map((d) => day(d, 'holiday')),
+    zoneDataVersion: int(get(data, B_ZONE_DATA, 0), 'zone data version'),
+    revoked: new Uint8Array(0),
+    zones: [],
+  };
+  if (kind === FULL) {
+    content.revoked = revokedIn(get(data, B_REVOKED, new Uint8Array(0)), 'revoked');
+    content.zones = seq(get(data, B_ZONES, []), 'zones').map(zoneIn);
+    return { kind, content, delta: null };
+  }
+  const delta = {
+    baseSeq: int(get(data, B_BASE_SEQ), 'base_seq'),
+    added: revokedIn(get(data, B_REVOKED_ADDED, new Uint8Array(0)), 'revoked_added'),
+    removed: revokedIn(get(data, B_REVOKED_REMOVED, new Uint8Array(0)), 'revoked_removed'),
+    zonesChanged: seq(get(data, B_ZONES_CHANGED, []), 'zones_changed').map(zoneIn),
+    zonesRemoved: new Set(seq(get(data, B_ZONES_REMOVED, []), 'zones_removed').map((r) => int(r, 'zone ref'))),
+  };
+  return { kind, content, delta };
+}
+
+function entriesHex(revoked) {
+  const out = [];
+  for (let i = 0; i < revoked.length; i += REVOCATION_HASH_BYTES) {
+    out.push(toHex(revoked.subarray(i, i + REVOCATION_HASH_BYTES)));
+  }
+  return out;
+}
+
+function fromHex(hex) {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Sorted, repeat-free concatenation of hex revocation entries (hex order = byte order). */
+function sortedRevocations(hexEntries) {
+  return fromHex([...new Set(hexEntries)].sort().join(''));
+}
+
+const byRef = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The full content obtained by applying a decoded delta to `base` (bundle.py apply_delta). */
+export function applyDelta(base, newContent, delta) {
+  const removed = new Set(entriesHex(delta.removed));
+  const kept = entriesHex(base.revoked).filter((e) => !removed.has(e));
+  const zones = new Map();
+  for (const z of base.zones) if (!delta.zonesRemoved.has(z.ref)) zones.set(z.ref, z);
+  for (const z of delta.zonesChanged) zones.set(z.ref, z);
+  return {
+    ...newContent,
+    revoked: sortedRevocations([...kept, ...entriesHex(delta.added)]),
+    zones: [...zones.keys()].sort(byRef).map((ref) => zones.get(ref)),
+  };
+}
+
+// ---- the verified bundle ----------------------------------------------------------------------
+
+/** A bundle whose signature was checked, indexed for fast lookups (open once, verify many). */
+export class TrustBundle {
+  /** Use TrustBundle.fromContent or openBundle. */
+  constructor(content, keysByKid) {
+    this.content = content;
+    /** @type {Map<string, {entry: object, key: object}[]>} kid hex → candidate keys */
+    this.keysByKid = keysByKid;
+    /** @type {Set<string>} withdrawn kids, hex */
+    this.withdrawn = new Set(content.withdrawn.map(toHex));
+    /** @type {Uint8Array} sorted 8-byte entries, searched by binary search */
+    this.revoked = content.revoked;
+    this.zonesByCode = new Map(content.zones.map((z) => [z.code, z]));
+    this.zonesByRef = new Map(content.zones.map((z) => [z.ref, z]));
+    /** @type {Set<number>} public holidays as day numbers */
+    this.holidays = new Set(content.holidays);
+  }
+
+  /**
+   * Index a content whose signature was already checked: imports every key (WebCrypto).
+   * @throws {MalformedError} 'bad_bundle' for an unreadable key or one whose algorithm disagrees
+   */
+  static async fromContent(content) {
+    const keysByKid = new Map();
+    for (const entry of content.keys) {
+      let key;
+      try {
+        key = await importVerifyKey(entry.spki, entry.kid);
+      } catch (err) {
+        if (err instanceof SchemeError) throw bad(`key ${toHex(entry.kid)}: ${err.message}`);
+        throw err;
+      }
+      if (key.alg !== entry.alg) throw bad(`key ${toHex(entry.kid)}: algorithm does not match its public key`);
+      const hex = toHex(entry.kid);
+      if (!keysByKid.has(hex)) keysByKid.set(hex, []);
+      keysByKid.get(hex).push({ entry, key });
+    }
+    return new TrustBundle(content, keysByKid);
+  }
+
+  /** The bundle's sequence number. */
+  get seq() {
+    return this.content.seq;
+  }
+
+  /** The issuing authority. */
+  get iss() {
+    return this.content.iss;
+  }
+
+  /** Whether the pass (iss, cti) is on the revocation list. */
+  async isRevoked(iss, cti) {
+    return containsRevocation(this.revoked, await revocationHash(iss, cti));
+  }
+
+  /** A zone by code (string) or by ref (number). */
+  zone(codeOrRef) {
+    return (typeof codeOrRef === 'string' ? this.zonesByCode : this.zonesByRef).get(codeOrRef) ?? null;
+  }
+
+  /** How many revocation entries the bundle holds. */
+  revokedCount() {
+    return this.revoked.length / REVOCATION_HASH_BYTES;
+  }
+}
+
+/**
+ * A pinned root key from its SubjectPublicKeyInfo DER (kid derived from it).
+ * @param {Uint8Array|ArrayBuffer} spki
+ */
+export async function importRootKey(spki) {
+  return importVerifyKey(spki instanceof Uint8Array ? spki : new Uint8Array(spki));
+}
+
+function refused(message, code) {
+  return new BundleError(`bundle refused: ${message}`, code);
+}
+
+async function checkRootSignature(message, roots) {
+  const kid = messageKid(message);
+  const candidates = kid === null ? [] : roots.filter((r) => toHex(r.kid) === toHex(kid));
+  if (!candidates.length) throw refused('not signed by a pinned root key', 'bundle_unknown_root');
+  for (const root of candidates) {
+    try {
+      await verifySign1(message, root);
+      return;
+    } catch (err) {
+      if (!(err instanceof SchemeError)) throw err;
+    }
+  }
+  throw refused('signature does not verify (tampered?)', 'bundle_bad_signature');
+}
+
+function checkSequence(kind, content, delta, current, minSeq) {
+  const held = current ? current.seq : 0;
+  const floor = (minSeq ?? 0) > held ? minSeq : held;
+  if (content.seq < floor || (kind === DELTA && current && content.seq <= current.seq)) {
+    throw refused(`seq ${content.seq} is older than the ${floor} already held (rollback)`, 'bundle_rollback');
+  }
+  if (current && content.iss !== current.content.iss) throw refused('issued for another authority', 'bundle_wrong_issuer');
+  if (kind === DELTA && (!current || current.seq !== delta.baseSeq)) {
+    throw new BundleError(
+      `delta applies to seq ${delta.baseSeq}, held bundle is ${current ? current.seq : 'none'}: fetch a full bundle`,
+      'bundle_delta_base',
+    );
+  }
+}
+
+/**
+ * Check a full or delta bundle against the pinned root keys and return it indexed.
+ * A bundle with a lower seq than `current` (or than `minSeq`) is refused as a rollback; a delta
+ * applies only on top of `current` with seq == base_seq, and its result is the full content.
+ * @param {Uint8Array} bytes the signed bundle (COSE_Sign1)
+ * @param {Array<Uint8Array|object>} rootKeys SPKI DER of the pinned roots, or importRootKey() results
+ * @param {{current?: TrustBundle, minSeq?: number}} [options]
+ * @returns {Promise<TrustBundle>}
+ * @throws {BundleError} bundle_malformed, bundle_unknown_root, bundle_bad_signature,
+ *   bundle_rollback, bundle_wrong_issuer, bundle_delta_base
+ */
+export async function openBundle(bytes, rootKeys, { current = null, minSeq = null } = {}) {
+  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const roots = await Promise.all(
+    rootKeys.map((r) => (r instanceof Uint8Array || r instanceof ArrayBuffer ? importRootKey(r) : r)),
+  );
+  const malformed = (err) => {
+    if (err instanceof SchemeError) return refused(err.message, 'bundle_malformed');
+    return err;
+  };
+  let message;
+  try {
+    message = decodeSign1(data);
+  } catch (err) {
+    throw malformed(err);
+  }
+  await checkRootSignature(message, roots);
+  let decoded;
+  try {
+    decoded = decodePayload(message.payload);
+  } catch (err) {
+    throw malformed(err);
+  }
+  const { kind, delta } = decoded;
+  let { content } = decoded;
+  checkSequence(kind, content, delta, current, minSeq);
+  if (kind === DELTA) content = applyDelta(current.content, content, delta);
+  try {
+    // bundle.py lets this MalformedError('bad_bundle') escape as is; here it is a refusal too.
+    return await TrustBundle.fromContent(content);
+  } catch (err) {
+    throw malformed(err);
+  }
+}

@@ -1,0 +1,43 @@
+/** One-line explanations of each verdict reason, in French and English (cirqliz/verify/messages.py). */
+
+export const MESSAGES = Object.freeze({
+  VALID: ['Laissez-passer valide pour cette zone à cette heure.', 'Pass valid for this zone at this time.'],
+  MALFORMED: ["Code illisible ou qui n'est pas un laissez-passer CirQliz.", 'Unreadable code, or not a CirQliz pass.'],
+  UNKNOWN_KEY: ['Signé par une clé inconnue : faux ou autorité non reconnue.', 'Signed by an unknown key.'],
+  BAD_SIGNATURE: ['Signature invalide : laissez-passer falsifié ou altéré.', 'Invalid signature: forged or altered.'],
+  KEY_WITHDRAWN: ['Clé de signature retirée : laissez-passer refusé.', 'Signing key withdrawn: pass refused.'],
+  KEY_NOT_AUTHORISED: [
+    "La clé de signature n'était pas autorisée (date ou zone).",
+    'The signing key was not authorised (date or zone).',
+  ],
+  REVOKED: ["Laissez-passer révoqué par l'autorité.", 'Pass revoked by the authority.'],
+  EXPIRED: ['Laissez-passer expiré.', 'Pass expired.'],
+  NOT_YET_VALID: ['Laissez-passer pas encore valide.', 'Pass not yet valid.'],
+  UNKNOWN_ZONE: ['Zone de contrôle inconnue du bundle : resynchroniser.', 'Checkpoint zone not in the bundle.'],
+  WRONG_ZONE: ['Laissez-passer non valable dans cette zone.', 'Pass not valid in this zone.'],
+  ZONE_CLOSED: ['Zone fermée temporairement (incident) : accès refusé.', 'Zone temporarily closed (incident).'],
+  PLATE_MISMATCH: [
+    'La plaque du véhicule ne correspond pas au laissez-passer.',
+    "The vehicle's plate does not match the pass.",
+  ],
+  OUTSIDE_HOURS: ['Hors des horaires autorisés.', 'Outside the permitted hours.'],
+  STALE_BUNDLE: [
+    'Données de contrôle trop anciennes : synchroniser avant de valider.',
+    'Trust bundle too old: sync before accepting.',
+  ],
+  CLOCK_SUSPECT: [
+    "Horloge de l'appareil incohérente (antérieure aux données) : vérifier l'heure.",
+    'Device clock is earlier than the bundle or the last scan.',
+  ],
+});
+
+/**
+ * The one-line explanation of a reason code.
+ * @param {string} reason e.g. 'EXPIRED'
+ * @param {'fr'|'en'} [lang] French unless 'en'
+ * @returns {string}
+ */
+export function message(reason, lang = 'fr') {
+  const [fr, en] = MESSAGES[reason];
+  return lang === 'en' ? en : fr;
+}

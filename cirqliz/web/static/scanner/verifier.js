@@ -1,0 +1,217 @@
+/**
+ * The offline pass verifier for the scanner PWA: the JavaScript twin of cirqliz/verify/core.py.
+ * Plain ES module, no dependencies: runs in browsers and in Node 20 (WebCrypto + Intl).
+ *
+ * verifyPass applies docs/pass-format.md §5 in exactly the Python order and never throws: every
+ * outcome, bad input included, is a verdict {status, reason, detail, claims, zone, kid, checkedAt}.
+ *
+ *   import { openBundle, verifyPass, message } from './verifier.js';
+ *   const bundle = await openBundle(bundleBytes, [rootSpki]);           // once per sync
+ *   const v = await verifyPass(scannedText, bundle, { zone: 'PARIS-CENTRE', now: Date.now() / 1000 });
+ *   show(v.status, message(v.reason, 'fr'));
+ */
+
+import { decodeClaims } from './claims.js';
+import { checkAlg, decodeSign1, HEADER_ALG, HEADER_KID, messageToBeSigned } from './cose.js';
+import { b45decode } from './base45.js';
+import { MalformedError, SchemeError } from './errors.js';
+import { toHex, verifyRaw } from './keys.js';
+import { looseKey } from './plates.js';
+import { containsLocal, describeLocal, localFromEpoch } from './windows.js';
+
+export { b45decode } from './base45.js';
+export { decodeOne, decodeStrict, Tag, CborFloat, Simple } from './cbor.js';
+export { decodeSign1, toBeSigned } from './cose.js';
+export { decodeClaims } from './claims.js';
+export { openBundle, importRootKey, revocationHash, containsRevocation, TrustBundle } from './bundle.js';
+export { SchemeError, MalformedError, BundleError } from './errors.js';
+export { looseKey } from './plates.js';
+export { message, MESSAGES } from './messages.js';
+
+export const PREFIX = 'CQ1:';
+export const MAX_TEXT = 2000;
+export const DEFAULT_SKEW = 300;
+
+export const Status = Object.freeze({ VALID: 'VALID', REFUSED: 'REFUSED', UNCERTAIN: 'UNCERTAIN' });
+const UNCERTAIN = new Set(['STALE_BUNDLE', 'CLOCK_SUSPECT', 'UNKNOWN_ZONE']);
+
+/**
+ * Prefix, Base45 and COSE layers of a pass, strictly (token.py parse_pass_text); the signature
+ * is not checked here.
+ * @param {string} text
+ * @throws {MalformedError}
+ */
+export function parsePassText(text) {
+  if (typeof text !== 'string') throw new MalformedError('pass text must be a string', 'not_text');
+  // Python counts code points; UTF-16 length is an upper bound, so count only when it matters.
+  if (text.length > MAX_TEXT && [...text].length > MAX_TEXT) throw new MalformedError(`pass text longer than ${MAX_TEXT} characters`, 'too_long');
+  if (!text.startsWith(PREFIX)) {
+    throw new MalformedError(`not a CirQliz pass: text must start with '${PREFIX}'`, 'bad_prefix');
+  }
+  const message = decodeSign1(b45decode(text.slice(PREFIX.length)));
+  if (!message.protected.has(HEADER_ALG)) {
+    const where = message.unprotected.has(HEADER_ALG) ? 'the unprotected header only' : 'no header';
+    throw new MalformedError(`alg must be in the protected header (found in ${where})`, 'alg_not_protected');
+  }
+  const kid = message.protected.get(HEADER_KID);
+  if (!(kid instanceof Uint8Array) || kid.length !== 8) {
+    throw new MalformedError('protected header must carry an 8-byte kid', 'bad_kid');
+  }
+  return message;
+}
+
+function verdict(reason, detail, t, extra = {}) {
+  let status = Status.REFUSED;
+  if (reason === 'VALID') status = Status.VALID;
+  else if (UNCERTAIN.has(reason)) status = Status.UNCERTAIN;
+  return {
+    status, reason, detail, checkedAt: t,
+    claims: extra.claims ?? null, zone: extra.zone ?? null, kid: extra.kid ?? null,
+  };
+}
+
+const max = (a, b) => (a > b ? a : b);
+// Exact sum of two integers that may be BigInt (bundle fields are unbounded).
+const add = (a, b) => {
+  if (typeof a !== 'bigint' && typeof b !== 'bigint' && Number.isSafeInteger(a + b)) return a + b;
+  const sum = BigInt(a) + BigInt(b);
+  return sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(sum) : sum;
+};
+
+function toEpoch(now) {
+  if (now instanceof Date) return Math.trunc(now.getTime() / 1000);
+  return typeof now === 'bigint' ? now : Math.trunc(now);
+}
+
+/** Steps 2-4: a not withdrawn, trusted key whose signature verifies → {signer} or a verdict. */
+async function checkSignature(message, bundle, t) {
+  const kid = message.protected.get(HEADER_KID);
+  const kidHex = toHex(kid);
+  // A withdrawn kid is refused as such even once its key entry has left the bundle.
+  if (bundle.withdrawn.has(kidHex)) return { fail: verdict('KEY_WITHDRAWN', `kid ${kidHex} was withdrawn`, t, { kid: kidHex }) };
+  const trusted = bundle.keysByKid.get(kidHex);
+  if (!trusted || !trusted.length) {
+    return { fail: verdict('UNKNOWN_KEY', `kid ${kidHex} is not in bundle ${bundle.seq}`, t, { kid: kidHex }) };
+  }
+  let failure = 'signature does not verify';
+  const tbs = messageToBeSigned(message);
+  for (const candidate of trusted) {
+    try {
+      checkAlg(message, candidate.key);
+      await verifyRaw(candidate.key, message.signature, tbs);
+      return { signer: candidate };
+    } catch (err) {
+      if (!(err instanceof SchemeError)) throw err;
+      failure = err.message;
+    }
+  }
+  return { fail: verdict('BAD_SIGNATURE', failure, t, { kid: kidHex }) };
+}
+
+/** Steps 6-10: issuer, key authorisation, revocation, validity period → a verdict or null. */
+async function checkClaims(claims, signer, bundle, t, skew, extra) {
+  const content = bundle.content;
+  if (claims.iss !== content.iss) {
+    return verdict('UNKNOWN_KEY', `issuer ${JSON.stringify(claims.iss)} is not ${JSON.stringify(content.iss)}`, t, extra);
+  }
+  const entry = signer.entry;
+  if (claims.iat < entry.notBefore || (entry.notAfter !== null && claims.iat >= entry.notAfter)) {
+    return verdict('KEY_NOT_AUTHORISED', 'key was not valid when the pass was signed', t, extra);
+  }
+  if (entry.zones !== null) {
+    const allowed = new Set(entry.zones);
+    if (!claims.zones.every((ref) => allowed.has(ref))) {
+      return verdict('KEY_NOT_AUTHORISED', 'key may not sign for these zones', t, extra);
+    }
+  }
+  if (await bundle.isRevoked(claims.iss, claims.cti)) return verdict('REVOKED', `serial ${claims.serial} is revoked`, t, extra);
+  if (t >= claims.exp + skew) return verdict('EXPIRED', `expired at ${claims.exp}`, t, extra);
+  if (t < claims.nbf - skew) return verdict('NOT_YET_VALID', `valid from ${claims.nbf}`, t, extra);
+  return null;
+}
+
+/** Step 17: zone in force, and local time inside the zone's and the pass's windows. */
+function checkHours(checkpoint, claims, bundle, t, extra) {
+  if (checkpoint.validFrom !== null && t < checkpoint.validFrom) return verdict('OUTSIDE_HOURS', 'zone not yet in force', t, extra);
+  if (checkpoint.validUntil !== null && t >= checkpoint.validUntil) {
+    return verdict('OUTSIDE_HOURS', 'zone no longer in force', t, extra);
+  }
+  if (!checkpoint.windows.length && !claims.windows.length) return null;
+  const local = localFromEpoch(t, checkpoint.tz);
+  if (checkpoint.windows.length && !checkpoint.windows.some((w) => containsLocal(w, local, bundle.holidays))) {
+    return verdict('OUTSIDE_HOURS', `zone hours; local time ${describeLocal(local)}`, t, extra);
+  }
+  if (claims.windows.length && !claims.windows.some((w) => containsLocal(w, local))) {
+    return verdict('OUTSIDE_HOURS', `pass hours; local time ${describeLocal(local)}`, t, extra);
+  }
+  return null;
+}
+
+async function verify(text, bundle, { zone, now, plate = null, lastSeen = null, skew = DEFAULT_SKEW }) {
+  const deviceNow = toEpoch(now);
+  const content = bundle.content;
+  const floor = max(content.issuedAt, lastSeen || 0);
+  const t = max(deviceNow, floor);
+
+  let message;
+  try {
+    message = parsePassText(text);
+  } catch (err) {
+    if (err instanceof SchemeError) return verdict('MALFORMED', err.message, t);
+    throw err;
+  }
+  const { signer, fail } = await checkSignature(message, bundle, t);
+  if (fail) return fail;
+  const kid = toHex(message.protected.get(HEADER_KID));
+  let claims;
+  try {
+    claims = decodeClaims(message.payload);
+  } catch (err) {
+    if (err instanceof SchemeError) return verdict('MALFORMED', err.message, t, { kid });
+    throw err;
+  }
+  const extra = { claims, kid };
+  const refused = await checkClaims(claims, signer, bundle, t, skew, extra);
+  if (refused) return refused;
+
+  const checkpoint = bundle.zonesByCode.get(zone);
+  if (!checkpoint) return verdict('UNKNOWN_ZONE', `zone ${JSON.stringify(zone)} is not in bundle ${content.seq}`, t, extra);
+  extra.zone = checkpoint;
+  if (!claims.zones.includes(checkpoint.ref)) return verdict('WRONG_ZONE', `pass is for zone refs [${claims.zones}]`, t, extra);
+  const closure = checkpoint.closures.find((c) => c.start <= t && t < c.end);
+  if (closure) return verdict('ZONE_CLOSED', closure.reason, t, extra);
+  if (plate !== null && plate !== undefined && looseKey(plate) !== looseKey(claims.plate)) {
+    return verdict('PLATE_MISMATCH', `pass is for ${claims.plate}`, t, extra);
+  }
+  const oldest = add(content.issuedAt, content.maxAge);
+  if (t > oldest) {
+    return verdict('STALE_BUNDLE', `bundle is ${add(t, -content.issuedAt)} s old (max ${content.maxAge} s)`, t, extra);
+  }
+  if (add(deviceNow, skew) < floor) {
+    return verdict('CLOCK_SUSPECT', `device clock is ${add(floor, -deviceNow)} s behind`, t, extra);
+  }
+  return checkHours(checkpoint, claims, bundle, t, extra) ?? verdict('VALID', '', t, extra);
+}
+
+/**
+ * Check a pass text at checkpoint `zone` (its code) at device time `now`.
+ *
+ * `lastSeen` is the latest time this device has already observed (its previous scan); with the
+ * bundle's issued_at it bounds "now" from below, so turning the clock back cannot revive an
+ * expired pass. Never throws: every outcome is a verdict.
+ * @param {string} text the scanned pass text ('CQ1:…')
+ * @param {import('./bundle.js').TrustBundle} bundle an opened trust bundle
+ * @param {{zone: string, now: number|Date, plate?: string|null, lastSeen?: number|null,
+ *   skew?: number}} options `now` and `lastSeen` in UTC epoch seconds
+ * @returns {Promise<{status: string, reason: string, detail: string, claims: object|null,
+ *   zone: object|null, kid: string|null, checkedAt: number}>}
+ */
+export async function verifyPass(text, bundle, options = {}) {
+  try {
+    return await verify(text, bundle, options);
+  } catch (err) {
+    // Not reachable with well-formed arguments; a verifier still answers with a verdict.
+    const t = typeof options.now === 'number' ? Math.trunc(options.now) : null;
+    return verdict('MALFORMED', `verifier error: ${err?.message ?? String(err)}`, t);
+  }
+}
