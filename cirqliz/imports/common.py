@@ -1,0 +1,213 @@
+"""Helpers shared by the importers: decoding, JSON, stable codes, dates and geometry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import unicodedata
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import shapely
+from referencing import Registry, Resource
+from shapely.geometry import mapping, shape
+
+from cirqliz.domain.errors import GeometryError
+from cirqliz.domain.windows import zone_info
+from cirqliz.domain.zones import parse_zone_code, validate_geometry
+from cirqliz.imports.records import ImportFileError
+
+EARTH_RADIUS_M = 6_371_008.8
+DEFAULT_BUFFER_M = 10.0
+_CODE_CHARS = re.compile(r"[^A-Z0-9_-]+")
+
+
+def decode_text(data: bytes | str, *, what: str = "fichier") -> str:
+    """Text of `data`: str as is, bytes as strict UTF-8 (a BOM is dropped); ImportFileError else."""
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        return bytes(data).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{what} illisible : ce n'est pas de l'UTF-8 (octet invalide à la position {exc.start})",
+            code="import_not_utf8",
+        ) from exc
+
+
+def load_json(data: bytes | str, *, what: str = "fichier") -> Any:
+    """Parse JSON text or bytes; ImportFileError naming the line and column when it is not JSON."""
+    text = decode_text(data, what=what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(
+            f"{what} illisible : ce n'est pas du JSON valide (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg})",
+            code="import_not_json",
+        ) from exc
+    except RecursionError as exc:
+        raise ImportFileError(f"{what} illisible : JSON trop profondément imbriqué",
+                              code="import_not_json") from exc
+
+
+OPEN_DATA_DIR_ENV = "CIRQLIZ_OPEN_DATA_DIR"
+
+
+def open_data_dir() -> Path:
+    """Folder of the published reference files (ZFE and Cerema schemas, DATEX II XSDs).
+
+    They are third-party files, so they are not shipped in the package: a deployment points
+    CIRQLIZ_OPEN_DATA_DIR at its copy; a development clone uses ../shared/data beside it.
+    """
+    configured = os.environ.get(OPEN_DATA_DIR_ENV)
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def reference_file(relative: str) -> Path:
+    """A published reference file (e.g. 'zfe/schema.json'); ImportFileError if it is missing."""
+    path = open_data_dir() / relative
+    if not path.is_file():
+        raise ImportFileError(
+            f"fichier de référence introuvable : {path} (indiquer le dossier avec {OPEN_DATA_DIR_ENV})",
+            code="reference_missing",
+        )
+    return path
+
+
+def packaged_json(name: str) -> Any:
+    """A JSON resource of our own shipped in cirqliz/imports/schemas/."""
+    return json.loads(resources.files("cirqliz.imports").joinpath("schemas").joinpath(name).read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def geojson_registry() -> Registry:
+    """Offline registry resolving the GeoJSON FeatureCollection schema the ZFE schema refers to."""
+    feature_collection = packaged_json("geojson-featurecollection.json")
+    return Registry().with_resource(feature_collection["$id"], Resource.from_contents(feature_collection))
+
+
+def schema_error_message(error: jsonschema.ValidationError, *, what: str) -> str:
+    """French message for a JSON Schema violation, naming the JSON path."""
+    path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return f"{what} non conforme au schéma, à {path} : {error.message}"
+
+
+def derive_code(prefix: str, raw: str) -> str:
+    """A zone code (parse_zone_code) derived only from `prefix` and `raw`: same input, same code.
+
+    Accents are dropped and other characters become '-'; codes longer than 32 characters keep
+    their start and end with a hash of `raw`.
+    """
+    ascii_text = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode("ascii").upper()
+    body = _CODE_CHARS.sub("-", ascii_text).strip("-_")
+    code = f"{prefix}-{body}" if body else prefix
+    if len(code) > 32 or not body:
+        digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:8].upper()
+        code = f"{code[:23].rstrip('-_')}-{digest}"
+    return parse_zone_code(code)
+
+
+def local_day_start(day: date, tz: str) -> datetime:
+    """Aware UTC instant of local midnight starting `day` in IANA zone `tz`."""
+    return datetime.combine(day, time(0, 0), tzinfo=zone_info(tz)).astimezone(UTC)
+
+
+def local_day_of(instant: datetime, tz: str) -> date:
+    """Local date of an aware instant in `tz`."""
+    return instant.astimezone(zone_info(tz)).date()
+
+
+def inclusive_end(day: date, tz: str) -> datetime:
+    """Exclusive UTC end of an inclusive last day (local midnight of the next day)."""
+    return local_day_start(day + timedelta(days=1), tz)
+
+
+def buffer_line_m(geometry: shapely.Geometry, metres: float) -> shapely.Geometry:
+    """Buffer a WGS84 geometry by `metres` using a local equirectangular projection.
+
+    Good to a few centimetres over the extent of a street; not for regions.
+    """
+    lon0, lat0 = geometry.centroid.x, geometry.centroid.y
+    k = math.pi / 180 * EARTH_RADIUS_M
+    cos0 = math.cos(math.radians(lat0))
+
+    def forward(coords: Any) -> Any:
+        out = coords.copy()
+        out[:, 0] = (coords[:, 0] - lon0) * k * cos0
+        out[:, 1] = (coords[:, 1] - lat0) * k
+        return out
+
+    def backward(coords: Any) -> Any:
+        out = coords.copy()
+        out[:, 0] = coords[:, 0] / (k * cos0) + lon0
+        out[:, 1] = coords[:, 1] / k + lat0
+        return out
+
+    projected = shapely.transform(geometry, forward)
+    return shapely.transform(projected.buffer(metres, quad_segs=4), backward)
+
+
+def zone_geometry(geojson: Any, *, buffer_m: float = DEFAULT_BUFFER_M,
+                  allow_lines: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A validated 2-D (Multi)Polygon from any GeoJSON geometry, and notes for the record's extra.
+
+    Polygons are checked as they are (Z dropped); points and lines are buffered by `buffer_m`
+    metres and the notes say so (`geometry_buffered_from`, `buffer_m`). GeometryError otherwise,
+    whatever the content.
+    """
+    try:
+        return _zone_geometry(geojson, buffer_m, allow_lines)
+    except GeometryError:
+        raise
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, shapely.errors.ShapelyError) as exc:
+        raise GeometryError(f"géométrie illisible : {str(exc)[:120]}", code="geometry_unreadable") from exc
+
+
+def _zone_geometry(geojson: Any, buffer_m: float, allow_lines: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not isinstance(geojson, dict):
+        raise GeometryError("géométrie absente ou illisible", code="geometry_missing")
+    kind = geojson.get("type")
+    if kind in ("Polygon", "MultiPolygon"):
+        return validate_geometry(_drop_z(geojson)), {}
+    if allow_lines and kind in ("LineString", "MultiLineString", "Point", "MultiPoint"):
+        try:
+            line = shapely.force_2d(shape(geojson))
+        except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError) as exc:
+            raise GeometryError(f"géométrie illisible : {exc}", code="geometry_unreadable") from exc
+        if line.is_empty or not line.is_valid:
+            raise GeometryError("géométrie linéaire vide ou invalide", code="geometry_invalid")
+        polygon = buffer_line_m(line, buffer_m)
+        notes = {"geometry_buffered_from": kind, "buffer_m": buffer_m}
+        return validate_geometry(_round(mapping(polygon))), notes
+    raise GeometryError(f"géométrie de type {kind!r} non prise en charge", code="geometry_wrong_type")
+
+
+def _drop_z(geojson: dict[str, Any]) -> dict[str, Any]:
+    def strip(value: Any) -> Any:
+        if isinstance(value, list | tuple) and value and all(isinstance(v, int | float) for v in value):
+            return list(value[:2])
+        if isinstance(value, list | tuple):
+            return [strip(v) for v in value]
+        return value
+
+    return {"type": geojson["type"], "coordinates": strip(geojson.get("coordinates"))}
+
+
+def _round(geojson: Any, digits: int = 8) -> Any:
+    """Round buffered coordinates (about a millimetre) so output is short and stable."""
+    if isinstance(geojson, dict):
+        return {k: _round(v, digits) for k, v in geojson.items()}
+    if isinstance(geojson, list | tuple):
+        return [_round(v, digits) for v in geojson]
+    if isinstance(geojson, float):
+        return round(geojson, digits)
+    return geojson

@@ -1,0 +1,174 @@
+"""Import the French national ZFE schema (etalab/schema-zfe, GeoJSON).
+
+Each feature is an area (`aires`) or a road section (`voies spéciales`, LineString: buffered to a
+polygon). `*_critair` give the first Crit'Air class refused for a vehicle class — the order is EL,
+V1..V5, NC (Crit'Air classes: arrêté du 21 juin 2016) — and `*_horaires` when the restriction
+applies, in OSM opening_hours syntax.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+
+from cirqliz.domain.errors import DomainError
+from cirqliz.domain.osm_hours import parse_opening_hours
+from cirqliz.domain.vehicles import VehicleCategory
+from cirqliz.domain.zones import ZoneKind
+from cirqliz.imports.common import (
+    DEFAULT_BUFFER_M,
+    derive_code,
+    geojson_registry,
+    inclusive_end,
+    load_json,
+    local_day_start,
+    reference_file,
+    schema_error_message,
+    zone_geometry,
+)
+from cirqliz.imports.records import DEFAULT_TZ, ImportBatch, ImportFileError, Problem, ZoneRecord
+
+SOURCE = "zfe"
+# Vehicle classes of the schema and the EU categories they cover (règlement (UE) 2018/858 art. 4).
+VEHICLE_CLASSES: dict[str, tuple[VehicleCategory, ...]] = {
+    "vp": (VehicleCategory.M1,),
+    "vul": (VehicleCategory.N1,),
+    "pl": (VehicleCategory.N2, VehicleCategory.N3),
+    "autobus_autocars": (VehicleCategory.M2, VehicleCategory.M3),
+    "deux_rm": tuple(c for c in VehicleCategory if c.value.startswith("L")),
+}
+# Order of the schema's vignettes; the value is the first refused one.
+CRITAIR_ORDER = ("EL", "V1", "V2", "V3", "V4", "V5", "NC")
+MAPPED_PROPERTIES = frozenset(
+    {"id", "date_debut", "date_fin"}
+    | {f"{c}_critair" for c in VEHICLE_CLASSES}
+    | {f"{c}_horaires" for c in VEHICLE_CLASSES}
+)
+
+
+@lru_cache(maxsize=1)
+def zfe_validator() -> jsonschema.Draft7Validator:
+    """The ZFE schema (a packaged copy of etalab/schema-zfe schema.json) with offline $ref."""
+    schema = json.loads(reference_file("zfe/schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(schema, registry=geojson_registry(),
+                                      format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+
+
+def validate_zfe_document(document: Any) -> None:
+    """ImportFileError naming the first schema violation (by JSON path) of a ZFE document."""
+    errors = sorted(zfe_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ImportFileError(schema_error_message(errors[0], what="document ZFE"),
+                              code="import_schema_violation")
+
+
+def critair_rule(first_refused: str | None) -> dict[str, Any] | None:
+    """What a `*_critair` value allows: highest Crit'Air class admitted (None: no vehicle at all)
+    and whether unclassified vehicles are admitted."""
+    if first_refused is None:
+        return None
+    # EL refuses everything; V1 admits Crit'Air 0 only; ...; NC admits 0 to 5 but no unclassified.
+    index = CRITAIR_ORDER.index(first_refused)
+    return {"critair_from": first_refused, "max_crit_air": index - 1 if index >= 1 else None,
+            "unclassified_allowed": False}
+
+
+def import_zfe(data: bytes | str, *, tz: str = DEFAULT_TZ,
+               buffer_m: float = DEFAULT_BUFFER_M) -> ImportBatch[ZoneRecord]:
+    """Read a ZFE schema GeoJSON document: one low-emission ZoneRecord per valid feature.
+
+    The whole document must validate against the schema (ImportFileError otherwise); features
+    whose geometry or hours cannot be used are reported as problems.
+    """
+    document = load_json(data, what="document ZFE")
+    validate_zfe_document(document)
+    records: list[ZoneRecord] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for number, feature in enumerate(document["features"], start=1):
+        props = feature.get("properties") or {}
+        source_id = str(props["id"])
+        if source_id in seen:
+            problems.append(Problem(number, "id", f"identifiant {source_id!r} en double : élément ignoré",
+                                    code="duplicate_id", item_id=source_id))
+            continue
+        seen.add(source_id)
+        record = _feature_record(number, source_id, feature, props, tz, buffer_m, problems)
+        if record is not None:
+            records.append(record)
+    return ImportBatch(tuple(records), tuple(problems))
+
+
+def _feature_record(number: int, source_id: str, feature: dict[str, Any], props: dict[str, Any], tz: str,
+                    buffer_m: float, problems: list[Problem]) -> ZoneRecord | None:
+    try:
+        geometry, notes = zone_geometry(feature.get("geometry"), buffer_m=buffer_m)
+    except DomainError as exc:
+        problems.append(Problem(number, "geometry", exc.message, code=exc.code, item_id=source_id))
+        return None
+    start = date.fromisoformat(props["date_debut"])
+    end = date.fromisoformat(props["date_fin"]) if props.get("date_fin") else None
+    if end is not None and end < start:
+        problems.append(Problem(number, "date_fin", "la date de fin précède la date de début",
+                                code="dates_order", item_id=source_id))
+        return None
+    classes: dict[str, Any] = {}
+    hours_by_class: dict[str, str] = {}
+    for name, categories in VEHICLE_CLASSES.items():
+        rule = critair_rule(props.get(f"{name}_critair"))
+        hours = props.get(f"{name}_horaires")
+        if rule is None:
+            continue
+        rule["categories"] = [c.value for c in categories]
+        rule["opening_hours"] = hours
+        try:
+            spec = parse_opening_hours(hours)
+        except DomainError as exc:
+            problems.append(Problem(number, f"{name}_horaires", exc.message, code=exc.code, item_id=source_id))
+            return None
+        rule["windows_expressible"] = spec.expressible
+        classes[name] = rule
+        hours_by_class[name] = spec.raw
+    windows: tuple = ()
+    raw_hours: str | None = None
+    expressible = True
+    distinct = set(hours_by_class.values())
+    if len(distinct) == 1:
+        raw_hours = distinct.pop()
+        spec = parse_opening_hours(raw_hours)
+        expressible = spec.expressible
+        windows = spec.windows or ()
+        if not expressible:
+            problems.append(Problem(number, "horaires", f"horaires {raw_hours!r} non traduisibles en créneaux : "
+                                    "la chaîne d'origine fait foi", code="hours_not_expressible",
+                                    severity="warning", item_id=source_id))
+    elif distinct:
+        expressible = False
+        problems.append(Problem(number, "horaires", "horaires différents selon le type de véhicule : voir les "
+                                "règles par classe", code="hours_per_class", severity="warning",
+                                item_id=source_id))
+    extra = {k: v for k, v in props.items() if k not in MAPPED_PROPERTIES}
+    extra.update(notes)
+    if notes:
+        extra["source_geometry"] = feature["geometry"]
+    return ZoneRecord(
+        source=SOURCE,
+        source_id=source_id,
+        code=derive_code("ZFE", source_id),
+        name=f"ZFE {source_id}",
+        kind=ZoneKind.LOW_EMISSION,
+        geometry=geometry,
+        tz=tz,
+        permanent=end is None,
+        valid_from=local_day_start(start, tz),
+        valid_until=inclusive_end(end, tz) if end else None,
+        windows=windows,
+        opening_hours=raw_hours,
+        hours_expressible=expressible,
+        rules={"critair": classes},
+        extra=extra,
+    )
