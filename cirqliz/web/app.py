@@ -22,10 +22,11 @@ from litestar.template.config import TemplateConfig
 
 from cirqliz.clock import Clock, SystemClock
 from cirqliz.db.engine import create_engine, create_session_factory
+from cirqliz.issuance.signing import KeyStoreSigner
 from cirqliz.settings import Settings
 from cirqliz.web import auth
-from cirqliz.web.controllers import public
-from cirqliz.web.deps import provide_clock, provide_db
+from cirqliz.web.controllers import accounts, api, authority, organiser, professional, public, scanner
+from cirqliz.web.deps import provide_clock, provide_db, provide_signer
 from cirqliz.web.errors import EXCEPTION_HANDLERS
 
 WEB = Path(__file__).parent
@@ -79,8 +80,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     static = create_static_files_router(path="/static", directories=[WEB / "static"], name="static",
                                         opt={"exclude_from_auth": True})
     app = Litestar(
-        route_handlers=[*public.ROUTES, static],
-        dependencies={"db": Provide(provide_db), "clock": Provide(provide_clock, sync_to_thread=False)},
+        route_handlers=[
+            *public.ROUTES,
+            *accounts.ROUTES,
+            *professional.ROUTES,
+            *authority.ROUTES,
+            *organiser.ROUTES,
+            *scanner.ROUTES,
+            *api.ROUTES,
+            static,
+        ],
+        dependencies={
+            "db": Provide(provide_db),
+            "clock": Provide(provide_clock, sync_to_thread=False),
+            "signer": Provide(provide_signer, sync_to_thread=False),
+        },
         lifespan=[database],
         on_app_init=[session_auth.on_app_init],
         csrf_config=CSRFConfig(
@@ -99,5 +113,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.signer = KeyStoreSigner(settings.keys_dir, clock=clock)
     logging.getLogger("cirqliz").setLevel(logging.INFO)
     return app

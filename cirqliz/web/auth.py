@@ -14,6 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.db.models import Membership, Organisation, UserAccount
 from cirqliz.domain.organisations import Role
@@ -62,21 +63,25 @@ class CurrentUser:
         return self.roles[0].organisation_name if self.roles else ""
 
 
-async def load_user(connection: ASGIConnection, user_id: uuid.UUID) -> CurrentUser | None:
-    """The CurrentUser with this id, if active."""
-    maker = connection.app.state.session_maker
-    async with maker() as session:
-        user = await session.get(UserAccount, user_id)
-        if user is None or not user.is_active:
-            return None
-        rows = await session.exec(
-            select(Membership, Organisation)
-            .join(Organisation, Organisation.id == Membership.organisation_id)
-            .where(Membership.user_id == user_id)
-            .order_by(Membership.created_at)
-        )
-        roles = tuple(MembershipView(org.id, org.kind, org.name, m.role) for m, org in rows.all())
+async def user_in_session(session: AsyncSession, user_id: uuid.UUID) -> CurrentUser | None:
+    """The CurrentUser with this id, if active, read through `session`."""
+    user = await session.get(UserAccount, user_id)
+    if user is None or not user.is_active:
+        return None
+    rows = await session.exec(
+        select(Membership, Organisation)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.user_id == user_id)
+        .order_by(Membership.created_at)
+    )
+    roles = tuple(MembershipView(org.id, org.kind, org.name, m.role) for m, org in rows.all())
     return CurrentUser(user.id, user.email, user.display_name, roles)
+
+
+async def load_user(connection: ASGIConnection, user_id: uuid.UUID) -> CurrentUser | None:
+    """The CurrentUser with this id, if active (its own short session)."""
+    async with connection.app.state.session_maker() as session:
+        return await user_in_session(session, user_id)
 
 
 async def retrieve_user_handler(session: dict[str, Any], connection: ASGIConnection) -> CurrentUser | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
+from cirqliz.issuance.signing import KeyStoreSigner
 
 
 async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
@@ -20,3 +22,14 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
 def provide_clock(state: State) -> Clock:
     """The application's clock (a FixedClock in tests)."""
     return state.clock
+
+
+def provide_signer(state: State) -> KeyStoreSigner:
+    """The pass signer (keystores under settings.keys_dir, one per authority)."""
+    return state.signer
+
+
+# Handler parameter types: injected dependencies are marked explicitly (Litestar 3 style).
+DB = NamedDependency[AsyncSession]
+ClockDep = NamedDependency[Clock]
+SignerDep = NamedDependency[KeyStoreSigner]

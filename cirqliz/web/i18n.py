@@ -22,14 +22,25 @@ TRANSLATIONS = Path(__file__).with_name("translations")
 
 @lru_cache(maxsize=4)
 def translations(lang: str) -> gettext.NullTranslations:
-    """Translations for `lang` (French is the source language: identity)."""
-    po = TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po"
-    if lang == DEFAULT_LANGUAGE or not po.exists():
+    """Translations for `lang` (French is the source language: identity).
+
+    Every `translations/<lang>/*.po` file is merged (one file per area of the application).
+    """
+    files = sorted((TRANSLATIONS / lang).glob("*.po"))
+    if lang == DEFAULT_LANGUAGE or not files:
         return gettext.NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
+    merged = None
+    for po in files:
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        if merged is None:
+            merged = catalog
+        else:
+            for message in catalog:
+                if message.id:
+                    merged[message.id] = message
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, merged)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
 

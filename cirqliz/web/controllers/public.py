@@ -14,11 +14,11 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import text
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.db.models import UserAccount
 from cirqliz.issuance.passwords import verify_password
-from cirqliz.web.auth import CurrentUser, home_for, load_user
+from cirqliz.web.auth import CurrentUser, home_for, user_in_session
+from cirqliz.web.deps import DB
 from cirqliz.web.rendering import page
 
 PUBLIC = {"exclude_from_auth": True}
@@ -47,7 +47,7 @@ async def home(request: Request) -> Template:
 
 
 @get("/connexion", opt=PUBLIC, name="login")
-async def login_form(request: Request, next: str = "") -> Template:
+async def login_form(request: Request, next: FromQuery[str] = "") -> Template:
     """The sign-in form."""
     return page(request, "auth/login.html", next=_safe_next(next), error=None, email="")
 
@@ -69,7 +69,7 @@ async def _count_failure(request: Request, email: str) -> None:
 @post("/connexion", opt=PUBLIC, name="login_submit")
 async def login_submit(
     request: Request,
-    db: AsyncSession,
+    db: DB,
     data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
     """Check the password; on success the session cookie holds the user id."""
@@ -82,7 +82,7 @@ async def login_submit(
         await _count_failure(request, email)
         return page(request, "auth/login.html", status_code=400, next=_safe_next(data.next), email=email,
                     error="Adresse ou mot de passe incorrect.")
-    current = await load_user(request, user.id)
+    current = await user_in_session(db, user.id)
     request.clear_session()  # a fresh session on every sign-in (no fixation)
     request.set_session({"user_id": str(user.id), "at": int(time.time())})
     target = _safe_next(data.next) or (home_for(current) if current else "/")

@@ -1,0 +1,5 @@
+"""Routes of the api area (to be written)."""
+
+from __future__ import annotations
+
+ROUTES: list = []

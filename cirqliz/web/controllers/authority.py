@@ -1,0 +1,5 @@
+"""Routes of the authority area (to be written)."""
+
+from __future__ import annotations
+
+ROUTES: list = []
