@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -25,6 +26,8 @@ def create_engine(settings: Settings, **engine_options: Any) -> AsyncEngine:
     options: dict[str, Any] = {"echo": settings.database_echo}
     if url.get_backend_name() == "sqlite":
         options["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     else:
         options["pool_pre_ping"] = True
     options.update(engine_options)
@@ -54,12 +57,24 @@ def install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout_ms: int = 5000) 
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """sqlmodel AsyncSession factory; objects stay readable after commit."""
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+# Execution option read by the SQLite "begin" listener: "IMMEDIATE" (default) or "DEFERRED".
+SQLITE_BEGIN = "sqlite_begin"
+
+
+def create_session_factory(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """sqlmodel AsyncSession factory; objects stay readable after commit.
+
+    `read_only=True` begins SQLite transactions DEFERRED, so readers do not queue behind
+    writers (WAL gives them a snapshot); use it only for sessions that never write.
+    """
+    bind = engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}) if read_only else engine
+    return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False)
 
 
 @asynccontextmanager

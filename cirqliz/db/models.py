@@ -280,7 +280,7 @@ class AccessPass(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    serial: str = Field(max_length=16)  # 8 random bytes, lower-case hex
+    serial: str = Field(max_length=16)  # 8 random bytes, upper-case hex (as printed)
     application_id: uuid.UUID | None = Field(default=None, foreign_key="application.id")
     vehicle_id: uuid.UUID | None = Field(default=None, foreign_key="vehicle.id", index=True)
     authority_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)

@@ -39,6 +39,8 @@ ROLES_BY_KIND: dict[OrganisationKind, frozenset[Role]] = {
 
 def _check(module, text: str, label: str) -> str:
     number = module.compact(text or "")
+    if not number:
+        raise CompanyIdError(f"{label} manquant", code=f"missing_{label.lower()}")
     try:
         return module.validate(number)
     except InvalidLength as exc:

@@ -35,6 +35,8 @@ _DATE_RANGE = re.compile(
     rf"^(\d{{4}}) ?{_MONTH} ?(\d{{1,2}}) ?- ?(?:(\d{{4}}) ?)?{_MONTH} ?(\d{{1,2}})(?:\s+|$)"
 )
 _PH_OFF = re.compile(r"^PH\s+(?:off|closed)$")
+# ", " before a new selector starts an additional rule (adds, where ";" would override).
+_ADDITIONAL = re.compile(r",\s+(?=\d{4}|Mo|Tu|We|Th|Fr|Sa|Su|24/7)")
 # A Monday-to-Sunday fortnight on which the conversion is compared with the library.
 _REFERENCE_MONDAY = date(2024, 1, 1)
 
@@ -98,8 +100,10 @@ def windows_to_opening_hours(windows: Sequence[TimeWindow]) -> str:
                 continue
             hours = ",".join(f"{format_minute(s)}-{format_minute(e)}" for s, e in times)
             rules.append(" ".join(p for p in (prefix, _format_days(mask), hours) if p))
-    # Different date ranges on the same weekdays must add up, not override: ", " does that.
-    text = ", ".join(rules) if len(groups) > 1 else "; ".join(rules)
+    # With ";" a later rule would override an earlier one on its days, including a previous
+    # night's tail past midnight, and other date ranges on the same weekdays: ", " adds instead.
+    crossing = any(w.crosses_midnight for w in windows)
+    text = ", ".join(rules) if len(groups) > 1 or crossing else "; ".join(rules)
     if skips == {True}:
         text += "; PH off"
     return text
@@ -159,41 +163,44 @@ def _format_date_range(first: date | None, last: date | None) -> str:
 
 
 def _convert(raw: str) -> tuple[TimeWindow, ...] | None:
-    parts = [p.strip() for p in raw.split(";")]
-    parts = [p for p in parts if p]
+    rules = [p.strip() for p in raw.split(";")]
+    rules = [p for p in rules if p]
     skip_holidays = False
-    if parts and _PH_OFF.match(parts[-1]):
+    if rules and _PH_OFF.match(rules[-1]):
         skip_holidays = True
-        parts = parts[:-1]
-    # date range -> per-weekday times (None = not mentioned); later rules override earlier ones
+        rules = rules[:-1]
+    # date range -> per-weekday times (None = not mentioned). A `;` rule overrides the days it
+    # names; a `, ` (additional) rule adds to them.
     groups: dict[tuple[date | None, date | None], list[list[tuple[int, int]] | None]] = {}
-    for part in parts:
-        rule = _parse_rule(part)
-        if rule is None:
-            return None
-        key, mask, times = rule
-        days = groups.setdefault(key, [None] * 7)
-        for day in range(7):
-            if mask >> day & 1:
-                days[day] = times
+    for rule_text in rules:
+        for position, part in enumerate(_ADDITIONAL.split(rule_text)):
+            rule = _parse_rule(part.strip())
+            if rule is None:
+                return None
+            key, mask, times = rule
+            days = groups.setdefault(key, [None] * 7)
+            if position == 0:
+                for other_key, other_days in groups.items():
+                    if other_key != key and any(
+                        other_days[d] for d in range(7) if mask >> d & 1
+                    ):
+                        return None  # overriding another date range: not expressible
+            for day in range(7):
+                if mask >> day & 1:
+                    days[day] = list(times) if position == 0 else (days[day] or []) + times
     if not groups:
         return None
-    masks = [sum(1 << d for d, t in enumerate(days) if t is not None) for days in groups.values()]
-    if any(a & b for i, a in enumerate(masks) for b in masks[i + 1:]):
-        return None  # two date ranges on the same weekday: the override is not expressible
     windows: list[TimeWindow] = []
     for (first, last), days in groups.items():
-        by_times: dict[tuple[tuple[int, int], ...], int] = {}
+        by_span: dict[tuple[int, int], int] = {}
         for day, times in enumerate(days):
-            if times:
-                key = tuple(times)
-                by_times[key] = by_times.get(key, 0) | 1 << day
-        for times, mask in by_times.items():
-            for start, end in times:
-                try:
-                    windows.append(TimeWindow(mask, start, end, first, last, skip_holidays))
-                except WindowError:
-                    return None
+            for span in times or ():
+                by_span[span] = by_span.get(span, 0) | 1 << day
+        for (start, end), mask in by_span.items():
+            try:
+                windows.append(TimeWindow(mask, start, end, first, last, skip_holidays))
+            except WindowError:
+                return None
     if not windows:
         return None
     return tuple(sorted(windows, key=_window_key))

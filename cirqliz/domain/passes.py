@@ -11,7 +11,7 @@ from cirqliz.domain.errors import DomainError, TransitionError
 from cirqliz.domain.windows import to_local
 
 SERIAL_BYTES = 8
-SERIAL_HEX = re.compile(r"^[0-9a-f]{16}$")
+SERIAL_HEX = re.compile(r"^[0-9A-F]{16}$")
 
 
 class PassStatus(StrEnum):
@@ -52,11 +52,20 @@ def new_serial() -> bytes:
 
 
 def serial_hex(serial: bytes) -> str:
-    """Lower-case hex form of a serial, as stored and printed."""
+    """Upper-case hex form of a serial, as stored and printed on passes."""
     if len(serial) != SERIAL_BYTES:
         raise DomainError("numéro de laissez-passer invalide (8 octets attendus)",
                           code="invalid_serial")
-    return serial.hex()
+    return serial.hex().upper()
+
+
+def parse_serial(text: str) -> str:
+    """A serial as typed or scanned, in its stored form (16 upper-case hex digits)."""
+    value = text.strip().replace(" ", "").upper()
+    if not SERIAL_HEX.match(value):
+        raise DomainError(f"numéro de laissez-passer illisible : {text!r} (16 caractères "
+                          "hexadécimaux)", code="invalid_serial")
+    return value
 
 
 def pass_days(not_before: datetime, expires_at: datetime, tz: str) -> set[date]:

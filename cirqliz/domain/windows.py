@@ -88,6 +88,17 @@ class TimeWindow:
 
     def contains_local(self, local: datetime, holidays: Container[date] = ()) -> bool:
         """Whether wall time `local` (in the zone's time zone) falls inside this window."""
+        if self.first_day is None and self.last_day is None and not self.skip_public_holidays:
+            # The common window (no dates, no holidays): the opening day itself is not needed, so
+            # skip building date objects; this runs on every verify.
+            minute = local.hour * 60 + local.minute
+            weekday = local.weekday()
+            if self.end <= self.start:
+                return bool(
+                    (minute >= self.start and self.weekdays >> weekday & 1)
+                    or (minute < self.end and self.weekdays >> (weekday - 1) % 7 & 1)
+                )
+            return self.start <= minute < self.end and bool(self.weekdays >> weekday & 1)
         day = self.opening_day(local)
         if day is None:
             return False
@@ -121,7 +132,7 @@ def to_local(instant: datetime, tz: str) -> datetime:
 
 def local_from_epoch(seconds: int, tz: str) -> datetime:
     """Wall time in `tz` of UTC epoch seconds."""
-    return datetime.fromtimestamp(seconds, UTC).astimezone(zone_info(tz))
+    return datetime.fromtimestamp(seconds, zone_info(tz))  # same as via UTC, one object fewer
 
 
 def any_window_contains(

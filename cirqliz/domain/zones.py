@@ -145,8 +145,10 @@ def _check_rings(geojson: Mapping[str, Any]) -> None:
     """GeoJSON (RFC 7946 §3.1.6) wants closed rings of four positions or more; shapely would
     close them silently."""
     coordinates = geojson.get("coordinates")
+    if not isinstance(coordinates, list | tuple) or not coordinates:
+        raise GeometryError("géométrie sans coordonnées", code="geometry_empty")
     polygons = [coordinates] if geojson["type"] == "Polygon" else coordinates
-    if not isinstance(polygons, list | tuple) or not polygons:
+    if not isinstance(polygons, list | tuple):
         raise GeometryError("géométrie sans coordonnées", code="geometry_empty")
     for polygon in polygons:
         if not isinstance(polygon, list | tuple) or not polygon:

@@ -232,7 +232,6 @@ class KeyStore:
                 zones=tuple(k.zones) if k.zones else None,
             )
             for k in self.keys
-            if k.withdrawn_at is None
         )
         content = BundleContent(
             iss=self.issuer,

@@ -11,8 +11,9 @@ from cirqliz.domain.windows import TimeWindow
 
 
 @dataclass(frozen=True, slots=True)
-class PassClaims:
-    """Everything a signed pass states (brief §4): the signer turns it into CWT claims."""
+class ClaimsInput:
+    """Everything a signed pass states (brief §4); the signer maps it to
+    cirqliz.passcode.claims.PassClaims (epoch seconds, zone refs, windows without dates)."""
 
     issuer: str  # `iss`: the authority's code
     serial: bytes  # `cti`: 8 random bytes
@@ -37,6 +38,6 @@ class SignedPass(NamedTuple):
 class PassSigner(Protocol):
     """Signs pass claims with the issuer's current key."""
 
-    def sign(self, *, claims: PassClaims) -> SignedPass:
-        """Return the signed text; must sign exactly `claims.serial`."""
+    def sign(self, *, claims_input: ClaimsInput) -> SignedPass:
+        """Return the signed text; must sign exactly `claims_input.serial`."""
         ...

@@ -1,12 +1,11 @@
 """Base45 (RFC 9285), the alphabet of QR alphanumeric mode.
 
 Hand-written rather than taken from the `base45` package because the decode is the slowest step
-of a verify in pure Python; this one works on whole slices (tests compare it with that package).
+of a verify in pure Python; this one works on whole slices and big integers, never per group in
+Python (tests compare it with that package).
 """
 
 from __future__ import annotations
-
-import struct
 
 from cirqliz.passcode.errors import MalformedError
 
@@ -47,14 +46,35 @@ def b45decode(text: str) -> bytes:
     if n % 3 == 1:
         raise MalformedError("Base45: length leaves a single dangling character", code="bad_base45")
     full = n - n % 3
-    triples = zip(values[0:full:3], values[1:full:3], values[2:full:3], strict=True)
-    words = [a + b * 45 + c * 2025 for a, b, c in triples]
-    if words and max(words) > 0xFFFF:
+    # All groups at once with big-integer arithmetic instead of a Python loop (4-5x faster).
+    # Read as one big-endian integer, group g = (a, b, c) sits in the 24-bit slot counted from the
+    # top, as a·2^16 + b·2^8 + c; masking out c, b and a of every slot and recombining them as
+    # a + 45b + 2025c gives each group's 16-bit word in the same slot (a valid group is below
+    # 2^16; an invalid one below 2^17, so nothing carries into the next slot). Back to bytes, each
+    # slot is [overflow byte, high, low]: the overflow bytes must be zero and are dropped.
+    mask = _group_mask(full // 3)
+    v = int.from_bytes(values[:full], "big")
+    words = 2025 * (v & mask) + 45 * (v >> 8 & mask) + (v >> 16 & mask)
+    if words & (mask << 16):
         raise MalformedError("Base45: a 3-character group exceeds 65535", code="bad_base45")
-    out = struct.pack(f">{len(words)}H", *words)
+    out = bytearray(words.to_bytes(full, "big"))
+    del out[::3]
     if n % 3 == 2:
         last = values[full] + values[full + 1] * 45
         if last > 0xFF:
             raise MalformedError("Base45: the final 2-character group exceeds 255", code="bad_base45")
-        out += bytes((last,))
-    return out
+        out.append(last)
+    return bytes(out)
+
+
+_MASKS: dict[int, int] = {}
+
+
+def _group_mask(groups: int) -> int:
+    """0xFF in the low byte of each of `groups` 24-bit slots (cached for pass-sized inputs)."""
+    mask = _MASKS.get(groups)
+    if mask is None:
+        mask = int.from_bytes(b"\xff\x00\x00" * groups, "little")
+        if groups <= 1024:
+            _MASKS[groups] = mask
+    return mask

@@ -17,8 +17,10 @@
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cirqliz.domain.errors import WindowError
@@ -114,32 +116,197 @@ def _uint(value: object, name: str, limit: int = MAX_TIME) -> int:
 
 
 def _validate(c: PassClaims) -> None:
-    if type(c.iss) is not str or not 0 < len(c.iss) <= 64:
+    # Runs for every decoded pass, so the common case is checked inline; the helpers name problems.
+    iss, iat, nbf, exp = c.iss, c.iat, c.nbf, c.exp
+    if type(iss) is not str or not 0 < len(iss) <= 64:
         raise _bad("iss must be text of 1 to 64 characters")
-    for name in ("iat", "nbf", "exp"):
-        _uint(getattr(c, name), name)
-    if c.exp <= c.nbf:
+    if not (type(iat) is int and type(nbf) is int and type(exp) is int
+            and 0 <= iat < MAX_TIME and 0 <= nbf < MAX_TIME and 0 <= exp < MAX_TIME):
+        for name in ("iat", "nbf", "exp"):
+            _uint(getattr(c, name), name)
+    if exp <= nbf:
         raise _bad("exp must be after nbf")
     if type(c.cti) is not bytes or len(c.cti) != SERIAL_BYTES:
         raise _bad(f"cti must be exactly {SERIAL_BYTES} bytes")
     if type(c.version) is not int or c.version != PROFILE_VERSION:
         raise MalformedError(f"claims: unknown profile version {c.version!r}", code="unknown_profile")
-    if not c.zones or len(c.zones) > MAX_ZONES:
+    zones = c.zones
+    if not zones or len(zones) > MAX_ZONES:
         raise _bad(f"zones must list 1 to {MAX_ZONES} zone refs")
-    for ref in c.zones:
-        _uint(ref, "zone ref", 2**32)
-    if len(set(c.zones)) != len(c.zones):
+    for ref in zones:
+        if type(ref) is not int or not 0 <= ref < 2**32:
+            _uint(ref, "zone ref", 2**32)
+    if len(set(zones)) != len(zones):
         raise _bad("zones repeat a zone ref")
     if len(c.windows) > MAX_WINDOWS:
         raise _bad(f"at most {MAX_WINDOWS} windows")
     if type(c.plate) is not str or not _PLATE.match(c.plate):
         raise _bad("plate must be a normalised plate (A-Z, 0-9, optional country prefix)")
-    _uint(c.purpose, "purpose", 2**16)
-    _uint(c.zone_data_version, "zone data version", 2**32)
+    purpose, zone_data_version = c.purpose, c.zone_data_version
+    if not (type(purpose) is int and 0 <= purpose < 2**16):
+        _uint(purpose, "purpose", 2**16)
+    if not (type(zone_data_version) is int and 0 <= zone_data_version < 2**32):
+        _uint(zone_data_version, "zone data version", 2**32)
 
 
 def decode_claims(payload: bytes) -> PassClaims:
     """Decode and check the claims of a pass; MalformedError naming what is wrong."""
+    claims = _read_claims_common(payload)
+    if claims is not None:
+        return claims
+    return _decode_claims_generic(payload)
+
+
+# ---- fast path ------------------------------------------------------------------------------
+# The claims as `to_cbor` writes them are read in place, checking while reading that each head is
+# in its shortest form and that the keys come in deterministic order, instead of decoding with
+# cbor2 and re-encoding to compare (several times faster). The reader only ever accepts: anything
+# outside that one layout, or any value the checks refuse, makes it give up (None) and
+# `_decode_claims_generic` decides and names the problem. tests/scheme/test_fast_decoder.py
+# compares both paths on mutated passes.
+
+
+class _NotCommon(Exception):
+    """The bytes are not in the common layout: let the generic decoder decide."""
+
+
+@lru_cache(maxsize=1024)
+def _pass_windows(flat: tuple[int, ...]) -> tuple[TimeWindow, ...] | None:
+    """The windows of a flat (mask, start, end)* array, or None when the generic path must decide.
+
+    Cached: window sets repeat from pass to pass (Mo-Fr 07:00-11:00...) and TimeWindow is immutable.
+    """
+    if not flat or len(flat) % 3 or max(flat) >= 2**16:
+        return None
+    try:
+        return tuple(TimeWindow(*flat[i : i + 3]) for i in range(0, len(flat), 3))
+    except WindowError:
+        return None
+
+
+# After iss: exp, nbf, iat as 4-byte integers (every time from 1970-01-01T18:12Z to 2106), cti as
+# bstr(8), then the profile's key -65537. Read with one struct call; the marker bytes are compared
+# with _MIDDLE_MARKERS (keys 4, 5, 6, 7 and their heads).
+_MIDDLE = struct.Struct(">BBIBBIBBIBB8s5s")
+_MIDDLE_MARKERS = (4, 0x1A, 5, 0x1A, 6, 0x1A, 7, 0x48, b"\x3a\x00\x01\x00\x00")
+
+
+def _text_at(data: bytes, pos: int) -> tuple[str, int]:
+    """A text string below 256 bytes with its length in shortest form: (text, next position)."""
+    head = data[pos]
+    if 0x60 <= head < 0x78:
+        size, pos = head - 0x60, pos + 1
+    elif head == 0x78 and data[pos + 1] >= 24:
+        size, pos = data[pos + 1], pos + 2
+    else:
+        raise _NotCommon
+    return data[pos : pos + size].decode("utf-8"), pos + size
+
+
+def _uint_at(data: bytes, pos: int) -> tuple[int, int]:
+    """An unsigned integer below 2^32 in its shortest form: (value, next position)."""
+    head = data[pos]
+    if head < 24:
+        return head, pos + 1
+    if head == 24 and data[pos + 1] >= 24:
+        return data[pos + 1], pos + 2
+    if head == 25 and data[pos + 1]:
+        return data[pos + 1] << 8 | data[pos + 2], pos + 3
+    if head == 26 and (data[pos + 1] or data[pos + 2]):
+        return int.from_bytes(data[pos + 1 : pos + 5], "big"), pos + 5
+    raise _NotCommon
+
+
+# One unsigned integer below 2^32 in its shortest form, as _uint_at reads it.
+_UINT = rb"(?:[\x00-\x17]|\x18[\x18-\xff]|\x19[\x01-\xff].|\x1a(?:[\x01-\xff].|\x00[\x01-\xff])..)"
+
+
+_UINTS_PATTERNS: list[re.Pattern[bytes] | None] = [None] * 256  # by item count, compiled when first needed
+
+
+def _uints_pattern(count: int) -> re.Pattern[bytes]:
+    pattern = _UINTS_PATTERNS[count]
+    if pattern is None:
+        pattern = _UINTS_PATTERNS[count] = re.compile(rb"%s{%d}" % (_UINT, count), re.DOTALL)
+    return pattern
+
+
+@lru_cache(maxsize=4096)
+def _decode_uints(run: bytes) -> tuple[int, ...]:
+    # Cached by the raw bytes: a territory's zone sets and window sets repeat from pass to pass.
+    values = []
+    pos = 0
+    while pos < len(run):
+        value, pos = _uint_at(run, pos)
+        values.append(value)
+    return tuple(values)
+
+
+def _uints_at(data: bytes, pos: int) -> tuple[tuple[int, ...], int]:
+    """An array (fewer than 256 items, length in shortest form) of unsigned integers below 2^32,
+    each in its shortest form: (values, next position). A regular expression finds and checks
+    the items in one call; decoding them is then cached."""
+    head = data[pos]
+    if 0x80 <= head < 0x98:
+        count, pos = head - 0x80, pos + 1
+    elif head == 0x98 and data[pos + 1] >= 24:
+        count, pos = data[pos + 1], pos + 2
+    else:
+        raise _NotCommon
+    match = _uints_pattern(count).match(data, pos)
+    if match is None:
+        raise _NotCommon
+    end = match.end()
+    return _decode_uints(data[pos:end]), end
+
+
+def _read_claims_common(payload: object) -> PassClaims | None:
+    """The claims of a pass in the layout `PassClaims.to_cbor` writes, or None (see above)."""
+    if type(payload) is not bytes or payload[:2] != b"\xa6\x01":  # map(6), key 1 (iss)
+        return None
+    data = payload
+    try:
+        iss, pos = _text_at(data, 2)
+        k4, h4, exp, k5, h5, nbf, k6, h6, iat, k7, h7, cti, profile_key = _MIDDLE.unpack_from(data, pos)
+        if (k4, h4, k5, h5, k6, h6, k7, h7, profile_key) != _MIDDLE_MARKERS:
+            return None
+        if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000:  # would be shorter with a smaller head
+            return None
+        pos += _MIDDLE.size
+        # profile: map(6) with windows or map(5) without, key 0 with version 1, key 1 (zones)
+        profile_head = data[pos : pos + 4]
+        if profile_head == b"\xa6\x00\x01\x01":
+            zones, pos = _uints_at(data, pos + 4)
+            if data[pos] != P_WINDOWS:
+                return None
+            flat, pos = _uints_at(data, pos + 1)
+            windows = _pass_windows(flat)
+            if windows is None:
+                return None
+        elif profile_head == b"\xa5\x00\x01\x01":
+            zones, pos = _uints_at(data, pos + 4)
+            windows = ()
+        else:
+            return None
+        # key 3 (plate), key 4 (purpose), key 5 (zone data version), then nothing
+        if data[pos] != P_PLATE:
+            return None
+        plate, pos = _text_at(data, pos + 1)
+        if data[pos] != P_PURPOSE:
+            return None
+        purpose, pos = _uint_at(data, pos + 1)
+        if data[pos] != P_ZONE_DATA:
+            return None
+        zone_data_version, pos = _uint_at(data, pos + 1)
+        if pos != len(data):
+            return None
+        return PassClaims(iss, iat, nbf, exp, cti, zones, plate, purpose, windows, zone_data_version)
+    except (_NotCommon, IndexError, UnicodeDecodeError, MalformedError, WindowError, struct.error):
+        return None
+
+
+def _decode_claims_generic(payload: bytes) -> PassClaims:
+    """Any claims map, decoded by cbor2 and checked field by field (the reference behaviour)."""
     claims = loads_deterministic(payload, "claims")
     if not isinstance(claims, Mapping):
         raise _bad("payload must be a map")

@@ -35,6 +35,7 @@ OTHER_COSE_TAGS = {
     96: "COSE_Encrypt",
 }
 _SIG1_PREFIX = b"\x84\x6aSignature1"
+_SHORT_BSTR_HEADS = [bytes((0x40 | n,)) for n in range(24)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ class Sign1:
 def _bstr(data: bytes) -> bytes:
     n = len(data)
     if n < 24:
-        return bytes((0x40 | n,)) + data
+        return _SHORT_BSTR_HEADS[n] + data
     if n < 0x100:
         return bytes((0x58, n)) + data
     if n < 0x10000:
@@ -72,7 +73,7 @@ def _bstr(data: bytes) -> bytes:
 
 def to_be_signed(protected_raw: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
     """Sig_structure ["Signature1", protected, external_aad, payload] as CBOR."""
-    return _SIG1_PREFIX + _bstr(protected_raw) + _bstr(external_aad) + _bstr(payload)
+    return b"".join((_SIG1_PREFIX, _bstr(protected_raw), _bstr(external_aad), _bstr(payload)))
 
 
 def decode_sign1(data: bytes, *, deterministic: bool = False) -> Sign1:
@@ -80,6 +81,64 @@ def decode_sign1(data: bytes, *, deterministic: bool = False) -> Sign1:
 
     With `deterministic`, the outer structure and the protected header must be deterministic CBOR.
     """
+    if deterministic:
+        message = _read_sign1_common(data)
+        if message is not None:
+            return message
+    return _decode_sign1_generic(data, deterministic=deterministic)
+
+
+def _read_sign1_common(data: object) -> Sign1 | None:
+    """Fast path for the shape this profile signs: [h'A2 01 alg 04 48 kid', {}, payload, sig64].
+
+    Reads the bytes in place instead of decoding with cbor2 and re-encoding to prove determinism
+    (several times faster). It only ever accepts: every byte is checked against the one
+    deterministic encoding of that shape, and anything else (other headers, long lengths, wrong
+    sizes, trailing bytes) returns None so that `_decode_sign1_generic` decides and names the
+    problem. tests/scheme/test_fast_decoder.py compares both paths on mutated messages.
+    """
+    if type(data) is not bytes:
+        return None
+    n = len(data)
+    tagged = data[:1] == b"\xd2"  # tag 18
+    pos = 1 if tagged else 0
+    # array(4), then bstr(13) holding map(2) {1: one-byte int, 4: bstr(8)}, then the empty map
+    if data[pos : pos + 4] != b"\x84\x4d\xa2\x01" or n < pos + 17:
+        return None
+    alg = data[pos + 4]
+    if alg < 0x18:  # unsigned integer 0..23
+        alg_value = alg
+    elif 0x20 <= alg < 0x38:  # negative integer -1..-24
+        alg_value = 0x1F - alg
+    else:
+        return None
+    if data[pos + 5 : pos + 7] != b"\x04\x48" or data[pos + 15] != 0xA0:
+        return None
+    protected_raw = data[pos + 2 : pos + 15]
+    kid = data[pos + 7 : pos + 15]
+    # payload: a byte string whose length is in its shortest form
+    head = data[pos + 16]
+    pos += 17
+    if 0x40 <= head < 0x58:
+        size = head - 0x40
+    elif head == 0x58 and pos < n and data[pos] >= 24:
+        size, pos = data[pos], pos + 1
+    elif head == 0x59 and pos < n and data[pos]:
+        size, pos = int.from_bytes(data[pos : pos + 2], "big"), pos + 2
+    elif head == 0x5A and data[pos : pos + 2] != b"\x00\x00":
+        size, pos = int.from_bytes(data[pos : pos + 4], "big"), pos + 4
+    else:
+        return None
+    payload = data[pos : pos + size]
+    pos += size
+    # signature: bstr(64), and nothing after it
+    if pos + 66 != n or data[pos : pos + 2] != b"\x58\x40":
+        return None
+    return Sign1(protected_raw, {HEADER_ALG: alg_value, HEADER_KID: kid}, {}, payload, data[pos + 2 :], tagged)
+
+
+def _decode_sign1_generic(data: bytes, *, deterministic: bool = False) -> Sign1:
+    """Any COSE_Sign1, decoded by cbor2 and checked item by item (the reference behaviour)."""
     obj = loads_deterministic(data, "COSE message") if deterministic else loads_one(data, "COSE message")
     tagged = False
     if isinstance(obj, cbor2.CBORTag):

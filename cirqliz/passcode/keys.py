@@ -13,10 +13,7 @@ from enum import IntEnum
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from cirqliz.passcode.errors import SignatureError, UnsupportedError
 
@@ -44,9 +41,15 @@ OTHER_ALGORITHMS = {
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
+_BY_LABEL = {int(a): a for a in Algorithm}
+
+
 def algorithm_from_label(label: object) -> Algorithm:
     """The Algorithm for a COSE `alg` value; UnsupportedError naming it otherwise."""
     if type(label) is int:
+        alg = _BY_LABEL.get(label)  # a dict lookup is faster than Algorithm(label) in the verify path
+        if alg is not None:
+            return alg
         try:
             return Algorithm(label)
         except ValueError:
@@ -85,6 +88,27 @@ def _algorithm_of(public: object) -> Algorithm:
     if isinstance(public, ed25519.Ed25519PublicKey):
         return Algorithm.EDDSA
     raise UnsupportedError(f"unsupported key type: {type(public).__name__}", code="unsupported_alg")
+
+
+def _der_integer(value: bytes) -> bytes:
+    # DER INTEGER of an unsigned big-endian number: no leading zero bytes except one that keeps
+    # the sign bit clear (and a single zero for 0).
+    if value[0]:  # the usual case: 32 significant bytes, a 0x00 in front when the top bit is set
+        return (b"\x02\x21\x00" if value[0] & 0x80 else b"\x02\x20") + value
+    value = value.lstrip(b"\x00") or b"\x00"
+    if value[0] & 0x80:
+        value = b"\x00" + value
+    return bytes((0x02, len(value))) + value
+
+
+def _raw_to_der(signature: bytes) -> bytes:
+    """The DER (SEQUENCE of two INTEGERs) form of a raw 64-byte ES256 signature r‖s.
+
+    Same bytes as cryptography's encode_dss_signature(r, s), built without converting to Python
+    ints and back (it runs on every verify; tests compare the two).
+    """
+    body = _der_integer(signature[:32]) + _der_integer(signature[32:])
+    return bytes((0x30, len(body))) + body
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +160,7 @@ class VerifyKey:
             )
         try:
             if self.alg is Algorithm.ES256:
-                der = encode_dss_signature(
-                    int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-                )
-                self.public.verify(der, data, _ECDSA_SHA256)  # type: ignore[call-arg]
+                self.public.verify(_raw_to_der(signature), data, _ECDSA_SHA256)  # type: ignore[call-arg]
             else:
                 self.public.verify(signature, data)  # type: ignore[call-arg]
         except InvalidSignature:

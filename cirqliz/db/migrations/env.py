@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -32,14 +33,16 @@ def _run(connection: Connection) -> None:
 
 
 def _database_url() -> str:
-    return config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
+    # Migrating needs only the URL: do not demand the application's secrets here.
+    return (
+        config.get_main_option("sqlalchemy.url")
+        or os.environ.get("CIRQLIZ_DATABASE_URL")
+        or Settings().database_url
+    )
 
 
 async def _run_async() -> None:
-    settings = Settings.from_env()
-    engine = create_engine(
-        Settings(database_url=_database_url(), secret_key=settings.secret_key, env=settings.env)
-    )
+    engine = create_engine(Settings(database_url=_database_url()))
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
