@@ -32,6 +32,26 @@ class Settings:
     """How long a SQLite connection waits for a lock before failing."""
     database_echo: bool = False
     """Log every SQL statement (debugging)."""
+    base_url: str = "http://127.0.0.1:8000"
+    """Public address of the service, used in e-mails and printed passes."""
+    redis_url: str = ""
+    """Redis for stores shared by several processes (rate limits); empty: in-process memory."""
+    smtp_host: str = ""
+    """SMTP server for e-mail; empty: mail goes to the outbox folder and page (development)."""
+    smtp_port: int = 587
+    """SMTP port (STARTTLS)."""
+    smtp_user: str = ""
+    """SMTP user name."""
+    smtp_password: str = ""
+    """SMTP password."""
+    mail_from: str = "CirQliz <ne-pas-repondre@cirqliz.invalid>"
+    """Sender of e-mails."""
+    outbox_dir: str = "var/outbox"
+    """Where e-mails are written when no SMTP server is set."""
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    """Map tile URL template; pages with maps also work with a plain list when tiles fail."""
+    scheduler_enabled: bool = True
+    """Run the scheduler inside the web process (disable in tests, or with a separate worker)."""
 
     def __post_init__(self) -> None:
         if self.env != DEVELOPMENT and self.secret_key == DEFAULT_SECRET_KEY:
@@ -61,4 +81,14 @@ class Settings:
             documents_dir=get("documents_dir"),
             sqlite_busy_timeout_ms=int(get("sqlite_busy_timeout_ms")),
             database_echo=str(get("database_echo")).lower() in ("1", "true", "yes"),
+            base_url=get("base_url"),
+            redis_url=get("redis_url"),
+            smtp_host=get("smtp_host"),
+            smtp_port=int(get("smtp_port")),
+            smtp_user=get("smtp_user"),
+            smtp_password=get("smtp_password"),
+            mail_from=get("mail_from"),
+            outbox_dir=get("outbox_dir"),
+            tile_url=get("tile_url"),
+            scheduler_enabled=str(get("scheduler_enabled")).lower() in ("1", "true", "yes"),
         )

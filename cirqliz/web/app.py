@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -38,8 +39,15 @@ def _secret(settings: Settings, purpose: str) -> bytes:
     return hashlib.sha256(f"{purpose}:{settings.secret_key}".encode()).digest()
 
 
+def _node_modules() -> Path:
+    """Front-end packages installed by npm (./dev run does `npm ci`); served under /vendor."""
+    folder = Path(os.environ.get("CIRQLIZ_NODE_MODULES", WEB.parents[1] / "node_modules"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def _stores(settings: Settings) -> StoreRegistry:
-    redis_url = getattr(settings, "redis_url", None)
+    redis_url = settings.redis_url
     if redis_url:
         from litestar.stores.redis import RedisStore
 
@@ -79,6 +87,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     static = create_static_files_router(path="/static", directories=[WEB / "static"], name="static",
                                         opt={"exclude_from_auth": True})
+    vendor = create_static_files_router(
+        path="/vendor", directories=[_node_modules()], name="vendor", opt={"exclude_from_auth": True},
+    )
     app = Litestar(
         route_handlers=[
             *public.ROUTES,
@@ -89,6 +100,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             *scanner.ROUTES,
             *api.ROUTES,
             static,
+            vendor,
         ],
         dependencies={
             "db": Provide(provide_db),
