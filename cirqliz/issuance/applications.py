@@ -1,0 +1,496 @@
+"""Application use cases: draft, submit, review, approve (issue passes), withdraw.
+
+Every function works inside the caller's transaction and only flushes; the caller commits.
+`approve_application` is safe when two reviewers approve at once: the status change is a
+conditional UPDATE (… WHERE status = 'submitted'), so exactly one transaction wins and the
+other gets a TransitionError; pass rows are unique per (application, vehicle) and per serial.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cirqliz.clock import Clock
+from cirqliz.db.models import (
+    AccessPass,
+    Application,
+    ApplicationTransitionRecord,
+    ApplicationVehicle,
+    ApplicationZone,
+    Organisation,
+    PassZone,
+    SupportingDocument,
+    Vehicle,
+    Zone,
+    window_from_json,
+    window_to_json,
+)
+from cirqliz.domain.applications import (
+    ApplicationAction,
+    ApplicationStatus,
+    ApplicationTransition,
+    next_status,
+    transition,
+)
+from cirqliz.domain.documents import check_document
+from cirqliz.domain.eligibility import (
+    Decision,
+    PassRequest,
+    Refusal,
+    check_zone_period,
+    evaluate_rules,
+)
+from cirqliz.domain.errors import DomainError, EligibilityError, TransitionError
+from cirqliz.domain.organisations import OrganisationKind
+from cirqliz.domain.passes import PassStatus, new_serial, pass_days, serial_hex
+from cirqliz.domain.purposes import Purpose
+from cirqliz.domain.windows import TimeWindow
+from cirqliz.domain.zones import ReviewMode, ZoneStatus
+from cirqliz.issuance.audit import record_change
+from cirqliz.issuance.documents import DocumentStore
+from cirqliz.issuance.lookup import get_or_raise
+from cirqliz.issuance.signer import ClaimsInput, PassSigner
+from cirqliz.issuance.vehicles import profile_of
+from cirqliz.issuance.zones import rule_spec, zone_rules
+
+SERIAL_ATTEMPTS = 5
+# Statuses whose passes count against a yearly quota (a revoked pass gives its days back).
+_QUOTA_STATUSES = (PassStatus.ACTIVE.value, PassStatus.SUSPENDED.value, PassStatus.EXPIRED.value)
+
+
+async def create_application(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID,
+    applicant_id: uuid.UUID,
+    zone_ids: Sequence[uuid.UUID],
+    vehicle_ids: Sequence[uuid.UUID],
+    purpose: int,
+    not_before: datetime,
+    expires_at: datetime,
+    clock: Clock,
+    windows: Sequence[TimeWindow] = (),
+    comment: str | None = None,
+    application_id: uuid.UUID | None = None,
+) -> Application:
+    """A draft application for one vehicle or a fleet, in zones of a single authority."""
+    org = await get_or_raise(session, Organisation, organisation_id)
+    if org.kind == OrganisationKind.AUTHORITY:
+        raise DomainError("une autorité ne dépose pas de demande", code="authority_applicant")
+    if not zone_ids:
+        raise DomainError("choisir au moins une zone", code="no_zone")
+    if not vehicle_ids:
+        raise DomainError("choisir au moins un véhicule", code="no_vehicle")
+    if not_before.tzinfo is None or expires_at.tzinfo is None:
+        raise DomainError("dates sans fuseau horaire", code="naive_time")
+    if expires_at <= not_before:
+        raise DomainError("la fin de validité doit suivre le début", code="empty_period")
+    zones = [await get_or_raise(session, Zone, z) for z in dict.fromkeys(zone_ids)]
+    authorities = {z.authority_id for z in zones}
+    if len(authorities) != 1:
+        raise DomainError("toutes les zones d'une demande relèvent de la même autorité",
+                          code="zones_of_several_authorities")
+    vehicles = [await get_or_raise(session, Vehicle, v) for v in dict.fromkeys(vehicle_ids)]
+    if any(v.organisation_id != organisation_id for v in vehicles):
+        raise DomainError("un des véhicules n'appartient pas à l'organisation",
+                          code="vehicle_not_owned")
+    now = clock.now()
+    app = Application(
+        id=application_id or uuid.uuid4(),
+        organisation_id=organisation_id,
+        applicant_id=applicant_id,
+        authority_id=authorities.pop(),
+        purpose=int(Purpose(purpose)),
+        not_before=not_before,
+        expires_at=expires_at,
+        windows=[window_to_json(w) for w in windows],
+        comment=comment,
+        status=ApplicationStatus.DRAFT.value,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(app)
+    await session.flush()
+    for zone in zones:
+        session.add(ApplicationZone(application_id=app.id, zone_id=zone.id))
+    for vehicle in vehicles:
+        session.add(ApplicationVehicle(application_id=app.id, vehicle_id=vehicle.id))
+    await session.flush()
+    await record_change(session, actor_id=applicant_id, entity="application", entity_id=app.id,
+                        action="create", at=now,
+                        after={"status": app.status, "zones": [z.code for z in zones],
+                               "vehicles": [v.plate for v in vehicles], "purpose": app.purpose})
+    return app
+
+
+async def application_zones(session: AsyncSession, application_id: uuid.UUID) -> list[Zone]:
+    """The zones of an application, by ref."""
+    result = await session.exec(
+        select(Zone).join(ApplicationZone, col(ApplicationZone.zone_id) == Zone.id)
+        .where(col(ApplicationZone.application_id) == application_id).order_by(col(Zone.ref))
+    )
+    return list(result.all())
+
+
+async def application_vehicles(
+    session: AsyncSession, application_id: uuid.UUID, *, lock: bool = False
+) -> list[Vehicle]:
+    """The vehicles of an application, by id (FOR UPDATE when `lock`, in a stable order)."""
+    statement = (
+        select(Vehicle).join(ApplicationVehicle, col(ApplicationVehicle.vehicle_id) == Vehicle.id)
+        .where(col(ApplicationVehicle.application_id) == application_id).order_by(col(Vehicle.id))
+    )
+    if lock:
+        statement = statement.with_for_update(of=Vehicle)
+    return list((await session.exec(statement)).all())
+
+
+async def quota_days_used(
+    session: AsyncSession, *, vehicle_id: uuid.UUID, zone: Zone, year: int
+) -> int:
+    """Local days of `year` already covered by the vehicle's passes for this zone."""
+    result = await session.exec(
+        select(AccessPass.not_before, AccessPass.expires_at)
+        .join(PassZone, col(PassZone.pass_id) == AccessPass.id)
+        .where(col(PassZone.zone_id) == zone.id, col(AccessPass.vehicle_id) == vehicle_id,
+               col(AccessPass.status).in_(_QUOTA_STATUSES))
+    )
+    days: set = set()
+    for not_before, expires_at in result.all():
+        days |= pass_days(not_before, expires_at, zone.time_zone)
+    return sum(1 for d in days if d.year == year)
+
+
+async def assess_application(
+    session: AsyncSession, application: Application, *, lock_vehicles: bool = False
+) -> dict[tuple[uuid.UUID, uuid.UUID], Decision]:
+    """The decision for every (vehicle, zone) pair of an application."""
+    windows = tuple(window_from_json(w) for w in application.windows)
+    decisions: dict[tuple[uuid.UUID, uuid.UUID], Decision] = {}
+    zones = await application_zones(session, application.id)
+    vehicles = await application_vehicles(session, application.id, lock=lock_vehicles)
+    for zone in zones:
+        specs = [rule_spec(r) for r in await zone_rules(session, zone.id)]
+        for vehicle in vehicles:
+            request = PassRequest(
+                vehicle=profile_of(vehicle), purpose=Purpose(application.purpose),
+                not_before=application.not_before, expires_at=application.expires_at,
+                time_zone=zone.time_zone, windows=windows,
+            )
+            used = 0
+            if any(s.quota_days_per_year is not None for s in specs):
+                year = min(pass_days(request.not_before, request.expires_at, zone.time_zone)).year
+                used = await quota_days_used(session, vehicle_id=vehicle.id, zone=zone, year=year)
+            decision = evaluate_rules(request, specs, quota_used=used)
+            if zone.status != ZoneStatus.ACTIVE:
+                decision = Decision(None, decision.refusals + _zone_inactive(zone))
+            elif decision.eligible and (zone.starts_on or zone.ends_on):
+                decision = _within_zone_dates(decision, request, zone)
+            decisions[(vehicle.id, zone.id)] = decision
+    return decisions
+
+
+def _zone_inactive(zone: Zone) -> tuple[Refusal, ...]:
+    return (Refusal("zone_not_active",
+                    f"la zone {zone.code} n'est pas ouverte aux demandes ({zone.status})"),)
+
+
+def _within_zone_dates(decision: Decision, request: PassRequest, zone: Zone) -> Decision:
+    refusals = check_zone_period(not_before=request.not_before, expires_at=request.expires_at,
+                                 time_zone=zone.time_zone, starts_on=zone.starts_on,
+                                 ends_on=zone.ends_on)
+    return Decision(None, tuple(refusals)) if refusals else decision
+
+
+def _refusals(
+    decisions: dict[tuple[uuid.UUID, uuid.UUID], Decision],
+    plates: dict[uuid.UUID, str],
+    codes: dict[uuid.UUID, str],
+) -> list[Refusal]:
+    """Every refusal, prefixed with the plate and zone it is about."""
+    found = []
+    for (vehicle_id, zone_id), decision in decisions.items():
+        for r in decision.refusals if not decision.eligible else ():
+            found.append(Refusal(r.code, f"{plates[vehicle_id]} / {codes[zone_id]} : {r.message}"))
+    return found
+
+
+async def _record_transition(
+    session: AsyncSession, app: Application, step: ApplicationTransition
+) -> None:
+    session.add(ApplicationTransitionRecord(
+        application_id=app.id, from_status=step.from_status.value, to_status=step.to_status.value,
+        action=step.action.value, actor_id=step.actor_id, reason=step.reason, at=step.at,
+    ))
+    await record_change(session, actor_id=step.actor_id, entity="application", entity_id=app.id,
+                        action=step.action.value, at=step.at,
+                        before={"status": step.from_status.value},
+                        after={"status": step.to_status.value, "reason": step.reason})
+
+
+async def _apply(
+    session: AsyncSession,
+    *,
+    application_id: uuid.UUID,
+    action: ApplicationAction,
+    actor_id: uuid.UUID | None,
+    reason: str | None,
+    clock: Clock,
+) -> tuple[Application, ApplicationTransition]:
+    """Check the transition, then change the status only if nobody changed it meanwhile."""
+    app = await get_or_raise(session, Application, application_id)
+    now = clock.now()
+    step = transition(app.status, action, actor_id=actor_id, reason=reason, at=now)
+    values: dict = {"status": step.to_status.value, "updated_at": now}
+    if action in (ApplicationAction.SUBMIT, ApplicationAction.PROVIDE_INFO):
+        values["submitted_at"] = now
+    if step.to_status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
+        values |= {"decided_at": now, "decided_by_id": actor_id, "decision_reason": step.reason}
+    result = await session.exec(
+        update(Application)
+        .where(col(Application.id) == app.id, col(Application.status) == step.from_status.value)
+        .values(**values)
+        .returning(Application.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.first() is None:
+        # Someone else moved it first: report the transition from the state they left.
+        await session.refresh(app)
+        next_status(app.status, action)  # raises the precise TransitionError
+        raise TransitionError(f"la demande a changé d'état pendant l'opération ({app.status})",
+                              code="concurrent_transition")
+    await session.refresh(app)
+    await _record_transition(session, app, step)
+    return app, step
+
+
+async def submit_application(
+    session: AsyncSession,
+    *,
+    application_id: uuid.UUID,
+    actor_id: uuid.UUID,
+    clock: Clock,
+    signer: PassSigner | None = None,
+    serial_source: Callable[[], bytes] = new_serial,
+) -> Application:
+    """Submit a draft after checking eligibility (EligibilityError lists every refusal).
+
+    When every zone admits the request through an automatic rule and a signer is given, the
+    application is approved at once by the system (actor None).
+    """
+    app = await get_or_raise(session, Application, application_id)
+    next_status(app.status, ApplicationAction.SUBMIT)
+    decisions = await _check_eligible(session, app)
+    app, _ = await _apply(session, application_id=application_id, action=ApplicationAction.SUBMIT,
+                          actor_id=actor_id, reason=None, clock=clock)
+    automatic = all(d.rule is not None and d.rule.review_mode is ReviewMode.AUTOMATIC
+                    for d in decisions.values())
+    if automatic and signer is not None:
+        await approve_application(session, application_id=application_id, reviewer_id=None,
+                                  signer=signer, clock=clock, reason="examen automatique",
+                                  serial_source=serial_source)
+        await session.refresh(app)
+    return app
+
+
+async def _check_eligible(
+    session: AsyncSession, app: Application, *, lock_vehicles: bool = False
+) -> dict[tuple[uuid.UUID, uuid.UUID], Decision]:
+    decisions = await assess_application(session, app, lock_vehicles=lock_vehicles)
+    if not all(d.eligible for d in decisions.values()):
+        vehicles = {v.id: v.plate for v in await application_vehicles(session, app.id)}
+        zones = {z.id: z.code for z in await application_zones(session, app.id)}
+        raise EligibilityError(_refusals(decisions, vehicles, zones))
+    return decisions
+
+
+async def request_information(
+    session: AsyncSession, *, application_id: uuid.UUID, reviewer_id: uuid.UUID, reason: str,
+    clock: Clock,
+) -> Application:
+    """Ask the applicant for more information (reason required)."""
+    app, _ = await _apply(session, application_id=application_id,
+                          action=ApplicationAction.REQUEST_INFO, actor_id=reviewer_id,
+                          reason=reason, clock=clock)
+    return app
+
+
+async def provide_information(
+    session: AsyncSession, *, application_id: uuid.UUID, actor_id: uuid.UUID, clock: Clock,
+    comment: str | None = None,
+) -> Application:
+    """Send the application back to review after completing it."""
+    app, _ = await _apply(session, application_id=application_id,
+                          action=ApplicationAction.PROVIDE_INFO, actor_id=actor_id,
+                          reason=comment, clock=clock)
+    return app
+
+
+async def reject_application(
+    session: AsyncSession, *, application_id: uuid.UUID, reviewer_id: uuid.UUID, reason: str,
+    clock: Clock,
+) -> Application:
+    """Refuse the application (reason required, shown to the applicant)."""
+    app, _ = await _apply(session, application_id=application_id, action=ApplicationAction.REJECT,
+                          actor_id=reviewer_id, reason=reason, clock=clock)
+    return app
+
+
+async def withdraw_application(
+    session: AsyncSession, *, application_id: uuid.UUID, actor_id: uuid.UUID, clock: Clock,
+    reason: str | None = None,
+) -> Application:
+    """The applicant withdraws a draft or pending application."""
+    app, _ = await _apply(session, application_id=application_id,
+                          action=ApplicationAction.WITHDRAW, actor_id=actor_id, reason=reason,
+                          clock=clock)
+    return app
+
+
+async def approve_application(
+    session: AsyncSession,
+    *,
+    application_id: uuid.UUID,
+    reviewer_id: uuid.UUID | None,
+    signer: PassSigner,
+    clock: Clock,
+    reason: str | None = None,
+    serial_source: Callable[[], bytes] = new_serial,
+) -> list[AccessPass]:
+    """Approve a submitted application and issue one signed pass per vehicle.
+
+    Eligibility is checked again (rules or quotas may have changed since submission) with the
+    vehicles locked, so concurrent approvals for the same vehicle count quotas one at a time.
+    """
+    app = await get_or_raise(session, Application, application_id)
+    next_status(app.status, ApplicationAction.APPROVE)
+    app, step = await _apply(session, application_id=application_id,
+                             action=ApplicationAction.APPROVE, actor_id=reviewer_id,
+                             reason=reason, clock=clock)
+    await _check_eligible(session, app, lock_vehicles=True)
+    authority = await get_or_raise(session, Organisation, app.authority_id)
+    zones = await application_zones(session, app.id)
+    vehicles = await application_vehicles(session, app.id)
+    windows = tuple(window_from_json(w) for w in app.windows)
+    passes = []
+    for vehicle in vehicles:
+        passes.append(await _issue_pass(
+            session, app=app, vehicle=vehicle, zones=zones, windows=windows, issuer=authority.code,
+            signer=signer, issued_by=reviewer_id, at=step.at, serial_source=serial_source,
+        ))
+    return passes
+
+
+async def _issue_pass(
+    session: AsyncSession,
+    *,
+    app: Application,
+    vehicle: Vehicle,
+    zones: Sequence[Zone],
+    windows: tuple[TimeWindow, ...],
+    issuer: str,
+    signer: PassSigner,
+    issued_by: uuid.UUID | None,
+    at: datetime,
+    serial_source: Callable[[], bytes],
+) -> AccessPass:
+    """Reserve a fresh serial (retrying on the rare collision), sign, store, audit."""
+    for _attempt in range(SERIAL_ATTEMPTS):
+        serial = serial_source()
+        row = AccessPass(
+            serial=serial_hex(serial), application_id=app.id, vehicle_id=vehicle.id,
+            authority_id=app.authority_id, plate=vehicle.plate, purpose=app.purpose,
+            not_before=app.not_before, expires_at=app.expires_at,
+            windows=[window_to_json(w) for w in windows], zone_refs=[z.ref for z in zones],
+            status=PassStatus.ACTIVE.value, issued_at=at, issued_by_id=issued_by, updated_at=at,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(row)
+                await session.flush()
+        except IntegrityError as exc:
+            # Another pass holds this serial (a savepoint rollback also expunged `row`).
+            if "serial" not in str(exc.orig).lower():
+                raise
+            continue
+        break
+    else:
+        raise DomainError("impossible d'attribuer un numéro de laissez-passer unique",
+                          code="serial_exhausted")
+    signed = signer.sign(claims_input=ClaimsInput(
+        issuer=issuer, serial=serial, issued_at=at, not_before=app.not_before,
+        expires_at=app.expires_at, plate=vehicle.plate, zone_refs=tuple(z.ref for z in zones),
+        purpose=Purpose(app.purpose), windows=windows,
+        zone_data_version=max(z.data_version for z in zones),
+    ))
+    if signed.serial != serial:
+        raise DomainError("le signataire a signé un autre numéro que celui réservé",
+                          code="signer_serial_mismatch")
+    row.signed_text = signed.text
+    row.kid = signed.kid
+    session.add(row)
+    for zone in zones:
+        session.add(PassZone(pass_id=row.id, zone_id=zone.id))
+    await session.flush()
+    await record_change(session, actor_id=issued_by, entity="pass", entity_id=row.id,
+                        action="issue", at=at,
+                        after={"serial": row.serial, "status": row.status, "plate": row.plate,
+                               "zones": row.zone_refs, "kid": row.kid,
+                               "application_id": app.id})
+    return row
+
+
+async def attach_document(
+    session: AsyncSession,
+    *,
+    application_id: uuid.UUID,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    store: DocumentStore,
+    actor_id: uuid.UUID,
+    clock: Clock,
+) -> SupportingDocument:
+    """Check and store a supporting document for an application that is still open."""
+    app = await get_or_raise(session, Application, application_id)
+    if ApplicationStatus(app.status) not in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED,
+                                             ApplicationStatus.NEEDS_INFO):
+        raise TransitionError(
+            f"impossible d'ajouter un justificatif : la demande est "
+            f"{ApplicationStatus(app.status).label_fr}",
+            code="document_on_closed_application",
+        )
+    facts = check_document(filename=filename, content_type=content_type, content=content)
+    key = store.put(sha256=facts.sha256, content=content)
+    now = clock.now()
+    document = SupportingDocument(
+        application_id=app.id, filename=facts.filename, content_type=facts.content_type,
+        size=facts.size, sha256=facts.sha256, storage_key=key, uploaded_by_id=actor_id,
+        uploaded_at=now,
+    )
+    session.add(document)
+    await session.flush()
+    await record_change(session, actor_id=actor_id, entity="application", entity_id=app.id,
+                        action="attach_document", at=now,
+                        after={"filename": facts.filename, "sha256": facts.sha256,
+                               "size": facts.size, "content_type": facts.content_type})
+    return document
+
+
+async def transitions_of(
+    session: AsyncSession, application_id: uuid.UUID
+) -> list[ApplicationTransitionRecord]:
+    """The recorded transitions of an application, oldest first."""
+    result = await session.exec(
+        select(ApplicationTransitionRecord)
+        .where(col(ApplicationTransitionRecord.application_id) == application_id)
+        .order_by(col(ApplicationTransitionRecord.at), col(ApplicationTransitionRecord.id))
+    )
+    return list(result.all())

@@ -1,0 +1,200 @@
+"""Shared fixtures: clock, fake signer, shared data, and databases on SQLite and PostgreSQL.
+
+Database tests take `database_url` (a migrated, empty database created for the test) or
+`empty_database_url` (no tables), each parametrised over SQLite and PostgreSQL. PostgreSQL
+variants skip when 127.0.0.1:5432 does not answer, and fail instead when
+CIRQLIZ_REQUIRE_POSTGRES=1 (CI). CIRQLIZ_TEST_POSTGRES overrides the server's URL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from factories import T0, FakeSigner, seed_world
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cirqliz.clock import FixedClock
+from cirqliz.db.engine import create_engine, create_session_factory
+from cirqliz.db.migrate import upgrade
+from cirqliz.issuance.documents import FileDocumentStore
+from cirqliz.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+POSTGRES_SERVER = os.environ.get("CIRQLIZ_TEST_POSTGRES",
+                                 "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+# --- plain fixtures ------------------------------------------------------------------------
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Monday 2 March 2026, 08:00 UTC (09:00 in Paris)."""
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def signer() -> FakeSigner:
+    """A signer that returns deterministic text and remembers what it signed."""
+    return FakeSigner()
+
+
+@pytest.fixture
+def document_store(tmp_path: Path) -> FileDocumentStore:
+    """Supporting documents stored under the test's tmp_path."""
+    return FileDocumentStore(tmp_path / "documents")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data beside the clone, or a skip saying so."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent: the third-party example files live beside the clone")
+    return SHARED_DATA
+
+
+# --- PostgreSQL server ---------------------------------------------------------------------
+
+def _server_url() -> URL:
+    return make_url(POSTGRES_SERVER)
+
+
+def _admin_connect() -> psycopg.Connection:
+
+    url = _server_url()
+    return psycopg.connect(
+        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
+        password=url.password, dbname=url.database or "postgres", autocommit=True,
+        connect_timeout=3,
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[None]:
+    """Check once that PostgreSQL answers; skip (or fail when required) if it does not."""
+    try:
+        with _admin_connect() as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any connection failure means "not reachable"
+        reason = f"PostgreSQL not reachable at {_server_url().render_as_string()}: {exc}"
+        if os.environ.get("CIRQLIZ_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason} (CIRQLIZ_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    yield
+
+
+def _pg_url(database: str) -> str:
+    return _server_url().set(drivername="postgresql+asyncpg", database=database).render_as_string(
+        hide_password=False)
+
+
+def _create_pg_database(template: str | None = None) -> str:
+    name = f"cirqliz_test_{uuid.uuid4().hex[:12]}"
+    with _admin_connect() as conn:
+        suffix = f" TEMPLATE {template}" if template else ""
+        conn.execute(f"CREATE DATABASE {name}{suffix}")
+    return name
+
+
+def _drop_pg_database(name: str) -> None:
+    with _admin_connect() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: None) -> Iterator[str]:
+    """A database migrated to head once per session, copied for each test."""
+    name = _create_pg_database()
+    try:
+        upgrade(_pg_url(name))
+        yield name
+    finally:
+        _drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session, copied for each test."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+# --- per-test databases --------------------------------------------------------------------
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """'sqlite' or 'postgresql'."""
+    return request.param
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database with no tables, on the backend of this test variant."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'cirqliz.db'}"
+        return
+    request.getfixturevalue("postgres_server")
+    name = _create_pg_database()
+    try:
+        yield _pg_url(name)
+    finally:
+        _drop_pg_database(name)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database migrated to head, on the backend of this test variant."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "cirqliz.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    name = _create_pg_database(template=request.getfixturevalue("postgres_template"))
+    try:
+        yield _pg_url(name)
+    finally:
+        _drop_pg_database(name)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine built the way the application builds it."""
+    engine = create_engine(Settings(database_url=database_url))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The application's session factory on the test database."""
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session with no transaction open: tests open one per use case (`session.begin()`)."""
+    async with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+async def world(session_factory: async_sessionmaker[AsyncSession], clock: FixedClock) -> None:
+    """The named organisations, users, vehicles and zones of tests/factories.py, committed."""
+    async with session_factory() as session, session.begin():
+        await seed_world(session, clock)

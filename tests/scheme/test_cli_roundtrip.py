@@ -1,0 +1,471 @@
+"""The `cirqliz` command end to end: keys, bundles, passes and offline verification.
+
+Most runs call cirqliz.cli.main in-process (fast, output through capsys); one chain runs the
+installed console script in subprocesses. The keystore signs with the machine's clock, so the
+check times (`--at`) are computed from the real "now": tomorrow at 09:00 in Paris, when the
+demo zone MARAIS-PIETON (every day 06:00-11:00) is open and the default bundle (3 days) is fresh.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from cirqliz.cli import main
+
+from ._support import PARIS
+
+OPEN_ZONE = "MARAIS-PIETON"  # demo zone 2, Mo-Su 06:00-11:00
+OTHER_ZONE = "PARIS-CENTRE"  # demo zone 1
+MUTABLE_REASONS = {"MALFORMED", "BAD_SIGNATURE"}
+
+
+def local_at(days: int, hour: int, minute: int = 0) -> str:
+    """ISO 8601 with offset: `days` from today at hour:minute, Paris time."""
+    day = datetime.now(PARIS).date() + timedelta(days=days)
+    return datetime.combine(day, time(hour, minute), tzinfo=PARIS).isoformat()
+
+
+def from_now(**delta: float) -> str:
+    return (datetime.now(PARIS) + timedelta(**delta)).replace(microsecond=0).isoformat()
+
+
+CHECK_AT = local_at(1, 9)  # tomorrow 09:00 in Paris
+
+
+@dataclass
+class Run:
+    rc: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, object]:
+        return json.loads(self.out)
+
+
+class Cli:
+    """An authority's keys directory in tmp_path, driven through cirqliz.cli.main."""
+
+    def __init__(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.base = tmp_path
+        self.keys = tmp_path / "keys"
+        self.capsys = capsys
+        self.bundles = 0
+
+    def __call__(self, *args: str) -> Run:
+        self.capsys.readouterr()
+        try:
+            rc = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            rc = exc.code if isinstance(exc.code, int) else 2
+        captured = self.capsys.readouterr()
+        return Run(rc, captured.out, captured.err)
+
+    def ok(self, *args: str) -> Run:
+        run = self(*args)
+        assert run.rc == 0, run
+        return run
+
+    def init(self, *extra: str) -> Run:
+        return self.ok("keys", "init", "--dir", str(self.keys), "--issuer", "FR-TEST", *extra)
+
+    def build(self, *extra: str) -> Path:
+        self.bundles += 1
+        out = self.base / f"bundle-{self.bundles}.cose"
+        self.ok("bundle", "build", "--dir", str(self.keys), "--out", str(out), *extra)
+        return out
+
+    def sign(self, *extra: str, zones: tuple[str, ...] = (OPEN_ZONE,), start: str = "", end: str = "") -> Pass:
+        args = ["pass", "sign", "--dir", str(self.keys), "--plate", "AB-123-CD"]
+        for zone in zones:
+            args += ["--zone", zone]
+        args += ["--from", start or from_now(days=-1), "--to", end or from_now(days=10), *extra]
+        run = self.ok(*args)
+        text = run.out.strip()
+        words = run.err.split()
+        return Pass(text, serial=words[words.index("serial") + 1], kid=words[words.index("kid") + 1])
+
+    def verify(self, text: str | None, bundle: Path, *extra: str, zone: str = OPEN_ZONE, at: str = CHECK_AT) -> Run:
+        args = ["verify"] + ([text] if text is not None else [])
+        args += ["--bundle", str(bundle), "--zone", zone, "--keys-dir", str(self.keys), "--json"]
+        if at:
+            args += ["--at", at]
+        return self(*args, *extra)
+
+    def reason(self, text: str, bundle: Path, *extra: str, **kw: str) -> str:
+        run = self.verify(text, bundle, *extra, **kw)
+        data = run.json()
+        assert run.rc == (0 if data["reason"] == "VALID" else 1), run
+        return str(data["reason"])
+
+
+@dataclass
+class Pass:
+    text: str
+    serial: str
+    kid: str
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    monkeypatch.delenv("CIRQLIZ_KEY_PASSPHRASE", raising=False)
+    monkeypatch.delenv("CIRQLIZ_KEYS_DIR", raising=False)
+    return Cli(tmp_path, capsys)
+
+
+@pytest.fixture
+def ready(cli: Cli) -> tuple[Cli, Path, Pass]:
+    """Keys, a first bundle, and a pass for MARAIS-PIETON valid from yesterday for 10 days."""
+    cli.init()
+    bundle = cli.build()
+    return cli, bundle, cli.sign()
+
+
+# ---- the round trip ------------------------------------------------------------------------------
+
+
+def test_round_trip_valid(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, signed = ready
+    assert signed.text.startswith("CQ1:")
+    assert "\n" not in signed.text
+    run = cli.verify(signed.text, bundle)
+    assert run.rc == 0, run
+    data = run.json()
+    assert data["status"] == "VALID" and data["reason"] == "VALID"
+    assert data["message_fr"] and data["message_en"]
+    assert data["claims"]["serial"] == signed.serial
+    assert data["claims"]["plate"] == "AB123CD"
+    assert data["kid"] == signed.kid
+    assert data["zone"] == OPEN_ZONE
+
+
+def test_round_trip_text_output(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, signed = ready
+    run = cli("verify", signed.text, "--bundle", str(bundle), "--zone", OPEN_ZONE,
+              "--keys-dir", str(cli.keys), "--at", CHECK_AT)
+    assert run.rc == 0
+    assert run.out.startswith("VALID")
+    assert signed.serial in run.out
+
+
+@pytest.mark.parametrize(
+    "position",
+    [0, 1, 2, 3, 4, 5, "middle", "middle+1", -3, -2, -1],
+)
+def test_one_changed_character_is_refused(ready: tuple[Cli, Path, Pass], position: int | str) -> None:
+    cli, bundle, signed = ready
+    text = signed.text
+    middle = 4 + (len(text) - 4) // 2
+    i = {"middle": middle, "middle+1": middle + 1}.get(position, position)  # type: ignore[arg-type]
+    i = i % len(text)  # type: ignore[operator]
+    replacement = "A" if text[i] != "A" else "B"
+    changed = text[:i] + replacement + text[i + 1 :]
+    assert changed != text
+    run = cli.verify(changed, bundle)
+    assert run.rc == 1, run
+    data = run.json()
+    assert data["status"] == "REFUSED"
+    assert data["reason"] in MUTABLE_REASONS
+    if i < 4:
+        assert data["reason"] == "MALFORMED"
+
+
+def test_expired_after_to(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, signed = ready
+    assert cli.reason(signed.text, bundle, at=local_at(11, 9)) == "EXPIRED"
+
+
+def test_not_yet_valid_before_from(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, _ = ready
+    later = cli.sign(start=local_at(2, 0), end=local_at(12, 0))
+    assert cli.reason(later.text, bundle) == "NOT_YET_VALID"
+    assert cli.reason(later.text, bundle, at=local_at(2, 9)) == "VALID"
+
+
+def test_wrong_zone(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, signed = ready
+    assert cli.reason(signed.text, bundle, zone=OTHER_ZONE) == "WRONG_ZONE"
+
+
+def test_outside_hours(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, signed = ready
+    assert cli.reason(signed.text, bundle, at=local_at(1, 15)) == "OUTSIDE_HOURS"
+    assert cli.reason(signed.text, bundle, at=local_at(1, 5, 59)) == "OUTSIDE_HOURS"
+
+
+def test_pass_window_outside_hours(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, _ = ready
+    narrow = cli.sign("--window", "Mo-Su 10:00-10:30")
+    assert cli.reason(narrow.text, bundle) == "OUTSIDE_HOURS"
+    assert cli.reason(narrow.text, bundle, at=local_at(1, 10, 15)) == "VALID"
+
+
+def test_revoked_serial(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, _, signed = ready
+    other = cli.sign()
+    revoked = cli.base / "revoked.txt"
+    revoked.write_text(f"# revoked passes\n{signed.serial}\n\n")
+    bundle = cli.build("--revoked", str(revoked))
+    assert cli.reason(signed.text, bundle) == "REVOKED"
+    assert cli.reason(other.text, bundle) == "VALID"
+
+
+def test_revoked_serial_with_issuer_prefix(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, _, signed = ready
+    revoked = cli.base / "revoked.txt"
+    revoked.write_text(f"FR-TEST:{signed.serial.lower()}\n")
+    assert cli.reason(signed.text, cli.build("--revoked", str(revoked))) == "REVOKED"
+
+
+def test_withdrawn_key(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, _, signed = ready
+    cli.ok("keys", "withdraw", signed.kid, "--dir", str(cli.keys))
+    bundle = cli.build()
+    assert cli.reason(signed.text, bundle) == "KEY_WITHDRAWN"
+
+
+def test_no_signing_after_withdrawing_the_only_key(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, _, signed = ready
+    cli.ok("keys", "withdraw", signed.kid, "--dir", str(cli.keys))
+    run = cli("pass", "sign", "--dir", str(cli.keys), "--zone", OPEN_ZONE, "--plate", "AB-123-CD",
+              "--from", from_now(), "--to", from_now(days=1))
+    assert run.rc == 1
+    assert "no signing key" in run.err
+
+
+def test_stale_bundle(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, _, signed = ready
+    bundle = cli.build("--max-age", "60")
+    run = cli.verify(signed.text, bundle)
+    assert run.rc == 1
+    assert run.json()["reason"] == "STALE_BUNDLE"
+    assert run.json()["status"] == "UNCERTAIN"
+
+
+def test_tampered_bundle_is_refused(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, signed = ready
+    data = bytearray(bundle.read_bytes())
+    for i in (len(data) // 2, len(data) - 1, 40):
+        tampered = cli.base / f"tampered-{i}.cose"
+        copy = bytearray(data)
+        copy[i] ^= 0x20
+        tampered.write_bytes(bytes(copy))
+        run = cli.verify(signed.text, tampered)
+        assert run.rc == 1, run
+        assert run.json()["reason"] == "BUNDLE_REFUSED"
+        assert run.json()["status"] == "REFUSED"
+    plain = cli("verify", signed.text, "--bundle", str(tampered), "--zone", OPEN_ZONE,
+                "--keys-dir", str(cli.keys), "--at", CHECK_AT)
+    assert plain.rc == 1 and "REFUSED" in plain.out
+
+
+def test_root_signed_bundle_with_a_bad_key_entry_is_refused_not_a_crash(ready: tuple[Cli, Path, Pass]) -> None:
+    """Signed by the pinned root but unusable (unreadable key): exit 1 and BUNDLE_REFUSED, no traceback."""
+    from cirqliz.issuance.keystore import KeyStore
+    from cirqliz.passcode.bundle import sign_bundle
+
+    cli, _, signed = ready
+    store = KeyStore(cli.keys)
+    good = store.stored_bundle(1).content
+    bad = dataclasses.replace(
+        good, seq=good.seq + 1, keys=tuple(dataclasses.replace(k, spki=b"junk") for k in good.keys)
+    )
+    path = cli.base / "bad-keys.cose"
+    path.write_bytes(sign_bundle(bad, store.root_key()))
+    run = cli.verify(signed.text, path)
+    assert run.rc == 1, run
+    assert run.json()["reason"] == "BUNDLE_REFUSED"
+
+
+def test_rolled_back_bundle_is_refused(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, old, signed = ready
+    new = cli.build()
+    state = cli.base / "state.json"
+    assert cli.reason(signed.text, new, "--state", str(state)) == "VALID"
+    assert json.loads(state.read_text())["seq"] == 2
+    run = cli.verify(signed.text, old, "--state", str(state))
+    assert run.rc == 1
+    assert run.json()["reason"] == "BUNDLE_REFUSED"
+    assert "rollback" in str(run.json()["detail"]) or "older" in str(run.json()["detail"])
+    # The newer bundle is still accepted with the same state.
+    assert cli.reason(signed.text, new, "--state", str(state)) == "VALID"
+
+
+def test_state_file_remembers_the_last_time_seen(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, signed = ready
+    state = cli.base / "state.json"
+    assert cli.reason(signed.text, bundle, "--state", str(state), at=local_at(1, 10)) == "VALID"
+    # The clock is then turned back an hour: the device has already seen 10:00, so it is suspect.
+    assert cli.reason(signed.text, bundle, "--state", str(state), at=local_at(1, 9)) == "CLOCK_SUSPECT"
+
+
+def test_verify_image_of_the_png(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, _ = ready
+    png = cli.base / "pass.png"
+    signed = cli.sign("--png", str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    run = cli.verify(None, bundle, "--image", str(png))
+    assert run.rc == 0, run
+    assert run.json()["claims"]["serial"] == signed.serial
+
+
+def test_json_output_parses_for_refusals_too(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, signed = ready
+    for text in (signed.text, "CQ1:XYZ", "not a pass"):
+        data = cli.verify(text, bundle).json()
+        assert {"status", "reason", "message_fr", "message_en"} <= set(data)
+        assert data["status"] in {"VALID", "REFUSED", "UNCERTAIN"}
+
+
+# ---- usage errors: exit code 2 and a message on stderr ------------------------------------------
+
+
+def test_usage_error_without_text(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, _ = ready
+    run = cli.verify(None, bundle)
+    assert run.rc == 2
+    assert "TEXT" in run.err
+    assert run.out == ""
+
+
+def test_usage_error_naive_at(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, signed = ready
+    run = cli.verify(signed.text, bundle, at="2026-11-23T09:30")
+    assert run.rc == 2
+    assert "--at" in run.err and "offset" in run.err
+
+
+def test_usage_error_unparseable_at(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, signed = ready
+    run = cli.verify(signed.text, bundle, at="tomorrow")
+    assert run.rc == 2
+    assert "--at" in run.err
+
+
+def test_usage_error_missing_bundle_file(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, _, signed = ready
+    missing = cli.base / "nope.cose"
+    run = cli.verify(signed.text, missing)
+    assert run.rc == 2
+    assert "nope.cose" in run.err and "bundle" in run.err
+
+
+def test_usage_error_missing_image(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, bundle, _ = ready
+    run = cli.verify(None, bundle, "--image", str(cli.base / "nope.png"))
+    assert run.rc == 2
+    assert "nope.png" in run.err
+
+
+def test_usage_error_missing_required_option(cli: Cli) -> None:
+    run = cli("verify", "CQ1:ABC", "--zone", OPEN_ZONE)
+    assert run.rc == 2
+    assert "--bundle" in run.err
+
+
+def test_sign_before_any_bundle_is_a_usage_error(cli: Cli) -> None:
+    cli.init()
+    run = cli("pass", "sign", "--dir", str(cli.keys), "--zone", OPEN_ZONE, "--plate", "AB-123-CD",
+              "--from", from_now(), "--to", from_now(days=1))
+    assert run.rc == 2
+    assert "bundle" in run.err
+
+
+# ---- keys ---------------------------------------------------------------------------------------
+
+
+def test_key_rotation(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, _, old = ready
+    run = cli.ok("keys", "rotate", "--dir", str(cli.keys))
+    assert "pending" in run.out
+    # Until a bundle publishes the new key, passes are still signed with the old one.
+    assert cli.sign().kid == old.kid
+    bundle = cli.build()
+    new = cli.sign()
+    assert new.kid != old.kid
+    assert cli.reason(new.text, bundle) == "VALID"
+    assert cli.reason(old.text, bundle) == "VALID"
+    listing = json.loads(cli.ok("keys", "list", "--dir", str(cli.keys), "--json").out)
+    statuses = {row["kid"]: row["status"] for row in listing}
+    assert statuses[old.kid] == "active" and statuses[new.kid] == "active"
+
+
+def test_rotated_key_restricted_to_zones(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, _, _ = ready
+    cli.ok("keys", "rotate", "--dir", str(cli.keys), "--zones", "1")
+    bundle = cli.build()
+    restricted = cli.sign()  # signs for MARAIS-PIETON (ref 2) with a key limited to ref 1
+    assert cli.reason(restricted.text, bundle) == "KEY_NOT_AUTHORISED"
+
+
+def test_ed25519_round_trip(cli: Cli) -> None:
+    cli.init("--alg", "Ed25519")
+    bundle = cli.build()
+    signed = cli.sign()
+    assert cli.reason(signed.text, bundle) == "VALID"
+    listing = json.loads(cli.ok("keys", "list", "--dir", str(cli.keys), "--json").out)
+    assert [row["alg"] for row in listing if row["role"] == "signing"] == ["EdDSA"]
+
+
+def test_private_key_files_are_mode_0600(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, _, _ = ready
+    cli.ok("keys", "rotate", "--dir", str(cli.keys))
+    private = sorted((cli.keys / "private").iterdir())
+    assert len(private) == 3  # root, first signing key, rotated key
+    for file in private:
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+    assert stat.S_IMODE((cli.keys / "private").stat().st_mode) == 0o700
+    assert b"PRIVATE KEY" in private[0].read_bytes()
+
+
+def test_init_refuses_to_overwrite(ready: tuple[Cli, Path, Pass]) -> None:
+    cli, _, _ = ready
+    before = (cli.keys / "keyring.json").read_bytes()
+    run = cli("keys", "init", "--dir", str(cli.keys))
+    assert run.rc == 1
+    assert (cli.keys / "keyring.json").read_bytes() == before
+
+
+# ---- the installed console script ---------------------------------------------------------------
+
+
+def test_console_script_round_trip(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "cirqliz"
+    assert script.exists(), script
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIRQLIZ_")}
+    keys, bundle = tmp_path / "keys", tmp_path / "bundle.cose"
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), *args], capture_output=True, text=True, env=env, input=stdin, timeout=60, check=False
+        )
+
+    assert run("keys", "init", "--dir", str(keys)).returncode == 0
+    assert run("bundle", "build", "--dir", str(keys), "--out", str(bundle)).returncode == 0
+    signed = run("pass", "sign", "--dir", str(keys), "--zone", OPEN_ZONE, "--plate", "AB-123-CD",
+                 "--from", from_now(days=-1), "--to", from_now(days=10))
+    assert signed.returncode == 0, signed.stderr
+    text = signed.stdout.strip()
+    assert text.startswith("CQ1:")
+    common = ["--bundle", str(bundle), "--zone", OPEN_ZONE, "--keys-dir", str(keys), "--at", CHECK_AT]
+    valid = run("verify", text, *common)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    assert valid.stdout.startswith("VALID")
+    from_stdin = run("verify", "-", *common, "--json", stdin=text + "\n")
+    assert from_stdin.returncode == 0
+    assert json.loads(from_stdin.stdout)["reason"] == "VALID"
+    refused = run("verify", text[:-1] + ("A" if text[-1] != "A" else "B"), *common)
+    assert refused.returncode == 1
+    usage = run("verify", text, "--bundle", str(bundle), "--zone", OPEN_ZONE, "--keys-dir", str(keys),
+                "--at", "2026-11-23T09:30")
+    assert usage.returncode == 2
+    assert "offset" in usage.stderr
