@@ -79,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("--purpose", default="DELIVERY", help="purpose name or code (default DELIVERY)")
     sign.add_argument("--png", help="also write the QR code to this PNG file")
 
+    db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply the migrations (run it before serving, once per deployment)")
+    db.add_parser("downgrade", help="revert every migration (destroys the data)")
+    serve = sub.add_parser("serve", help="run the web application")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (use PostgreSQL beyond 1)")
+    serve.add_argument("--demo", action="store_true", help="migrate, seed demo data and keys, print the logins")
+
     demo = sub.add_parser("demo", help="demo keys, bundle and a signed pass, checked offline")
     demo.add_argument("--dir", default="var/demo", help="where to keep the demo keys and files")
 
@@ -140,6 +149,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _sign_pass(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "db":
+        return _db(args)
+    if args.command == "serve":
+        return _serve(args)
     raise verify_cli.UsageError(f"unknown command {args.command}")
 
 
@@ -262,6 +275,55 @@ def _sign_pass(args: argparse.Namespace) -> int:
         Path(args.png).write_bytes(qr_png(text))
     print(text)
     print(f"serial {claims.serial}  kid {key.kid.hex()}  {len(text)} characters", file=sys.stderr)
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from cirqliz.db import migrate
+    from cirqliz.settings import Settings
+
+    settings = Settings.from_env()
+    if args.action == "upgrade":
+        migrate.upgrade(settings.database_url)
+        print(f"database up to date: {settings.database_url}")
+    else:
+        migrate.downgrade(settings.database_url)
+        print(f"every migration reverted: {settings.database_url}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    import uvicorn
+
+    from cirqliz.settings import Settings
+
+    settings = Settings.from_env()
+    if args.demo:
+        from cirqliz.clock import SystemClock
+        from cirqliz.db import migrate
+        from cirqliz.db.engine import create_engine, create_session_factory
+        from cirqliz.demo.seed import DEMO_PASSWORD, USERS, seed_demo
+
+        migrate.upgrade(settings.database_url)
+
+        async def seed() -> int:
+            engine = create_engine(settings)
+            try:
+                world = await seed_demo(create_session_factory(engine), keys_root=settings.keys_dir,
+                                        clock=SystemClock())
+            finally:
+                await engine.dispose()
+            return world.bundle_seq
+
+        seq = asyncio.run(seed())
+        print(f"demo data ready (trust bundle seq {seq}); every demo account uses the password {DEMO_PASSWORD}")
+        for name, (email, _display, _org, roles) in USERS.items():
+            print(f"  {email:<32} {', '.join(r.value for r in roles):<28} ({name})")
+    print(f"CirQliz on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
+    uvicorn.run("cirqliz.web.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_level="info", proxy_headers=True)
     return 0
 
 
