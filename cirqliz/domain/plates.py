@@ -34,7 +34,7 @@ class Plate:
     @property
     def display(self) -> str:
         """The form printed for people: 'AB-123-CD' for SIV plates, else the number."""
-        if self.country == "FR" and SIV.match(self.number):
+        if self.country == "FR" and SIV.fullmatch(self.number):
             n = self.number
             return f"{n[:2]}-{n[2:5]}-{n[5:]}"
         return self.number if self.country == "FR" else f"{self.number} ({self.country})"
@@ -44,7 +44,7 @@ class Plate:
         """'siv', 'fni' or 'foreign'."""
         if self.country != "FR":
             return "foreign"
-        return "siv" if SIV.match(self.number) else "fni"
+        return "siv" if SIV.fullmatch(self.number) else "fni"
 
 
 def parse_plate(text: str, country: str | None = None) -> Plate:
@@ -54,7 +54,7 @@ def parse_plate(text: str, country: str | None = None) -> Plate:
         prefix, _, raw = raw.partition(":")
         country = country or prefix.strip()
     country = (country or "FR").strip().upper()
-    if not _COUNTRY.match(country):
+    if not _COUNTRY.fullmatch(country):
         raise PlateError(f"code pays illisible : {country!r}", code="invalid_plate_country")
     number = _SEPARATORS.sub("", raw)
     if not number:
@@ -64,7 +64,7 @@ def parse_plate(text: str, country: str | None = None) -> Plate:
             f"immatriculation illisible : {text!r} (lettres et chiffres uniquement)",
             code="invalid_plate",
         )
-    if country == "FR" and not (SIV.match(number) or FNI.match(number)):
+    if country == "FR" and not (SIV.fullmatch(number) or FNI.fullmatch(number)):
         raise PlateError(
             f"immatriculation française invalide : {text!r} (attendu AA-123-AA, ou 123 ABC 75)",
             code="invalid_french_plate",

@@ -215,6 +215,16 @@ def _int(value: object, name: str, *, optional: bool = False) -> Any:
     return value
 
 
+_LAST_DAY = date.max.toordinal() - date(1970, 1, 1).toordinal()
+
+
+def _day(value: object, name: str, *, optional: bool = False) -> Any:
+    day = _int(value, name, optional=optional)
+    if day is not None and day > _LAST_DAY:
+        raise _bad(f"{name} is past year 9999")
+    return day
+
+
 def _text(value: object, name: str) -> str:
     if type(value) is not str or not value:
         raise _bad(f"{name} must be non-empty text")
@@ -239,8 +249,8 @@ def _window_in(raw: object) -> TimeWindow:
         raise _bad("zone window must have 3, 4 or 6 fields")
     mask, start, end = (_int(v, "window field") for v in items[:3])
     flags = _int(items[3], "window flags") if len(items) > 3 else 0
-    first = _int(items[4], "first day", optional=True) if len(items) == 6 else None
-    last = _int(items[5], "last day", optional=True) if len(items) == 6 else None
+    first = _day(items[4], "first day", optional=True) if len(items) == 6 else None
+    last = _day(items[5], "last day", optional=True) if len(items) == 6 else None
     try:
         return TimeWindow(
             mask, start, end,
@@ -336,7 +346,7 @@ def decode_payload(payload: bytes) -> tuple[int, BundleContent, dict[str, Any]]:
         "max_age": _int(data.get(B_MAX_AGE), "max_age"),
         "keys": tuple(_key_in(k) for k in _seq(data.get(B_KEYS), "keys")),
         "withdrawn": frozenset(withdrawn),
-        "holidays": tuple(_int(d, "holiday") for d in _seq(data.get(B_HOLIDAYS, ()), "holidays")),
+        "holidays": tuple(_day(d, "holiday") for d in _seq(data.get(B_HOLIDAYS, ()), "holidays")),
         "zone_data_version": _int(data.get(B_ZONE_DATA, 0), "zone data version"),
     }
     if kind == FULL:
@@ -486,7 +496,10 @@ def open_bundle(
                 code="bundle_delta_base",
             )
         content = apply_delta(current.content, content, delta)
-    return TrustBundle.from_content(content)
+    try:
+        return TrustBundle.from_content(content)
+    except SchemeError as exc:
+        raise BundleError(f"bundle refused: {exc.message}", code="bundle_malformed") from exc
 
 
 Geometry = tuple[tuple[tuple[int, ...], ...], ...]

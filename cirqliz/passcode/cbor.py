@@ -1,8 +1,10 @@
-"""Strict CBOR decoding: one item, no trailing bytes, deterministic encoding (RFC 8949 §4.2.1).
+"""Strict CBOR: one item, no trailing bytes, deterministic encoding (RFC 8949 §4.2.1).
 
-Decoding is cbor2's. Determinism is checked by re-encoding canonically and comparing bytes,
-which refuses duplicate map keys, unsorted keys, non-minimal lengths and indefinite lengths in
-one step; only when that comparison fails does `diagnose` walk the bytes to name the problem.
+Decoding is cbor2's; determinism is checked by walking the bytes once (`first_problem`):
+shortest heads, definite lengths, map keys in bytewise order of their encodings without
+repeats, no floating-point values, no tags inside the item (the profile's only tag is the
+COSE_Sign1 tag around a whole message). cbor2's `canonical=True` sorts keys length-first
+(RFC 7049), which is not the same order, so encoding sorts keys itself.
 """
 
 from __future__ import annotations
@@ -37,19 +39,28 @@ def loads_one(data: bytes, what: str) -> Any:
 def loads_deterministic(data: bytes, what: str) -> Any:
     """Decode one item and refuse it unless its encoding is the deterministic one."""
     obj = loads_one(data, what)
-    try:
-        again = cbor2.dumps(obj, canonical=True)
-    except (cbor2.CBORError, ValueError, TypeError) as exc:
-        raise MalformedError(f"{what}: cannot be re-encoded ({exc})", code="bad_cbor") from exc
-    if again != bytes(data):
-        code, detail = diagnose(bytes(data))
-        raise MalformedError(f"{what}: {detail}", code=code)
+    problem = first_problem(bytes(data))
+    if problem is not None:
+        raise MalformedError(f"{what}: {problem[1]}", code=problem[0])
+    return obj
+
+
+def _bytewise(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        items = [(cbor2.dumps(k), k, _bytewise(v)) for k, v in obj.items()]
+        return {k: v for _, k, v in sorted(items, key=lambda item: item[0])}
+    if isinstance(obj, list | tuple):
+        return [_bytewise(v) for v in obj]
+    if isinstance(obj, cbor2.CBORTag):
+        return cbor2.CBORTag(obj.tag, _bytewise(obj.value))
+    if isinstance(obj, float):
+        raise TypeError("floating-point values are not allowed in this profile")
     return obj
 
 
 def dumps_deterministic(obj: Any) -> bytes:
-    """Encode with deterministic (canonical) CBOR: sorted keys, shortest forms."""
-    return cbor2.dumps(obj, canonical=True)
+    """Encode with deterministic CBOR: map keys in bytewise order, shortest forms, no floats."""
+    return cbor2.dumps(_bytewise(obj))
 
 
 class _Problem(Exception):
@@ -59,15 +70,20 @@ class _Problem(Exception):
         self.detail = detail
 
 
-def diagnose(data: bytes) -> tuple[str, str]:
-    """Name the first reason `data` is not deterministic CBOR: (code, explanation)."""
+def first_problem(data: bytes) -> tuple[str, str] | None:
+    """The first reason `data` is not deterministic CBOR of this profile, or None."""
     try:
         _item(data, 0, 0)
     except _Problem as problem:
         return problem.code, problem.detail
     except IndexError:
         return "bad_cbor", "truncated CBOR"
-    return "non_canonical", "encoding is not the deterministic one (RFC 8949 §4.2.1)"
+    return None
+
+
+def diagnose(data: bytes) -> tuple[str, str]:
+    """Name the first reason `data` is not deterministic CBOR: (code, explanation)."""
+    return first_problem(data) or ("non_canonical", "encoding is not the deterministic one (RFC 8949 §4.2.1)")
 
 
 def _head(data: bytes, pos: int) -> tuple[int, int, int, int]:
@@ -115,6 +131,8 @@ def _item(data: bytes, pos: int, depth: int) -> int:
             pos = _item(data, pos, depth + 1)
         return pos
     if major == 6:
+        if depth > 0:
+            raise _Problem("bad_cbor", f"CBOR tag at byte {start}: tags are not allowed inside the message")
         return _item(data, pos, depth + 1)
     if major == 7 and ai in (25, 26, 27):
         raise _Problem("float", f"floating-point value at byte {start}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
 
@@ -140,7 +140,7 @@ def _validate(c: PassClaims) -> None:
         raise _bad("zones repeat a zone ref")
     if len(c.windows) > MAX_WINDOWS:
         raise _bad(f"at most {MAX_WINDOWS} windows")
-    if type(c.plate) is not str or not _PLATE.match(c.plate):
+    if type(c.plate) is not str or not _PLATE.fullmatch(c.plate):
         raise _bad("plate must be a normalised plate (A-Z, 0-9, optional country prefix)")
     purpose, zone_data_version = c.purpose, c.zone_data_version
     if not (type(purpose) is int and 0 <= purpose < 2**16):
@@ -164,6 +164,34 @@ def decode_claims(payload: bytes) -> PassClaims:
 # outside that one layout, or any value the checks refuse, makes it give up (None) and
 # `_decode_claims_generic` decides and names the problem. tests/scheme/test_fast_decoder.py
 # compares both paths on mutated passes.
+
+
+# PassClaims is a frozen dataclass: its generated __init__ sets each of its 11 fields through
+# object.__setattr__ by name, which costs as much as reading the claims. The fast path sets the
+# slots through their descriptors instead, then runs the same checks as __post_init__.
+(_SET_ISS, _SET_IAT, _SET_NBF, _SET_EXP, _SET_CTI, _SET_ZONES, _SET_PLATE, _SET_PURPOSE, _SET_WINDOWS,
+ _SET_ZONE_DATA, _SET_VERSION) = (PassClaims.__dict__[f.name].__set__ for f in fields(PassClaims))
+
+
+def _checked_claims(
+    iss: str, iat: int, nbf: int, exp: int, cti: bytes, zones: tuple[int, ...], plate: str, purpose: int,
+    windows: tuple[TimeWindow, ...], zone_data_version: int,
+) -> PassClaims:
+    """PassClaims(...) with these fields (and the current profile version), built faster."""
+    claims = object.__new__(PassClaims)
+    _SET_ISS(claims, iss)
+    _SET_IAT(claims, iat)
+    _SET_NBF(claims, nbf)
+    _SET_EXP(claims, exp)
+    _SET_CTI(claims, cti)
+    _SET_ZONES(claims, zones)
+    _SET_PLATE(claims, plate)
+    _SET_PURPOSE(claims, purpose)
+    _SET_WINDOWS(claims, windows)
+    _SET_ZONE_DATA(claims, zone_data_version)
+    _SET_VERSION(claims, PROFILE_VERSION)
+    _validate(claims)
+    return claims
 
 
 class _NotCommon(Exception):
@@ -253,7 +281,7 @@ def _uints_at(data: bytes, pos: int) -> tuple[tuple[int, ...], int]:
         count, pos = data[pos + 1], pos + 2
     else:
         raise _NotCommon
-    match = _uints_pattern(count).match(data, pos)
+    match = (_UINTS_PATTERNS[count] or _uints_pattern(count)).match(data, pos)
     if match is None:
         raise _NotCommon
     end = match.end()
@@ -300,7 +328,7 @@ def _read_claims_common(payload: object) -> PassClaims | None:
         zone_data_version, pos = _uint_at(data, pos + 1)
         if pos != len(data):
             return None
-        return PassClaims(iss, iat, nbf, exp, cti, zones, plate, purpose, windows, zone_data_version)
+        return _checked_claims(iss, iat, nbf, exp, cti, zones, plate, purpose, windows, zone_data_version)
     except (_NotCommon, IndexError, UnicodeDecodeError, MalformedError, WindowError, struct.error):
         return None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -95,6 +95,25 @@ class Verdict:
         }
 
 
+# Verdict is a frozen dataclass whose generated __init__ sets each field through object.__setattr__
+# by name; a green verdict is built on every good scan, so its slots are set directly (Verdict has
+# no __post_init__: the result is the same object).
+_VERDICT_SLOTS = tuple(Verdict.__dict__[f.name].__set__ for f in fields(Verdict))
+
+
+def _valid(now: int, claims: PassClaims, zone: BundleZone, kid: bytes) -> Verdict:
+    set_status, set_reason, set_detail, set_checked_at, set_claims, set_zone, set_kid = _VERDICT_SLOTS
+    verdict = object.__new__(Verdict)
+    set_status(verdict, Status.VALID)
+    set_reason(verdict, Reason.VALID)
+    set_detail(verdict, "")
+    set_checked_at(verdict, now)
+    set_claims(verdict, claims)
+    set_zone(verdict, zone)
+    set_kid(verdict, kid)
+    return verdict
+
+
 def _verdict(reason: Reason, detail: str, now: int, **kw: Any) -> Verdict:
     if reason is Reason.VALID:
         status = Status.VALID
@@ -123,19 +142,21 @@ def verify_pass(
     """
     device_now = to_epoch(now)
     content = bundle.content
-    floor = max(content.issued_at, last_seen or 0)
-    t = max(device_now, floor)
+    last = last_seen or 0
+    floor = content.issued_at if content.issued_at >= last else last  # max() without the call
+    t = device_now if device_now >= floor else floor
 
     try:
         message = parse_pass_text(text)
     except SchemeError as exc:
         return _verdict(Reason.MALFORMED, exc.message, t)
     kid = message.protected[4]
+    # A withdrawn kid is refused as such even once its key entry has left the bundle.
+    if kid in content.withdrawn:
+        return _verdict(Reason.KEY_WITHDRAWN, f"kid {kid.hex()} was withdrawn", t, kid=kid)
     trusted = bundle.keys_by_kid.get(kid)
     if not trusted:
         return _verdict(Reason.UNKNOWN_KEY, f"kid {kid.hex()} is not in bundle {content.seq}", t, kid=kid)
-    if kid in content.withdrawn:
-        return _verdict(Reason.KEY_WITHDRAWN, f"kid {kid.hex()} was withdrawn", t, kid=kid)
     signer = None
     failure = "signature does not verify"
     tbs = message.to_be_signed()
@@ -197,7 +218,7 @@ def verify_pass(
             return _verdict(Reason.OUTSIDE_HOURS, f"zone hours; local time {local:%a %H:%M}", t, **common)
         if claims.windows and not _inside(claims.windows, local):
             return _verdict(Reason.OUTSIDE_HOURS, f"pass hours; local time {local:%a %H:%M}", t, **common)
-    return Verdict(Status.VALID, Reason.VALID, "", t, claims, checkpoint, kid)
+    return _valid(t, claims, checkpoint, kid)
 
 
 def _inside(windows: tuple[TimeWindow, ...], local: datetime, holidays: Container[date] = ()) -> bool:

@@ -21,7 +21,7 @@ const MAX_TIME = 2 ** 40;
 const MAX_ZONES = 32;
 const MAX_WINDOWS = 16;
 // Python's re.match with `$` also matches before one final newline; mirrored with \n?.
-const PLATE = /^(?:[A-Z]{1,3}:)?[A-Z0-9]{1,12}\n?$/;
+const PLATE = /^(?:[A-Z]{1,3}:)?[A-Z0-9]{1,12}$/;
 const TOP_KEYS = [CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI, CLAIM_PROFILE];
 const PROFILE_KEYS = [P_VERSION, P_ZONES, P_WINDOWS, P_PLATE, P_PURPOSE, P_ZONE_DATA];
 
