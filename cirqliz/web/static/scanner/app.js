@@ -1,0 +1,376 @@
+/**
+ * The scanner PWA (page /scan): zone choice, camera or typed serial, offline verdict, check
+ * records uploaded when online, trust bundle sync. Works with no network once the page, its
+ * modules, the zxing .wasm (service worker cache), the root key and a bundle (IndexedDB) are held.
+ */
+
+import { message, verifyPass } from './verifier.js';
+import { TrustStore, uploadChecks } from './sync.js';
+import { getValue, pendingChecks, setValue, addCheck } from './store.js';
+import { CameraScanner, prepareDecoder } from './camera.js';
+import { zonesAt } from './geo.js';
+import {
+  fill, formatAge, formatDateTime, formatWindow, groupSerial, hexBytes, parseSerial, readablePlate, signal, unlockAudio,
+} from './view.js';
+
+const $ = (selector) => document.querySelector(selector);
+const config = JSON.parse($('#scanner-config').textContent);
+const L = JSON.parse($('#scanner-labels').textContent);
+const ZONE_KEY = 'cirqliz.scanner.zone';
+const DEVICE_KEY = 'cirqliz.scanner.device';
+const SKEW = 300;
+const trust = new TrustStore(config);
+let lastSeen = 0;
+let scanner = null;
+let busy = false;
+
+const nowEpoch = () => Math.floor(Date.now() / 1000);
+
+function deviceId() {
+  let id = localStorage.getItem(DEVICE_KEY);
+  if (!id) {
+    id = crypto.randomUUID();
+    localStorage.setItem(DEVICE_KEY, id);
+  }
+  return id;
+}
+
+function show(screen) {
+  for (const id of ['home', 'scan', 'verdict']) $(`#${id}`).hidden = id !== screen;
+  document.body.dataset.screen = screen;
+  window.scrollTo(0, 0);
+}
+
+function say(text, tone = 'info') {
+  const el = $('#message');
+  el.textContent = text;
+  el.dataset.tone = tone;
+}
+
+// ---- bundle age, zones, pending checks --------------------------------------------------------
+
+function renderBundleAge() {
+  const el = $('#bundle-age');
+  const bundle = trust.bundle;
+  if (!bundle) {
+    el.textContent = L.noBundle;
+    el.dataset.state = 'none';
+    document.body.dataset.bundleSeq = '0';
+    return;
+  }
+  const now = nowEpoch();
+  const { issuedAt, maxAge, seq } = bundle.content;
+  const issued = Number(issuedAt);
+  const stale = now > issued + Number(maxAge);
+  const suspect = now + SKEW < Math.max(issued, lastSeen);
+  const parts = [fill(L.bundleOf, { seq, date: formatDateTime(issued, 'Europe/Paris', L.lang) }),
+    stale ? L.stale : formatAge(now - issued, L)];
+  if (suspect) parts.push(L.clockSuspect);
+  el.textContent = parts.join(' · ');
+  el.dataset.state = stale || suspect ? 'stale' : 'ok';
+  document.body.dataset.bundleSeq = String(seq);
+}
+
+function renderZones() {
+  const select = $('#zone');
+  const chosen = select.value || localStorage.getItem(ZONE_KEY) || '';
+  const zones = trust.bundle ? trust.bundle.content.zones : [];
+  select.replaceChildren(select.options[0]);
+  for (const zone of zones) {
+    const option = new Option(`${zone.code} — ${zone.name}`, zone.code);
+    select.add(option);
+  }
+  if (zones.some((z) => z.code === chosen)) select.value = chosen;
+}
+
+async function renderPending() {
+  const n = (await pendingChecks()).length;
+  $('#pending').textContent = n ? fill(L.pending, { n }) : L.allSent;
+  document.body.dataset.pending = String(n);
+}
+
+function renderNet() {
+  const el = $('#net');
+  el.textContent = navigator.onLine ? L.online : L.offline;
+  el.dataset.online = String(navigator.onLine);
+}
+
+// ---- sync ------------------------------------------------------------------------------------
+
+async function upload() {
+  try {
+    await uploadChecks(config);
+  } catch (err) {
+    if (!(err instanceof TypeError)) say(fill(L.syncFailed, { error: err.message }), 'error');
+  }
+  await renderPending();
+}
+
+async function doSync() {
+  renderNet();
+  if (navigator.onLine) say(L.syncing);
+  const result = await trust.sync();
+  document.body.dataset.syncStatus = result.status;
+  document.body.dataset.syncCode = result.code ?? '';
+  const seq = trust.bundle?.seq ?? 0;
+  const texts = {
+    updated: [fill(L.syncOk, { seq }), 'ok'],
+    current: [fill(L.syncUpToDate, { seq }), 'ok'],
+    offline: [L.syncOffline, 'info'],
+    refused: [fill(L.syncRefused, { code: result.code, seq }), 'error'],
+    failed: [fill(L.syncFailed, { error: result.error }), 'error'],
+  };
+  say(...texts[result.status]);
+  renderZones();
+  renderBundleAge();
+  await upload();
+  return result;
+}
+
+// ---- verdicts --------------------------------------------------------------------------------
+
+function zoneCodes(refs) {
+  return refs.map((ref) => trust.bundle?.zone(ref)?.code ?? `#${ref}`).join(', ');
+}
+
+function statusTitle(status) {
+  return { VALID: L.valid, REFUSED: L.refused, UNCERTAIN: L.uncertain }[status];
+}
+
+/** Fill and show the full-screen verdict. `v`: {status, reason, text?, claims?, zone?, checkedAt}. */
+function showVerdict(v, { serial = null, plate = null, zones = null, hours = null, validity = null, timing = {} } = {}) {
+  const screen = $('#verdict');
+  screen.dataset.status = v.status;
+  screen.dataset.reason = v.reason;
+  for (const [key, value] of Object.entries(timing)) screen.dataset[key] = String(Math.round(value * 100) / 100);
+  $('#v-status').textContent = statusTitle(v.status);
+  $('#v-reason').textContent = v.text ?? message(v.reason, L.lang);
+  const claims = v.claims;
+  $('#v-plate').textContent = readablePlate(plate ?? claims?.plate ?? '—');
+  $('#v-zones').textContent = zones ?? (claims ? zoneCodes(claims.zones) : '—');
+  const checkpoint = trust.bundle?.zone($('#zone').value);
+  let hoursText = hours;
+  if (hoursText === null && claims?.windows?.length) hoursText = claims.windows.map((w) => formatWindow(w, L)).join(' ; ');
+  if (hoursText === null && checkpoint?.windows.length) hoursText = checkpoint.windows.map((w) => formatWindow(w, L)).join(' ; ');
+  $('#v-hours').textContent = hoursText ?? L.allDay;
+  const tz = checkpoint?.tz ?? 'Europe/Paris';
+  $('#v-validity').textContent = validity
+    ?? (claims ? `${formatDateTime(claims.nbf, tz, L.lang)} → ${formatDateTime(claims.exp, tz, L.lang)}` : '—');
+  $('#v-serial').textContent = groupSerial(serial ?? claims?.serial ?? '') || '—';
+  $('#v-checkpoint').textContent = `${$('#zone').value} · ${formatDateTime(v.checkedAt ?? nowEpoch(), tz, L.lang)}`;
+  show('verdict');
+  document.body.dataset.verdicts = String(Number(document.body.dataset.verdicts ?? 0) + 1);
+  signal(v.status);
+  $('#next').focus();
+}
+
+async function record(v, serial) {
+  const deviceNow = nowEpoch();
+  if (deviceNow > lastSeen) {
+    lastSeen = deviceNow;
+    await setValue('lastSeen', lastSeen);
+  }
+  await addCheck({
+    id: crypto.randomUUID(),
+    checked_at: Number(v.checkedAt ?? deviceNow),
+    verdict: v.status,
+    reason: v.reason,
+    serial,
+    zone: $('#zone').value || null,
+    plate_seen: null,
+    device_id: deviceId(),
+  });
+  await renderPending();
+  upload(); // in the background: nothing waits for the network
+}
+
+async function onScanned(text, timing) {
+  stopCamera();
+  const started = performance.now();
+  const v = await verifyPass(text, trust.bundle, { zone: $('#zone').value, now: nowEpoch(), lastSeen: lastSeen || null });
+  const verified = performance.now();
+  showVerdict(v, {
+    timing: {
+      verifyMs: verified - started,
+      decodeMs: timing.decodedAt - timing.frameAt,
+      frameToVerdictMs: performance.now() - timing.frameAt,
+      frames: timing.frames,
+    },
+  });
+  await record(v, v.claims?.serial ?? null);
+  renderBundleAge();
+}
+
+// ---- camera ----------------------------------------------------------------------------------
+
+function ready() {
+  if (!trust.bundle) {
+    say(L.noBundle, 'error');
+    return false;
+  }
+  if (!$('#zone').value) {
+    say(L.noZone, 'error');
+    $('#zone').focus();
+    return false;
+  }
+  return true;
+}
+
+async function startCamera() {
+  unlockAudio();
+  if (!ready()) return;
+  show('scan');
+  $('#scan-hint').textContent = L.aim;
+  scanner = new CameraScanner($('#video'), {
+    wasmUrl: config.wasmUrl,
+    onText: (text, timing) => onScanned(text, timing),
+    onError: (err) => {
+      stopCamera();
+      show('home');
+      say(fill(L.cameraFailed, { error: err.message ?? err }), 'error');
+    },
+  });
+  try {
+    await scanner.start();
+    $('#torch').hidden = !scanner.torchSupported;
+  } catch (err) {
+    stopCamera();
+    show('home');
+    say(fill(L.cameraFailed, { error: err.message ?? err.name }), 'error');
+    $('#serial').focus();
+  }
+}
+
+function stopCamera() {
+  if (scanner) scanner.stop();
+  scanner = null;
+}
+
+// ---- typed serial ----------------------------------------------------------------------------
+
+function serialVerdict(status, reason, text, t) {
+  return { status, reason, text, claims: null, checkedAt: t };
+}
+
+async function lookupOnline(serial, t) {
+  const response = await fetch(`${config.serialUrl}${serial}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  if (response.status === 404) return { v: serialVerdict('REFUSED', 'UNKNOWN_SERIAL', L.serialUnknown, t) };
+  if (!response.ok) return null;
+  const data = await response.json();
+  const extra = {
+    plate: data.plate,
+    zones: data.zones.join(', '),
+    validity: `${formatDateTime(data.not_before, 'Europe/Paris', L.lang)} → ${formatDateTime(data.expires_at, 'Europe/Paris', L.lang)}`,
+    hours: data.windows?.length ? data.windows.map((w) => formatWindow(w, L)).join(' ; ') : null,
+  };
+  const checkpoint = trust.bundle?.zone($('#zone').value);
+  let v;
+  if (data.status === 'revoked' || data.status === 'suspended') v = serialVerdict('REFUSED', 'REVOKED', fill(L.serialStatus, { status: data.status }), t);
+  else if (data.status !== 'active' || t >= data.expires_at + SKEW) v = serialVerdict('REFUSED', 'EXPIRED', fill(L.serialStatus, { status: data.status }), t);
+  else if (t < data.not_before - SKEW) v = serialVerdict('REFUSED', 'NOT_YET_VALID', message('NOT_YET_VALID', L.lang), t);
+  else if (checkpoint && !data.zone_refs.includes(checkpoint.ref)) v = serialVerdict('REFUSED', 'WRONG_ZONE', message('WRONG_ZONE', L.lang), t);
+  else v = serialVerdict('VALID', 'SERIAL_ONLINE', L.serialOnline, t);
+  return { v, extra };
+}
+
+async function checkSerial(event) {
+  event.preventDefault();
+  unlockAudio();
+  const serial = parseSerial($('#serial').value);
+  if (!serial) {
+    say(L.serialBad, 'error');
+    return;
+  }
+  if (!ready() || busy) return;
+  busy = true;
+  try {
+    const t = Math.max(nowEpoch(), Number(trust.bundle.content.issuedAt), lastSeen);
+    const revoked = await trust.bundle.isRevoked(trust.bundle.iss, hexBytes(serial));
+    let result = null;
+    if (revoked) result = { v: serialVerdict('REFUSED', 'REVOKED', L.serialRevoked, t) };
+    else if (navigator.onLine) {
+      try {
+        result = await lookupOnline(serial, t);
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err; // no network after all: offline answer below
+      }
+    }
+    result = result ?? { v: serialVerdict('UNCERTAIN', 'SERIAL_NOT_REVOKED', L.serialOfflineOk, t) };
+    showVerdict(result.v, { serial, ...(result.extra ?? {}) });
+    $('#serial').value = '';
+    await record(result.v, serial);
+  } finally {
+    busy = false;
+  }
+}
+
+// ---- location --------------------------------------------------------------------------------
+
+function locate() {
+  const out = $('#located');
+  if (!trust.bundle) return say(L.noBundle, 'error');
+  if (!navigator.geolocation) return (out.textContent = fill(L.locateFailed, { error: '—' }));
+  out.textContent = L.locating;
+  navigator.geolocation.getCurrentPosition((position) => {
+    const hits = zonesAt(position.coords.longitude, position.coords.latitude, trust.bundle.content.zones);
+    if (!hits.length) {
+      out.textContent = L.locatedNone;
+      return;
+    }
+    $('#zone').value = hits[0].code;
+    localStorage.setItem(ZONE_KEY, hits[0].code);
+    out.textContent = fill(L.locatedIn, { zones: hits.map((z) => z.code).join(', ') });
+  }, (err) => {
+    out.textContent = fill(L.locateFailed, { error: err.message });
+  }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+}
+
+// ---- start -----------------------------------------------------------------------------------
+
+async function init() {
+  show('home');
+  renderNet();
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register(config.swUrl, { scope: '/scan' }).catch((err) => {
+      say(`Service worker : ${err.message}`, 'error');
+    });
+  }
+  lastSeen = Number((await getValue('lastSeen')) ?? 0);
+  try {
+    await trust.load();
+  } catch (err) {
+    say(fill(L.syncFailed, { error: err.message }), 'error');
+  }
+  renderZones();
+  renderBundleAge();
+  await renderPending();
+
+  $('#zone').addEventListener('change', () => localStorage.setItem(ZONE_KEY, $('#zone').value));
+  $('#start').addEventListener('click', startCamera);
+  $('#cancel').addEventListener('click', () => {
+    stopCamera();
+    show('home');
+  });
+  $('#torch').addEventListener('click', async () => {
+    const on = await scanner?.toggleTorch();
+    $('#torch').setAttribute('aria-pressed', String(Boolean(on)));
+  });
+  $('#next').addEventListener('click', startCamera);
+  $('#back').addEventListener('click', () => show('home'));
+  $('#serial-form').addEventListener('submit', checkSerial);
+  $('#locate').addEventListener('click', locate);
+  $('#sync').addEventListener('click', doSync);
+  window.addEventListener('online', doSync);
+  window.addEventListener('offline', renderNet);
+  setInterval(renderBundleAge, 30000);
+
+  await doSync();
+  document.body.dataset.ready = '1';
+  try {
+    await prepareDecoder(config.wasmUrl, { now: true }); // compile the decoder before the first scan
+  } catch {
+    // offline with nothing cached yet: the first scan will say so
+  }
+}
+
+init();

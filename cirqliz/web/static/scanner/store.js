@@ -1,0 +1,78 @@
+/**
+ * The scanner's persistent state in IndexedDB (database "cirqliz-scanner"):
+ *   kv      key → value: 'root:<authority>' (pinned root SPKI), 'bundle:<authority>' ({base, deltas,
+ *           seq, issuedAt}: the signed bytes, re-verified on load),
+ *           'lastSeen' (latest epoch second this device has seen), 'deviceId'
+ *   checks  one record per scan, keyed by the UUID made on the device; `uploaded` 0/1
+ */
+
+const DB_NAME = 'cirqliz-scanner';
+const DB_VERSION = 1;
+let opening = null;
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** The open database (created on first use). */
+export function openDb() {
+  if (!opening) {
+    opening = new Promise((resolve, reject) => {
+      const req = indexedDB.open(DB_NAME, DB_VERSION);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        if (!db.objectStoreNames.contains('kv')) db.createObjectStore('kv');
+        if (!db.objectStoreNames.contains('checks')) {
+          db.createObjectStore('checks', { keyPath: 'id' }).createIndex('uploaded', 'uploaded');
+        }
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+  return opening;
+}
+
+async function store(name, mode) {
+  return (await openDb()).transaction(name, mode).objectStore(name);
+}
+
+/** A value of the kv store (undefined when absent). */
+export async function getValue(key) {
+  return request((await store('kv', 'readonly')).get(key));
+}
+
+/** Store a value in the kv store. */
+export async function setValue(key, value) {
+  return request((await store('kv', 'readwrite')).put(value, key));
+}
+
+/** Add a check record (its `id` is a UUID made on the device). */
+export async function addCheck(check) {
+  return request((await store('checks', 'readwrite')).put({ ...check, uploaded: 0 }));
+}
+
+/** Checks not uploaded yet, oldest first. */
+export async function pendingChecks(limit = 200) {
+  const index = (await store('checks', 'readonly')).index('uploaded');
+  const rows = await request(index.getAll(IDBKeyRange.only(0), limit));
+  return rows.sort((a, b) => a.checked_at - b.checked_at);
+}
+
+/** Mark checks as uploaded (the server accepted their ids). */
+export async function markUploaded(ids) {
+  const checks = await store('checks', 'readwrite');
+  await Promise.all(ids.map(async (id) => {
+    const row = await request(checks.get(id));
+    if (row) await request(checks.put({ ...row, uploaded: 1 }));
+  }));
+}
+
+/** Every check stored on the device (newest first), for display and tests. */
+export async function allChecks() {
+  const rows = await request((await store('checks', 'readonly')).getAll());
+  return rows.sort((a, b) => b.checked_at - a.checked_at);
+}

@@ -1,0 +1,98 @@
+/** Formatting for the scanner screens (French first; labels come from the page, translated). */
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** 'HH:MM' of a minute of the day (1440 → 24:00). */
+export function hhmm(minute) {
+  return `${pad(Math.floor(minute / 60))}:${pad(minute % 60)}`;
+}
+
+/** Replace {name} placeholders. */
+export function fill(template, values = {}) {
+  return template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? String(values[key]) : `{${key}}`));
+}
+
+/** 'lun.–sam. 07:00–13:00' for a window {weekdays, start, end}. */
+export function formatWindow(w, labels) {
+  const days = [];
+  for (let d = 0; d < 7; d++) if (w.weekdays & (1 << d)) days.push(d);
+  let dayText;
+  if (days.length === 7) dayText = '';
+  else if (days.length > 2 && days.at(-1) - days[0] === days.length - 1) {
+    dayText = `${labels.days[days[0]]}–${labels.days[days.at(-1)]} `;
+  } else dayText = `${days.map((d) => labels.days[d]).join(' ')} `;
+  const hours = w.start === 0 && w.end === 1440 ? labels.allDay : `${hhmm(w.start)}–${hhmm(w.end)}`;
+  return `${dayText}${hours}`;
+}
+
+/** A date and time in a time zone, e.g. '23/11/2026 09:00'. */
+export function formatDateTime(epoch, tz = 'Europe/Paris', lang = 'fr') {
+  return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'fr-FR', {
+    timeZone: tz, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
+  }).format(new Date(Number(epoch) * 1000));
+}
+
+/** 'il y a 5 min' / '3 h' / '2 j'. */
+export function formatAge(seconds, labels) {
+  const s = Math.max(0, Number(seconds));
+  if (s < 3600) return fill(labels.ageMinutes, { n: Math.floor(s / 60) });
+  if (s < 86400) return fill(labels.ageHours, { n: Math.floor(s / 3600) });
+  return fill(labels.ageDays, { n: Math.floor(s / 86400) });
+}
+
+/** A French SIV plate as printed (AB123CD → AB-123-CD); other plates unchanged. */
+export function readablePlate(plate) {
+  const siv = /^([A-Z]{2})(\d{3})([A-Z]{2})$/.exec(plate);
+  return siv ? `${siv[1]}-${siv[2]}-${siv[3]}` : plate;
+}
+
+/** Serial in groups of four for reading aloud. */
+export function groupSerial(serial) {
+  return (serial ?? '').replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+/** Normalise a typed serial: 16 hex digits, upper case, or null. */
+export function parseSerial(text) {
+  const value = String(text).replace(/[\s-]+/g, '').toUpperCase();
+  return /^[0-9A-F]{16}$/.test(value) ? value : null;
+}
+
+/** Bytes of a hex string. */
+export function hexBytes(hex) {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+let audio = null;
+
+/** Create the audio context during a user gesture (browsers refuse to start it otherwise). */
+export function unlockAudio() {
+  try {
+    audio = audio ?? new (globalThis.AudioContext || globalThis.webkitAudioContext)();
+    if (audio.state === 'suspended') audio.resume();
+  } catch {
+    audio = null;
+  }
+}
+
+/** A short beep (high for green, low double for red, middle for orange) and a vibration. */
+export function signal(status) {
+  const pattern = { VALID: [[880, 0.15]], REFUSED: [[220, 0.2], [220, 0.2]], UNCERTAIN: [[440, 0.3]] }[status];
+  if (audio && pattern) {
+    let at = audio.currentTime;
+    for (const [freq, length] of pattern) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = 'square';
+      osc.frequency.value = freq;
+      gain.gain.value = 0.2;
+      osc.connect(gain).connect(audio.destination);
+      osc.start(at);
+      osc.stop(at + length);
+      at += length + 0.08;
+    }
+  }
+  const vibrate = { VALID: [120], REFUSED: [300, 100, 300], UNCERTAIN: [200, 100, 100] }[status];
+  if (navigator.vibrate && vibrate) navigator.vibrate(vibrate);
+}

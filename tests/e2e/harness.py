@@ -1,0 +1,259 @@
+"""Building blocks of the browser tests, also used by js_timing.py (no pytest imports here).
+
+- `start_live_server(folder)`: the real application (uvicorn, in a background thread) on 127.0.0.1
+  and a free port, over a fresh SQLite database migrated and seeded with cirqliz.demo.seed, with a
+  FixedClock (so the verdicts do not depend on when the tests run). `LiveServer.run(fn)` runs
+  `await fn(session)` in one transaction on the same database, for the real services.
+- `issue_pass` / `revoke_pass` / `publish`: the real issuance services (application by the demo
+  company "pro", approval by the reviewer with app.state.signer, bundle publication).
+- `write_y4m(text, path)`: a fake-camera video (640x480, C420jpeg) showing the pass's QR code.
+- `launch_chromium(playwright, y4m)`: Debian's chromium with the fake camera (never `playwright install`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from litestar import Litestar
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cirqliz.clock import FixedClock
+from cirqliz.db.engine import create_engine, create_session_factory, transaction
+from cirqliz.db.migrate import upgrade
+from cirqliz.demo.seed import (
+    AUTHORITY_CODE,
+    AUTHORITY_ID,
+    COMPANY_ID,
+    DEMO_PASSWORD,
+    USER_IDS,
+    USERS,
+    VEHICLES,
+    ZONE_IDS,
+    seed_demo,
+)
+from cirqliz.settings import Settings
+from cirqliz.web.app import create_app
+
+CHROMIUM = os.environ.get("CIRQLIZ_CHROMIUM", "/usr/bin/chromium")
+REQUIRE_BROWSER_ENV = "CIRQLIZ_REQUIRE_BROWSER"
+# Monday 23 November 2026, 09:00 in Paris: inside PARIS-CENTRE's hours (Mo-Sa 07:00-13:00).
+LIVE_T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+]
+
+
+def chromium_missing() -> str | None:
+    """Why the browser tests cannot run here (None when they can)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or set CIRQLIZ_CHROMIUM)"
+    return None
+
+
+def _in_thread(main: Callable[[], Awaitable[Any]]) -> Any:
+    """asyncio.run(main()) in a thread of its own: sync Playwright keeps an event loop running in the
+    caller's thread, where asyncio.run refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """A running application: its base URL, settings, clock and app object."""
+
+    base_url: str
+    settings: Settings
+    clock: FixedClock
+    app: Litestar
+    folder: Path
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    def run(self, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+        """`await work(session)` inside one committed transaction on the server's database."""
+
+        async def main() -> Any:
+            engine = create_engine(self.settings)
+            try:
+                async with transaction(create_session_factory(engine)) as session:
+                    return await work(session)
+            finally:
+                await engine.dispose()
+
+        return _in_thread(main)
+
+    @property
+    def keystore(self) -> Any:
+        """The demo authority's keystore (the one the server signs and publishes with)."""
+        return self.app.state.signer.keystore(AUTHORITY_CODE)
+
+    def stop(self) -> None:
+        """Stop uvicorn and wait for its thread."""
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+def start_live_server(folder: Path, *, at: datetime = LIVE_T0) -> LiveServer:
+    """Migrate and seed a SQLite database in `folder`, and serve the app on a free local port."""
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{folder / 'cirqliz.db'}",
+        env="test",
+        secret_key="e2e-secret-key-not-for-production-0123456789",
+        keys_dir=str(folder / "keys"),
+        documents_dir=str(folder / "documents"),
+    )
+    clock = FixedClock(at)
+
+    async def seed() -> None:
+        engine = create_engine(settings)
+        try:
+            await seed_demo(create_session_factory(engine), keys_root=settings.keys_dir, clock=clock)
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Alembic runs its own event loop (see _in_thread)
+        pool.submit(upgrade, settings.database_url).result()
+    _in_thread(seed)
+    app = create_app(settings, clock=clock)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="cirqliz-live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    return LiveServer(f"http://127.0.0.1:{port}", settings, clock, app, folder, server, thread)
+
+
+@dataclass(frozen=True)
+class IssuedPass:
+    """A pass issued through the services."""
+
+    id: Any
+    serial: str
+    text: str
+    plate: str
+
+
+def issue_pass(server: LiveServer, *, zones: tuple[str, ...] = ("PARIS-CENTRE",), vehicle: int = 0,
+               days: int = 30) -> IssuedPass:
+    """An application by the demo company ("pro"), submitted, approved by the reviewer and signed
+    with app.state.signer; valid from an hour ago for `days` days, no windows of its own."""
+    from cirqliz.domain.purposes import Purpose
+    from cirqliz.issuance.applications import approve_application, create_application, submit_application
+
+    now = server.clock.now()
+
+    async def work(session: AsyncSession) -> IssuedPass:
+        app = await create_application(
+            session, organisation_id=COMPANY_ID, applicant_id=USER_IDS["pro"],
+            zone_ids=[ZONE_IDS[code] for code in zones], vehicle_ids=[VEHICLES[vehicle][0]],
+            purpose=Purpose.DELIVERY, not_before=now - timedelta(hours=1), expires_at=now + timedelta(days=days),
+            clock=server.clock,
+        )
+        await submit_application(session, application_id=app.id, actor_id=USER_IDS["pro"], clock=server.clock)
+        (row,) = await approve_application(session, application_id=app.id, reviewer_id=USER_IDS["reviewer"],
+                                           signer=server.app.state.signer, clock=server.clock)
+        return IssuedPass(row.id, row.serial, row.signed_text, row.plate)
+
+    return server.run(work)
+
+
+def publish(server: LiveServer) -> int:
+    """Publish the demo authority's next trust bundle; its seq."""
+    from cirqliz.issuance.publication import publish_bundle
+
+    async def work(session: AsyncSession) -> int:
+        _, content = await publish_bundle(session, authority_id=AUTHORITY_ID, keystore=server.keystore,
+                                          clock=server.clock, actor_id=USER_IDS["admin"])
+        return content.seq
+
+    return server.run(work)
+
+
+def revoke_pass(server: LiveServer, pass_id: Any, reason: str = "véhicule volé") -> None:
+    """Revoke a pass through the service (the next bundle lists it)."""
+    from cirqliz.issuance.passes import revoke_pass as revoke
+
+    async def work(session: AsyncSession) -> None:
+        await revoke(session, pass_id=pass_id, actor_id=USER_IDS["admin"], reason=reason, clock=server.clock)
+
+    server.run(work)
+
+
+# ---- fake camera ------------------------------------------------------------------------------
+
+def qr_frame(text: str, size: tuple[int, int] = (640, 480), *, qr_side: int = 400) -> Any:
+    """A grey-level 640x480 image with the pass's QR code large and centred (ECC M, quiet zone)."""
+    import qrcode
+    from PIL import Image
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=4)
+    code.add_data(text)
+    code.make(fit=True)
+    modules = code.make_image(fill_color="black", back_color="white").get_image().convert("L")
+    scale = max(1, qr_side // modules.size[0])
+    modules = modules.resize((modules.size[0] * scale, modules.size[1] * scale), Image.NEAREST)
+    frame = Image.new("L", size, 255)
+    frame.paste(modules, ((size[0] - modules.size[0]) // 2, (size[1] - modules.size[1]) // 2))
+    return frame
+
+
+def write_y4m(text: str, path: Path, *, frames: int = 10, fps: int = 10) -> Path:
+    """A YUV4MPEG2 (C420jpeg) video of `frames` identical frames showing the QR code of `text`."""
+    frame = qr_frame(text)
+    width, height = frame.size
+    luma = frame.tobytes()
+    chroma = bytes([128]) * ((width // 2) * (height // 2))
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n")
+            out.write(luma)
+            out.write(chroma)
+            out.write(chroma)
+    return path
+
+
+def launch_chromium(playwright: Any, y4m: Path | None = None) -> Any:
+    """Debian's chromium, headless, with the fake camera playing `y4m` when given."""
+    args = list(CHROMIUM_ARGS)
+    if y4m is not None:
+        args.append(f"--use-file-for-fake-video-capture={y4m}")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+
+
+def sign_in(page: Any, base_url: str, who: str = "agent", next_path: str = "/scan") -> None:
+    """Sign in through the form as one of the demo people, landing on `next_path`."""
+    page.goto(f"{base_url}/connexion?next={next_path}")
+    page.fill("input[name=email]", USERS[who][0])
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click('form[action="/connexion"] button[type=submit]')

@@ -1,0 +1,243 @@
+"""The scanner PWA in Chromium: camera scan with a fake camera, offline through the service
+worker, revocation reaching the device by a bundle sync, tampered and rolled-back bundles refused,
+check records uploaded; and the golden vectors verified by verifier.js inside the browser."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from cirqliz.db.models import PassCheck
+from cirqliz.demo.seed import AUTHORITY_CODE, USER_IDS
+from cirqliz.passcode.bundle import open_bundle
+from cirqliz.passcode.keys import VerifyKey
+from cirqliz.verify.core import verify_pass
+
+from .harness import (
+    LIVE_T0,
+    IssuedPass,
+    LiveServer,
+    issue_pass,
+    launch_chromium,
+    publish,
+    revoke_pass,
+    sign_in,
+    write_y4m,
+)
+from .js_timing import measure_js_verify
+
+VECTORS = Path(__file__).parents[1] / "vectors" / "passes.json"
+DEVICE_TIME = LIVE_T0 + timedelta(minutes=5)
+TIMEOUT = 20_000
+
+RUN_VECTORS = """async (vectors) => {
+  const v = await import('/static/scanner/verifier.js');
+  const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const root = bytes(vectors.root_spki);
+  const chain = async (names) => {
+    let bundle = null;
+    for (const name of [].concat(names)) {
+      bundle = await v.openBundle(bytes(vectors.bundles[name]), [root], { current: bundle });
+    }
+    return bundle;
+  };
+  const out = {};
+  for (const c of vectors.cases) {
+    const verdict = await v.verifyPass(c.text, await chain(c.bundle),
+      { zone: c.zone, now: c.at, plate: c.plate, lastSeen: c.last_seen, skew: vectors.skew });
+    out[c.name] = [verdict.status, verdict.reason];
+  }
+  for (const c of vectors.bundle_cases) {
+    try { await chain(c.chain); out[c.name] = 'ok'; } catch (err) { out[c.name] = err.code ?? String(err); }
+  }
+  return out;
+}"""
+
+
+def _python_verdicts(vectors: dict[str, Any]) -> dict[str, list[str]]:
+    import base64
+
+    root = VerifyKey.from_spki(base64.b64decode(vectors["root_spki"]))
+    out = {}
+    for case in vectors["cases"]:
+        bundle = None
+        for name in [case["bundle"]] if isinstance(case["bundle"], str) else case["bundle"]:
+            bundle = open_bundle(base64.b64decode(vectors["bundles"][name]), [root], current=bundle)
+        verdict = verify_pass(case["text"], bundle, zone=case["zone"], now=case["at"], plate=case["plate"],
+                              last_seen=case["last_seen"], skew=vectors["skew"])
+        out[case["name"]] = [str(verdict.status), str(verdict.reason)]
+    return out
+
+
+def test_golden_vectors_in_chromium(playwright_sync: Any, live_server: LiveServer) -> None:
+    vectors = json.loads(VECTORS.read_text(encoding="utf-8"))
+    browser = launch_chromium(playwright_sync)
+    try:
+        page = browser.new_page()
+        page.goto(f"{live_server.base_url}/healthz")
+        results = page.evaluate(RUN_VECTORS, vectors)
+        timing = measure_js_verify(page, 20)
+    finally:
+        browser.close()
+    assert 0 < timing["verify_ms_median"] < 50
+    python = _python_verdicts(vectors)
+    for case in vectors["cases"]:
+        assert results[case["name"]] == [case["status"], case["reason"]], case["name"]
+        assert results[case["name"]] == python[case["name"]], case["name"]
+    for case in vectors["bundle_cases"]:
+        assert results[case["name"]] == case["expect"], case["name"]
+
+
+# ---- the scanner scenario ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def scanned_pass(live_server: LiveServer) -> IssuedPass:
+    """A pass for PARIS-CENTRE issued through the services (the fake camera shows it)."""
+    return issue_pass(live_server)
+
+
+@pytest.fixture(scope="module")
+def camera_browser(playwright_sync: Any, scanned_pass: IssuedPass, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Chromium whose fake camera films the pass's QR code (a y4m written here, never committed)."""
+    y4m = write_y4m(scanned_pass.text, tmp_path_factory.mktemp("camera") / "pass.y4m")
+    browser = launch_chromium(playwright_sync, y4m)
+    yield browser
+    browser.close()
+
+
+def _scan(page: Any) -> dict[str, str]:
+    """Press the scan button and wait for the next verdict; its data (status, reason, timings)."""
+    before = int(page.evaluate("Number(document.body.dataset.verdicts ?? 0)"))
+    page.click("#start")
+    page.wait_for_function(f"Number(document.body.dataset.verdicts ?? 0) > {before}", timeout=TIMEOUT)
+    return page.evaluate("({...document.querySelector('#verdict').dataset})")
+
+
+def _home(page: Any) -> None:
+    page.click("#back")
+    page.wait_for_selector("#home:not([hidden])")
+
+
+def _serve(body: bytes) -> Any:
+    """A route handler answering with `body` as a bundle."""
+
+    def handler(route: Any) -> None:
+        route.fulfill(status=200, body=body, content_type="application/cose")
+
+    return handler
+
+
+def _checks_on_server(server: LiveServer) -> list[PassCheck]:
+    async def query(session: Any) -> list[PassCheck]:
+        rows = await session.exec(select(PassCheck).where(col(PassCheck.agent_id) == USER_IDS["agent"]))
+        return list(rows.all())
+
+    return server.run(query)
+
+
+def test_scan_online_offline_revoked_and_tampered_bundle(
+    camera_browser: Any, live_server: LiveServer, scanned_pass: IssuedPass, screenshots: Path,
+) -> None:
+    base = live_server.base_url
+    context = camera_browser.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR",
+                                         geolocation={"latitude": 48.8600, "longitude": 2.3350})
+    context.grant_permissions(["camera", "geolocation"], origin=base)
+    context.clock.install(time=DEVICE_TIME)
+    context.clock.resume()  # time flows from DEVICE_TIME (inside PARIS-CENTRE's hours)
+    page = context.new_page()
+    errors: list[str] = []
+    foreign: list[str] = []
+    failed: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    context.on("request", lambda req: None if req.url.startswith((base, "data:", "blob:")) else foreign.append(req.url))
+    page.on("response", lambda resp: failed.append(f"{resp.status} {resp.url}") if resp.status >= 400 else None)
+
+    # Online: sign in, first sync pins the root key and stores the bundle; "Me localiser" proposes the zone.
+    sign_in(page, base, "agent", "/scan")
+    page.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT)
+    assert page.evaluate("document.body.dataset.syncStatus") == "updated"
+    assert page.evaluate("document.body.dataset.bundleSeq") == "1"
+    assert "Données n° 1" in page.text_content("#bundle-age")
+    page.click("#locate")
+    page.wait_for_function("document.querySelector('#zone').value === 'PARIS-CENTRE'", timeout=TIMEOUT)
+    assert "PARIS-CENTRE" in page.text_content("#located")
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=TIMEOUT)
+    page.screenshot(path=str(screenshots / "scanner-home.png"))
+
+    verdict = _scan(page)
+    assert (verdict["status"], verdict["reason"]) == ("VALID", "VALID"), verdict
+    assert page.text_content("#v-plate") == "AB-123-CD"
+    assert page.text_content("#v-status") == "VALIDE"
+    assert scanned_pass.serial[:4] in page.text_content("#v-serial")
+    page.screenshot(path=str(screenshots / "scanner-valid.png"))
+    _home(page)
+
+    # Offline: the page comes from the service worker, the bundle from IndexedDB, the zone from localStorage.
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT)
+    assert page.evaluate("document.body.dataset.syncStatus") == "offline"
+    assert page.evaluate("document.querySelector('#zone').value") == "PARIS-CENTRE"
+    assert page.evaluate("document.body.dataset.bundleSeq") == "1"
+    verdict = _scan(page)
+    assert (verdict["status"], verdict["reason"]) == ("VALID", "VALID"), verdict
+    assert page.evaluate("Number(document.body.dataset.pending)") >= 1  # kept on the device until online
+    page.screenshot(path=str(screenshots / "scanner-offline-valid.png"))
+    _home(page)
+
+    # The authority revokes the pass and publishes; back online, the sync (a delta) brings it.
+    revoke_pass(live_server, scanned_pass.id)
+    assert publish(live_server) == 2
+    context.set_offline(False)
+    page.wait_for_function("document.body.dataset.bundleSeq === '2'", timeout=TIMEOUT)
+    page.wait_for_function("document.body.dataset.pending === '0'", timeout=TIMEOUT)
+    verdict = _scan(page)
+    assert (verdict["status"], verdict["reason"]) == ("REFUSED", "REVOKED"), verdict
+    page.screenshot(path=str(screenshots / "scanner-revoked.png"))
+    _home(page)
+
+    # A tampered bundle is refused and the held one kept; so is an older (genuine) one.
+    genuine = (Path(live_server.settings.keys_dir) / AUTHORITY_CODE / "bundles" / "2.cose").read_bytes()
+    tampered = bytearray(genuine)
+    tampered[len(tampered) // 2] ^= 0x01
+    older = (Path(live_server.settings.keys_dir) / AUTHORITY_CODE / "bundles" / "1.cose").read_bytes()
+    for body, code in ((bytes(tampered), "bundle_bad_signature"), (older, "bundle_rollback")):
+        context.route(f"**/bundle/{AUTHORITY_CODE}.cose*", _serve(body))
+        page.click("#sync")
+        page.wait_for_function("document.body.dataset.syncStatus === 'refused'", timeout=TIMEOUT)
+        assert page.evaluate("document.body.dataset.syncCode") == code
+        assert page.evaluate("document.body.dataset.bundleSeq") == "2"
+        assert "conservées" in page.text_content("#message")
+        page.screenshot(path=str(screenshots / f"scanner-refused-{code}.png"))
+        context.unroute(f"**/bundle/{AUTHORITY_CODE}.cose*")
+        page.click("#sync")
+        page.wait_for_function("document.body.dataset.syncStatus === 'current'", timeout=TIMEOUT)
+    verdict = _scan(page)
+    assert verdict["reason"] == "REVOKED"
+    _home(page)
+
+    # Typed serial, offline: the bundle's revocation list answers.
+    context.set_offline(True)
+    page.fill("#serial", " ".join(scanned_pass.serial[i:i + 4] for i in range(0, 16, 4)))
+    page.click("#serial-form button[type=submit]")
+    page.wait_for_selector("#verdict:not([hidden])")
+    assert page.evaluate("document.querySelector('#verdict').dataset.reason") == "REVOKED"
+    _home(page)
+    context.set_offline(False)
+    page.wait_for_function("document.body.dataset.pending === '0'", timeout=TIMEOUT)
+
+    # Every check reached the server once, as this agent, with the device's ids.
+    checks = _checks_on_server(live_server)
+    verdicts = sorted((c.verdict, c.reason_code) for c in checks)
+    assert verdicts == sorted([("VALID", "VALID")] * 2 + [("REFUSED", "REVOKED")] * 3)
+    assert {c.serial for c in checks} == {scanned_pass.serial}
+    assert all(c.zone_id is not None and c.device_id for c in checks)
+    assert errors == []
+    assert foreign == []  # nothing from a CDN or any other site
+    assert failed == []
+    context.close()
