@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
@@ -30,6 +31,8 @@ def provide_signer(state: State) -> KeyStoreSigner:
 
 
 # Handler parameter types: injected dependencies are marked explicitly (Litestar 3 style).
-DB = NamedDependency[AsyncSession]
-ClockDep = NamedDependency[Clock]
-SignerDep = NamedDependency[KeyStoreSigner]
+# They are our own objects, not request data: validating them would fail on the Clock protocol
+# as soon as a handler also takes a typed body, so they skip validation.
+DB = SkipValidation[NamedDependency[AsyncSession]]
+ClockDep = SkipValidation[NamedDependency[Clock]]
+SignerDep = SkipValidation[NamedDependency[KeyStoreSigner]]
