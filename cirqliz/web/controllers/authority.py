@@ -1,5 +1,937 @@
-"""Routes of the authority area (to be written)."""
+"""The authority's back office (/autorite) and the public trust-bundle files (/bundle/…).
+
+Reviewing pages (dashboard, applications, passes, checks, audit) are open to authority admins
+and reviewers; zones, keys and publishing to admins only. Every query is scoped to the user's
+authority: another authority's rows answer 404, exactly like missing ones.
+"""
 
 from __future__ import annotations
 
-ROUTES: list = []
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import Body, FromPath, FromQuery, QueryParameter, SkipValidation
+from litestar.response import Redirect, Template
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cirqliz.clock import Clock
+from cirqliz.db.engine import create_session_factory, transaction
+from cirqliz.db.models import AccessPass, Application, Organisation, Zone, window_from_json
+from cirqliz.domain.applications import ApplicationStatus
+from cirqliz.domain.errors import DomainError, NotFound
+from cirqliz.domain.organisations import OrganisationKind, Role
+from cirqliz.domain.passes import PassStatus
+from cirqliz.domain.purposes import Purpose, purpose_label
+from cirqliz.domain.vehicles import CritAir, VehicleCategory
+from cirqliz.domain.windows import TimeWindow, parse_minute, to_local
+from cirqliz.domain.zones import ZONE_TRANSITIONS, ReviewMode, ZoneKind, ZoneStatus
+from cirqliz.issuance import authority_queries as q
+from cirqliz.issuance.applications import (
+    application_vehicles,
+    application_zones,
+    approve_application,
+    assess_application,
+    reject_application,
+    request_information,
+    transitions_of,
+)
+from cirqliz.issuance.audit import record_change
+from cirqliz.issuance.keystore import KeyStore
+from cirqliz.issuance.passes import reinstate_pass, revoke_pass, suspend_pass
+from cirqliz.issuance.publication import publish_bundle
+from cirqliz.issuance.zones import add_access_rule, change_zone_status, create_zone, zone_rules
+from cirqliz.passcode.bundle import REVOCATION_HASH_BYTES
+from cirqliz.passcode.errors import SchemeError
+from cirqliz.passcode.keys import algorithm_from_name
+from cirqliz.web.auth import CurrentUser, requires
+from cirqliz.web.deps import DB, SignerDep
+from cirqliz.web.rendering import page
+
+REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
+ADMIN = [requires(Role.AUTHORITY_ADMIN)]
+PUBLIC = {"exclude_from_auth": True}
+# cirqliz.web.deps.ClockDep makes msgspec check the clock against the Clock Protocol, which is not
+# runtime-checkable (500 on every request): skip that validation here.
+ClockDep = NamedDependency[SkipValidation[Clock]]
+PAGE_SIZE = 50
+MAX_GEOJSON_BYTES = 5 * 1024 * 1024
+DISPLAY_TZ = "Europe/Paris"
+COSE_MEDIA_TYPE = "application/cose"
+PEM_MEDIA_TYPE = "application/x-pem-file"
+WINDOW_ROWS = 3
+
+PASS_STATUS_FR = {
+    PassStatus.ACTIVE.value: "actif",
+    PassStatus.SUSPENDED.value: "suspendu",
+    PassStatus.REVOKED.value: "révoqué",
+    PassStatus.EXPIRED.value: "expiré",
+}
+ZONE_STATUS_FR = {
+    ZoneStatus.DRAFT.value: "brouillon",
+    ZoneStatus.ACTIVE.value: "active",
+    ZoneStatus.SUSPENDED.value: "suspendue",
+    ZoneStatus.ARCHIVED.value: "archivée",
+}
+ZONE_KIND_FR = {
+    ZoneKind.LIMITED_TRAFFIC.value: "zone à trafic limité",
+    ZoneKind.PEDESTRIAN.value: "aire piétonne",
+    ZoneKind.LOW_EMISSION.value: "zone à faibles émissions",
+    ZoneKind.EVENT_PERIMETER.value: "périmètre d'événement",
+}
+# What the button of a zone status change says.
+ZONE_ACTION_FR = {
+    ZoneStatus.ACTIVE.value: "Activer",
+    ZoneStatus.SUSPENDED.value: "Suspendre",
+    ZoneStatus.ARCHIVED.value: "Archiver",
+}
+REVIEW_MODE_FR = {ReviewMode.MANUAL.value: "examen par un instructeur", ReviewMode.AUTOMATIC.value: "automatique"}
+WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+WEEKDAYS_SHORT_FR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+KEY_STATUS_FR = {"root": "racine", "pending": "en attente de publication", "active": "active", "withdrawn": "retirée"}
+AUDIT_ENTITY_FR = {
+    "zone": "zone", "access_rule": "règle d'accès", "application": "demande", "pass": "laissez-passer",
+    "bundle": "publication", "key": "clé",
+}
+VERDICTS = ("VALID", "REFUSED", "UNCERTAIN")
+
+# Messages shown after a redirect (?ok=…): fixed texts, never reflected input.
+NOTICES = {
+    "zone_created": "Zone créée (brouillon) : ajoutez ses règles d'accès puis activez-la.",
+    "zone_updated": "Zone enregistrée.",
+    "zone_status": "Statut de la zone modifié. Publiez les données pour les agents.",
+    "rule_added": "Règle d'accès ajoutée. Publiez les données pour les agents.",
+    "approved": "Demande acceptée : les laissez-passer sont émis.",
+    "rejected": "Demande refusée. Le demandeur est informé du motif.",
+    "info_requested": "Complément demandé au demandeur.",
+    "suspended": "Laissez-passer suspendu. Publiez les données pour que les agents le refusent.",
+    "reinstated": "Laissez-passer rétabli. Publiez les données pour les agents.",
+    "revoked": "Laissez-passer révoqué. Publiez les données pour que les agents le refusent.",
+    "rotated": "Nouvelle clé créée : elle signera après la prochaine publication.",
+    "withdrawn": "Clé retirée : publiez les données pour que les agents refusent ses laissez-passer.",
+}
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def _when(value: datetime | int | None, tz: str = DISPLAY_TZ) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, int):
+        value = datetime.fromtimestamp(value, UTC)
+    return to_local(value, tz).strftime("%d/%m/%Y %H:%M")
+
+
+def _day(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else "—"
+
+
+def _windows_text(windows: Any) -> str:
+    items = [window_from_json(w) if isinstance(w, Mapping) else w for w in windows or ()]
+    return ", ".join(w.describe() for w in items)
+
+
+def _rule_hours(rule: Any) -> str:
+    if rule.opening_hours:
+        return rule.opening_hours
+    return _windows_text(rule.windows) or "24/7"
+
+
+def _compact_json(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+HELPERS: dict[str, Any] = {
+    "when": _when,
+    "day": _day,
+    "windows_text": _windows_text,
+    "rule_hours": _rule_hours,
+    "compact_json": _compact_json,
+    "purpose_label": purpose_label,
+    "APP_STATUS": {s.value: s.label_fr for s in ApplicationStatus},
+    "PASS_STATUS": PASS_STATUS_FR,
+    "ZONE_STATUS": ZONE_STATUS_FR,
+    "ZONE_KINDS": ZONE_KIND_FR,
+    "REVIEW_MODES": REVIEW_MODE_FR,
+    "KEY_STATUS": KEY_STATUS_FR,
+    "AUDIT_ENTITIES": AUDIT_ENTITY_FR,
+    "PURPOSES": [(int(p), p.label_fr) for p in Purpose],
+    "NOTICES": NOTICES,
+}
+
+
+def _render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> Template:
+    notice = NOTICES.get(request.query_params.get("ok", ""))
+    return page(request, f"autorite/{template}", status_code=status_code, notice=notice, **HELPERS, **context)
+
+
+def _user(request: Request) -> CurrentUser:
+    return request.user
+
+
+async def _authority(request: Request, db: AsyncSession, *roles: Role) -> Organisation:
+    """The authority in which the user holds one of `roles` (403 if that is not an authority)."""
+    org_id = _user(request).organisation_for(*(roles or (Role.AUTHORITY_ADMIN, Role.REVIEWER)))
+    org = await db.get(Organisation, org_id)
+    if org is None or org.kind != OrganisationKind.AUTHORITY:
+        raise PermissionDeniedException("Cette page est réservée aux autorités.")
+    return org
+
+
+def _offset(number: int) -> int:
+    return (max(number, 1) - 1) * PAGE_SIZE
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
+
+
+def _int_or_none(text: str) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _optional_int(form: Any, name: str, label: str) -> int | None:
+    text = str(form.get(name) or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise DomainError(f"{label} : un nombre entier positif est attendu ({text!r})", code="invalid_number")
+    return int(text)
+
+
+def _optional_date(form: Any, name: str, label: str) -> date | None:
+    text = str(form.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise DomainError(f"{label} : date illisible ({text!r}, attendu AAAA-MM-JJ)", code="invalid_date") from None
+
+
+def _keystore(signer: Any, authority: Organisation) -> KeyStore | None:
+    try:
+        return signer.keystore(authority.code)
+    except DomainError:
+        return None
+
+
+def _bundle_path(keystore: KeyStore, seq: int) -> Path:
+    # Layout documented in cirqliz.issuance.keystore: bundles/<seq>.cose
+    return keystore.path / "bundles" / f"{seq}.cose"
+
+
+# ---- dashboard ----------------------------------------------------------------------------
+
+
+@get("/autorite", guards=REVIEW, name="authority_home")
+async def dashboard(request: Request, db: DB, clock: ClockDep, signer: SignerDep) -> Template:
+    """Counts of applications, passes and zones, and the age of the last published bundle."""
+    authority = await _authority(request, db)
+    keystore = _keystore(signer, authority)
+    latest = keystore.latest_bundle() if keystore else None
+    bundle = None
+    if latest is not None:
+        issued = latest.content.issued_at
+        bundle = {"seq": latest.seq, "issued_at": issued,
+                  "age_hours": max(0, int(clock.now().timestamp()) - issued) // 3600,
+                  "stale": int(clock.now().timestamp()) - issued > latest.content.max_age}
+    return _render(
+        request, "dashboard.html", authority=authority,
+        applications=await q.application_counts(db, authority.id),
+        passes=await q.pass_counts(db, authority.id),
+        zones=await q.zone_counts(db, authority.id),
+        bundle=bundle,
+    )
+
+
+# ---- zones --------------------------------------------------------------------------------
+
+
+@get("/autorite/zones", guards=ADMIN, name="authority_zones")
+async def zone_list(request: Request, db: DB) -> Template:
+    """The authority's zones with their hours."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    zones = await q.authority_zones(db, authority.id)
+    rules = await q.rules_by_zone(db, [z.id for z in zones])
+    return _render(request, "zones.html", authority=authority, zones=zones, rules=rules)
+
+
+def _zone_form_context(request: Request, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "values": dict(values or {"time_zone": "Europe/Paris", "permanent": "1", "kind": "limited_traffic"}),
+        "tile_url": request.app.state.settings.tile_url,
+    }
+
+
+@get("/autorite/zones/nouvelle", guards=ADMIN, name="authority_zone_new")
+async def zone_new(request: Request, db: DB) -> Template:
+    """Create a zone: upload a GeoJSON file, draw it on the map, or paste GeoJSON."""
+    await _authority(request, db, Role.AUTHORITY_ADMIN)
+    return _render(request, "zone_new.html", error=None, **_zone_form_context(request))
+
+
+def _single_feature(text: str) -> Any:
+    """A FeatureCollection of one feature is accepted as that feature; anything else goes to
+    validate_geometry as it is (which explains what is wrong, in French)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        features = data.get("features") or []
+        if len(features) != 1:
+            raise DomainError(f"le fichier contient {len(features)} objets : une seule zone (un polygone ou "
+                              "multipolygone) est attendue par fichier", code="geometry_feature_count")
+        return features[0]
+    return data
+
+
+async def _geometry_text(form: Any) -> str:
+    upload = form.get("geometry_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        content = await upload.read(MAX_GEOJSON_BYTES + 1)
+        if len(content) > MAX_GEOJSON_BYTES:
+            raise DomainError("fichier GeoJSON trop gros (5 Mo au plus)", code="geometry_too_large")
+        if content.strip():
+            try:
+                return content.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise DomainError("fichier illisible : un GeoJSON en UTF-8 est attendu",
+                                  code="geometry_not_utf8") from None
+    text = str(form.get("geojson") or "").strip()
+    if not text:
+        raise DomainError("géométrie manquante : déposez un fichier GeoJSON, dessinez la zone sur la carte ou "
+                          "collez son GeoJSON", code="geometry_missing")
+    return text
+
+
+def _zone_fields(form: Any) -> dict[str, Any]:
+    permanent = form.get("permanent") == "1"
+    return {
+        "name": str(form.get("name") or "").strip(),
+        "kind": str(form.get("kind") or ""),
+        "time_zone": str(form.get("time_zone") or "Europe/Paris").strip(),
+        "permanent": permanent,
+        "starts_on": _optional_date(form, "starts_on", "date de début"),
+        "ends_on": None if permanent else _optional_date(form, "ends_on", "date de fin"),
+    }
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ZONE_KIND_FR:
+        raise DomainError(f"type de zone inconnu : {kind!r}", code="invalid_zone_kind")
+
+
+@post("/autorite/zones/nouvelle", guards=ADMIN, name="authority_zone_create")
+async def zone_create(request: Request, db: DB, clock: ClockDep) -> Response[Any]:
+    """Create a draft zone; a refused geometry stores nothing and says why (422)."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    form = await request.form()
+    values = {k: form.get(k) for k in ("code", "name", "kind", "time_zone", "permanent", "starts_on", "ends_on",
+                                       "geojson")}
+    try:
+        fields = _zone_fields(form)
+        _check_kind(fields["kind"])
+        if not fields["name"]:
+            raise DomainError("le nom de la zone est obligatoire", code="zone_name_missing")
+        geometry = _single_feature(await _geometry_text(form))
+        async with db.begin_nested():
+            zone = await create_zone(db, authority_id=authority.id, code=str(form.get("code") or ""),
+                                     geometry=geometry, clock=clock, actor_id=_user(request).id, **fields)
+    except DomainError as exc:
+        return _render(request, "zone_new.html", status_code=422, error=exc.message,
+                       **_zone_form_context(request, values))
+    except IntegrityError:
+        return _render(request, "zone_new.html", status_code=409,
+                       error="ce code de zone est déjà utilisé par une autre zone de l'autorité",
+                       **_zone_form_context(request, values))
+    return Redirect(f"/autorite/zones/{zone.id}?ok=zone_created", status_code=303)
+
+
+async def _zone_context(request: Request, db: AsyncSession, zone: Zone, **extra: Any) -> dict[str, Any]:
+    transitions = [goal.value for source, goal in sorted(ZONE_TRANSITIONS) if source.value == zone.status]
+    return {
+        "zone": zone,
+        "rules": await zone_rules(db, zone.id),
+        "transitions": [(t, ZONE_ACTION_FR[t]) for t in transitions],
+        "geometry_json": json.dumps(zone.geometry),
+        "tile_url": request.app.state.settings.tile_url,
+        "categories": [(c.value, c.label_fr) for c in VehicleCategory],
+        "crit_air": [(int(c), c.label_fr) for c in CritAir],
+        "weekdays": list(zip(range(7), WEEKDAYS_SHORT_FR, WEEKDAYS_FR, strict=True)),
+        "window_rows": range(WINDOW_ROWS),
+        "error": None,
+        "rule_values": {"hours_mode": "osm", "review_mode": "manual"},
+        **extra,
+    }
+
+
+@get("/autorite/zones/{zone_id:uuid}", guards=ADMIN, name="authority_zone")
+async def zone_detail(request: Request, db: DB, zone_id: FromPath[uuid.UUID]) -> Template:
+    """A zone: its settings, status, map and access rules."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    zone = await q.scoped(db, Zone, zone_id, authority.id)
+    return _render(request, "zone.html", **await _zone_context(request, db, zone))
+
+
+@post("/autorite/zones/{zone_id:uuid}", guards=ADMIN, name="authority_zone_update")
+async def zone_update(request: Request, db: DB, clock: ClockDep, zone_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Change the name, kind, time zone and dates of a zone."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    zone = await q.scoped(db, Zone, zone_id, authority.id)
+    form = await request.form()
+    try:
+        fields = _zone_fields(form)
+        _check_kind(fields["kind"])
+        async with db.begin_nested():
+            await q.update_zone(db, zone_id=zone.id, clock=clock, actor_id=_user(request).id, **fields)
+    except DomainError as exc:
+        await db.refresh(zone)
+        return _render(request, "zone.html", status_code=422,
+                       **await _zone_context(request, db, zone, error=exc.message))
+    return Redirect(f"/autorite/zones/{zone.id}?ok=zone_updated", status_code=303)
+
+
+@dataclass
+class StatusForm:
+    """A status change."""
+
+    status: str = ""
+
+
+@post("/autorite/zones/{zone_id:uuid}/statut", guards=ADMIN, name="authority_zone_status")
+async def zone_status(
+    request: Request, db: DB, clock: ClockDep, zone_id: FromPath[uuid.UUID],
+    data: Annotated[StatusForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    """Activate, suspend or archive a zone."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    zone = await q.scoped(db, Zone, zone_id, authority.id)
+    try:
+        async with db.begin_nested():
+            await change_zone_status(db, zone_id=zone.id, status=data.status, clock=clock,
+                                     actor_id=_user(request).id)
+    except (DomainError, ValueError) as exc:
+        message = exc.message if isinstance(exc, DomainError) else f"statut inconnu : {data.status!r}"
+        await db.refresh(zone)
+        return _render(request, "zone.html", status_code=422, **await _zone_context(request, db, zone, error=message))
+    return Redirect(f"/autorite/zones/{zone.id}?ok=zone_status", status_code=303)
+
+
+def _windows_from_form(form: Any) -> list[TimeWindow]:
+    windows = []
+    for i in range(WINDOW_ROWS):
+        days = [int(d) for d in form.getall(f"w{i}_days", []) if str(d).isdigit() and 0 <= int(d) < 7]
+        start, end = str(form.get(f"w{i}_start") or "").strip(), str(form.get(f"w{i}_end") or "").strip()
+        if not days and not start and not end:
+            continue
+        if not days:
+            raise DomainError(f"créneau {i + 1} : choisissez au moins un jour", code="window_without_days")
+        if not start or not end:
+            raise DomainError(f"créneau {i + 1} : indiquez l'heure de début et l'heure de fin",
+                              code="window_without_times")
+        end_minute = parse_minute(end) or 1440  # "00:00" as an end is midnight
+        windows.append(TimeWindow(sum(1 << d for d in set(days)), parse_minute(start), end_minute))
+    if not windows:
+        raise DomainError("indiquez au moins un créneau (jours, début, fin)", code="no_window")
+    return windows
+
+
+@post("/autorite/zones/{zone_id:uuid}/regles", guards=ADMIN, name="authority_rule_add")
+async def rule_add(request: Request, db: DB, clock: ClockDep, zone_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Add an access rule: hours (opening_hours or windows), purposes, vehicles, limits, review."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    zone = await q.scoped(db, Zone, zone_id, authority.id)
+    form = await request.form()
+    mode = str(form.get("hours_mode") or "osm")
+    try:
+        hours: dict[str, Any] = {}
+        if mode == "osm":
+            hours["opening_hours"] = str(form.get("opening_hours") or "")
+        elif mode == "windows":
+            hours["windows"] = _windows_from_form(form)
+        purposes = [int(p) for p in form.getall("purposes", []) if str(p).isdigit()]
+        categories = [str(c) for c in form.getall("categories", [])]
+        async with db.begin_nested():
+            await add_access_rule(
+                db, zone_id=zone.id, clock=clock, actor_id=_user(request).id,
+                name=str(form.get("name") or "").strip(), purposes=purposes, categories=categories,
+                max_crit_air=_optional_int(form, "max_crit_air", "Crit'Air maximal"),
+                max_weight_kg=_optional_int(form, "max_weight_kg", "poids maximal"),
+                max_length_cm=_optional_int(form, "max_length_cm", "longueur maximale"),
+                quota_days_per_year=_optional_int(form, "quota_days_per_year", "quota annuel"),
+                max_pass_days=_optional_int(form, "max_pass_days", "durée maximale"),
+                review_mode=str(form.get("review_mode") or ReviewMode.MANUAL.value),
+                **hours,
+            )
+    except (DomainError, ValueError) as exc:
+        message = exc.message if isinstance(exc, DomainError) else f"valeur refusée : {exc}"
+        await db.refresh(zone)
+        values = {k: form.get(k) for k in form}
+        values["purposes"] = [str(p) for p in form.getall("purposes", [])]
+        values["categories"] = list(form.getall("categories", []))
+        for i in range(WINDOW_ROWS):
+            values[f"w{i}_days"] = [str(d) for d in form.getall(f"w{i}_days", [])]
+        return _render(request, "zone.html", status_code=422,
+                       **await _zone_context(request, db, zone, error=message, rule_values=values))
+    return Redirect(f"/autorite/zones/{zone.id}?ok=rule_added#regles", status_code=303)
+
+
+# ---- review -------------------------------------------------------------------------------
+
+
+@get("/autorite/demandes", guards=REVIEW, name="authority_applications")
+async def application_list(
+    request: Request,
+    db: DB,
+    status: FromQuery[str] = "submitted",
+    zone: FromQuery[str] = "",
+    purpose: FromQuery[str] = "",
+    search: Annotated[str, QueryParameter(name="q")] = "",
+    number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+) -> Template:
+    """The review queue, with filters and counts per status."""
+    authority = await _authority(request, db)
+    status = status if status in HELPERS["APP_STATUS"] or status == "" else "submitted"
+    result = await q.list_applications(
+        db, authority.id, status=status, zone_id=_uuid_or_none(zone), purpose=_int_or_none(purpose),
+        text=search, offset=_offset(number), limit=PAGE_SIZE,
+    )
+    plates, codes = await q.plates_and_zones(db, [a.id for a, _org in result.rows])
+    return _render(
+        request, "applications.html", result=result, plates=plates, zone_codes=codes,
+        counts=await q.application_counts(db, authority.id), zones=await q.authority_zones(db, authority.id),
+        filters={"status": status, "zone": zone, "purpose": purpose, "q": search}, number=number,
+        statuses=[s.value for s in ApplicationStatus if s is not ApplicationStatus.DRAFT],
+    )
+
+
+async def _application_context(db: AsyncSession, app: Application, **extra: Any) -> dict[str, Any]:
+    vehicles = await application_vehicles(db, app.id)
+    zones = await application_zones(db, app.id)
+    decisions: list[tuple[Any, Any, Any]] = []
+    if app.status in (ApplicationStatus.SUBMITTED.value, ApplicationStatus.NEEDS_INFO.value):
+        assessed = await assess_application(db, app)
+        by_id_v = {v.id: v for v in vehicles}
+        by_id_z = {z.id: z for z in zones}
+        decisions = [(by_id_v[v], by_id_z[z], d) for (v, z), d in assessed.items()]
+    timeline = await transitions_of(db, app.id)
+    names = await q.user_names(db, [t.actor_id for t in timeline] + [app.applicant_id])
+    return {
+        "app": app,
+        "company": await db.get(Organisation, app.organisation_id),
+        "vehicles": vehicles,
+        "zones": zones,
+        "decisions": decisions,
+        "documents": await q.application_documents(db, app.id),
+        "timeline": timeline,
+        "names": names,
+        "passes": await q.application_passes(db, app.id),
+        "error": None,
+        **extra,
+    }
+
+
+@get("/autorite/demandes/{application_id:uuid}", guards=REVIEW, name="authority_application")
+async def application_detail(request: Request, db: DB, application_id: FromPath[uuid.UUID]) -> Template:
+    """One application: company, vehicles, zones, period, documents, eligibility, history, actions."""
+    authority = await _authority(request, db)
+    app = await q.scoped(db, Application, application_id, authority.id)
+    if app.status == ApplicationStatus.DRAFT.value:
+        raise NotFound("demande introuvable", code="application_not_found")
+    return _render(request, "application.html", **await _application_context(db, app))
+
+
+@dataclass
+class ReasonForm:
+    """A decision with its reason (or question)."""
+
+    reason: str = ""
+
+
+ReasonBody = Annotated[ReasonForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+async def _decide(request: Request, db: AsyncSession, application_id: uuid.UUID, action: Any, notice: str,
+                  **kwargs: Any) -> Response[Any]:
+    authority = await _authority(request, db)
+    app = await q.scoped(db, Application, application_id, authority.id)
+    try:
+        async with db.begin_nested():
+            await action(db, application_id=app.id, **kwargs)
+    except DomainError as exc:
+        await db.refresh(app)
+        return _render(request, "application.html", status_code=422,
+                       **await _application_context(db, app, error=exc.message))
+    return Redirect(f"/autorite/demandes/{app.id}?ok={notice}", status_code=303)
+
+
+@post("/autorite/demandes/{application_id:uuid}/accepter", guards=REVIEW, name="authority_application_approve")
+async def application_approve(
+    request: Request, db: DB, clock: ClockDep, signer: SignerDep, application_id: FromPath[uuid.UUID], data: ReasonBody,
+) -> Response[Any]:
+    """Approve: eligibility is checked again and one signed pass is issued per vehicle."""
+    return await _decide(request, db, application_id, approve_application, "approved",
+                         reviewer_id=_user(request).id, signer=signer, clock=clock,
+                         reason=data.reason.strip() or None)
+
+
+@post("/autorite/demandes/{application_id:uuid}/refuser", guards=REVIEW, name="authority_application_reject")
+async def application_reject(
+    request: Request, db: DB, clock: ClockDep, application_id: FromPath[uuid.UUID], data: ReasonBody,
+) -> Response[Any]:
+    """Reject, with a reason shown to the applicant."""
+    return await _decide(request, db, application_id, reject_application, "rejected",
+                         reviewer_id=_user(request).id, clock=clock, reason=data.reason)
+
+
+@post("/autorite/demandes/{application_id:uuid}/complement", guards=REVIEW, name="authority_application_info")
+async def application_ask_info(
+    request: Request, db: DB, clock: ClockDep, application_id: FromPath[uuid.UUID], data: ReasonBody,
+) -> Response[Any]:
+    """Ask the applicant for more information (question required)."""
+    return await _decide(request, db, application_id, request_information, "info_requested",
+                         reviewer_id=_user(request).id, clock=clock, reason=data.reason)
+
+
+@post("/autorite/demandes/acceptation-groupee", guards=REVIEW, name="authority_applications_bulk")
+async def application_bulk_approve(request: Request, clock: ClockDep, signer: SignerDep) -> Template:
+    """Approve the selected applications, each in its own transaction; report each outcome."""
+    maker = request.app.state.session_maker
+    user = _user(request)
+    async with transaction(maker) as session:
+        authority = await _authority(request, session)
+    form = await request.form()
+    ids = list(dict.fromkeys(str(i) for i in form.getall("ids", [])))
+    outcomes = []
+    for raw in ids:
+        app_id = _uuid_or_none(raw)
+        label = raw
+        try:
+            if app_id is None:
+                raise NotFound(f"demande introuvable : {raw}", code="application_not_found")
+            async with transaction(maker) as session:
+                app = await q.scoped(session, Application, app_id, authority.id)
+                company = await session.get(Organisation, app.organisation_id)
+                plates, _codes = await q.plates_and_zones(session, [app.id])
+                label = f"{company.name if company else ''} — {', '.join(plates[app.id])}"
+                passes = await approve_application(session, application_id=app_id, reviewer_id=user.id,
+                                                   signer=signer, clock=clock)
+            outcomes.append({"id": app_id, "label": label, "ok": True, "message": None, "passes": len(passes)})
+        except DomainError as exc:
+            outcomes.append({"id": app_id, "label": label, "ok": False, "message": exc.message, "passes": 0})
+        except IntegrityError:  # e.g. approved at the same moment by someone else: nothing stored here
+            outcomes.append({"id": app_id, "label": label, "ok": False, "passes": 0,
+                             "message": "conflit avec une opération simultanée : rien n'a été enregistré"})
+    return _render(request, "bulk_result.html", outcomes=outcomes,
+                   succeeded=sum(1 for o in outcomes if o["ok"]), failed=sum(1 for o in outcomes if not o["ok"]))
+
+
+@get("/autorite/demandes/{application_id:uuid}/justificatifs/{document_id:uuid}", guards=REVIEW,
+     name="authority_document")
+async def application_document(
+    request: Request, db: DB, application_id: FromPath[uuid.UUID], document_id: FromPath[uuid.UUID],
+) -> Response[bytes]:
+    """Download a supporting document of an application of this authority."""
+    authority = await _authority(request, db)
+    document = await q.scoped_document(db, document_id, application_id, authority.id)
+    root = Path(request.app.state.settings.documents_dir).resolve()
+    path = (root / document.storage_key).resolve()
+    if root not in path.parents or not path.is_file():
+        raise NotFound("fichier du justificatif introuvable", code="document_file_missing")
+    safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in document.filename) or "justificatif"
+    return Response(path.read_bytes(), media_type=document.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{safe_name}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    })
+
+
+# ---- passes -------------------------------------------------------------------------------
+
+
+@get("/autorite/laissez-passer", guards=REVIEW, name="authority_passes")
+async def pass_list(
+    request: Request,
+    db: DB,
+    status: FromQuery[str] = "",
+    zone: FromQuery[str] = "",
+    search: Annotated[str, QueryParameter(name="q")] = "",
+    number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+) -> Template:
+    """Issued passes with filters (status, zone, plate or serial)."""
+    authority = await _authority(request, db)
+    status = status if status in PASS_STATUS_FR else ""
+    result = await q.list_passes(db, authority.id, status=status, zone_id=_uuid_or_none(zone), text=search,
+                                 offset=_offset(number), limit=PAGE_SIZE)
+    zones = await q.authority_zones(db, authority.id)
+    return _render(request, "passes.html", result=result, zones=zones, zone_by_ref={z.ref: z.code for z in zones},
+                   counts=await q.pass_counts(db, authority.id),
+                   filters={"status": status, "zone": zone, "q": search}, number=number)
+
+
+async def _pass_context(db: AsyncSession, row: AccessPass, **extra: Any) -> dict[str, Any]:
+    revocation = await q.pass_revocation(db, row.id)
+    names = await q.user_names(db, [row.issued_by_id, revocation.revoked_by_id if revocation else None])
+    return {"p": row, "zones": await q.pass_zones(db, row.id), "revocation": revocation, "names": names,
+            "error": None, **extra}
+
+
+@get("/autorite/laissez-passer/{pass_id:uuid}", guards=REVIEW, name="authority_pass")
+async def pass_detail(request: Request, db: DB, pass_id: FromPath[uuid.UUID]) -> Template:
+    """One pass and its actions."""
+    authority = await _authority(request, db)
+    row = await q.scoped(db, AccessPass, pass_id, authority.id)
+    return _render(request, "pass.html", **await _pass_context(db, row))
+
+
+async def _pass_action(request: Request, db: AsyncSession, pass_id: uuid.UUID, action: Any, notice: str,
+                       **kwargs: Any) -> Response[Any]:
+    authority = await _authority(request, db)
+    row = await q.scoped(db, AccessPass, pass_id, authority.id)
+    try:
+        async with db.begin_nested():
+            await action(db, pass_id=row.id, actor_id=_user(request).id, **kwargs)
+    except DomainError as exc:
+        await db.refresh(row)
+        return _render(request, "pass.html", status_code=422, **await _pass_context(db, row, error=exc.message))
+    return Redirect(f"/autorite/laissez-passer/{row.id}?ok={notice}", status_code=303)
+
+
+@post("/autorite/laissez-passer/{pass_id:uuid}/suspendre", guards=REVIEW, name="authority_pass_suspend")
+async def pass_suspend(request: Request, db: DB, clock: ClockDep, pass_id: FromPath[uuid.UUID], data: ReasonBody
+                       ) -> Response[Any]:
+    """Suspend a pass (reason required)."""
+    return await _pass_action(request, db, pass_id, suspend_pass, "suspended", reason=data.reason, clock=clock)
+
+
+@post("/autorite/laissez-passer/{pass_id:uuid}/retablir", guards=REVIEW, name="authority_pass_reinstate")
+async def pass_reinstate(request: Request, db: DB, clock: ClockDep, pass_id: FromPath[uuid.UUID], data: ReasonBody
+                         ) -> Response[Any]:
+    """Lift a suspension."""
+    return await _pass_action(request, db, pass_id, reinstate_pass, "reinstated",
+                              reason=data.reason.strip() or None, clock=clock)
+
+
+@post("/autorite/laissez-passer/{pass_id:uuid}/revoquer", guards=REVIEW, name="authority_pass_revoke")
+async def pass_revoke(request: Request, db: DB, clock: ClockDep, pass_id: FromPath[uuid.UUID], data: ReasonBody
+                      ) -> Response[Any]:
+    """Revoke a pass for good (reason required)."""
+    return await _pass_action(request, db, pass_id, revoke_pass, "revoked", reason=data.reason, clock=clock)
+
+
+# ---- audit and checks ---------------------------------------------------------------------
+
+
+@get("/autorite/journal", guards=REVIEW, name="authority_audit")
+async def audit_log(
+    request: Request,
+    db: DB,
+    entity: FromQuery[str] = "",
+    number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+) -> Template:
+    """The audit trail of the authority's zones, applications, passes, keys and publications."""
+    authority = await _authority(request, db)
+    entity = entity if entity in AUDIT_ENTITY_FR else ""
+    result = await q.audit_page(db, authority.id, entity=entity, offset=_offset(number), limit=PAGE_SIZE)
+    names = await q.user_names(db, [r.actor_id for r in result.rows])
+    return _render(request, "audit.html", result=result, names=names, filters={"entity": entity}, number=number)
+
+
+@get("/autorite/controles", guards=REVIEW, name="authority_checks")
+async def check_list(
+    request: Request,
+    db: DB,
+    verdict: FromQuery[str] = "",
+    zone: FromQuery[str] = "",
+    serial: FromQuery[str] = "",
+    number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+) -> Template:
+    """Agents' checks (uploaded from their scanners)."""
+    authority = await _authority(request, db)
+    verdict = verdict if verdict in VERDICTS else ""
+    result = await q.list_checks(db, authority.id, verdict=verdict, zone_id=_uuid_or_none(zone), serial=serial,
+                                 offset=_offset(number), limit=PAGE_SIZE)
+    return _render(request, "checks.html", result=result, zones=await q.authority_zones(db, authority.id),
+                   verdicts=VERDICTS, filters={"verdict": verdict, "zone": zone, "serial": serial}, number=number)
+
+
+# ---- keys and publishing ------------------------------------------------------------------
+
+
+@get("/autorite/cles", guards=ADMIN, name="authority_keys")
+async def key_list(request: Request, db: DB, signer: SignerDep) -> Template:
+    """Root and signing keys (public facts only: kid, algorithm, status, publication)."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    keystore = _keystore(signer, authority)
+    return _render(request, "keys.html", authority=authority, keys=keystore.describe() if keystore else None,
+                   error=None)
+
+
+@dataclass
+class RotateForm:
+    """A new signing key."""
+
+    alg: str = "ES256"
+
+
+@post("/autorite/cles/rotation", guards=ADMIN, name="authority_key_rotate")
+async def key_rotate(
+    request: Request, db: DB, clock: ClockDep, signer: SignerDep,
+    data: Annotated[RotateForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    """Add a signing key (ES256 or Ed25519); pending until the next publication."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    keystore = signer.keystore(authority.code)
+    if data.alg not in ("ES256", "Ed25519"):
+        raise DomainError(f"algorithme inconnu : {data.alg!r} (ES256 ou Ed25519)", code="unsupported_alg")
+    entry = keystore.rotate(algorithm_from_name(data.alg))
+    await record_change(db, actor_id=_user(request).id, entity="key", entity_id=entry.kid, action="rotate",
+                        at=clock.now(), after={"authority": authority.code, "alg": entry.alg, "status": entry.status})
+    return Redirect("/autorite/cles?ok=rotated", status_code=303)
+
+
+@dataclass
+class WithdrawForm:
+    """Withdrawal of a signing key, confirmed."""
+
+    confirm: str = ""
+
+
+@post("/autorite/cles/{kid:str}/retrait", guards=ADMIN, name="authority_key_withdraw")
+async def key_withdraw(
+    request: Request, db: DB, clock: ClockDep, signer: SignerDep, kid: FromPath[str],
+    data: Annotated[WithdrawForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    """Withdraw a signing key (after confirmation): its passes fail once the next bundle is out."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    keystore = signer.keystore(authority.code)
+    if data.confirm != "oui":
+        return _render(request, "keys.html", status_code=422, authority=authority, keys=keystore.describe(),
+                       error="cochez la case de confirmation pour retirer la clé")
+    if kid.lower() == keystore.root_kid or not any(k.kid == kid.lower() for k in keystore.keys):
+        raise NotFound(f"clé de signature introuvable : {kid}", code="key_not_found")
+    try:
+        entry = keystore.withdraw(kid)
+    except SchemeError as exc:
+        return _render(request, "keys.html", status_code=422, authority=authority, keys=keystore.describe(),
+                       error=exc.message)
+    await record_change(db, actor_id=_user(request).id, entity="key", entity_id=entry.kid, action="withdraw",
+                        at=clock.now(), after={"authority": authority.code, "status": entry.status})
+    return Redirect("/autorite/cles?ok=withdrawn", status_code=303)
+
+
+def _bundle_facts(keystore: KeyStore | None, clock: Clock) -> dict[str, Any] | None:
+    latest = keystore.latest_bundle() if keystore else None
+    if keystore is None or latest is None:
+        return None
+    content = latest.content
+    path = _bundle_path(keystore, latest.seq)
+    return {
+        "seq": latest.seq, "issued_at": content.issued_at, "size": path.stat().st_size if path.exists() else 0,
+        "revocations": latest.revoked_count(), "zones": len(content.zones), "keys": len(content.keys),
+        "max_age_hours": content.max_age // 3600,
+        "age_hours": max(0, int(clock.now().timestamp()) - content.issued_at) // 3600,
+    }
+
+
+@get("/autorite/publier", guards=ADMIN, name="authority_publish_page")
+async def publish_page(request: Request, db: DB, clock: ClockDep, signer: SignerDep) -> Template:
+    """The last published bundle and the button that publishes the next one."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    keystore = _keystore(signer, authority)
+    return _render(request, "publish.html", authority=authority, latest=_bundle_facts(keystore, clock),
+                   published=None, has_keys=keystore is not None)
+
+
+@post("/autorite/publier", guards=ADMIN, name="authority_publish")
+async def publish(request: Request, db: DB, clock: ClockDep, signer: SignerDep) -> Template:
+    """Build and sign the next trust bundle (zones, rules, keys, revocations)."""
+    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
+    keystore = signer.keystore(authority.code)
+    data, content = await publish_bundle(db, authority_id=authority.id, keystore=keystore, clock=clock,
+                                         actor_id=_user(request).id)
+    published = {"seq": content.seq, "size": len(data), "revocations": len(content.revoked) // REVOCATION_HASH_BYTES,
+                 "zones": len(content.zones), "keys": len(content.keys)}
+    return _render(request, "publish.html", authority=authority, latest=_bundle_facts(keystore, clock),
+                   published=published, has_keys=True)
+
+
+# ---- public files for scanners ------------------------------------------------------------
+
+
+async def _published_authority(request: Request, code: str) -> tuple[Organisation, KeyStore]:
+    """The authority and its keystore, read in a short read-only session (scanners sync often:
+    no write lock is taken on SQLite)."""
+    maker = create_session_factory(request.app.state.engine, read_only=True)
+    async with maker() as session, session.begin():
+        authority = await q.authority_by_code(session, code)
+    keystore = _keystore(request.app.state.signer, authority)
+    if keystore is None:
+        raise NotFoundException("aucune clé pour cette autorité")
+    return authority, keystore
+
+
+@get("/bundle/{name:str}", opt=PUBLIC, name="bundle_file")
+async def bundle_file(request: Request, name: FromPath[str], since: FromQuery[int | None] = None) -> Response[bytes]:
+    """`/bundle/<authority>.cose`: the latest full trust bundle, or with `?since=SEQ` a delta from
+    that bundle when it can be built (else the full one). Revalidated on every sync (ETag)."""
+    code, dot, extension = name.rpartition(".")
+    if not dot or extension != "cose":
+        raise NotFoundException("fichier inconnu")
+    authority, keystore = await _published_authority(request, code)
+    seq = keystore.last_seq
+    if seq == 0:
+        raise NotFoundException("aucune donnée publiée pour cette autorité")
+    body: bytes | None = None
+    etag = f'"{authority.code}-{seq}"'
+    kind = "full"
+    if since is not None and 0 < since < seq:
+        try:
+            body = keystore.delta_since(since)
+            etag, kind = f'"{authority.code}-{since}-{seq}"', "delta"
+        except SchemeError:
+            body = None  # that base is unknown here: the full bundle will do
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Bundle-Seq": str(seq), "X-Bundle-Kind": kind,
+               "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, X-Bundle-Seq, X-Bundle-Kind"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(b"", status_code=304, headers=headers)
+    if body is None:
+        body = _bundle_path(keystore, seq).read_bytes()
+    return Response(body, media_type=COSE_MEDIA_TYPE, headers=headers)
+
+
+@get("/bundle/{code:str}/root.pem", opt=PUBLIC, name="bundle_root")
+async def bundle_root(request: Request, code: FromPath[str]) -> Response[bytes]:
+    """The authority's root PUBLIC key, which scanners pin to check bundles."""
+    _authority_row, keystore = await _published_authority(request, code)
+    return Response(keystore.root_public().pem(), media_type=PEM_MEDIA_TYPE,
+                    headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"})
+
+
+ROUTES = [
+    dashboard,
+    zone_list, zone_new, zone_create, zone_detail, zone_update, zone_status, rule_add,
+    application_list, application_bulk_approve, application_detail, application_approve, application_reject,
+    application_ask_info, application_document,
+    pass_list, pass_detail, pass_suspend, pass_reinstate, pass_revoke,
+    audit_log, check_list,
+    key_list, key_rotate, key_withdraw, publish_page, publish,
+    bundle_file, bundle_root,
+]

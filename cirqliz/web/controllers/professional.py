@@ -1,5 +1,838 @@
-"""Routes of the professional area (to be written)."""
+"""The professional area (/pro): fleet, applications, passes.
+
+Every page needs the professional role, and every row is read through the user's organisation
+(cirqliz.issuance.pro_queries): another company's vehicle, application, pass or document is a 404.
+Business rules live in the services; this module reads forms, calls services and renders pages.
+Errors the person can fix re-render the form with status 422, inside a savepoint rolled back, so
+nothing of a refused request is stored.
+"""
 
 from __future__ import annotations
 
-ROUTES: list = []
+import base64
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.params import Body, FromPath, FromQuery, SkipValidation
+from litestar.response import Redirect, Template
+
+from cirqliz.clock import Clock
+from cirqliz.db.models import AccessPass, Application, window_from_json
+from cirqliz.domain.applications import ApplicationAction, ApplicationStatus
+from cirqliz.domain.documents import ACCEPTED_TYPES, MAX_DOCUMENT_BYTES, check_document
+from cirqliz.domain.errors import DomainError, EligibilityError, NotFound
+from cirqliz.domain.organisations import Role
+from cirqliz.domain.passes import PassStatus
+from cirqliz.domain.plates import parse_plate
+from cirqliz.domain.purposes import Purpose
+from cirqliz.domain.vehicles import CritAir, Energy, VehicleCategory
+from cirqliz.domain.windows import TimeWindow, format_minute, parse_minute, zone_info
+from cirqliz.issuance import pro_queries as q
+from cirqliz.issuance.applications import (
+    application_vehicles,
+    application_zones,
+    assess_application,
+    attach_document,
+    create_application,
+    provide_information,
+    submit_application,
+    transitions_of,
+    withdraw_application,
+)
+from cirqliz.issuance.documents import FileDocumentStore
+from cirqliz.issuance.qr import qr_png, qr_svg
+from cirqliz.web.auth import CurrentUser, requires
+from cirqliz.web.deps import DB, SignerDep
+from cirqliz.web.rendering import page
+
+LOCAL_TZ = "Europe/Paris"  # dates typed in forms are local days in Paris
+MAX_DOCUMENTS_PER_REQUEST = 5
+UPLOAD_LIMIT = MAX_DOCUMENTS_PER_REQUEST * MAX_DOCUMENT_BYTES + 1024 * 1024
+CSV_LIMIT = 2 * 1024 * 1024
+WINDOW_ROWS = 2
+EXPIRING_SOON = timedelta(days=30)
+ProRequest = Request[CurrentUser, Any, Any]
+# cirqliz.web.deps.ClockDep validates the injected clock against the Clock Protocol, which is not
+# runtime-checkable: every request failed with a 500. Same dependency, not validated.
+ClockDep = NamedDependency[SkipValidation[Clock]]
+
+ENERGY_LABELS_FR = {
+    Energy.PETROL: "Essence",
+    Energy.DIESEL: "Gazole",
+    Energy.ELECTRIC: "Électrique",
+    Energy.HYDROGEN: "Hydrogène",
+    Energy.HYBRID_PETROL: "Hybride essence",
+    Energy.HYBRID_DIESEL: "Hybride gazole",
+    Energy.PLUGIN_HYBRID: "Hybride rechargeable",
+    Energy.LPG: "GPL",
+    Energy.NATURAL_GAS: "Gaz naturel (GNV)",
+    Energy.OTHER: "Autre",
+}
+PASS_STATUS_LABELS_FR = {
+    PassStatus.ACTIVE: "valide",
+    PassStatus.SUSPENDED: "suspendu",
+    PassStatus.REVOKED: "révoqué",
+    PassStatus.EXPIRED: "expiré",
+}
+ACTION_LABELS_FR = {
+    ApplicationAction.SUBMIT: "Demande déposée",
+    ApplicationAction.REQUEST_INFO: "Complément demandé par l'instructeur",
+    ApplicationAction.PROVIDE_INFO: "Complément fourni",
+    ApplicationAction.APPROVE: "Demande acceptée",
+    ApplicationAction.REJECT: "Demande refusée",
+    ApplicationAction.WITHDRAW: "Demande retirée",
+}
+DAYS_FR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+OPEN_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED, ApplicationStatus.NEEDS_INFO)
+NOTICES = {
+    "brouillon": "Brouillon enregistré. Vérifiez l'éligibilité puis déposez la demande.",
+    "depose": "Demande déposée : elle est maintenant en cours d'instruction.",
+    "complete": "Complément envoyé : la demande retourne à l'instruction.",
+    "justificatif": "Justificatif ajouté.",
+    "retire": "Demande retirée.",
+    "renouvellement": "Demande de renouvellement préparée : vérifiez-la puis déposez-la.",
+    "vehicule": "Véhicule enregistré.",
+    "modifie": "Véhicule modifié.",
+}
+
+
+# ---- helpers shared by the pages ---------------------------------------------------------
+
+
+def organisation_of(request: ProRequest) -> uuid.UUID:
+    """The company on whose behalf the user acts."""
+    return request.user.organisation_for(Role.PROFESSIONAL)
+
+
+def _local(value: datetime) -> datetime:
+    return value.astimezone(zone_info(LOCAL_TZ))
+
+
+def local_midnight(day: date, tz: str = LOCAL_TZ) -> datetime:
+    """Aware UTC instant of the start of a local day."""
+    return datetime.combine(day, time.min, tzinfo=zone_info(tz)).astimezone(UTC)
+
+
+class Helpers:
+    """Formatting for templates (times shown in Paris time)."""
+
+    categories = tuple((c.value, c.label_fr.rsplit(" (", 1)[0]) for c in VehicleCategory)
+    crit_airs = tuple((str(int(c)), c.label_fr) for c in CritAir)
+    energies = tuple((e.value, ENERGY_LABELS_FR[e]) for e in Energy)
+    purposes = tuple((int(p), p.label_fr) for p in Purpose)
+    application_statuses = tuple((s.value, s.label_fr) for s in ApplicationStatus)
+    pass_statuses = tuple((s.value, label) for s, label in PASS_STATUS_LABELS_FR.items())
+    days = DAYS_FR
+    accept = ",".join([".pdf", ".jpg", ".jpeg", ".png", *ACCEPTED_TYPES])
+    max_mib = MAX_DOCUMENT_BYTES // (1024 * 1024)
+    max_files = MAX_DOCUMENTS_PER_REQUEST
+
+    @staticmethod
+    def dt(value: datetime | None) -> str:
+        return _local(value).strftime("%d/%m/%Y %H:%M") if value else ""
+
+    @staticmethod
+    def day(value: datetime | None) -> str:
+        return _local(value).strftime("%d/%m/%Y") if value else ""
+
+    @staticmethod
+    def last_day(value: datetime) -> str:
+        """The last local day a period ending at `value` (exclusive) covers."""
+        return _local(value - timedelta(microseconds=1)).strftime("%d/%m/%Y")
+
+    @staticmethod
+    def whole_days(start: datetime, end: datetime) -> bool:
+        """True when a period starts and ends at local midnight (shown as days)."""
+        return _local(start).time() == time.min and _local(end).time() == time.min
+
+    @staticmethod
+    def size(value: int) -> str:
+        if value < 1024:
+            return f"{value} o"
+        if value < 1024 * 1024:
+            return f"{value / 1024:.0f} Kio"
+        return f"{value / 1048576:.1f} Mio"
+
+    @staticmethod
+    def plate(value: str) -> str:
+        try:
+            return parse_plate(value).display
+        except DomainError:
+            return value
+
+    @staticmethod
+    def status(value: str) -> str:
+        return ApplicationStatus(value).label_fr
+
+    @staticmethod
+    def pass_status(value: str) -> str:
+        return PASS_STATUS_LABELS_FR.get(PassStatus(value), value)
+
+    @staticmethod
+    def action(value: str) -> str:
+        return ACTION_LABELS_FR.get(ApplicationAction(value), value)
+
+    @staticmethod
+    def purpose(code: int) -> str:
+        try:
+            return Purpose(code).label_fr
+        except ValueError:
+            return str(code)
+
+    @staticmethod
+    def energy(value: str) -> str:
+        try:
+            return ENERGY_LABELS_FR[Energy(value)]
+        except ValueError:
+            return value
+
+    @staticmethod
+    def crit_air(value: int | None) -> str:
+        return "non classé" if value is None else CritAir(value).label_fr
+
+    @staticmethod
+    def hours(windows: Any, gettext: Any) -> str:
+        """'lun.–sam. 07:00–13:00 ; dim. 08:00–12:00', days translated with `gettext`."""
+        parts = []
+        for raw in windows or ():
+            w = window_from_json(raw) if isinstance(raw, dict) else raw
+            parts.append(f"{_days_text(w.weekdays, gettext)} {format_minute(w.start)}–{format_minute(w.end)}")
+        return " ; ".join(parts)
+
+
+def _days_text(mask: int, gettext: Any) -> str:
+    if mask == 0b1111111:
+        return gettext("tous les jours")
+    days = [i for i in range(7) if mask >> i & 1]
+    runs: list[list[int]] = []
+    for d in days:
+        if runs and runs[-1][-1] == d - 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return ", ".join(gettext(DAYS_FR[r[0]]) if len(r) == 1 else
+                     f"{gettext(DAYS_FR[r[0]])}{'–' if len(r) > 2 else ', '}{gettext(DAYS_FR[r[-1]])}"
+                     for r in runs)
+
+
+HELPERS = Helpers()
+
+
+def pro_page(request: ProRequest, template: str, *, status_code: int = 200, **context: Any) -> Template:
+    """A page of the professional area (helpers `h` and the notice from `?ok=`)."""
+    notice = NOTICES.get(request.query_params.get("ok", ""))
+    return page(request, template, status_code=status_code, h=HELPERS, notice=notice, **context)
+
+
+def _parse_id(text: str, label: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise NotFound(f"{label} introuvable : {text}", code="not_found") from None
+
+
+def _int_or_none(raw: str, label: str, errors: list[str]) -> int | None:
+    text = (raw or "").strip().replace(" ", "")
+    if not text:
+        return None
+    if not text.isdigit():
+        errors.append(f"{label} : nombre entier attendu")
+        return None
+    return int(text)
+
+
+async def _uploads(form: Any) -> list[tuple[str, str, bytes]]:
+    """(name, declared type, bytes) of the files of the `documents` field (empty inputs skipped)."""
+    out = []
+    for item in form.getall("documents", []):
+        if isinstance(item, UploadFile) and item.filename:
+            out.append((item.filename, item.content_type or "", await item.read()))
+    return out
+
+
+def _check_uploads(files: list[tuple[str, str, bytes]]) -> list[str]:
+    """Every problem with the files, before anything is stored (French messages)."""
+    problems = []
+    if len(files) > MAX_DOCUMENTS_PER_REQUEST:
+        problems.append(f"au plus {MAX_DOCUMENTS_PER_REQUEST} fichiers à la fois")
+    for name, content_type, content in files:
+        try:
+            check_document(filename=name, content_type=content_type, content=content)
+        except DomainError as exc:
+            problems.append(f"{name} : {exc.message}")
+    return problems
+
+
+def _store(request: ProRequest) -> FileDocumentStore:
+    return FileDocumentStore(request.app.state.settings.documents_dir)
+
+
+async def _attach_all(db: Any, request: ProRequest, app_id: uuid.UUID, files: list, clock: Any) -> None:
+    for name, content_type, content in files:
+        await attach_document(db, application_id=app_id, filename=name, content_type=content_type,
+                              content=content, store=_store(request), actor_id=request.user.id, clock=clock)
+
+
+def on_too_large(request: Request, exc: RequestEntityTooLarge) -> Response:
+    """A request bigger than the page accepts: say so in French."""
+    message = (f"Envoi trop volumineux : au plus {MAX_DOCUMENTS_PER_REQUEST} fichiers de "
+               f"{MAX_DOCUMENT_BYTES // 1048576} Mio chacun. Rien n'a été enregistré.")
+    return page(request, "errors/error.html", status_code=413, status=413, message=message, code="too_large")
+
+
+# ---- dashboard ---------------------------------------------------------------------------
+
+
+@get("/", name="pro_home")
+async def dashboard(request: ProRequest, db: DB, clock: ClockDep) -> Template:
+    """Figures and the latest applications."""
+    org = organisation_of(request)
+    counts = await q.dashboard_counts(db, org, now=clock.now(), soon=EXPIRING_SOON)
+    latest = await q.organisation_applications(db, org, limit=5)
+    zones = await q.applications_zone_codes(db, [a.id for a in latest])
+    plates = await q.applications_plates(db, [a.id for a in latest])
+    return pro_page(request, "pro/dashboard.html", counts=counts, latest=latest, zones=zones, plates=plates)
+
+
+# ---- vehicles ----------------------------------------------------------------------------
+
+
+@dataclass
+class VehicleForm:
+    """The vehicle form (every field as typed; checked by the domain)."""
+
+    plate: str = ""
+    category: str = ""
+    crit_air: str = ""
+    energy: str = Energy.OTHER.value
+    gross_weight_kg: str = ""
+    length_cm: str = ""
+
+
+def _vehicle_fields(form: VehicleForm) -> tuple[dict[str, Any], list[str]]:
+    errors: list[str] = []
+    fields = {
+        "plate": form.plate, "category": form.category, "crit_air": form.crit_air.strip() or None,
+        "energy": form.energy or Energy.OTHER.value,
+        "gross_weight_kg": _int_or_none(form.gross_weight_kg, "poids total autorisé en charge", errors),
+        "length_cm": _int_or_none(form.length_cm, "longueur", errors),
+    }
+    if not form.plate.strip():
+        errors.append("l'immatriculation est obligatoire")
+    if not form.category:
+        errors.append("la catégorie est obligatoire")
+    return fields, errors
+
+
+@get("/vehicules", name="pro_vehicles")
+async def vehicles(request: ProRequest, db: DB) -> Template:
+    """The fleet."""
+    return pro_page(request, "pro/vehicles.html", vehicles=await q.fleet(db, organisation_of(request)))
+
+
+@get("/vehicules/nouveau", name="pro_vehicle_new")
+async def vehicle_new(request: ProRequest) -> Template:
+    """The form for one vehicle."""
+    return pro_page(request, "pro/vehicle_form.html", form=VehicleForm(), vehicle=None, errors=[])
+
+
+@post("/vehicules/nouveau", name="pro_vehicle_create")
+async def vehicle_create(
+    request: ProRequest, db: DB, clock: ClockDep,
+    data: Annotated[VehicleForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    """Register a vehicle, or show why not (422, nothing stored)."""
+    fields, errors = _vehicle_fields(data)
+    if not errors:
+        try:
+            async with db.begin_nested():
+                await q.add_vehicle(db, organisation_id=organisation_of(request), actor_id=request.user.id,
+                                    clock=clock, **fields)
+        except DomainError as exc:
+            errors.append(exc.message)
+    if errors:
+        return pro_page(request, "pro/vehicle_form.html", status_code=422, form=data, vehicle=None, errors=errors)
+    return Redirect("/pro/vehicules?ok=vehicule", status_code=303)
+
+
+@get("/vehicules/{vehicle_id:uuid}/modifier", name="pro_vehicle_edit")
+async def vehicle_edit(request: ProRequest, db: DB, vehicle_id: FromPath[uuid.UUID]) -> Template:
+    """The form filled with a vehicle of the fleet."""
+    vehicle = await q.scoped_vehicle(db, organisation_of(request), vehicle_id)
+    form = VehicleForm(plate=HELPERS.plate(vehicle.plate), category=vehicle.category,
+                       crit_air="" if vehicle.crit_air is None else str(vehicle.crit_air), energy=vehicle.energy,
+                       gross_weight_kg=str(vehicle.gross_weight_kg or ""), length_cm=str(vehicle.length_cm or ""))
+    return pro_page(request, "pro/vehicle_form.html", form=form, vehicle=vehicle, errors=[])
+
+
+@post("/vehicules/{vehicle_id:uuid}/modifier", name="pro_vehicle_update")
+async def vehicle_update(
+    request: ProRequest, db: DB, clock: ClockDep, vehicle_id: FromPath[uuid.UUID],
+    data: Annotated[VehicleForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    """Change a vehicle, or show why not (422, nothing changed)."""
+    vehicle = await q.scoped_vehicle(db, organisation_of(request), vehicle_id)
+    fields, errors = _vehicle_fields(data)
+    if not errors:
+        try:
+            async with db.begin_nested():
+                await q.update_vehicle(db, vehicle=vehicle, actor_id=request.user.id, clock=clock, **fields)
+        except DomainError as exc:
+            errors.append(exc.message)
+            await db.refresh(vehicle)
+    if errors:
+        return pro_page(request, "pro/vehicle_form.html", status_code=422, form=data, vehicle=vehicle,
+                        errors=errors)
+    return Redirect("/pro/vehicules?ok=modifie", status_code=303)
+
+
+@get("/vehicules/import", name="pro_fleet_import_form")
+async def fleet_import_form(request: ProRequest) -> Template:
+    """The fleet file form."""
+    return pro_page(request, "pro/fleet_import.html", problems=[], imported=None, columns=q.FLEET_COLUMNS)
+
+
+FLEET_TEMPLATE = (
+    "plaque;categorie;critair;energie;poids_kg;longueur_cm\r\n"
+    "AB-123-CD;N1;1;diesel;3500;599\r\n"
+    "EF-456-GH;N2;2;diesel;7500;820\r\n"
+    "GH-789-JK;N1;0;electric;3100;540\r\n"
+)
+
+
+@get("/vehicules/modele.csv", name="pro_fleet_template")
+async def fleet_template() -> Response[bytes]:
+    """A CSV template to fill in (UTF-8 with BOM so spreadsheet software reads accents)."""
+    return Response(
+        ("\ufeff" + FLEET_TEMPLATE).encode("utf-8"), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="flotte-modele.csv"'},
+    )
+
+
+@post("/vehicules/import", name="pro_fleet_import", request_max_body_size=CSV_LIMIT)
+async def fleet_import(request: ProRequest, db: DB, clock: ClockDep) -> Response[Any]:
+    """Register every vehicle of a CSV file, or none, with a report line by line."""
+    form = await request.form()
+    upload = form.get("fichier")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        problems = [q.FleetProblem(0, "", "choisissez un fichier CSV")]
+        return pro_page(request, "pro/fleet_import.html", status_code=422, problems=problems, imported=None,
+                        columns=q.FLEET_COLUMNS)
+    content = await upload.read()
+    energies = {label: e.value for e, label in ENERGY_LABELS_FR.items()}
+    lines, problems = q.parse_fleet_csv(content, energies=energies)
+    imported: list = []
+    if not problems:
+        async with db.begin_nested():  # all vehicles or none
+            imported, problems = await q.import_fleet(db, organisation_id=organisation_of(request), lines=lines,
+                                                      actor_id=request.user.id, clock=clock)
+    if problems:
+        return pro_page(request, "pro/fleet_import.html", status_code=422, problems=problems, imported=None,
+                        columns=q.FLEET_COLUMNS)
+    return pro_page(request, "pro/fleet_import.html", problems=[], imported=imported, columns=q.FLEET_COLUMNS)
+
+
+# ---- applications ------------------------------------------------------------------------
+
+
+@dataclass
+class ApplicationDraft:
+    """The application form as typed, and what could be read from it."""
+
+    zone_ids: list[str] = field(default_factory=list)
+    vehicle_ids: list[str] = field(default_factory=list)
+    purpose: str = str(int(Purpose.DELIVERY))
+    first_day: str = ""
+    last_day: str = ""
+    windows: list[dict[str, Any]] = field(default_factory=list)
+    comment: str = ""
+
+
+def _blank_windows() -> list[dict[str, Any]]:
+    return [{"days": [], "start": "", "end": ""} for _ in range(WINDOW_ROWS)]
+
+
+def _read_application_form(form: Any) -> ApplicationDraft:
+    windows = []
+    for i in range(1, WINDOW_ROWS + 1):
+        windows.append({"days": [int(d) for d in form.getall(f"w{i}_days", []) if str(d).isdigit()],
+                        "start": str(form.get(f"w{i}_start") or ""), "end": str(form.get(f"w{i}_end") or "")})
+    return ApplicationDraft(
+        zone_ids=[str(v) for v in form.getall("zone_ids", [])],
+        vehicle_ids=[str(v) for v in form.getall("vehicle_ids", [])],
+        purpose=str(form.get("purpose") or ""), first_day=str(form.get("first_day") or ""),
+        last_day=str(form.get("last_day") or ""), windows=windows, comment=str(form.get("comment") or "").strip(),
+    )
+
+
+@dataclass
+class ApplicationInput:
+    """What create_application needs, read from the form."""
+
+    zone_ids: list[uuid.UUID]
+    vehicle_ids: list[uuid.UUID]
+    purpose: int
+    not_before: datetime
+    expires_at: datetime
+    windows: list[TimeWindow]
+    comment: str | None
+
+
+def _check_application(
+    draft: ApplicationDraft, *, zone_ids: set[uuid.UUID], vehicle_ids: set[uuid.UUID], today: date,
+) -> tuple[ApplicationInput | None, list[str]]:
+    errors: list[str] = []
+
+    def ids(values: list[str], allowed: set[uuid.UUID], what: str) -> list[uuid.UUID]:
+        out = []
+        for value in values:
+            try:
+                parsed = uuid.UUID(value)
+            except ValueError:
+                parsed = None
+            if parsed is None or parsed not in allowed:
+                errors.append(f"{what} inconnu(e) : {value}")
+            else:
+                out.append(parsed)
+        return out
+
+    zones = ids(draft.zone_ids, zone_ids, "zone")
+    vehicles = ids(draft.vehicle_ids, vehicle_ids, "véhicule")
+    if not draft.zone_ids:
+        errors.append("choisissez au moins une zone")
+    if not draft.vehicle_ids:
+        errors.append("choisissez au moins un véhicule")
+    try:
+        purpose = int(Purpose(int(draft.purpose)))
+    except ValueError:
+        errors.append("choisissez un motif")
+        purpose = 0
+    first = last = None
+    try:
+        first = date.fromisoformat(draft.first_day)
+    except ValueError:
+        errors.append("date de début illisible (jj/mm/aaaa)")
+    try:
+        last = date.fromisoformat(draft.last_day)
+    except ValueError:
+        errors.append("date de fin illisible (jj/mm/aaaa)")
+    if first and last:
+        if last < first:
+            errors.append("la date de fin précède la date de début")
+        if first < today:
+            errors.append("la date de début est passée")
+    windows = []
+    for number, row in enumerate(draft.windows, start=1):
+        if not (row["days"] or row["start"] or row["end"]):
+            continue
+        if not (row["days"] and row["start"] and row["end"]):
+            errors.append(f"créneau {number} : cochez au moins un jour et indiquez le début et la fin")
+            continue
+        try:
+            end = parse_minute(row["end"]) or 1440  # 00:00 as an end: midnight
+            mask = sum(1 << d for d in set(row["days"]) if 0 <= d < 7)
+            windows.append(TimeWindow(mask, parse_minute(row["start"]), end))
+        except DomainError as exc:
+            errors.append(f"créneau {number} : {exc.message}")
+    if errors or first is None or last is None:
+        return None, errors
+    return ApplicationInput(zones, vehicles, purpose, local_midnight(first), local_midnight(last + timedelta(days=1)),
+                            windows, draft.comment or None), []
+
+
+async def _application_form(
+    request: ProRequest, db: Any, draft: ApplicationDraft, *, errors: list[str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    org = organisation_of(request)
+    choices = await q.zones_open_to_applications(db)
+    features = [{"type": "Feature", "geometry": c.zone.geometry,
+                 "properties": {"id": str(c.zone.id), "code": c.zone.code, "name": c.zone.name}} for c in choices]
+    return pro_page(request, "pro/application_form.html", status_code=status_code, draft=draft, errors=errors or [],
+                    choices=choices, vehicles=await q.fleet(db, org),
+                    zones_geojson={"type": "FeatureCollection", "features": features},
+                    tile_url=request.app.state.settings.tile_url)
+
+
+@get("/demandes", name="pro_applications")
+async def applications(request: ProRequest, db: DB, statut: FromQuery[str] = "") -> Template:
+    """The company's applications, filtered by status."""
+    org = organisation_of(request)
+    status = statut if statut in {s.value for s in ApplicationStatus} else ""
+    rows = await q.organisation_applications(db, org, status=status or None)
+    ids = [a.id for a in rows]
+    return pro_page(request, "pro/applications.html", applications=rows, status=status,
+                    zones=await q.applications_zone_codes(db, ids), plates=await q.applications_plates(db, ids))
+
+
+@get("/demandes/nouvelle", name="pro_application_new")
+async def application_new(request: ProRequest, db: DB, clock: ClockDep) -> Template:
+    """The application form (one vehicle or a fleet, one or several zones)."""
+    today = _local(clock.now()).date()
+    draft = ApplicationDraft(first_day=(today + timedelta(days=1)).isoformat(),
+                             last_day=(today + timedelta(days=30)).isoformat(), windows=_blank_windows())
+    return await _application_form(request, db, draft)
+
+
+@post("/demandes/nouvelle", name="pro_application_create", request_max_body_size=UPLOAD_LIMIT)
+async def application_create(request: ProRequest, db: DB, clock: ClockDep) -> Response[Any]:
+    """Keep the application as a draft (with its documents) and show its eligibility."""
+    org = organisation_of(request)
+    form = await request.form()
+    draft = _read_application_form(form)
+    choices = await q.zones_open_to_applications(db)
+    fleet = await q.fleet(db, org)
+    checked, errors = _check_application(draft, zone_ids={c.zone.id for c in choices},
+                                         vehicle_ids={v.id for v in fleet}, today=_local(clock.now()).date())
+    files = await _uploads(form)
+    errors += _check_uploads(files)
+    if checked is not None and not errors:
+        try:
+            async with db.begin_nested():
+                app = await create_application(
+                    db, organisation_id=org, applicant_id=request.user.id, zone_ids=checked.zone_ids,
+                    vehicle_ids=checked.vehicle_ids, purpose=checked.purpose, not_before=checked.not_before,
+                    expires_at=checked.expires_at, clock=clock, windows=checked.windows, comment=checked.comment,
+                )
+                await _attach_all(db, request, app.id, files, clock)
+        except DomainError as exc:
+            errors.append(exc.message)
+        else:
+            return Redirect(f"/pro/demandes/{app.id}?ok=brouillon#eligibilite", status_code=303)
+    return await _application_form(request, db, draft, errors=errors, status_code=422)
+
+
+async def _application_page(
+    request: ProRequest, db: Any, app: Application, *, status_code: int = 200, errors: list[str] | None = None,
+    refusals: list | None = None,
+) -> Template:
+    zones = await application_zones(db, app.id)
+    vehicles = await application_vehicles(db, app.id)
+    transitions = await transitions_of(db, app.id)
+    names = await q.display_names(db, [t.actor_id for t in transitions])
+    questions = [t for t in transitions if t.action == ApplicationAction.REQUEST_INFO]
+    assessment = []
+    if app.status in (ApplicationStatus.DRAFT, ApplicationStatus.NEEDS_INFO):
+        decisions = await assess_application(db, app)
+        plates = {v.id: v.plate for v in vehicles}
+        codes = {z.id: z for z in zones}
+        assessment = [(plates[v], codes[z], d) for (v, z), d in decisions.items()]
+    passes = []
+    if app.status == ApplicationStatus.APPROVED:
+        passes = [p for p in await q.organisation_passes(db, app.organisation_id) if p.application_id == app.id]
+    return pro_page(
+        request, "pro/application.html", status_code=status_code, app=app, zones=zones, vehicles=vehicles,
+        transitions=transitions, names=names, questions=questions, assessment=assessment,
+        eligible=bool(assessment) and all(d.eligible for *_, d in assessment),
+        documents=await q.application_documents(db, app.id), errors=errors or [], refusals=refusals or [],
+        passes=passes, open=app.status in OPEN_STATUSES,
+    )
+
+
+@get("/demandes/{application_id:uuid}", name="pro_application")
+async def application_detail(request: ProRequest, db: DB, application_id: FromPath[uuid.UUID]) -> Template:
+    """An application: what is asked, eligibility, documents, history, next steps."""
+    app = await q.scoped_application(db, organisation_of(request), application_id)
+    return await _application_page(request, db, app)
+
+
+@post("/demandes/{application_id:uuid}/deposer", name="pro_application_submit")
+async def application_submit(
+    request: ProRequest, db: DB, clock: ClockDep, signer: SignerDep, application_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Submit a draft; if it is not eligible, the reasons are shown and it stays a draft."""
+    app = await q.scoped_application(db, organisation_of(request), application_id)
+    try:
+        async with db.begin_nested():
+            await submit_application(db, application_id=app.id, actor_id=request.user.id, clock=clock,
+                                     signer=signer)
+    except EligibilityError as exc:
+        await db.refresh(app)
+        return await _application_page(request, db, app, status_code=422, refusals=exc.refusals)
+    except DomainError as exc:
+        await db.refresh(app)
+        return await _application_page(request, db, app, status_code=422, errors=[exc.message])
+    return Redirect(f"/pro/demandes/{app.id}?ok=depose", status_code=303)
+
+
+@post("/demandes/{application_id:uuid}/completer", name="pro_application_answer",
+      request_max_body_size=UPLOAD_LIMIT)
+async def application_answer(
+    request: ProRequest, db: DB, clock: ClockDep, application_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Answer the reviewer's question (text and documents): back to review."""
+    app = await q.scoped_application(db, organisation_of(request), application_id)
+    form = await request.form()
+    comment = str(form.get("comment") or "").strip()
+    files = await _uploads(form)
+    errors = _check_uploads(files)
+    if not comment and not files:
+        errors.append("écrivez une réponse ou joignez un justificatif")
+    if not errors:
+        try:
+            async with db.begin_nested():
+                await _attach_all(db, request, app.id, files, clock)
+                await provide_information(db, application_id=app.id, actor_id=request.user.id, clock=clock,
+                                          comment=comment or None)
+        except DomainError as exc:
+            errors.append(exc.message)
+        else:
+            return Redirect(f"/pro/demandes/{app.id}?ok=complete", status_code=303)
+    await db.refresh(app)
+    return await _application_page(request, db, app, status_code=422, errors=errors)
+
+
+@post("/demandes/{application_id:uuid}/justificatifs", name="pro_application_documents",
+      request_max_body_size=UPLOAD_LIMIT)
+async def application_documents(
+    request: ProRequest, db: DB, clock: ClockDep, application_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Add supporting documents to an open application."""
+    app = await q.scoped_application(db, organisation_of(request), application_id)
+    files = await _uploads(await request.form())
+    errors = _check_uploads(files) or ([] if files else ["choisissez au moins un fichier"])
+    if not errors:
+        try:
+            async with db.begin_nested():
+                await _attach_all(db, request, app.id, files, clock)
+        except DomainError as exc:
+            errors.append(exc.message)
+        else:
+            return Redirect(f"/pro/demandes/{app.id}?ok=justificatif#justificatifs", status_code=303)
+    return await _application_page(request, db, app, status_code=422, errors=errors)
+
+
+@dataclass
+class WithdrawForm:
+    """Why the applicant withdraws (optional)."""
+
+    reason: str = ""
+
+
+@post("/demandes/{application_id:uuid}/retirer", name="pro_application_withdraw")
+async def application_withdraw(
+    request: ProRequest, db: DB, clock: ClockDep, application_id: FromPath[uuid.UUID],
+    data: Annotated[WithdrawForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Response[Any]:
+    """Withdraw a draft or pending application."""
+    app = await q.scoped_application(db, organisation_of(request), application_id)
+    await withdraw_application(db, application_id=app.id, actor_id=request.user.id, clock=clock,
+                               reason=data.reason.strip() or None)
+    return Redirect(f"/pro/demandes/{app.id}?ok=retire", status_code=303)
+
+
+@get("/justificatifs/{document_id:uuid}", name="pro_document")
+async def document_download(request: ProRequest, db: DB, document_id: FromPath[uuid.UUID]) -> Response[bytes]:
+    """A supporting document of one of the company's applications."""
+    document = await q.scoped_document(db, organisation_of(request), document_id)
+    path = Path(request.app.state.settings.documents_dir) / document.storage_key
+    if not path.is_file():
+        raise NotFound("fichier du justificatif introuvable", code="document_missing")
+    return Response(path.read_bytes(), media_type=document.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+    })
+
+
+# ---- passes ------------------------------------------------------------------------------
+
+
+@get("/laissez-passer", name="pro_passes")
+async def passes(request: ProRequest, db: DB, clock: ClockDep, statut: FromQuery[str] = "") -> Template:
+    """The company's passes, filtered by status."""
+    status = statut if statut in {s.value for s in PassStatus} else ""
+    rows = await q.organisation_passes(db, organisation_of(request), status=status or None)
+    now = clock.now()
+    return pro_page(request, "pro/passes.html", passes=rows, status=status,
+                    zones={p.id: await q.pass_zones(db, p.id) for p in rows},
+                    soon={p.id for p in rows if p.status == PassStatus.ACTIVE and now < p.expires_at <= now
+                          + EXPIRING_SOON})
+
+
+async def _pass_view(db: Any, org: uuid.UUID, pass_id: uuid.UUID) -> dict[str, Any]:
+    row = await q.scoped_pass(db, org, pass_id)
+    zones = await q.pass_zones(db, row.id)
+    authority = (await q.organisation_names(db, [row.authority_id])).get(row.authority_id, "")
+    zone_hours = await q.zone_windows(db, [z.id for z in zones])
+    return {"p": row, "zones": zones, "authority": authority, "zone_hours": zone_hours}
+
+
+def _signed_text(row: AccessPass) -> str:
+    if not row.signed_text:
+        raise NotFound("ce laissez-passer n'a pas encore de code signé", code="pass_not_signed")
+    return row.signed_text
+
+
+@get("/laissez-passer/{ref:str}", name="pro_pass")
+async def pass_detail(request: ProRequest, db: DB, ref: FromPath[str]) -> Response[Any]:
+    """A pass (`<id>`), its screen QR code (`<id>.png`, level M) or print QR code (`<id>.svg`, level Q)."""
+    org = organisation_of(request)
+    stem, dot, suffix = ref.rpartition(".")
+    if not dot:
+        stem, suffix = ref, ""
+    view = await _pass_view(db, org, _parse_id(stem, "laissez-passer"))
+    row = view["p"]
+    filename = f"laissez-passer-{row.serial}"
+    headers = {"Cache-Control": "private, max-age=3600"}
+    if suffix == "png":
+        return Response(qr_png(_signed_text(row), ecc="M", scale=8), media_type="image/png",
+                        headers=headers | {"Content-Disposition": f'inline; filename="{filename}.png"'})
+    if suffix == "svg":
+        return Response(qr_svg(_signed_text(row), ecc="Q", module=1), media_type="image/svg+xml",
+                        headers=headers | {"Content-Disposition": f'inline; filename="{filename}.svg"'})
+    if suffix:
+        raise NotFound(f"format inconnu : {suffix}", code="not_found")
+    return pro_page(request, "pro/pass.html", **view)
+
+
+@get("/laissez-passer/{ref:str}/imprimer", name="pro_pass_print")
+async def pass_print(request: ProRequest, db: DB, ref: FromPath[str], format: FromQuery[str] = "A4") -> Template:
+    """A printable page: the QR code at level Q as vector graphics, large plate, zones, hours, validity."""
+    view = await _pass_view(db, organisation_of(request), _parse_id(ref, "laissez-passer"))
+    svg = qr_svg(_signed_text(view["p"]), ecc="Q", module=1)
+    paper = "A5" if format.upper() == "A5" else "A4"
+    return pro_page(request, "pro/pass_print.html", svg=svg, paper=paper, **view)
+
+
+@get("/laissez-passer/{ref:str}/telephone", name="pro_pass_phone")
+async def pass_phone(request: ProRequest, db: DB, ref: FromPath[str]) -> Response[Any]:
+    """The pass on a phone screen: QR code (level M) large, plate and validity; self-contained, so it
+    stays readable without network once loaded."""
+    view = await _pass_view(db, organisation_of(request), _parse_id(ref, "laissez-passer"))
+    png = base64.b64encode(qr_png(_signed_text(view["p"]), ecc="M", scale=10)).decode("ascii")
+    response = pro_page(request, "pro/pass_phone.html", png=png, **view)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@post("/laissez-passer/{ref:str}/renouveler", name="pro_pass_renew")
+async def pass_renew(request: ProRequest, db: DB, clock: ClockDep, ref: FromPath[str]) -> Redirect:
+    """A new draft application like the pass's, starting when the pass ends."""
+    org = organisation_of(request)
+    row = await q.scoped_pass(db, org, _parse_id(ref, "laissez-passer"))
+    app = await q.renewal_draft(db, organisation_id=org, access_pass=row, actor_id=request.user.id, clock=clock)
+    return Redirect(f"/pro/demandes/{app.id}?ok=renouvellement", status_code=303)
+
+
+ROUTES: list = [
+    Router(
+        path="/pro",
+        guards=[requires(Role.PROFESSIONAL)],
+        exception_handlers={RequestEntityTooLarge: on_too_large},
+        route_handlers=[
+            dashboard, vehicles, vehicle_new, vehicle_create, vehicle_edit, vehicle_update, fleet_import_form,
+            fleet_template, fleet_import, applications, application_new, application_create, application_detail,
+            application_submit, application_answer, application_documents, application_withdraw,
+            document_download, passes, pass_detail, pass_print, pass_phone, pass_renew,
+        ],
+    ),
+]

@@ -1,0 +1,397 @@
+"""Read queries of the authority back office, each scoped to one authority, and zone edits.
+
+Lists are paged (`offset`, `limit`) and return the total count with the rows; rows of other
+authorities are never returned (`scoped` raises NotFound for them, as for a missing row).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+from sqlalchemy import String, cast, func, or_
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cirqliz.clock import Clock
+from cirqliz.db.models import (
+    AccessPass,
+    AccessRule,
+    Application,
+    ApplicationVehicle,
+    ApplicationZone,
+    AuditRecord,
+    Membership,
+    Organisation,
+    PassCheck,
+    PassZone,
+    Revocation,
+    SupportingDocument,
+    UserAccount,
+    Vehicle,
+    Zone,
+)
+from cirqliz.domain.errors import NotFound
+from cirqliz.domain.organisations import OrganisationKind
+from cirqliz.domain.zones import ZoneKind, check_time_zone, check_zone_dates
+from cirqliz.issuance.audit import record_change, snapshot
+from cirqliz.issuance.lookup import get_or_raise
+
+T = TypeVar("T", bound=SQLModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list: its rows and how many rows match in total."""
+
+    rows: list[Any]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def has_next(self) -> bool:
+        """Whether another page follows."""
+        return self.offset + self.limit < self.total
+
+
+# ---- scoping ------------------------------------------------------------------------------
+
+
+async def authority_by_code(session: AsyncSession, code: str) -> Organisation:
+    """The authority with this code (NotFound for unknown codes and non-authorities)."""
+    row = (await session.exec(select(Organisation).where(
+        col(Organisation.code) == code.strip().lower(),
+        col(Organisation.kind) == OrganisationKind.AUTHORITY.value,
+    ))).first()
+    if row is None:
+        raise NotFound(f"autorité introuvable : {code}", code="authority_not_found")
+    return row
+
+
+async def scoped(session: AsyncSession, model: type[T], row_id: uuid.UUID, authority_id: uuid.UUID) -> T:
+    """A Zone, Application or AccessPass of this authority; NotFound otherwise (no leak)."""
+    row = await session.get(model, row_id)
+    if row is None or getattr(row, "authority_id", None) != authority_id:
+        raise NotFound(f"introuvable : {row_id}", code="not_found")
+    return row
+
+
+async def scoped_document(
+    session: AsyncSession, document_id: uuid.UUID, application_id: uuid.UUID, authority_id: uuid.UUID
+) -> SupportingDocument:
+    """A supporting document of an application of this authority; NotFound otherwise."""
+    await scoped(session, Application, application_id, authority_id)
+    document = await session.get(SupportingDocument, document_id)
+    if document is None or document.application_id != application_id:
+        raise NotFound(f"justificatif introuvable : {document_id}", code="document_not_found")
+    return document
+
+
+# ---- dashboard ----------------------------------------------------------------------------
+
+
+async def _count_by(session: AsyncSession, column: Any, *where: Any) -> dict[str, int]:
+    rows = (await session.exec(select(column, func.count()).where(*where).group_by(column))).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+async def application_counts(session: AsyncSession, authority_id: uuid.UUID) -> dict[str, int]:
+    """Applications of the authority by status (drafts are the applicants' business: left out)."""
+    counts = await _count_by(session, col(Application.status), col(Application.authority_id) == authority_id)
+    counts.pop("draft", None)
+    return counts
+
+
+async def pass_counts(session: AsyncSession, authority_id: uuid.UUID) -> dict[str, int]:
+    """Passes of the authority by status."""
+    return await _count_by(session, col(AccessPass.status), col(AccessPass.authority_id) == authority_id)
+
+
+async def zone_counts(session: AsyncSession, authority_id: uuid.UUID) -> dict[str, int]:
+    """Zones of the authority by status."""
+    return await _count_by(session, col(Zone.status), col(Zone.authority_id) == authority_id)
+
+
+# ---- zones --------------------------------------------------------------------------------
+
+
+async def authority_zones(session: AsyncSession, authority_id: uuid.UUID) -> list[Zone]:
+    """Every zone of the authority, by ref."""
+    return list((await session.exec(
+        select(Zone).where(col(Zone.authority_id) == authority_id).order_by(col(Zone.ref)))).all())
+
+
+async def rules_by_zone(session: AsyncSession, zone_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AccessRule]]:
+    """The rules of several zones, in order."""
+    found: dict[uuid.UUID, list[AccessRule]] = {z: [] for z in zone_ids}
+    if zone_ids:
+        rows = (await session.exec(select(AccessRule).where(col(AccessRule.zone_id).in_(zone_ids))
+                                   .order_by(col(AccessRule.position)))).all()
+        for rule in rows:
+            found[rule.zone_id].append(rule)
+    return found
+
+
+async def update_zone(
+    session: AsyncSession,
+    *,
+    zone_id: uuid.UUID,
+    name: str,
+    kind: str,
+    time_zone: str,
+    permanent: bool,
+    starts_on: date | None,
+    ends_on: date | None,
+    clock: Clock,
+    actor_id: uuid.UUID | None = None,
+) -> Zone:
+    """Change a zone's name, kind, time zone and dates (code, ref and geometry stay); audited."""
+    zone = await get_or_raise(session, Zone, zone_id)
+    fields = ("name", "kind", "time_zone", "permanent", "starts_on", "ends_on")
+    before = snapshot(zone, *fields)
+    check_zone_dates(permanent=permanent, starts_on=starts_on, ends_on=ends_on)
+    check_time_zone(time_zone)
+    zone.name = name.strip() or zone.name
+    zone.kind = ZoneKind(kind).value
+    zone.time_zone = time_zone
+    zone.permanent = permanent
+    zone.starts_on = starts_on
+    zone.ends_on = ends_on
+    after = snapshot(zone, *fields)
+    if after == before:
+        return zone
+    now = clock.now()
+    zone.data_version += 1
+    zone.updated_at = now
+    session.add(zone)
+    await session.flush()
+    await record_change(session, actor_id=actor_id, entity="zone", entity_id=zone.id, action="update",
+                        at=now, before={k: v for k, v in before.items() if after[k] != v},
+                        after={k: v for k, v in after.items() if before[k] != v})
+    return zone
+
+
+# ---- applications -------------------------------------------------------------------------
+
+
+def _plate_pattern(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+async def list_applications(
+    session: AsyncSession,
+    authority_id: uuid.UUID,
+    *,
+    status: str = "",
+    zone_id: uuid.UUID | None = None,
+    purpose: int | None = None,
+    text: str = "",
+    offset: int = 0,
+    limit: int = 50,
+) -> Page:
+    """Applications of the authority (not drafts), oldest submitted first; rows are
+    (Application, Organisation)."""
+    where: list[Any] = [col(Application.authority_id) == authority_id, col(Application.status) != "draft"]
+    if status:
+        where.append(col(Application.status) == status)
+    if zone_id is not None:
+        where.append(col(Application.id).in_(
+            select(ApplicationZone.application_id).where(col(ApplicationZone.zone_id) == zone_id)))
+    if purpose is not None:
+        where.append(col(Application.purpose) == purpose)
+    if text.strip():
+        needle = f"%{text.strip()}%"
+        plate = _plate_pattern(text)
+        conditions = [col(Organisation.name).ilike(needle), col(Organisation.siren) == plate]
+        if plate:
+            conditions.append(col(Application.id).in_(
+                select(ApplicationVehicle.application_id)
+                .join(Vehicle, col(Vehicle.id) == ApplicationVehicle.vehicle_id)
+                .where(col(Vehicle.plate).contains(plate))))
+        where.append(or_(*conditions))
+    base = select(Application, Organisation).join(Organisation, col(Organisation.id) == Application.organisation_id)
+    total = (await session.exec(
+        select(func.count()).select_from(Application)
+        .join(Organisation, col(Organisation.id) == Application.organisation_id).where(*where))).one()
+    rows = (await session.exec(
+        base.where(*where).order_by(col(Application.submitted_at), col(Application.created_at))
+        .offset(offset).limit(limit))).all()
+    return Page(list(rows), int(total), offset, limit)
+
+
+async def plates_and_zones(
+    session: AsyncSession, application_ids: Iterable[uuid.UUID]
+) -> tuple[dict[uuid.UUID, list[str]], dict[uuid.UUID, list[str]]]:
+    """Plates and zone codes of several applications (for lists)."""
+    ids = list(application_ids)
+    plates: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
+    codes: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
+    if ids:
+        for app_id, plate in (await session.exec(
+                select(ApplicationVehicle.application_id, Vehicle.plate)
+                .join(Vehicle, col(Vehicle.id) == ApplicationVehicle.vehicle_id)
+                .where(col(ApplicationVehicle.application_id).in_(ids)).order_by(col(Vehicle.plate)))).all():
+            plates[app_id].append(plate)
+        for app_id, code in (await session.exec(
+                select(ApplicationZone.application_id, Zone.code)
+                .join(Zone, col(Zone.id) == ApplicationZone.zone_id)
+                .where(col(ApplicationZone.application_id).in_(ids)).order_by(col(Zone.ref)))).all():
+            codes[app_id].append(code)
+    return plates, codes
+
+
+async def application_documents(session: AsyncSession, application_id: uuid.UUID) -> list[SupportingDocument]:
+    """Supporting documents of an application, oldest first."""
+    return list((await session.exec(
+        select(SupportingDocument).where(col(SupportingDocument.application_id) == application_id)
+        .order_by(col(SupportingDocument.uploaded_at)))).all())
+
+
+async def application_passes(session: AsyncSession, application_id: uuid.UUID) -> list[AccessPass]:
+    """Passes issued for an application."""
+    return list((await session.exec(
+        select(AccessPass).where(col(AccessPass.application_id) == application_id)
+        .order_by(col(AccessPass.plate)))).all())
+
+
+async def user_names(session: AsyncSession, user_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Display names of users by id."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    rows = (await session.exec(select(UserAccount.id, UserAccount.display_name)
+                               .where(col(UserAccount.id).in_(ids)))).all()
+    return {user_id: name for user_id, name in rows}
+
+
+# ---- passes -------------------------------------------------------------------------------
+
+
+async def list_passes(
+    session: AsyncSession,
+    authority_id: uuid.UUID,
+    *,
+    status: str = "",
+    zone_id: uuid.UUID | None = None,
+    text: str = "",
+    offset: int = 0,
+    limit: int = 50,
+) -> Page:
+    """Passes of the authority, newest first; `text` matches the plate or the serial."""
+    where: list[Any] = [col(AccessPass.authority_id) == authority_id]
+    if status:
+        where.append(col(AccessPass.status) == status)
+    if zone_id is not None:
+        where.append(col(AccessPass.id).in_(select(PassZone.pass_id).where(col(PassZone.zone_id) == zone_id)))
+    needle = _plate_pattern(text)
+    if needle:
+        where.append(or_(col(AccessPass.plate).contains(needle), col(AccessPass.serial).contains(needle)))
+    total = (await session.exec(select(func.count()).select_from(AccessPass).where(*where))).one()
+    rows = (await session.exec(select(AccessPass).where(*where)
+                               .order_by(col(AccessPass.issued_at).desc(), col(AccessPass.serial))
+                               .offset(offset).limit(limit))).all()
+    return Page(list(rows), int(total), offset, limit)
+
+
+async def pass_zones(session: AsyncSession, pass_id: uuid.UUID) -> list[Zone]:
+    """Zones a pass opens, by ref."""
+    return list((await session.exec(
+        select(Zone).join(PassZone, col(PassZone.zone_id) == Zone.id)
+        .where(col(PassZone.pass_id) == pass_id).order_by(col(Zone.ref)))).all())
+
+
+async def pass_revocation(session: AsyncSession, pass_id: uuid.UUID) -> Revocation | None:
+    """The revocation of a pass, if revoked."""
+    return (await session.exec(select(Revocation).where(col(Revocation.pass_id) == pass_id))).first()
+
+
+# ---- audit and checks ---------------------------------------------------------------------
+
+
+def _id_text(session: AsyncSession, column: Any) -> ColumnElement[Any]:
+    """A UUID column as the text `str(uuid)` gives (how audit records store entity ids)."""
+    if session.get_bind().dialect.name == "sqlite":  # stored as 32 hex digits
+        parts = [func.substr(column, start, length) for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
+        text = parts[0]
+        for part in parts[1:]:
+            text = text.op("||")("-").op("||")(part)
+        return func.lower(text)
+    return cast(column, String)
+
+
+def _members(authority_id: uuid.UUID) -> Any:
+    return select(Membership.user_id).where(col(Membership.organisation_id) == authority_id)
+
+
+AUDIT_ENTITIES = ("zone", "access_rule", "application", "pass", "bundle", "key")
+
+
+async def audit_page(
+    session: AsyncSession,
+    authority_id: uuid.UUID,
+    *,
+    entity: str = "",
+    offset: int = 0,
+    limit: int = 50,
+) -> Page:
+    """Audit records about the authority's zones, rules, applications and passes, plus every
+    record whose actor is a member of the authority (bundles, keys); newest first."""
+    zones = select(_id_text(session, Zone.id)).where(col(Zone.authority_id) == authority_id)
+    rules = (select(_id_text(session, AccessRule.id)).join(Zone, col(Zone.id) == AccessRule.zone_id)
+             .where(col(Zone.authority_id) == authority_id))
+    applications = select(_id_text(session, Application.id)).where(col(Application.authority_id) == authority_id)
+    passes = select(_id_text(session, AccessPass.id)).where(col(AccessPass.authority_id) == authority_id)
+    scope = or_(
+        (col(AuditRecord.entity) == "zone") & col(AuditRecord.entity_id).in_(zones),
+        (col(AuditRecord.entity) == "access_rule") & col(AuditRecord.entity_id).in_(rules),
+        (col(AuditRecord.entity) == "application") & col(AuditRecord.entity_id).in_(applications),
+        (col(AuditRecord.entity) == "pass") & col(AuditRecord.entity_id).in_(passes),
+        col(AuditRecord.actor_id).in_(_members(authority_id)),
+    )
+    where: list[Any] = [scope]
+    if entity:
+        where.append(col(AuditRecord.entity) == entity)
+    total = (await session.exec(select(func.count()).select_from(AuditRecord).where(*where))).one()
+    rows = (await session.exec(select(AuditRecord).where(*where)
+                               .order_by(col(AuditRecord.at).desc(), col(AuditRecord.id))
+                               .offset(offset).limit(limit))).all()
+    return Page(list(rows), int(total), offset, limit)
+
+
+async def list_checks(
+    session: AsyncSession,
+    authority_id: uuid.UUID,
+    *,
+    verdict: str = "",
+    zone_id: uuid.UUID | None = None,
+    serial: str = "",
+    offset: int = 0,
+    limit: int = 50,
+) -> Page:
+    """Agents' checks in the authority's zones, of its passes, or by its agents; newest first.
+    Rows are (PassCheck, zone code or None, agent name)."""
+    zones = select(Zone.id).where(col(Zone.authority_id) == authority_id)
+    passes = select(AccessPass.id).where(col(AccessPass.authority_id) == authority_id)
+    where: list[Any] = [or_(col(PassCheck.zone_id).in_(zones), col(PassCheck.pass_id).in_(passes),
+                            col(PassCheck.agent_id).in_(_members(authority_id)))]
+    if verdict:
+        where.append(col(PassCheck.verdict) == verdict)
+    if zone_id is not None:
+        where.append(col(PassCheck.zone_id) == zone_id)
+    needle = _plate_pattern(serial)
+    if needle:
+        where.append(or_(col(PassCheck.serial).contains(needle), col(PassCheck.plate_seen).contains(needle)))
+    total = (await session.exec(select(func.count()).select_from(PassCheck).where(*where))).one()
+    rows = (await session.exec(
+        select(PassCheck, Zone.code, UserAccount.display_name)
+        .outerjoin(Zone, col(Zone.id) == PassCheck.zone_id)
+        .join(UserAccount, col(UserAccount.id) == PassCheck.agent_id)
+        .where(*where).order_by(col(PassCheck.checked_at).desc(), col(PassCheck.id))
+        .offset(offset).limit(limit))).all()
+    return Page(list(rows), int(total), offset, limit)
+
