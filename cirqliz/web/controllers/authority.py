@@ -17,10 +17,9 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import Body, FromPath, FromQuery, QueryParameter, SkipValidation
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -55,15 +54,12 @@ from cirqliz.passcode.bundle import REVOCATION_HASH_BYTES
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.keys import algorithm_from_name
 from cirqliz.web.auth import CurrentUser, requires
-from cirqliz.web.deps import DB, SignerDep
+from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import page
 
 REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
 PUBLIC = {"exclude_from_auth": True}
-# cirqliz.web.deps.ClockDep makes msgspec check the clock against the Clock Protocol, which is not
-# runtime-checkable (500 on every request): skip that validation here.
-ClockDep = NamedDependency[SkipValidation[Clock]]
 PAGE_SIZE = 50
 MAX_GEOJSON_BYTES = 5 * 1024 * 1024
 DISPLAY_TZ = "Europe/Paris"

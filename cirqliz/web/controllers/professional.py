@@ -19,13 +19,11 @@ from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.params import Body, FromPath, FromQuery, SkipValidation
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from cirqliz.clock import Clock
 from cirqliz.db.models import AccessPass, Application, window_from_json
 from cirqliz.domain.applications import ApplicationAction, ApplicationStatus
 from cirqliz.domain.documents import ACCEPTED_TYPES, MAX_DOCUMENT_BYTES, check_document
@@ -51,7 +49,7 @@ from cirqliz.issuance.applications import (
 from cirqliz.issuance.documents import FileDocumentStore
 from cirqliz.issuance.qr import qr_png, qr_svg
 from cirqliz.web.auth import CurrentUser, requires
-from cirqliz.web.deps import DB, SignerDep
+from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import page
 
 LOCAL_TZ = "Europe/Paris"  # dates typed in forms are local days in Paris
@@ -61,9 +59,6 @@ CSV_LIMIT = 2 * 1024 * 1024
 WINDOW_ROWS = 2
 EXPIRING_SOON = timedelta(days=30)
 ProRequest = Request[CurrentUser, Any, Any]
-# cirqliz.web.deps.ClockDep validates the injected clock against the Clock Protocol, which is not
-# runtime-checkable: every request failed with a 500. Same dependency, not validated.
-ClockDep = NamedDependency[SkipValidation[Clock]]
 
 ENERGY_LABELS_FR = {
     Energy.PETROL: "Essence",
