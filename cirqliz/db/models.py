@@ -395,3 +395,75 @@ def window_from_json(data: dict[str, Any]) -> TimeWindow:
         date.fromisoformat(last) if last else None,
         bool(data.get("skip_public_holidays", False)),
     )
+
+
+# ---- accounts and API (issue 4) ------------------------------------------------------------
+
+
+class Invitation(SQLModel, table=True):
+    """An invitation to join an organisation with a role; only the token's hash is stored."""
+
+    __table_args__ = (
+        check_in("role", Role),
+        CheckConstraint("expires_at > created_at", name="period_order"),
+        UniqueConstraint("token_hash"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    email: str = Field(max_length=254)
+    role: str = Field(max_length=32)
+    token_hash: str = Field(max_length=64)  # SHA-256 hex of the token sent by e-mail
+    invited_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None = None
+    accepted_user_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time password reset link; only the token's hash is stored."""
+
+    __tablename__ = "password_reset"
+    __table_args__ = (
+        CheckConstraint("expires_at > created_at", name="period_order"),
+        UniqueConstraint("token_hash"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True)
+    token_hash: str = Field(max_length=64)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of an organisation for the /api/v1 endpoints; only its hash is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    organisation_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16)  # first characters of the token, shown to tell tokens apart
+    token_hash: str = Field(max_length=64)
+    scopes: list[str] = _json()
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class SentNotification(SQLModel, table=True):
+    """A notification that must go out once only (e.g. the expiry reminder of a pass)."""
+
+    __tablename__ = "sent_notification"
+    __table_args__ = (UniqueConstraint("kind", "ref"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    kind: str = Field(max_length=32)
+    ref: str = Field(max_length=64)
+    recipients: int = Field(default=0)
+    sent_at: datetime

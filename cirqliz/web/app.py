@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             exclude=["^/api/"],
         ),
         template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
+        openapi_config=api.openapi_config(),  # /schema, viewer served from /vendor (no CDN)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         stores=_stores(settings),
         logging_config=LoggingConfig(log_exceptions="debug", loggers={"cirqliz": {"level": "INFO"}}),

@@ -1,5 +1,445 @@
-"""Routes of the accounts area (to be written)."""
+"""Accounts: company self-registration, team pages and invitations, password reset, API tokens
+(the page where a company creates them), and the development outbox.
+
+Forms re-render with the French message of the refusal; refused changes run inside a savepoint,
+so nothing of them is stored.
+"""
 
 from __future__ import annotations
 
-ROUTES: list = []
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath
+from litestar.response import Redirect, Template
+from sqlmodel import col, select
+
+from cirqliz.db.models import Organisation
+from cirqliz.domain.errors import DomainError
+from cirqliz.domain.organisations import OrganisationKind, Role
+from cirqliz.issuance import accounts as service
+from cirqliz.issuance.api_tokens import Scope, create_api_token, organisation_tokens, revoke_api_token
+from cirqliz.issuance.mail import Mailer
+from cirqliz.settings import Settings
+from cirqliz.web.auth import CurrentUser, home_for, requires, user_in_session
+from cirqliz.web.deps import DB, ClockDep
+from cirqliz.web.rendering import page
+
+PUBLIC = {"exclude_from_auth": True}
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+RESET_PER_IP = 10
+RESET_PER_EMAIL = 3
+REGISTRATIONS_PER_IP = 10
+HOUR = 3600
+RESET_SENT = ("Si un compte correspond à cette adresse, un message vient de lui être envoyé avec un lien "
+              "valable une heure.")
+
+ROLE_LABELS = {
+    Role.AUTHORITY_ADMIN.value: "Administrateur de l'autorité",
+    Role.REVIEWER.value: "Instructeur",
+    Role.AGENT.value: "Agent de contrôle",
+    Role.ORGANISER.value: "Organisateur d'événement",
+    Role.PROFESSIONAL.value: "Professionnel",
+}
+AUTHORITY_INVITABLE = (Role.REVIEWER, Role.AGENT, Role.AUTHORITY_ADMIN, Role.ORGANISER)
+
+
+# ---- helpers shared with the API controller --------------------------------------------------
+
+
+async def over_limit(request: Request, store_name: str, key: str, *, limit: int, window: int) -> bool:
+    """Count one hit in a fixed window (app store `store_name`); True once `limit` is exceeded."""
+    store = request.app.stores.get(store_name)
+    bucket = f"{key}:{int(time.time()) // window}"
+    raw = await store.get(bucket)
+    count = int(raw or 0) + 1
+    await store.set(bucket, str(count), expires_in=window)
+    return count > limit
+
+
+def settings_of(request: Request) -> Settings:
+    """The application's settings."""
+    return request.app.state.settings
+
+
+def mailer_of(request: Request) -> Mailer:
+    """The mailer for the application's settings."""
+    return Mailer.for_settings(settings_of(request))
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def _sign_in(request: Request, user_id: uuid.UUID) -> None:
+    request.clear_session()  # a fresh session (no fixation)
+    request.set_session({"user_id": str(user_id), "at": int(time.time())})
+
+
+# ---- registration ----------------------------------------------------------------------------
+
+
+@dataclass
+class RegistrationForm:
+    """The company registration form."""
+
+    company_name: str = ""
+    company_id: str = ""
+    display_name: str = ""
+    email: str = ""
+    password: str = ""
+    password_again: str = ""
+
+
+def _registration_page(request: Request, form: RegistrationForm, error: str | None, status: int = 200) -> Template:
+    values = {k: v for k, v in form.__dict__.items() if "password" not in k}
+    return page(request, "comptes/inscription.html", status_code=status, form=values, error=error)
+
+
+@get("/inscription", opt=PUBLIC, name="register")
+async def register_form(request: Request) -> Template:
+    """The registration form for a company."""
+    return _registration_page(request, RegistrationForm(), None)
+
+
+@post("/inscription", opt=PUBLIC, name="register_submit")
+async def register_submit(
+    request: Request, db: DB, clock: ClockDep, data: Annotated[RegistrationForm, FORM],
+) -> Response[Any]:
+    """Create the company and its first user in one transaction, sign in, go to /pro."""
+    if await over_limit(request, "registrations", _client_ip(request), limit=REGISTRATIONS_PER_IP, window=HOUR):
+        return _registration_page(request, data, "Trop d'inscriptions depuis cette adresse : réessayez plus tard.",
+                                  429)
+    if data.password != data.password_again:
+        return _registration_page(request, data, "Les deux mots de passe ne sont pas identiques.", 400)
+    try:
+        async with db.begin_nested():
+            created = await service.register_company(
+                db, company_name=data.company_name, company_id=data.company_id, display_name=data.display_name,
+                email=data.email, password=data.password, clock=clock,
+            )
+    except DomainError as exc:
+        return _registration_page(request, data, _sentence(exc.message), 400)
+    mailer = mailer_of(request)
+    mailer.send_after_commit(db, mailer.compose("welcome", to=created.user.email, user=created.user,
+                                                organisation=created.organisation))
+    _sign_in(request, created.user.id)
+    return Redirect("/pro", status_code=303)
+
+
+def _sentence(message: str) -> str:
+    """A service message as a sentence on a page (capital letter, final full stop)."""
+    text = message.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+# ---- password reset --------------------------------------------------------------------------
+
+
+@get("/mot-de-passe-oublie", opt=PUBLIC, name="password_forgotten")
+async def forgotten_form(request: Request) -> Template:
+    """Ask for a reset link."""
+    return page(request, "comptes/mot_de_passe_oublie.html", sent=False, error=None, email="")
+
+
+@dataclass
+class ForgottenForm:
+    """The address that forgot its password."""
+
+    email: str = ""
+
+
+@post("/mot-de-passe-oublie", opt=PUBLIC, name="password_forgotten_submit")
+async def forgotten_submit(
+    request: Request, db: DB, clock: ClockDep, data: Annotated[ForgottenForm, FORM],
+) -> Template:
+    """Always the same answer, whether the address has an account or not (rate limited)."""
+    email = data.email.strip().lower()
+    if await over_limit(request, "password_resets", f"ip:{_client_ip(request)}", limit=RESET_PER_IP, window=HOUR):
+        return page(request, "comptes/mot_de_passe_oublie.html", status_code=429, sent=False, email=email,
+                    error="Trop de demandes depuis cette adresse : réessayez dans une heure.")
+    quiet = await over_limit(request, "password_resets", f"email:{email}", limit=RESET_PER_EMAIL, window=HOUR)
+    if not quiet:
+        settings = settings_of(request)
+        found = await service.request_password_reset(db, email=email, clock=clock, secret_key=settings.secret_key)
+        if found is not None:
+            user, token = found
+            mailer = mailer_of(request)
+            mailer.send_after_commit(db, mailer.compose(
+                "password_reset", to=user.email, user=user,
+                link=f"{settings.base_url.rstrip('/')}/mot-de-passe/{token}",
+                expires_at=clock.now() + service.RESET_TTL))
+    return page(request, "comptes/mot_de_passe_oublie.html", sent=True, error=None, email="")
+
+
+@get("/mot-de-passe/{token:str}", opt=PUBLIC, name="password_reset")
+async def reset_form(request: Request, db: DB, clock: ClockDep, token: FromPath[str]) -> Template:
+    """Choose a new password (if the link is still good)."""
+    try:
+        await service.open_password_reset(db, token=token, clock=clock, secret_key=settings_of(request).secret_key)
+    except DomainError as exc:
+        return page(request, "comptes/mot_de_passe.html", status_code=400, token=None, error=_sentence(exc.message))
+    return page(request, "comptes/mot_de_passe.html", token=token, error=None)
+
+
+@dataclass
+class NewPasswordForm:
+    """A new password, twice."""
+
+    password: str = ""
+    password_again: str = ""
+
+
+@post("/mot-de-passe/{token:str}", opt=PUBLIC, name="password_reset_submit")
+async def reset_submit(
+    request: Request, db: DB, clock: ClockDep, token: FromPath[str], data: Annotated[NewPasswordForm, FORM],
+) -> Template:
+    """Set the new password; the link is spent."""
+    if data.password != data.password_again:
+        return page(request, "comptes/mot_de_passe.html", status_code=400, token=token,
+                    error="Les deux mots de passe ne sont pas identiques.")
+    try:
+        async with db.begin_nested():
+            await service.reset_password(db, token=token, password=data.password, clock=clock,
+                                         secret_key=settings_of(request).secret_key)
+    except service.TokenError as exc:
+        return page(request, "comptes/mot_de_passe.html", status_code=400, token=None, error=_sentence(exc.message))
+    except DomainError as exc:
+        return page(request, "comptes/mot_de_passe.html", status_code=400, token=token, error=_sentence(exc.message))
+    request.clear_session()
+    return page(request, "comptes/message.html", title="Mot de passe modifié",
+                message="Votre mot de passe a été modifié. Vous pouvez vous connecter.", link="/connexion",
+                link_label="Se connecter")
+
+
+# ---- invitations -----------------------------------------------------------------------------
+
+
+@dataclass
+class AcceptForm:
+    """The invitee's name and password."""
+
+    display_name: str = ""
+    password: str = ""
+    password_again: str = ""
+
+
+async def _invitation_page(request: Request, db: DB, clock: ClockDep, token: FromPath[str], *, error: str | None = None,
+                           status: int = 200, display_name: str = "") -> Template:
+    try:
+        invitation = await service.open_invitation(db, token=token, clock=clock,
+                                                   secret_key=settings_of(request).secret_key)
+    except DomainError as exc:
+        return page(request, "comptes/invitation.html", status_code=400, invitation=None, error=_sentence(exc.message))
+    organisation = await db.get(Organisation, invitation.organisation_id)
+    existing = await service.existing_account(db, invitation.email)
+    return page(request, "comptes/invitation.html", status_code=status, invitation=invitation, token=token,
+                organisation=organisation, role_label=ROLE_LABELS.get(invitation.role, invitation.role),
+                existing=existing is not None, error=error, display_name=display_name)
+
+
+@get("/invitation/{token:str}", opt=PUBLIC, name="invitation")
+async def invitation_form(request: Request, db: DB, clock: ClockDep, token: FromPath[str]) -> Template:
+    """The invitation: who invites, to what; the form to join."""
+    return await _invitation_page(request, db, clock, token)
+
+
+@post("/invitation/{token:str}", opt=PUBLIC, name="invitation_accept")
+async def invitation_accept(
+    request: Request, db: DB, clock: ClockDep, token: FromPath[str], data: Annotated[AcceptForm, FORM],
+) -> Response[Any]:
+    """Join the organisation, then sign in."""
+    existing = False
+    try:
+        invitation = await service.open_invitation(db, token=token, clock=clock,
+                                                   secret_key=settings_of(request).secret_key)
+        existing = await service.existing_account(db, invitation.email) is not None
+    except DomainError:
+        pass
+    if not existing and data.password != data.password_again:
+        return await _invitation_page(request, db, clock, token, status=400, display_name=data.display_name,
+                                      error="Les deux mots de passe ne sont pas identiques.")
+    try:
+        async with db.begin_nested():
+            user = await service.accept_invitation(db, token=token, display_name=data.display_name,
+                                                   password=data.password, clock=clock,
+                                                   secret_key=settings_of(request).secret_key)
+    except DomainError as exc:
+        return await _invitation_page(request, db, clock, token, status=400, display_name=data.display_name,
+                                      error=_sentence(exc.message))
+    current = await user_in_session(db, user.id)
+    _sign_in(request, user.id)
+    return Redirect(home_for(current) if current else "/", status_code=303)
+
+
+@dataclass
+class InviteForm:
+    """Whom to invite, with which role (authority page), into which organiser (organiser role)."""
+
+    email: str = ""
+    role: str = ""
+    organisation_id: str = ""
+
+
+async def _send_invitation(request: Request, db: DB, clock: ClockDep, user: CurrentUser, *,
+                           organisation_id: uuid.UUID, email: str, role: str) -> str:
+    """Invite (in a savepoint) and queue the e-mail; returns the address invited."""
+    settings = settings_of(request)
+    async with db.begin_nested():
+        invitation, token = await service.invite_member(
+            db, organisation_id=organisation_id, email=email, role=role, invited_by=user.id, clock=clock,
+            secret_key=settings.secret_key)
+    organisation = await db.get(Organisation, organisation_id)
+    mailer = mailer_of(request)
+    mailer.send_after_commit(db, mailer.compose(
+        "invitation", to=invitation.email, inviter=user.display_name, organisation=organisation,
+        role_label=ROLE_LABELS.get(invitation.role, invitation.role), expires_at=invitation.expires_at,
+        link=f"{settings.base_url.rstrip('/')}/invitation/{token}"))
+    return invitation.email
+
+
+async def _team_page(request: Request, db: DB, clock: ClockDep, *, organisation_id: uuid.UUID, authority: bool,
+                     error: str | None = None, notice: str | None = None, status: int = 200) -> Template:
+    organisation = await db.get(Organisation, organisation_id)
+    groups = [(organisation, await service.organisation_members(db, organisation_id))]
+    organisers: list[Organisation] = []
+    if authority:
+        organisers = list((await db.exec(select(Organisation).where(
+            col(Organisation.kind) == OrganisationKind.ORGANISER.value).order_by(col(Organisation.name)))).all())
+        for org in organisers:
+            groups.append((org, await service.organisation_members(db, org.id)))
+    ids = [org.id for org, _ in groups]
+    invitations = await service.pending_invitations(db, ids, clock.now())
+    names = {org.id: org.name for org, _ in groups}
+    return page(request, "comptes/equipe.html", status_code=status, organisation=organisation, groups=groups,
+                invitations=invitations, org_names=names, role_labels=ROLE_LABELS, authority=authority,
+                roles=[(r.value, ROLE_LABELS[r.value]) for r in AUTHORITY_INVITABLE], organisers=organisers,
+                error=error, notice=notice, action="/autorite/equipe" if authority else "/pro/equipe")
+
+
+@get("/pro/equipe", guards=[requires(Role.PROFESSIONAL)], name="pro_team")
+async def pro_team(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep) -> Template:
+    """The company's members and pending invitations; invite a colleague."""
+    org_id = request.user.organisation_for(Role.PROFESSIONAL)
+    return await _team_page(request, db, clock, organisation_id=org_id, authority=False)
+
+
+@post("/pro/equipe", guards=[requires(Role.PROFESSIONAL)], name="pro_team_invite")
+async def pro_team_invite(
+    request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep, data: Annotated[InviteForm, FORM],
+) -> Template:
+    """Invite a colleague into the company (role: professional)."""
+    org_id = request.user.organisation_for(Role.PROFESSIONAL)
+    try:
+        email = await _send_invitation(request, db, clock, request.user, organisation_id=org_id, email=data.email,
+                                       role=Role.PROFESSIONAL.value)
+    except DomainError as exc:
+        return await _team_page(request, db, clock, organisation_id=org_id, authority=False, status=400,
+                                error=_sentence(exc.message))
+    return await _team_page(request, db, clock, organisation_id=org_id, authority=False,
+                            notice=f"Invitation envoyée à {email}.")
+
+
+@get("/autorite/equipe", guards=[requires(Role.AUTHORITY_ADMIN)], name="authority_team")
+async def authority_team(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep) -> Template:
+    """The authority's members, the organisers' users, pending invitations; invite someone."""
+    org_id = request.user.organisation_for(Role.AUTHORITY_ADMIN)
+    return await _team_page(request, db, clock, organisation_id=org_id, authority=True)
+
+
+@post("/autorite/equipe", guards=[requires(Role.AUTHORITY_ADMIN)], name="authority_team_invite")
+async def authority_team_invite(
+    request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep, data: Annotated[InviteForm, FORM],
+) -> Template:
+    """Invite a reviewer, an agent or an administrator into the authority, or a user into an organiser."""
+    org_id = request.user.organisation_for(Role.AUTHORITY_ADMIN)
+    target = org_id
+    try:
+        if data.role not in {r.value for r in AUTHORITY_INVITABLE}:
+            raise DomainError("choisissez un rôle dans la liste", code="invalid_role")
+        if data.role == Role.ORGANISER.value:
+            try:
+                target = uuid.UUID(data.organisation_id)
+            except ValueError as exc:
+                raise DomainError("choisissez l'organisateur d'événements", code="no_organiser") from exc
+            organiser = await db.get(Organisation, target)
+            if organiser is None or organiser.kind != OrganisationKind.ORGANISER.value:
+                raise DomainError("choisissez l'organisateur d'événements", code="no_organiser")
+        email = await _send_invitation(request, db, clock, request.user, organisation_id=target, email=data.email,
+                                       role=data.role)
+    except DomainError as exc:
+        return await _team_page(request, db, clock, organisation_id=org_id, authority=True, status=400,
+                                error=_sentence(exc.message))
+    return await _team_page(request, db, clock, organisation_id=org_id, authority=True,
+                            notice=f"Invitation envoyée à {email}.")
+
+
+# ---- API tokens (page of the professional area) ----------------------------------------------
+
+
+async def _tokens_page(request: Request[CurrentUser, Any, Any], db: DB, *, new_token: str | None = None,
+                       error: str | None = None, status: int = 200, name: str = "") -> Template:
+    org_id = request.user.organisation_for(Role.PROFESSIONAL)
+    return page(request, "comptes/api_tokens.html", status_code=status, tokens=await organisation_tokens(db, org_id),
+                scopes=[(s.value, s.label_fr) for s in Scope], new_token=new_token, error=error, name=name,
+                base_url=settings_of(request).base_url.rstrip("/"))
+
+
+@get("/pro/api", guards=[requires(Role.PROFESSIONAL)], name="pro_api_tokens")
+async def api_tokens(request: Request[CurrentUser, Any, Any], db: DB) -> Template:
+    """The company's API tokens."""
+    return await _tokens_page(request, db)
+
+
+@post("/pro/api", guards=[requires(Role.PROFESSIONAL)], name="pro_api_token_create")
+async def api_token_create(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep) -> Template:
+    """Create a token and show it once."""
+    form = await request.form()
+    name = str(form.get("name") or "")
+    scopes = [str(v) for v in form.getall("scopes")] if "scopes" in form else []
+    org_id = request.user.organisation_for(Role.PROFESSIONAL)
+    try:
+        async with db.begin_nested():
+            _, token = await create_api_token(db, organisation_id=org_id, name=name, scopes=scopes,
+                                              created_by=request.user.id, clock=clock)
+    except DomainError as exc:
+        return await _tokens_page(request, db, error=_sentence(exc.message), status=400, name=name)
+    return await _tokens_page(request, db, new_token=token)
+
+
+@post("/pro/api/{token_id:uuid}/revoquer", guards=[requires(Role.PROFESSIONAL)], name="pro_api_token_revoke")
+async def api_token_revoke(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep,
+                           token_id: FromPath[uuid.UUID]) -> Redirect:
+    """Revoke a token (requests with it get 401 at once)."""
+    await revoke_api_token(db, organisation_id=request.user.organisation_for(Role.PROFESSIONAL), token_id=token_id,
+                           actor_id=request.user.id, clock=clock)
+    return Redirect("/pro/api", status_code=303)
+
+
+# ---- development outbox ----------------------------------------------------------------------
+
+
+@get("/dev/outbox", opt=PUBLIC, name="dev_outbox")
+async def dev_outbox(request: Request) -> Template:
+    """The e-mails written to the outbox (development and test only; 404 in production)."""
+    settings = settings_of(request)
+    if settings.env not in ("development", "test"):
+        raise NotFoundException()
+    mailer = mailer_of(request)
+    return page(request, "comptes/outbox.html", messages=mailer.outbox(), smtp=not mailer.uses_outbox,
+                outbox_dir=str(mailer.outbox_dir))
+
+
+ROUTES = [
+    register_form, register_submit, forgotten_form, forgotten_submit, reset_form, reset_submit,
+    invitation_form, invitation_accept, pro_team, pro_team_invite, authority_team, authority_team_invite,
+    api_tokens, api_token_create, api_token_revoke, dev_outbox,
+]

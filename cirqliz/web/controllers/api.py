@@ -1,5 +1,581 @@
-"""Routes of the api area (to be written)."""
+"""The API for fleet operators' systems, under /api/v1, with bearer tokens of organisations.
+
+Authentication, per-token rate limit and scope are checked by one guard, in that order:
+no or unknown token → 401, too many requests → 429, scope missing → 403. Every read is scoped
+to the token's organisation (another organisation's rows answer 404). Errors are JSON with a
+French `detail`. The session cookie and CSRF are not used here.
+"""
 
 from __future__ import annotations
 
-ROUTES: list = []
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.router import Router as LitestarRouter
+from sqlmodel import col, select
+
+from cirqliz.clock import to_epoch
+from cirqliz.db.models import AccessPass, ApiToken, Organisation, Vehicle, Zone, window_from_json
+from cirqliz.domain.applications import ApplicationStatus
+from cirqliz.domain.errors import DomainError, NotFound
+from cirqliz.domain.passes import PassStatus
+from cirqliz.domain.plates import normalise_plate
+from cirqliz.domain.purposes import Purpose
+from cirqliz.domain.windows import TimeWindow, parse_window
+from cirqliz.domain.zones import ZoneStatus
+from cirqliz.issuance.api_tokens import (
+    PassFilter,
+    Scope,
+    api_application,
+    api_pass,
+    api_passes,
+    authenticate_token,
+    zone_codes_of_passes,
+)
+from cirqliz.issuance.applications import (
+    application_vehicles,
+    application_zones,
+    create_application,
+    submit_application,
+)
+from cirqliz.issuance.keystore import KEYRING, KeyStore
+from cirqliz.issuance.mail import notify_application_change
+from cirqliz.issuance.qr import qr_png
+from cirqliz.passcode.bundle import TrustBundle
+from cirqliz.passcode.claims import decode_claims
+from cirqliz.passcode.errors import SchemeError
+from cirqliz.passcode.token import parse_pass_text
+from cirqliz.verify import verify_pass
+from cirqliz.web.controllers.accounts import over_limit
+from cirqliz.web.deps import DB, ClockDep, SignerDep
+
+API_RATE_LIMIT = 120
+"""Requests per token per minute (app.state.api_rate_limit overrides it, e.g. in tests)."""
+API_RATE_WINDOW = 60
+LAST_USED_EVERY = timedelta(minutes=5)
+MAX_LIST = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ApiClient:
+    """The organisation behind the request's token."""
+
+    token_id: uuid.UUID
+    organisation_id: uuid.UUID
+    scopes: frozenset[str]
+
+
+# ---- errors ----------------------------------------------------------------------------------
+
+
+def _json_error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response:
+    return Response({"status_code": status, "code": code, "detail": detail}, status_code=status,
+                    media_type=MediaType.JSON, headers=headers)
+
+
+def _on_unauthorised(_: Request, exc: NotAuthorizedException) -> Response:
+    return _json_error(401, "not_authenticated", exc.detail, {"WWW-Authenticate": 'Bearer realm="cirqliz"'})
+
+
+def _on_forbidden(_: Request, exc: PermissionDeniedException) -> Response:
+    return _json_error(403, "forbidden", exc.detail)
+
+
+def _on_invalid(_: Request, exc: ValidationException) -> Response:
+    return _json_error(400, "invalid_request", "Requête illisible : le corps doit être un objet JSON valide "
+                       "(Content-Type: application/json) et les paramètres du chemin bien formés.")
+
+
+def _on_http(_: Request, exc: HTTPException) -> Response:
+    headers = {"Retry-After": str(API_RATE_WINDOW)} if exc.status_code == 429 else None
+    return _json_error(exc.status_code, "http_error", exc.detail, headers)
+
+
+class InvalidField(DomainError):
+    """A body or query field is missing or wrong (400, with the field's name)."""
+
+    code = "invalid_field"
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name} : {message}")
+        self.field = name
+
+
+def _on_invalid_field(_: Request, exc: InvalidField) -> Response:
+    response = _json_error(400, exc.code, exc.message)
+    response.content["field"] = exc.field
+    return response
+
+
+# ---- authentication --------------------------------------------------------------------------
+
+
+def _bearer(connection: ASGIConnection) -> str:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException("Jeton d'API manquant : envoyez l'en-tête « Authorization: Bearer <jeton> ».")
+    return token.strip()
+
+
+async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Authenticate the bearer token, count the request, check the handler's scope."""
+    token = _bearer(connection)
+    state = connection.app.state
+    clock = state.clock
+    async with state.session_maker() as session, session.begin():
+        row = await authenticate_token(session, token)
+        if row is None:
+            raise NotAuthorizedException("Jeton d'API inconnu ou révoqué.")
+        now = clock.now()
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+            row.last_used_at = now  # recorded at most every few minutes
+            session.add(row)
+    limit = int(state.get("api_rate_limit", API_RATE_LIMIT))
+    if await over_limit(connection, "api_rate", str(row.id), limit=limit, window=API_RATE_WINDOW):  # type: ignore[arg-type]
+        raise HTTPException(status_code=429, detail=f"Trop de requêtes : {limit} par minute au plus pour ce jeton.")
+    scope = handler.opt.get("scope")
+    if scope and scope not in row.scopes:
+        raise PermissionDeniedException(f"Ce jeton n'a pas le droit « {scope} ».")
+    connection.state.api_client = ApiClient(row.id, row.organisation_id, frozenset(row.scopes))
+
+
+def _client(request: Request) -> ApiClient:
+    return request.state.api_client
+
+
+def _opt(scope: Scope) -> dict[str, Any]:
+    return {"scope": scope.value, "exclude_from_auth": True}
+
+
+# ---- bodies ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ApplicationRequest:
+    """A pass application, created and submitted at once.
+
+    - zones: zone codes, e.g. ["PARIS-CENTRE"] (zones of one authority);
+    - vehicles: plates of the organisation's registered vehicles, e.g. ["AB-123-CD"];
+    - purpose: purpose code (1 delivery, 2 artisan, 3 resident, 4 emergency, 5 event supplier,
+      6 removal, 7 public service, 8 health care, 9 taxi, 99 other) or its name ("delivery");
+    - not_before, expires_at: ISO 8601 date-times with a UTC offset;
+    - windows (optional): ["Mo-Fr 07:00-11:00"], hours the pass is limited to;
+    - comment (optional): free text for the reviewer.
+    """
+
+    zones: Any = None
+    vehicles: Any = None
+    purpose: Any = None
+    not_before: Any = None
+    expires_at: Any = None
+    windows: Any = None
+    comment: Any = None
+    authority: Any = None
+
+
+@dataclass
+class VerifyRequest:
+    """A pass text (as read from the QR code), the checkpoint zone code, optionally the plate seen."""
+
+    text: Any = None
+    zone: Any = None
+    plate: Any = None
+
+
+def _text_list(value: Any, name: str, *, required: bool = True) -> list[str]:
+    if value is None and not required:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise InvalidField(name, "liste de textes attendue, p. ex. [\"PARIS-CENTRE\"]")
+    if required and not value:
+        raise InvalidField(name, "au moins un élément est requis")
+    return [v.strip() for v in value]
+
+
+def _datetime(value: Any, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise InvalidField(name, "date et heure ISO 8601 attendues, p. ex. « 2026-11-24T07:00:00+01:00 »")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidField(name, f"date illisible : {value!r} (format ISO 8601 attendu)") from exc
+    if parsed.tzinfo is None:
+        raise InvalidField(name, "précisez le fuseau horaire (p. ex. « +01:00 » ou « Z »)")
+    return parsed
+
+
+def _purpose(value: Any) -> Purpose:
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, int):
+        try:
+            return Purpose(value)
+        except ValueError:
+            pass
+    elif isinstance(value, str) and value.strip():
+        key = value.strip().upper().replace("-", "_").replace(" ", "_")
+        if key.isdigit():
+            return _purpose(int(key))
+        if key in Purpose.__members__:
+            return Purpose[key]
+    codes = ", ".join(f"{int(p)} ({p.name.lower()})" for p in Purpose)
+    raise InvalidField("purpose", f"motif inconnu : {value!r} ; valeurs possibles : {codes}")
+
+
+def _windows(value: Any) -> list[TimeWindow]:
+    specs = _text_list(value, "windows", required=False)
+    windows = []
+    for spec in specs:
+        try:
+            windows.append(parse_window(spec))
+        except DomainError as exc:
+            raise InvalidField("windows", exc.message) from exc
+    return windows
+
+
+async def _zones_by_code(db: DB, codes: list[str], authority: str | None) -> list[Zone]:
+    statement = select(Zone).where(col(Zone.code).in_(codes), col(Zone.status) == ZoneStatus.ACTIVE.value)
+    if authority:
+        statement = statement.join(Organisation, col(Organisation.id) == Zone.authority_id).where(
+            col(Organisation.code) == authority.strip().lower())
+    zones = list((await db.exec(statement)).all())
+    found = {z.code for z in zones}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise InvalidField("zones", f"zone inconnue ou fermée aux demandes : {', '.join(missing)}")
+    if len({z.authority_id for z in zones}) > 1:
+        raise InvalidField("zones", "ces codes désignent des zones de plusieurs autorités : précisez « authority » "
+                                    "(toutes les zones d'une demande relèvent de la même autorité)")
+    return zones
+
+
+async def _vehicles_by_plate(db: DB, organisation_id: uuid.UUID, plates: list[str]) -> list[Vehicle]:
+    normalised = []
+    for plate in plates:
+        try:
+            normalised.append(normalise_plate(plate))
+        except DomainError as exc:
+            raise InvalidField("vehicles", exc.message) from exc
+    rows = list((await db.exec(select(Vehicle).where(
+        col(Vehicle.organisation_id) == organisation_id, col(Vehicle.plate).in_(normalised)))).all())
+    found = {v.plate for v in rows}
+    missing = [p for p, n in zip(plates, normalised, strict=True) if n not in found]
+    if missing:
+        raise InvalidField("vehicles", f"véhicule non enregistré dans votre flotte : {', '.join(missing)}")
+    return rows
+
+
+# ---- views -----------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _pass_json(row: AccessPass, zones: list[str], *, text: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "serial": row.serial,
+        "status": row.status,
+        "plate": row.plate,
+        "purpose": row.purpose,
+        "zones": zones,
+        "not_before": _iso(row.not_before),
+        "expires_at": _iso(row.expires_at),
+        "windows": [window_from_json(w).describe() for w in row.windows],
+        "issued_at": _iso(row.issued_at),
+        "application_id": str(row.application_id) if row.application_id else None,
+        "qr_png": f"/api/v1/passes/{row.serial}.png",
+    }
+    if text:
+        data["text"] = row.signed_text
+    return data
+
+
+async def _application_json(db: DB, application_id: uuid.UUID, organisation_id: uuid.UUID) -> dict[str, Any]:
+    app = await api_application(db, organisation_id, application_id)
+    zones = await application_zones(db, app.id)
+    vehicles = await application_vehicles(db, app.id)
+    passes = list((await db.exec(select(AccessPass).where(col(AccessPass.application_id) == app.id)
+                                 .order_by(col(AccessPass.plate)))).all())
+    codes = await zone_codes_of_passes(db, [p.id for p in passes])
+    return {
+        "id": str(app.id),
+        "status": app.status,
+        "status_label": ApplicationStatus(app.status).label_fr,
+        "purpose": app.purpose,
+        "zones": [z.code for z in zones],
+        "vehicles": [v.plate for v in vehicles],
+        "not_before": _iso(app.not_before),
+        "expires_at": _iso(app.expires_at),
+        "windows": [window_from_json(w).describe() for w in app.windows],
+        "comment": app.comment,
+        "created_at": _iso(app.created_at),
+        "submitted_at": _iso(app.submitted_at),
+        "decided_at": _iso(app.decided_at),
+        "decision_reason": app.decision_reason,
+        "passes": [_pass_json(p, codes[p.id]) for p in passes],
+    }
+
+
+# ---- handlers --------------------------------------------------------------------------------
+
+
+@post("/applications", opt=_opt(Scope.APPLICATIONS_WRITE), name="api_application_create", status_code=201)
+async def create_application_api(
+    request: Request, db: DB, clock: ClockDep, signer: SignerDep, data: JSONBody[ApplicationRequest],
+) -> dict[str, Any]:
+    """Create and submit an application (scope applications:write). 201 with the application;
+    400 for an invalid field, 422 when the zones' rules refuse it (every reason in `detail`)."""
+    client = _client(request)
+    codes = _text_list(data.zones, "zones")
+    plates = _text_list(data.vehicles, "vehicles")
+    purpose = _purpose(data.purpose)
+    not_before = _datetime(data.not_before, "not_before")
+    expires_at = _datetime(data.expires_at, "expires_at")
+    if expires_at <= not_before:
+        raise InvalidField("expires_at", "la fin de validité doit suivre le début")
+    windows = _windows(data.windows)
+    if data.comment is not None and (not isinstance(data.comment, str) or len(data.comment) > 2000):
+        raise InvalidField("comment", "texte de 2000 caractères au plus attendu")
+    if data.authority is not None and not isinstance(data.authority, str):
+        raise InvalidField("authority", "code d'autorité (texte) attendu")
+    zones = await _zones_by_code(db, codes, data.authority)
+    vehicles = await _vehicles_by_plate(db, client.organisation_id, plates)
+    applicant = await _token_owner(db, client)
+    async with db.begin_nested():
+        app = await create_application(
+            db, organisation_id=client.organisation_id, applicant_id=applicant, zone_ids=[z.id for z in zones],
+            vehicle_ids=[v.id for v in vehicles], purpose=int(purpose), not_before=not_before, expires_at=expires_at,
+            clock=clock, windows=windows, comment=data.comment or None,
+        )
+        await submit_application(db, application_id=app.id, actor_id=applicant, clock=clock, signer=signer)
+    await notify_application_change(db, app.id, settings=request.app.state.settings)
+    return await _application_json(db, app.id, client.organisation_id)
+
+
+async def _token_owner(db: DB, client: ApiClient) -> uuid.UUID:
+    """The applicant recorded for API applications: the person who created the token."""
+    row = await db.get(ApiToken, client.token_id)
+    if row is None or row.created_by_id is None:
+        raise DomainError("ce jeton n'a pas de créateur connu : créez un nouveau jeton", code="token_without_owner")
+    return row.created_by_id
+
+
+@get("/applications/{application_id:uuid}", opt=_opt(Scope.APPLICATIONS_WRITE), name="api_application")
+async def get_application_api(request: Request, db: DB, application_id: FromPath[uuid.UUID]) -> dict[str, Any]:
+    """One of the organisation's applications, with its passes (scope applications:write)."""
+    return await _application_json(db, application_id, _client(request).organisation_id)
+
+
+def _int_param(value: str | None, name: str, default: int, high: int) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or not 0 <= int(value) <= high:
+        raise InvalidField(name, f"entier entre 0 et {high} attendu")
+    return int(value)
+
+
+@get("/passes", opt=_opt(Scope.PASSES_READ), name="api_passes")
+async def list_passes_api(
+    request: Request,
+    db: DB,
+    status: FromQuery[str | None] = None,
+    plate: FromQuery[str | None] = None,
+    zone: FromQuery[str | None] = None,
+    valid_at: FromQuery[str | None] = None,
+    limit: FromQuery[str | None] = None,
+    offset: FromQuery[str | None] = None,
+) -> dict[str, Any]:
+    """The organisation's passes, newest first (scope passes:read). Filters: status
+    (active, suspended, revoked, expired), plate, zone (code), valid_at (ISO 8601), limit, offset."""
+    if status and status not in {s.value for s in PassStatus}:
+        raise InvalidField("status", f"statut inconnu : {status!r} (active, suspended, revoked, expired)")
+    normalised = None
+    if plate:
+        try:
+            normalised = normalise_plate(plate)
+        except DomainError as exc:
+            raise InvalidField("plate", exc.message) from exc
+    filters = PassFilter(
+        status=status or None, plate=normalised, zone=zone or None,
+        valid_at=_datetime(valid_at, "valid_at") if valid_at else None,
+        limit=_int_param(limit, "limit", 100, MAX_LIST), offset=_int_param(offset, "offset", 0, 10**9),
+    )
+    rows = await api_passes(db, _client(request).organisation_id, filters)
+    codes = await zone_codes_of_passes(db, [r.id for r in rows])
+    return {"passes": [_pass_json(r, codes[r.id]) for r in rows], "count": len(rows),
+            "limit": filters.limit, "offset": filters.offset}
+
+
+@get("/passes/{ref:str}", opt=_opt(Scope.PASSES_READ), name="api_pass", media_type=MediaType.JSON)
+async def get_pass_api(request: Request, db: DB, ref: FromPath[str]) -> Response[Any]:
+    """One pass by serial: JSON with the signed text, status and validity; `<serial>.png` gives the
+    QR code image (scope passes:read)."""
+    png = ref.lower().endswith(".png")
+    serial = ref[:-4] if png else ref
+    row = await api_pass(db, _client(request).organisation_id, serial)
+    if png:
+        if not row.signed_text:
+            raise NotFound("ce laissez-passer n'a pas de texte signé", code="not_found")
+        return Response(qr_png(row.signed_text), media_type="image/png",
+                        headers={"Cache-Control": "private, max-age=300"})
+    codes = await zone_codes_of_passes(db, [row.id])
+    return Response(_pass_json(row, codes[row.id], text=True), media_type=MediaType.JSON)
+
+
+# ---- verification ----------------------------------------------------------------------------
+
+
+def _peek_issuer(text: str) -> str | None:
+    """The issuer written in a pass, not yet trusted (verify_pass checks it against the bundle)."""
+    try:
+        return decode_claims(parse_pass_text(text).payload).iss
+    except (SchemeError, ValueError, TypeError, KeyError):
+        return None
+
+
+def latest_bundle(state: State, authority_code: str) -> TrustBundle:
+    """The authority's latest trust bundle, opened once per (authority, seq) and kept in app.state.
+
+    The keyring file's modification time tells whether a newer bundle was published: the keyring
+    is read again only then, and a bundle is opened (root signature checked) only once per seq.
+    """
+    keys_root = Path(state.settings.keys_dir)
+    folder = keys_root / authority_code
+    ring = folder / KEYRING
+    try:
+        stamp = ring.stat().st_mtime_ns
+    except OSError as exc:
+        raise DomainError(f"l'autorité {authority_code!r} n'a pas publié de paquet de confiance",
+                          code="no_bundle") from exc
+    seqs: dict[str, tuple[int, int]] = state.setdefault("bundle_seqs", {})
+    bundles: dict[tuple[str, int], TrustBundle] = state.setdefault("bundle_cache", {})
+    known = seqs.get(authority_code)
+    if known is None or known[0] != stamp:
+        store = KeyStore(folder, clock=state.clock)
+        seqs[authority_code] = (stamp, store.last_seq)
+        seq = store.last_seq
+        if seq and (authority_code, seq) not in bundles:
+            bundle = store.latest_bundle()
+            if bundle is not None:
+                bundles[(authority_code, seq)] = bundle
+    seq = seqs[authority_code][1]
+    bundle = bundles.get((authority_code, seq))
+    if bundle is None:
+        raise DomainError(f"l'autorité {authority_code!r} n'a pas publié de paquet de confiance", code="no_bundle")
+    return bundle
+
+
+@post("/verify", opt=_opt(Scope.VERIFY), name="api_verify", status_code=200)
+async def verify_api(request: Request, db: DB, clock: ClockDep, data: JSONBody[VerifyRequest]) -> dict[str, Any]:
+    """Check a pass at a checkpoint zone now, with the issuing authority's latest trust bundle
+    (scope verify). Always 200 with the verdict: status (VALID, REFUSED, UNCERTAIN), reason,
+    message_fr, message_en, claims."""
+    if not isinstance(data.text, str) or not data.text.strip():
+        raise InvalidField("text", "texte du laissez-passer attendu (contenu du QR code, « CQ1:… »)")
+    if not isinstance(data.zone, str) or not data.zone.strip():
+        raise InvalidField("zone", "code de la zone du point de contrôle attendu, p. ex. « PARIS-CENTRE »")
+    if data.plate is not None and not isinstance(data.plate, str):
+        raise InvalidField("plate", "plaque (texte) attendue")
+    text, zone = data.text.strip(), data.zone.strip()
+    issuer = _peek_issuer(text)
+    if issuer is None:
+        row = (await db.exec(select(Organisation.code).join(Zone, col(Zone.authority_id) == Organisation.id)
+                             .where(col(Zone.code) == zone).limit(1))).first()
+        if row is None:
+            raise InvalidField("zone", f"zone inconnue : {zone!r}")
+        issuer = row
+    bundle = latest_bundle(request.app.state, issuer)
+    verdict = verify_pass(text, bundle, zone=zone, now=to_epoch(clock.now()), plate=data.plate or None)
+    result = verdict.as_json()
+    result["bundle_seq"] = bundle.content.seq
+    result["issuer"] = issuer
+    return result
+
+
+# ---- OpenAPI (/schema) -----------------------------------------------------------------------
+
+VIEWER = "/vendor/swagger-ui-dist"
+API_DESCRIPTION = """API de CirQliz pour les logiciels de flotte des professionnels.
+
+Authentification : `Authorization: Bearer <jeton>`, un jeton créé par l'entreprise sur /pro/api,
+avec ses droits (scopes) : applications:write, passes:read, verify, exports:read.
+Erreurs : JSON `{"status_code", "code", "detail"}`, `detail` en français.
+401 sans jeton valide, 403 sans le droit requis, 404 pour ce qui n'appartient pas à l'organisation
+du jeton, 429 au-delà de la limite de requêtes par minute et par jeton.
+"""
+
+
+class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
+    """Swagger UI from the npm package served under /vendor: no CDN, no online validator, no
+    favicon from elsewhere, and no OAuth2 redirect page (the API uses bearer tokens)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            path="/", js_url=f"{VIEWER}/swagger-ui-bundle.js", css_url=f"{VIEWER}/swagger-ui.css",
+            standalone_preset_js_url=f"{VIEWER}/swagger-ui-standalone-preset.js",
+            favicon=f"<link rel='icon' type='image/png' href='{VIEWER}/favicon-32x32.png'>",
+        )
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        """Swagger UI's page, with the online validator switched off."""
+        html = super().render(request, openapi_schema)
+        return html.replace(b"deepLinking: true,", b"validatorUrl: null,\n                  deepLinking: true,", 1)
+
+    def receive_router(self, router: LitestarRouter) -> None:
+        """No extra route."""
+        return
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document and its viewer at /schema (JSON at /schema/openapi.json)."""
+    return OpenAPIConfig(
+        title="CirQliz API",
+        version="1",
+        description=API_DESCRIPTION,
+        path="/schema",
+        render_plugins=[LocalSwaggerRenderPlugin()],
+        components=Components(security_schemes={
+            "BearerToken": SecurityScheme(type="http", scheme="bearer", description="Jeton d'API (/pro/api)"),
+        }),
+        use_handler_docstrings=True,
+    )
+
+
+ROUTES = [
+    Router(
+        path="/api/v1",
+        route_handlers=[create_application_api, get_application_api, list_passes_api, get_pass_api, verify_api],
+        guards=[api_guard],
+        opt={"exclude_from_auth": True},
+        tags=["API v1"],
+        security=[{"BearerToken": []}],
+        exception_handlers={
+            NotAuthorizedException: _on_unauthorised,
+            PermissionDeniedException: _on_forbidden,
+            ValidationException: _on_invalid,
+            InvalidField: _on_invalid_field,
+            HTTPException: _on_http,
+        },
+    )
+]

@@ -1,0 +1,373 @@
+"""Accounts: a company registers itself, members are invited, passwords are reset.
+
+Links sent by e-mail carry a token that is signed (HMAC with a key derived from the secret key)
+and carries its expiry, so a forged or stale link is refused before any database lookup; the
+database keeps only the token's SHA-256, and each token is used once. Like the other services,
+nothing here commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cirqliz.clock import Clock, to_epoch
+from cirqliz.db.models import Invitation, Membership, Organisation, PasswordReset, UserAccount
+from cirqliz.domain.errors import CompanyIdError, DomainError
+from cirqliz.domain.organisations import ROLES_BY_KIND, OrganisationKind, Role, parse_siren, parse_siret
+from cirqliz.issuance.audit import record_change
+from cirqliz.issuance.organisations import add_membership, create_organisation, create_user
+from cirqliz.issuance.passwords import check_password_policy, hash_password, verify_password
+
+INVITATION_TTL = timedelta(days=7)
+RESET_TTL = timedelta(hours=1)
+INVITE = "invitation"
+RESET = "password-reset"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class TokenError(DomainError):
+    """A link that cannot be used (unknown, altered, expired or already used)."""
+
+    code = "invalid_token"
+
+
+# ---- signed tokens ---------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def token_key(secret_key: str, purpose: str) -> bytes:
+    """The HMAC key for one kind of link, derived from the application's secret key."""
+    return hashlib.sha256(f"cirqliz-token:{purpose}:{secret_key}".encode()).digest()
+
+
+def new_token(key: bytes, expires_at: datetime) -> str:
+    """A URL-safe token: 16 random bytes and the expiry, then a truncated HMAC-SHA256."""
+    body = secrets.token_bytes(16) + to_epoch(expires_at).to_bytes(8, "big")
+    return f"{_b64(body)}.{_b64(hmac.new(key, body, hashlib.sha256).digest()[:16])}"
+
+
+def check_token(key: bytes, token: str, now: datetime) -> None:
+    """TokenError unless the token was signed with `key` and has not expired."""
+    try:
+        body_text, mac_text = token.split(".")
+        body, mac = _unb64(body_text), _unb64(mac_text)
+    except (ValueError, TypeError) as exc:
+        raise TokenError("lien invalide ou incomplet") from exc
+    expected = hmac.new(key, body, hashlib.sha256).digest()[:16]
+    if len(body) != 24 or not hmac.compare_digest(mac, expected):
+        raise TokenError("lien invalide ou incomplet")
+    if to_epoch(now) >= int.from_bytes(body[16:], "big"):
+        raise TokenError("ce lien a expiré : demandez-en un nouveau", code="expired_token")
+
+
+def token_hash(token: str) -> str:
+    """What the database stores for a token (SHA-256, hex)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ---- registration ----------------------------------------------------------------------------
+
+
+def normalise_email(email: str) -> str:
+    """A trimmed, lower-case address; DomainError when it does not look like one."""
+    address = (email or "").strip().lower()
+    if not _EMAIL.match(address) or len(address) > 254:
+        raise DomainError("adresse électronique invalide", code="invalid_email")
+    return address
+
+
+def parse_company_id(text: str) -> tuple[str, str | None]:
+    """(SIREN, SIRET or None) from a SIREN (9 digits) or SIRET (14 digits), Luhn key checked."""
+    digits = re.sub(r"[\s.\-]", "", text or "")
+    if not digits:
+        raise CompanyIdError("indiquez le SIREN (9 chiffres) ou le SIRET (14 chiffres) de l'entreprise",
+                             code="missing_company_id")
+    if len(digits) == 14:
+        siret = parse_siret(digits)
+        return siret[:9], siret
+    if len(digits) == 9:
+        return parse_siren(digits), None
+    raise CompanyIdError(f"numéro invalide : {text!r} — un SIREN a 9 chiffres, un SIRET 14",
+                         code="invalid_company_id_length")
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "entreprise"
+
+
+async def _user_by_email(session: AsyncSession, email: str) -> UserAccount | None:
+    return (await session.exec(select(UserAccount).where(col(UserAccount.email) == email))).first()
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What a self-registration created."""
+
+    organisation: Organisation
+    user: UserAccount
+
+
+async def register_company(
+    session: AsyncSession,
+    *,
+    company_name: str,
+    company_id: str,
+    display_name: str,
+    email: str,
+    password: str,
+    clock: Clock,
+) -> Registration:
+    """A company and its first user (professional), checked entirely before anything is written."""
+    name = (company_name or "").strip()
+    if not name or len(name) > 200:
+        raise DomainError("indiquez la raison sociale de l'entreprise (200 caractères au plus)",
+                          code="invalid_company_name")
+    siren, siret = parse_company_id(company_id)
+    person = (display_name or "").strip()
+    if not person or len(person) > 200:
+        raise DomainError("indiquez vos nom et prénom", code="invalid_display_name")
+    address = normalise_email(email)
+    check_password_policy(password)
+    if await _user_by_email(session, address) is not None:
+        raise DomainError("un compte existe déjà avec cette adresse : connectez-vous ou réinitialisez "
+                          "votre mot de passe", code="email_taken")
+    existing = (await session.exec(select(Organisation).where(
+        col(Organisation.kind) == OrganisationKind.COMPANY.value, col(Organisation.siren) == siren))).first()
+    if existing is not None:
+        raise DomainError("cette entreprise est déjà inscrite : demandez une invitation à l'un de ses "
+                          "membres", code="company_exists")
+    code = f"{_slug(name)[:22].strip('-')}-{siren}"
+    org = await create_organisation(session, kind=OrganisationKind.COMPANY, code=code, name=name, siren=siren,
+                                    siret=siret, clock=clock)
+    user = await create_user(session, email=address, display_name=person, clock=clock,
+                             password_hash=hash_password(password))
+    await add_membership(session, user_id=user.id, organisation_id=org.id, role=Role.PROFESSIONAL,
+                         clock=clock, actor_id=user.id)
+    return Registration(org, user)
+
+
+# ---- members and invitations -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person of an organisation with their roles there."""
+
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    roles: tuple[str, ...]
+    is_active: bool
+
+
+async def organisation_members(session: AsyncSession, organisation_id: uuid.UUID) -> list[Member]:
+    """The members of an organisation, by name."""
+    rows = (await session.exec(
+        select(UserAccount, Membership.role).join(Membership, col(Membership.user_id) == UserAccount.id)
+        .where(col(Membership.organisation_id) == organisation_id)
+        .order_by(col(UserAccount.display_name), col(UserAccount.email), col(Membership.role))
+    )).all()
+    members: dict[uuid.UUID, Member] = {}
+    for user, role in rows:
+        found = members.get(user.id)
+        roles = (*found.roles, role) if found else (role,)
+        members[user.id] = Member(user.id, user.email, user.display_name, roles, user.is_active)
+    return list(members.values())
+
+
+async def pending_invitations(session: AsyncSession, organisation_ids: list[uuid.UUID], now: datetime
+                              ) -> list[Invitation]:
+    """Invitations not accepted yet and not expired, newest first."""
+    if not organisation_ids:
+        return []
+    return list((await session.exec(
+        select(Invitation).where(col(Invitation.organisation_id).in_(organisation_ids),
+                                 col(Invitation.accepted_at).is_(None), col(Invitation.expires_at) > now)
+        .order_by(col(Invitation.created_at).desc())
+    )).all())
+
+
+async def invite_member(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID,
+    email: str,
+    role: str,
+    invited_by: uuid.UUID,
+    clock: Clock,
+    secret_key: str,
+    ttl: timedelta = INVITATION_TTL,
+) -> tuple[Invitation, str]:
+    """Record an invitation and return it with the token to send (only its hash is stored)."""
+    address = normalise_email(email)
+    org = await session.get(Organisation, organisation_id)
+    if org is None:
+        raise DomainError("organisation introuvable", code="not_found")
+    try:
+        member_role = Role(role)
+    except ValueError as exc:
+        raise DomainError(f"rôle inconnu : {role!r}", code="invalid_role") from exc
+    if member_role not in ROLES_BY_KIND[OrganisationKind(org.kind)]:
+        raise DomainError(f"ce rôle n'existe pas dans une organisation de type « {org.kind} »",
+                          code="role_not_allowed")
+    user = await _user_by_email(session, address)
+    if user is not None and (await session.exec(select(Membership).where(
+            col(Membership.user_id) == user.id, col(Membership.organisation_id) == org.id,
+            col(Membership.role) == member_role.value))).first() is not None:
+        raise DomainError(f"{address} est déjà membre avec ce rôle", code="already_member")
+    now = clock.now()
+    expires_at = now + ttl
+    token = new_token(token_key(secret_key, INVITE), expires_at)
+    invitation = Invitation(organisation_id=org.id, email=address, role=member_role.value,
+                            token_hash=token_hash(token), invited_by_id=invited_by, created_at=now,
+                            expires_at=expires_at)
+    session.add(invitation)
+    await session.flush()
+    await record_change(session, actor_id=invited_by, entity="invitation", entity_id=invitation.id,
+                        action="create", at=now,
+                        after={"organisation_id": org.id, "email": address, "role": member_role.value})
+    return invitation, token
+
+
+async def open_invitation(session: AsyncSession, *, token: str, clock: Clock, secret_key: str) -> Invitation:
+    """The usable invitation behind a token, or TokenError."""
+    now = clock.now()
+    check_token(token_key(secret_key, INVITE), token, now)
+    invitation = (await session.exec(
+        select(Invitation).where(col(Invitation.token_hash) == token_hash(token)))).first()
+    if invitation is None:
+        raise TokenError("invitation inconnue ou annulée")
+    if invitation.accepted_at is not None:
+        raise TokenError("cette invitation a déjà été utilisée : connectez-vous", code="used_token")
+    if invitation.expires_at <= now:
+        raise TokenError("cette invitation a expiré : demandez-en une nouvelle", code="expired_token")
+    return invitation
+
+
+async def existing_account(session: AsyncSession, email: str) -> UserAccount | None:
+    """The account that already uses this address, if any."""
+    return await _user_by_email(session, email.strip().lower())
+
+
+async def accept_invitation(
+    session: AsyncSession,
+    *,
+    token: str,
+    display_name: str,
+    password: str,
+    clock: Clock,
+    secret_key: str,
+) -> UserAccount:
+    """Join the organisation: a new account (name and password), or an existing one (its password)."""
+    invitation = await open_invitation(session, token=token, clock=clock, secret_key=secret_key)
+    now = clock.now()
+    user = await _user_by_email(session, invitation.email)
+    if user is None:
+        person = (display_name or "").strip()
+        if not person or len(person) > 200:
+            raise DomainError("indiquez vos nom et prénom", code="invalid_display_name")
+        user = await create_user(session, email=invitation.email, display_name=person, clock=clock,
+                                 password_hash=hash_password(password))
+    elif not user.is_active or not verify_password(user.password_hash, password):
+        raise DomainError("un compte existe déjà avec cette adresse : saisissez son mot de passe actuel",
+                          code="wrong_password")
+    claimed = await session.exec(
+        update(Invitation).where(col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None))
+        .values(accepted_at=now, accepted_user_id=user.id).returning(Invitation.id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.first() is None:
+        raise TokenError("cette invitation a déjà été utilisée", code="used_token")
+    await add_membership(session, user_id=user.id, organisation_id=invitation.organisation_id,
+                         role=invitation.role, clock=clock, actor_id=user.id)
+    await record_change(session, actor_id=user.id, entity="invitation", entity_id=invitation.id,
+                        action="accept", at=now, after={"user_id": user.id})
+    return user
+
+
+# ---- password reset --------------------------------------------------------------------------
+
+
+async def request_password_reset(
+    session: AsyncSession, *, email: str, clock: Clock, secret_key: str, ttl: timedelta = RESET_TTL,
+) -> tuple[UserAccount, str] | None:
+    """A reset token for the active account with this address; None when there is none."""
+    try:
+        address = normalise_email(email)
+    except DomainError:
+        return None
+    user = await _user_by_email(session, address)
+    if user is None or not user.is_active:
+        return None
+    now = clock.now()
+    expires_at = now + ttl
+    token = new_token(token_key(secret_key, RESET), expires_at)
+    session.add(PasswordReset(user_id=user.id, token_hash=token_hash(token), created_at=now, expires_at=expires_at))
+    await session.flush()
+    await record_change(session, actor_id=None, entity="user", entity_id=user.id, action="password_reset_request",
+                        at=now)
+    return user, token
+
+
+async def open_password_reset(session: AsyncSession, *, token: str, clock: Clock, secret_key: str
+                              ) -> PasswordReset:
+    """The usable reset behind a token, or TokenError."""
+    now = clock.now()
+    check_token(token_key(secret_key, RESET), token, now)
+    reset = (await session.exec(
+        select(PasswordReset).where(col(PasswordReset.token_hash) == token_hash(token)))).first()
+    if reset is None:
+        raise TokenError("lien de réinitialisation inconnu")
+    if reset.used_at is not None:
+        raise TokenError("ce lien a déjà servi : demandez-en un nouveau", code="used_token")
+    if reset.expires_at <= now:
+        raise TokenError("ce lien a expiré : demandez-en un nouveau", code="expired_token")
+    return reset
+
+
+async def reset_password(
+    session: AsyncSession, *, token: str, password: str, clock: Clock, secret_key: str,
+) -> UserAccount:
+    """Set a new password with a one-time link; every other pending link of the user dies too."""
+    reset = await open_password_reset(session, token=token, clock=clock, secret_key=secret_key)
+    new_hash = hash_password(password)  # checks the policy before the link is spent
+    now = clock.now()
+    claimed = await session.exec(
+        update(PasswordReset).where(col(PasswordReset.id) == reset.id, col(PasswordReset.used_at).is_(None))
+        .values(used_at=now).returning(PasswordReset.id).execution_options(synchronize_session=False)
+    )
+    if claimed.first() is None:
+        raise TokenError("ce lien a déjà servi : demandez-en un nouveau", code="used_token")
+    await session.exec(
+        update(PasswordReset).where(col(PasswordReset.user_id) == reset.user_id, col(PasswordReset.used_at).is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False)
+    )
+    user = await session.get(UserAccount, reset.user_id)
+    if user is None or not user.is_active:
+        raise TokenError("compte inconnu ou désactivé")
+    user.password_hash = new_hash
+    session.add(user)
+    await session.flush()
+    await record_change(session, actor_id=user.id, entity="user", entity_id=user.id, action="password_reset",
+                        at=now)
+    return user

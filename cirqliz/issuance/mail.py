@@ -1,0 +1,353 @@
+"""E-mail: compose from templates (French), send by SMTP or write to the outbox, notify people.
+
+- `Mailer.for_settings(settings)`: SMTP with STARTTLS when `smtp_host` is set; otherwise every
+  message is written as an .eml file under `outbox_dir` (and shown on /dev/outbox in development).
+- `send_after_commit(session, message)`: the message leaves only if the caller's transaction
+  commits (a refused or rolled-back change sends nothing).
+- `notify_application_change(session, application_id, settings=...)`: call it after a service that
+  changed an application's status, in the same transaction.
+- `send_expiry_reminders(session, now, days=7, settings=...)`: once per pass, remembered in
+  `sent_notification` (safe to run again and in several processes).
+
+Mail templates live in cirqliz/web/templates/mail/: `{% set subject = ... %}` then the body.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime, make_msgid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cirqliz.db.models import (
+    AccessPass,
+    Application,
+    ApplicationTransitionRecord,
+    Membership,
+    Organisation,
+    SentNotification,
+    UserAccount,
+    Vehicle,
+)
+from cirqliz.domain.applications import ApplicationStatus
+from cirqliz.domain.organisations import Role
+from cirqliz.domain.passes import PassStatus
+from cirqliz.domain.purposes import purpose_label
+from cirqliz.settings import Settings
+
+log = logging.getLogger("cirqliz.mail")
+
+MAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates" / "mail"
+PARIS = ZoneInfo("Europe/Paris")
+_PENDING = "cirqliz_pending_mail"
+_HOOKED = "cirqliz_mail_hooked"
+_smtp_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cirqliz-smtp")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An e-mail written to the outbox, as read back for the development page and tests."""
+
+    name: str
+    to: str
+    subject: str
+    date: str
+    body: str
+
+
+def _local(value: datetime | None) -> str:
+    """A date and time as people in France read it (Europe/Paris)."""
+    return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M") if value else ""
+
+
+def _day(value: datetime | None) -> str:
+    return value.astimezone(PARIS).strftime("%d/%m/%Y") if value else ""
+
+
+class Mailer:
+    """Composes and sends e-mails for one configuration."""
+
+    def __init__(self, settings: Settings, *, templates: Path = MAIL_TEMPLATES) -> None:
+        self.settings = settings
+        self.outbox_dir = Path(settings.outbox_dir)
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates)), autoescape=False,  # noqa: S701 (plain-text mail, no HTML)
+            undefined=StrictUndefined,
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        )
+        self.env.filters["local"] = _local
+        self.env.filters["day"] = _day
+        self.env.filters["purpose"] = purpose_label
+
+    @staticmethod
+    @lru_cache(maxsize=8)
+    def for_settings(settings: Settings) -> Mailer:
+        """One mailer per configuration (settings are frozen, so they can key a cache)."""
+        return Mailer(settings)
+
+    @property
+    def uses_outbox(self) -> bool:
+        """True when no SMTP server is configured (development, tests)."""
+        return not self.settings.smtp_host
+
+    # ---- composing -------------------------------------------------------------------------
+
+    def compose(self, template: str, *, to: str | Sequence[str], **context: Any) -> EmailMessage:
+        """A message from mail/<template>.txt: its `subject` variable and its body."""
+        tpl = self.env.get_template(f"{template}.txt")
+        context = {"base_url": self.settings.base_url.rstrip("/"), **context}
+        module = tpl.make_module(context)
+        subject = str(getattr(module, "subject", "")).strip() or "CirQliz"
+        body = str(module).strip() + "\n\n-- \nCirQliz — " + self.settings.base_url.rstrip("/") + "\n"
+        message = EmailMessage()
+        message["From"] = self.settings.mail_from
+        message["To"] = to if isinstance(to, str) else ", ".join(to)
+        message["Subject"] = subject
+        message["Date"] = format_datetime(datetime.now().astimezone())
+        message["Message-ID"] = make_msgid(domain="cirqliz.invalid")
+        message.set_content(body)
+        return message
+
+    # ---- sending ---------------------------------------------------------------------------
+
+    def send(self, message: EmailMessage) -> None:
+        """Send now: to the outbox (synchronously) or by SMTP (in a worker thread, errors logged)."""
+        if self.uses_outbox:
+            self.write_outbox(message)
+        else:
+            _smtp_pool.submit(self._send_smtp_logged, message)
+
+    def write_outbox(self, message: EmailMessage) -> Path:
+        """Write the message as an .eml file; names sort by time of writing."""
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
+        path = self.outbox_dir / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.eml"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(message.as_bytes(policy=policy.SMTP))
+        tmp.replace(path)
+        log.info("mail written to the outbox: %s (%s)", path.name, message["Subject"])
+        return path
+
+    def send_smtp(self, message: EmailMessage) -> None:
+        """Deliver through the configured SMTP server (implicit TLS on 465, STARTTLS otherwise)."""
+        s = self.settings
+        context = ssl.create_default_context()
+        if s.smtp_port == 465:
+            server: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=30, context=context)
+        else:
+            server = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30)
+        with server:
+            if s.smtp_port != 465:
+                server.ehlo()
+                server.starttls(context=context)
+                server.ehlo()
+            if s.smtp_user:
+                server.login(s.smtp_user, s.smtp_password)
+            server.send_message(message)
+
+    def _send_smtp_logged(self, message: EmailMessage) -> None:
+        try:
+            self.send_smtp(message)
+        except Exception:  # a lost mail must not break the request that caused it
+            log.exception("sending mail %r to %s failed", message["Subject"], message["To"])
+
+    def send_after_commit(self, session: AsyncSession, message: EmailMessage) -> None:
+        """Send `message` when the session's current transaction commits; drop it on rollback."""
+        sync = session.sync_session
+        sync.info.setdefault(_PENDING, []).append((self, message))
+        if not sync.info.get(_HOOKED):
+            event.listen(sync, "after_commit", _send_pending)
+            event.listen(sync, "after_transaction_end", _drop_pending)
+            sync.info[_HOOKED] = True
+
+    # ---- reading the outbox ----------------------------------------------------------------
+
+    def outbox(self, limit: int = 100) -> list[OutboxMessage]:
+        """The newest messages of the outbox first."""
+        if not self.outbox_dir.is_dir():
+            return []
+        files = sorted(self.outbox_dir.glob("*.eml"), reverse=True)[:limit]
+        parser = BytesParser(policy=policy.default)
+        found = []
+        for path in files:
+            parsed = parser.parsebytes(path.read_bytes())
+            body_part = parsed.get_body(preferencelist=("plain",))
+            body = body_part.get_content() if body_part is not None else ""
+            found.append(OutboxMessage(path.name, str(parsed["To"]), str(parsed["Subject"]),
+                                       str(parsed["Date"]), body))
+        return found
+
+
+def _send_pending(sync_session: Any) -> None:
+    pending = sync_session.info.pop(_PENDING, [])
+    for mailer, message in pending:
+        try:
+            mailer.send(message)
+        except Exception:
+            log.exception("mail %r could not be sent", message["Subject"])
+
+
+def _drop_pending(sync_session: Any, transaction: Any) -> None:
+    # The outermost transaction ended without a commit (after_commit pops the list first).
+    if transaction.parent is None and not transaction.nested:
+        dropped = sync_session.info.pop(_PENDING, [])
+        if dropped:
+            log.info("%d mail(s) dropped: the transaction was rolled back", len(dropped))
+
+
+# ---- notifications ---------------------------------------------------------------------------
+
+_TEMPLATE_BY_STATUS = {
+    ApplicationStatus.SUBMITTED: "application_submitted",
+    ApplicationStatus.NEEDS_INFO: "application_needs_info",
+    ApplicationStatus.APPROVED: "application_approved",
+    ApplicationStatus.REJECTED: "application_rejected",
+}
+
+
+async def _reviewer_addresses(session: AsyncSession, authority_id: uuid.UUID) -> list[str]:
+    rows = await session.exec(
+        select(UserAccount.email).join(Membership, col(Membership.user_id) == UserAccount.id)
+        .where(col(Membership.organisation_id) == authority_id, col(Membership.role) == Role.REVIEWER.value,
+               col(UserAccount.is_active).is_(True))
+        .distinct().order_by(col(UserAccount.email))
+    )
+    return list(rows.all())
+
+
+async def notify_application_change(
+    session: AsyncSession,
+    application_id: uuid.UUID,
+    *,
+    settings: Settings,
+    mailer: Mailer | None = None,
+    status: str | None = None,
+) -> int:
+    """Mail the people concerned by the application's current status (after the commit).
+
+    submitted → the applicant (acknowledgement) and the authority's reviewers (to review);
+    needs_info, approved, rejected → the applicant. Other statuses send nothing.
+    Returns how many messages were queued.
+    """
+    mailer = mailer or Mailer.for_settings(settings)
+    app = await session.get(Application, application_id)
+    if app is None:
+        return 0
+    current = ApplicationStatus(status or app.status)
+    template = _TEMPLATE_BY_STATUS.get(current)
+    if template is None:
+        return 0
+    applicant = await session.get(UserAccount, app.applicant_id)
+    organisation = await session.get(Organisation, app.organisation_id)
+    authority = await session.get(Organisation, app.authority_id)
+    passes: list[AccessPass] = []
+    if current is ApplicationStatus.APPROVED:
+        passes = list((await session.exec(
+            select(AccessPass).where(col(AccessPass.application_id) == app.id).order_by(col(AccessPass.plate))
+        )).all())
+    last = (await session.exec(
+        select(ApplicationTransitionRecord).where(col(ApplicationTransitionRecord.application_id) == app.id)
+        .order_by(col(ApplicationTransitionRecord.at).desc(), col(ApplicationTransitionRecord.id)).limit(1)
+    )).first()
+    context = {
+        "reason": (last.reason if last is not None else None) or app.decision_reason or "",
+        "application": app, "applicant": applicant, "organisation": organisation, "authority": authority,
+        "passes": passes, "short_id": str(app.id)[:8],
+    }
+    queued = 0
+    if applicant is not None and applicant.is_active:
+        mailer.send_after_commit(session, mailer.compose(template, to=applicant.email, **context))
+        queued += 1
+    if current is ApplicationStatus.SUBMITTED:
+        for address in await _reviewer_addresses(session, app.authority_id):
+            mailer.send_after_commit(session, mailer.compose("application_to_review", to=address, **context))
+            queued += 1
+    return queued
+
+
+async def _pass_recipients(session: AsyncSession, row: AccessPass) -> list[str]:
+    """The applicant of the pass's application, else the professionals of the vehicle's company."""
+    if row.application_id is not None:
+        app = await session.get(Application, row.application_id)
+        if app is not None:
+            user = await session.get(UserAccount, app.applicant_id)
+            if user is not None and user.is_active:
+                return [user.email]
+    if row.vehicle_id is not None:
+        vehicle = await session.get(Vehicle, row.vehicle_id)
+        if vehicle is not None:
+            rows = await session.exec(
+                select(UserAccount.email).join(Membership, col(Membership.user_id) == UserAccount.id)
+                .where(col(Membership.organisation_id) == vehicle.organisation_id,
+                       col(Membership.role) == Role.PROFESSIONAL.value, col(UserAccount.is_active).is_(True))
+                .distinct()
+            )
+            return list(rows.all())
+    return []
+
+
+EXPIRY_REMINDER = "pass_expiry_reminder"
+
+
+async def send_expiry_reminders(
+    session: AsyncSession,
+    now: datetime,
+    days: int = 7,
+    *,
+    settings: Settings,
+    mailer: Mailer | None = None,
+) -> int:
+    """Remind holders of active passes expiring within `days`; each pass is reminded once.
+
+    The reminder is remembered in `sent_notification` (kind, pass id) in the caller's transaction,
+    and the mail leaves when it commits: running it again, or in two processes at once, sends no
+    second reminder (the unique constraint refuses the second record). Returns the number of passes
+    reminded.
+    """
+    mailer = mailer or Mailer.for_settings(settings)
+    rows = (await session.exec(
+        select(AccessPass).where(
+            col(AccessPass.status) == PassStatus.ACTIVE.value,
+            col(AccessPass.expires_at) > now,
+            col(AccessPass.expires_at) <= now + timedelta(days=days),
+        ).order_by(col(AccessPass.expires_at))
+    )).all()
+    refs = [str(r.id) for r in rows]
+    done = set((await session.exec(
+        select(SentNotification.ref).where(col(SentNotification.kind) == EXPIRY_REMINDER,
+                                           col(SentNotification.ref).in_(refs))
+    )).all()) if refs else set()
+    rows = [r for r in rows if str(r.id) not in done]
+    reminded = 0
+    for row in rows:
+        recipients = await _pass_recipients(session, row)
+        try:
+            async with session.begin_nested():
+                session.add(SentNotification(kind=EXPIRY_REMINDER, ref=str(row.id), recipients=len(recipients),
+                                             sent_at=now))
+                await session.flush()
+        except IntegrityError:
+            continue  # another run reminded it meanwhile
+        for address in recipients:
+            mailer.send_after_commit(session, mailer.compose("pass_expiry", to=address, access_pass=row,
+                                                             days_left=max(0, (row.expires_at - now).days)))
+        reminded += 1
+    return reminded

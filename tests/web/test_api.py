@@ -1,0 +1,268 @@
+"""The /api/v1 endpoints: tokens, scopes, organisation scoping, passes, QR, verification, OpenAPI."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+
+import pytest
+from litestar.testing import TestClient
+from PIL import Image
+
+from cirqliz.demo.seed import AUTHORITY_CODE, AUTHORITY_ID, COMPANY_ID, OTHER_COMPANY_ID, USER_IDS
+from cirqliz.issuance.api_tokens import create_api_token
+from cirqliz.issuance.applications import approve_application
+from cirqliz.issuance.keystore import KeyStore
+from cirqliz.issuance.publication import publish_bundle
+
+from .conftest import login, post_form
+from .mailbox import in_db, mails_to, outbox_web_world  # noqa: F401 (fixture `web_world`: outbox in tmp)
+
+ALL_SCOPES = ("applications:write", "passes:read", "verify", "exports:read")
+BODY = {
+    "zones": ["PARIS-CENTRE"],
+    "vehicles": ["AB-123-CD"],
+    "purpose": 1,
+    "not_before": "2026-11-23T00:00:00+01:00",
+    "expires_at": "2026-11-28T00:00:00+01:00",
+    "comment": "tournée du matin",
+}
+
+
+def _token(world, *, organisation=COMPANY_ID, user="pro", scopes=ALL_SCOPES) -> str:
+    async def work(session):
+        _, token = await create_api_token(session, organisation_id=organisation, name="tests", scopes=scopes,
+                                          created_by=USER_IDS[user], clock=world.clock)
+        return token
+
+    return in_db(world, work)
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _apply(client: TestClient, token: str, **changes) -> dict:
+    response = client.post("/api/v1/applications", json=BODY | changes, headers=_auth(token))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _approve_and_publish(world, application_id: str) -> list[str]:
+    signer = world.app.state.signer
+
+    async def work(session):
+        passes = await approve_application(session, application_id=uuid.UUID(application_id),
+                                           reviewer_id=USER_IDS["reviewer"], signer=signer, clock=world.clock)
+        await publish_bundle(session, authority_id=AUTHORITY_ID, keystore=signer.keystore(AUTHORITY_CODE),
+                             clock=world.clock)
+        return [p.serial for p in passes]
+
+    return in_db(world, work)
+
+
+# ---- tokens ----------------------------------------------------------------------------------
+
+
+def test_token_is_created_on_the_page_shown_once_and_works(client: TestClient, web_world) -> None:
+    login(client, "pro")
+    assert client.get("/pro/api").status_code == 200
+    refused = post_form(client, "/pro/api", {"name": "flotte"})
+    assert refused.status_code == 400 and "au moins un droit" in refused.text
+    created = post_form(client, "/pro/api", {"name": "logiciel de flotte", "scopes": ["passes:read", "verify"]})
+    assert created.status_code == 200, created.text
+    token = re.search(r'<code id="new-token">([^<]+)</code>', created.text).group(1)
+    assert token.startswith("cqz_")
+    listing = client.get("/pro/api").text
+    assert token not in listing and token[:12] in listing and "passes:read, verify" in listing
+
+    api = TestClient(web_world.app)
+    with api:
+        assert api.get("/api/v1/passes", headers=_auth(token)).json()["passes"] == []
+        # No applications:write scope.
+        denied = api.post("/api/v1/applications", json=BODY, headers=_auth(token))
+        assert denied.status_code == 403
+        assert denied.json()["detail"] == "Ce jeton n'a pas le droit « applications:write »."
+
+    token_id = re.search(r'action="/pro/api/([0-9a-f-]+)/revoquer"', listing).group(1)
+    assert post_form(client, f"/pro/api/{token_id}/revoquer", follow_redirects=False).status_code == 303
+    with TestClient(web_world.app) as api:
+        assert api.get("/api/v1/passes", headers=_auth(token)).status_code == 401
+
+
+def test_missing_or_unknown_token_is_401_json(client: TestClient, web_world) -> None:
+    for headers in ({}, {"Authorization": "Bearer cqz_nope"}, {"Authorization": "Basic abc"}):
+        response = client.get("/api/v1/passes", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert "jeton" in response.json()["detail"].lower()
+    # A signed-in session is not an API token.
+    login(client, "pro")
+    assert client.get("/api/v1/passes").status_code == 401
+
+
+def test_rate_limit_per_token(client: TestClient, web_world) -> None:
+    web_world.app.state.api_rate_limit = 3
+    first, second = _token(web_world), _token(web_world)
+    for _ in range(3):
+        assert client.get("/api/v1/passes", headers=_auth(first)).status_code == 200
+    limited = client.get("/api/v1/passes", headers=_auth(first))
+    assert limited.status_code == 429 and "Trop de requêtes" in limited.json()["detail"]
+    assert client.get("/api/v1/passes", headers=_auth(second)).status_code == 200  # per token
+
+
+# ---- applications ----------------------------------------------------------------------------
+
+
+def test_create_application_through_the_api(client: TestClient, web_world) -> None:
+    token = _token(web_world)
+    created = _apply(client, token, windows=["Mo-Fr 07:00-11:00"])
+    assert created["status"] == "submitted"
+    assert created["zones"] == ["PARIS-CENTRE"] and created["vehicles"] == ["AB123CD"]
+    assert created["windows"] and created["comment"] == "tournée du matin"
+    fetched = client.get(f"/api/v1/applications/{created['id']}", headers=_auth(token))
+    assert fetched.status_code == 200 and fetched.json()["id"] == created["id"]
+    # Notifications: the applicant (the token's creator) and the reviewers.
+    assert "déposée" in mails_to(web_world, "pro@demo.cirqliz.fr")[0].subject
+    assert mails_to(web_world, "instructeur@demo.cirqliz.fr")
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"zones": []}, "zones", "au moins un"),
+    ({"zones": ["NULLE-PART"]}, "zones", "zone inconnue"),
+    ({"vehicles": ["ZZ-999-ZZ"]}, "vehicles", "non enregistré"),
+    ({"vehicles": ["KL-012-MN"]}, "vehicles", "non enregistré"),  # the other company's vehicle
+    ({"purpose": "pique-nique"}, "purpose", "motif inconnu"),
+    ({"not_before": "demain"}, "not_before", "date illisible"),
+    ({"not_before": "2026-11-24T08:00:00"}, "not_before", "fuseau horaire"),
+    ({"expires_at": "2026-11-22T00:00:00+01:00"}, "expires_at", "doit suivre"),
+    ({"windows": ["lundi matin"]}, "windows", "créneau illisible"),
+    ({"comment": 12}, "comment", "texte"),
+])
+def test_every_field_is_checked_with_a_french_message(client: TestClient, web_world, change, field, words) -> None:
+    token = _token(web_world)
+    response = client.post("/api/v1/applications", json=BODY | change, headers=_auth(token))
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["field"] == field and words in body["detail"], body
+
+
+def test_unreadable_body_and_ineligible_request(client: TestClient, web_world) -> None:
+    token = _token(web_world)
+    bad = client.post("/api/v1/applications", content=b"{pas du json", headers=_auth(token) | {
+        "content-type": "application/json"})
+    assert bad.status_code == 400 and "JSON" in bad.json()["detail"]
+    # Purpose 99 (other) is not admitted by the demo rules: 422 with the reasons, nothing stored.
+    refused = client.post("/api/v1/applications", json=BODY | {"purpose": 99}, headers=_auth(token))
+    assert refused.status_code == 422 and "PARIS-CENTRE" in refused.json()["detail"]
+    assert client.get("/api/v1/passes", headers=_auth(token)).json()["count"] == 0
+
+
+def test_another_company_cannot_read_the_application_or_its_pass(client: TestClient, web_world) -> None:
+    mine, theirs = _token(web_world), _token(web_world, organisation=OTHER_COMPANY_ID, user="other_pro")
+    created = _apply(client, mine)
+    serial = _approve_and_publish(web_world, created["id"])[0]
+    assert client.get(f"/api/v1/applications/{created['id']}", headers=_auth(theirs)).status_code == 404
+    assert client.get(f"/api/v1/passes/{serial}", headers=_auth(theirs)).status_code == 404
+    assert client.get(f"/api/v1/passes/{serial}.png", headers=_auth(theirs)).status_code == 404
+    assert client.get("/api/v1/passes", headers=_auth(theirs)).json()["passes"] == []
+    assert client.get(f"/api/v1/applications/{uuid.uuid4()}", headers=_auth(mine)).status_code == 404
+
+
+# ---- passes and verification -----------------------------------------------------------------
+
+
+def test_list_passes_fetch_png_and_verify_valid(client: TestClient, web_world) -> None:
+    token = _token(web_world)
+    created = _apply(client, token)
+    serial = _approve_and_publish(web_world, created["id"])[0]
+
+    listing = client.get("/api/v1/passes", params={"status": "active", "zone": "PARIS-CENTRE"}, headers=_auth(token))
+    assert listing.status_code == 200
+    assert [p["serial"] for p in listing.json()["passes"]] == [serial]
+    assert client.get("/api/v1/passes", params={"plate": "EF-456-GH"}, headers=_auth(token)).json()["count"] == 0
+    bad_filter = client.get("/api/v1/passes", params={"status": "perdu"}, headers=_auth(token))
+    assert bad_filter.status_code == 400 and bad_filter.json()["field"] == "status"
+
+    detail = client.get(f"/api/v1/passes/{serial.lower()}", headers=_auth(token))
+    assert detail.status_code == 200
+    body = detail.json()
+    assert body["status"] == "active" and body["text"].startswith("CQ1:") and body["zones"] == ["PARIS-CENTRE"]
+
+    png = client.get(f"/api/v1/passes/{serial}.png", headers=_auth(token))
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(png.content)).size[0] > 100
+
+    verdict = client.post("/api/v1/verify", json={"text": body["text"], "zone": "PARIS-CENTRE", "plate": "AB-123-CD"},
+                          headers=_auth(token))
+    assert verdict.status_code == 200, verdict.text
+    result = verdict.json()
+    assert result["status"] == "VALID" and result["reason"] == "VALID"
+    assert result["message_fr"] and result["message_en"] and result["claims"]["serial"] == serial
+    wrong_plate = client.post("/api/v1/verify", json={"text": body["text"], "zone": "PARIS-CENTRE",
+                                                       "plate": "ZZ-999-ZZ"}, headers=_auth(token)).json()
+    assert wrong_plate["status"] == "REFUSED" and wrong_plate["reason"] == "PLATE_MISMATCH"
+    wrong_zone = client.post("/api/v1/verify", json={"text": body["text"], "zone": "MARAIS-PIETON"},
+                             headers=_auth(token)).json()
+    assert wrong_zone["reason"] == "WRONG_ZONE"
+    garbage = client.post("/api/v1/verify", json={"text": "CQ1:NOPE", "zone": "PARIS-CENTRE"}, headers=_auth(token))
+    assert garbage.status_code == 200 and garbage.json()["reason"] == "MALFORMED"
+    missing = client.post("/api/v1/verify", json={"zone": "PARIS-CENTRE"}, headers=_auth(token))
+    assert missing.status_code == 400 and missing.json()["field"] == "text"
+
+
+def test_verify_loads_each_bundle_once(client: TestClient, web_world, monkeypatch) -> None:
+    token = _token(web_world)
+    created = _apply(client, token)
+    serial = _approve_and_publish(web_world, created["id"])[0]
+    text = client.get(f"/api/v1/passes/{serial}", headers=_auth(token)).json()["text"]
+    opened = []
+    original = KeyStore.latest_bundle
+
+    def counting(self):
+        opened.append(self.last_seq)
+        return original(self)
+
+    monkeypatch.setattr(KeyStore, "latest_bundle", counting)
+    for _ in range(3):
+        result = client.post("/api/v1/verify", json={"text": text, "zone": "PARIS-CENTRE"}, headers=_auth(token))
+        assert result.json()["status"] == "VALID"
+    assert len(opened) == 1
+    seq = result.json()["bundle_seq"]
+    assert (AUTHORITY_CODE, seq) in web_world.app.state.bundle_cache
+
+    # A new bundle (the pass revoked meanwhile would show there) is picked up once.
+    async def publish(session):
+        await publish_bundle(session, authority_id=AUTHORITY_ID,
+                             keystore=web_world.app.state.signer.keystore(AUTHORITY_CODE), clock=web_world.clock)
+
+    in_db(web_world, publish)
+    for _ in range(2):
+        result = client.post("/api/v1/verify", json={"text": text, "zone": "PARIS-CENTRE"}, headers=_auth(token))
+    assert result.json()["bundle_seq"] == seq + 1 and len(opened) == 2
+
+
+def test_verify_needs_its_scope(client: TestClient, web_world) -> None:
+    token = _token(web_world, scopes=("passes:read",))
+    response = client.post("/api/v1/verify", json={"text": "CQ1:X", "zone": "PARIS-CENTRE"}, headers=_auth(token))
+    assert response.status_code == 403 and response.json()["code"] == "forbidden"
+
+
+# ---- OpenAPI ---------------------------------------------------------------------------------
+
+
+def test_schema_page_loads_only_local_assets(client: TestClient) -> None:
+    page = client.get("/schema")
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert urls, page.text
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), url
+        assert client.get(url).status_code == 200, url
+    assert "http://" not in page.text.split("<body>")[0] and "https://" not in page.text.split("<body>")[0]
+    assert "validatorUrl: null" in page.text
+    schema = client.get("/schema/openapi.json").json()
+    assert {"/api/v1/applications", "/api/v1/passes", "/api/v1/verify"} <= set(schema["paths"])
+    assert schema["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"

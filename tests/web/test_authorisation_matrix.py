@@ -1,0 +1,236 @@
+"""Who may reach what: every route of the application, every role, one expected status.
+
+`MATRIX` has one entry per (method, path template) of `app.routes` (OPTIONS and HEAD aside): the
+URL to call (demo ids from cirqliz.demo.seed, or random ids for "not found") and the status
+expected for each role. A route without an entry fails `test_every_route_has_an_entry`, which
+lists the missing routes as ready-to-fill lines: add new routes here when you add them.
+
+Conventions: anonymous requests to protected pages answer 303 to /connexion, the API answers 401
+without a bearer token (a session cookie is not a token), a signed-in user without the role gets
+403. POSTs carry a valid CSRF token and an empty form, so an allowed role reaches the handler and
+gets its validation answer (400/404/422…) without changing anything important.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from cirqliz.demo.seed import AUTHORITY_CODE, VEHICLES, ZONE_IDS
+
+from .conftest import csrf_token, login
+from .mailbox import outbox_web_world  # noqa: F401 (fixture `web_world`: outbox in tmp)
+
+ROLES = ("anonymous", "pro", "other_pro", "reviewer", "admin", "agent", "organiser")
+IGNORED_METHODS = {"OPTIONS", "HEAD"}
+
+MY_VEHICLE = VEHICLES[0][0]  # Transports Exemple's AB-123-CD: "other_pro" gets 404
+PARIS = ZONE_IDS["PARIS-CENTRE"]
+NOWHERE = uuid.UUID("00000000-0000-4000-9000-0000000000ff")  # no row has this id
+SERIAL = "00000000000000FF"
+TOKEN = "jeton-inconnu.AAAA"
+
+
+def everyone(status: int) -> dict[str, int]:
+    """The same status for every role (public routes)."""
+    return dict.fromkeys(ROLES, status)
+
+
+def only(*allowed: str, ok: int = 200, anonymous: int = 303, others: int = 403, **special: int) -> dict[str, int]:
+    """`ok` for the allowed roles, 303 (to /connexion) for anonymous, 403 for the other roles."""
+    table = {role: others for role in ROLES}
+    table["anonymous"] = anonymous
+    table.update(dict.fromkeys(allowed, ok))
+    table.update(special)
+    return table
+
+
+def api_without_token() -> dict[str, int]:
+    """The API needs a bearer token whatever the session: 401 for everyone here."""
+    return everyone(401)
+
+
+PRO = ("pro", "other_pro")
+REVIEW = ("reviewer", "admin")
+SIGNED_IN = ROLES[1:]
+
+# (method, path template) -> (URL to call, expected status per role)
+MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
+    # ---- public and session ----
+    ("GET", "/"): ("/", everyone(200)),
+    ("GET", "/connexion"): ("/connexion", everyone(200)),
+    ("POST", "/connexion"): ("/connexion", everyone(400)),
+    ("POST", "/deconnexion"): ("/deconnexion", only(*SIGNED_IN, ok=303)),
+    ("GET", "/moi"): ("/moi", only(*SIGNED_IN, ok=303)),
+    ("GET", "/healthz"): ("/healthz", everyone(200)),
+    ("GET", "/readyz"): ("/readyz", everyone(200)),
+    ("GET", "/static/{file_path:path}"): ("/static/css/app.css", everyone(200)),
+    ("GET", "/vendor/{file_path:path}"): ("/vendor/swagger-ui-dist/swagger-ui.css", everyone(200)),
+    ("GET", "/schema"): ("/schema", everyone(200)),
+    ("GET", "/schema/openapi.json"): ("/schema/openapi.json", everyone(200)),
+    ("GET", "/schema/{path:str}"): ("/schema/redoc", everyone(404)),
+    # ---- accounts ----
+    ("GET", "/inscription"): ("/inscription", everyone(200)),
+    ("POST", "/inscription"): ("/inscription", everyone(400)),
+    ("GET", "/mot-de-passe-oublie"): ("/mot-de-passe-oublie", everyone(200)),
+    ("POST", "/mot-de-passe-oublie"): ("/mot-de-passe-oublie", everyone(200)),
+    ("GET", "/mot-de-passe/{token:str}"): (f"/mot-de-passe/{TOKEN}", everyone(400)),
+    ("POST", "/mot-de-passe/{token:str}"): (f"/mot-de-passe/{TOKEN}", everyone(400)),
+    ("GET", "/invitation/{token:str}"): (f"/invitation/{TOKEN}", everyone(400)),
+    ("POST", "/invitation/{token:str}"): (f"/invitation/{TOKEN}", everyone(400)),
+    ("GET", "/pro/equipe"): ("/pro/equipe", only(*PRO)),
+    ("POST", "/pro/equipe"): ("/pro/equipe", only(*PRO, ok=400)),
+    ("GET", "/autorite/equipe"): ("/autorite/equipe", only("admin")),
+    ("POST", "/autorite/equipe"): ("/autorite/equipe", only("admin", ok=400)),
+    ("GET", "/pro/api"): ("/pro/api", only(*PRO)),
+    ("POST", "/pro/api"): ("/pro/api", only(*PRO, ok=400)),
+    ("POST", "/pro/api/{token_id:uuid}/revoquer"): (f"/pro/api/{NOWHERE}/revoquer", only(*PRO, ok=404)),
+    ("GET", "/dev/outbox"): ("/dev/outbox", everyone(200)),  # env "test"; 404 in production
+    # ---- API (bearer tokens; see test_api.py for 403 and scoping) ----
+    ("POST", "/api/v1/applications"): ("/api/v1/applications", api_without_token()),
+    ("GET", "/api/v1/applications/{application_id:uuid}"): (f"/api/v1/applications/{NOWHERE}", api_without_token()),
+    ("GET", "/api/v1/passes"): ("/api/v1/passes", api_without_token()),
+    ("GET", "/api/v1/passes/{ref:str}"): (f"/api/v1/passes/{SERIAL}.png", api_without_token()),
+    ("POST", "/api/v1/verify"): ("/api/v1/verify", api_without_token()),
+    # ---- professional area ----
+    ("GET", "/pro"): ("/pro", only(*PRO)),
+    ("GET", "/pro/vehicules"): ("/pro/vehicules", only(*PRO)),
+    ("GET", "/pro/vehicules/nouveau"): ("/pro/vehicules/nouveau", only(*PRO)),
+    ("POST", "/pro/vehicules/nouveau"): ("/pro/vehicules/nouveau", only(*PRO, ok=422)),
+    ("GET", "/pro/vehicules/{vehicle_id:uuid}/modifier"): (
+        f"/pro/vehicules/{MY_VEHICLE}/modifier", only(*PRO, other_pro=404)),
+    ("POST", "/pro/vehicules/{vehicle_id:uuid}/modifier"): (
+        f"/pro/vehicules/{MY_VEHICLE}/modifier", only(*PRO, ok=422, other_pro=404)),
+    ("GET", "/pro/vehicules/import"): ("/pro/vehicules/import", only(*PRO)),
+    ("POST", "/pro/vehicules/import"): ("/pro/vehicules/import", only(*PRO, ok=422)),
+    ("GET", "/pro/vehicules/modele.csv"): ("/pro/vehicules/modele.csv", only(*PRO)),
+    ("GET", "/pro/demandes"): ("/pro/demandes", only(*PRO)),
+    ("GET", "/pro/demandes/nouvelle"): ("/pro/demandes/nouvelle", only(*PRO)),
+    ("POST", "/pro/demandes/nouvelle"): ("/pro/demandes/nouvelle", only(*PRO, ok=422)),
+    ("GET", "/pro/demandes/{application_id:uuid}"): (f"/pro/demandes/{NOWHERE}", only(*PRO, ok=404)),
+    ("POST", "/pro/demandes/{application_id:uuid}/deposer"): (
+        f"/pro/demandes/{NOWHERE}/deposer", only(*PRO, ok=404)),
+    ("POST", "/pro/demandes/{application_id:uuid}/completer"): (
+        f"/pro/demandes/{NOWHERE}/completer", only(*PRO, ok=404)),
+    ("POST", "/pro/demandes/{application_id:uuid}/justificatifs"): (
+        f"/pro/demandes/{NOWHERE}/justificatifs", only(*PRO, ok=404)),
+    ("POST", "/pro/demandes/{application_id:uuid}/retirer"): (
+        f"/pro/demandes/{NOWHERE}/retirer", only(*PRO, ok=404)),
+    ("GET", "/pro/justificatifs/{document_id:uuid}"): (f"/pro/justificatifs/{NOWHERE}", only(*PRO, ok=404)),
+    ("GET", "/pro/laissez-passer"): ("/pro/laissez-passer", only(*PRO)),
+    ("GET", "/pro/laissez-passer/{ref:str}"): (f"/pro/laissez-passer/{SERIAL}", only(*PRO, ok=404)),
+    ("GET", "/pro/laissez-passer/{ref:str}/imprimer"): (
+        f"/pro/laissez-passer/{SERIAL}/imprimer", only(*PRO, ok=404)),
+    ("GET", "/pro/laissez-passer/{ref:str}/telephone"): (
+        f"/pro/laissez-passer/{SERIAL}/telephone", only(*PRO, ok=404)),
+    ("POST", "/pro/laissez-passer/{ref:str}/renouveler"): (
+        f"/pro/laissez-passer/{SERIAL}/renouveler", only(*PRO, ok=404)),
+    # ---- authority back office ----
+    ("GET", "/autorite"): ("/autorite", only(*REVIEW)),
+    ("GET", "/autorite/zones"): ("/autorite/zones", only("admin")),
+    ("GET", "/autorite/zones/nouvelle"): ("/autorite/zones/nouvelle", only("admin")),
+    ("POST", "/autorite/zones/nouvelle"): ("/autorite/zones/nouvelle", only("admin", ok=422)),
+    ("GET", "/autorite/zones/{zone_id:uuid}"): (f"/autorite/zones/{PARIS}", only("admin")),
+    ("POST", "/autorite/zones/{zone_id:uuid}"): (f"/autorite/zones/{NOWHERE}", only("admin", ok=404)),
+    ("POST", "/autorite/zones/{zone_id:uuid}/statut"): (f"/autorite/zones/{NOWHERE}/statut", only("admin", ok=404)),
+    ("POST", "/autorite/zones/{zone_id:uuid}/regles"): (f"/autorite/zones/{NOWHERE}/regles", only("admin", ok=404)),
+    ("GET", "/autorite/demandes"): ("/autorite/demandes", only(*REVIEW)),
+    ("POST", "/autorite/demandes/acceptation-groupee"): (
+        "/autorite/demandes/acceptation-groupee", only(*REVIEW)),
+    ("GET", "/autorite/demandes/{application_id:uuid}"): (f"/autorite/demandes/{NOWHERE}", only(*REVIEW, ok=404)),
+    ("POST", "/autorite/demandes/{application_id:uuid}/accepter"): (
+        f"/autorite/demandes/{NOWHERE}/accepter", only(*REVIEW, ok=404)),
+    ("POST", "/autorite/demandes/{application_id:uuid}/refuser"): (
+        f"/autorite/demandes/{NOWHERE}/refuser", only(*REVIEW, ok=404)),
+    ("POST", "/autorite/demandes/{application_id:uuid}/complement"): (
+        f"/autorite/demandes/{NOWHERE}/complement", only(*REVIEW, ok=404)),
+    ("GET", "/autorite/demandes/{application_id:uuid}/justificatifs/{document_id:uuid}"): (
+        f"/autorite/demandes/{NOWHERE}/justificatifs/{NOWHERE}", only(*REVIEW, ok=404)),
+    ("GET", "/autorite/laissez-passer"): ("/autorite/laissez-passer", only(*REVIEW)),
+    ("GET", "/autorite/laissez-passer/{pass_id:uuid}"): (f"/autorite/laissez-passer/{NOWHERE}", only(*REVIEW, ok=404)),
+    ("POST", "/autorite/laissez-passer/{pass_id:uuid}/suspendre"): (
+        f"/autorite/laissez-passer/{NOWHERE}/suspendre", only(*REVIEW, ok=404)),
+    ("POST", "/autorite/laissez-passer/{pass_id:uuid}/retablir"): (
+        f"/autorite/laissez-passer/{NOWHERE}/retablir", only(*REVIEW, ok=404)),
+    ("POST", "/autorite/laissez-passer/{pass_id:uuid}/revoquer"): (
+        f"/autorite/laissez-passer/{NOWHERE}/revoquer", only(*REVIEW, ok=404)),
+    ("GET", "/autorite/journal"): ("/autorite/journal", only(*REVIEW)),
+    ("GET", "/autorite/controles"): ("/autorite/controles", only(*REVIEW)),
+    ("GET", "/autorite/cles"): ("/autorite/cles", only("admin")),
+    ("POST", "/autorite/cles/rotation"): ("/autorite/cles/rotation", only("admin", ok=303)),
+    ("POST", "/autorite/cles/{kid:str}/retrait"): ("/autorite/cles/00/retrait", only("admin", ok=422)),
+    ("GET", "/autorite/publier"): ("/autorite/publier", only("admin")),
+    ("POST", "/autorite/publier"): ("/autorite/publier", only("admin")),
+    # ---- public trust files ----
+    ("GET", "/bundle/{name:str}"): (f"/bundle/{AUTHORITY_CODE}.cose", everyone(200)),
+    ("GET", "/bundle/{code:str}/root.pem"): (f"/bundle/{AUTHORITY_CODE}/root.pem", everyone(200)),
+    # ---- scanner (its JSON endpoints answer anonymous requests with 303 like pages) ----
+    ("GET", "/scan"): ("/scan", only("agent")),
+    ("GET", "/scan/manifest.webmanifest"): ("/scan/manifest.webmanifest", everyone(200)),
+    ("GET", "/scan/sw.js"): ("/scan/sw.js", everyone(200)),
+    ("GET", "/scan/api/serial/{serial:str}"): (f"/scan/api/serial/{SERIAL}", only("agent", ok=404)),
+    ("POST", "/scan/api/checks"): ("/scan/api/checks", only("agent", ok=400)),
+}
+
+
+def app_routes(app: Litestar) -> set[tuple[str, str]]:
+    """Every (method, path template) the application serves."""
+    found = set()
+    for route in app.routes:
+        for method in getattr(route, "methods", ()):
+            if method not in IGNORED_METHODS:
+                found.add((method, route.path))
+    return found
+
+
+def test_every_route_has_an_entry(web_world) -> None:
+    routes = app_routes(web_world.app)
+    missing = sorted(routes - set(MATRIX), key=lambda r: (r[1], r[0]))
+    stale = sorted(set(MATRIX) - routes, key=lambda r: (r[1], r[0]))
+    lines = []
+    if missing:
+        lines.append(f"{len(missing)} route(s) without an entry in MATRIX (tests/web/test_authorisation_matrix.py):")
+        lines += [f'    ("{m}", "{p}"): ("{p}", only(...)),' for m, p in missing]
+    if stale:
+        lines.append(f"{len(stale)} MATRIX entr(y/ies) for routes that no longer exist:")
+        lines += [f'    ("{m}", "{p}")' for m, p in stale]
+    assert not lines, "\n".join(lines)
+
+
+def _client_for(app: Litestar, role: str) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        if role != "anonymous":
+            login(client, role)
+        yield client
+
+
+def _call(client: TestClient, method: str, url: str) -> object:
+    if method == "GET":
+        return client.get(url, follow_redirects=False)
+    if url.startswith("/api/"):
+        return client.post(url, json={}, follow_redirects=False)
+    return client.post(url, data={"_csrf_token": csrf_token(client)}, follow_redirects=False)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_expected_status_everywhere(web_world, role: str) -> None:
+    routes = app_routes(web_world.app)
+    # Signing out last, so the other requests keep the session.
+    entries = sorted((k for k in MATRIX if k in routes), key=lambda k: k == ("POST", "/deconnexion"))
+    wrong = []
+    for client in _client_for(web_world.app, role):
+        for method, template in entries:
+            url, expected = MATRIX[(method, template)]
+            response = _call(client, method, url)
+            status = response.status_code
+            if status != expected[role]:
+                wrong.append(f"{method} {url}: expected {expected[role]}, got {status}")
+            elif status == 303 and role == "anonymous" and expected[role] == 303:
+                location = response.headers.get("location", "")
+                if not location.startswith("/connexion"):
+                    wrong.append(f"{method} {url}: anonymous redirected to {location!r}, not /connexion")
+    assert not wrong, f"role {role}:\n" + "\n".join(wrong)
