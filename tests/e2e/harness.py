@@ -126,6 +126,8 @@ def start_live_server(folder: Path, *, at: datetime = LIVE_T0) -> LiveServer:
         secret_key="e2e-secret-key-not-for-production-0123456789",
         keys_dir=str(folder / "keys"),
         documents_dir=str(folder / "documents"),
+        outbox_dir=str(folder / "outbox"),
+        scheduler_enabled=False,
     )
     clock = FixedClock(at)
 
@@ -257,3 +259,40 @@ def sign_in(page: Any, base_url: str, who: str = "agent", next_path: str = "/sca
     page.fill("input[name=password]", DEMO_PASSWORD)
     with page.expect_navigation():
         page.click('form[action="/connexion"] button[type=submit]')
+
+
+# ---- screenshots for the guides (docs/images/) -------------------------------------------------
+
+DOC_IMAGES = Path(__file__).parents[2] / "docs" / "images"
+UPDATE_DOC_SCREENSHOTS_ENV = "CIRQLIZ_UPDATE_DOC_SCREENSHOTS"
+DOC_IMAGE_MAX_BYTES = 150_000
+
+
+def update_doc_screenshots() -> bool:
+    """Whether this run refreshes docs/images/ (CIRQLIZ_UPDATE_DOC_SCREENSHOTS=1); by default the
+    tests never write into docs/."""
+    return os.environ.get(UPDATE_DOC_SCREENSHOTS_ENV) == "1"
+
+
+def write_doc_image(png: bytes, path: Path, *, max_bytes: int = DOC_IMAGE_MAX_BYTES) -> int:
+    """Save a screenshot for the guides as a small palette PNG (fewer colours, then a smaller
+    scale, until it fits in `max_bytes`); its size in bytes."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    data = b""
+    for scale in (1.0, 0.85, 0.7):
+        sized = image if scale == 1.0 else image.resize(
+            (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+        for colours in (96, 48, 24):
+            buffer = io.BytesIO()
+            sized.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+                buffer, "PNG", optimize=True)
+            data = buffer.getvalue()
+            if len(data) <= max_bytes:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                return len(data)
+    raise ValueError(f"{path.name}: {len(data)} bytes even at 24 colours and 70 % scale")

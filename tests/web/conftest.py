@@ -57,6 +57,8 @@ def web_world(tmp_path: Path) -> WebWorld:
         secret_key="test-secret-key-not-for-production-0123456789",
         keys_dir=str(tmp_path / "keys"),
         documents_dir=str(tmp_path / "documents"),
+        outbox_dir=str(tmp_path / "outbox"),
+        scheduler_enabled=False,
     )
     upgrade(settings.database_url)
     clock = FixedClock(WEB_T0)

@@ -47,6 +47,7 @@ from cirqliz.issuance.applications import (
 )
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.keystore import KeyStore
+from cirqliz.issuance.mail import notify_application_change
 from cirqliz.issuance.passes import reinstate_pass, revoke_pass, suspend_pass
 from cirqliz.issuance.publication import publish_bundle
 from cirqliz.issuance.zones import add_access_rule, change_zone_status, create_zone, zone_rules
@@ -575,6 +576,7 @@ async def _decide(request: Request, db: AsyncSession, application_id: uuid.UUID,
         await db.refresh(app)
         return _render(request, "application.html", status_code=422,
                        **await _application_context(db, app, error=exc.message))
+    await notify_application_change(db, app.id, settings=request.app.state.settings)
     return Redirect(f"/autorite/demandes/{app.id}?ok={notice}", status_code=303)
 
 
@@ -629,6 +631,7 @@ async def application_bulk_approve(request: Request, clock: ClockDep, signer: Si
                 label = f"{company.name if company else ''} — {', '.join(plates[app.id])}"
                 passes = await approve_application(session, application_id=app_id, reviewer_id=user.id,
                                                    signer=signer, clock=clock)
+                await notify_application_change(session, app_id, settings=request.app.state.settings)
             outcomes.append({"id": app_id, "label": label, "ok": True, "message": None, "passes": len(passes)})
         except DomainError as exc:
             outcomes.append({"id": app_id, "label": label, "ok": False, "message": exc.message, "passes": 0})

@@ -47,6 +47,7 @@ from cirqliz.issuance.applications import (
     withdraw_application,
 )
 from cirqliz.issuance.documents import FileDocumentStore
+from cirqliz.issuance.mail import notify_application_change
 from cirqliz.issuance.qr import qr_png, qr_svg
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
@@ -656,6 +657,7 @@ async def application_submit(
     except DomainError as exc:
         await db.refresh(app)
         return await _application_page(request, db, app, status_code=422, errors=[exc.message])
+    await notify_application_change(db, app.id, settings=request.app.state.settings)
     return Redirect(f"/pro/demandes/{app.id}?ok=depose", status_code=303)
 
 
@@ -681,6 +683,7 @@ async def application_answer(
         except DomainError as exc:
             errors.append(exc.message)
         else:
+            await notify_application_change(db, app.id, settings=request.app.state.settings)
             return Redirect(f"/pro/demandes/{app.id}?ok=complete", status_code=303)
     await db.refresh(app)
     return await _application_page(request, db, app, status_code=422, errors=errors)
