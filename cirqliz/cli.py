@@ -9,6 +9,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cirqliz.clock import to_epoch
 from cirqliz.domain.errors import DomainError
@@ -93,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="check a pass offline")
     verify_cli.add_arguments(verify)
+    _add_jobs_commands(sub)
+    _add_data_commands(sub)  # after the jobs commands: it extends their `import` sub-command
     return parser
 
 
@@ -153,6 +156,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _db(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "export" or (args.command == "import" and args.format in DATA_IMPORT_FORMATS):
+        return _data_command(args)
+    if args.command in ("worker", "import"):
+        return _jobs_command(args)
     raise verify_cli.UsageError(f"unknown command {args.command}")
 
 
@@ -396,6 +403,288 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(f"\nThe QR code is in {png}. The web application is not built yet: see README.md.")
     return 0
+
+
+# ---- open data: zone import, zone and exemption exports (issue 7) ---------------------------
+
+DATA_IMPORT_FORMATS = ("zfe", "cerema")
+
+
+def _add_data_commands(sub: argparse._SubParsersAction) -> None:
+    """`cirqliz import zfe|cerema FILE --authority CODE [--dry-run]` (added to the `import`
+    sub-command when it exists) and `cirqliz export zones|exemptions`; database from the
+    environment, like `cirqliz db`."""
+    imp = sub.choices.get("import")
+    if imp is None:
+        imp = sub.add_parser("import", help="import zones into the database")
+        imp.add_argument("format", choices=DATA_IMPORT_FORMATS)
+        imp.add_argument("file")
+        imp.add_argument("--authority", required=True, help="authority code")
+        imp.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+    else:
+        for action in imp._actions:
+            if action.dest == "format" and action.choices is not None:
+                action.choices = (*action.choices, *DATA_IMPORT_FORMATS)
+                action.help = f"{action.help}; zfe (ZFE schema GeoJSON) or cerema (goods-traffic orders CSV)"
+    imp.add_argument("--actor", help="zfe/cerema: e-mail of the authority admin recorded in the audit log")
+    imp.add_argument("--json", action="store_true", help="zfe/cerema: print the report as JSON")
+    exp = sub.add_parser("export", help="export zones (open data) or exemption lists").add_subparsers(
+        dest="action", required=True)
+    zones = exp.add_parser("zones", help="the authority's active zones as open data")
+    zones.add_argument("--format", choices=("geojson", "datex2"), required=True,
+                       help="geojson: ZFE schema (low-emission zones); datex2: TrafficRegulationPublication")
+    zones.add_argument("--authority", required=True, help="authority code")
+    zones.add_argument("--out", help="file to write (default: standard output)")
+    zones.add_argument("--permit-url", help="where to apply for a permit (DATEX II whereToApplyForPermit)")
+    lists = exp.add_parser("exemptions", help="exempted and allowed vehicles (personal data: audited)")
+    lists.add_argument("--authority", required=True, help="authority code")
+    lists.add_argument("--zone", help="zone code")
+    lists.add_argument("--active-on", help="only rows valid on this day (YYYY-MM-DD, Paris time)")
+    lists.add_argument("--category", help="exemption kind (national, local, day_pass) or pass purpose (delivery...)")
+    lists.add_argument("--status", choices=("active", "upcoming", "expired"))
+    lists.add_argument("--format", choices=("csv", "csv-fr", "json"), default="csv")
+    lists.add_argument("--out", help="file to write (default: standard output)")
+    lists.add_argument("--actor", required=True, help="e-mail of an admin or reviewer of the authority")
+
+
+def _data_command(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from cirqliz.settings import Settings
+
+    data = b""
+    if args.command == "import":
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise verify_cli.UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    return asyncio.run(_data_async(args, Settings.from_env(), data))
+
+
+async def _data_async(args: argparse.Namespace, settings: Any, data: bytes) -> int:
+    from cirqliz.clock import SystemClock
+    from cirqliz.db.engine import create_engine, create_session_factory, transaction
+
+    engine = create_engine(settings)
+    maker = create_session_factory(engine)
+    clock = SystemClock()
+    try:
+        if args.command == "import":
+            return await _import_zones(args, maker, clock, data)
+        if args.action == "zones":
+            return await _export_zones(args, maker)
+        async with transaction(maker) as session:
+            authority, actor_id = await _authority_and_actor(session, args, staff_only=True)
+        return await _export_exemptions(args, engine, maker, clock, authority, actor_id)
+    finally:
+        await engine.dispose()
+
+
+async def _authority_and_actor(session: Any, args: argparse.Namespace, *, staff_only: bool) -> tuple[Any, Any]:
+    from sqlmodel import col, select
+
+    from cirqliz.db.models import Membership, UserAccount
+    from cirqliz.domain.organisations import Role
+    from cirqliz.issuance.zone_imports import authority_by_code
+
+    authority = await authority_by_code(session, args.authority)
+    if not getattr(args, "actor", None):
+        return authority, None
+    user = (await session.exec(select(UserAccount).where(col(UserAccount.email) == args.actor.strip().lower()))).first()
+    roles = [Role.AUTHORITY_ADMIN.value] + ([Role.REVIEWER.value] if staff_only else [])
+    member = user is not None and user.is_active and (await session.exec(select(Membership).where(
+        col(Membership.user_id) == user.id, col(Membership.organisation_id) == authority.id,
+        col(Membership.role).in_(roles)))).first() is not None
+    if not member:
+        who = "administrateur ou instructeur" if staff_only else "administrateur"
+        raise DomainError(f"{args.actor} n'est pas {who} de l'autorité {authority.code}", code="actor_not_allowed")
+    return authority, user.id
+
+
+async def _import_zones(args: argparse.Namespace, maker: Any, clock: Any, data: bytes) -> int:
+    from cirqliz.db.engine import transaction
+    from cirqliz.issuance.zone_imports import ZoneImportRefused, import_zone_file
+
+    try:
+        async with transaction(maker) as session:
+            authority, actor_id = await _authority_and_actor(session, args, staff_only=False)
+            report = await import_zone_file(session, authority_id=authority.id, data=data, fmt=args.format,
+                                            clock=clock, actor_id=actor_id, dry_run=args.dry_run)
+    except ZoneImportRefused as exc:
+        _print_report(exc.report, args.json)
+        return _fail(exc.message)
+    _print_report(report, args.json)
+    return 0
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        return
+    counts = report.counts()
+    mode = "dry run, nothing written" if report.dry_run else "applied"
+    if not report.ok:
+        mode = "refused, nothing written"
+    print(f"import {report.source} ({mode}): created {counts['created']}, updated {counts['updated']}, "
+          f"unchanged {counts['unchanged']}, skipped {counts['skipped']}, errors {counts['errors']}")
+    for outcome in report.outcomes:
+        print(f"  {outcome.describe()}")
+    for problem in report.problems:
+        print(f"  {problem.describe()}")
+
+
+async def _export_zones(args: argparse.Namespace, maker: Any) -> int:
+    from cirqliz.db.engine import transaction
+    from cirqliz.issuance.zone_imports import authority_by_code, zones_datex2, zones_geojson
+
+    async with transaction(maker) as session:
+        authority = await authority_by_code(session, args.authority)
+        if args.format == "geojson":
+            document = await zones_geojson(session, authority)
+            data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+        else:
+            data = await zones_datex2(session, authority, permit_url=args.permit_url)
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"zones of {authority.code} ({args.format}) -> {args.out}, {len(data)} bytes", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+async def _export_exemptions(args: argparse.Namespace, engine: Any, maker: Any, clock: Any, authority: Any,
+                             actor_id: Any) -> int:
+    from cirqliz.db.engine import create_session_factory
+    from cirqliz.issuance.exemptions import ExemptionFilter, stream_export
+
+    filters = ExemptionFilter.parse(zone=args.zone, active_on=args.active_on, category=args.category,
+                                    status=args.status)
+    read_maker = create_session_factory(engine, read_only=True)
+    out = open(args.out, "wb") if args.out else sys.stdout.buffer
+    size = 0
+    try:
+        async for chunk in stream_export(read_maker, maker, authority_id=authority.id, filters=filters,
+                                         fmt=args.format, clock=clock, actor_id=actor_id, channel="cli"):
+            out.write(chunk)
+            size += len(chunk)
+    finally:
+        if args.out:
+            out.close()
+        else:
+            out.flush()
+    if args.out:
+        print(f"exemptions of {authority.code} ({args.format}) -> {args.out}, {size} bytes (audited)", file=sys.stderr)
+    return 0
+
+
+# ---- end of issue 7 ---------------------------------------------------------------------------
+
+
+
+
+# ---- scheduled jobs and imports (issue 6) -----------------------------------------------------
+
+
+def _add_jobs_commands(sub: argparse._SubParsersAction) -> None:
+    worker = sub.add_parser("worker", help="run the scheduled jobs alone (no web server)")
+    worker.add_argument("--once", action="store_true", help="run every job once now, print the outcomes and exit")
+    imports = sub.add_parser("import", help="import temporary zones or activations into the database")
+    imports.add_argument("format", choices=("perimeters", "datex2", "ical"),
+                         help="perimeters (Préfecture de Police GeoJSON), datex2 (DiaLog) or ical (iCalendar)")
+    imports.add_argument("file", help="the file to import")
+    imports.add_argument("--authority", required=True, help="code of the authority the zones belong to")
+    imports.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+
+
+def _jobs_command(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from cirqliz.clock import SystemClock
+    from cirqliz.db.engine import create_engine, create_session_factory
+    from cirqliz.settings import Settings
+
+    settings = Settings.from_env()
+    clock = SystemClock()
+
+    async def with_engine(work) -> int:  # type: ignore[no-untyped-def]
+        engine = create_engine(settings)
+        try:
+            return await work(create_session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    if args.command == "import":
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            return _fail(f"cannot read {args.file}: {exc.strerror}")
+        return asyncio.run(with_engine(lambda maker: _import(maker, args, data, clock)))
+    if args.once:
+        return asyncio.run(with_engine(lambda maker: _run_jobs_once(maker, settings, clock)))
+    return asyncio.run(with_engine(lambda maker: _worker(maker, settings, clock)))
+
+
+async def _import(maker, args: argparse.Namespace, data: bytes, clock) -> int:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from cirqliz.db.engine import transaction
+    from cirqliz.db.models import Organisation
+    from cirqliz.issuance.event_imports import ACTION_FR, import_file
+
+    async with transaction(maker) as session:
+        authority = (await session.exec(select(Organisation).where(Organisation.code == args.authority))).first()
+        if authority is None:
+            return _fail(f"unknown authority {args.authority!r}")
+        report = await import_file(session, fmt=args.format, data=data, authority_id=authority.id, clock=clock,
+                                   dry_run=args.dry_run)
+    for item in report.items:
+        what = f"{ACTION_FR[item.action]:<12} {item.code or '-':<32} {item.name}"
+        extra = item.reason or (", ".join(item.changes) if item.changes else "")
+        print(f"{what}  {extra}".rstrip())
+    for warning in report.warnings:
+        print(f"avertissement : {warning}")
+    print(report.summary() + (" (rien n'a été modifié)" if args.dry_run else ""))
+    return 0
+
+
+async def _run_jobs_once(maker, settings, clock) -> int:  # type: ignore[no-untyped-def]
+    from cirqliz.issuance.signing import KeyStoreSigner
+    from cirqliz.jobs.jobs import jobs_for, run_job
+
+    signer = KeyStoreSigner(settings.keys_dir, clock=clock)
+    failed = 0
+    for job in jobs_for(settings):
+        run = await run_job(maker, job, clock=clock, settings=settings, signer=signer)
+        failed += run.outcome == "failed"
+        print(f"{job.name:<18} {run.outcome:<8} {run.rows:>6} rows  {run.duration_ms:>6} ms  {run.detail or ''}")
+    return 1 if failed else 0
+
+
+async def _worker(maker, settings, clock) -> int:  # type: ignore[no-untyped-def]
+    import asyncio
+    import signal
+
+    from cirqliz.issuance.signing import KeyStoreSigner
+    from cirqliz.jobs.scheduler import JobScheduler
+
+    scheduler = JobScheduler(maker=maker, settings=settings, clock=clock,
+                             signer=KeyStoreSigner(settings.keys_dir, clock=clock))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    scheduler.start()
+    print(f"cirqliz worker: {len(scheduler.jobs)} jobs scheduled ({', '.join(j.name for j in scheduler.jobs)}); "
+          "Ctrl+C to stop")
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown()
+    return 0
+
+
+# ---- end of scheduled jobs and imports --------------------------------------------------------
 
 
 if __name__ == "__main__":

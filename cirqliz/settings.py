@@ -52,6 +52,22 @@ class Settings:
     """Map tile URL template; pages with maps also work with a plain list when tiles fail."""
     scheduler_enabled: bool = True
     """Run the scheduler inside the web process (disable in tests, or with a separate worker)."""
+    # ---- scheduled jobs and feeds (issue 6) ----
+    retention_checks_days: int = 90
+    """Agents' check records older than this many days are deleted by the purge job."""
+    retention_rejected_applications_days: int = 365
+    """Rejected applications decided longer ago than this are deleted by the purge job."""
+    retention_job_runs_days: int = 30
+    """Job run records older than this are deleted by the purge job."""
+    expiry_reminder_days: int = 7
+    """Holders of passes expiring within this many days get one reminder."""
+    feeds_dir: str = ""
+    """Folder of scheduled feeds: <feeds_dir>/<AUTHORITY CODE>/*.geojson|*.xml|*.ics; empty: none."""
+    feed_urls: str = ""
+    """Scheduled feeds fetched over HTTP, whitespace-separated CODE=URL pairs; empty: no fetch."""
+    feeds_interval_minutes: int = 15
+    """How often scheduled feeds are imported."""
+    # ---- end of scheduled jobs settings ----
 
     def __post_init__(self) -> None:
         if self.env != DEVELOPMENT and self.secret_key == DEFAULT_SECRET_KEY:
@@ -91,4 +107,12 @@ class Settings:
             outbox_dir=get("outbox_dir"),
             tile_url=get("tile_url"),
             scheduler_enabled=str(get("scheduler_enabled")).lower() in ("1", "true", "yes"),
+            # ---- scheduled jobs and feeds (issue 6) ----
+            retention_checks_days=int(get("retention_checks_days")),
+            retention_rejected_applications_days=int(get("retention_rejected_applications_days")),
+            retention_job_runs_days=int(get("retention_job_runs_days")),
+            expiry_reminder_days=int(get("expiry_reminder_days")),
+            feeds_dir=get("feeds_dir"),
+            feed_urls=get("feed_urls"),
+            feeds_interval_minutes=int(get("feeds_interval_minutes")),
         )

@@ -467,3 +467,123 @@ class SentNotification(SQLModel, table=True):
     ref: str = Field(max_length=64)
     recipients: int = Field(default=0)
     sent_at: datetime
+
+
+# ---- events, temporary zones, closures and jobs (issue 6) -----------------------------------
+
+EVENT_STATUSES = ("draft", "submitted", "approved", "rejected")
+PERIMETER_LEVELS = ("red", "blue")
+JOB_OUTCOMES = ("running", "ok", "skipped", "failed")
+
+
+class EventApproval(SQLModel, table=True):
+    """Where an organiser's event stands with the authority it is submitted to, and the number
+    of passes the authority delegates to the organiser for it."""
+
+    __tablename__ = "event_approval"
+    __table_args__ = (
+        check_in("status", EVENT_STATUSES),
+        CheckConstraint("pass_quota >= 0", name="quota_not_negative"),
+    )
+
+    event_id: uuid.UUID = Field(foreign_key="event.id", primary_key=True)
+    authority_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    status: str = Field(default="draft", max_length=16)
+    pass_quota: int = Field(default=0)
+    submitted_at: datetime | None = None
+    decided_at: datetime | None = None
+    decided_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    decision_reason: str | None = Field(default=None, sa_type=Text)
+    updated_at: datetime
+
+
+class TemporaryZone(SQLModel, table=True):
+    """A zone switched on and off by the scheduler at the boundaries of its `zone_schedule` rows
+    (only once `auto_switch` is set: approved events, the authority's own imports). `source` and
+    `source_id` identify the imported record, so a re-import updates instead of duplicating."""
+
+    __tablename__ = "temporary_zone"
+    __table_args__ = (
+        check_in("level", PERIMETER_LEVELS, nullable=True),
+        UniqueConstraint("authority_id", "source", "source_id"),
+    )
+
+    zone_id: uuid.UUID = Field(foreign_key="zone.id", primary_key=True)
+    authority_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    event_id: uuid.UUID | None = Field(default=None, foreign_key="event.id", index=True)
+    level: str | None = Field(default=None, max_length=8)  # red: no motor traffic; blue: pass needed
+    auto_switch: bool = Field(default=False)
+    source: str | None = Field(default=None, max_length=32)
+    source_id: str | None = Field(default=None, max_length=200)
+    source_hash: str | None = Field(default=None, max_length=64)  # of the imported content
+    created_at: datetime
+    updated_at: datetime
+
+
+class ZoneSchedule(SQLModel, table=True):
+    """One period during which a temporary zone is in force: [starts_at, ends_at), UTC."""
+
+    __tablename__ = "zone_schedule"
+    __table_args__ = (
+        CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="period_order"),
+        UniqueConstraint("zone_id", "source", "source_ref", "starts_at"),
+        Index("ix_zone_schedule_bounds", "starts_at", "ends_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    zone_id: uuid.UUID = Field(foreign_key="zone.id", index=True)
+    starts_at: datetime
+    ends_at: datetime | None = None
+    source: str = Field(max_length=32)  # event, pp-perimetres, datex2, ical
+    source_ref: str = Field(default="", max_length=200)  # e.g. the iCalendar UID
+    created_at: datetime
+
+
+class ZoneClosure(SQLModel, table=True):
+    """An incident message: a zone closed at short notice until a time, with a reason."""
+
+    __tablename__ = "zone_closure"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="period_order"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    zone_id: uuid.UUID = Field(foreign_key="zone.id", index=True)
+    authority_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    starts_at: datetime
+    ends_at: datetime
+    reason: str = Field(max_length=200)
+    created_by_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime
+    lifted_at: datetime | None = None
+    notified: int = Field(default=0)
+
+
+class EventPass(SQLModel, table=True):
+    """A pass an organiser issued to a supplier of its event, counted against the quota."""
+
+    __tablename__ = "event_pass"
+
+    pass_id: uuid.UUID = Field(foreign_key="access_pass.id", primary_key=True)
+    event_id: uuid.UUID = Field(foreign_key="event.id", index=True)
+    company: str = Field(max_length=200)
+    line: int = Field(default=0)
+
+
+class JobRun(SQLModel, table=True):
+    """One run (or skip) of a scheduled job by one process, for the admin page."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (
+        check_in("outcome", JOB_OUTCOMES),
+        Index("ix_job_run_name_tick", "name", "tick"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=64)
+    tick: datetime  # the scheduled slot this run is for
+    started_at: datetime = Field(index=True)
+    finished_at: datetime | None = None
+    duration_ms: int = Field(default=0)
+    outcome: str = Field(max_length=16)
+    rows: int = Field(default=0)
+    detail: str | None = Field(default=None, sa_type=Text)
+    worker: str = Field(default="", max_length=100)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -225,9 +225,16 @@ def _refusals(
 async def _record_transition(
     session: AsyncSession, app: Application, step: ApplicationTransition
 ) -> None:
+    # The history is read in time order: keep it strictly increasing even when two steps share
+    # a clock reading (a fixed clock, or a coarse one), so it never shows them swapped.
+    latest = (await session.exec(
+        select(func.max(ApplicationTransitionRecord.at))
+        .where(col(ApplicationTransitionRecord.application_id) == app.id)
+    )).one()
+    at = step.at if latest is None or latest < step.at else latest + timedelta(microseconds=1)
     session.add(ApplicationTransitionRecord(
         application_id=app.id, from_status=step.from_status.value, to_status=step.to_status.value,
-        action=step.action.value, actor_id=step.actor_id, reason=step.reason, at=step.at,
+        action=step.action.value, actor_id=step.actor_id, reason=step.reason, at=at,
     ))
     await record_change(session, actor_id=step.actor_id, entity="application", entity_id=app.id,
                         action=step.action.value, at=step.at,

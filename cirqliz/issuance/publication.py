@@ -12,13 +12,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
-from cirqliz.db.models import AccessPass, AccessRule, Organisation, Zone, window_from_json
+from cirqliz.db.models import AccessPass, AccessRule, Organisation, Zone, ZoneClosure, window_from_json
 from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.zones import ZoneStatus
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.keystore import KeyStore
 from cirqliz.issuance.lookup import get_or_raise
-from cirqliz.passcode.bundle import BundleContent, BundleZone, geometry_from_lonlat
+from cirqliz.passcode.bundle import BundleContent, BundleZone, Closure, geometry_from_lonlat
 
 # Bundle geometry only helps agents pick their zone: ~5 m tolerance keeps it small.
 SIMPLIFY_DEGREES = 0.00005
@@ -39,8 +39,19 @@ def _local_epoch(day: Any, tz: str, *, end: bool = False) -> int:
     return int(moment.timestamp()) + (1 if end else 0)
 
 
-async def bundle_zones(session: AsyncSession, authority_id: uuid.UUID) -> list[BundleZone]:
-    """The authority's published zones as the bundle carries them."""
+async def _closures(session: AsyncSession, zone_id: uuid.UUID, now: datetime | None) -> tuple[Closure, ...]:
+    """Incident closures of a zone still in force or to come at `now` (issue 6)."""
+    query = select(ZoneClosure).where(ZoneClosure.zone_id == zone_id)
+    if now is not None:
+        query = query.where(ZoneClosure.ends_at > now)
+    rows = (await session.exec(query.order_by(col(ZoneClosure.starts_at), col(ZoneClosure.id)))).all()
+    return tuple(Closure(int(c.starts_at.timestamp()), int(c.ends_at.timestamp()), c.reason) for c in rows)
+
+
+async def bundle_zones(
+    session: AsyncSession, authority_id: uuid.UUID, *, now: datetime | None = None
+) -> list[BundleZone]:
+    """The authority's published zones as the bundle carries them (closures ending after `now`)."""
     zones = (await session.exec(
         select(Zone).where(Zone.authority_id == authority_id, col(Zone.status).in_(PUBLISHED_STATUSES))
         .order_by(Zone.ref)
@@ -57,6 +68,7 @@ async def bundle_zones(session: AsyncSession, authority_id: uuid.UUID) -> list[B
             windows=tuple(dict.fromkeys(windows)),
             valid_from=_local_epoch(zone.starts_on, zone.time_zone) if zone.starts_on else None,
             valid_until=_local_epoch(zone.ends_on, zone.time_zone, end=True) if zone.ends_on else None,
+            closures=await _closures(session, zone.id, now),
             geometry=geometry_from_lonlat(_polygons(zone.geometry)),
         ))
     return out
@@ -85,7 +97,7 @@ async def publish_bundle(
 ) -> tuple[bytes, BundleContent]:
     """Build, sign and store the authority's next trust bundle, and audit it."""
     authority = await get_or_raise(session, Organisation, authority_id)
-    zones = await bundle_zones(session, authority_id)
+    zones = await bundle_zones(session, authority_id, now=clock.now())
     serials = await revoked_serials(session, authority_id, now=clock.now())
     version = max((z.data_version for z in (await session.exec(
         select(Zone).where(Zone.authority_id == authority_id))).all()), default=0)

@@ -26,7 +26,7 @@ from cirqliz.db.engine import create_engine, create_session_factory
 from cirqliz.issuance.signing import KeyStoreSigner
 from cirqliz.settings import Settings
 from cirqliz.web import auth
-from cirqliz.web.controllers import accounts, api, authority, organiser, professional, public, scanner
+from cirqliz.web.controllers import accounts, api, authority, opendata, organiser, professional, public, scanner
 from cirqliz.web.deps import provide_clock, provide_db, provide_signer
 from cirqliz.web.errors import EXCEPTION_HANDLERS
 
@@ -71,6 +71,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             await engine.dispose()
 
+    # ---- scheduled jobs (issue 6): started inside the lifespan, gated by settings --------------
+    @asynccontextmanager
+    async def scheduler(app: Litestar) -> AsyncGenerator[None, None]:
+        if not settings.scheduler_enabled:
+            yield
+            return
+        from cirqliz.jobs.scheduler import JobScheduler
+
+        jobs = JobScheduler(maker=app.state.session_maker, settings=settings, clock=clock, signer=app.state.signer)
+        jobs.start()
+        app.state.scheduler = jobs
+        try:
+            yield
+        finally:
+            jobs.shutdown()
+    # ---- end of scheduled jobs ------------------------------------------------------------------
+
     production = settings.env == "production"
     session_auth = SessionAuth[auth.CurrentUser, object](
         retrieve_user_handler=auth.retrieve_user_handler,
@@ -99,6 +116,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             *organiser.ROUTES,
             *scanner.ROUTES,
             *api.ROUTES,
+            *opendata.ROUTES,
             static,
             vendor,
         ],
@@ -107,7 +125,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             "clock": Provide(provide_clock, sync_to_thread=False),
             "signer": Provide(provide_signer, sync_to_thread=False),
         },
-        lifespan=[database],
+        lifespan=[database, scheduler],  # scheduler after the database: it uses the session maker
         on_app_init=[session_auth.on_app_init],
         csrf_config=CSRFConfig(
             secret=_secret(settings, "csrf").hex(),

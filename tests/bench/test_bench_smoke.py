@@ -30,8 +30,11 @@ def rows() -> list[Row]:
     return run_benchmarks(QUICK)
 
 
+NEW_BENCHMARKS = {"bundle", "js_verify", "issue", "expire", "field", "online"}
+
+
 def test_every_benchmark_module_is_found() -> None:
-    assert {"verify", "cose", "pass_size", "qr"} <= set(discover())
+    assert {"verify", "cose", "pass_size", "qr"} | NEW_BENCHMARKS <= set(discover())
 
 
 def test_rows_are_well_formed(rows: list[Row]) -> None:
@@ -94,3 +97,65 @@ def test_a_crashing_benchmark_becomes_a_failed_row(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(module, "run", boom)
     (row,) = run_benchmarks(QUICK, ["pass_size"])
     assert not row.ok and row.met is False and "boom" in row.note
+
+
+# ---- the benchmarks added for §8's remaining targets (quick sizes) ------------------------------
+
+
+def _of(rows: list[Row], benchmark: str) -> list[Row]:
+    found = [row for row in rows if row.benchmark == benchmark]
+    assert found, f"no rows from {benchmark}"
+    return found
+
+
+def test_every_new_benchmark_gives_rows(rows: list[Row]) -> None:
+    for name in NEW_BENCHMARKS:
+        for row in _of(rows, name):
+            assert row.measured is not None or row.note.startswith("not measured: "), row.name
+
+
+def test_bundle_sizes(rows: list[Row]) -> None:
+    full, delta, opening = _of(rows, "bundle")
+    assert full.unit == delta.unit == "bytes"
+    assert 800_000 < full.measured < 2_000_000 and full.baseline == 800_000
+    assert 800 < delta.measured < 10_000 and delta.baseline == 800
+    assert opening.unit == "ms" and opening.baseline is not None
+
+
+def test_js_rows_are_measured_or_say_why(rows: list[Row]) -> None:
+    verify, frame = _of(rows, "js_verify")
+    assert verify.limit == 10 and verify.target_on == "value"
+    if verify.measured is not None:
+        assert verify.baseline is not None and frame.measured is not None
+
+
+def test_issuance_on_both_backends(rows: list[Row]) -> None:
+    sqlite, postgres = _of(rows, "issue")
+    assert "SQLite" in sqlite.name and sqlite.measured is not None and sqlite.baseline is not None
+    assert "PostgreSQL" in postgres.name
+    assert sqlite.extra["passes_per_s"] > 0
+
+
+def test_expiry_is_set_based(rows: list[Row]) -> None:
+    (row,) = _of(rows, "expire")
+    assert row.limit == 1.2
+    if row.measured is not None:
+        assert row.extra["set_based"] is True, row.note
+        assert row.extra["rows"] == 10_000
+
+
+def test_field_robustness_rates(rows: list[Row]) -> None:
+    field_rows = _of(rows, "field")
+    assert len(field_rows) == 4
+    for row in field_rows:
+        assert row.unit == "%" and 0 < row.measured <= 100
+        assert row.baseline is None or 0 < row.baseline <= 100
+    assert field_rows[0].extra["per_degradation"]["DCC M"]
+
+
+def test_online_endpoint_row(rows: list[Row]) -> None:
+    (row,) = _of(rows, "online")
+    assert row.unit == "req/s" and row.op == ">=" and row.limit == 0.5
+    assert row.measured is not None and row.baseline is not None
+    assert "endpoint" in row.extra
+

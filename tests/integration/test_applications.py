@@ -1,5 +1,6 @@
 """Applications in the database: transitions with who and why, eligibility, passes, documents."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -319,3 +320,19 @@ async def test_documents_are_checked_hashed_and_stored(session, clock, document_
                                   store=document_store, actor_id=USER_ALICE_ID, clock=clock)
     async with session.begin():
         assert await count(session, SupportingDocument) == 1
+
+
+async def test_history_keeps_its_order_when_steps_share_a_clock_reading(session, clock, signer):
+    """Several steps at the same instant (a coarse or fixed clock) still read back in order."""
+    async with session.begin():
+        app = await make_submitted_application(session, clock)
+        await request_information(session, application_id=app.id, reviewer_id=USER_REVIEWER_ID,
+                                  clock=clock, reason="Quel chantier ?")
+        await provide_information(session, application_id=app.id, actor_id=USER_ALICE_ID, clock=clock,
+                                  comment="Rue de Rivoli")
+        await reject_application(session, application_id=app.id, reviewer_id=USER_REVIEWER_ID, clock=clock,
+                                 reason="Hors périmètre")
+    async with session.begin():
+        steps = await transitions_of(session, app.id)
+    assert [s.to_status for s in steps] == ["submitted", "needs_info", "submitted", "rejected"]
+    assert all(a.at < b.at for a, b in itertools.pairwise(steps))

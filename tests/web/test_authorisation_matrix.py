@@ -165,6 +165,18 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/autorite/cles/{kid:str}/retrait"): ("/autorite/cles/00/retrait", only("admin", ok=422)),
     ("GET", "/autorite/publier"): ("/autorite/publier", only("admin")),
     ("POST", "/autorite/publier"): ("/autorite/publier", only("admin")),
+    # ---- open data, zone import, exemption exports (issue 7) ----
+    ("GET", "/donnees/{authority_code:str}/zones.geojson"): (f"/donnees/{AUTHORITY_CODE}/zones.geojson", everyone(200)),
+    ("GET", "/donnees/{authority_code:str}/zones.datex2.xml"): (
+        f"/donnees/{AUTHORITY_CODE}/zones.datex2.xml", everyone(200)),
+    ("GET", "/autorite/import"): ("/autorite/import", only("admin")),
+    ("POST", "/autorite/import"): ("/autorite/import", only("admin", ok=422)),
+    ("POST", "/autorite/import/appliquer"): ("/autorite/import/appliquer", only("admin", ok=422)),
+    ("GET", "/autorite/exports"): ("/autorite/exports", only(*REVIEW)),
+    ("GET", "/autorite/exports/derogations"): ("/autorite/exports/derogations", only(*REVIEW)),
+    ("GET", "/api/v1/exemptions.csv"): ("/api/v1/exemptions.csv", api_without_token()),
+    ("GET", "/api/v1/exemptions.json"): ("/api/v1/exemptions.json", api_without_token()),
+    # ---- end of issue 7 ----
     # ---- public trust files ----
     ("GET", "/bundle/{name:str}"): (f"/bundle/{AUTHORITY_CODE}.cose", everyone(200)),
     ("GET", "/bundle/{code:str}/root.pem"): (f"/bundle/{AUTHORITY_CODE}/root.pem", everyone(200)),
@@ -175,6 +187,37 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/scan/api/serial/{serial:str}"): (f"/scan/api/serial/{SERIAL}", only("agent", ok=404)),
     ("POST", "/scan/api/checks"): ("/scan/api/checks", only("agent", ok=400)),
 }
+
+
+# ---- organisers, events, incidents, imports and jobs (issue 6) ----
+MATRIX.update({
+    ("GET", "/organisateur"): ("/organisateur", only("organiser")),
+    ("POST", "/organisateur/evenements"): ("/organisateur/evenements", only("organiser", ok=422)),
+    ("GET", "/organisateur/evenements/{event_id:uuid}"): (
+        f"/organisateur/evenements/{NOWHERE}", only("organiser", ok=404)),
+    ("POST", "/organisateur/evenements/{event_id:uuid}/zones"): (
+        f"/organisateur/evenements/{NOWHERE}/zones", only("organiser", ok=404)),
+    ("POST", "/organisateur/evenements/{event_id:uuid}/import"): (
+        f"/organisateur/evenements/{NOWHERE}/import", only("organiser", ok=404)),
+    ("POST", "/organisateur/evenements/{event_id:uuid}/soumettre"): (
+        f"/organisateur/evenements/{NOWHERE}/soumettre", only("organiser", ok=404)),
+    ("POST", "/organisateur/evenements/{event_id:uuid}/laissez-passer"): (
+        f"/organisateur/evenements/{NOWHERE}/laissez-passer", only("organiser", ok=404)),
+    ("GET", "/autorite/evenements"): ("/autorite/evenements", only("admin")),
+    ("GET", "/autorite/evenements/{event_id:uuid}"): (f"/autorite/evenements/{NOWHERE}", only("admin", ok=404)),
+    ("POST", "/autorite/evenements/{event_id:uuid}/approuver"): (
+        f"/autorite/evenements/{NOWHERE}/approuver", only("admin", ok=404)),
+    ("POST", "/autorite/evenements/{event_id:uuid}/refuser"): (
+        f"/autorite/evenements/{NOWHERE}/refuser", only("admin", ok=404)),
+    ("GET", "/autorite/evenements/import"): ("/autorite/evenements/import", only("admin")),
+    ("POST", "/autorite/evenements/import"): ("/autorite/evenements/import", only("admin", ok=422)),
+    ("GET", "/autorite/incidents"): ("/autorite/incidents", only("admin")),
+    ("POST", "/autorite/incidents"): ("/autorite/incidents", only("admin", ok=422)),
+    ("POST", "/autorite/incidents/{closure_id:uuid}/lever"): (
+        f"/autorite/incidents/{NOWHERE}/lever", only("admin", ok=404)),
+    ("GET", "/autorite/taches"): ("/autorite/taches", only("admin")),
+})
+# ---- end of issue 6 ----
 
 
 def app_routes(app: Litestar) -> set[tuple[str, str]]:

@@ -1,0 +1,323 @@
+"""Exemption lists: the vehicles exempted in a low-emission zone or allowed in a restricted zone.
+
+Plates are personal data: the lists are read only by the authority's staff or by API tokens with
+the exports scope, and every export is written to the audit log with its filters and row count.
+
+Rows come from Exemption rows ("dérogations", any zone kind the authority owns) and from the
+authority's active passes (one row per pass and zone). Each row: plate and country (split from
+the normalised plate), source ('exemption' or 'pass'), category (exemption kind, or the pass's
+purpose name), zone code and ref, start and end as UTC instants (end exclusive; an exemption's
+days are taken in the zone's time zone), pass serial, status ('active', 'upcoming', 'expired'
+at the time of the export).
+
+Rows are read with a server-side cursor in batches (`yield_per`) and written as they come, so
+memory stays flat whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import and_, case, func
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cirqliz.clock import Clock
+from cirqliz.db.engine import transaction
+from cirqliz.db.models import AccessPass, Exemption, PassZone, Zone
+from cirqliz.domain.errors import DomainError
+from cirqliz.domain.passes import ExemptionKind, PassStatus
+from cirqliz.domain.purposes import Purpose
+from cirqliz.domain.windows import zone_info
+from cirqliz.issuance.audit import record_change
+
+COLUMNS = ("plate", "country", "source", "category", "zone_code", "zone_ref", "start", "end", "serial", "status")
+FORMATS = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "csv-fr": ("text/csv; charset=utf-8", "csv"),
+    "json": ("application/json", "json"),
+}
+STATUSES = ("active", "upcoming", "expired")
+DEFAULT_BATCH = 2000
+EXPORT_TZ = "Europe/Paris"  # the day of `active_on`
+BOM = "\ufeff"
+log = logging.getLogger("cirqliz.exports")
+
+
+def categories() -> list[str]:
+    """Every category value: exemption kinds, then pass purposes."""
+    return [k.value for k in ExemptionKind] + [p.name.lower() for p in Purpose]
+
+
+_PURPOSE_NAMES = {int(p): p.name.lower() for p in Purpose}
+_PURPOSE_CODES = {v: k for k, v in _PURPOSE_NAMES.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class ExemptionFilter:
+    """Filters of an export (all optional): zone code, a day the row is valid on (Paris time),
+    category (exemption kind or purpose name), status."""
+
+    zone: str | None = None
+    active_on: date | None = None
+    category: str | None = None
+    status: str | None = None
+
+    @classmethod
+    def parse(cls, *, zone: str | None = None, active_on: str | date | None = None, category: str | None = None,
+              status: str | None = None) -> ExemptionFilter:
+        """Filters from text (query string, CLI); DomainError naming the field that is wrong."""
+        day = active_on
+        if isinstance(active_on, str):
+            try:
+                day = date.fromisoformat(active_on.strip()) if active_on.strip() else None
+            except ValueError:
+                raise DomainError(f"active_on : date illisible ({active_on!r}, attendu AAAA-MM-JJ)",
+                                  code="invalid_date") from None
+        category = (category or "").strip().lower() or None
+        if category is not None and category not in categories():
+            raise DomainError(f"category : valeur inconnue {category!r} (attendu : {', '.join(categories())})",
+                              code="invalid_category")
+        status = (status or "").strip().lower() or None
+        if status is not None and status not in STATUSES:
+            raise DomainError(f"status : valeur inconnue {status!r} (attendu : {', '.join(STATUSES)})",
+                              code="invalid_status")
+        return cls((zone or "").strip().upper() or None, day, category, status)  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe form, for the audit log."""
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items() if v is not None}
+
+
+def _day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=zone_info(tz))
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+@lru_cache(maxsize=4096)
+def _local_midnight(day: date, tz: str) -> str:
+    return datetime(day.year, day.month, day.day, tzinfo=zone_info(tz)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _instant(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _split_plate(plate: str) -> tuple[str, str]:
+    country, sep, number = plate.partition(":")
+    return (number, country) if sep else (plate, "FR")
+
+
+def _exemption_statement(authority_id: uuid.UUID, filters: ExemptionFilter, today: date) -> Any:
+    statement = (
+        select(Exemption.plate, Exemption.kind, Zone.code, Zone.ref, Zone.time_zone, Exemption.starts_on,
+               Exemption.ends_on, AccessPass.serial)
+        .join(Zone, col(Zone.id) == Exemption.zone_id)
+        .outerjoin(AccessPass, col(AccessPass.id) == Exemption.pass_id)
+        .where(col(Zone.authority_id) == authority_id)
+    )
+    if filters.zone:
+        statement = statement.where(col(Zone.code) == filters.zone)
+    if filters.category:
+        statement = statement.where(col(Exemption.kind) == filters.category)
+    if filters.active_on:
+        statement = statement.where(col(Exemption.starts_on) <= filters.active_on,
+                                    col(Exemption.ends_on) >= filters.active_on)
+    if filters.status == "active":
+        statement = statement.where(col(Exemption.starts_on) <= today, col(Exemption.ends_on) >= today)
+    elif filters.status == "upcoming":
+        statement = statement.where(col(Exemption.starts_on) > today)
+    elif filters.status == "expired":
+        statement = statement.where(col(Exemption.ends_on) < today)
+    return statement.order_by(col(Exemption.plate), col(Exemption.id))
+
+
+def _pass_statement(authority_id: uuid.UUID, filters: ExemptionFilter, now: datetime) -> Any:
+    statement = (
+        select(AccessPass.plate, AccessPass.purpose, Zone.code, Zone.ref, AccessPass.not_before,
+               AccessPass.expires_at, AccessPass.serial)
+        .join(PassZone, col(PassZone.pass_id) == AccessPass.id)
+        .join(Zone, col(Zone.id) == PassZone.zone_id)
+        .where(col(AccessPass.authority_id) == authority_id, col(AccessPass.status) == PassStatus.ACTIVE.value)
+    )
+    if filters.zone:
+        statement = statement.where(col(Zone.code) == filters.zone)
+    if filters.category:
+        statement = statement.where(col(AccessPass.purpose) == _PURPOSE_CODES.get(filters.category, -1))
+    if filters.active_on:
+        start, end = _day_bounds(filters.active_on, EXPORT_TZ)
+        statement = statement.where(col(AccessPass.not_before) < end, col(AccessPass.expires_at) > start)
+    if filters.status == "active":
+        statement = statement.where(col(AccessPass.not_before) <= now, col(AccessPass.expires_at) > now)
+    elif filters.status == "upcoming":
+        statement = statement.where(col(AccessPass.not_before) > now)
+    elif filters.status == "expired":
+        statement = statement.where(col(AccessPass.expires_at) <= now)
+    return statement.order_by(col(AccessPass.plate), col(AccessPass.serial), col(Zone.ref))
+
+
+async def iter_exemption_rows(
+    session: AsyncSession, *, authority_id: uuid.UUID, filters: ExemptionFilter, now: datetime,
+    batch_size: int = DEFAULT_BATCH,
+) -> AsyncIterator[list[tuple]]:
+    """Batches of rows (tuples in COLUMNS order), exemptions first, then passes; read with a
+    server-side cursor so that only one batch is in memory at a time."""
+    today = now.astimezone(zone_info(EXPORT_TZ)).date()
+    if filters.category is None or filters.category in {k.value for k in ExemptionKind}:
+        result = await session.stream(_exemption_statement(authority_id, filters, today)
+                                      .execution_options(yield_per=batch_size))
+        async for partition in result.partitions(batch_size):
+            rows = []
+            for plate, kind, code, ref, tz, starts_on, ends_on, serial in partition:
+                number, country = _split_plate(plate)
+                status = "upcoming" if starts_on > today else ("expired" if ends_on < today else "active")
+                rows.append((number, country, "exemption", kind, code, ref, _local_midnight(starts_on, tz),
+                             _local_midnight(ends_on + timedelta(days=1), tz), serial or "", status))
+            yield rows
+    if filters.category is None or filters.category in _PURPOSE_CODES:
+        result = await session.stream(_pass_statement(authority_id, filters, now)
+                                      .execution_options(yield_per=batch_size))
+        async for partition in result.partitions(batch_size):
+            rows = []
+            for plate, purpose, code, ref, not_before, expires_at, serial in partition:
+                number, country = _split_plate(plate)
+                if not_before.tzinfo is None:
+                    not_before, expires_at = not_before.replace(tzinfo=UTC), expires_at.replace(tzinfo=UTC)
+                status = "upcoming" if not_before > now else ("expired" if expires_at <= now else "active")
+                rows.append((number, country, "pass", _PURPOSE_NAMES.get(purpose, str(purpose)), code, ref,
+                             _instant(not_before), _instant(expires_at), serial, status))
+            yield rows
+
+
+async def encode_rows(batches: AsyncIterator[list[tuple]], fmt: str, counter: list[int]) -> AsyncIterator[bytes]:
+    """The bytes of an export, one chunk per batch; `counter[0]` counts the rows written.
+
+    csv: UTF-8, ',' and a header; csv-fr: UTF-8 with a BOM and ';' (French spreadsheets);
+    json: one array of objects, written as it goes.
+    """
+    if fmt not in FORMATS:
+        raise DomainError(f"format inconnu : {fmt!r} (attendu : {', '.join(FORMATS)})", code="invalid_format")
+    if fmt == "json":
+        first = True
+        yield b"["
+        async for rows in batches:
+            if not rows:
+                continue
+            parts = [json.dumps(dict(zip(COLUMNS, row, strict=True)), ensure_ascii=False, separators=(",", ":"))
+                     for row in rows]
+            chunk = ("\n" if first else ",\n") + ",\n".join(parts)
+            first = False
+            counter[0] += len(rows)
+            yield chunk.encode("utf-8")
+        yield b"\n]\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";" if fmt == "csv-fr" else ",", lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    prefix = BOM if fmt == "csv-fr" else ""
+    yield (prefix + buffer.getvalue()).encode("utf-8")
+    async for rows in batches:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(rows)
+        counter[0] += len(rows)
+        yield buffer.getvalue().encode("utf-8")
+
+
+async def record_export(
+    session: AsyncSession, *, authority_id: uuid.UUID, actor_id: uuid.UUID | None, at: datetime, fmt: str,
+    filters: ExemptionFilter, rows: int, complete: bool, token_id: uuid.UUID | None = None, channel: str = "web",
+) -> None:
+    """The audit record of one export: who (user or token), when, filters, format, rows."""
+    after: dict[str, Any] = {"format": fmt, "filters": filters.as_dict(), "rows": rows, "complete": complete,
+                             "channel": channel}
+    if token_id is not None:
+        after["api_token_id"] = str(token_id)
+    await record_change(session, actor_id=actor_id, entity="export", entity_id=authority_id,
+                        action="export_exemptions", at=at, after=after)
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneCounts:
+    """Rows an export would hold for one zone."""
+
+    zone_id: uuid.UUID
+    code: str
+    name: str
+    kind: str
+    exemptions: int
+    exemptions_active: int
+    passes_active: int
+
+
+async def counts_by_zone(session: AsyncSession, authority_id: uuid.UUID, now: datetime) -> list[ZoneCounts]:
+    """Per zone of the authority: exemptions (all, and valid today) and passes valid now."""
+    today = now.astimezone(zone_info(EXPORT_TZ)).date()
+    active_today = and_(col(Exemption.starts_on) <= today, col(Exemption.ends_on) >= today)
+    exemptions = dict((zone_id, (total, active)) for zone_id, total, active in (await session.exec(
+        select(Exemption.zone_id, func.count(), func.sum(case((active_today, 1), else_=0)))
+        .join(Zone, col(Zone.id) == Exemption.zone_id).where(col(Zone.authority_id) == authority_id)
+        .group_by(col(Exemption.zone_id)))).all())
+    passes = dict((await session.exec(
+        select(PassZone.zone_id, func.count()).join(AccessPass, col(AccessPass.id) == PassZone.pass_id)
+        .where(col(AccessPass.authority_id) == authority_id, col(AccessPass.status) == PassStatus.ACTIVE.value,
+               col(AccessPass.not_before) <= now, col(AccessPass.expires_at) > now)
+        .group_by(col(PassZone.zone_id)))).all())
+    zones = (await session.exec(select(Zone).where(col(Zone.authority_id) == authority_id)
+                                .order_by(col(Zone.ref)))).all()
+    out = []
+    for zone in zones:
+        total, active = exemptions.get(zone.id, (0, 0))
+        out.append(ZoneCounts(zone.id, zone.code, zone.name, zone.kind, int(total or 0), int(active or 0),
+                              int(passes.get(zone.id, 0))))
+    return out
+
+
+def export_filename(authority_code: str, fmt: str, now: datetime) -> str:
+    """e.g. 'derogations-paris-20260302.csv'."""
+    return f"derogations-{authority_code}-{now.astimezone(UTC):%Y%m%d}.{FORMATS[fmt][1]}"
+
+
+async def stream_export(
+    read_maker: async_sessionmaker[AsyncSession], write_maker: async_sessionmaker[AsyncSession], *,
+    authority_id: uuid.UUID, filters: ExemptionFilter, fmt: str, clock: Clock, actor_id: uuid.UUID | None,
+    token_id: uuid.UUID | None = None, channel: str = "web", batch_size: int = DEFAULT_BATCH,
+) -> AsyncIterator[bytes]:
+    """The export's bytes as they are read, then its audit record (final row count, and whether it
+    went to the end) in a short transaction of its own. `read_maker` should be a read-only
+    session factory (create_session_factory(engine, read_only=True)): a long read must not hold
+    SQLite's write lock."""
+    if fmt not in FORMATS:
+        raise DomainError(f"format inconnu : {fmt!r} (attendu : {', '.join(FORMATS)})", code="invalid_format")
+    counter = [0]
+    complete = False
+    now = clock.now()
+    try:
+        async with read_maker() as session:
+            batches = iter_exemption_rows(session, authority_id=authority_id, filters=filters, now=now,
+                                          batch_size=batch_size)
+            async for chunk in encode_rows(batches, fmt, counter):
+                yield chunk
+        complete = True
+    finally:
+        try:
+            async with transaction(write_maker) as session:
+                await record_export(session, authority_id=authority_id, actor_id=actor_id, at=clock.now(), fmt=fmt,
+                                    filters=filters, rows=counter[0], complete=complete, token_id=token_id,
+                                    channel=channel)
+        except Exception:  # the export itself went out: say loudly that its record did not
+            log.exception("audit record of an exemption export failed (authority %s, %s rows)", authority_id,
+                          counter[0])
+            raise

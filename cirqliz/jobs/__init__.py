@@ -1,0 +1,1 @@
+"""Scheduled jobs (expiry, temporary zones, publication, feeds, purge, reminders) and their scheduler."""

@@ -1,0 +1,366 @@
+"""The scheduled jobs and the runner that makes each run safe with several processes.
+
+`run_job(maker, job, ...)` runs one job for one tick (the scheduled slot: now floored to the job's
+interval) in its own transaction:
+
+- on PostgreSQL it first takes `pg_try_advisory_xact_lock(job.lock_id)`; when another process
+  holds it, the run is skipped (released at commit or rollback, never leaked);
+- a job already run successfully for the same tick is skipped too, so two processes whose runs
+  do not even overlap still run it once per tick;
+- the job's SQL is idempotent (set-based UPDATEs, unique "sent" records), so a run that fails
+  half-way and is retried changes nothing twice;
+- every run, skip and failure is recorded in `job_run` (tick, duration, outcome, rows), shown on
+  /autorite/taches.
+
+SQLite is the single-process setup: no lock is needed there (and writers queue anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cirqliz.clock import Clock
+from cirqliz.db.models import (
+    AccessPass,
+    Application,
+    ApplicationTransitionRecord,
+    ApplicationVehicle,
+    ApplicationZone,
+    JobRun,
+    Organisation,
+    PassCheck,
+    SupportingDocument,
+)
+from cirqliz.domain.applications import ApplicationStatus
+from cirqliz.domain.errors import DomainError
+from cirqliz.domain.organisations import OrganisationKind
+from cirqliz.imports.records import ImportFileError
+from cirqliz.issuance.event_imports import guess_format, import_file
+from cirqliz.issuance.events import switch_temporary_zones
+from cirqliz.issuance.passes import expire_passes
+from cirqliz.issuance.publication import bundle_zones, publish_bundle, revoked_serials
+from cirqliz.passcode.bundle import revocation_hash, sorted_revocations
+from cirqliz.settings import Settings
+
+log = logging.getLogger("cirqliz.jobs")
+
+LOCK_BASE = 0x4351_0000  # "CQ": advisory lock keys of CirQliz jobs (one per job, below)
+FEED_TIMEOUT_S = 30
+MAX_FEED_BYTES = 20 * 1024 * 1024
+# A bundle is republished when older than this share of its max age, even with no change, so
+# agents who sync never hold a stale one.
+REFRESH_SHARE = 3
+
+
+@dataclass
+class JobContext:
+    """What a job may use: its session (inside the run's transaction), time and settings."""
+
+    session: AsyncSession
+    clock: Clock
+    settings: Settings
+    tick: datetime
+    signer: Any = None  # KeyStoreSigner (publishing)
+
+
+@dataclass
+class JobOutcome:
+    """What a run did: rows changed, a short detail, and an optional exact next wake-up."""
+
+    rows: int = 0
+    detail: str = ""
+    next_run: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled job: its name, advisory lock key, interval and body."""
+
+    name: str
+    lock_id: int
+    interval: timedelta
+    run: Callable[[JobContext], Awaitable[JobOutcome]]
+    label_fr: str
+    enabled: Callable[[Settings], bool] = field(default=lambda _settings: True)
+
+
+def worker_name() -> str:
+    """host:pid of this process (shown on the admin page)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def tick_of(now: datetime, interval: timedelta) -> datetime:
+    """The slot `now` falls in: epoch seconds floored to the interval."""
+    step = max(1, int(interval.total_seconds()))
+    seconds = int(now.timestamp()) // step * step
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+async def _try_lock(session: AsyncSession, lock_id: int) -> bool:
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return True
+    result = await session.exec(text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=lock_id))  # type: ignore[call-overload]
+    return bool(result.scalar())
+
+
+async def _record(maker: async_sessionmaker[AsyncSession], run: JobRun) -> JobRun:
+    async with maker() as session, session.begin():
+        session.add(run)
+    return run
+
+
+async def run_job(
+    maker: async_sessionmaker[AsyncSession],
+    job: Job,
+    *,
+    clock: Clock,
+    settings: Settings,
+    signer: Any = None,
+    tick: datetime | None = None,
+    worker: str | None = None,
+) -> JobRun:
+    """Run `job` once for `tick` (default: the current slot) unless another process has it or
+    it already ran for that tick; return the JobRun recorded (outcome ok, skipped or failed)."""
+    run, _outcome = await run_job_with_outcome(maker, job, clock=clock, settings=settings, signer=signer, tick=tick,
+                                               worker=worker)
+    return run
+
+
+async def run_job_with_outcome(
+    maker: async_sessionmaker[AsyncSession],
+    job: Job,
+    *,
+    clock: Clock,
+    settings: Settings,
+    signer: Any = None,
+    tick: datetime | None = None,
+    worker: str | None = None,
+) -> tuple[JobRun, JobOutcome | None]:
+    """run_job, also giving the job's outcome when it ran (its `next_run` wakes the scheduler)."""
+    started_at = clock.now()
+    tick = tick or tick_of(started_at, job.interval)
+    worker = worker or worker_name()
+    began = time.perf_counter()
+
+    def finished(outcome: str, rows: int = 0, detail: str = "") -> JobRun:
+        return JobRun(name=job.name, tick=tick, started_at=started_at, finished_at=clock.now(),
+                      duration_ms=int((time.perf_counter() - began) * 1000), outcome=outcome, rows=rows,
+                      detail=detail[:2000] or None, worker=worker)
+
+    skip: str | None = None
+    try:
+        async with maker() as session, session.begin():
+            if not await _try_lock(session, job.lock_id):
+                skip = "verrou pris : un autre processus exécute cette tâche"
+            elif (await session.exec(select(JobRun.id).where(
+                    col(JobRun.name) == job.name, col(JobRun.tick) == tick, col(JobRun.outcome) == "ok"))).first():
+                skip = "déjà exécutée pour ce créneau"
+            else:
+                outcome = await job.run(JobContext(session, clock, settings, tick, signer))
+                run = finished("ok", outcome.rows, outcome.detail)
+                session.add(run)  # committed with the job's own changes, under the lock
+    except Exception as exc:  # a failed run is recorded, and the scheduler tries again next tick
+        log.exception("job %s failed", job.name)
+        return await _record(maker, finished("failed", 0, f"{type(exc).__name__}: {exc}")), None
+    if skip is not None:
+        return await _record(maker, finished("skipped", 0, skip)), None
+    return run, outcome
+
+
+# ---- the jobs ---------------------------------------------------------------------------------
+
+
+async def _expire(ctx: JobContext) -> JobOutcome:
+    count = await expire_passes(ctx.session, clock=ctx.clock)
+    return JobOutcome(count, f"{count} laissez-passer expiré(s)")
+
+
+async def _switch(ctx: JobContext) -> JobOutcome:
+    result = await switch_temporary_zones(ctx.session, clock=ctx.clock)
+    parts = []
+    if result.switched_on:
+        parts.append("ouvertes : " + ", ".join(result.switched_on))
+    if result.switched_off:
+        parts.append("fermées : " + ", ".join(result.switched_off))
+    return JobOutcome(result.rows, "; ".join(parts) or "aucun changement", result.next_boundary)
+
+
+async def bundle_is_current(session: AsyncSession, authority: Organisation, keystore: Any, now: datetime) -> bool:
+    """Whether the authority's last bundle still says what the database and keyring say."""
+    latest = keystore.latest_bundle()
+    if latest is None:
+        return False
+    content = latest.content
+    if int(now.timestamp()) - content.issued_at > content.max_age // REFRESH_SHARE:
+        return False
+    if any(k.status == "pending" for k in keystore.keys):
+        return False
+    withdrawn = {bytes.fromhex(k.kid) for k in keystore.keys if k.withdrawn_at is not None}
+    if withdrawn != set(content.withdrawn):
+        return False
+    zones = await bundle_zones(session, authority.id, now=now)
+    if tuple(sorted(zones, key=lambda z: z.ref)) != tuple(sorted(content.zones, key=lambda z: z.ref)):
+        return False
+    serials = await revoked_serials(session, authority.id, now=now)
+    return sorted_revocations(revocation_hash(authority.code, s) for s in serials) == content.revoked
+
+
+async def _publish(ctx: JobContext) -> JobOutcome:
+    if ctx.signer is None:
+        return JobOutcome(0, "pas de signataire configuré")
+    now = ctx.clock.now()
+    authorities = (await ctx.session.exec(
+        select(Organisation).where(col(Organisation.kind) == OrganisationKind.AUTHORITY.value)
+        .order_by(col(Organisation.code)))).all()
+    published = []
+    for authority in authorities:
+        try:
+            keystore = ctx.signer.keystore(authority.code)
+        except DomainError:
+            continue  # no keys yet: nothing to publish
+        if await bundle_is_current(ctx.session, authority, keystore, now):
+            continue
+        _data, content = await publish_bundle(ctx.session, authority_id=authority.id, keystore=keystore,
+                                              clock=ctx.clock)
+        published.append(f"{authority.code} n° {content.seq}")
+    return JobOutcome(len(published), ("publiés : " + ", ".join(published)) if published else "à jour")
+
+
+def _feed_sources(settings: Settings) -> list[tuple[str, str, str]]:
+    """(authority code, name, location) of the configured feeds: files of the folder, then URLs."""
+    found: list[tuple[str, str, str]] = []
+    if settings.feeds_dir:
+        root = Path(settings.feeds_dir)
+        if root.is_dir():
+            for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+                for path in sorted(p for p in folder.iterdir() if p.is_file() and guess_format(p.name)):
+                    found.append((folder.name, path.name, str(path)))
+    for entry in settings.feed_urls.split():
+        code, sep, url = entry.partition("=")
+        if sep and url.startswith(("http://", "https://")):
+            found.append((code, url.rsplit("/", 1)[-1] or url, url))
+    return found
+
+
+def _read_feed(location: str) -> bytes:
+    if location.startswith(("http://", "https://")):
+        with urllib.request.urlopen(location, timeout=FEED_TIMEOUT_S) as response:  # noqa: S310 (configured URLs only)
+            return response.read(MAX_FEED_BYTES + 1)[:MAX_FEED_BYTES]
+    return Path(location).read_bytes()
+
+
+async def _feeds(ctx: JobContext) -> JobOutcome:
+    sources = _feed_sources(ctx.settings)
+    if not sources:
+        return JobOutcome(0, "aucun flux configuré")
+    changed = 0
+    lines = []
+    for code, name, location in sources:
+        authority = (await ctx.session.exec(select(Organisation).where(col(Organisation.code) == code))).first()
+        fmt = guess_format(name) or "perimeters"
+        if authority is None:
+            lines.append(f"{name} : autorité {code} inconnue")
+            continue
+        try:
+            report = await import_file(ctx.session, fmt=fmt, data=_read_feed(location), authority_id=authority.id,
+                                       clock=ctx.clock)
+        except (ImportFileError, DomainError) as exc:
+            lines.append(f"{name} : {exc.message}")
+            continue
+        except OSError as exc:
+            lines.append(f"{name} : lecture impossible ({exc})")
+            continue
+        changed += report.changed
+        lines.append(f"{name} : {report.summary()}")
+    return JobOutcome(changed, "\n".join(lines))
+
+
+async def _purge(ctx: JobContext) -> JobOutcome:
+    now = ctx.clock.now()
+    s = ctx.session
+    settings = ctx.settings
+    checks = await s.exec(delete(PassCheck).where(  # type: ignore[call-overload]
+        col(PassCheck.checked_at) < now - timedelta(days=settings.retention_checks_days)))
+    old = select(Application.id).where(
+        col(Application.status) == ApplicationStatus.REJECTED.value,
+        col(Application.decided_at) < now - timedelta(days=settings.retention_rejected_applications_days),
+        ~select(AccessPass.id).where(col(AccessPass.application_id) == Application.id).exists(),
+    )
+    ids = list((await s.exec(old)).all())
+    for table, column in ((ApplicationZone, ApplicationZone.application_id),
+                          (ApplicationVehicle, ApplicationVehicle.application_id),
+                          (ApplicationTransitionRecord, ApplicationTransitionRecord.application_id),
+                          (SupportingDocument, SupportingDocument.application_id)):
+        if ids:
+            await s.exec(delete(table).where(col(column).in_(ids)))  # type: ignore[call-overload]
+    if ids:
+        await s.exec(delete(Application).where(col(Application.id).in_(ids)))  # type: ignore[call-overload]
+    runs = await s.exec(delete(JobRun).where(  # type: ignore[call-overload]
+        col(JobRun.started_at) < now - timedelta(days=settings.retention_job_runs_days)))
+    rows = (checks.rowcount or 0) + len(ids) + (runs.rowcount or 0)
+    return JobOutcome(rows, f"{checks.rowcount or 0} contrôle(s), {len(ids)} demande(s) refusée(s), "
+                            f"{runs.rowcount or 0} exécution(s) de tâches supprimés")
+
+
+async def _reminders(ctx: JobContext) -> JobOutcome:
+    try:
+        from cirqliz.issuance.mail import send_expiry_reminders
+    except ImportError:  # the mailer is optional
+        return JobOutcome(0, "pas de messagerie")
+    count = await send_expiry_reminders(ctx.session, ctx.clock.now(), ctx.settings.expiry_reminder_days,
+                                        settings=ctx.settings)
+    return JobOutcome(count, f"{count} rappel(s) d'expiration")
+
+
+EXPIRE = Job("expire_passes", LOCK_BASE + 1, timedelta(minutes=1), _expire, "Expiration des laissez-passer")
+SWITCH = Job("switch_zones", LOCK_BASE + 2, timedelta(minutes=1), _switch,
+             "Ouverture et fermeture des zones temporaires")
+PUBLISH = Job("publish_bundles", LOCK_BASE + 3, timedelta(minutes=1), _publish,
+              "Publication des données de confiance (si changement)")
+FEEDS = Job("import_feeds", LOCK_BASE + 4, timedelta(minutes=15), _feeds, "Import des flux programmés",
+            enabled=lambda s: bool(s.feeds_dir or s.feed_urls))
+PURGE = Job("purge", LOCK_BASE + 5, timedelta(days=1), _purge, "Purge des données échues")
+REMINDERS = Job("expiry_reminders", LOCK_BASE + 6, timedelta(hours=1), _reminders, "Rappels d'expiration")
+JOBS: tuple[Job, ...] = (EXPIRE, SWITCH, PUBLISH, FEEDS, PURGE, REMINDERS)
+JOBS_BY_NAME = {job.name: job for job in JOBS}
+
+
+def jobs_for(settings: Settings) -> list[Job]:
+    """The jobs this configuration runs (feed imports only when feeds are configured), with the
+    feed interval taken from the settings."""
+    out = []
+    for job in JOBS:
+        if not job.enabled(settings):
+            continue
+        if job is FEEDS:
+            job = Job(job.name, job.lock_id, timedelta(minutes=max(1, settings.feeds_interval_minutes)), job.run,
+                      job.label_fr, job.enabled)
+        out.append(job)
+    return out
+
+
+async def last_runs(session: AsyncSession, *, limit: int = 50) -> tuple[dict[str, JobRun], list[JobRun]]:
+    """The last run (not skip) of each job, and the most recent records of all kinds."""
+    recent = list((await session.exec(select(JobRun).order_by(col(JobRun.started_at).desc(), col(JobRun.id))
+                                      .limit(limit))).all())
+    last: dict[str, JobRun] = {}
+    for job in JOBS:
+        row = (await session.exec(select(JobRun).where(col(JobRun.name) == job.name, col(JobRun.outcome) != "skipped")
+                                  .order_by(col(JobRun.started_at).desc()).limit(1))).first()
+        if row is not None:
+            last[job.name] = row
+    return last, recent
