@@ -186,7 +186,8 @@ def test_scan_online_offline_revoked_and_tampered_bundle(
     assert page.evaluate("document.body.dataset.bundleSeq") == "1"
     verdict = _scan(page)
     assert (verdict["status"], verdict["reason"]) == ("VALID", "VALID"), verdict
-    assert page.evaluate("Number(document.body.dataset.pending)") >= 1  # kept on the device until online
+    # The check is stored just after the verdict is shown, and kept on the device until online.
+    page.wait_for_function("Number(document.body.dataset.pending) >= 1", timeout=TIMEOUT)
     page.screenshot(path=str(screenshots / "scanner-offline-valid.png"))
     _home(page)
 
