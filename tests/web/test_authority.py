@@ -263,7 +263,7 @@ def test_review_queue_filters_and_detail(client, web_world) -> None:
     by_company = client.get("/autorite/demandes", params={"q": "exemple", "status": ""}).text
     assert str(first) in by_company and str(second) in by_company
     detail = text_of(client.get(f"/autorite/demandes/{first}").text)
-    for expected in ("Transports Exemple SARL", "123456782", "AB123CD", "PARIS-CENTRE", "Livraison", "recevable",
+    for expected in ("Transports Exemple SARL", "123456782", "AB-123-CD", "PARIS-CENTRE", "Livraison", "recevable",
                      "Historique", "brouillon → déposée"):
         assert expected in detail, expected
 
