@@ -5,6 +5,8 @@ A benchmark is a module `bench/bench_<name>.py` defining `run(config: Config) ->
 with its baseline in the same run, interleaved batch by batch (alternating which goes first) so
 machine noise hits both; the table shows the best batch of each, the JSON also the medians.
 Tests never assert timings: tests/bench only checks that rows are well formed.
+Benchmarks that need a database or a server use the helpers below: scratch PostgreSQL databases
+(bench_<random>, always dropped), quiet Alembic migrations, free local ports.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import json
 import os
 import pkgutil
 import platform
+import socket
 import statistics
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -145,6 +150,89 @@ def interleaved(
         name: Timing(min(values), statistics.median(values), repeats, number)
         for name, values in samples.items()
     }
+
+
+# ---- scratch databases and ports (benchmarks that need a server) -----------------------------
+
+POSTGRES_SERVER = os.environ.get("CIRQLIZ_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+"""The PostgreSQL server scratch databases are created on (CIRQLIZ_BENCH_POSTGRES overrides it)."""
+
+
+def postgres_admin() -> Any:
+    """An autocommit psycopg connection to the server's maintenance database."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_SERVER)
+    return psycopg.connect(
+        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
+        password=url.password, dbname=url.database or "postgres", autocommit=True, connect_timeout=3,
+    )
+
+
+def postgres_unreachable() -> str | None:
+    """Why PostgreSQL cannot be used (None when it answers)."""
+    try:
+        with postgres_admin() as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any failure to connect means "not reachable"
+        return f"PostgreSQL not reachable at {POSTGRES_SERVER}: {type(exc).__name__}: {exc}".strip()
+    return None
+
+
+def postgres_url(database: str, driver: str = "postgresql+asyncpg") -> str:
+    """The SQLAlchemy URL of `database` on the benchmark server."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(POSTGRES_SERVER).set(drivername=driver, database=database).render_as_string(
+        hide_password=False)
+
+
+def create_postgres_database(template: str | None = None) -> str:
+    """CREATE DATABASE bench_<random> (a file copy of `template` when given); its name."""
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    suffix = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
+    with postgres_admin() as conn:
+        conn.execute(f"CREATE DATABASE {name}{suffix}")
+    return name
+
+
+def drop_postgres_database(name: str) -> None:
+    """DROP DATABASE IF EXISTS, even with connections left open."""
+    with postgres_admin() as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def scratch_postgres(template: str | None = None) -> Iterator[str]:
+    """A scratch database for the duration of the block (dropped afterwards, whatever happens)."""
+    name = create_postgres_database(template)
+    try:
+        yield name
+    finally:
+        drop_postgres_database(name)
+
+
+def migrate(database_url: str) -> None:
+    """Alembic upgrade to head, without its INFO lines in the benchmark output."""
+    import logging
+
+    from cirqliz.db.migrate import upgrade
+
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        upgrade(database_url)
+    finally:
+        logger.setLevel(level)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 # ---- discovery and running ------------------------------------------------------------------

@@ -153,9 +153,11 @@ def test_field_robustness_rates(rows: list[Row]) -> None:
     assert field_rows[0].extra["per_degradation"]["DCC M"]
 
 
-def test_online_endpoint_row(rows: list[Row]) -> None:
-    (row,) = _of(rows, "online")
-    assert row.unit == "req/s" and row.op == ">=" and row.limit == 0.5
-    assert row.measured is not None and row.baseline is not None
-    assert "endpoint" in row.extra
+def test_online_endpoint_rows(rows: list[Row]) -> None:
+    row, stock = _of(rows, "online")
+    assert row.unit == stock.unit == "req/s" and row.op == ">=" and row.limit == 0.5 and stock.limit is None
+    for each in (row, stock):
+        assert each.measured is not None and each.baseline is not None
+        assert "endpoint" in each.extra
+    assert (row.extra["socket"], stock.extra["socket"]) == ("nodelay", "stock")
 

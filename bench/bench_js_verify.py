@@ -1,0 +1,97 @@
+"""The agents' verifier in the browser: verifier.js in Chromium (target: <= 10 ms per verify).
+
+Calls tests/e2e/js_timing.py's measure_js_timings, imported by path (bench/ does not depend on the
+tests being a package on sys.path): it starts its own live server (a temporary SQLite database,
+the demo world, a pass issued through the services), Debian's chromium with a fake camera showing
+that pass, and measures
+- verifyPass (WebCrypto) on the golden vector `valid_es256`, median ms per verify, in batches of 10;
+- frame to verdict on the signed-in /scan page: camera frame grabbed → zxing-wasm decode → verify
+  → verdict shown (information, no target).
+Baseline, side by side: cirqliz.verify.verify_pass (Python) on the same golden vector and bundle,
+in this process. When Chromium or Playwright is missing the rows say 'not measured' and why.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import importlib.util
+import json
+import sys
+from types import ModuleType
+
+from bench.harness import BENCH_DIR, Config, Row, interleaved, not_measured
+from cirqliz.passcode.bundle import open_bundle
+from cirqliz.passcode.keys import VerifyKey
+from cirqliz.verify import verify_pass
+
+ORDER = 60
+E2E = BENCH_DIR.parent / "tests" / "e2e"
+VECTORS = BENCH_DIR.parent / "tests" / "vectors" / "passes.json"
+CASE = "valid_es256"
+PACKAGE = "_cirqliz_bench_e2e"
+VERIFY_NAME = "JS verifyPass in Chromium (median)"
+FRAME_NAME = "JS scan: camera frame to verdict (median)"
+
+
+def load_js_timing() -> ModuleType:
+    """tests/e2e/js_timing.py, imported by path as a submodule of a private package name."""
+    if PACKAGE not in sys.modules:
+        spec = importlib.util.spec_from_file_location(PACKAGE, E2E / "__init__.py",
+                                                      submodule_search_locations=[str(E2E)])
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import {E2E}")
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[PACKAGE] = package
+        spec.loader.exec_module(package)
+    return importlib.import_module(f"{PACKAGE}.js_timing")
+
+
+def python_verify_ms(config: Config) -> float:
+    """Median time (ms) of the Python verify_pass on the same golden vector the browser verifies."""
+    vectors = json.loads(VECTORS.read_text(encoding="utf-8"))
+    case = next(c for c in vectors["cases"] if c["name"] == CASE)
+    root = VerifyKey.from_spki(base64.b64decode(vectors["root_spki"]))
+    bundle = None
+    names = case["bundle"] if isinstance(case["bundle"], list) else [case["bundle"]]
+    for name in names:
+        bundle = open_bundle(base64.b64decode(vectors["bundles"][name]), [root], current=bundle)
+    assert bundle is not None
+
+    def once() -> object:
+        return verify_pass(case["text"], bundle, zone=case["zone"], now=case["at"], plate=case["plate"],
+                           last_seen=case["last_seen"], skew=vectors["skew"])
+
+    verdict = once()
+    if verdict.reason.value != case["reason"]:  # type: ignore[attr-defined]
+        raise AssertionError(f"verify_pass gave {verdict.reason} for {CASE}")
+    timing = interleaved({"py": once}, number=config.scale(50, 10), repeats=config.scale(21, 3))["py"]
+    return timing.median * 1e3  # the median, as on the browser side
+
+
+def run(config: Config) -> list[Row]:
+    try:
+        js_timing = load_js_timing()
+    except Exception as exc:  # playwright or the e2e helpers cannot be imported here
+        reason = f"cannot import tests/e2e/js_timing.py: {type(exc).__name__}: {exc}"
+        return [not_measured(VERIFY_NAME, "ms", reason), not_measured(FRAME_NAME, "ms", reason)]
+    missing = js_timing.chromium_missing()
+    if missing:
+        return [not_measured(VERIFY_NAME, "ms", missing), not_measured(FRAME_NAME, "ms", missing)]
+    try:
+        result = js_timing.measure_js_timings(n=config.scale(200, 20), scans=config.scale(5, 1))
+    except Exception as exc:  # the browser could not start or the page broke: say so, do not crash
+        reason = f"measure_js_timings failed: {type(exc).__name__}: {exc}"
+        return [not_measured(VERIFY_NAME, "ms", reason), not_measured(FRAME_NAME, "ms", reason)]
+    python_ms = python_verify_ms(config)
+    browser = result.get("browser", "?")
+    return [
+        Row(VERIFY_NAME, "ms", result["verify_ms_median"], python_ms, target_on="value", limit=10,
+            note=f"Chromium {browser}, {result['verify_n']} verifies of {CASE}; "
+                 "baseline: Python verify_pass of the same vector (median batch)",
+            extra={"verify_ms_p95": result.get("verify_ms_p95")}),
+        Row(FRAME_NAME, "ms", result["frame_to_verdict_ms_median"],
+            note=f"fake camera, {result['scans']} scan(s); zxing-wasm decode "
+                 f"{result['decode_ms_median']:.3g} ms, verify {result['scan_verify_ms_median']:.3g} ms",
+            extra={k: v for k, v in result.items() if k.endswith("_median")}),
+    ]
