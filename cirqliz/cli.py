@@ -329,8 +329,21 @@ def _serve(args: argparse.Namespace) -> int:
         for name, (email, _display, _org, roles) in USERS.items():
             print(f"  {email:<32} {', '.join(r.value for r in roles):<28} ({name})")
     print(f"CirQliz on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
-    uvicorn.run("cirqliz.web.asgi:create", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level="info", proxy_headers=True)
+    config = uvicorn.Config("cirqliz.web.asgi:create", factory=True, host=args.host, port=args.port,
+                            workers=args.workers, log_level="info", proxy_headers=True)
+    if args.workers <= 1:
+        uvicorn.Server(config).run()
+        return 0
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    # With several workers uvicorn shares one listening socket and the accepted connections lose
+    # TCP_NODELAY (each keep-alive response then waits ~40 ms for a delayed ACK); on Linux accepted
+    # sockets inherit the option from the listening one.
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()
     return 0
 
 

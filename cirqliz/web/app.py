@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             samesite="lax",
             secure=production,
         ),
-        exclude=["^/static/", "^/vendor/", "^/schema"],
+        exclude=["^/static/", "^/vendor/", "^/schema", "^/api/"],  # the API authenticates with bearer tokens
         exclude_opt_key="exclude_from_auth",
     )
     static = create_static_files_router(path="/static", directories=[WEB / "static"], name="static",

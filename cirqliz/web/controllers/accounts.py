@@ -419,8 +419,11 @@ async def api_token_create(request: Request[CurrentUser, Any, Any], db: DB, cloc
 async def api_token_revoke(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep,
                            token_id: FromPath[uuid.UUID]) -> Redirect:
     """Revoke a token (requests with it get 401 at once)."""
+    from cirqliz.web.controllers.api import forget_token  # api imports this module
+
     await revoke_api_token(db, organisation_id=request.user.organisation_for(Role.PROFESSIONAL), token_id=token_id,
                            actor_id=request.user.id, clock=clock)
+    forget_token(token_id)
     return Redirect("/pro/api", status_code=303)
 
 

@@ -8,6 +8,7 @@ French `detail`. The session cookie and CSRF are not used here.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +48,7 @@ from cirqliz.issuance.api_tokens import (
     api_pass,
     api_passes,
     authenticate_token,
+    hash_api_token,
     zone_codes_of_passes,
 )
 from cirqliz.issuance.applications import (
@@ -135,26 +137,53 @@ def _bearer(connection: ASGIConnection) -> str:
     return token.strip()
 
 
-async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Authenticate the bearer token, count the request, check the handler's scope."""
-    token = _bearer(connection)
+# Authenticated tokens are remembered for a few seconds per process, so a busy client does not
+# cost a database round trip per request; a revocation takes effect within TOKEN_CACHE_SECONDS
+# (at once in the process that revoked it, see forget_token).
+TOKEN_CACHE_SECONDS = 15.0
+_token_cache: dict[str, tuple[float, ApiClient]] = {}
+
+
+def forget_token(token_id: uuid.UUID) -> None:
+    """Drop a token from this process's cache (after revoking it)."""
+    for key, (_, client) in list(_token_cache.items()):
+        if client.token_id == token_id:
+            _token_cache.pop(key, None)
+
+
+async def _authenticate(connection: ASGIConnection, token: str) -> ApiClient:
+    key = hash_api_token(token)
+    cached = _token_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
+        return cached[1]
     state = connection.app.state
-    clock = state.clock
     async with state.session_maker() as session, session.begin():
         row = await authenticate_token(session, token)
         if row is None:
+            _token_cache.pop(key, None)
             raise NotAuthorizedException("Jeton d'API inconnu ou révoqué.")
-        now = clock.now()
+        now = state.clock.now()
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
             row.last_used_at = now  # recorded at most every few minutes
             session.add(row)
+        client = ApiClient(row.id, row.organisation_id, frozenset(row.scopes))
+    if len(_token_cache) > 10_000:
+        _token_cache.clear()
+    _token_cache[key] = (time.monotonic(), client)
+    return client
+
+
+async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Authenticate the bearer token, count the request, check the handler's scope."""
+    client = await _authenticate(connection, _bearer(connection))
+    state = connection.app.state
     limit = int(state.get("api_rate_limit", API_RATE_LIMIT))
-    if await over_limit(connection, "api_rate", str(row.id), limit=limit, window=API_RATE_WINDOW):  # type: ignore[arg-type]
+    if await over_limit(connection, "api_rate", str(client.token_id), limit=limit, window=API_RATE_WINDOW):  # type: ignore[arg-type]
         raise HTTPException(status_code=429, detail=f"Trop de requêtes : {limit} par minute au plus pour ce jeton.")
     scope = handler.opt.get("scope")
-    if scope and scope not in row.scopes:
+    if scope and scope not in client.scopes:
         raise PermissionDeniedException(f"Ce jeton n'a pas le droit « {scope} ».")
-    connection.state.api_client = ApiClient(row.id, row.organisation_id, frozenset(row.scopes))
+    connection.state.api_client = client
 
 
 def _client(request: Request) -> ApiClient:
@@ -487,7 +516,7 @@ def latest_bundle(state: State, authority_code: str) -> TrustBundle:
 
 
 @post("/verify", opt=_opt(Scope.VERIFY), name="api_verify", status_code=200)
-async def verify_api(request: Request, db: DB, clock: ClockDep, data: JSONBody[VerifyRequest]) -> dict[str, Any]:
+async def verify_api(request: Request, clock: ClockDep, data: JSONBody[VerifyRequest]) -> dict[str, Any]:
     """Check a pass at a checkpoint zone now, with the issuing authority's latest trust bundle
     (scope verify). Always 200 with the verdict: status (VALID, REFUSED, UNCERTAIN), reason,
     message_fr, message_en, claims."""
@@ -499,9 +528,10 @@ async def verify_api(request: Request, db: DB, clock: ClockDep, data: JSONBody[V
         raise InvalidField("plate", "plaque (texte) attendue")
     text, zone = data.text.strip(), data.zone.strip()
     issuer = _peek_issuer(text)
-    if issuer is None:
-        row = (await db.exec(select(Organisation.code).join(Zone, col(Zone.authority_id) == Organisation.id)
-                             .where(col(Zone.code) == zone).limit(1))).first()
+    if issuer is None:  # unreadable text: find the authority from the zone (no database otherwise)
+        async with request.app.state.session_maker() as db:
+            row = (await db.exec(select(Organisation.code).join(Zone, col(Zone.authority_id) == Organisation.id)
+                                 .where(col(Zone.code) == zone).limit(1))).first()
         if row is None:
             raise InvalidField("zone", f"zone inconnue : {zone!r}")
         issuer = row
