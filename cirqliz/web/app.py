@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             httponly=True,
             samesite="lax",
             secure=production,
+            exclude=["^/api/", "^/static/", "^/vendor/", "^/bundle/"],  # no cookies needed there
         ),
         exclude=["^/static/", "^/vendor/", "^/schema", "^/api/"],  # the API authenticates with bearer tokens
         exclude_opt_key="exclude_from_auth",
