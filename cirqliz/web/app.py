@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -29,6 +28,7 @@ from cirqliz.web import auth
 from cirqliz.web.controllers import accounts, api, authority, opendata, organiser, professional, public, scanner
 from cirqliz.web.deps import provide_clock, provide_db, provide_signer
 from cirqliz.web.errors import EXCEPTION_HANDLERS
+from cirqliz.web.observability import configure_logging, request_id_middleware
 
 WEB = Path(__file__).parent
 SESSION_MAX_AGE = 10 * 3600
@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         },
         lifespan=[database, scheduler],  # scheduler after the database: it uses the session maker
         on_app_init=[session_auth.on_app_init],
+        middleware=[request_id_middleware],
         csrf_config=CSRFConfig(
             secret=_secret(settings, "csrf").hex(),
             cookie_name="cirqliz_csrf",
@@ -140,11 +141,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_config=api.openapi_config(),  # /schema, viewer served from /vendor (no CDN)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         stores=_stores(settings),
-        logging_config=LoggingConfig(log_exceptions="debug", loggers={"cirqliz": {"level": "INFO"}}),
+        logging_config=LoggingConfig(log_exceptions="debug"),
         debug=False,
     )
     app.state.settings = settings
     app.state.clock = clock
     app.state.signer = KeyStoreSigner(settings.keys_dir, clock=clock)
-    logging.getLogger("cirqliz").setLevel(logging.INFO)
+    configure_logging()
     return app

@@ -1,0 +1,27 @@
+"""Request ids in responses and in JSON log lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from cirqliz.web.observability import JsonFormatter
+
+
+def test_every_response_carries_a_request_id_and_a_sane_given_one_is_kept(client) -> None:
+    first = client.get("/healthz").headers["x-request-id"]
+    second = client.get("/healthz").headers["x-request-id"]
+    assert first and second and first != second
+    assert client.get("/healthz", headers={"X-Request-ID": "trace-abc-123"}).headers["x-request-id"] == "trace-abc-123"
+    assert client.get("/healthz", headers={"X-Request-ID": "bad id\n"}).headers["x-request-id"] != "bad id\n"
+
+
+def test_access_lines_are_json_with_the_request_id(client, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="cirqliz.access"):
+        response = client.get("/readyz", headers={"X-Request-ID": "trace-xyz-789"})
+    records = [r for r in caplog.records if r.name == "cirqliz.access" and getattr(r, "path", "") == "/readyz"]
+    assert records, "an access line per request"
+    line = json.loads(JsonFormatter().format(records[-1]))
+    assert line["request_id"] == "trace-xyz-789"
+    assert line["status"] == response.status_code == 200
+    assert line["method"] == "GET" and line["duration_ms"] >= 0
