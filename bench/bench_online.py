@@ -10,8 +10,8 @@ Two socket set-ups, each for both apps:
 - `nodelay` (the row with the target): the listening socket is created with proto IPPROTO_TCP,
   so asyncio sets TCP_NODELAY on every accepted connection, as it does for a single-process
   uvicorn. This measures the servers, not TCP;
-- `stock` (information): uvicorn's own Config.bind_socket(), as `uvicorn --workers N` and
-  `cirqliz serve --workers 2` use it. That socket is made with proto 0, asyncio then does not set
+- `stock` (information): uvicorn's own Config.bind_socket(), as `uvicorn --workers N` uses it
+  (`cirqliz serve --workers N` sets TCP_NODELAY on its listening socket since this was measured). That socket is made with proto 0, asyncio then does not set
   TCP_NODELAY, and every keep-alive response (headers and body written separately) waits ~40 ms
   for the client's delayed ACK: measured with wrk on the hello world, 22 req/s on one connection
   and ~710 req/s at 32 connections, against ~5,000 with TCP_NODELAY. The row shows how much of
@@ -387,8 +387,8 @@ def run(config: Config) -> list[Row]:
                     results = _compare(ports, headers, body, seconds=seconds, warm=warm, rounds=mode_rounds,
                                        folder=folder)
                 socket_note = ("listening socket with TCP_NODELAY on accepted connections" if mode == "nodelay"
-                               else "uvicorn's own socket, as `uvicorn --workers 2` / `cirqliz serve --workers 2`: "
-                                    "no TCP_NODELAY, ~40 ms delayed-ACK stall per keep-alive response")
+                               else "uvicorn's own socket, as stock `uvicorn --workers 2` (`cirqliz serve` now sets "
+                                    "TCP_NODELAY): ~40 ms delayed-ACK stall per keep-alive response")
                 setup = (f"uvicorn {WORKERS} workers each, {socket_note}; {tool}, {CONNECTIONS} connections, "
                          f"{seconds} s, {mode_rounds} round(s), best of each; {database_kind}, rate-limit store "
                          "in memory")
