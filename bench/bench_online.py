@@ -11,9 +11,10 @@ Two socket set-ups, each for both apps:
   so asyncio sets TCP_NODELAY on every accepted connection, as it does for a single-process
   uvicorn. This measures the servers, not TCP;
 - `stock` (information): uvicorn's own Config.bind_socket(), as `uvicorn --workers N` uses it
-  (`cirqliz serve --workers N` sets TCP_NODELAY on its listening socket since this was measured). That socket is made with proto 0, asyncio then does not set
-  TCP_NODELAY, and every keep-alive response (headers and body written separately) waits ~40 ms
-  for the client's delayed ACK: measured with wrk on the hello world, 22 req/s on one connection
+  (`cirqliz serve --workers N` now sets TCP_NODELAY on its listening socket). That socket is
+  made with proto 0, asyncio then does not set TCP_NODELAY, and every keep-alive response
+  (headers and body written separately) waits ~40 ms for the client's delayed ACK: measured
+  with wrk on the hello world, 22 req/s on one connection
   and ~710 req/s at 32 connections, against ~5,000 with TCP_NODELAY. The row shows how much of
   that a production deployment with several workers would see.
 
