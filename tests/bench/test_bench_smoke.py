@@ -161,3 +161,12 @@ def test_online_endpoint_rows(rows: list[Row]) -> None:
         assert "endpoint" in each.extra
     assert (row.extra["socket"], stock.extra["socket"]) == ("nodelay", "stock")
 
+
+
+def test_exemption_export_rows(rows: list[Row]) -> None:
+    rate, memory = _of(rows, "exemptions")
+    assert rate.unit == "rows/s" and rate.target_on == "value" and rate.op == ">=" and rate.limit == 100_000
+    assert memory.unit == "MiB" and memory.target_on == "ratio" and memory.limit == 1.5
+    if rate.measured is not None:
+        assert rate.baseline is not None and rate.extra["rows"] == 100_000
+        assert (memory.extra["rows_small"], memory.extra["rows_big"]) == (20_000, 100_000)
