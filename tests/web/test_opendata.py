@@ -208,12 +208,15 @@ def test_export_refused_to_other_roles(client: TestClient, web_world, who) -> No
     login(client, who)
     assert client.get("/autorite/exports").status_code == 403
     assert client.get("/autorite/exports/derogations").status_code == 403
-    assert _exports_audit(web_world) == []
+    refused = _exports_audit(web_world)
+    assert [r.action for r in refused] == ["export_refused"]  # plates are personal data: attempts are kept
+    assert refused[0].actor_id == USER_IDS[who] and refused[0].after["status"] == 403
 
 
 def test_anonymous_is_sent_to_sign_in(client: TestClient, web_world) -> None:
     response = client.get("/autorite/exports/derogations?format=csv", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/connexion")
+    assert _exports_audit(web_world) == []  # nobody to record: the sign-in page comes first
 
 
 def test_api_export_with_an_exports_token(client: TestClient, web_world) -> None:
@@ -240,4 +243,5 @@ def test_api_export_refusals(client: TestClient, web_world) -> None:
     assert client.get("/api/v1/exemptions.csv", headers={"Authorization": f"Bearer {no_scope}"}).status_code == 403
     company = _token(web_world, COMPANY_ID, ["exports:read"])
     assert client.get("/api/v1/exemptions.csv", headers={"Authorization": f"Bearer {company}"}).status_code == 403
-    assert _exports_audit(web_world) == []
+    refused = [(r.action, r.after["status"]) for r in _exports_audit(web_world)]
+    assert refused[:3] == [("export_refused", 401), ("export_refused", 401), ("export_refused", 403)]

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import re
 import secrets
@@ -23,17 +24,20 @@ from pathlib import Path
 from typing import Any
 
 from litestar import MediaType, Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cirqliz.db.engine import create_session_factory
+from cirqliz.db.engine import create_session_factory, transaction
 from cirqliz.db.models import Organisation
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.issuance.api_tokens import Scope
+from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.exemptions import (
     FORMATS,
     STATUSES,
@@ -62,6 +66,33 @@ from cirqliz.web.rendering import page
 
 REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
+
+
+def audited_refusal(guard: Any) -> Any:
+    """Wrap a guard so that a refused export of personal data (plates) is written to the audit log."""
+
+    async def wrapped(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        try:
+            result = guard(connection, handler)
+            if inspect.isawaitable(result):
+                await result
+        except (NotAuthorizedException, PermissionDeniedException) as exc:
+            user = connection.scope.get("user")
+            client = getattr(connection.state, "api_client", None)
+            async with transaction(connection.app.state.session_maker) as session:
+                await record_change(
+                    session, actor_id=getattr(user, "id", None), entity="export", entity_id="exemptions",
+                    action="export_refused", at=connection.app.state.clock.now(),
+                    after={"path": connection.url.path, "query": connection.url.query or "",
+                           "status": exc.status_code, "client": connection.client.host if connection.client else None,
+                           "token_id": str(client.token_id) if client else None},
+                )
+            raise
+
+    return wrapped
+
+
+EXPORT_GUARDS = [audited_refusal(REVIEW[0])]
 PUBLIC = {"exclude_from_auth": True}
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 UPLOAD_TTL_SECONDS = 3600
@@ -261,7 +292,7 @@ async def exports_page(request: Request, db: DB, clock: ClockDep) -> Template:
                    values={"format": "csv-fr"})
 
 
-@get("/autorite/exports/derogations", guards=REVIEW, name="authority_exports_download")
+@get("/autorite/exports/derogations", guards=EXPORT_GUARDS, name="authority_exports_download")
 async def exports_download(
     request: Request, db: DB, clock: ClockDep, zone: FromQuery[str] = "", active_on: FromQuery[str] = "",
     category: FromQuery[str] = "", status: FromQuery[str] = "",
@@ -325,7 +356,8 @@ ROUTES = [
     zones_geojson_file, zones_datex2_file,
     import_form, import_preview, import_apply,
     exports_page, exports_download,
-    Router(path="/api/v1", route_handlers=[exemptions_csv_api, exemptions_json_api], guards=[api.api_guard],
+    Router(path="/api/v1", route_handlers=[exemptions_csv_api, exemptions_json_api],
+           guards=[audited_refusal(api.api_guard)],
            opt={"exclude_from_auth": True}, tags=["API v1"], security=[{"BearerToken": []}],
            exception_handlers=dict(_API.exception_handlers)),
 ]
