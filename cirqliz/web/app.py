@@ -141,7 +141,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_config=api.openapi_config(),  # /schema, viewer served from /vendor (no CDN)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         stores=_stores(settings),
-        logging_config=LoggingConfig(log_exceptions="debug"),
+        logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
         debug=False,
     )
     app.state.settings = settings
