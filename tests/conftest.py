@@ -198,3 +198,12 @@ async def world(session_factory: async_sessionmaker[AsyncSession], clock: FixedC
     """The named organisations, users, vehicles and zones of tests/factories.py, committed."""
     async with session_factory() as session, session.begin():
         await seed_world(session, clock)
+
+
+# --- property-based tests: reproducible in CI ------------------------------------------------
+# CI runs with a fixed seed so a landing never depends on chance; locally examples stay random.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    _hypothesis_settings.load_profile("ci")
