@@ -18,6 +18,7 @@ from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.windows import parse_window
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.keys import algorithm_from_name
+from cirqliz.settings import SettingsError
 from cirqliz.verify import cli as verify_cli
 
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cli.add_arguments(verify)
     _add_jobs_commands(sub)
     _add_data_commands(sub)  # after the jobs commands: it extends their `import` sub-command
+    _add_ops_commands(sub)
     return parser
 
 
@@ -115,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), 2)
     except (SchemeError, DomainError) as exc:
         return _fail(exc.message)
+    except SettingsError as exc:  # e.g. CIRQLIZ_ENV=production without CIRQLIZ_SECRET_KEY: refuse to start
+        return _fail(f"configuration refusée : {exc}")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -129,7 +133,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 0
         store = KeyStore(args.keys_dir)
         if args.action == "rotate":
-            zones = [int(z) for z in args.zones.split(",")] if args.zones else None
+            try:
+                zones = [int(z) for z in args.zones.split(",")] if args.zones else None
+            except ValueError:
+                raise verify_cli.UsageError(f"--zones: {args.zones!r} is not a comma-separated list of refs") from None
             entry = store.rotate(algorithm_from_name(args.alg), zones)
             print(f"new signing key {entry.kid} ({entry.alg}), pending until the next bundle is built")
             return 0
@@ -160,6 +167,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _data_command(args)
     if args.command in ("worker", "import"):
         return _jobs_command(args)
+    if args.command in ("audit", "backup", "restore"):
+        return _ops_command(args)
     raise verify_cli.UsageError(f"unknown command {args.command}")
 
 
@@ -171,8 +180,15 @@ def _bundle(args: argparse.Namespace) -> int:
     if args.action == "build":
         store = KeyStore(args.keys_dir)
         revoked = []
+        # Checked before building: a bundle built but not written out would still take its seq.
+        if not Path(args.out).resolve().parent.is_dir():
+            raise verify_cli.UsageError(f"--out: the folder of {args.out} does not exist")
         if args.revoked:
-            for number, line in enumerate(Path(args.revoked).read_text().splitlines(), 1):
+            try:
+                lines = Path(args.revoked).read_text().splitlines()
+            except OSError as exc:
+                raise verify_cli.UsageError(f"--revoked: cannot read {args.revoked}: {exc.strerror}") from None
+            for number, line in enumerate(lines, 1):
                 line = line.strip()
                 if not line or line.startswith("#"):
                     continue
@@ -261,7 +277,7 @@ def _sign_pass(args: argparse.Namespace) -> int:
     exp = to_epoch(verify_cli.parse_instant(args.valid_to, "--to"))
     if exp <= nbf:
         raise verify_cli.UsageError("--to must be after --from")
-    key = store.signing_key()
+    key = store.signing_key(refs)
     iat = int(store.clock.now().timestamp())
     claims = PassClaims(
         iss=store.issuer,
@@ -335,15 +351,28 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.Server(config).run()
         return 0
     import socket
+    import tempfile
 
     from uvicorn.supervisors import Multiprocess
+
+    # Prometheus: each worker writes its metrics under this folder and /metrics adds them up
+    # (set it yourself to keep it elsewhere; it must be empty when the server starts).
+    metrics_dir = None
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cirqliz-metrics-")
 
     # With several workers uvicorn shares one listening socket and the accepted connections lose
     # TCP_NODELAY (each keep-alive response then waits ~40 ms for a delayed ACK); on Linux accepted
     # sockets inherit the option from the listening one.
     sock = config.bind_socket()
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    Multiprocess(config, sockets=[sock]).run()
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        if metrics_dir:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
@@ -698,6 +727,86 @@ async def _worker(maker, settings, clock) -> int:  # type: ignore[no-untyped-def
 
 
 # ---- end of scheduled jobs and imports --------------------------------------------------------
+
+
+# ---- audit chain, backups and restores (issue 9) ----------------------------------------------
+
+
+def _add_ops_commands(sub: argparse._SubParsersAction) -> None:
+    audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="check the audit log's hash chain (exit 1 if broken)")
+    backup = sub.add_parser("backup", help="back up the database (SQLite online copy, or pg_dump -Fc)")
+    backup.add_argument("path", help="file to write")
+    backup.add_argument("--force", action="store_true", help="replace an existing file")
+    restore = sub.add_parser("restore", help="restore a SQLite backup (checked first; the old file is kept as .bak)")
+    restore.add_argument("path", help="the backup file")
+    restore.add_argument("--force", action="store_true", help="replace the existing database")
+
+
+def _ops_command(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from cirqliz.ops import backup as ops
+    from cirqliz.settings import Settings
+
+    settings = Settings.from_env()
+    if args.command == "audit":
+        return asyncio.run(_audit_verify(settings))
+    sqlite_file = ops.sqlite_path(settings.database_url)
+    try:
+        if args.command == "backup":
+            dest = Path(args.path)
+            if sqlite_file is None:
+                size = ops.backup_postgres(settings.database_url, dest, force=args.force)
+                print(f"sauvegarde PostgreSQL (pg_dump -Fc) écrite : {dest} ({ops.describe_size(size)})")
+                print(f"restauration : pg_restore --clean --if-exists --no-owner -d <base> {dest}")
+                return 0
+            size = ops.backup_sqlite(sqlite_file, dest, force=args.force)
+            summary = asyncio.run(ops.summarise(f"sqlite+aiosqlite:///{dest}"))
+            print(f"sauvegarde écrite : {dest} ({ops.describe_size(size)})")
+            for line in summary.lines_fr():
+                print(f"  {line}")
+            if not summary.chain.intact:
+                return _fail("la copie a une chaîne d'audit rompue : la base d'origine l'est aussi "
+                             "(cirqliz audit verify)")
+            return 0
+        if sqlite_file is None:
+            return _fail("restauration PostgreSQL : arrêtez l'application puis lancez "
+                         f"« pg_restore --clean --if-exists --no-owner -d <base> {args.path} » "
+                         "(voir docs/sauvegardes.md)")
+        summary, kept = ops.restore_sqlite(Path(args.path), sqlite_file, force=args.force)
+    except ops.BackupError as exc:
+        return _fail(exc.message)
+    print(f"base restaurée : {sqlite_file}" + (f" (l'ancienne est gardée : {kept})" if kept else ""))
+    for line in summary.lines_fr():
+        print(f"  {line}")
+    return 0
+
+
+async def _audit_verify(settings: Any) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    from cirqliz.db.engine import create_engine, create_session_factory
+    from cirqliz.issuance.audit import verify_chain
+
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine, read_only=True)() as session:
+            report = await verify_chain(session)
+    except DBAPIError as exc:
+        return _fail(f"lecture du journal impossible ({type(exc.orig).__name__}) : base absente ou non migrée "
+                     "(cirqliz db upgrade)")
+    finally:
+        await engine.dispose()
+    if not report.intact:
+        return _fail(report.message_fr())
+    print(report.message_fr())
+    if report.head_seq is not None:
+        print(f"tête : n° {report.head_seq}, empreinte {report.head_hash}")
+    return 0
+
+
+# ---- end of audit chain, backups and restores -------------------------------------------------
 
 
 if __name__ == "__main__":

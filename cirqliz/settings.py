@@ -36,6 +36,10 @@ class Settings:
     """Public address of the service, used in e-mails and printed passes."""
     redis_url: str = ""
     """Redis for stores shared by several processes (rate limits); empty: in-process memory."""
+    redis_namespace: str = "cirqliz"
+    """Prefix of every Redis key (several deployments, or tests, can share one Redis)."""
+    api_rate_limit: int = 120
+    """API requests per token per minute (shared by every process when Redis is set)."""
     smtp_host: str = ""
     """SMTP server for e-mail; empty: mail goes to the outbox folder and page (development)."""
     smtp_port: int = 587
@@ -49,7 +53,12 @@ class Settings:
     outbox_dir: str = "var/outbox"
     """Where e-mails are written when no SMTP server is set."""
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-    """Map tile URL template; pages with maps also work with a plain list when tiles fail."""
+    """Map tile URL template; pages with maps also work with a plain list when tiles fail. Its origin is
+    the only foreign host the Content-Security-Policy allows (img-src)."""
+    hsts_seconds: int = 0
+    """CIRQLIZ_HSTS_SECONDS: when > 0, every response carries `Strict-Transport-Security: max-age=N`
+    (browsers then refuse plain HTTP to this host for N seconds). 0 (default) = off, for development
+    over http://; in production behind HTTPS use e.g. 31536000 (one year) once HTTPS works everywhere."""
     scheduler_enabled: bool = True
     """Run the scheduler inside the web process (disable in tests, or with a separate worker)."""
     # ---- scheduled jobs and feeds (issue 6) ----
@@ -68,14 +77,22 @@ class Settings:
     feeds_interval_minutes: int = 15
     """How often scheduled feeds are imported."""
     # ---- end of scheduled jobs settings ----
+    # ---- metrics (issue 9) ----
+    metrics_enabled: bool = True
+    """Serve Prometheus metrics at /metrics (no personal data: routes, statuses, job outcomes)."""
+    metrics_token: str = ""
+    """Bearer token required on /metrics; empty: /metrics answers only loopback clients."""
 
     def __post_init__(self) -> None:
         if self.env != DEVELOPMENT and self.secret_key == DEFAULT_SECRET_KEY:
             raise SettingsError(
-                f"CIRQLIZ_SECRET_KEY must be set when CIRQLIZ_ENV is {self.env!r}"
+                f"CIRQLIZ_SECRET_KEY doit être défini quand CIRQLIZ_ENV vaut {self.env!r} : la clé par "
+                "défaut est publique (python -c \"import secrets; print(secrets.token_urlsafe(48))\")"
             )
         if not self.secret_key:
-            raise SettingsError("CIRQLIZ_SECRET_KEY must not be empty")
+            raise SettingsError("CIRQLIZ_SECRET_KEY ne doit pas être vide")
+        if self.hsts_seconds < 0:
+            raise SettingsError("CIRQLIZ_HSTS_SECONDS doit valoir 0 (désactivé) ou un nombre positif de secondes")
 
     @property
     def is_sqlite(self) -> bool:
@@ -89,30 +106,44 @@ class Settings:
         defaults = cls.__dataclass_fields__
         def get(name: str) -> str:
             return env.get(f"CIRQLIZ_{name.upper()}", defaults[name].default)
+
+        def whole(name: str) -> int:
+            value = get(name)
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                raise SettingsError(
+                    f"CIRQLIZ_{name.upper()} doit être un nombre entier (reçu : {value!r})"
+                ) from None
         return cls(
             database_url=get("database_url"),
             env=get("env"),
             secret_key=get("secret_key"),
             keys_dir=get("keys_dir"),
             documents_dir=get("documents_dir"),
-            sqlite_busy_timeout_ms=int(get("sqlite_busy_timeout_ms")),
+            sqlite_busy_timeout_ms=whole("sqlite_busy_timeout_ms"),
             database_echo=str(get("database_echo")).lower() in ("1", "true", "yes"),
             base_url=get("base_url"),
             redis_url=get("redis_url"),
+            redis_namespace=get("redis_namespace"),
+            api_rate_limit=whole("api_rate_limit"),
             smtp_host=get("smtp_host"),
-            smtp_port=int(get("smtp_port")),
+            smtp_port=whole("smtp_port"),
             smtp_user=get("smtp_user"),
             smtp_password=get("smtp_password"),
             mail_from=get("mail_from"),
             outbox_dir=get("outbox_dir"),
             tile_url=get("tile_url"),
+            hsts_seconds=whole("hsts_seconds"),
             scheduler_enabled=str(get("scheduler_enabled")).lower() in ("1", "true", "yes"),
             # ---- scheduled jobs and feeds (issue 6) ----
-            retention_checks_days=int(get("retention_checks_days")),
-            retention_rejected_applications_days=int(get("retention_rejected_applications_days")),
-            retention_job_runs_days=int(get("retention_job_runs_days")),
-            expiry_reminder_days=int(get("expiry_reminder_days")),
+            retention_checks_days=whole("retention_checks_days"),
+            retention_rejected_applications_days=whole("retention_rejected_applications_days"),
+            retention_job_runs_days=whole("retention_job_runs_days"),
+            expiry_reminder_days=whole("expiry_reminder_days"),
             feeds_dir=get("feeds_dir"),
             feed_urls=get("feed_urls"),
-            feeds_interval_minutes=int(get("feeds_interval_minutes")),
+            feeds_interval_minutes=whole("feeds_interval_minutes"),
+            metrics_enabled=str(get("metrics_enabled")).lower() in ("1", "true", "yes"),
+            metrics_token=get("metrics_token"),
         )

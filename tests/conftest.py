@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from factories import T0, FakeSigner, seed_world
-from sqlalchemy.engine import URL, make_url
+from pg_databases import admin_connect as _admin_connect
+from pg_databases import create_pg_database as _create_pg_database
+from pg_databases import drop_pg_database as _drop_pg_database
+from pg_databases import pg_url as _pg_url
+from pg_databases import server_url as _server_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,8 +31,6 @@ from cirqliz.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-POSTGRES_SERVER = os.environ.get("CIRQLIZ_TEST_POSTGRES",
-                                 "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
@@ -67,20 +67,6 @@ def shared_data() -> Path:
 
 # --- PostgreSQL server ---------------------------------------------------------------------
 
-def _server_url() -> URL:
-    return make_url(POSTGRES_SERVER)
-
-
-def _admin_connect() -> psycopg.Connection:
-
-    url = _server_url()
-    return psycopg.connect(
-        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
-        password=url.password, dbname=url.database or "postgres", autocommit=True,
-        connect_timeout=3,
-    )
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[None]:
     """Check once that PostgreSQL answers; skip (or fail when required) if it does not."""
@@ -93,24 +79,6 @@ def postgres_server() -> Iterator[None]:
             pytest.fail(f"{reason} (CIRQLIZ_REQUIRE_POSTGRES=1)")
         pytest.skip(reason)
     yield
-
-
-def _pg_url(database: str) -> str:
-    return _server_url().set(drivername="postgresql+asyncpg", database=database).render_as_string(
-        hide_password=False)
-
-
-def _create_pg_database(template: str | None = None) -> str:
-    name = f"cirqliz_test_{uuid.uuid4().hex[:12]}"
-    with _admin_connect() as conn:
-        suffix = f" TEMPLATE {template}" if template else ""
-        conn.execute(f"CREATE DATABASE {name}{suffix}")
-    return name
-
-
-def _drop_pg_database(name: str) -> None:
-    with _admin_connect() as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from cirqliz.db.base import check_between, check_in
@@ -359,10 +359,10 @@ class PassCheck(SQLModel, table=True):
 
 
 class AuditRecord(SQLModel, table=True):
-    """A state change: who, when, what, before and after."""
+    """A state change: who, when, what, before and after; hash-chained in `seq` order (ADR 0006)."""
 
     __tablename__ = "audit_record"
-    __table_args__ = (Index("ix_audit_record_entity", "entity", "entity_id"),)
+    __table_args__ = (Index("ix_audit_record_entity", "entity", "entity_id"), UniqueConstraint("seq"))
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     at: datetime = Field(index=True)
@@ -372,6 +372,10 @@ class AuditRecord(SQLModel, table=True):
     action: str = Field(max_length=32)
     before: dict[str, Any] | None = _json(nullable=True)
     after: dict[str, Any] | None = _json(nullable=True)
+    # Set when the transaction commits (cirqliz.issuance.audit): NULL only inside that transaction.
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
 
 
 def window_to_json(window: TimeWindow) -> dict[str, Any]:

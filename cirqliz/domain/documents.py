@@ -28,14 +28,25 @@ class DocumentFacts:
     sha256: str
 
 
+_EXTENSIONS = {"application/pdf": (".pdf",), "image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",)}
+
+
+def sniff_document_type(content: bytes) -> str | None:
+    """The accepted type whose magic bytes start `content` (None: not a PDF, JPEG or PNG)."""
+    for media_type, signatures in ACCEPTED_TYPES.items():
+        if content.startswith(signatures):
+            return media_type
+    return None
+
+
 def check_document(*, filename: str, content_type: str, content: bytes) -> DocumentFacts:
-    """Accept a PDF, JPEG or PNG of at most 10 MiB whose bytes match its declared type."""
+    """Accept a PDF, JPEG or PNG of at most 10 MiB, recognised by its first bytes.
+
+    The declared type and the file name are not trusted: the stored type is the sniffed one, a
+    declared accepted type that disagrees with the bytes is refused, and the name gets the
+    extension of the real type (so "photo.html" holding a PNG is kept as "photo.html.png").
+    """
     declared = (content_type or "").split(";")[0].strip().lower()
-    if declared not in ACCEPTED_TYPES:
-        raise DocumentError(
-            f"type de fichier refusé : {declared or 'inconnu'} (PDF, JPEG ou PNG acceptés)",
-            code="document_type",
-        )
     size = len(content)
     if size == 0:
         raise DocumentError("fichier vide", code="document_empty")
@@ -45,10 +56,23 @@ def check_document(*, filename: str, content_type: str, content: bytes) -> Docum
             f"{MAX_DOCUMENT_BYTES // 1048576} Mio)",
             code="document_too_large",
         )
-    if not content.startswith(ACCEPTED_TYPES[declared]):
+    sniffed = sniff_document_type(content)
+    if sniffed is None:
         raise DocumentError(
-            f"le contenu du fichier ne correspond pas au type déclaré ({declared})",
+            "type de fichier refusé : le contenu n'est ni un PDF, ni une image JPEG ou PNG "
+            f"(type annoncé : {declared or 'inconnu'})",
+            code="document_type",
+        )
+    if declared in ACCEPTED_TYPES and declared != sniffed:
+        raise DocumentError(
+            f"le contenu du fichier ({sniffed}) ne correspond pas au type déclaré ({declared})",
             code="document_type_mismatch",
         )
     name = _UNSAFE_NAME.sub("_", filename.replace("\\", "/").rsplit("/", 1)[-1]).strip() or "document"
-    return DocumentFacts(name[:200], declared, size, hashlib.sha256(content).hexdigest())
+    extensions = _EXTENSIONS[sniffed]
+    if not name.lower().endswith(extensions):
+        name += extensions[0]
+    if len(name) > 200:  # shorten the stem, keep the extension
+        stem, _, extension = name.rpartition(".")
+        name = f"{stem[:199 - len(extension)]}.{extension}"
+    return DocumentFacts(name, sniffed, size, hashlib.sha256(content).hexdigest())

@@ -112,7 +112,7 @@ def parse_crit_air(value: str | int | None) -> CritAir | None:
         return CritAir.ZERO
     if text.startswith("V"):
         text = text[1:]
-    if text.isdigit() and 0 <= int(text) <= 5:
+    if text.isdecimal() and 0 <= int(text) <= 5:  # isdigit() accepts "²", which int() refuses
         return CritAir(int(text))
     raise VehicleError(f"classe Crit'Air illisible : {value!r} (0 à 5, ou non classé)",
                        code="invalid_crit_air")

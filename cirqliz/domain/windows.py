@@ -29,7 +29,8 @@ def zone_info(name: str) -> ZoneInfo:
     """The IANA time zone `name`, cached; a WindowError if it does not exist."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
+        # OSError: a name like "Europe" is a folder of the tz database, not a zone
         raise WindowError(f"fuseau horaire inconnu : {name!r}", code="unknown_time_zone") from exc
 
 

@@ -114,6 +114,9 @@ def validate_geometry(geojson: Mapping[str, Any] | str) -> dict[str, Any]:
                             code="geometry_not_object")
     if geojson.get("type") == "Feature":
         geojson = geojson.get("geometry") or {}
+        if not isinstance(geojson, Mapping):
+            raise GeometryError("géométrie illisible : la Feature n'a pas d'objet « geometry »",
+                                code="geometry_not_object")
     kind = geojson.get("type")
     if kind not in ("Polygon", "MultiPolygon"):
         raise GeometryError(
@@ -159,10 +162,14 @@ def _check_rings(geojson: Mapping[str, Any]) -> None:
                     "géométrie invalide : un anneau a moins de quatre positions",
                     code="geometry_invalid",
                 )
-            if list(ring[0])[:2] != list(ring[-1])[:2]:
+            first, last = ring[0], ring[-1]
+            if not isinstance(first, list | tuple) or not isinstance(last, list | tuple):
+                raise GeometryError("géométrie illisible : une position n'est pas un tableau [longitude, latitude]",
+                                    code="geometry_unreadable")
+            if list(first)[:2] != list(last)[:2]:
                 raise GeometryError(
-                    f"géométrie invalide : anneau non fermé (premier point {list(ring[0])[:2]}, "
-                    f"dernier point {list(ring[-1])[:2]})",
+                    f"géométrie invalide : anneau non fermé (premier point {list(first)[:2]}, "
+                    f"dernier point {list(last)[:2]})",
                     code="geometry_ring_not_closed",
                 )
 

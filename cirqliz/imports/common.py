@@ -32,6 +32,11 @@ _CODE_CHARS = re.compile(r"[^A-Z0-9_-]+")
 def decode_text(data: bytes | str, *, what: str = "fichier") -> str:
     """Text of `data`: str as is, bytes as strict UTF-8 (a BOM is dropped); ImportFileError else."""
     if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ImportFileError(f"{what} illisible : caractère invalide (substitut UTF-16 isolé) à la position "
+                                  f"{exc.start}", code="import_not_utf8") from exc
         return data.removeprefix("\ufeff")
     try:
         return bytes(data).decode("utf-8-sig")
@@ -46,7 +51,7 @@ def load_json(data: bytes | str, *, what: str = "fichier") -> Any:
     """Parse JSON text or bytes; ImportFileError naming the line and column when it is not JSON."""
     text = decode_text(data, what=what)
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFileError(
             f"{what} illisible : ce n'est pas du JSON valide (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg})",
@@ -55,6 +60,32 @@ def load_json(data: bytes | str, *, what: str = "fichier") -> Any:
     except RecursionError as exc:
         raise ImportFileError(f"{what} illisible : JSON trop profondément imbriqué",
                               code="import_not_json") from exc
+    if _SURROGATE_ESCAPE.search(text) and has_lone_surrogate(document):
+        raise ImportFileError(f"{what} illisible : le JSON contient un caractère « \\uD800 »…« \\uDFFF » isolé "
+                              "(UTF-16 mal formé)", code="import_not_json")
+    return document
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a string with an unpaired surrogate (JSON's "\\ud800"
+    escapes decode to one; such text cannot be stored or encoded as UTF-8)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 OPEN_DATA_DIR_ENV = "CIRQLIZ_OPEN_DATA_DIR"

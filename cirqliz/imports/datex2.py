@@ -78,10 +78,15 @@ def parse_datex2(data: bytes | str, *, xsd_dir: str | Path | None = None) -> Ele
     except XMLResourceForbidden as exc:
         raise ImportFileError(f"document DATEX II refusé : DTD et entités XML interdites ({exc})",
                               code="import_forbidden_xml") from exc
-    except (xmlschema.XMLResourceError, SyntaxError, ValueError) as exc:
+    except (xmlschema.XMLResourceError, SyntaxError, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise ImportFileError(f"document DATEX II illisible : ce n'est pas du XML bien formé ({exc})",
                               code="import_not_xml") from exc
-    error = next(iter(schema.iter_errors(resource)), None)
+    try:
+        error = next(iter(schema.iter_errors(resource)), None)
+    except (xmlschema.XMLSchemaException, KeyError, ValueError, TypeError) as exc:
+        # xmlschema raises instead of reporting for some content, e.g. an xsi:type naming no type
+        raise ImportFileError(f"document DATEX II non conforme au schéma : {str(exc)[:200]}",
+                              code="import_schema_violation") from exc
     if error is not None:
         reason = getattr(error, "reason", None) or str(error).splitlines()[0]
         raise ImportFileError(f"document DATEX II non conforme au schéma, à {error.path or '/'} : {reason}",

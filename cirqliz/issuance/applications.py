@@ -169,13 +169,17 @@ async def quota_days_used(
 
 
 async def assess_application(
-    session: AsyncSession, application: Application, *, lock_vehicles: bool = False
+    session: AsyncSession, application: Application, *, lock_vehicles: bool = False,
+    zones: Sequence[Zone] | None = None, vehicles: Sequence[Vehicle] | None = None,
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Decision]:
-    """The decision for every (vehicle, zone) pair of an application."""
+    """The decision for every (vehicle, zone) pair of an application (its zones and vehicles are
+    read unless given; given vehicles must already be locked when that matters)."""
     windows = tuple(window_from_json(w) for w in application.windows)
     decisions: dict[tuple[uuid.UUID, uuid.UUID], Decision] = {}
-    zones = await application_zones(session, application.id)
-    vehicles = await application_vehicles(session, application.id, lock=lock_vehicles)
+    if zones is None:
+        zones = await application_zones(session, application.id)
+    if vehicles is None:
+        vehicles = await application_vehicles(session, application.id, lock=lock_vehicles)
     for zone in zones:
         specs = [rule_spec(r) for r in await zone_rules(session, zone.id)]
         for vehicle in vehicles:
@@ -308,13 +312,14 @@ async def submit_application(
 
 
 async def _check_eligible(
-    session: AsyncSession, app: Application, *, lock_vehicles: bool = False
+    session: AsyncSession, app: Application, *, lock_vehicles: bool = False,
+    zones: Sequence[Zone] | None = None, vehicles: Sequence[Vehicle] | None = None,
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Decision]:
-    decisions = await assess_application(session, app, lock_vehicles=lock_vehicles)
+    decisions = await assess_application(session, app, lock_vehicles=lock_vehicles, zones=zones, vehicles=vehicles)
     if not all(d.eligible for d in decisions.values()):
-        vehicles = {v.id: v.plate for v in await application_vehicles(session, app.id)}
-        zones = {z.id: z.code for z in await application_zones(session, app.id)}
-        raise EligibilityError(_refusals(decisions, vehicles, zones))
+        plates = {v.id: v.plate for v in await application_vehicles(session, app.id)}
+        codes = {z.id: z.code for z in await application_zones(session, app.id)}
+        raise EligibilityError(_refusals(decisions, plates, codes))
     return decisions
 
 
@@ -381,10 +386,12 @@ async def approve_application(
     app, step = await _apply(session, application_id=application_id,
                              action=ApplicationAction.APPROVE, actor_id=reviewer_id,
                              reason=reason, clock=clock)
-    await _check_eligible(session, app, lock_vehicles=True)
-    authority = await get_or_raise(session, Organisation, app.authority_id)
+    # Zones and locked vehicles are read once, for the check and for the passes (fewer round
+    # trips: a bulk approval of thousands of applications is bound by them).
     zones = await application_zones(session, app.id)
-    vehicles = await application_vehicles(session, app.id)
+    vehicles = await application_vehicles(session, app.id, lock=True)
+    await _check_eligible(session, app, zones=zones, vehicles=vehicles)
+    authority = await get_or_raise(session, Organisation, app.authority_id)
     windows = tuple(window_from_json(w) for w in app.windows)
     passes = []
     for vehicle in vehicles:

@@ -1,16 +1,24 @@
-"""The audit trail: one record per state change (who, when, what, before and after)."""
+"""The audit trail: one record per state change (who, when, what, before and after), hash-chained
+so that editing, deleting or reordering a record is detected (`verify_chain`, ADR 0006)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import event, func, inspect, text
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.db.models import AuditRecord
+from cirqliz.ops.metrics import observe_audit
 
 
 def json_safe(value: Any) -> Any:
@@ -46,7 +54,8 @@ async def record_change(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> AuditRecord:
-    """Add an audit record to the current transaction (actor None: the system)."""
+    """Add an audit record to the current transaction (actor None: the system); its place in the
+    hash chain is assigned when the transaction commits."""
     record = AuditRecord(
         at=at,
         actor_id=actor_id,
@@ -57,4 +66,173 @@ async def record_change(
         after=json_safe(after) if after is not None else None,
     )
     session.add(record)
+    session.info.setdefault(_PENDING, []).append(record)
     return record
+
+
+# ---- hash chain (issue 9, ADR 0006) -------------------------------------------------------------
+# Each record carries `seq` (1, 2, 3 … with no gap), `prev_hash` (the previous record's hash, or
+# GENESIS) and `hash` = sha256(prev_hash + canonical(record)). Seq and hashes are assigned when the
+# transaction commits (before_commit below), under a PostgreSQL advisory lock taken after every other
+# change was flushed: the lock is the last one a transaction takes and is held only while it commits,
+# so it cannot close a deadlock cycle and concurrent use cases only queue for the commit itself.
+# On SQLite the write transaction (BEGIN IMMEDIATE) already serialises writers.
+
+AUDIT_LOCK_ID = 0x4351_0100  # pg_advisory_xact_lock key ("CQ" + 0x100; jobs use 0x4351_0001…)
+GENESIS = "0" * 64
+_PENDING = "cirqliz.audit.pending"  # session.info key: records of this transaction not yet chained
+_COMMITTING = "cirqliz.audit.committing"  # (entity, action) counts, for the metrics once committed
+VERIFY_BATCH = 2000
+
+
+def canonical_record(seq: int, at: datetime, actor_id: uuid.UUID | str | None, entity: str, entity_id: str,
+                     action: str, before: Any, after: Any) -> bytes:
+    """The bytes a record's hash covers: canonical JSON (sorted keys, no whitespace, UTF-8; a lone
+    surrogate in user text is kept as is rather than failing the commit)."""
+    moment = (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC)
+    data = {
+        "seq": int(seq),
+        "at": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor_id": str(actor_id) if actor_id is not None else None,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "action": action,
+        "before": before,
+        "after": after,
+    }
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "surrogatepass")
+
+
+def chain_hash(prev_hash: str, canonical: bytes) -> str:
+    """Hex sha256 of the previous hash followed by the record's canonical bytes."""
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+
+
+def record_hash(record: AuditRecord, prev_hash: str) -> str:
+    """The hash `record` must carry after `prev_hash`."""
+    assert record.seq is not None
+    return chain_hash(prev_hash, canonical_record(record.seq, record.at, record.actor_id, record.entity,
+                                                  record.entity_id, record.action, record.before, record.after))
+
+
+def _head_statement() -> Any:
+    return (select(col(AuditRecord.seq), col(AuditRecord.hash)).where(col(AuditRecord.seq).is_not(None))
+            .order_by(col(AuditRecord.seq).desc()).limit(1))
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    """Give this transaction's records their seq and hashes, right before it commits."""
+    pending: list[AuditRecord] | None = session.info.get(_PENDING)
+    if not pending or session.in_nested_transaction():
+        return
+    # Records of a rolled-back savepoint were expunged from the session: they are not chained.
+    records = [r for r in pending if r in session and r.seq is None]
+    pending.clear()
+    if not records:
+        return
+    # Every other change first, so the audit lock is the last lock taken; records not yet written
+    # are held back from that flush and inserted once chained (no INSERT then UPDATE).
+    unwritten = [r for r in records if inspect(r).pending]
+    for record in unwritten:
+        session.expunge(record)
+    session.flush()
+    session.add_all(unwritten)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_ID})
+    head = connection.execute(_head_statement()).first()
+    seq, prev = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
+    counts: dict[tuple[str, str], int] = {}
+    for record in records:
+        seq += 1
+        record.seq, record.prev_hash = seq, prev
+        record.hash = prev = record_hash(record, prev)
+        counts[record.entity, record.action] = counts.get((record.entity, record.action), 0) + 1
+    session.flush()
+    session.info[_COMMITTING] = counts
+
+
+@event.listens_for(Session, "after_commit")
+def _count_committed(session: Session) -> None:
+    counts = session.info.pop(_COMMITTING, None)
+    if counts:
+        observe_audit(counts)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_COMMITTING, None)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What verify_chain found: records checked, the head, and the first break if any."""
+
+    count: int
+    head_seq: int | None = None
+    head_hash: str | None = None
+    broken_seq: int | None = None
+    problem: str | None = None
+    first_seq: int | None = None  # where checking started (1 for a full check)
+
+    @property
+    def intact(self) -> bool:
+        """True when no break was found."""
+        return self.problem is None
+
+    @property
+    def partial(self) -> bool:
+        """True when only the tail of the chain was checked."""
+        return self.first_seq is not None and self.first_seq > 1
+
+    def message_fr(self) -> str:
+        """One French sentence for people (CLI, authority page)."""
+        if not self.intact:
+            where = f" au n° {self.broken_seq}" if self.broken_seq is not None else ""
+            return f"Chaîne d'audit rompue{where} : {self.problem}"
+        if self.partial:
+            return (f"Chaîne d'audit intacte sur les {self.count} derniers enregistrements "
+                    f"(n° {self.first_seq} à {self.head_seq})")
+        return f"Chaîne d'audit intacte ({self.count} enregistrements)"
+
+
+async def verify_chain(session: AsyncSession, *, tail: int | None = None) -> ChainReport:
+    """Recompute the chain in seq order (streamed); `tail`: check only the last `tail` records."""
+    unchained = (await session.exec(select(func.count()).select_from(AuditRecord)
+                                    .where(col(AuditRecord.seq).is_(None)))).one()
+    if unchained:
+        return ChainReport(0, problem=f"{unchained} enregistrement(s) sans numéro de chaîne")
+    a = AuditRecord
+    statement = select(col(a.seq), col(a.prev_hash), col(a.hash), col(a.at), col(a.actor_id), col(a.entity),
+                       col(a.entity_id), col(a.action), col(a.before), col(a.after)).order_by(col(a.seq))
+    start = 1
+    if tail is not None:
+        head = (await session.exec(_head_statement())).first()
+        if head is not None and head[0] > tail:
+            start = int(head[0]) - tail + 1
+            statement = statement.where(col(a.seq) >= start)
+    expected, prev, count = start, GENESIS if start == 1 else None, 0
+    head_seq: int | None = None
+    head_hash: str | None = None
+    result = await session.stream(statement.execution_options(yield_per=VERIFY_BATCH))
+    async for rows in result.partitions():
+        for seq, prev_hash, digest, *content in rows:
+            problem = None
+            if seq != expected:
+                problem = (f"enregistrement n° {expected} manquant" if seq > expected
+                           else f"numéro {seq} en double ou hors ordre")
+            elif prev is not None and prev_hash != prev:
+                problem = "le lien vers l'enregistrement précédent ne correspond pas"
+            elif digest != chain_hash(prev_hash or "", canonical_record(seq, *content)):
+                problem = "le contenu de l'enregistrement a été modifié"
+            if problem is not None:
+                await result.close()
+                return ChainReport(count, head_seq, head_hash, broken_seq=expected, problem=problem,
+                                   first_seq=start)
+            count += 1
+            prev, expected, head_seq, head_hash = digest, expected + 1, seq, digest
+    return ChainReport(count, head_seq, head_hash, first_seq=start)

@@ -245,6 +245,19 @@ async def plates_and_zones(
     return plates, codes
 
 
+async def application_labels(
+    session: AsyncSession, application_ids: Iterable[uuid.UUID], authority_id: uuid.UUID
+) -> dict[uuid.UUID, str]:
+    """« Company — plates » of those applications that belong to this authority (the others are absent)."""
+    rows = (await session.exec(
+        select(Application.id, Organisation.name)
+        .join(Organisation, col(Organisation.id) == Application.organisation_id)
+        .where(col(Application.id).in_(list(application_ids)), col(Application.authority_id) == authority_id)
+    )).all()
+    plates, _codes = await plates_and_zones(session, [app_id for app_id, _ in rows])
+    return {app_id: f"{name} — {', '.join(plates[app_id])}" for app_id, name in rows}
+
+
 async def application_documents(session: AsyncSession, application_id: uuid.UUID) -> list[SupportingDocument]:
     """Supporting documents of an application, oldest first."""
     return list((await session.exec(

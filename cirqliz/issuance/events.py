@@ -342,7 +342,10 @@ def read_supplier_csv(data: bytes | str, zones_by_code: dict[str, Zone]) -> tupl
         text = data
     sample = text[:2048]
     delimiter = ";" if sample.count(";") >= sample.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        return [], [LineProblem(1, "fichier", f"fichier CSV illisible : {exc}")]
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         return [], [LineProblem(1, "fichier", "fichier vide : une ligne d'en-tête puis une ligne par véhicule")]

@@ -72,6 +72,19 @@ def _write_private(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+def _check_private_mode(file: Path) -> None:
+    """Refuse a private key that others than its owner may read or write (a leaked copy cannot be recalled)."""
+    if os.name != "posix":
+        return
+    mode = file.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise KeyStoreError(
+            f"private key {file} is readable or writable by group or others (mode {mode:04o}): "
+            f"refusing to use it; run `chmod 600 {file}` and check who may have copied it",
+            code="key_permissions",
+        )
+
+
 def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -153,6 +166,8 @@ class KeyStore:
 
     def _load_private(self, kid: str) -> SigningKey:
         file = self.path / "private" / f"{kid}.pem"
+        if file.exists():
+            _check_private_mode(file)
         try:
             return SigningKey.from_pem(file.read_bytes(), _passphrase())
         except FileNotFoundError as exc:
@@ -196,13 +211,26 @@ class KeyStore:
         self._save()
         return entry
 
-    def signing_key(self) -> SigningKey:
-        """The newest published, not withdrawn signing key."""
+    def signing_key(self, zones: Iterable[int] | None = None) -> SigningKey:
+        """The newest published, not withdrawn signing key allowed to sign for every zone ref of `zones`.
+
+        A key restricted to some zones (`rotate --zones`) never signs a pass for another zone:
+        verifiers would refuse it (KEY_NOT_AUTHORISED), so an unrestricted older key signs it.
+        """
         usable = [k for k in self.keys if k.status == "active"]
         if not usable:
             pending = any(k.status == "pending" for k in self.keys)
             hint = "build and publish a bundle first (`cirqliz bundle build`)" if pending else "rotate a new key"
             raise KeyStoreError(f"no signing key may sign yet: {hint}", code="no_signing_key")
+        if zones is not None:
+            wanted = set(zones)
+            usable = [k for k in usable if k.zones is None or wanted <= set(k.zones)]
+            if not usable:
+                raise KeyStoreError(
+                    f"no active signing key may sign for zone refs {sorted(wanted)}: "
+                    "rotate a key for them (`cirqliz keys rotate`) and publish a bundle",
+                    code="no_key_for_zones",
+                )
         newest = max(usable, key=lambda k: (k.published_seq, k.created_at))
         return self._load_private(newest.kid)
 

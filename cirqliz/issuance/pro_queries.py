@@ -358,7 +358,7 @@ def _int_field(raw: str, column: str, line: int, problems: list[FleetProblem]) -
     text = raw.strip().replace(" ", "").replace("\u00a0", "")
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdecimal():  # isdigit() also accepts "²", which int() refuses
         problems.append(FleetProblem(line, column, f"nombre entier attendu, lu {raw.strip()!r}"))
         return None
     return int(text)
@@ -377,8 +377,17 @@ def parse_fleet_csv(
         return [], [FleetProblem(1, "", "fichier vide")]
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
+    try:
+        return _read_fleet_rows(list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)), energies)
+    except csv.Error as exc:
+        return [], [FleetProblem(1, "", f"fichier CSV illisible : {exc}")]
+
+
+def _read_fleet_rows(
+    rows: list[list[str]], energies: dict[str, str] | None
+) -> tuple[list[FleetLine], list[FleetProblem]]:
+    reader = iter(rows)
+    header = [h.strip().lower() for h in next(reader, [])]
     missing = [c for c in FLEET_REQUIRED if c not in header]
     unknown = [h for h in header if h and h not in FLEET_COLUMNS]
     problems: list[FleetProblem] = []

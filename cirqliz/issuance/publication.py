@@ -23,6 +23,9 @@ from cirqliz.passcode.bundle import BundleContent, BundleZone, Closure, geometry
 # Bundle geometry only helps agents pick their zone: ~5 m tolerance keeps it small.
 SIMPLIFY_DEGREES = 0.00005
 PUBLISHED_STATUSES = (ZoneStatus.ACTIVE.value, ZoneStatus.SUSPENDED.value)
+# A suspended zone (no new applications; an event zone between two occurrences) stays in the bundle
+# unchanged: its restriction is paused, not closed to everyone, so passes already issued stay valid.
+# Closing a zone to traffic is an incident (a dated closure), which agents see as ZONE_CLOSED.
 
 
 def _polygons(geometry: dict[str, Any]) -> list[list[list[tuple[float, float]]]]:

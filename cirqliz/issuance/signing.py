@@ -36,7 +36,7 @@ class KeyStoreSigner:
         """Sign the claims; DomainError when no key may sign yet."""
         store = self.keystore(claims_input.issuer)
         try:
-            key = store.signing_key()
+            key = store.signing_key(claims_input.zone_refs)
         except SchemeError as exc:
             raise DomainError(f"signature impossible : {exc.message}", code=exc.code) from exc
         claims = PassClaims(

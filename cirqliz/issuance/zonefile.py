@@ -15,6 +15,7 @@ from typing import Any
 
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.windows import parse_window, zone_info
+from cirqliz.imports.common import has_lone_surrogate
 from cirqliz.passcode.bundle import BundleZone, Closure, geometry_from_lonlat
 from cirqliz.passcode.errors import KeyStoreError
 
@@ -33,7 +34,12 @@ def _epoch(value: str | None, what: str) -> int | None:
 
 def zone_from_json(item: dict[str, Any]) -> BundleZone:
     """One zone entry to a BundleZone; KeyStoreError naming the field on bad input."""
+    if not isinstance(item, dict):
+        raise KeyStoreError(f"zone entry must be a JSON object, not {type(item).__name__}", code="bad_zone_file")
     try:
+        for name in ("code", "name", "kind", "tz"):
+            if not isinstance(item[name], str) or not item[name].strip():
+                raise KeyStoreError(f"zone entry: {name} must be non-empty text", code="bad_zone_file")
         code = item["code"]
         zone_info(item["tz"])
         return BundleZone(
@@ -53,12 +59,33 @@ def zone_from_json(item: dict[str, Any]) -> BundleZone:
                 )
                 for c in item.get("closures", ())
             ),
-            geometry=geometry_from_lonlat(item["geometry"]) if item.get("geometry") else None,
+            geometry=geometry_from_lonlat(_checked_geometry(item["geometry"], code)) if item.get("geometry") else None,
         )
     except KeyError as exc:
         raise KeyStoreError(f"zone entry lacks field {exc}", code="bad_zone_file") from exc
     except DomainError as exc:
         raise KeyStoreError(f"zone {item.get('code')!r}: {exc.message}", code="bad_zone_file") from exc
+    except (TypeError, ValueError, AttributeError, OverflowError, IndexError) as exc:
+        # a field of the wrong JSON type (a number for a text, an object for a list…)
+        raise KeyStoreError(f"zone {item.get('code')!r}: a field has the wrong type or value ({exc})",
+                            code="bad_zone_file") from exc
+
+
+def _checked_geometry(polygons: Any, code: str) -> Any:
+    """MultiPolygon coordinates: polygons of rings of [lon, lat] numbers in WGS84 range."""
+    ok = isinstance(polygons, list) and all(
+        isinstance(polygon, list) and all(
+            isinstance(ring, list) and all(
+                isinstance(point, list) and len(point) == 2
+                and all(type(v) in (int, float) for v in point)
+                and -180 <= point[0] <= 180 and -90 <= point[1] <= 90
+                for point in ring)
+            for ring in polygon)
+        for polygon in polygons)
+    if not ok:
+        raise KeyStoreError(f"zone {code!r}: geometry must be MultiPolygon coordinates, [lon, lat] in degrees",
+                            code="bad_zone_file")
+    return polygons
 
 
 def load_zones(path: str | Path | None = None) -> tuple[BundleZone, ...]:
@@ -70,12 +97,22 @@ def load_zones(path: str | Path | None = None) -> tuple[BundleZone, ...]:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise KeyStoreError(f"cannot read zones file {path}: {exc.strerror}", code="bad_zone_file") from exc
+        except UnicodeDecodeError as exc:
+            raise KeyStoreError(f"zones file {path} is not UTF-8 text", code="bad_zone_file") from exc
+    return zones_from_text(text)
+
+
+def zones_from_text(text: str) -> tuple[BundleZone, ...]:
+    """Zones from the JSON text of a zones file; KeyStoreError naming the problem on bad input."""
     try:
         items = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise KeyStoreError(f"zones file is not JSON: {exc}", code="bad_zone_file") from exc
     if not isinstance(items, list):
         raise KeyStoreError("zones file must hold a JSON array of zones", code="bad_zone_file")
+    if has_lone_surrogate(items):
+        raise KeyStoreError("zones file holds an unpaired \\uD800-\\uDFFF escape (malformed UTF-16)",
+                            code="bad_zone_file")
     zones = tuple(zone_from_json(item) for item in items)
     refs = [z.ref for z in zones]
     codes = [z.code for z in zones]

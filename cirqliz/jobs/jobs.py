@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, event, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -53,6 +53,7 @@ from cirqliz.issuance.event_imports import guess_format, import_file
 from cirqliz.issuance.events import switch_temporary_zones
 from cirqliz.issuance.passes import expire_passes
 from cirqliz.issuance.publication import bundle_zones, publish_bundle, revoked_serials
+from cirqliz.ops.metrics import observe_job_run
 from cirqliz.passcode.bundle import revocation_hash, sorted_revocations
 from cirqliz.settings import Settings
 
@@ -151,6 +152,22 @@ async def run_job_with_outcome(
     worker: str | None = None,
 ) -> tuple[JobRun, JobOutcome | None]:
     """run_job, also giving the job's outcome when it ran (its `next_run` wakes the scheduler)."""
+    run, outcome = await _run_once(maker, job, clock=clock, settings=settings, signer=signer, tick=tick,
+                                   worker=worker)
+    observe_job_run(run)  # Prometheus: cirqliz_job_runs_total{job,outcome} and friends
+    return run, outcome
+
+
+async def _run_once(
+    maker: async_sessionmaker[AsyncSession],
+    job: Job,
+    *,
+    clock: Clock,
+    settings: Settings,
+    signer: Any,
+    tick: datetime | None,
+    worker: str | None,
+) -> tuple[JobRun, JobOutcome | None]:
     started_at = clock.now()
     tick = tick or tick_of(started_at, job.interval)
     worker = worker or worker_name()
@@ -301,6 +318,8 @@ async def _purge(ctx: JobContext) -> JobOutcome:
         ~select(AccessPass.id).where(col(AccessPass.application_id) == Application.id).exists(),
     )
     ids = list((await s.exec(old)).all())
+    documents = list((await s.exec(select(SupportingDocument.sha256, SupportingDocument.storage_key).where(
+        col(SupportingDocument.application_id).in_(ids)))).all()) if ids else []
     for table, column in ((ApplicationZone, ApplicationZone.application_id),
                           (ApplicationVehicle, ApplicationVehicle.application_id),
                           (ApplicationTransitionRecord, ApplicationTransitionRecord.application_id),
@@ -311,9 +330,36 @@ async def _purge(ctx: JobContext) -> JobOutcome:
         await s.exec(delete(Application).where(col(Application.id).in_(ids)))  # type: ignore[call-overload]
     runs = await s.exec(delete(JobRun).where(  # type: ignore[call-overload]
         col(JobRun.started_at) < now - timedelta(days=settings.retention_job_runs_days)))
+    files = await _unreferenced_files(s, documents, Path(settings.documents_dir))
+    # Files go only once the rows are gone for good: a run that rolls back keeps them all.
+    event.listen(s.sync_session, "after_commit", lambda _session: _remove_files(files), once=True)
     rows = (checks.rowcount or 0) + len(ids) + (runs.rowcount or 0)
     return JobOutcome(rows, f"{checks.rowcount or 0} contrôle(s), {len(ids)} demande(s) refusée(s), "
+                            f"{len(files)} fichier(s) justificatif(s), "
                             f"{runs.rowcount or 0} exécution(s) de tâches supprimés")
+
+
+async def _unreferenced_files(session: AsyncSession, documents: list[Any], root: Path) -> list[Path]:
+    """Files of the deleted documents that no remaining row references (storage is by content hash)."""
+    hashes = {sha for sha, _key in documents}
+    if not hashes:
+        return []
+    still = set((await session.exec(select(SupportingDocument.sha256).where(
+        col(SupportingDocument.sha256).in_(hashes)))).all())
+    files = {}
+    for sha, key in documents:
+        # Only keys of the store's own form (`ab/abcd…`): never a path taken blindly from a row.
+        if sha not in still and len(sha) == 64 and key == f"{sha[:2]}/{sha}":
+            files[key] = root / key
+    return list(files.values())
+
+
+def _remove_files(files: list[Path]) -> None:
+    for path in files:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:  # the rows are gone already; a leftover file is logged, not fatal
+            log.warning("purge: cannot remove %s: %s", path, exc)
 
 
 async def _reminders(ctx: JobContext) -> JobOutcome:

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -129,7 +129,7 @@ class VerifyKey:
         """Load from SubjectPublicKeyInfo DER."""
         try:
             public = serialization.load_der_public_key(der)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise UnsupportedError(f"unreadable public key: {exc}", code="bad_key") from exc
         return cls.from_public(public, kid)  # type: ignore[arg-type]
 
@@ -138,7 +138,7 @@ class VerifyKey:
         """Load from a PEM public key."""
         try:
             public = serialization.load_pem_public_key(pem)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise UnsupportedError(f"unreadable public key: {exc}", code="bad_key") from exc
         return cls.from_public(public, kid)  # type: ignore[arg-type]
 

@@ -82,6 +82,36 @@ def load_bundle(path: str, roots: list[VerifyKey], state: dict[str, int]) -> Tru
     return open_bundle(data, roots, min_seq=state.get("seq"))
 
 
+def read_state(path: Path) -> dict[str, int]:
+    """The verifier state {"seq", "last_seen"} (empty when the file does not exist yet).
+
+    An unreadable state is a usage error, never silently reset: forgetting it would let an older
+    bundle and a clock set back through.
+    """
+    if not path.parent.is_dir():
+        raise UsageError(f"--state: the folder of {path} does not exist")
+    if not path.exists():
+        return {}
+    try:
+        state = json.loads(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"--state: cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise UsageError(f"--state: {path} is not a verifier state file (JSON)") from None
+    if not isinstance(state, dict) or any(
+        type(state.get(k, 0)) is not int or state.get(k, 0) < 0 for k in ("seq", "last_seen")
+    ):
+        raise UsageError(f"--state: {path} must hold {{\"seq\": N, \"last_seen\": EPOCH}}")
+    return {k: state[k] for k in ("seq", "last_seen") if k in state}
+
+
+def write_state(path: Path, state: dict[str, int]) -> None:
+    """Replace the state file atomically: a crash never leaves a half-written one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state))
+    os.replace(tmp, path)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `cirqliz verify`."""
     parser.add_argument("text", nargs="?", help="the pass text (CQ1:…), or - to read it from standard input")
@@ -113,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("give the pass TEXT or --image PHOTO")
         now = parse_instant(args.at, "--at") if args.at else datetime.now().astimezone()
         state_file = Path(args.state) if args.state else None
-        state = json.loads(state_file.read_text()) if state_file and state_file.exists() else {}
+        state = read_state(state_file) if state_file else {}
         roots = load_root(args)
         bundle = load_bundle(args.bundle, roots, state)
     except UsageError as exc:
@@ -128,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     verdict = verify_pass(text, bundle, zone=args.zone, now=now, plate=args.plate, last_seen=state.get("last_seen"))
     if state_file:
         state = {"seq": bundle.seq, "last_seen": max(verdict.checked_at, state.get("last_seen", 0))}
-        state_file.write_text(json.dumps(state))
+        write_state(state_file, state)
     if args.json:
         print(json.dumps(verdict.as_json(), ensure_ascii=False, indent=2))
     else:

@@ -16,7 +16,6 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.security.session_auth import SessionAuth
 from litestar.static_files import create_static_files_router
-from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
@@ -24,14 +23,16 @@ from cirqliz.clock import Clock, SystemClock
 from cirqliz.db.engine import create_engine, create_session_factory
 from cirqliz.issuance.signing import KeyStoreSigner
 from cirqliz.settings import Settings
-from cirqliz.web import auth
+from cirqliz.web import auth, metrics
 from cirqliz.web.controllers import accounts, api, authority, opendata, organiser, professional, public, scanner
 from cirqliz.web.deps import provide_clock, provide_db, provide_signer
 from cirqliz.web.errors import EXCEPTION_HANDLERS
 from cirqliz.web.observability import configure_logging, request_id_middleware
+from cirqliz.web.security import FORM_LIMIT, security_headers_hook
+from cirqliz.web.stores import create_stores
 
 WEB = Path(__file__).parent
-SESSION_MAX_AGE = 10 * 3600
+SESSION_MAX_AGE = auth.SESSION_MAX_AGE
 
 
 def _secret(settings: Settings, purpose: str) -> bytes:
@@ -47,13 +48,8 @@ def _node_modules() -> Path:
 
 
 def _stores(settings: Settings) -> StoreRegistry:
-    redis_url = settings.redis_url
-    if redis_url:
-        from litestar.stores.redis import RedisStore
-
-        root = RedisStore.with_client(url=redis_url, namespace="cirqliz")
-        return StoreRegistry(default_factory=root.with_namespace)
-    return StoreRegistry(default_factory=lambda name: MemoryStore())
+    # Redis (CIRQLIZ_REDIS_URL) when several processes serve, so rate limits are shared; see web/stores.py.
+    return create_stores(settings)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
@@ -118,6 +114,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             *scanner.ROUTES,
             *api.ROUTES,
             *opendata.ROUTES,
+            *metrics.routes(settings),
             static,
             vendor,
         ],
@@ -128,7 +125,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         },
         lifespan=[database, scheduler],  # scheduler after the database: it uses the session maker
         on_app_init=[session_auth.on_app_init],
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, *metrics.middleware(settings)],  # /metrics: web/metrics.py
+        before_send=[security_headers_hook(settings)],  # CSP, nosniff, frame and HSTS headers: web/security.py
+        request_max_body_size=FORM_LIMIT,  # upload routes set their own, larger, limit
         csrf_config=CSRFConfig(
             secret=_secret(settings, "csrf").hex(),
             cookie_name="cirqliz_csrf",

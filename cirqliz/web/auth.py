@@ -5,6 +5,7 @@ Roles are enforced here, by guards on controllers and routes, never by hiding li
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -84,10 +85,30 @@ async def load_user(connection: ASGIConnection, user_id: uuid.UUID) -> CurrentUs
         return await user_in_session(session, user_id)
 
 
+SESSION_MAX_AGE = 10 * 3600
+"""Lifetime of a session cookie (seconds)."""
+REVOKED_SESSIONS = "revoked_sessions"
+"""Store of the session ids signed out before their cookie expired (the cookie itself cannot be recalled)."""
+
+
+def new_session(user_id: uuid.UUID, now: int) -> dict[str, Any]:
+    """The content of a fresh session cookie: a new random session id at every sign-in (no fixation)."""
+    return {"user_id": str(user_id), "at": now, "sid": secrets.token_urlsafe(16)}
+
+
+async def revoke_session(connection: ASGIConnection, session: dict[str, Any]) -> None:
+    """Remember a signed-out session id until its cookie would have expired: a copy of the cookie
+    replayed after sign-out no longer signs anyone in."""
+    sid = session.get("sid")
+    if sid:
+        await connection.app.stores.get(REVOKED_SESSIONS).set(str(sid), "1", expires_in=SESSION_MAX_AGE)
+
+
 async def retrieve_user_handler(session: dict[str, Any], connection: ASGIConnection) -> CurrentUser | None:
-    """SessionAuth hook: the user whose id the session cookie holds."""
+    """SessionAuth hook: the user whose id the session cookie holds (unless that session was signed out)."""
     raw = session.get("user_id")
-    if not raw:
+    sid = session.get("sid")
+    if not raw or not sid or await connection.app.stores.get(REVOKED_SESSIONS).exists(str(sid)):
         return None
     try:
         return await load_user(connection, uuid.UUID(raw))

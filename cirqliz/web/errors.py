@@ -12,6 +12,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import IntegrityError
@@ -72,6 +73,16 @@ def on_validation(request: Request, exc: ValidationException) -> Response:
     return _error(request, 400, f"Données invalides. {details}".strip(), "invalid_request")
 
 
+def on_too_large(request: Request, exc: RequestEntityTooLarge) -> Response:
+    """A body over the route's limit (read before anything is stored): 413 with the limit in French."""
+    try:
+        limit = request.route_handler.resolve_request_max_body_size()
+    except Exception:  # no route resolved: say it without the figure
+        limit = None
+    size = f" : au plus {limit / 1048576:.0f} Mo pour cette page" if limit else ""
+    return _error(request, 413, f"Envoi trop volumineux{size}. Rien n'a été enregistré.", "too_large")
+
+
 def on_http_exception(request: Request, exc: HTTPException) -> Response:
     """Other HTTP errors keep their status, with a readable message."""
     return _error(request, exc.status_code, exc.detail, "http_error")
@@ -92,6 +103,7 @@ EXCEPTION_HANDLERS = {
     PermissionDeniedException: on_forbidden,
     NotFoundException: on_not_found,
     ValidationException: on_validation,
+    RequestEntityTooLarge: on_too_large,
     HTTPException: on_http_exception,
     HTTP_500_INTERNAL_SERVER_ERROR: on_server_error,
 }

@@ -85,6 +85,11 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Raised by a middleware (e.g. a body over the limit): Litestar's outer handler answers
+            # with the exception's status, through the original `send`, after this line is written.
+            status = getattr(exc, "status_code", 500)
+            raise
         finally:
             access_log.info(
                 "%s %s %s", scope.get("method"), scope.get("path"), status,

@@ -71,7 +71,7 @@ def measure_frame_to_verdict(page: Any, scans: int = 5) -> dict[str, Any]:
     for _ in range(scans):
         before = int(page.evaluate("Number(document.body.dataset.verdicts ?? 0)"))
         page.click("#start")
-        page.wait_for_function(f"Number(document.body.dataset.verdicts ?? 0) > {before}", timeout=30_000)
+        page.wait_for_function(f"() => Number(document.body.dataset.verdicts ?? 0) > {before}", timeout=30_000)
         data = page.evaluate("({...document.querySelector('#verdict').dataset})")
         frame.append(float(data["frameToVerdictMs"]))
         decode.append(float(data["decodeMs"]))

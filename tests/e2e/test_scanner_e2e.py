@@ -114,7 +114,7 @@ def _scan(page: Any) -> dict[str, str]:
     """Press the scan button and wait for the next verdict; its data (status, reason, timings)."""
     before = int(page.evaluate("Number(document.body.dataset.verdicts ?? 0)"))
     page.click("#start")
-    page.wait_for_function(f"Number(document.body.dataset.verdicts ?? 0) > {before}", timeout=TIMEOUT)
+    page.wait_for_function(f"() => Number(document.body.dataset.verdicts ?? 0) > {before}", timeout=TIMEOUT)
     return page.evaluate("({...document.querySelector('#verdict').dataset})")
 
 
@@ -164,9 +164,9 @@ def test_scan_online_offline_revoked_and_tampered_bundle(
     assert page.evaluate("document.body.dataset.bundleSeq") == "1"
     assert "Données n° 1" in page.text_content("#bundle-age")
     page.click("#locate")
-    page.wait_for_function("document.querySelector('#zone').value === 'PARIS-CENTRE'", timeout=TIMEOUT)
+    page.wait_for_function("() => document.querySelector('#zone').value === 'PARIS-CENTRE'", timeout=TIMEOUT)
     assert "PARIS-CENTRE" in page.text_content("#located")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=TIMEOUT)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=TIMEOUT)
     page.screenshot(path=str(screenshots / "scanner-home.png"))
 
     verdict = _scan(page)
@@ -187,7 +187,7 @@ def test_scan_online_offline_revoked_and_tampered_bundle(
     verdict = _scan(page)
     assert (verdict["status"], verdict["reason"]) == ("VALID", "VALID"), verdict
     # The check is stored just after the verdict is shown, and kept on the device until online.
-    page.wait_for_function("Number(document.body.dataset.pending) >= 1", timeout=TIMEOUT)
+    page.wait_for_function("() => Number(document.body.dataset.pending) >= 1", timeout=TIMEOUT)
     page.screenshot(path=str(screenshots / "scanner-offline-valid.png"))
     _home(page)
 
@@ -195,8 +195,8 @@ def test_scan_online_offline_revoked_and_tampered_bundle(
     revoke_pass(live_server, scanned_pass.id)
     assert publish(live_server) == 2
     context.set_offline(False)
-    page.wait_for_function("document.body.dataset.bundleSeq === '2'", timeout=TIMEOUT)
-    page.wait_for_function("document.body.dataset.pending === '0'", timeout=TIMEOUT)
+    page.wait_for_function("() => document.body.dataset.bundleSeq === '2'", timeout=TIMEOUT)
+    page.wait_for_function("() => document.body.dataset.pending === '0'", timeout=TIMEOUT)
     verdict = _scan(page)
     assert (verdict["status"], verdict["reason"]) == ("REFUSED", "REVOKED"), verdict
     page.screenshot(path=str(screenshots / "scanner-revoked.png"))
@@ -210,14 +210,14 @@ def test_scan_online_offline_revoked_and_tampered_bundle(
     for body, code in ((bytes(tampered), "bundle_bad_signature"), (older, "bundle_rollback")):
         context.route(f"**/bundle/{AUTHORITY_CODE}.cose*", _serve(body))
         page.click("#sync")
-        page.wait_for_function("document.body.dataset.syncStatus === 'refused'", timeout=TIMEOUT)
+        page.wait_for_function("() => document.body.dataset.syncStatus === 'refused'", timeout=TIMEOUT)
         assert page.evaluate("document.body.dataset.syncCode") == code
         assert page.evaluate("document.body.dataset.bundleSeq") == "2"
         assert "conservées" in page.text_content("#message")
         page.screenshot(path=str(screenshots / f"scanner-refused-{code}.png"))
         context.unroute(f"**/bundle/{AUTHORITY_CODE}.cose*")
         page.click("#sync")
-        page.wait_for_function("document.body.dataset.syncStatus === 'current'", timeout=TIMEOUT)
+        page.wait_for_function("() => document.body.dataset.syncStatus === 'current'", timeout=TIMEOUT)
     verdict = _scan(page)
     assert verdict["reason"] == "REVOKED"
     _home(page)
@@ -230,7 +230,7 @@ def test_scan_online_offline_revoked_and_tampered_bundle(
     assert page.evaluate("document.querySelector('#verdict').dataset.reason") == "REVOKED"
     _home(page)
     context.set_offline(False)
-    page.wait_for_function("document.body.dataset.pending === '0'", timeout=TIMEOUT)
+    page.wait_for_function("() => document.body.dataset.pending === '0'", timeout=TIMEOUT)
 
     # Every check reached the server once, as this agent, with the device's ids.
     checks = _checks_on_server(live_server)

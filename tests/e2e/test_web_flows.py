@@ -356,7 +356,7 @@ def _scan(page: Any) -> tuple[str, str]:
     """Press the scan button and wait for the next verdict: (status, reason)."""
     before = int(page.evaluate("Number(document.body.dataset.verdicts ?? 0)"))
     page.click("#start")
-    page.wait_for_function(f"Number(document.body.dataset.verdicts ?? 0) > {before}", timeout=TIMEOUT)
+    page.wait_for_function(f"() => Number(document.body.dataset.verdicts ?? 0) > {before}", timeout=TIMEOUT)
     data = page.evaluate("({...document.querySelector('#verdict').dataset})")
     return data["status"], data["reason"]
 
@@ -458,12 +458,12 @@ def test_revocation_reaches_the_cli_and_the_scanner(journey: Journey, tmp_path_f
     if journey.agent is not None:
         agent = journey.agent
         agent.click("#sync")
-        agent.wait_for_function(f"document.body.dataset.bundleSeq === '{_seq}'", timeout=TIMEOUT)
+        agent.wait_for_function(f"() => document.body.dataset.bundleSeq === '{_seq}'", timeout=TIMEOUT)
         assert _scan(agent) == ("REFUSED", "REVOKED")
         expect(agent.locator("#v-status")).to_have_text("REFUSÉ")
         journey.shot(agent, "agent-refuse", doc="agent-refuse", full_page=False)
         agent.click("#back")
-        agent.wait_for_function("document.body.dataset.pending === '0'", timeout=TIMEOUT)
+        agent.wait_for_function("() => document.body.dataset.pending === '0'", timeout=TIMEOUT)
         admin.goto(f"{base}/autorite/controles")
         expect(admin.get_by_role("row").filter(has_text="REVOKED")).to_have_count(1)
         journey.shot(admin, "autorite-controles")

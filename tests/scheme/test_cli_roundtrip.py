@@ -400,11 +400,25 @@ def test_key_rotation(ready: tuple[Cli, Path, Pass]) -> None:
 
 
 def test_rotated_key_restricted_to_zones(ready: tuple[Cli, Path, Pass]) -> None:
-    cli, _, _ = ready
+    from cirqliz.issuance.keystore import KeyStore
+    from cirqliz.passcode.claims import PassClaims
+    from cirqliz.passcode.token import sign_pass
+
+    cli, _, old = ready
     cli.ok("keys", "rotate", "--dir", str(cli.keys), "--zones", "1")
     bundle = cli.build()
-    restricted = cli.sign()  # signs for MARAIS-PIETON (ref 2) with a key limited to ref 1
-    assert cli.reason(restricted.text, bundle) == "KEY_NOT_AUTHORISED"
+    # The key limited to ref 1 signs only for ref 1: a pass for MARAIS-PIETON (ref 2) keeps the older key.
+    other = cli.sign()
+    assert other.kid == old.kid
+    assert cli.reason(other.text, bundle) == "VALID"
+    restricted = cli.sign(zones=(OTHER_ZONE,))
+    assert restricted.kid != old.kid
+    # Verifiers enforce the restriction whatever signs: the restricted key on a ref-2 pass is refused.
+    key = KeyStore(cli.keys)._load_private(restricted.kid)
+    now = int(datetime.now().timestamp())
+    claims = PassClaims(iss="FR-TEST", iat=now, nbf=now - 86400, exp=now + 10 * 86400, cti=b"\x01" * 8, zones=(2,),
+                        plate="AB123CD", purpose=1, windows=(), zone_data_version=0)
+    assert cli.reason(sign_pass(claims, key), bundle) == "KEY_NOT_AUTHORISED"
 
 
 def test_ed25519_round_trip(cli: Cli) -> None:

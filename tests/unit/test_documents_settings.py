@@ -55,3 +55,9 @@ def test_default_secret_refused_outside_development(env):
         Settings.from_env({"CIRQLIZ_ENV": env})
     with pytest.raises(SettingsError):
         Settings(env=env, secret_key=DEFAULT_SECRET_KEY)
+
+
+@pytest.mark.parametrize("name", ["SMTP_PORT", "API_RATE_LIMIT", "HSTS_SECONDS"])
+def test_a_non_numeric_setting_is_a_clear_settings_error(name):
+    with pytest.raises(SettingsError, match=f"CIRQLIZ_{name} doit être un nombre entier"):
+        Settings.from_env({f"CIRQLIZ_{name}": "abc"})

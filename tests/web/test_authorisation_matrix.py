@@ -67,6 +67,8 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/deconnexion"): ("/deconnexion", only(*SIGNED_IN, ok=303)),
     ("GET", "/moi"): ("/moi", only(*SIGNED_IN, ok=303)),
     ("GET", "/healthz"): ("/healthz", everyone(200)),
+    # Prometheus: loopback or CIRQLIZ_METRICS_TOKEN only; the test client is neither (tests/web/test_metrics.py).
+    ("GET", "/metrics"): ("/metrics", everyone(403)),
     ("GET", "/readyz"): ("/readyz", everyone(200)),
     ("GET", "/static/{file_path:path}"): ("/static/css/app.css", everyone(200)),
     ("GET", "/vendor/{file_path:path}"): ("/vendor/swagger-ui-dist/swagger-ui.css", everyone(200)),
@@ -221,17 +223,23 @@ MATRIX.update({
 
 
 def app_routes(app: Litestar) -> set[tuple[str, str]]:
-    """Every (method, path template) the application serves."""
+    """Every (method, path template) the application serves; a route without HTTP methods (websocket,
+    mounted ASGI app) counts as ("WEBSOCKET"/"ASGI", path), so it cannot slip past the matrix."""
     found = set()
     for route in app.routes:
-        for method in getattr(route, "methods", ()):
+        methods = getattr(route, "methods", None)
+        if not methods:
+            found.add((type(route).__name__.removesuffix("Route").upper() or "ROUTE", route.path))
+            continue
+        for method in methods:
             if method not in IGNORED_METHODS:
                 found.add((method, route.path))
     return found
 
 
-def test_every_route_has_an_entry(web_world) -> None:
-    routes = app_routes(web_world.app)
+def matrix_problems(app: Litestar) -> list[str]:
+    """The routes of `app` without a MATRIX entry and the entries without a route, as lines to paste."""
+    routes = app_routes(app)
     missing = sorted(routes - set(MATRIX), key=lambda r: (r[1], r[0]))
     stale = sorted(set(MATRIX) - routes, key=lambda r: (r[1], r[0]))
     lines = []
@@ -241,7 +249,41 @@ def test_every_route_has_an_entry(web_world) -> None:
     if stale:
         lines.append(f"{len(stale)} MATRIX entr(y/ies) for routes that no longer exist:")
         lines += [f'    ("{m}", "{p}")' for m, p in stale]
+    return lines
+
+
+def test_every_route_has_an_entry(web_world) -> None:
+    lines = matrix_problems(web_world.app)
     assert not lines, "\n".join(lines)
+
+
+def test_the_completeness_check_reports_a_new_route(web_world) -> None:
+    """The check above can fail: routes added after the fact (any method, a new method on a known
+    path, a websocket) are each reported, and only them."""
+    from litestar import delete, get, websocket
+    from litestar.connection import WebSocket
+    from litestar.params import FromPath
+
+    @get("/h1-route-sans-entree", sync_to_thread=False)
+    def extra_page() -> str:
+        return "x"
+
+    @delete("/pro/vehicules/{vehicle_id:uuid}", sync_to_thread=False)
+    def extra_delete(vehicle_id: FromPath[uuid.UUID]) -> None:
+        return None
+
+    @websocket("/h1-socket")
+    async def extra_socket(socket: WebSocket) -> None:
+        await socket.close()
+
+    assert not matrix_problems(web_world.app)
+    for handler in (extra_page, extra_delete, extra_socket):
+        web_world.app.register(handler)
+    report = "\n".join(matrix_problems(web_world.app))
+    assert "3 route(s) without an entry" in report, report
+    assert '("GET", "/h1-route-sans-entree")' in report
+    assert '("DELETE", "/pro/vehicules/{vehicle_id:uuid}")' in report
+    assert '("WEBSOCKET", "/h1-socket")' in report
 
 
 def _client_for(app: Litestar, role: str) -> Iterator[TestClient]:
@@ -255,8 +297,8 @@ def _call(client: TestClient, method: str, url: str) -> object:
     if method == "GET":
         return client.get(url, follow_redirects=False)
     if url.startswith("/api/"):
-        return client.post(url, json={}, follow_redirects=False)
-    return client.post(url, data={"_csrf_token": csrf_token(client)}, follow_redirects=False)
+        return client.request(method, url, json={}, follow_redirects=False)
+    return client.request(method, url, data={"_csrf_token": csrf_token(client)}, follow_redirects=False)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -25,3 +25,13 @@ def test_access_lines_are_json_with_the_request_id(client, caplog) -> None:
     assert line["request_id"] == "trace-xyz-789"
     assert line["status"] == response.status_code == 200
     assert line["method"] == "GET" and line["duration_ms"] >= 0
+
+
+def test_the_access_line_has_the_status_the_client_got_when_a_middleware_refuses(client, caplog) -> None:
+    # A body over the limit is refused before any handler runs: the line must say 413, not 500.
+    with caplog.at_level(logging.INFO, logger="cirqliz.access"):
+        response = client.post("/connexion", content=b"x" * (2 * 1024 * 1024),
+                               headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413
+    records = [r for r in caplog.records if r.name == "cirqliz.access" and getattr(r, "path", "") == "/connexion"]
+    assert records and records[-1].status == 413

@@ -314,8 +314,10 @@ def test_documents_are_stored_and_downloadable(client, web_world) -> None:
 
 @pytest.mark.parametrize(("name", "content_type", "content", "message"), [
     ("gros.pdf", "application/pdf", b"%PDF-" + b"0" * (10 * 1024 * 1024), "fichier trop lourd"),
-    ("notes.txt", "text/plain", b"hello", "type de fichier refusé : text/plain"),
-    ("faux.pdf", "application/pdf", b"MZ\x90\x00", "le contenu du fichier ne correspond pas au type déclaré"),
+    ("notes.txt", "text/plain", b"hello", "type de fichier refusé : le contenu n'est ni un PDF"),
+    ("faux.pdf", "application/pdf", b"MZ\x90\x00", "type de fichier refusé : le contenu n'est ni un PDF"),
+    ("photo.pdf", "application/pdf", b"\x89PNG\r\n\x1a\n" + b"0" * 64,
+     "le contenu du fichier (image/png) ne correspond pas au type déclaré (application/pdf)"),
 ])
 def test_bad_document_gives_a_clear_message_and_stores_nothing(client, web_world, name, content_type, content,
                                                                message) -> None:
@@ -337,7 +339,8 @@ def test_bad_document_added_later_stores_nothing(client, web_world) -> None:
                          files=[("documents", ("ok.pdf", b"%PDF-1", "application/pdf")),
                                 ("documents", ("photo.gif", b"GIF89a", "image/gif"))])
     assert response.status_code == 422
-    assert "photo.gif : type de fichier refusé : image/gif" in visible(response.text)
+    assert "photo.gif : type de fichier refusé : le contenu n'est ni un PDF, ni une image JPEG ou PNG " \
+           "(type annoncé : image/gif)" in visible(response.text)
     assert count(web_world, SupportingDocument) == 0
 
 
@@ -420,8 +423,9 @@ def test_pass_downloads_decode_and_verify(client, web_world) -> None:
     printable = client.get(f"/pro/laissez-passer/{issued.id}/imprimer")
     assert printable.status_code == 200
     assert "AB-123-CD" in printable.text and issued.serial in printable.text
-    assert "@page { size: A4" in printable.text and "<svg" in printable.text
-    assert "@page { size: A5" in client.get(f"/pro/laissez-passer/{issued.id}/imprimer?format=A5").text
+    assert "/static/pro/pass-print-a4.css" in printable.text and "<svg" in printable.text
+    assert "/static/pro/pass-print-a5.css" in client.get(f"/pro/laissez-passer/{issued.id}/imprimer?format=A5").text
+    assert "@page { size: A5" in client.get("/static/pro/pass-print-a5.css").text
 
     phone = client.get(f"/pro/laissez-passer/{issued.id}/telephone")
     assert phone.status_code == 200

@@ -26,9 +26,10 @@ from cirqliz.issuance import accounts as service
 from cirqliz.issuance.api_tokens import Scope, create_api_token, organisation_tokens, revoke_api_token
 from cirqliz.issuance.mail import Mailer
 from cirqliz.settings import Settings
-from cirqliz.web.auth import CurrentUser, home_for, requires, user_in_session
+from cirqliz.web.auth import CurrentUser, home_for, new_session, requires, user_in_session
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.rendering import page
+from cirqliz.web.stores import count_hit
 
 PUBLIC = {"exclude_from_auth": True}
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -56,10 +57,7 @@ async def over_limit(request: Request, store_name: str, key: str, *, limit: int,
     """Count one hit in a fixed window (app store `store_name`); True once `limit` is exceeded."""
     store = request.app.stores.get(store_name)
     bucket = f"{key}:{int(time.time()) // window}"
-    raw = await store.get(bucket)
-    count = int(raw or 0) + 1
-    await store.set(bucket, str(count), expires_in=window)
-    return count > limit
+    return await count_hit(store, bucket, expires_in=window) > limit
 
 
 def settings_of(request: Request) -> Settings:
@@ -78,7 +76,7 @@ def _client_ip(request: Request) -> str:
 
 def _sign_in(request: Request, user_id: uuid.UUID) -> None:
     request.clear_session()  # a fresh session (no fixation)
-    request.set_session({"user_id": str(user_id), "at": int(time.time())})
+    request.set_session(new_session(user_id, int(time.time())))
 
 
 # ---- registration ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ French `detail`. The session cookie and CSRF are not used here.
 
 from __future__ import annotations
 
+import html
 import time
 import uuid
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ from cirqliz.web.controllers.accounts import over_limit
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 
 API_RATE_LIMIT = 120
-"""Requests per token per minute (app.state.api_rate_limit overrides it, e.g. in tests)."""
+"""Default of CIRQLIZ_API_RATE_LIMIT, requests per token per minute (app.state.api_rate_limit overrides it)."""
 API_RATE_WINDOW = 60
 LAST_USED_EVERY = timedelta(minutes=5)
 MAX_LIST = 500
@@ -177,7 +178,7 @@ async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> No
     """Authenticate the bearer token, count the request, check the handler's scope."""
     client = await _authenticate(connection, _bearer(connection))
     state = connection.app.state
-    limit = int(state.get("api_rate_limit", API_RATE_LIMIT))
+    limit = int(state.get("api_rate_limit", state.settings.api_rate_limit))
     if await over_limit(connection, "api_rate", str(client.token_id), limit=limit, window=API_RATE_WINDOW):  # type: ignore[arg-type]
         raise HTTPException(status_code=429, detail=f"Trop de requêtes : {limit} par minute au plus pour ce jeton.")
     scope = handler.opt.get("scope")
@@ -263,7 +264,7 @@ def _purpose(value: Any) -> Purpose:
             pass
     elif isinstance(value, str) and value.strip():
         key = value.strip().upper().replace("-", "_").replace(" ", "_")
-        if key.isdigit():
+        if key.isdecimal():
             return _purpose(int(key))
         if key in Purpose.__members__:
             return Purpose[key]
@@ -419,7 +420,7 @@ async def get_application_api(request: Request, db: DB, application_id: FromPath
 def _int_param(value: str | None, name: str, default: int, high: int) -> int:
     if value is None or value == "":
         return default
-    if not value.isdigit() or not 0 <= int(value) <= high:
+    if not value.isdecimal() or not 0 <= int(value) <= high:  # isdigit() accepts "²"
         raise InvalidField(name, f"entier entre 0 et {high} attendu")
     return int(value)
 
@@ -568,9 +569,20 @@ class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
         )
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        """Swagger UI's page, with the online validator switched off."""
-        html = super().render(request, openapi_schema)
-        return html.replace(b"deepLinking: true,", b"validatorUrl: null,\n                  deepLinking: true,", 1)
+        """Swagger UI's page without inline script or style (the Content-Security-Policy forbids them):
+        /static/common/swagger-init.js loads the document from /schema/openapi.json, validator off."""
+        title = html.escape(str(openapi_schema["info"]["title"]))
+        return (
+            "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{title}</title>{self.favicon}"
+            f"<link rel=\"stylesheet\" href=\"{self.css_url}\">"
+            "<link rel=\"stylesheet\" href=\"/static/common/swagger.css\">"
+            f"<script src=\"{self.js_url}\" defer></script>"
+            f"<script src=\"{self.standalone_preset_js_url}\" defer></script>"
+            "<script src=\"/static/common/swagger-init.js\" defer></script>"
+            "</head><body><div id=\"swagger-container\" data-spec-url=\"/schema/openapi.json\"></div></body></html>"
+        ).encode()
 
     def receive_router(self, router: LitestarRouter) -> None:
         """No extra route."""

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +28,7 @@ from cirqliz.clock import Clock
 from cirqliz.db.engine import create_session_factory, transaction
 from cirqliz.db.models import AccessPass, Application, Organisation, Zone, window_from_json
 from cirqliz.domain.applications import ApplicationStatus
+from cirqliz.domain.documents import sniff_document_type
 from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.passes import PassStatus
@@ -45,7 +46,7 @@ from cirqliz.issuance.applications import (
     request_information,
     transitions_of,
 )
-from cirqliz.issuance.audit import record_change
+from cirqliz.issuance.audit import record_change, verify_chain
 from cirqliz.issuance.keystore import KeyStore
 from cirqliz.issuance.mail import notify_application_change
 from cirqliz.issuance.passes import reinstate_pass, revoke_pass, suspend_pass
@@ -57,6 +58,7 @@ from cirqliz.passcode.keys import algorithm_from_name
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import page
+from cirqliz.web.security import MIB, text_upload
 
 REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
@@ -134,6 +136,15 @@ def _day(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else "—"
 
 
+def _period_days(start: datetime, end: datetime, tz: str = DISPLAY_TZ) -> tuple[str, str] | None:
+    """(first day, last day) when a period runs from local midnight to local midnight (shown as
+    inclusive days, like the company pages), else None."""
+    first, after = to_local(start, tz), to_local(end, tz)
+    if first.time() != time.min or after.time() != time.min:
+        return None
+    return first.strftime("%d/%m/%Y"), (after - timedelta(days=1)).strftime("%d/%m/%Y")
+
+
 def _windows_text(windows: Any) -> str:
     items = [window_from_json(w) if isinstance(w, Mapping) else w for w in windows or ()]
     return ", ".join(w.describe() for w in items)
@@ -152,6 +163,7 @@ def _compact_json(value: Any) -> str:
 HELPERS: dict[str, Any] = {
     "when": _when,
     "day": _day,
+    "period_days": _period_days,
     "windows_text": _windows_text,
     "rule_hours": _rule_hours,
     "compact_json": _compact_json,
@@ -199,14 +211,14 @@ def _uuid_or_none(text: str) -> uuid.UUID | None:
 
 def _int_or_none(text: str) -> int | None:
     text = (text or "").strip()
-    return int(text) if text.lstrip("-").isdigit() else None
+    return int(text) if text.lstrip("-").isdecimal() else None
 
 
 def _optional_int(form: Any, name: str, label: str) -> int | None:
     text = str(form.get(name) or "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdecimal():
         raise DomainError(f"{label} : un nombre entier positif est attendu ({text!r})", code="invalid_number")
     return int(text)
 
@@ -306,11 +318,7 @@ async def _geometry_text(form: Any) -> str:
         if len(content) > MAX_GEOJSON_BYTES:
             raise DomainError("fichier GeoJSON trop gros (5 Mo au plus)", code="geometry_too_large")
         if content.strip():
-            try:
-                return content.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise DomainError("fichier illisible : un GeoJSON en UTF-8 est attendu",
-                                  code="geometry_not_utf8") from None
+            return text_upload(content, what="fichier GeoJSON")
     text = str(form.get("geojson") or "").strip()
     if not text:
         raise DomainError("géométrie manquante : déposez un fichier GeoJSON, dessinez la zone sur la carte ou "
@@ -335,7 +343,8 @@ def _check_kind(kind: str) -> None:
         raise DomainError(f"type de zone inconnu : {kind!r}", code="invalid_zone_kind")
 
 
-@post("/autorite/zones/nouvelle", guards=ADMIN, name="authority_zone_create")
+@post("/autorite/zones/nouvelle", guards=ADMIN, name="authority_zone_create",
+      request_max_body_size=MAX_GEOJSON_BYTES + MIB)
 async def zone_create(request: Request, db: DB, clock: ClockDep) -> Response[Any]:
     """Create a draft zone; a refused geometry stores nothing and says why (422)."""
     authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
@@ -434,7 +443,7 @@ async def zone_status(
 def _windows_from_form(form: Any) -> list[TimeWindow]:
     windows = []
     for i in range(WINDOW_ROWS):
-        days = [int(d) for d in form.getall(f"w{i}_days", []) if str(d).isdigit() and 0 <= int(d) < 7]
+        days = [int(d) for d in form.getall(f"w{i}_days", []) if str(d).isdecimal() and 0 <= int(d) < 7]
         start, end = str(form.get(f"w{i}_start") or "").strip(), str(form.get(f"w{i}_end") or "").strip()
         if not days and not start and not end:
             continue
@@ -463,7 +472,7 @@ async def rule_add(request: Request, db: DB, clock: ClockDep, zone_id: FromPath[
             hours["opening_hours"] = str(form.get("opening_hours") or "")
         elif mode == "windows":
             hours["windows"] = _windows_from_form(form)
-        purposes = [int(p) for p in form.getall("purposes", []) if str(p).isdigit()]
+        purposes = [int(p) for p in form.getall("purposes", []) if str(p).isdecimal()]
         categories = [str(c) for c in form.getall("categories", [])]
         async with db.begin_nested():
             await add_access_rule(
@@ -608,6 +617,9 @@ async def application_ask_info(
                          reviewer_id=_user(request).id, clock=clock, reason=data.reason)
 
 
+BULK_LABELS_CHUNK = 500
+
+
 @post("/autorite/demandes/acceptation-groupee", guards=REVIEW, name="authority_applications_bulk")
 async def application_bulk_approve(request: Request, clock: ClockDep, signer: SignerDep) -> Template:
     """Approve the selected applications, each in its own transaction; report each outcome."""
@@ -618,17 +630,18 @@ async def application_bulk_approve(request: Request, clock: ClockDep, signer: Si
     form = await request.form()
     ids = list(dict.fromkeys(str(i) for i in form.getall("ids", [])))
     outcomes = []
-    for raw in ids:
+    labels: dict[uuid.UUID, str] = {}
+    for position, raw in enumerate(ids):
+        if position % BULK_LABELS_CHUNK == 0:  # labels (and the authority check) a chunk at a time
+            chunk = [u for u in map(_uuid_or_none, ids[position:position + BULK_LABELS_CHUNK]) if u is not None]
+            async with transaction(maker) as session:
+                labels = await q.application_labels(session, chunk, authority.id)
         app_id = _uuid_or_none(raw)
-        label = raw
+        label = labels.get(app_id, raw) if app_id is not None else raw
         try:
-            if app_id is None:
+            if app_id is None or app_id not in labels:
                 raise NotFound(f"demande introuvable : {raw}", code="application_not_found")
             async with transaction(maker) as session:
-                app = await q.scoped(session, Application, app_id, authority.id)
-                company = await session.get(Organisation, app.organisation_id)
-                plates, _codes = await q.plates_and_zones(session, [app.id])
-                label = f"{company.name if company else ''} — {', '.join(plates[app.id])}"
                 passes = await approve_application(session, application_id=app_id, reviewer_id=user.id,
                                                    signer=signer, clock=clock)
                 await notify_application_change(session, app_id, settings=request.app.state.settings)
@@ -655,7 +668,9 @@ async def application_document(
     if root not in path.parents or not path.is_file():
         raise NotFound("fichier du justificatif introuvable", code="document_file_missing")
     safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in document.filename) or "justificatif"
-    return Response(path.read_bytes(), media_type=document.content_type, headers={
+    data = path.read_bytes()
+    # The type of the bytes on disk, not the one recorded: a file never goes out as HTML.
+    return Response(data, media_type=sniff_document_type(data) or "application/octet-stream", headers={
         "Content-Disposition": f'attachment; filename="{safe_name}"',
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
@@ -737,6 +752,8 @@ async def pass_revoke(request: Request, db: DB, clock: ClockDep, pass_id: FromPa
 
 # ---- audit and checks ---------------------------------------------------------------------
 
+AUDIT_PAGE_CHAIN_TAIL = 2000
+
 
 @get("/autorite/journal", guards=REVIEW, name="authority_audit")
 async def audit_log(
@@ -750,7 +767,10 @@ async def audit_log(
     entity = entity if entity in AUDIT_ENTITY_FR else ""
     result = await q.audit_page(db, authority.id, entity=entity, offset=_offset(number), limit=PAGE_SIZE)
     names = await q.user_names(db, [r.actor_id for r in result.rows])
-    return _render(request, "audit.html", result=result, names=names, filters={"entity": entity}, number=number)
+    # The whole log's hash chain (ADR 0006); bounded to its tail so the page stays fast on long logs.
+    chain = await verify_chain(db, tail=AUDIT_PAGE_CHAIN_TAIL)
+    return _render(request, "audit.html", result=result, names=names, filters={"entity": entity}, number=number,
+                   chain=chain)
 
 
 @get("/autorite/controles", guards=REVIEW, name="authority_checks")

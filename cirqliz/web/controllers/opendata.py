@@ -63,6 +63,7 @@ from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.controllers import api
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.rendering import page
+from cirqliz.web.security import MIB, text_upload
 
 REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
@@ -211,7 +212,7 @@ async def import_form(request: Request, db: DB) -> Template:
     return _render(request, "import.html", authority=authority, error=None, fmt="zfe")
 
 
-@post("/autorite/import", guards=ADMIN, name="authority_import_preview")
+@post("/autorite/import", guards=ADMIN, name="authority_import_preview", request_max_body_size=MAX_IMPORT_BYTES + MIB)
 async def import_preview(request: Request, db: DB, clock: ClockDep) -> Template:
     """Read the file and show what applying it would change; nothing is written."""
     authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
@@ -226,6 +227,7 @@ async def import_preview(request: Request, db: DB, clock: ClockDep) -> Template:
         data = await upload.read(MAX_IMPORT_BYTES + 1)
         if len(data) > MAX_IMPORT_BYTES:
             raise DomainError("fichier trop gros (20 Mo au plus)", code="import_too_large")
+        text_upload(data, what="fichier")
         report = await import_zone_file(db, authority_id=authority.id, data=data, fmt=fmt, clock=clock,
                                         actor_id=_user(request).id, dry_run=True)
     except DomainError as exc:

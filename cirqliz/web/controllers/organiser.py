@@ -52,11 +52,15 @@ from cirqliz.jobs.jobs import JOBS, last_runs
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import page
+from cirqliz.web.security import MIB, text_upload
 
 ORGANISER = [requires(Role.ORGANISER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
 DISPLAY_TZ = "Europe/Paris"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+UPLOAD_LIMIT = MAX_UPLOAD_BYTES + MIB  # request body: the file and the form fields
+# The import page sends the previewed file back, base64 (4/3 of its size), to apply it.
+IMPORT_LIMIT = MAX_UPLOAD_BYTES * 4 // 3 + MIB
 
 NOTICES = {
     "event_created": "Événement créé (brouillon) : ajoutez ses périmètres puis soumettez-le à l'autorité.",
@@ -113,12 +117,15 @@ def parse_local(text: str, label: str, tz: str = DISPLAY_TZ) -> datetime:
     return naive.replace(tzinfo=zone_info(tz)).astimezone(UTC)
 
 
-async def _upload(form: Any, name: str) -> bytes | None:
+async def _upload(form: Any, name: str, what: str = "fichier") -> bytes | None:
+    """The bytes of a text file field (GeoJSON, CSV, XML, iCalendar): binary or non-UTF-8 files are refused."""
     upload = form.get(name)
     if isinstance(upload, UploadFile) and upload.filename:
         content = await upload.read(MAX_UPLOAD_BYTES + 1)
         if len(content) > MAX_UPLOAD_BYTES:
             raise DomainError("fichier trop gros (5 Mo au plus)", code="upload_too_large")
+        if content:
+            text_upload(content, what=what)
         return content or None
     return None
 
@@ -216,7 +223,8 @@ async def _event_page(request: Request, db: AsyncSession, event: Event, approval
                    tile_url=request.app.state.settings.tile_url, **await _event_context(db, event, approval, **extra))
 
 
-@post("/organisateur/evenements/{event_id:uuid}/zones", guards=ORGANISER, name="organiser_zone_add")
+@post("/organisateur/evenements/{event_id:uuid}/zones", guards=ORGANISER, name="organiser_zone_add",
+      request_max_body_size=UPLOAD_LIMIT)
 async def zone_add(request: Request, db: DB, clock: ClockDep, event_id: FromPath[uuid.UUID]) -> Response[Any]:
     """Add a perimeter drawn on the map (or pasted/uploaded GeoJSON), red or blue, with its times."""
     organiser = await _organiser(request, db)
@@ -224,7 +232,7 @@ async def zone_add(request: Request, db: DB, clock: ClockDep, event_id: FromPath
     form = await request.form()
     values = {k: form.get(k) for k in ("name", "level", "starts_at", "ends_at", "hours", "geojson")}
     try:
-        content = await _upload(form, "geometry_file")
+        content = await _upload(form, "geometry_file", "fichier GeoJSON")
         text = content.decode("utf-8-sig") if content else str(form.get("geojson") or "").strip()
         if not text:
             raise DomainError("géométrie manquante : dessinez le périmètre sur la carte ou collez son GeoJSON",
@@ -252,14 +260,15 @@ async def zone_add(request: Request, db: DB, clock: ClockDep, event_id: FromPath
     return Redirect(f"/organisateur/evenements/{event.id}?ok=zone_added", status_code=303)
 
 
-@post("/organisateur/evenements/{event_id:uuid}/import", guards=ORGANISER, name="organiser_zone_import")
+@post("/organisateur/evenements/{event_id:uuid}/import", guards=ORGANISER, name="organiser_zone_import",
+      request_max_body_size=UPLOAD_LIMIT)
 async def zone_import(request: Request, db: DB, clock: ClockDep, event_id: FromPath[uuid.UUID]) -> Response[Any]:
     """Import the perimeters of a Préfecture de Police GeoJSON file into the event."""
     organiser = await _organiser(request, db)
     event, approval = await _own_event(db, organiser, event_id)
     form = await request.form()
     try:
-        content = await _upload(form, "perimeters_file")
+        content = await _upload(form, "perimeters_file", "fichier GeoJSON")
         if content is None:
             raise DomainError("choisissez un fichier GeoJSON de périmètres", code="file_missing")
         if approval.status not in ("draft", "rejected"):
@@ -284,7 +293,8 @@ async def event_submit(request: Request, db: DB, clock: ClockDep, event_id: From
     return Redirect(f"/organisateur/evenements/{event.id}?ok=submitted", status_code=303)
 
 
-@post("/organisateur/evenements/{event_id:uuid}/laissez-passer", guards=ORGANISER, name="organiser_bulk_issue")
+@post("/organisateur/evenements/{event_id:uuid}/laissez-passer", guards=ORGANISER, name="organiser_bulk_issue",
+      request_max_body_size=UPLOAD_LIMIT)
 async def bulk_issue(request: Request, db: DB, clock: ClockDep, signer: SignerDep,
                      event_id: FromPath[uuid.UUID]) -> Response[Any]:
     """Issue passes to suppliers from a CSV (entreprise;immatriculation;zones;creneaux), all or nothing."""
@@ -292,7 +302,7 @@ async def bulk_issue(request: Request, db: DB, clock: ClockDep, signer: SignerDe
     event, approval = await _own_event(db, organiser, event_id)
     form = await request.form()
     try:
-        content = await _upload(form, "csv_file")
+        content = await _upload(form, "csv_file", "fichier CSV")
         if content is None:
             raise DomainError("choisissez un fichier CSV", code="file_missing")
         async with db.begin_nested():
@@ -362,7 +372,7 @@ async def authority_event_approve(request: Request, db: DB, clock: ClockDep,
     form = await request.form()
     text = str(form.get("pass_quota") or "").strip()
     try:
-        if not text.isdigit():
+        if not text.isdecimal():
             raise DomainError(f"quota de laissez-passer : nombre entier positif attendu ({text!r})",
                               code="invalid_number")
         async with db.begin_nested():
@@ -461,7 +471,7 @@ async def imports_page(request: Request, db: DB) -> Template:
                    fmt="perimeters", filename="")
 
 
-@post("/autorite/evenements/import", guards=ADMIN, name="authority_event_import")
+@post("/autorite/evenements/import", guards=ADMIN, name="authority_event_import", request_max_body_size=IMPORT_LIMIT)
 async def import_upload(request: Request, db: DB, clock: ClockDep) -> Template:
     """`action=preview` (default) shows what would change, nothing stored; `action=apply` applies the
     very same file (sent back from the preview) in one transaction."""
@@ -479,9 +489,10 @@ async def import_upload(request: Request, db: DB, clock: ClockDep) -> Template:
                 content = base64.b64decode(str(form.get("payload") or ""), validate=True)
             except (binascii.Error, ValueError):
                 raise DomainError("aperçu expiré ou altéré : déposez le fichier à nouveau", code="payload") from None
+            text_upload(content, what="fichier")
         else:
             upload = form.get("file")
-            content = await _upload(form, "file") or b""
+            content = await _upload(form, "file", "fichier") or b""
             filename = upload.filename if isinstance(upload, UploadFile) else ""
         if not content:
             raise DomainError("choisissez un fichier", code="file_missing")

@@ -26,7 +26,7 @@ from litestar.response import Redirect, Template
 
 from cirqliz.db.models import AccessPass, Application, window_from_json
 from cirqliz.domain.applications import ApplicationAction, ApplicationStatus
-from cirqliz.domain.documents import ACCEPTED_TYPES, MAX_DOCUMENT_BYTES, check_document
+from cirqliz.domain.documents import ACCEPTED_TYPES, MAX_DOCUMENT_BYTES, check_document, sniff_document_type
 from cirqliz.domain.errors import DomainError, EligibilityError, NotFound
 from cirqliz.domain.organisations import Role
 from cirqliz.domain.passes import PassStatus
@@ -49,9 +49,11 @@ from cirqliz.issuance.applications import (
 from cirqliz.issuance.documents import FileDocumentStore
 from cirqliz.issuance.mail import notify_application_change
 from cirqliz.issuance.qr import qr_png, qr_svg
+from cirqliz.web import errors
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import page
+from cirqliz.web.security import text_upload
 
 LOCAL_TZ = "Europe/Paris"  # dates typed in forms are local days in Paris
 MAX_DOCUMENTS_PER_REQUEST = 5
@@ -240,7 +242,7 @@ def _int_or_none(raw: str, label: str, errors: list[str]) -> int | None:
     text = (raw or "").strip().replace(" ", "")
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdecimal():
         errors.append(f"{label} : nombre entier attendu")
         return None
     return int(text)
@@ -279,7 +281,9 @@ async def _attach_all(db: Any, request: ProRequest, app_id: uuid.UUID, files: li
 
 
 def on_too_large(request: Request, exc: RequestEntityTooLarge) -> Response:
-    """A request bigger than the page accepts: say so in French."""
+    """A request bigger than the page accepts: say so in French (with the document rules on document pages)."""
+    if request.route_handler.resolve_request_max_body_size() != UPLOAD_LIMIT:
+        return errors.on_too_large(request, exc)
     message = (f"Envoi trop volumineux : au plus {MAX_DOCUMENTS_PER_REQUEST} fichiers de "
                f"{MAX_DOCUMENT_BYTES // 1048576} Mio chacun. Rien n'a été enregistré.")
     return page(request, "errors/error.html", status_code=413, status=413, message=message, code="too_large")
@@ -424,6 +428,11 @@ async def fleet_import(request: ProRequest, db: DB, clock: ClockDep) -> Response
         return pro_page(request, "pro/fleet_import.html", status_code=422, problems=problems, imported=None,
                         columns=q.FLEET_COLUMNS)
     content = await upload.read()
+    try:
+        text_upload(content, what="fichier CSV", legacy_encoding="cp1252")  # spreadsheets may write cp1252
+    except DomainError as exc:
+        return pro_page(request, "pro/fleet_import.html", status_code=422, imported=None, columns=q.FLEET_COLUMNS,
+                        problems=[q.FleetProblem(0, "", exc.message)])
     energies = {label: e.value for e, label in ENERGY_LABELS_FR.items()}
     lines, problems = q.parse_fleet_csv(content, energies=energies)
     imported: list = []
@@ -460,7 +469,7 @@ def _blank_windows() -> list[dict[str, Any]]:
 def _read_application_form(form: Any) -> ApplicationDraft:
     windows = []
     for i in range(1, WINDOW_ROWS + 1):
-        windows.append({"days": [int(d) for d in form.getall(f"w{i}_days", []) if str(d).isdigit()],
+        windows.append({"days": [int(d) for d in form.getall(f"w{i}_days", []) if str(d).isdecimal()],
                         "start": str(form.get(f"w{i}_start") or ""), "end": str(form.get(f"w{i}_end") or "")})
     return ApplicationDraft(
         zone_ids=[str(v) for v in form.getall("zone_ids", [])],
@@ -735,7 +744,9 @@ async def document_download(request: ProRequest, db: DB, document_id: FromPath[u
     path = Path(request.app.state.settings.documents_dir) / document.storage_key
     if not path.is_file():
         raise NotFound("fichier du justificatif introuvable", code="document_missing")
-    return Response(path.read_bytes(), media_type=document.content_type, headers={
+    data = path.read_bytes()
+    # The type of the bytes on disk, not the one recorded: a file never goes out as HTML.
+    return Response(data, media_type=sniff_document_type(data) or "application/octet-stream", headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
     })

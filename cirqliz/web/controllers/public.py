@@ -17,9 +17,10 @@ from sqlmodel import select
 
 from cirqliz.db.models import UserAccount
 from cirqliz.issuance.passwords import verify_password
-from cirqliz.web.auth import CurrentUser, home_for, user_in_session
+from cirqliz.web.auth import CurrentUser, home_for, new_session, revoke_session, user_in_session
 from cirqliz.web.deps import DB
 from cirqliz.web.rendering import page
+from cirqliz.web.stores import count_hit
 
 PUBLIC = {"exclude_from_auth": True}
 LOGIN_ATTEMPTS = 5
@@ -62,8 +63,7 @@ async def _too_many_attempts(request: Request, email: str) -> bool:
 async def _count_failure(request: Request, email: str) -> None:
     store = request.app.stores.get("login_attempts")
     key = f"{request.client.host if request.client else '-'}:{email}"
-    raw = await store.get(key)
-    await store.set(key, str(int(raw or 0) + 1), expires_in=LOGIN_WINDOW)
+    await count_hit(store, key, expires_in=LOGIN_WINDOW)
 
 
 @post("/connexion", opt=PUBLIC, name="login_submit")
@@ -84,14 +84,15 @@ async def login_submit(
                     error="Adresse ou mot de passe incorrect.")
     current = await user_in_session(db, user.id)
     request.clear_session()  # a fresh session on every sign-in (no fixation)
-    request.set_session({"user_id": str(user.id), "at": int(time.time())})
+    request.set_session(new_session(user.id, int(time.time())))
     target = _safe_next(data.next) or (home_for(current) if current else "/")
     return Redirect(target, status_code=303)
 
 
 @post("/deconnexion", name="logout")
 async def logout(request: Request) -> Redirect:
-    """Sign out."""
+    """Sign out: the cookie is cleared and its session id refused from now on."""
+    await revoke_session(request, dict(request.session))
     request.clear_session()
     return Redirect("/", status_code=303)
 
@@ -109,13 +110,14 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", opt=PUBLIC, name="readyz")
-async def readyz(state: State) -> Response[dict[str, str]]:
-    """The database answers."""
+async def readyz(request: Request, state: State) -> Response[dict[str, str]]:
+    """The database answers, and so does Redis when the stores live there (CIRQLIZ_REDIS_URL)."""
     try:
         async with state.session_maker() as session:
             await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
     except Exception as exc:
         raise HTTPException(status_code=503, detail=f"base de données injoignable : {type(exc).__name__}") from exc
+    await request.app.stores.get("login_attempts").get("readyz")  # 503 when Redis does not answer
     return Response({"status": "ready"})
 
 

@@ -265,8 +265,10 @@ async function lookupOnline(serial, t) {
   };
   const checkpoint = trust.bundle?.zone($('#zone').value);
   let v;
-  if (data.status === 'revoked' || data.status === 'suspended') v = serialVerdict('REFUSED', 'REVOKED', fill(L.serialStatus, { status: data.status }), t);
-  else if (data.status !== 'active' || t >= data.expires_at + SKEW) v = serialVerdict('REFUSED', 'EXPIRED', fill(L.serialStatus, { status: data.status }), t);
+  // The status word in the page's language (the API answers the code: 'revoked', 'expired'…).
+  const status = (code) => fill(L.serialStatus, { status: L.statusWords?.[code] ?? code });
+  if (data.status === 'revoked' || data.status === 'suspended') v = serialVerdict('REFUSED', 'REVOKED', status(data.status), t);
+  else if (data.status !== 'active' || t >= data.expires_at + SKEW) v = serialVerdict('REFUSED', 'EXPIRED', status(data.status === 'active' ? 'expired' : data.status), t);
   else if (t < data.not_before - SKEW) v = serialVerdict('REFUSED', 'NOT_YET_VALID', message('NOT_YET_VALID', L.lang), t);
   else if (checkpoint && !data.zone_refs.includes(checkpoint.ref)) v = serialVerdict('REFUSED', 'WRONG_ZONE', message('WRONG_ZONE', L.lang), t);
   else v = serialVerdict('VALID', 'SERIAL_ONLINE', L.serialOnline, t);

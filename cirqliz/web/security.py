@@ -1,0 +1,104 @@
+"""Security headers on every response (one `before_send` hook), and the checks of uploaded files.
+
+The Content-Security-Policy forbids inline scripts and styles everywhere: pages load their
+JavaScript and CSS from /static and /vendor only (see docs/adr/0005-security-headers-and-uploads.md).
+'wasm-unsafe-eval' lets the scanner compile the zxing-wasm decoder; it does not allow `eval`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+from cirqliz.domain.errors import DomainError
+from cirqliz.settings import Settings
+
+BeforeSend = Callable[[Message, Scope], Awaitable[None]]
+
+
+def tile_origin(tile_url: str) -> str:
+    """The origin of a map tile URL template ('{s}.' subdomains become '*.'); '' when there is none."""
+    parts = urlsplit(tile_url.replace("{s}", "*"))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The policy of every page: only this site, plus the map tile host for images."""
+    images = " ".join(filter(None, ["'self'", "data:", "blob:", tile_origin(settings.tile_url)]))
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        f"img-src {images}",
+        "connect-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "font-src 'self'",
+        "media-src 'self' blob:",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ])
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """The headers added to every response (a handler may set its own value first)."""
+    headers = {
+        "Content-Security-Policy": content_security_policy(settings),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+        "Permissions-Policy": "camera=(self), geolocation=(self), microphone=(), payment=(), usb=()",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    if settings.hsts_seconds > 0:
+        headers["Strict-Transport-Security"] = f"max-age={settings.hsts_seconds}"
+    return headers
+
+
+def security_headers_hook(settings: Settings) -> BeforeSend:
+    """A Litestar `before_send` hook adding `security_headers(settings)` to every HTTP response,
+    error pages and static files included."""
+    fixed = list(security_headers(settings).items())
+
+    async def before_send(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in fixed:
+            if name not in headers:
+                headers[name] = value
+
+    return before_send
+
+
+# ---- uploaded files ----------------------------------------------------------------------------
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f]")
+MIB = 1024 * 1024
+FORM_LIMIT = 1 * MIB
+"""Request body limit of every route without a limit of its own (forms, JSON)."""
+
+
+def text_upload(content: bytes, *, what: str, legacy_encoding: str | None = None) -> str:
+    """The text of an uploaded CSV/GeoJSON/XML/ICS file; DomainError (French) when it is binary (NUL
+    bytes, control characters) or not UTF-8 (or `legacy_encoding` when given, e.g. cp1252 spreadsheets)."""
+    # Control bytes are the same in UTF-8 and in the legacy 8-bit encodings: one scan of the bytes.
+    if _CONTROL.search(content):
+        raise DomainError(f"{what} refusé : c'est un fichier binaire, pas un fichier texte "
+                          "(enregistrez-le en texte UTF-8)", code="upload_binary")
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if legacy_encoding is None:
+            raise DomainError(f"{what} refusé : ce n'est pas du texte UTF-8 (octet invalide à la position "
+                              f"{exc.start})", code="upload_not_utf8") from None
+        text = content.decode(legacy_encoding, errors="replace")
+    return text
