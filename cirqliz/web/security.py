@@ -11,7 +11,6 @@ import re
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 from cirqliz.domain.errors import DomainError
@@ -66,15 +65,18 @@ def security_headers(settings: Settings) -> dict[str, str]:
 def security_headers_hook(settings: Settings) -> BeforeSend:
     """A Litestar `before_send` hook adding `security_headers(settings)` to every HTTP response,
     error pages and static files included."""
-    fixed = list(security_headers(settings).items())
+    # Raw (lower-case name, value) pairs appended to the message: this runs on every response,
+    # and one pass over the existing names is cheaper than a lookup per header.
+    fixed = [(name.lower().encode("latin-1"), value.encode("latin-1"))
+             for name, value in security_headers(settings).items()]
 
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in fixed:
-            if name not in headers:
-                headers[name] = value
+        headers = list(message.get("headers") or ())
+        present = {name.lower() for name, _ in headers}
+        headers.extend(pair for pair in fixed if pair[0] not in present)
+        message["headers"] = headers
 
     return before_send
 

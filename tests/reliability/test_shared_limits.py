@@ -102,3 +102,20 @@ def test_redis_down_gives_a_clear_503(tmp_path: Path) -> None:
         assert response.status_code == 503, response.text[:500]
         assert "momentanément indisponible" in response.text
         assert client.get("/readyz").status_code == 503
+
+
+def test_memory_counter_keeps_its_window_and_starts_again_after_it() -> None:
+    """The in-memory counter is readable like any stored value, keeps the expiry of its first hit,
+    and starts from 1 once that window has passed."""
+    from cirqliz.web.stores import CountingMemoryStore
+
+    async def run() -> tuple[list[int], bytes | None, int, int]:
+        store = CountingMemoryStore()
+        counts = [await store.increment("k", 1) for _ in range(3)]
+        value = await store.get("k")
+        await asyncio.sleep(1.1)
+        return counts, value, await store.increment("k", 60), await store.expires_in("k") or 0
+
+    counts, value, after, left = asyncio.run(run())
+    assert counts == [1, 2, 3] and value == b"3"
+    assert after == 1 and 50 < left <= 60
