@@ -123,12 +123,15 @@ async def organisation_applications(
 
 
 async def organisation_passes(
-    session: AsyncSession, organisation_id: uuid.UUID, *, status: str | None = None
+    session: AsyncSession, organisation_id: uuid.UUID, *, status: str | None = None,
+    application_id: uuid.UUID | None = None,
 ) -> list[AccessPass]:
-    """The organisation's passes, newest first (optionally of one status)."""
+    """The organisation's passes, newest first (optionally of one status, or of one application)."""
     statement = select(AccessPass).where(_pass_of_organisation(organisation_id))
     if status:
         statement = statement.where(col(AccessPass.status) == status)
+    if application_id is not None:
+        statement = statement.where(col(AccessPass.application_id) == application_id)
     statement = statement.order_by(col(AccessPass.issued_at).desc(), col(AccessPass.serial))
     return list((await session.exec(statement)).all())
 

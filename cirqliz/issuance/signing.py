@@ -12,6 +12,18 @@ from cirqliz.passcode.claims import PassClaims
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.token import sign_pass
 
+SIGNING_REFUSALS_FR = {
+    "no_signing_key": "aucune clé de signature n'est utilisable : publiez un paquet de confiance "
+                      "(cirqliz bundle build) ou créez une nouvelle clé (cirqliz keys rotate)",
+    "no_key_for_zones": "aucune clé de signature active n'est autorisée pour toutes les zones de ce "
+                        "laissez-passer : créez-en une (cirqliz keys rotate) puis publiez un paquet de confiance",
+    "key_permissions": "la clé privée de signature est lisible par d'autres que son propriétaire : elle n'est "
+                       "pas utilisée (chmod 600 sur le fichier, et vérifiez qui a pu la copier)",
+    "missing_key": "le fichier de la clé privée de signature manque dans le dossier des clés",
+    "bad_passphrase": "la clé privée de signature ne s'ouvre pas (phrase de passe CIRQLIZ_KEY_PASSPHRASE)",
+}
+"""What a reviewer reads when a pass cannot be signed (the keystore's own messages are for the CLI)."""
+
 
 class KeyStoreSigner:
     """Signs with the newest published key of the issuer's keystore."""
@@ -38,7 +50,8 @@ class KeyStoreSigner:
         try:
             key = store.signing_key(claims_input.zone_refs)
         except SchemeError as exc:
-            raise DomainError(f"signature impossible : {exc.message}", code=exc.code) from exc
+            reason = SIGNING_REFUSALS_FR.get(exc.code or "", exc.message)
+            raise DomainError(f"signature impossible : {reason}", code=exc.code) from exc
         claims = PassClaims(
             iss=claims_input.issuer,
             iat=to_epoch(claims_input.issued_at),

@@ -89,6 +89,8 @@ SESSION_MAX_AGE = 10 * 3600
 """Lifetime of a session cookie (seconds)."""
 REVOKED_SESSIONS = "revoked_sessions"
 """Store of the session ids signed out before their cookie expired (the cookie itself cannot be recalled)."""
+SESSION_CUTOFFS = "session_cutoffs"
+"""Store of user id → time (epoch seconds) before which every session of that user is refused."""
 
 
 def new_session(user_id: uuid.UUID, now: int) -> dict[str, Any]:
@@ -104,11 +106,21 @@ async def revoke_session(connection: ASGIConnection, session: dict[str, Any]) ->
         await connection.app.stores.get(REVOKED_SESSIONS).set(str(sid), "1", expires_in=SESSION_MAX_AGE)
 
 
+async def end_every_session(connection: ASGIConnection, user_id: uuid.UUID, now: int) -> None:
+    """Refuse every session of this user opened before `now` (after a password reset: whoever held
+    the old password, or a copy of a cookie, is signed out everywhere)."""
+    await connection.app.stores.get(SESSION_CUTOFFS).set(str(user_id), str(now), expires_in=SESSION_MAX_AGE)
+
+
 async def retrieve_user_handler(session: dict[str, Any], connection: ASGIConnection) -> CurrentUser | None:
-    """SessionAuth hook: the user whose id the session cookie holds (unless that session was signed out)."""
+    """SessionAuth hook: the user whose id the session cookie holds (unless that session was signed
+    out, or opened before the user's password was reset)."""
     raw = session.get("user_id")
     sid = session.get("sid")
     if not raw or not sid or await connection.app.stores.get(REVOKED_SESSIONS).exists(str(sid)):
+        return None
+    cutoff = await connection.app.stores.get(SESSION_CUTOFFS).get(str(raw))
+    if cutoff is not None and int(session.get("at") or 0) < int(cutoff):
         return None
     try:
         return await load_user(connection, uuid.UUID(raw))

@@ -251,7 +251,7 @@ async def test_key_lifecycle_drill(session_factory, clock, tmp_path):
             await approve_application(session, application_id=app.id, reviewer_id=USER_REVIEWER_ID,
                                       signer=signer, clock=clock)
     assert refused_sign.value.code == "no_signing_key"
-    assert "signature impossible" in refused_sign.value.message
+    assert refused_sign.value.message.startswith("signature impossible : aucune clé de signature n'est utilisable")
     assert await _count_passes(session_factory) == passes_before
     async with session_factory() as session:
         assert (await session.get(Application, app.id)).status == "submitted"

@@ -242,3 +242,62 @@ def test_scan_online_offline_revoked_and_tampered_bundle(
     assert foreign == []  # nothing from a CDN or any other site
     assert failed == []
     context.close()
+
+
+def test_a_clock_once_set_ahead_recovers_at_the_next_online_sync(
+    playwright_sync: Any, live_server: LiveServer, tmp_path: Path,
+) -> None:
+    """An agent's phone was set a year ahead, scanned, then put right. Offline, the device cannot tell
+    a corrected clock from one turned back: it judges at the latest time it has seen, where this pass
+    has expired. The next online sync, which carries the server's time, brings it back to VALID."""
+    fresh = issue_pass(live_server)
+    browser = launch_chromium(playwright_sync, write_y4m(fresh.text, tmp_path / "fresh.y4m"))
+    try:
+        base = live_server.base_url
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR")
+        context.grant_permissions(["camera"], origin=base)
+        context.clock.install(time=DEVICE_TIME)
+        context.clock.resume()
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        sign_in(page, base, "agent", "/scan")
+        page.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT)
+        page.select_option("#zone", "PARIS-CENTRE")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=TIMEOUT)
+        ahead = int((DEVICE_TIME + timedelta(days=365)).timestamp())
+        page.evaluate("async (t) => (await import('/static/scanner/store.js')).setValue('lastSeen', t)", ahead)
+
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT)
+        assert "Horloge de l'appareil antérieure" in page.text_content("#bundle-age")
+        verdict = _scan(page)
+        assert (verdict["status"], verdict["reason"]) == ("REFUSED", "EXPIRED"), verdict
+        _home(page)
+
+        context.set_offline(False)  # the 'online' event syncs
+        page.wait_for_function("() => document.body.dataset.clockOffset !== undefined", timeout=TIMEOUT)
+        assert abs(int(page.evaluate("document.body.dataset.clockOffset"))) < 600  # no warning shown
+        assert "écart avec le serveur" not in page.text_content("#message")
+        assert "Horloge de l'appareil antérieure" not in page.text_content("#bundle-age")
+        verdict = _scan(page)
+        assert (verdict["status"], verdict["reason"]) == ("VALID", "VALID"), verdict
+        assert errors == []
+        context.close()
+    finally:
+        browser.close()
+
+
+def test_a_phone_clock_far_from_the_server_is_pointed_out(camera_browser: Any, live_server: LiveServer) -> None:
+    base = live_server.base_url
+    context = camera_browser.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR")
+    context.clock.install(time=LIVE_T0 + timedelta(hours=2))
+    context.clock.resume()
+    page = context.new_page()
+    sign_in(page, base, "agent", "/scan")
+    page.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT)
+    assert int(page.evaluate("document.body.dataset.clockOffset")) >= 7200
+    assert ("L'horloge de ce téléphone a 120 min d'écart avec le serveur : corrigez la date et l'heure."
+            in page.text_content("#message"))
+    context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from cirqliz.issuance.mail import notify_application_change, send_expiry_reminde
 
 from .conftest import login, post_form, text_of
 from .mailbox import in_db, link_in, mails_to, outbox, outbox_web_world  # noqa: F401 (fixture `web_world`: outbox in tmp)
+from .test_security import _plant, _session
 
 NEW_PASSWORD = "nouveau-secret-2026"
 
@@ -202,6 +204,30 @@ def test_password_reset_through_the_outbox(client: TestClient, web_world) -> Non
     again = post_form(client, link, {"password": "troisieme-essai-9", "password_again": "troisieme-essai-9"})
     assert again.status_code == 400 and "déjà servi" in again.text
     assert client.get(link).status_code == 400
+
+
+def test_a_password_reset_signs_the_user_out_everywhere(web_world) -> None:
+    with TestClient(web_world.app) as owner, TestClient(web_world.app) as thief, \
+            TestClient(web_world.app) as other, TestClient(web_world.app) as anonymous:
+        login(owner, "pro")
+        _plant(thief, _session(owner))  # a copied cookie, or someone who knew the old password
+        login(other, "other_pro")
+        assert thief.get("/pro", follow_redirects=False).status_code == 200
+        time.sleep(1.05)  # sessions are stamped to the second
+        response = post_form(anonymous, "/mot-de-passe-oublie", {"email": "pro@demo.cirqliz.fr"})
+        assert response.status_code == 200
+        link = link_in(mails_to(web_world, "pro@demo.cirqliz.fr")[-1].body, "/mot-de-passe/")
+        changed = post_form(anonymous, link, {"password": "nouveau-mot-de-passe-2026",
+                                              "password_again": "nouveau-mot-de-passe-2026"})
+        assert changed.status_code == 200 and "vos autres sessions ont été fermées" in changed.text
+        assert owner.get("/pro", follow_redirects=False).status_code == 303
+        assert thief.get("/pro", follow_redirects=False).status_code == 303
+        assert other.get("/pro", follow_redirects=False).status_code == 200  # another user: untouched
+        # a sign-in with the new password opens a session that works
+        response = post_form(owner, "/connexion", {"email": "pro@demo.cirqliz.fr",
+                                                   "password": "nouveau-mot-de-passe-2026"}, follow_redirects=False)
+        assert response.status_code == 303
+        assert owner.get("/pro", follow_redirects=False).status_code == 200
 
 
 def test_unknown_address_gets_the_same_answer_and_no_mail(client: TestClient, web_world) -> None:

@@ -417,6 +417,7 @@ def test_revoke_publish_and_the_scanner_sees_it(client, web_world) -> None:
 
     delta = client.get("/bundle/demo75.cose", params={"since": 1})
     assert delta.status_code == 200 and delta.headers["x-bundle-kind"] == "delta"
+    assert delta.headers["x-server-time"] == str(int(WEB_T0.timestamp()))  # the application's clock
     assert len(delta.content) < len(latest.content)
     patched = open_bundle(delta.content, [root], current=bundle1)
     assert patched.seq == 2 and patched.content.revoked == bundle2.content.revoked

@@ -549,3 +549,12 @@ def test_too_big_upload_is_refused_in_french(client, web_world) -> None:
     assert response.status_code == 413
     assert "Envoi trop volumineux" in visible(response.text)
     assert count(web_world, Vehicle) == before
+
+
+def test_an_application_page_lists_only_its_own_passes(client, web_world) -> None:
+    login(client, "pro")
+    first = approve(web_world, submitted_application(client, vehicles=(VEHICLE_AB,)))
+    second_id = submitted_application(client, vehicles=(VEHICLE_EF,), first="2026-12-11", last="2026-12-20")
+    second = approve(web_world, second_id)
+    page = client.get(f"/pro/demandes/{second_id}").text
+    assert second.serial in page and first.serial not in page

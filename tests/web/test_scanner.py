@@ -197,3 +197,11 @@ def test_serial_lookup_is_scoped_to_the_agents_authority(client: TestClient, web
     assert client.get(f"/scan/api/serial/{foreign}", headers={"accept": "application/json"}).status_code == 404
     assert client.get("/scan/api/serial/FFFFFFFFFFFFFFFF", headers={"accept": "application/json"}).status_code == 404
     assert client.get("/scan/api/serial/not-a-serial", headers={"accept": "application/json"}).status_code == 400
+
+
+def test_every_scanner_module_is_cached_for_offline_use() -> None:
+    """A module left out of SCANNER_MODULES would be missing offline and break the scanner there."""
+    from cirqliz.web.controllers.scanner import SCANNER_MODULES, STATIC
+
+    on_disk = {p.name for p in (STATIC / "scanner").iterdir() if p.suffix in (".js", ".css") and p.name != "sw.js"}
+    assert on_disk <= set(SCANNER_MODULES), sorted(on_disk - set(SCANNER_MODULES))

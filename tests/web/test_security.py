@@ -444,3 +444,23 @@ def test_default_secret_is_refused_outside_development_even_through_create_app(m
     monkeypatch.delenv("CIRQLIZ_SECRET_KEY", raising=False)
     with pytest.raises(SettingsError, match="CIRQLIZ_SECRET_KEY"):
         create_app()
+
+
+def test_a_reviewer_reads_in_french_why_a_pass_cannot_be_signed(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from cirqliz.domain.errors import DomainError
+    from cirqliz.domain.purposes import Purpose
+    from cirqliz.issuance.signer import ClaimsInput
+    from cirqliz.issuance.signing import KeyStoreSigner
+
+    KeyStore.init(tmp_path / "TEST", issuer="TEST")  # its first key is pending: no bundle published yet
+    now = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    claims = ClaimsInput(issuer="TEST", serial=b"\x01" * 8, issued_at=now, not_before=now, expires_at=now,
+                         plate="AB-123-CD", zone_refs=(1,), purpose=Purpose.DELIVERY, windows=(), zone_data_version=1)
+    with pytest.raises(DomainError) as refused:
+        KeyStoreSigner(tmp_path).sign(claims_input=claims)
+    assert refused.value.code == "no_signing_key"
+    assert refused.value.message == ("signature impossible : aucune clé de signature n'est utilisable : publiez un "
+                                     "paquet de confiance (cirqliz bundle build) ou créez une nouvelle clé "
+                                     "(cirqliz keys rotate)")

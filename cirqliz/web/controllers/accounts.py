@@ -26,7 +26,7 @@ from cirqliz.issuance import accounts as service
 from cirqliz.issuance.api_tokens import Scope, create_api_token, organisation_tokens, revoke_api_token
 from cirqliz.issuance.mail import Mailer
 from cirqliz.settings import Settings
-from cirqliz.web.auth import CurrentUser, home_for, new_session, requires, user_in_session
+from cirqliz.web.auth import CurrentUser, end_every_session, home_for, new_session, requires, user_in_session
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.rendering import page
 from cirqliz.web.stores import count_hit
@@ -206,15 +206,17 @@ async def reset_submit(
                     error="Les deux mots de passe ne sont pas identiques.")
     try:
         async with db.begin_nested():
-            await service.reset_password(db, token=token, password=data.password, clock=clock,
-                                         secret_key=settings_of(request).secret_key)
+            user = await service.reset_password(db, token=token, password=data.password, clock=clock,
+                                                secret_key=settings_of(request).secret_key)
     except service.TokenError as exc:
         return page(request, "comptes/mot_de_passe.html", status_code=400, token=None, error=_sentence(exc.message))
     except DomainError as exc:
         return page(request, "comptes/mot_de_passe.html", status_code=400, token=token, error=_sentence(exc.message))
+    await end_every_session(request, user.id, int(time.time()))
     request.clear_session()
     return page(request, "comptes/message.html", title="Mot de passe modifié",
-                message="Votre mot de passe a été modifié. Vous pouvez vous connecter.", link="/connexion",
+                message="Votre mot de passe a été modifié : vos autres sessions ont été fermées. "
+                        "Vous pouvez vous connecter.", link="/connexion",
                 link_label="Se connecter")
 
 

@@ -24,7 +24,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cirqliz.clock import Clock
+from cirqliz.clock import Clock, to_epoch
 from cirqliz.db.engine import create_session_factory, transaction
 from cirqliz.db.models import AccessPass, Application, Organisation, Zone, window_from_json
 from cirqliz.domain.applications import ApplicationStatus
@@ -908,9 +908,11 @@ async def _published_authority(request: Request, code: str) -> tuple[Organisatio
 
 
 @get("/bundle/{name:str}", opt=PUBLIC, name="bundle_file")
-async def bundle_file(request: Request, name: FromPath[str], since: FromQuery[int | None] = None) -> Response[bytes]:
+async def bundle_file(request: Request, clock: ClockDep, name: FromPath[str],
+                      since: FromQuery[int | None] = None) -> Response[bytes]:
     """`/bundle/<authority>.cose`: the latest full trust bundle, or with `?since=SEQ` a delta from
-    that bundle when it can be built (else the full one). Revalidated on every sync (ETag)."""
+    that bundle when it can be built (else the full one). Revalidated on every sync (ETag).
+    `X-Server-Time` (epoch seconds) lets a scanner see that its clock is wrong."""
     code, dot, extension = name.rpartition(".")
     if not dot or extension != "cose":
         raise NotFoundException("fichier inconnu")
@@ -928,7 +930,8 @@ async def bundle_file(request: Request, name: FromPath[str], since: FromQuery[in
         except SchemeError:
             body = None  # that base is unknown here: the full bundle will do
     headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Bundle-Seq": str(seq), "X-Bundle-Kind": kind,
-               "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, X-Bundle-Seq, X-Bundle-Kind"}
+               "X-Server-Time": str(to_epoch(clock.now())), "Access-Control-Allow-Origin": "*",
+               "Access-Control-Expose-Headers": "ETag, X-Bundle-Seq, X-Bundle-Kind, X-Server-Time"}
     if request.headers.get("if-none-match") == etag:
         return Response(b"", status_code=304, headers=headers)
     if body is None:

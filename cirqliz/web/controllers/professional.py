@@ -633,7 +633,7 @@ async def _application_page(
         assessment = [(plates[v], codes[z], d) for (v, z), d in decisions.items()]
     passes = []
     if app.status == ApplicationStatus.APPROVED:
-        passes = [p for p in await q.organisation_passes(db, app.organisation_id) if p.application_id == app.id]
+        passes = await q.organisation_passes(db, app.organisation_id, application_id=app.id)
     return pro_page(
         request, "pro/application.html", status_code=status_code, app=app, zones=zones, vehicles=vehicles,
         transitions=transitions, names=names, questions=questions, assessment=assessment,

@@ -46,7 +46,7 @@ VERDICTS = frozenset({"VALID", "REFUSED", "UNCERTAIN"})
 
 # Everything the scanner needs offline, besides the page itself (cached by the service worker).
 SCANNER_MODULES = (
-    "app.js", "store.js", "sync.js", "camera.js", "geo.js", "view.js", "scanner.css",
+    "app.js", "store.js", "sync.js", "clock.js", "camera.js", "geo.js", "view.js", "scanner.css",
     "verifier.js", "base45.js", "bundle.js", "cbor.js", "claims.js", "cose.js", "errors.js", "keys.js",
     "messages.js", "plates.js", "windows.js", "icon.svg", "icon-192.png", "icon-512.png",
 )

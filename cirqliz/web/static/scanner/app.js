@@ -8,6 +8,7 @@ import { message, verifyPass } from './verifier.js';
 import { TrustStore, uploadChecks } from './sync.js';
 import { getValue, pendingChecks, setValue, addCheck } from './store.js';
 import { CameraScanner, prepareDecoder } from './camera.js';
+import { clockOffset, settleLastSeen } from './clock.js';
 import { zonesAt } from './geo.js';
 import {
   fill, formatAge, formatDateTime, formatWindow, groupSerial, hexBytes, parseSerial, readablePlate, signal, unlockAudio,
@@ -19,6 +20,7 @@ const L = JSON.parse($('#scanner-labels').textContent);
 const ZONE_KEY = 'cirqliz.scanner.zone';
 const DEVICE_KEY = 'cirqliz.scanner.device';
 const SKEW = 300;
+const CLOCK_WARNING = 600; // seconds of difference with the server before the agent is told
 const trust = new TrustStore(config);
 let lastSeen = 0;
 let scanner = null;
@@ -106,6 +108,19 @@ async function upload() {
   await renderPending();
 }
 
+/** After a sync: bring back a `lastSeen` left in the future, and tell the agent when the phone's clock is off. */
+async function checkClock(serverNow) {
+  if (serverNow === null) return;
+  const settled = settleLastSeen(lastSeen, serverNow, SKEW);
+  if (settled !== lastSeen) {
+    lastSeen = settled;
+    await setValue('lastSeen', lastSeen);
+  }
+  const offset = clockOffset(nowEpoch(), serverNow);
+  document.body.dataset.clockOffset = String(offset);
+  if (Math.abs(offset) > CLOCK_WARNING) say(fill(L.clockOff, { minutes: Math.round(Math.abs(offset) / 60) }), 'error');
+}
+
 async function doSync() {
   renderNet();
   if (navigator.onLine) say(L.syncing);
@@ -121,6 +136,7 @@ async function doSync() {
     failed: [fill(L.syncFailed, { error: result.error }), 'error'],
   };
   say(...texts[result.status]);
+  await checkClock(result.serverNow ?? null);
   renderZones();
   renderBundleAge();
   await upload();

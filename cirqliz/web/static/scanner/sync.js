@@ -13,6 +13,7 @@ import { decodePayload, DELTA } from './bundle.js';
 import { decodeSign1 } from './cose.js';
 import { sha256, toHex } from './keys.js';
 import { getValue, markUploaded, pendingChecks, setValue } from './store.js';
+import { serverTime } from './clock.js';
 
 const MAX_DELTAS = 20; // beyond this many deltas, the next sync asks for a full bundle
 
@@ -60,6 +61,7 @@ export class TrustStore {
     this.root = null; // Uint8Array SPKI
     this.bundle = null; // TrustBundle
     this.lastError = null;
+    this.serverNow = null; // X-Server-Time of the last bundle download (epoch seconds)
     // One pinned root and one bundle per authority (a phone may change hands between services).
     this.keys = { root: `root:${config.authority}`, bundle: `bundle:${config.authority}` };
   }
@@ -87,6 +89,7 @@ export class TrustStore {
   async _fetchBundle(since) {
     const url = since === null ? this.config.bundleUrl : `${this.config.bundleUrl}?since=${since}`;
     const response = await fetchOk(url, { headers: { Accept: 'application/cose' } });
+    this.serverNow = serverTime(response) ?? this.serverNow;
     if (response.status === 204 || response.status === 304) return null;
     return new Uint8Array(await response.arrayBuffer());
   }
@@ -108,10 +111,11 @@ export class TrustStore {
   /**
    * Fetch and check the newest bundle: a delta from the held seq when possible.
    * @returns {Promise<{status: 'updated'|'current'|'offline'|'refused'|'failed', seq?: number,
-   *   code?: string, error?: string}>}
+   *   code?: string, error?: string, serverNow?: number|null}>}
    */
   async sync() {
     if (!navigator.onLine) return { status: 'offline' };
+    this.serverNow = null;
     try {
       const pinned = await this.pinRoot();
       const held = await getValue(this.keys.bundle);
@@ -128,11 +132,11 @@ export class TrustStore {
         }
       }
       this.lastError = null;
-      return { status: updated ? 'updated' : 'current', seq: this.bundle?.seq, pinned };
+      return { status: updated ? 'updated' : 'current', seq: this.bundle?.seq, pinned, serverNow: this.serverNow };
     } catch (err) {
       if (err instanceof BundleError) {
         this.lastError = err;
-        return { status: 'refused', code: err.code, error: err.message, seq: this.bundle?.seq ?? 0 };
+        return { status: 'refused', code: err.code, error: err.message, seq: this.bundle?.seq ?? 0, serverNow: this.serverNow };
       }
       if (err instanceof TypeError) return { status: 'offline' }; // fetch failed: no network after all
       this.lastError = err;
