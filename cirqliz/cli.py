@@ -315,6 +315,12 @@ def _db(args: argparse.Namespace) -> int:
     return 0
 
 
+KEEP_ALIVE_SECONDS = 75
+"""Idle keep-alive connections are closed after this long. Longer than what clients and proxies keep
+them (httpx 5 s, nginx upstream 60 s): with uvicorn's 5 s, a client reusing a connection at the
+moment the server closes it gets a dropped request (nginx answers 502 to a POST)."""
+
+
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -346,7 +352,8 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"  {email:<32} {', '.join(r.value for r in roles):<28} ({name})")
     print(f"CirQliz on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
     config = uvicorn.Config("cirqliz.web.asgi:create", factory=True, host=args.host, port=args.port,
-                            workers=args.workers, log_level="info", proxy_headers=True)
+                            workers=args.workers, log_level="info", proxy_headers=True,
+                            timeout_keep_alive=KEEP_ALIVE_SECONDS)
     if args.workers <= 1:
         uvicorn.Server(config).run()
         return 0
