@@ -46,6 +46,9 @@ class Organisation(SQLModel, table=True):
     siret: str | None = Field(default=None, max_length=14)
     # Zone refs are never reused: allocated from this counter, not from max(ref) + 1.
     next_zone_ref: int = Field(default=1)
+    # The seq of the authority's last published trust bundle. keys/ holds it too, but a keys/
+    # restored from an older copy would go back, and phones refuse a bundle whose seq goes back.
+    last_bundle_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime
 
 

@@ -246,10 +246,12 @@ class KeyStore:
         revoked: Iterable[tuple[str, bytes]] = (),
         max_age: int = 3 * 86400,
         zone_data_version: int = 0,
+        after_seq: int = 0,
     ) -> tuple[bytes, BundleContent]:
-        """Sign and store the next full bundle; pending keys become usable."""
+        """Sign and store the next full bundle; pending keys become usable. Its seq follows both this
+        keystore's last one and `after_seq` (the last seq published, as recorded elsewhere)."""
         now = self._now()
-        seq = self.last_seq + 1
+        seq = max(self.last_seq, after_seq) + 1
         year = datetime.fromtimestamp(now, UTC).year
         bundle_keys = tuple(
             BundleKey(

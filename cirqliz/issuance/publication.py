@@ -104,11 +104,16 @@ async def publish_bundle(
     serials = await revoked_serials(session, authority_id, now=clock.now())
     version = max((z.data_version for z in (await session.exec(
         select(Zone).where(Zone.authority_id == authority_id))).all()), default=0)
+    # after_seq: a keys/ folder restored from an older copy must not make the seq go back
+    # (phones would refuse every new bundle as a rollback until it caught up).
     data, content = keystore.build_bundle(
         zones=zones, revoked=[(authority.code, s) for s in serials], max_age=max_age, zone_data_version=version,
+        after_seq=authority.last_bundle_seq,
     )
+    authority.last_bundle_seq = content.seq
+    session.add(authority)
     await record_change(session, actor_id=actor_id, entity="bundle", entity_id=str(content.seq),
                         action="publish", at=datetime.now(UTC) if clock is None else clock.now(),
-                        after={"seq": content.seq, "zones": len(zones), "revocations": len(serials),
-                               "bytes": len(data)})
+                        after={"authority": authority.code, "seq": content.seq, "zones": len(zones),
+                               "revocations": len(serials), "bytes": len(data)})
     return data, content
