@@ -15,11 +15,13 @@ from litestar.exceptions import (
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError
 
 from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.web.rendering import page, wants_json
+from cirqliz.web.stores import STORE_DOWN
 
 log = logging.getLogger("cirqliz.web")
 
@@ -83,6 +85,13 @@ def on_too_large(request: Request, exc: RequestEntityTooLarge) -> Response:
     return _error(request, 413, f"Envoi trop volumineux{size}. Rien n'a été enregistré.", "too_large")
 
 
+def on_store_down(request: Request, exc: RedisError) -> Response:
+    """Redis (the shared store of rate limits and signed-out sessions) does not answer: a clear 503,
+    never a 500, and never a request let through uncounted."""
+    log.warning("shared store unreachable on %s: %s", request.url.path, exc)
+    return _error(request, 503, STORE_DOWN, "store_unavailable")
+
+
 def on_http_exception(request: Request, exc: HTTPException) -> Response:
     """Other HTTP errors keep their status, with a readable message."""
     return _error(request, exc.status_code, exc.detail, "http_error")
@@ -104,6 +113,7 @@ EXCEPTION_HANDLERS = {
     NotFoundException: on_not_found,
     ValidationException: on_validation,
     RequestEntityTooLarge: on_too_large,
+    RedisError: on_store_down,
     HTTPException: on_http_exception,
     HTTP_500_INTERNAL_SERVER_ERROR: on_server_error,
 }

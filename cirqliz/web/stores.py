@@ -7,13 +7,9 @@ requests through than it says.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import timedelta
-
-from litestar.exceptions import ServiceUnavailableException
-from litestar.stores.base import StorageObject, Store
+from litestar.stores.base import StorageObject
 from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 
 from cirqliz.settings import Settings
@@ -45,49 +41,20 @@ class CountingMemoryStore(MemoryStore):
         return count
 
 
-def _redis_store_class() -> type[Store]:
-    from litestar.stores.redis import RedisStore
-    from redis.exceptions import RedisError
+class CountingRedisStore(RedisStore):
+    """A RedisStore with an atomic counter shared by every process using the same Redis.
 
-    @asynccontextmanager
-    async def reachable() -> AsyncIterator[None]:
-        # Redis down or saturated: a clear 503 for the request, not a 500 (and no unlimited access).
-        try:
-            yield
-        except RedisError as exc:
-            raise ServiceUnavailableException(STORE_DOWN) from exc
+    Redis errors are not caught here: the application answers any of them with a 503 (STORE_DOWN,
+    cirqliz/web/errors.py), whichever store method or middleware met it."""
 
-    class CountingRedisStore(RedisStore):
-        """A RedisStore with an atomic counter shared by every process using the same Redis."""
-
-        async def increment(self, key: str, expires_in: int) -> int:
-            """INCR `key`, giving it `expires_in` seconds when it is created; the new value."""
-            name = self._make_key(key)
-            async with reachable(), self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(name, 0, ex=expires_in, nx=True)
-                pipe.incr(name)
-                _, count = await pipe.execute()
-            return int(count)
-
-        async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-            async with reachable():
-                return await super().get(key, renew_for)
-
-        async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
-            async with reachable():
-                await super().set(key, value, expires_in)
-
-        async def delete(self, key: str) -> None:
-            async with reachable():
-                await super().delete(key)
-
-        def with_namespace(self, namespace: str) -> CountingRedisStore:
-            return CountingRedisStore(
-                self._redis, namespace=f"{self.namespace}_{namespace}" if self.namespace else namespace,
-                handle_client_shutdown=self.handle_client_shutdown,
-            )
-
-    return CountingRedisStore
+    async def increment(self, key: str, expires_in: int) -> int:
+        """INCR `key`, giving it `expires_in` seconds when it is created; the new value."""
+        name = self._make_key(key)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(name, 0, ex=expires_in, nx=True)
+            pipe.incr(name)
+            _, count = await pipe.execute()
+        return int(count)
 
 
 def create_stores(settings: Settings) -> StoreRegistry:
@@ -101,19 +68,11 @@ def create_stores(settings: Settings) -> StoreRegistry:
                                                timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT,
                                                socket_timeout=REDIS_TIMEOUT)
         client = Redis(connection_pool=pool)
-        root = _redis_store_class()(client, namespace=settings.redis_namespace or "cirqliz",
-                                    handle_client_shutdown=True)
-        return StoreRegistry(default_factory=root.with_namespace)  # type: ignore[attr-defined]
+        root = CountingRedisStore(client, namespace=settings.redis_namespace or "cirqliz", handle_client_shutdown=True)
+        return StoreRegistry(default_factory=root.with_namespace)
     return StoreRegistry(default_factory=lambda name: CountingMemoryStore())
 
 
-async def count_hit(store: Store, key: str, *, expires_in: int | timedelta) -> int:
-    """Count one hit on `key` atomically when the store can (every store made by create_stores)."""
-    seconds = int(expires_in.total_seconds()) if isinstance(expires_in, timedelta) else int(expires_in)
-    increment = getattr(store, "increment", None)
-    if increment is not None:
-        return await increment(key, seconds)
-    raw = await store.get(key)  # a store set by hand (tests): not atomic
-    count = int(raw or 0) + 1
-    await store.set(key, str(count), expires_in=seconds)
-    return count
+async def count_hit(store: CountingMemoryStore | CountingRedisStore, key: str, *, expires_in: int) -> int:
+    """Count one hit on `key` atomically (every store made by create_stores can)."""
+    return await store.increment(key, expires_in)

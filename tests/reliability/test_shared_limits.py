@@ -119,3 +119,54 @@ def test_memory_counter_keeps_its_window_and_starts_again_after_it() -> None:
     counts, value, after, left = asyncio.run(run())
     assert counts == [1, 2, 3] and value == b"3"
     assert after == 1 and 50 < left <= 60
+
+
+def test_a_signed_in_page_answers_503_when_redis_stops(tmp_path: Path) -> None:
+    """Every signed-in request asks Redis whether its session was signed out: when Redis stops, the
+    answer is the same clear 503 as the sign-in page's, not a 500."""
+    import shutil
+    import subprocess
+    import time
+
+    from litestar.testing import TestClient
+
+    from cirqliz.demo.seed import DEMO_PASSWORD
+    from cirqliz.settings import Settings
+    from cirqliz.web.app import create_app
+
+    from .harness import free_port
+
+    redis_server = shutil.which("redis-server")
+    assert redis_server, "redis-server is needed (Debian package redis-server)"
+    port = free_port()
+    redis = subprocess.Popen([redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            try:
+                with httpx.Client() as probe:  # any TCP answer means it listens
+                    probe.get(f"http://127.0.0.1:{port}", timeout=0.2)
+            except httpx.RemoteProtocolError:
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        database_url = f"sqlite+aiosqlite:///{tmp_path / 'cirqliz.db'}"
+        prepare_database(database_url, tmp_path / "keys")
+        settings = Settings(database_url=database_url, env="test", secret_key="x" * 40,
+                            keys_dir=str(tmp_path / "keys"), scheduler_enabled=False,
+                            redis_url=f"redis://127.0.0.1:{port}/0")
+        with TestClient(create_app(settings)) as client:
+            client.get("/connexion")
+            signed_in = client.post("/connexion", data={"email": USERS["pro"][0], "password": DEMO_PASSWORD,
+                                                        "_csrf_token": client.cookies.get("cirqliz_csrf")},
+                                    follow_redirects=False)
+            assert signed_in.status_code == 303, signed_in.text[:500]
+            assert client.get("/pro").status_code == 200
+            redis.kill()
+            redis.wait(timeout=10)
+            response = client.get("/pro")
+            assert response.status_code == 503, response.text[:500]
+            assert "momentanément indisponible" in response.text
+    finally:
+        redis.kill()
+        redis.wait(timeout=10)
