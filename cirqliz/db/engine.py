@@ -33,14 +33,16 @@ def create_engine(settings: Settings, **engine_options: Any) -> AsyncEngine:
     options.update(engine_options)
     engine = create_async_engine(url, **options)
     if url.get_backend_name() == "sqlite":
-        install_sqlite_pragmas(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        # A read-only URI (file:…?mode=ro&uri=true) may not switch the file to WAL, nor need to.
+        install_sqlite_pragmas(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+                               wal=url.query.get("mode") != "ro")
     return engine
 
 
-def install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout_ms: int = 5000) -> None:
-    """Set WAL, foreign keys and busy timeout on each new connection, and begin transactions
-    with BEGIN IMMEDIATE so that concurrent writers queue on the busy timeout instead of failing
-    when a read lock cannot be upgraded."""
+def install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout_ms: int = 5000, wal: bool = True) -> None:
+    """Set WAL (unless `wal` is false), foreign keys and busy timeout on each new connection, and
+    begin transactions with BEGIN IMMEDIATE so that concurrent writers queue on the busy timeout
+    instead of failing when a read lock cannot be upgraded."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -48,7 +50,8 @@ def install_sqlite_pragmas(engine: AsyncEngine, *, busy_timeout_ms: int = 5000) 
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA synchronous=NORMAL")

@@ -19,7 +19,6 @@ import shutil
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import URL, make_url
@@ -80,7 +79,11 @@ def head_revision() -> str:
 
 async def summarise(database_url: str, *, digests: bool = False) -> DatabaseSummary:
     """Row counts of every table of our schema, the audit chain, and optionally a content hash per
-    table (every row, in primary-key order: equal digests mean equal contents)."""
+    table (every row, in primary-key order: equal digests mean equal contents). A SQLite file is
+    opened read-only: a backup stays the self-contained file it was written as (no switch to WAL)."""
+    path = sqlite_path(database_url)
+    if path is not None:
+        database_url = f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true"
     engine = create_engine(Settings(database_url=database_url))
     try:
         async with engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}).connect() as conn:
@@ -129,19 +132,11 @@ def backup_sqlite(source: Path, dest: Path, *, force: bool = False) -> int:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
-        try:
-            dst = sqlite3.connect(tmp)
-            try:
-                src.backup(dst)  # one step: a consistent snapshot, writers go on (WAL)
-                dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained file, no -wal beside it
-                check = dst.execute("PRAGMA integrity_check").fetchone()[0]
-                if check != "ok":
-                    raise BackupError(f"copie incohérente : {check}")
-            finally:
-                dst.close()
-        finally:
-            src.close()
+        _copy_sqlite(f"file:{source}?mode=ro", tmp)
+        with sqlite3.connect(f"file:{tmp}?mode=ro", uri=True) as copy:
+            check = copy.execute("PRAGMA integrity_check").fetchone()[0]
+        if check != "ok":
+            raise BackupError(f"copie incohérente : {check}")
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
@@ -153,27 +148,24 @@ def backup_sqlite(source: Path, dest: Path, *, force: bool = False) -> int:
     return dest.stat().st_size
 
 
-def _copy_sqlite(source: Path, dest: Path) -> None:
+def _copy_sqlite(source: str, dest: Path) -> None:
+    """Copy the SQLite database `source` (a path or a file: URI) to `dest` through SQLite's online
+    backup API: one consistent snapshot, writers go on (WAL). The copy is a self-contained file in
+    rollback-journal mode (no -wal beside it). sqlite3.Error propagates."""
+    src = sqlite3.connect(source, uri=True, timeout=30)
     try:
-        src = sqlite3.connect(source, timeout=30)
+        dst = sqlite3.connect(dest)
         try:
-            dst = sqlite3.connect(dest)
-            try:
-                src.backup(dst)
-                dst.execute("PRAGMA journal_mode=DELETE")
-            finally:
-                dst.close()
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")
         finally:
-            src.close()
-    except sqlite3.Error as exc:
-        raise BackupError(f"{source} est illisible : {exc}") from exc
+            dst.close()
+    finally:
+        src.close()
 
 
 def _check_sqlite_backup(path: Path) -> DatabaseSummary:
-    """Refuse a file that is not a sound backup of this version of CirQliz."""
-    with path.open("rb") as fh:
-        if fh.read(16) != SQLITE_MAGIC:
-            raise BackupError(f"{path} n'est pas une base SQLite")
+    """Refuse a file (a copy SQLite itself wrote) that is not a sound backup of this version of CirQliz."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -242,7 +234,10 @@ def restore_sqlite(backup: Path, target: Path, *, force: bool = False) -> tuple[
     tmp.unlink(missing_ok=True)
     try:
         # Through SQLite, not a file copy: a backup left in WAL mode may hold changes in its -wal.
-        _copy_sqlite(backup, tmp)
+        try:
+            _copy_sqlite(str(backup), tmp)
+        except sqlite3.Error as exc:
+            raise BackupError(f"{backup} est illisible : {exc}") from exc
         summary = _check_sqlite_backup(tmp)
         kept: Path | None = None
         if target.exists():
@@ -311,9 +306,11 @@ def backup_postgres(database_url: str, dest: Path, *, force: bool = False) -> in
 
 def describe_size(size: int) -> str:
     """1 234 567 octets → '1.2 Mo'."""
-    value: Any = float(size)
-    for unit in ("octets", "Ko", "Mo", "Go"):
-        if value < 1024 or unit == "Go":
-            return f"{value:.0f} {unit}" if unit == "octets" else f"{value:.1f} {unit}"
+    if size < 1024:
+        return f"{size} octets"
+    value = size / 1024
+    for unit in ("Ko", "Mo"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
         value /= 1024
-    return f"{size} octets"
+    return f"{value:.1f} Go"
