@@ -6,6 +6,7 @@ Every function takes a `random.Random`, so a campaign with a fixed seed replays 
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -14,7 +15,7 @@ from collections.abc import Callable, Sequence
 from random import Random
 from typing import Any
 
-INTERESTING_BYTES = (0x00, 0x01, 0x7F, 0x80, 0xFF, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1F, 0x20, 0x3F, 0x40,
+INTERESTING_BYTES = (0x00, 0x01, 0x80, 0xFF, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1F, 0x20, 0x3F, 0x40,
                      0x5F, 0x60, 0x7F, 0x9F, 0xA0, 0xBF, 0xC0, 0xD2, 0xF4, 0xF9, 0xFA, 0xFB)
 MAX_SIZE = 64 * 1024
 
@@ -127,22 +128,24 @@ def _get(node: Any, path: tuple) -> Any:
     return node
 
 
-def mutate_json_tree(rng: Random, document: Any, corpus_values: Sequence[Any] = ()) -> Any:
+def _oddity(rng: Random) -> Any:
+    # A copy: the document is mutated in place afterwards, and the shared values must stay as written
+    # (a campaign replays input for input, and a value that came to contain itself would loop).
+    return copy.deepcopy(rng.choice(_JSON_ODDITIES))
+
+
+def mutate_json_tree(rng: Random, document: Any) -> Any:
     """Replace, delete, duplicate or retype one node of a decoded JSON document (in place)."""
     paths = _json_paths(document)
     path = rng.choice(paths)
     if not path:
-        return rng.choice((*_JSON_ODDITIES, document))
+        return _oddity(rng) if rng.randrange(len(_JSON_ODDITIES) + 1) else document  # the root itself
     parent, key = _get(document, path[:-1]), path[-1]
     action = rng.random()
     if action < 0.45:
-        pool = _JSON_ODDITIES if not corpus_values or rng.random() < 0.6 else corpus_values
-        parent[key] = rng.choice(pool)
+        parent[key] = _oddity(rng)
     elif action < 0.6:
-        if isinstance(parent, dict):
-            del parent[key]
-        else:
-            del parent[key]
+        del parent[key]
     elif action < 0.7 and isinstance(parent, list):
         parent.insert(key, parent[key])
     elif action < 0.8:

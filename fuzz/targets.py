@@ -18,7 +18,7 @@ import base64
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -53,12 +53,11 @@ class Target:
     run: Callable[[bytes], Any]
     typed: tuple[type[BaseException], ...]
     seeds: Callable[[], list[bytes]]
-    share: float
+    share: float = 0.0  # part of a campaign's inputs: SHARES, set by all_targets()
     mutate: Mutator = mutate_bytes
     tokens: tuple[bytes, ...] = ()
     needs_shared: bool = False
     description: str = ""
-    outcome: Callable[[Any], str] = field(default=lambda _: "ok")
 
 
 def text_of(data: bytes) -> str:
@@ -513,49 +512,49 @@ def _targets() -> list[Target]:
     scheme, domain = _scheme_typed(), _domain_typed()
     b45_tokens = (b"CQ1:", b"%%%", b"GGW", b"ZZZ", b"000", b" ", b":", b"\xc3\xa9")
     return [
-        Target("base45", run_base45, scheme, lambda: [t.removeprefix("CQ1:").encode() for t in _pass_texts()], 0.14,
+        Target("base45", run_base45, scheme, lambda: [t.removeprefix("CQ1:").encode() for t in _pass_texts()],
                tokens=b45_tokens, description="Base45 decoder (RFC 9285), round trip"),
-        Target("cbor", run_cbor, scheme, _cose_seeds, 0.12, tokens=(b"\x9f", b"\xbf", b"\xff", b"\xfb", b"\xd8\x18",
+        Target("cbor", run_cbor, scheme, _cose_seeds, tokens=(b"\x9f", b"\xbf", b"\xff", b"\xfb", b"\xd8\x18",
                b"\x1b\xff\xff\xff\xff\xff\xff\xff\xff", b"\x5b\xff\xff\xff\xff"),
                description="strict deterministic CBOR decoder, round trip"),
-        Target("cose", run_cose, scheme, _cose_seeds, 0.10, tokens=(b"\xd2", b"\x84", b"\xa0", b"\x58\x40", b"\x4d"),
+        Target("cose", run_cose, scheme, _cose_seeds, tokens=(b"\xd2", b"\x84", b"\xa0", b"\x58\x40", b"\x4d"),
                description="COSE_Sign1 parser (fast and generic paths agree)"),
-        Target("claims", run_claims, scheme, _claims_seeds, 0.10, tokens=(b"\x3a\x00\x01\x00\x00", b"\x1a", b"\xf9"),
+        Target("claims", run_claims, scheme, _claims_seeds, tokens=(b"\x3a\x00\x01\x00\x00", b"\x1a", b"\xf9"),
                description="pass claims (CWT) decoder, round trip"),
-        Target("pass_text", run_pass_text, scheme, _encoded(_pass_texts()), 0.09, tokens=b45_tokens,
+        Target("pass_text", run_pass_text, scheme, _encoded(_pass_texts()), tokens=b45_tokens,
                description="CQ1: text → COSE_Sign1"),
-        Target("verify", run_verify, (), _encoded(_pass_texts()), 0.09, tokens=b45_tokens,
+        Target("verify", run_verify, (), _encoded(_pass_texts()), tokens=b45_tokens,
                description="offline verifier: never raises, always a Verdict"),
-        Target("verify_signed", run_verify_signed, (), _claims_seeds, 0.03,
+        Target("verify_signed", run_verify_signed, (), _claims_seeds,
                description="verifier rules on arbitrary claims signed by a trusted key"),
-        Target("bundle_open", run_bundle_open, scheme, lambda: list(_bundle_bytes().values()), 0.03,
+        Target("bundle_open", run_bundle_open, scheme, lambda: list(_bundle_bytes().values()),
                description="trust bundle: signature, rollback, delta base"),
-        Target("bundle_payload", run_bundle_payload, scheme, _bundle_payload_seeds, 0.06,
+        Target("bundle_payload", run_bundle_payload, scheme, _bundle_payload_seeds,
                description="trust bundle payload decoder, delta application, key loading"),
-        Target("plate", run_plate, domain, _encoded(PLATES), 0.06, tokens=(b"-", b":", b" ", b"\xc2\xb7", b"2A"),
+        Target("plate", run_plate, domain, _encoded(PLATES), tokens=(b"-", b":", b" ", b"\xc2\xb7", b"2A"),
                description="licence plate reader"),
-        Target("opening_hours", run_opening_hours, domain, _encoded(HOURS), 0.045, tokens=HOURS_TOKENS,
+        Target("opening_hours", run_opening_hours, domain, _encoded(HOURS), tokens=HOURS_TOKENS,
                description="OSM opening_hours → windows"),
-        Target("window", run_window, domain, _encoded(WINDOWS), 0.04, tokens=HOURS_TOKENS,
+        Target("window", run_window, domain, _encoded(WINDOWS), tokens=HOURS_TOKENS,
                description="window spec « Mo-Fr 07:00-11:00 » (API, CSV)"),
-        Target("geometry", run_geometry, domain, _geometry_seeds, 0.02, mutate=mutate_json, tokens=JSON_TOKENS,
+        Target("geometry", run_geometry, domain, _geometry_seeds, mutate=mutate_json, tokens=JSON_TOKENS,
                description="zone GeoJSON upload (validate_geometry)"),
-        Target("zone_file", run_zone_file, _zone_file_typed(), lambda: [_demo_zone_file()], 0.01, mutate=mutate_json,
+        Target("zone_file", run_zone_file, _zone_file_typed(), lambda: [_demo_zone_file()], mutate=mutate_json,
                tokens=JSON_TOKENS, description="bundle zones JSON file (CLI)"),
-        Target("fleet_csv", run_fleet_csv, domain, _encoded(FLEET_SEEDS), 0.02, mutate=mutate_csv,
+        Target("fleet_csv", run_fleet_csv, domain, _encoded(FLEET_SEEDS), mutate=mutate_csv,
                description="fleet CSV (professionals)"),
-        Target("supplier_csv", run_supplier_csv, domain, _encoded(SUPPLIER_SEEDS), 0.02, mutate=mutate_csv,
+        Target("supplier_csv", run_supplier_csv, domain, _encoded(SUPPLIER_SEEDS), mutate=mutate_csv,
                description="organiser's bulk supplier CSV"),
-        Target("perimeters", run_perimeters, domain, _dx("jop/para_ouverture.geojson"), 0.012, mutate=mutate_json,
+        Target("perimeters", run_perimeters, domain, _dx("jop/para_ouverture.geojson"), mutate=mutate_json,
                tokens=JSON_TOKENS, needs_shared=True, description="Préfecture de Police perimeters (GeoJSON)"),
-        Target("zfe", run_zfe, domain, _zfe_seeds, 0.008, mutate=mutate_json,
+        Target("zfe", run_zfe, domain, _zfe_seeds, mutate=mutate_json,
                tokens=JSON_TOKENS, needs_shared=True, description="national ZFE schema (GeoJSON + JSON Schema)"),
         Target("cerema", run_cerema, domain, _dx("cerema-marchandises/exemple-valide.csv",
-                                                 "cerema-marchandises/exemples/carros.csv"), 0.012, mutate=mutate_csv,
+                                                 "cerema-marchandises/exemples/carros.csv"), mutate=mutate_csv,
                needs_shared=True, description="Cerema goods-traffic orders (CSV + Table Schema)"),
-        Target("datex2", run_datex2, domain, _dx("dialog-datex2/example.xml", "dialog-datex2/sample.xml"), 0.006,
+        Target("datex2", run_datex2, domain, _dx("dialog-datex2/example.xml", "dialog-datex2/sample.xml"),
                mutate=mutate_xml, needs_shared=True, description="DiaLog DATEX II v3 (XML + XSD)"),
-        Target("ical", run_ical, domain, _ical_seeds, 0.008, mutate=mutate_lines,
+        Target("ical", run_ical, domain, _ical_seeds, mutate=mutate_lines,
                description="iCalendar events with recurrences"),
     ]
 

@@ -61,6 +61,8 @@ def zone_from_json(item: dict[str, Any]) -> BundleZone:
             ),
             geometry=geometry_from_lonlat(_checked_geometry(item["geometry"], code)) if item.get("geometry") else None,
         )
+    except KeyStoreError:
+        raise  # already precise (and a ValueError: the last clause would blur it)
     except KeyError as exc:
         raise KeyStoreError(f"zone entry lacks field {exc}", code="bad_zone_file") from exc
     except DomainError as exc:

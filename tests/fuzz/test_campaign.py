@@ -100,3 +100,21 @@ def test_a_worker_that_dies_is_reported_instead_of_hanging_the_campaign(tmp_path
     assert [c.target for c in died] == ["ghost"]
     assert "exit code 1" in died[0].message and "--targets ghost" in died[0].describe()
     assert {r.name for r in campaign.results} == {"ghost", "cbor"}
+
+
+def test_json_mutations_leave_the_shared_odd_values_untouched() -> None:
+    """The odd values put into documents are copies: mutating a document never changes them (they
+    once came to contain themselves, and the mutator then looped)."""
+    import json
+    from random import Random
+
+    from fuzz import mutators
+
+    before = repr(mutators._JSON_ODDITIES)
+    seed = b'{"type": "Polygon", "coordinates": [[[2.35, 48.85], [2.36, 48.85], [2.36, 48.86], [2.35, 48.85]]]}'
+    rng, document = Random(1), json.loads(seed)
+    for _ in range(3_000):
+        document = mutators.mutate_json_tree(rng, document)
+        if rng.random() < 0.05:
+            document = json.loads(seed)
+    assert repr(mutators._JSON_ODDITIES) == before
