@@ -169,7 +169,7 @@ async def quota_days_used(
 
 
 async def assess_application(
-    session: AsyncSession, application: Application, *, lock_vehicles: bool = False,
+    session: AsyncSession, application: Application, *,
     zones: Sequence[Zone] | None = None, vehicles: Sequence[Vehicle] | None = None,
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Decision]:
     """The decision for every (vehicle, zone) pair of an application (its zones and vehicles are
@@ -179,7 +179,7 @@ async def assess_application(
     if zones is None:
         zones = await application_zones(session, application.id)
     if vehicles is None:
-        vehicles = await application_vehicles(session, application.id, lock=lock_vehicles)
+        vehicles = await application_vehicles(session, application.id)
     for zone in zones:
         specs = [rule_spec(r) for r in await zone_rules(session, zone.id)]
         for vehicle in vehicles:
@@ -312,14 +312,16 @@ async def submit_application(
 
 
 async def _check_eligible(
-    session: AsyncSession, app: Application, *, lock_vehicles: bool = False,
+    session: AsyncSession, app: Application, *,
     zones: Sequence[Zone] | None = None, vehicles: Sequence[Vehicle] | None = None,
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Decision]:
-    decisions = await assess_application(session, app, lock_vehicles=lock_vehicles, zones=zones, vehicles=vehicles)
+    if zones is None:
+        zones = await application_zones(session, app.id)
+    if vehicles is None:
+        vehicles = await application_vehicles(session, app.id)
+    decisions = await assess_application(session, app, zones=zones, vehicles=vehicles)
     if not all(d.eligible for d in decisions.values()):
-        plates = {v.id: v.plate for v in await application_vehicles(session, app.id)}
-        codes = {z.id: z.code for z in await application_zones(session, app.id)}
-        raise EligibilityError(_refusals(decisions, plates, codes))
+        raise EligibilityError(_refusals(decisions, {v.id: v.plate for v in vehicles}, {z.id: z.code for z in zones}))
     return decisions
 
 

@@ -21,9 +21,14 @@ class FileDocumentStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
+    @staticmethod
+    def key_for(sha256: str) -> str:
+        """The storage key of the content with this hash (`ab/abcd…`)."""
+        return f"{sha256[:2]}/{sha256}"
+
     def put(self, *, sha256: str, content: bytes) -> str:
         """Write the file once (atomically); writing it again is a no-op."""
-        key = f"{sha256[:2]}/{sha256}"
+        key = self.key_for(sha256)
         path = self.root / key
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -111,7 +111,6 @@ async def publish_bundle(
         after_seq=authority.last_bundle_seq,
     )
     authority.last_bundle_seq = content.seq
-    session.add(authority)
     await record_change(session, actor_id=actor_id, entity="bundle", entity_id=str(content.seq),
                         action="publish", at=datetime.now(UTC) if clock is None else clock.now(),
                         after={"authority": authority.code, "seq": content.seq, "zones": len(zones),

@@ -49,6 +49,7 @@ from cirqliz.domain.applications import ApplicationStatus
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.organisations import OrganisationKind
 from cirqliz.imports.records import ImportFileError
+from cirqliz.issuance.documents import FileDocumentStore
 from cirqliz.issuance.event_imports import guess_format, import_file
 from cirqliz.issuance.events import switch_temporary_zones
 from cirqliz.issuance.passes import expire_passes
@@ -348,8 +349,8 @@ async def _unreferenced_files(session: AsyncSession, documents: list[Any], root:
         col(SupportingDocument.sha256).in_(hashes)))).all())
     files = {}
     for sha, key in documents:
-        # Only keys of the store's own form (`ab/abcd…`): never a path taken blindly from a row.
-        if sha not in still and len(sha) == 64 and key == f"{sha[:2]}/{sha}":
+        # Only keys of the store's own form: never a path taken blindly from a row.
+        if sha not in still and len(sha) == 64 and key == FileDocumentStore.key_for(sha):
             files[key] = root / key
     return list(files.values())
 

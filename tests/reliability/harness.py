@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cirqliz.clock import SystemClock
 from cirqliz.db.engine import create_engine, create_session_factory, transaction
@@ -220,16 +220,6 @@ def seed_submitted(database_url: str, count: int, *, chunk: int = 1000) -> list[
 
     asyncio.run(work())
     return [str(i) for i in ids]
-
-
-async def count_passes(database_url: str) -> int:
-    """How many passes the database holds (a fresh connection each call)."""
-    engine = create_engine(Settings(database_url=database_url))
-    try:
-        async with engine.connect() as conn:
-            return (await conn.execute(select(func.count()).select_from(AccessPass))).scalar_one()
-    finally:
-        await engine.dispose()
 
 
 # ---- HTTP sessions ------------------------------------------------------------------------

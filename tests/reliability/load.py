@@ -191,7 +191,7 @@ class Run:
         if response is not None and response.status_code != 200 and response.status_code < 500:
             self.stats.odd(op, response)
 
-    async def reviewer(self, client: httpx.AsyncClient, who: str) -> None:
+    async def reviewer(self, client: httpx.AsyncClient) -> None:
         pending = self.ledger.pending
         while time.monotonic() < self.deadline:
             if not pending:
@@ -272,7 +272,7 @@ class Run:
             for i in range(reviewers):
                 client, who = next(pool), ("reviewer", "admin")[i % 2]
                 people.append((client, who))
-                tasks.append(lambda c=client, w=who: self.reviewer(c, w))
+                tasks.append(lambda c=client: self.reviewer(c))
             for i in range(verifiers):
                 client, company = next(pool), self.companies[i % len(self.companies)]
                 tasks.append(lambda c=client, co=company: self.verifier(c, co))

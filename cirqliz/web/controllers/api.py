@@ -69,8 +69,6 @@ from cirqliz.verify import verify_pass
 from cirqliz.web.controllers.accounts import over_limit
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 
-API_RATE_LIMIT = 120
-"""Default of CIRQLIZ_API_RATE_LIMIT, requests per token per minute (app.state.api_rate_limit overrides it)."""
 API_RATE_WINDOW = 60
 LAST_USED_EVERY = timedelta(minutes=5)
 MAX_LIST = 500
