@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from litestar import Request
@@ -9,7 +10,20 @@ from litestar.response import Template
 
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.plates import parse_plate
+from cirqliz.domain.windows import to_local
 from cirqliz.web.i18n import LANG_COOKIE, gettext_for, negotiate
+
+DISPLAY_TZ = "Europe/Paris"
+"""Time zone of dates shown on pages (a zone's own hours use the zone's time zone)."""
+
+
+def inclusive_days(start: datetime, end: datetime, tz: str = DISPLAY_TZ) -> tuple[str, str] | None:
+    """(first day, last day) when a period runs from local midnight to local midnight, shown as
+    inclusive days on every page ("du 01/12 au 07/12 inclus"); None for any other period."""
+    first, after = to_local(start, tz), to_local(end, tz)
+    if first.time() != time.min or after.time() != time.min:
+        return None
+    return first.strftime("%d/%m/%Y"), (after - timedelta(days=1)).strftime("%d/%m/%Y")
 
 
 def plate_display(value: str | None) -> str:

@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,7 +57,7 @@ from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.keys import algorithm_from_name
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
-from cirqliz.web.rendering import page
+from cirqliz.web.rendering import DISPLAY_TZ, inclusive_days, page
 from cirqliz.web.security import MIB, text_upload
 
 REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
@@ -65,7 +65,6 @@ ADMIN = [requires(Role.AUTHORITY_ADMIN)]
 PUBLIC = {"exclude_from_auth": True}
 PAGE_SIZE = 50
 MAX_GEOJSON_BYTES = 5 * 1024 * 1024
-DISPLAY_TZ = "Europe/Paris"
 COSE_MEDIA_TYPE = "application/cose"
 PEM_MEDIA_TYPE = "application/x-pem-file"
 WINDOW_ROWS = 3
@@ -136,15 +135,6 @@ def _day(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else "—"
 
 
-def _period_days(start: datetime, end: datetime, tz: str = DISPLAY_TZ) -> tuple[str, str] | None:
-    """(first day, last day) when a period runs from local midnight to local midnight (shown as
-    inclusive days, like the company pages), else None."""
-    first, after = to_local(start, tz), to_local(end, tz)
-    if first.time() != time.min or after.time() != time.min:
-        return None
-    return first.strftime("%d/%m/%Y"), (after - timedelta(days=1)).strftime("%d/%m/%Y")
-
-
 def _windows_text(windows: Any) -> str:
     items = [window_from_json(w) if isinstance(w, Mapping) else w for w in windows or ()]
     return ", ".join(w.describe() for w in items)
@@ -163,7 +153,7 @@ def _compact_json(value: Any) -> str:
 HELPERS: dict[str, Any] = {
     "when": _when,
     "day": _day,
-    "period_days": _period_days,
+    "period_days": inclusive_days,
     "windows_text": _windows_text,
     "rule_hours": _rule_hours,
     "compact_json": _compact_json,

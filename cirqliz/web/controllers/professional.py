@@ -52,7 +52,7 @@ from cirqliz.issuance.qr import qr_png, qr_svg
 from cirqliz.web import errors
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
-from cirqliz.web.rendering import page
+from cirqliz.web.rendering import inclusive_days, page
 from cirqliz.web.security import text_upload
 
 LOCAL_TZ = "Europe/Paris"  # dates typed in forms are local days in Paris
@@ -142,15 +142,7 @@ class Helpers:
     def day(value: datetime | None) -> str:
         return _local(value).strftime("%d/%m/%Y") if value else ""
 
-    @staticmethod
-    def last_day(value: datetime) -> str:
-        """The last local day a period ending at `value` (exclusive) covers."""
-        return _local(value - timedelta(microseconds=1)).strftime("%d/%m/%Y")
-
-    @staticmethod
-    def whole_days(start: datetime, end: datetime) -> bool:
-        """True when a period starts and ends at local midnight (shown as days)."""
-        return _local(start).time() == time.min and _local(end).time() == time.min
+    inclusive_days = staticmethod(inclusive_days)
 
     @staticmethod
     def size(value: int) -> str:
