@@ -107,6 +107,9 @@ class Settings:
         def get(name: str) -> str:
             return env.get(f"CIRQLIZ_{name.upper()}", defaults[name].default)
 
+        def flag(name: str) -> bool:
+            return str(get(name)).lower() in ("1", "true", "yes")
+
         def whole(name: str) -> int:
             value = get(name)
             try:
@@ -122,7 +125,7 @@ class Settings:
             keys_dir=get("keys_dir"),
             documents_dir=get("documents_dir"),
             sqlite_busy_timeout_ms=whole("sqlite_busy_timeout_ms"),
-            database_echo=str(get("database_echo")).lower() in ("1", "true", "yes"),
+            database_echo=flag("database_echo"),
             base_url=get("base_url"),
             redis_url=get("redis_url"),
             redis_namespace=get("redis_namespace"),
@@ -135,7 +138,7 @@ class Settings:
             outbox_dir=get("outbox_dir"),
             tile_url=get("tile_url"),
             hsts_seconds=whole("hsts_seconds"),
-            scheduler_enabled=str(get("scheduler_enabled")).lower() in ("1", "true", "yes"),
+            scheduler_enabled=flag("scheduler_enabled"),
             # ---- scheduled jobs and feeds (issue 6) ----
             retention_checks_days=whole("retention_checks_days"),
             retention_rejected_applications_days=whole("retention_rejected_applications_days"),
@@ -144,6 +147,6 @@ class Settings:
             feeds_dir=get("feeds_dir"),
             feed_urls=get("feed_urls"),
             feeds_interval_minutes=whole("feeds_interval_minutes"),
-            metrics_enabled=str(get("metrics_enabled")).lower() in ("1", "true", "yes"),
+            metrics_enabled=flag("metrics_enabled"),
             metrics_token=get("metrics_token"),
         )

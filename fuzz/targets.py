@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -37,9 +36,10 @@ class SharedDataMissing(RuntimeError):
 
 
 def shared_data() -> Path:
-    """../shared/data beside the clone (CIRQLIZ_OPEN_DATA_DIR overrides), or SharedDataMissing."""
-    configured = os.environ.get("CIRQLIZ_OPEN_DATA_DIR")
-    folder = Path(configured) if configured else REPO.parent / "shared" / "data"
+    """The published example files (cirqliz.imports.common.open_data_dir), or SharedDataMissing."""
+    from cirqliz.imports.common import open_data_dir
+
+    folder = open_data_dir()
     if not folder.is_dir():
         raise SharedDataMissing(f"{folder} is absent: importer targets need the published example files")
     return folder

@@ -59,9 +59,13 @@ def document_store(tmp_path: Path) -> FileDocumentStore:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """../shared/data beside the clone, or a skip saying so."""
+    """../shared/data beside the clone, or a skip saying so (a failure with CIRQLIZ_REQUIRE_SHARED=1, as in CI)."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"{SHARED_DATA} is absent: the third-party example files live beside the clone")
+        reason = (f"{SHARED_DATA} is absent: the third-party example files (ZFE, Cerema, DATEX II, "
+                  "Préfecture de Police) live beside the clone, not in it")
+        if os.environ.get("CIRQLIZ_REQUIRE_SHARED") == "1":
+            pytest.fail(f"{reason} (CIRQLIZ_REQUIRE_SHARED=1)")
+        pytest.skip(reason)
     return SHARED_DATA
 
 

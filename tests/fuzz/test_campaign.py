@@ -25,7 +25,7 @@ TOTAL = 1_000_000 if FULL else 30_000
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_campaign_runs_every_target_without_an_untyped_exception(shared_files: Path, tmp_path: Path,
+def test_campaign_runs_every_target_without_an_untyped_exception(shared_data: Path, tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture) -> None:
     targets = all_targets()
     campaign = run_campaign(targets, total=TOTAL, seed=0, jobs=2, seconds=900, crash_dir=tmp_path)

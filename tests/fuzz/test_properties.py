@@ -170,7 +170,7 @@ zfe_properties = st.fixed_dictionaries({
 @SLOW
 @given(st.lists(st.fixed_dictionaries({"type": st.just("Feature"), "properties": zfe_properties,
                                         "geometry": st.one_of(geometries, json_values)}), max_size=3))
-def test_zfe_on_wrong_documents(shared_files, features: list) -> None:
+def test_zfe_on_wrong_documents(shared_data, features: list) -> None:
     try:
         batch = import_zfe(_dump({"type": "FeatureCollection", "features": features}))
     except DomainError as exc:
@@ -191,8 +191,8 @@ def _csv(rows: list[list[str]], delimiter: str = ",") -> bytes:
 
 @SLOW
 @given(st.lists(st.lists(cells, min_size=0, max_size=40), max_size=4))
-def test_cerema_rows_of_random_cells(shared_files, rows: list[list[str]]) -> None:
-    header = (shared_files / "cerema-marchandises" / "exemple-valide.csv").read_text(encoding="utf-8").splitlines()[0]
+def test_cerema_rows_of_random_cells(shared_data, rows: list[list[str]]) -> None:
+    header = (shared_data / "cerema-marchandises" / "exemple-valide.csv").read_text(encoding="utf-8").splitlines()[0]
     data = _csv([header.split(","), *rows])
     batch = import_cerema(data)  # the header is right: no file-level error
     assert len(batch.records) <= len(rows)

@@ -115,8 +115,8 @@ def test_perimeters_with_an_unpaired_surrogate_escape() -> None:
 
 
 @pytest.fixture
-def datex2_example(shared_files: Path) -> bytes:
-    return (shared_files / "dialog-datex2" / "example.xml").read_bytes()
+def datex2_example(shared_data: Path) -> bytes:
+    return (shared_data / "dialog-datex2" / "example.xml").read_bytes()
 
 
 def test_datex2_with_an_unknown_xsi_type(datex2_example: bytes) -> None:
