@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from cli_driver import run_cli
 from factories import (
     AUTHORITY_PARIS_ID,
     T0,
@@ -40,7 +41,6 @@ from factories import (
 )
 from sqlmodel import col, select
 
-from cirqliz.cli import main
 from cirqliz.clock import FixedClock, to_epoch
 from cirqliz.db.models import AccessPass, Application
 from cirqliz.domain.errors import DomainError
@@ -315,13 +315,8 @@ class Operator:
         self.expected: list[dict[str, Any]] = []
 
     def run(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        try:
-            rc = main(list(args))
-        except SystemExit as exc:  # argparse usage errors
-            rc = exc.code if isinstance(exc.code, int) else 2
-        out = self.capsys.readouterr()
-        return rc, out.out, out.err
+        done = run_cli(self.capsys, *args)
+        return done.rc, done.out, done.err
 
     def ok(self, *args: str) -> str:
         rc, out, err = self.run(*args)

@@ -19,8 +19,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-
-from cirqliz.cli import main
+from cli_driver import Run, run_cli
 
 from ._support import PARIS
 
@@ -42,16 +41,6 @@ def from_now(**delta: float) -> str:
 CHECK_AT = local_at(1, 9)  # tomorrow 09:00 in Paris
 
 
-@dataclass
-class Run:
-    rc: int
-    out: str
-    err: str
-
-    def json(self) -> dict[str, object]:
-        return json.loads(self.out)
-
-
 class Cli:
     """An authority's keys directory in tmp_path, driven through cirqliz.cli.main."""
 
@@ -62,13 +51,7 @@ class Cli:
         self.bundles = 0
 
     def __call__(self, *args: str) -> Run:
-        self.capsys.readouterr()
-        try:
-            rc = main(list(args))
-        except SystemExit as exc:  # argparse usage errors
-            rc = exc.code if isinstance(exc.code, int) else 2
-        captured = self.capsys.readouterr()
-        return Run(rc, captured.out, captured.err)
+        return run_cli(self.capsys, *args)
 
     def ok(self, *args: str) -> Run:
         run = self(*args)
