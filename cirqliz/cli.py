@@ -332,21 +332,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.demo:
         from cirqliz.clock import SystemClock
         from cirqliz.db import migrate
-        from cirqliz.db.engine import create_engine, create_session_factory
-        from cirqliz.demo.seed import DEMO_PASSWORD, USERS, seed_demo
+        from cirqliz.demo.seed import DEMO_PASSWORD, USERS, seed_demo_database
 
         migrate.upgrade(settings.database_url)
-
-        async def seed() -> int:
-            engine = create_engine(settings)
-            try:
-                world = await seed_demo(create_session_factory(engine), keys_root=settings.keys_dir,
-                                        clock=SystemClock())
-            finally:
-                await engine.dispose()
-            return world.bundle_seq
-
-        seq = asyncio.run(seed())
+        seq = asyncio.run(seed_demo_database(settings, clock=SystemClock())).bundle_seq
         print(f"demo data ready (trust bundle seq {seq}); every demo account uses the password {DEMO_PASSWORD}")
         for name, (email, _display, _org, roles) in USERS.items():
             print(f"  {email:<32} {', '.join(r.value for r in roles):<28} ({name})")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
-from cirqliz.db.engine import transaction
+from cirqliz.db.engine import create_engine, create_session_factory, transaction
 from cirqliz.db.models import Organisation
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.purposes import Purpose
@@ -24,6 +24,7 @@ from cirqliz.issuance.passwords import hash_password
 from cirqliz.issuance.publication import publish_bundle
 from cirqliz.issuance.vehicles import register_vehicle
 from cirqliz.issuance.zones import add_access_rule, change_zone_status, create_zone
+from cirqliz.settings import Settings
 
 DEMO_PASSWORD = "demo-cirqliz-2026"  # noqa: S105 (demo accounts only, printed on start)
 AUTHORITY_ID = uuid.UUID("00000000-0000-4000-a000-000000000001")
@@ -110,3 +111,13 @@ async def seed_demo(maker: async_sessionmaker[AsyncSession], *, keys_root: str |
     async with transaction(maker) as session:
         _, content = await publish_bundle(session, authority_id=AUTHORITY_ID, keystore=keystore, clock=clock)
     return DemoWorld(AUTHORITY_ID, keys_dir, content.seq)
+
+
+async def seed_demo_database(settings: Settings, *, clock: Clock) -> DemoWorld:
+    """`seed_demo` on the (migrated) database of `settings`, keys under settings.keys_dir, with an
+    engine of its own."""
+    engine = create_engine(settings)
+    try:
+        return await seed_demo(create_session_factory(engine), keys_root=settings.keys_dir, clock=clock)
+    finally:
+        await engine.dispose()

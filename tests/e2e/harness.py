@@ -41,7 +41,7 @@ from cirqliz.demo.seed import (
     USERS,
     VEHICLES,
     ZONE_IDS,
-    seed_demo,
+    seed_demo_database,
 )
 from cirqliz.settings import Settings
 from cirqliz.web.app import create_app
@@ -132,11 +132,7 @@ def start_live_server(folder: Path, *, at: datetime = LIVE_T0) -> LiveServer:
     clock = FixedClock(at)
 
     async def seed() -> None:
-        engine = create_engine(settings)
-        try:
-            await seed_demo(create_session_factory(engine), keys_root=settings.keys_dir, clock=clock)
-        finally:
-            await engine.dispose()
+        await seed_demo_database(settings, clock=clock)
 
     with ThreadPoolExecutor(max_workers=1) as pool:  # Alembic runs its own event loop (see _in_thread)
         pool.submit(upgrade, settings.database_url).result()

@@ -27,7 +27,7 @@ from cirqliz.clock import SystemClock
 from cirqliz.db.engine import create_engine, create_session_factory, transaction
 from cirqliz.db.migrate import upgrade
 from cirqliz.db.models import AccessPass, Application, ApplicationVehicle, AuditRecord
-from cirqliz.demo.seed import DEMO_PASSWORD, USERS, seed_demo
+from cirqliz.demo.seed import DEMO_PASSWORD, USERS, seed_demo_database
 from cirqliz.settings import Settings
 
 SECRET_KEY = "reliability-tests-secret-key-0123456789abcdef"  # test processes only
@@ -45,15 +45,7 @@ def free_port() -> int:
 def prepare_database(database_url: str, keys_dir: Path) -> None:
     """Migrate `database_url` to head and seed the demo world (keys under `keys_dir`), real clock."""
     upgrade(database_url)
-
-    async def seed() -> None:
-        engine = create_engine(Settings(database_url=database_url))
-        try:
-            await seed_demo(create_session_factory(engine), keys_root=keys_dir, clock=SystemClock())
-        finally:
-            await engine.dispose()
-
-    asyncio.run(seed())
+    asyncio.run(seed_demo_database(Settings(database_url=database_url, keys_dir=str(keys_dir)), clock=SystemClock()))
 
 
 def server_env(folder: Path, database_url: str, *, redis_url: str = "", redis_namespace: str = "",

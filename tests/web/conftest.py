@@ -18,9 +18,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from cirqliz.clock import FixedClock
-from cirqliz.db.engine import create_engine, create_session_factory
 from cirqliz.db.migrate import upgrade
-from cirqliz.demo.seed import DEMO_PASSWORD, USERS, seed_demo
+from cirqliz.demo.seed import DEMO_PASSWORD, USERS, seed_demo_database
 from cirqliz.settings import Settings
 from cirqliz.web.app import create_app
 
@@ -38,14 +37,7 @@ class WebWorld:
 
 
 def _seed(settings: Settings, clock: FixedClock) -> None:
-    async def run() -> None:
-        engine = create_engine(settings)
-        try:
-            await seed_demo(create_session_factory(engine), keys_root=settings.keys_dir, clock=clock)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run())
+    asyncio.run(seed_demo_database(settings, clock=clock))
 
 
 @pytest.fixture
