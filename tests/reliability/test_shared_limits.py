@@ -11,13 +11,13 @@ from pathlib import Path
 
 import httpx
 
-from cirqliz.demo.seed import USERS
+from cirqliz.demo.seed import DEMO_PASSWORD, USERS
+from cirqliz.web.controllers.public import LOGIN_ATTEMPTS
 
 from .conftest import RedisSpace
 from .harness import create_token, post_form, prepare_database, server_env, start_server
 
 API_LIMIT = 6
-LOGIN_ATTEMPTS = 5  # cirqliz.web.controllers.public.LOGIN_ATTEMPTS
 
 
 def test_rate_limits_are_shared_by_two_processes(tmp_path: Path, redis_space: RedisSpace) -> None:
@@ -51,7 +51,7 @@ async def _exercise(urls: list[str], token: str) -> tuple[list[int], list[int]]:
         email = USERS["reviewer"][0]
         login = []
         for i in range(LOGIN_ATTEMPTS + 2):
-            password = "wrong-password" if i < LOGIN_ATTEMPTS else "demo-cirqliz-2026"
+            password = "wrong-password" if i < LOGIN_ATTEMPTS else DEMO_PASSWORD
             response = await post_form(clients[i % 2], "/connexion", {"email": email, "password": password})
             login.append(response.status_code)
         return api, login
