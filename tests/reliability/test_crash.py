@@ -22,7 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from cirqliz.db.engine import create_engine
+from cirqliz.db.engine import SQLITE_BEGIN, create_engine
 from cirqliz.db.models import AccessPass, Application
 from cirqliz.settings import Settings
 
@@ -105,11 +105,15 @@ async def _approve_then_kill(server: ServerProcess, database_url: str, ids: list
     kill_after = max(1, len(ids) // 10)
     client = await _signed_in(server)
     engine = create_engine(Settings(database_url=database_url))
+    # Read-only polling: on SQLite a DEFERRED transaction reads a WAL snapshot without waiting, where
+    # the default BEGIN IMMEDIATE would queue for the write lock against the server's approvals (and
+    # could lose the race past the busy timeout: "database is locked").
+    reader = engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
     started = time.perf_counter()
     bulk = asyncio.create_task(post_form(client, BULK_PATH, [("ids", i) for i in ids]))
     try:
         while True:
-            async with engine.connect() as conn:
+            async with reader.connect() as conn:
                 passes = (await conn.execute(select(func.count()).select_from(AccessPass))).scalar_one()
                 if passes >= kill_after:
                     approved = {str(i) for i in (await conn.execute(
