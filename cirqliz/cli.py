@@ -321,13 +321,26 @@ them (httpx 5 s, nginx upstream 60 s): with uvicorn's 5 s, a client reusing a co
 moment the server closes it gets a dropped request (nginx answers 502 to a POST)."""
 
 
+def uvicorn_config(*, host: str, port: int, workers: int = 1) -> Any:
+    """The uvicorn configuration of `cirqliz serve`. uvicorn's own proxy_headers stays off: it would
+    believe X-Forwarded-For from any local process; the application reads it only from
+    CIRQLIZ_TRUSTED_PROXIES (cirqliz/web/client.py)."""
+    import uvicorn
+
+    return uvicorn.Config("cirqliz.web.asgi:create", factory=True, host=host, port=port, workers=workers,
+                          log_level="info", proxy_headers=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
     import uvicorn
 
-    from cirqliz.settings import Settings
+    from cirqliz.settings import DEVELOPMENT, PRODUCTION, Settings
 
+    # Production unless told otherwise; written to the environment so that the application built by
+    # uvicorn (cirqliz.web.asgi:create, in every worker process) reads the same mode.
+    os.environ["CIRQLIZ_ENV"] = os.environ.get("CIRQLIZ_ENV") or (DEVELOPMENT if args.demo else PRODUCTION)
     settings = Settings.from_env()
     if args.demo:
         from cirqliz.clock import SystemClock
@@ -340,9 +353,7 @@ def _serve(args: argparse.Namespace) -> int:
         for name, (email, _display, _org, roles) in USERS.items():
             print(f"  {email:<32} {', '.join(r.value for r in roles):<28} ({name})")
     print(f"CirQliz on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
-    config = uvicorn.Config("cirqliz.web.asgi:create", factory=True, host=args.host, port=args.port,
-                            workers=args.workers, log_level="info", proxy_headers=True,
-                            timeout_keep_alive=KEEP_ALIVE_SECONDS)
+    config = uvicorn_config(host=args.host, port=args.port, workers=args.workers)
     if args.workers <= 1:
         uvicorn.Server(config).run()
         return 0
@@ -640,9 +651,10 @@ def _jobs_command(args: argparse.Namespace) -> int:
 
     from cirqliz.clock import SystemClock
     from cirqliz.db.engine import create_engine, create_session_factory
-    from cirqliz.settings import Settings
+    from cirqliz.settings import DEVELOPMENT, PRODUCTION, Settings
 
-    settings = Settings.from_env()
+    # The worker sends mail and publishes like the web process: the same rule, production by default.
+    settings = Settings.from_env(default_env=PRODUCTION if args.command == "worker" else DEVELOPMENT)
     clock = SystemClock()
 
     async def with_engine(work) -> int:  # type: ignore[no-untyped-def]

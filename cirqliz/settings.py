@@ -1,17 +1,48 @@
-"""Settings read from the environment; nothing is created at import time."""
+"""Settings read from the environment; nothing is created at import time.
+
+Processes that serve people (`cirqliz serve`, `cirqliz worker`, the ASGI entry point) run in
+production unless told otherwise: development behaviour (the public default secret key, the
+/dev/outbox page) only with `cirqliz serve --demo` or an explicit CIRQLIZ_ENV=development.
+
+CIRQLIZ_TRUSTED_PROXIES: comma-separated addresses or networks (CIDR) of the reverse proxies in
+front of CirQliz, e.g. `127.0.0.1` or `10.0.0.10,10.0.1.0/24`. Only for a connection coming from one
+of them is `X-Forwarded-For` read (its right-most address that is not itself a trusted proxy) as
+the client's address, for rate limits, the audit log and the loopback checks. Empty (default): the
+header is ignored, so nobody can pick the address a limit counts.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"  # noqa: S105 (refused outside development)
 DEVELOPMENT = "development"
+PRODUCTION = "production"
 
 
 class SettingsError(RuntimeError):
     """The environment describes a configuration that must not run."""
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """The networks of a comma-separated list of addresses or CIDR blocks (SettingsError when one is not)."""
+    networks = []
+    for item in (part.strip() for part in (text or "").split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"CIRQLIZ_TRUSTED_PROXIES : {item!r} n'est ni une adresse IP ni un réseau (ex. 10.0.0.0/24)"
+            ) from None
+    return tuple(networks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +52,22 @@ class Settings:
     database_url: str = "sqlite+aiosqlite:///var/cirqliz.db"
     """SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db."""
     env: str = DEVELOPMENT
-    """'development', 'test' or 'production'; anything but development refuses default secrets."""
+    """'development', 'test' or 'production'; anything but development refuses default secrets. The dataclass
+    default is development (library and test use); the serving processes default to production."""
     secret_key: str = DEFAULT_SECRET_KEY
     """Key for session cookies and CSRF tokens."""
     keys_dir: str = "keys"
     """Directory of signing keys (public keys by kid; private keys mode 0600, git-ignored)."""
     documents_dir: str = "var/documents"
     """Directory where supporting documents are stored, by content hash."""
+    documents_max_per_application: int = 10
+    """CIRQLIZ_DOCUMENTS_MAX_PER_APPLICATION: supporting documents one application may hold."""
+    documents_max_bytes_per_organisation: int = 200 * 1024 * 1024
+    """CIRQLIZ_DOCUMENTS_MAX_BYTES_PER_ORGANISATION: bytes of supporting documents one organisation may
+    store over all its applications (a file it already stored counts once); default 200 MiB."""
+    export_refusal_rate_limit: int = 10
+    """CIRQLIZ_EXPORT_REFUSAL_RATE_LIMIT: exemption-export requests refused for want of a valid token, per
+    client address and minute; past it the answer is 429 (such refusals are logged, not audited)."""
     sqlite_busy_timeout_ms: int = 5000
     """How long a SQLite connection waits for a lock before failing."""
     database_echo: bool = False
@@ -77,6 +117,8 @@ class Settings:
     feeds_interval_minutes: int = 15
     """How often scheduled feeds are imported."""
     # ---- end of scheduled jobs settings ----
+    trusted_proxies: str = ""
+    """CIRQLIZ_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For is believed (see the module docstring)."""
     # ---- metrics (issue 9) ----
     metrics_enabled: bool = True
     """Serve Prometheus metrics at /metrics (no personal data: routes, statuses, job outcomes)."""
@@ -91,8 +133,18 @@ class Settings:
             )
         if not self.secret_key:
             raise SettingsError("CIRQLIZ_SECRET_KEY ne doit pas être vide")
+        for name in ("documents_max_per_application", "documents_max_bytes_per_organisation",
+                     "export_refusal_rate_limit"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"CIRQLIZ_{name.upper()} doit être un nombre entier positif")
         if self.hsts_seconds < 0:
             raise SettingsError("CIRQLIZ_HSTS_SECONDS doit valoir 0 (désactivé) ou un nombre positif de secondes")
+        parse_networks(self.trusted_proxies)
+
+    @property
+    def proxy_networks(self) -> tuple[Network, ...]:
+        """CIRQLIZ_TRUSTED_PROXIES, parsed."""
+        return parse_networks(self.trusted_proxies)
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,11 +152,15 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read CIRQLIZ_* variables (defaults for the missing ones)."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, default_env: str = DEVELOPMENT) -> Settings:
+        """Read CIRQLIZ_* variables (defaults for the missing ones; CIRQLIZ_ENV defaults to `default_env`,
+        PRODUCTION for the processes that serve)."""
         env = os.environ if environ is None else environ
         defaults = cls.__dataclass_fields__
+
         def get(name: str) -> str:
+            if name == "env":
+                return env.get("CIRQLIZ_ENV") or default_env
             return env.get(f"CIRQLIZ_{name.upper()}", defaults[name].default)
 
         def flag(name: str) -> bool:
@@ -124,6 +180,9 @@ class Settings:
             secret_key=get("secret_key"),
             keys_dir=get("keys_dir"),
             documents_dir=get("documents_dir"),
+            documents_max_per_application=whole("documents_max_per_application"),
+            documents_max_bytes_per_organisation=whole("documents_max_bytes_per_organisation"),
+            export_refusal_rate_limit=whole("export_refusal_rate_limit"),
             sqlite_busy_timeout_ms=whole("sqlite_busy_timeout_ms"),
             database_echo=flag("database_echo"),
             base_url=get("base_url"),
@@ -147,6 +206,7 @@ class Settings:
             feeds_dir=get("feeds_dir"),
             feed_urls=get("feed_urls"),
             feeds_interval_minutes=whole("feeds_interval_minutes"),
+            trusted_proxies=get("trusted_proxies"),
             metrics_enabled=flag("metrics_enabled"),
             metrics_token=get("metrics_token"),
         )

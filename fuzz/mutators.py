@@ -152,7 +152,9 @@ def mutate_json_tree(rng: Random, document: Any) -> Any:
         value = parent[key]
         parent[key] = [value] if rng.random() < 0.5 else {"type": value}
     elif action < 0.9 and isinstance(parent[key], int | float) and not isinstance(parent[key], bool):
-        parent[key] = rng.choice((parent[key] * 1000, -parent[key], parent[key] + 1e-9, str(parent[key])))
+        number = parent[key]
+        nudged = number + 1e-9 if abs(number) < 1e300 else number * 10  # huge ints have no float
+        parent[key] = rng.choice((number * 1000, -number, nudged, str(number)))
     elif isinstance(parent, dict):
         parent[rng.choice(("type", "properties", "geometry", "coordinates", "features", "id", "x"))] = parent[key]
     return document

@@ -492,6 +492,50 @@ def _encoded(items: Sequence[str]) -> Callable[[], list[bytes]]:
     return lambda: [item.encode() for item in items]
 
 
+# ---- web bodies: the scanner's check uploads, and GeoJSON typed into the zone and event forms ---------
+
+
+def run_checks_body(data: bytes) -> int:
+    """POST /scan/api/checks up to the database: the body decoded as the application does it, then
+    converted and checked item by item (what Litestar and upload_checks do before storing)."""
+    import msgspec
+
+    from cirqliz.web.bodies import decode_json_body
+    from cirqliz.web.controllers.scanner import CheckUpload, _checked_at
+
+    value = decode_json_body(data)
+    items = msgspec.convert(value, list[CheckUpload], strict=False)  # Litestar's 400 on ValidationError
+    for number, item in enumerate(items, start=1):
+        _checked_at(item, number)
+    return len(items)
+
+
+def _checks_typed() -> tuple[type[BaseException], ...]:
+    import msgspec
+    from litestar.exceptions import ClientException
+
+    # ClientException covers UnreadableBody and ValidationException (both 400 with a French message).
+    return (ClientException, msgspec.ValidationError)
+
+
+def _checks_seeds() -> list[bytes]:
+    check = {"id": "6f1c4d52-8f7e-4b43-9c8e-0d7f3c1a2b3c", "checked_at": 1795420800, "verdict": "VALID",
+             "reason": "VALID", "serial": "0123456789ABCDEF", "zone": "PARIS-CENTRE", "device_id": "phone-1"}
+    return [json.dumps([check]).encode(), json.dumps([check, {**check, "verdict": "REFUSED"}]).encode(),
+            b"[" * 200 + b"]" * 200, b'[{"checked_at": 1' + b"0" * 400 + b"}]"]
+
+
+def run_zone_geojson(data: bytes) -> None:
+    """GeoJSON pasted into the authority's zone form or an organiser's perimeter form: read as the
+    pages read it (one feature of a collection), then checked as a zone geometry."""
+    from cirqliz.domain.zones import validate_geometry
+    from cirqliz.web.controllers.authority import _single_feature
+
+    value = _single_feature(text_of(data))
+    validate_geometry(value.get("geometry", value) if isinstance(value, dict) and value.get("type") == "Feature"
+                      else value)
+
+
 # Parts of a campaign's inputs (normalised to add up to 1). Fast decoders (tens of thousands of inputs a
 # second) take most; importers that validate against a schema (tens to hundreds a second) get
 # thousands each, which keeps a 1,000,000-input campaign within a few minutes on two cores.
@@ -500,6 +544,7 @@ SHARES = {
     "verify_signed": 0.02, "bundle_open": 0.04, "bundle_payload": 0.06, "plate": 0.06, "opening_hours": 0.04,
     "window": 0.04, "geometry": 0.01, "zone_file": 0.004, "fleet_csv": 0.015, "supplier_csv": 0.015,
     "perimeters": 0.006, "zfe": 0.0025, "cerema": 0.005, "datex2": 0.0025, "ical": 0.004,
+    "checks_body": 0.01, "zone_geojson": 0.01,
 }
 
 
@@ -539,6 +584,10 @@ def _targets() -> list[Target]:
                description="window spec « Mo-Fr 07:00-11:00 » (API, CSV)"),
         Target("geometry", run_geometry, domain, _geometry_seeds, mutate=mutate_json, tokens=JSON_TOKENS,
                description="zone GeoJSON upload (validate_geometry)"),
+        Target("checks_body", run_checks_body, _checks_typed(), _checks_seeds, mutate=mutate_json,
+               tokens=JSON_TOKENS, description="scanner check upload body (POST /scan/api/checks)"),
+        Target("zone_geojson", run_zone_geojson, domain, lambda: [*_geometry_seeds(), b"[" * 5000 + b"]" * 5000],
+               mutate=mutate_json, tokens=JSON_TOKENS, description="GeoJSON of the zone and perimeter forms"),
         Target("zone_file", run_zone_file, _zone_file_typed(), lambda: [_demo_zone_file()], mutate=mutate_json,
                tokens=JSON_TOKENS, description="bundle zones JSON file (CLI)"),
         Target("fleet_csv", run_fleet_csv, domain, _encoded(FLEET_SEEDS), mutate=mutate_csv,

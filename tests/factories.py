@@ -136,7 +136,8 @@ async def seed_world(session: AsyncSession, clock: Clock) -> None:
                               kind="authority", code="paris", name="Ville de Paris",
                               siren="217500016")
     await create_organisation(session, clock=clock, organisation_id=ORGANISER_FESTIVAL_ID,
-                              kind="organiser", code="festival", name="Festival d'été")
+                              kind="organiser", code="festival", name="Festival d'été",
+                              authority_id=AUTHORITY_PARIS_ID)
     await create_organisation(session, clock=clock, organisation_id=COMPANY_ACME_ID,
                               kind="company", code="acme", name="Acme Livraisons",
                               siret="44306184100047")

@@ -44,6 +44,9 @@ class Organisation(SQLModel, table=True):
     name: str = Field(max_length=200)
     siren: str | None = Field(default=None, max_length=9, index=True)
     siret: str | None = Field(default=None, max_length=14)
+    # An organiser belongs to one authority: it submits events to it only, and only that
+    # authority's admins see and invite its members (null for authorities and companies).
+    authority_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
     # Zone refs are never reused: allocated from this counter, not from max(ref) + 1.
     next_zone_ref: int = Field(default=1)
     # The seq of the authority's last published trust bundle. keys/ holds it too, but a keys/
@@ -63,7 +66,21 @@ class UserAccount(SQLModel, table=True):
     display_name: str = Field(max_length=200)
     password_hash: str | None = Field(default=None, max_length=255)
     is_active: bool = Field(default=True)
+    # Sessions carry the version they were opened at; raising it ends every earlier session,
+    # in every process and across restarts (sign-out everywhere, password reset, disabling).
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime
+
+
+class SignedOutSession(SQLModel, table=True):
+    """A session signed out before its cookie expired (SHA-256 of its id): a copy of that cookie no
+    longer signs anyone in, in any process, after a restart too. Kept until the session's end of life."""
+
+    __tablename__ = "signed_out_session"
+
+    sid_hash: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(foreign_key="user_account.id")
+    expires_at: datetime = Field(index=True)
 
 
 class Membership(SQLModel, table=True):

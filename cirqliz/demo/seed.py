@@ -41,7 +41,9 @@ USERS = {
     "pro": ("pro@demo.cirqliz.fr", "Paul Pro", COMPANY_ID, (Role.PROFESSIONAL,)),
     "other_pro": ("autre@demo.cirqliz.fr", "Olivier Autre", OTHER_COMPANY_ID, (Role.PROFESSIONAL,)),
 }
-USER_IDS = {name: uuid.UUID(f"00000000-0000-4000-b000-00000000000{i}") for i, name in enumerate(USERS, 1)}
+USER_IDS = {name: uuid.uuid4() for name in USERS}
+"""Random for each process (a database seeded by it keeps them): with the public development secret,
+a fixed id would let anyone write a session cookie for the demo administrator."""
 VEHICLES = (
     (uuid.UUID("00000000-0000-4000-c000-000000000001"), COMPANY_ID, "AB-123-CD", "N1", 1, "diesel"),
     (uuid.UUID("00000000-0000-4000-c000-000000000002"), COMPANY_ID, "EF-456-GH", "N2", 2, "diesel"),
@@ -54,7 +56,7 @@ ZONE_IDS = {code: uuid.UUID(f"00000000-0000-4000-d000-00000000000{i}") for i, co
 
 @dataclass(frozen=True)
 class DemoWorld:
-    """What the seed created (ids are fixed, so tests can name them)."""
+    """What the seed created (ids are constants, users' ids are USER_IDS, so tests can name them)."""
 
     authority_id: uuid.UUID
     keys_dir: Path
@@ -70,7 +72,8 @@ async def _create(session: AsyncSession, *, keys_root: Path, clock: Clock) -> No
     await create_organisation(session, kind=OrganisationKind.AUTHORITY, code=AUTHORITY_CODE,
                               name="Ville de Démo", clock=clock, organisation_id=AUTHORITY_ID)
     await create_organisation(session, kind=OrganisationKind.ORGANISER, code="festival-demo",
-                              name="Festival de Démo", clock=clock, organisation_id=ORGANISER_ID)
+                              name="Festival de Démo", clock=clock, organisation_id=ORGANISER_ID,
+                              authority_id=AUTHORITY_ID)
     await create_organisation(session, kind=OrganisationKind.COMPANY, code="transports-exemple",
                               name="Transports Exemple SARL", siren="123456782", clock=clock,
                               organisation_id=COMPANY_ID)

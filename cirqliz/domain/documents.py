@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from cirqliz.domain.errors import DocumentError
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENTS_PER_APPLICATION = 10
+MAX_DOCUMENT_BYTES_PER_ORGANISATION = 200 * 1024 * 1024
 # Declared type -> leading bytes a real file of that type starts with.
 ACCEPTED_TYPES: dict[str, tuple[bytes, ...]] = {
     "application/pdf": (b"%PDF-",),
@@ -76,3 +78,39 @@ def check_document(*, filename: str, content_type: str, content: bytes) -> Docum
         stem, _, extension = name.rpartition(".")
         name = f"{stem[:199 - len(extension)]}.{extension}"
     return DocumentFacts(name, sniffed, size, hashlib.sha256(content).hexdigest())
+
+
+def size_fr(size: int) -> str:
+    """A size in bytes as a French reader expects it: '512 octets', '12 Kio', '3,5 Mio'."""
+    if size >= 1048576:
+        return f"{size / 1048576:.1f} Mio".replace(".", ",")
+    if size >= 10240:
+        return f"{size // 1024} Kio"
+    return f"{size} octets"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentQuota:
+    """Caps on supporting documents: how many per application, how many stored bytes per
+    organisation (a file the organisation already stored counts once)."""
+
+    max_per_application: int = MAX_DOCUMENTS_PER_APPLICATION
+    max_bytes_per_organisation: int = MAX_DOCUMENT_BYTES_PER_ORGANISATION
+
+    def check(self, *, application_count: int, organisation_bytes: int, new_bytes: int) -> None:
+        """Refuse one more document when the application already has its maximum, or when
+        `new_bytes` more would take the organisation past its storage cap (DocumentError)."""
+        if application_count >= self.max_per_application:
+            raise DocumentError(
+                f"cette demande a déjà {application_count} justificatif(s), le maximum est "
+                f"{self.max_per_application} par demande : regroupez plusieurs pièces dans un seul PDF",
+                code="documents_per_application",
+            )
+        if new_bytes and organisation_bytes + new_bytes > self.max_bytes_per_organisation:
+            raise DocumentError(
+                f"espace des justificatifs de votre organisation plein : {size_fr(organisation_bytes)} "
+                f"utilisés sur {size_fr(self.max_bytes_per_organisation)}, ce fichier en demande "
+                f"{size_fr(new_bytes)} ; réduisez sa taille (PDF compressé, image moins définie) ou "
+                "demandez à l'autorité de relever la limite",
+                code="documents_organisation_full",
+            )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
 import os
 import re
+import time as monotonic_time
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jsonschema
 import shapely
@@ -27,6 +30,52 @@ from cirqliz.imports.records import ImportFileError
 EARTH_RADIUS_M = 6_371_008.8
 DEFAULT_BUFFER_M = 10.0
 _CODE_CHARS = re.compile(r"[^A-Z0-9_-]+")
+MAX_JSON_DEPTH = 64
+"""Nesting levels a JSON document may have (GeoJSON needs about ten; deeper is an attack, and
+recursive code after the parser would fail on it)."""
+IMPORT_TIME_LIMIT_S = 20.0
+"""Seconds reading one imported file may take (see read_off_loop)."""
+T = TypeVar("T")
+
+
+async def read_off_loop(read: Callable[[float], T], *, time_limit: float | None = None) -> T:
+    """Run a file reader in a worker thread, so that the event loop keeps serving other requests,
+    and refuse the file (ImportFileError "import_too_complex") when reading takes longer than
+    `time_limit` seconds (IMPORT_TIME_LIMIT_S by default).
+
+    `read` receives the time.monotonic() deadline: a thread cannot be killed, so readers with a
+    loop (iCalendar expansion) stop themselves there; the others are bounded by their budgets.
+    """
+    limit = IMPORT_TIME_LIMIT_S if time_limit is None else time_limit
+    deadline = monotonic_time.monotonic() + limit
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(read, deadline), limit + 1.0)
+    except TimeoutError as exc:
+        raise ImportFileError(f"fichier trop complexe : sa lecture dépasse {limit:g} s. Rien n'a été importé.",
+                              code="import_too_complex") from exc
+
+
+def json_depth_error(what: str) -> ImportFileError:
+    """The refusal of a JSON document nested deeper than MAX_JSON_DEPTH."""
+    return ImportFileError(f"{what} illisible : JSON trop profondément imbriqué ({MAX_JSON_DEPTH} niveaux au plus)",
+                           code="json_too_deep")
+
+
+def json_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a decoded JSON value nests lists and objects more than `limit` levels (without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def decode_text(data: bytes | str, *, what: str = "fichier") -> str:
@@ -54,16 +103,38 @@ def load_json(data: bytes | str, *, what: str = "fichier") -> Any:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ImportFileError(
-            f"{what} illisible : ce n'est pas du JSON valide (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg})",
+            f"{what} illisible : ce n'est pas du JSON valide (ligne {exc.lineno}, colonne {exc.colno} : "
+            f"{json_error_fr(exc.msg)})",
             code="import_not_json",
         ) from exc
+    except ValueError as exc:  # an integer of more than 4300 digits (Python's conversion limit)
+        raise ImportFileError(f"{what} illisible : nombre trop long dans le JSON", code="import_not_json") from exc
     except RecursionError as exc:
-        raise ImportFileError(f"{what} illisible : JSON trop profondément imbriqué",
-                              code="import_not_json") from exc
+        raise json_depth_error(what) from exc
+    if json_too_deep(document):
+        raise json_depth_error(what)
     if _SURROGATE_ESCAPE.search(text) and has_lone_surrogate(document):
         raise ImportFileError(f"{what} illisible : le JSON contient un caractère « \\uD800 »…« \\uDFFF » isolé "
                               "(UTF-16 mal formé)", code="import_not_json")
     return document
+
+
+_JSON_ERRORS_FR = (
+    ("Expecting value", "valeur attendue"),
+    ("Expecting property name", "nom de propriété entre guillemets attendu"),
+    ("Expecting ',' delimiter", "virgule attendue"),
+    ("Expecting ':' delimiter", "deux-points attendus"),
+    ("Extra data", "texte en trop après la fin du JSON"),
+    ("Unterminated string", "texte entre guillemets non terminé"),
+    ("Invalid control character", "caractère de contrôle interdit dans un texte"),
+    ("Invalid \\escape", "séquence d'échappement invalide"),
+    ("Invalid \\u", "séquence d'échappement \\u invalide"),
+)
+
+
+def json_error_fr(message: str) -> str:
+    """French for the message of a json.JSONDecodeError (the parser's English is never shown)."""
+    return next((french for english, french in _JSON_ERRORS_FR if message.startswith(english)), "syntaxe invalide")
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -126,10 +197,35 @@ def geojson_registry() -> Registry:
     return Registry().with_resource(feature_collection["$id"], Resource.from_contents(feature_collection))
 
 
+_SCHEMA_TYPES_FR = {"object": "un objet", "array": "une liste", "string": "un texte", "number": "un nombre",
+                    "integer": "un entier", "boolean": "un booléen", "null": "null"}
+
+
+def _schema_reason(error: jsonschema.ValidationError) -> str:
+    """What a JSON Schema keyword refused, in French (jsonschema's messages are English)."""
+    keyword, expected = error.validator, error.validator_value
+    if keyword == "required":
+        missing = re.match(r"'(.{1,60})' is a required property", error.message)
+        return f"propriété obligatoire absente : {missing[1]}" if missing else "propriété obligatoire absente"
+    if keyword == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return "type attendu : " + " ou ".join(_SCHEMA_TYPES_FR.get(str(k), str(k)) for k in kinds)
+    labels = {
+        "enum": "valeur hors de la liste permise", "const": "valeur différente de celle attendue",
+        "anyOf": "ne correspond à aucune des formes permises", "oneOf": "ne correspond pas à une seule des formes "
+        "permises", "pattern": "format non respecté", "format": "format non respecté",
+        "additionalProperties": "propriété non prévue par le schéma", "minItems": f"au moins {expected} élément(s)",
+        "maxItems": f"au plus {expected} élément(s)", "minLength": f"au moins {expected} caractère(s)",
+        "maxLength": f"au plus {expected} caractère(s)", "minimum": f"valeur minimale {expected}",
+        "maximum": f"valeur maximale {expected}", "uniqueItems": "éléments en double",
+    }
+    return labels.get(str(keyword), "valeur non conforme")
+
+
 def schema_error_message(error: jsonschema.ValidationError, *, what: str) -> str:
     """French message for a JSON Schema violation, naming the JSON path."""
     path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    return f"{what} non conforme au schéma, à {path} : {error.message}"
+    return f"{what} non conforme au schéma, à {path} : {_schema_reason(error)}"
 
 
 def derive_code(prefix: str, raw: str) -> str:

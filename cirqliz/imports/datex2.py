@@ -13,11 +13,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
+from xml.parsers import expat
 
 import shapely
 import xmlschema
@@ -70,28 +72,77 @@ def datex2_schema(xsd_dir: str | Path | None = None) -> xmlschema.XMLSchema:
 
 def parse_datex2(data: bytes | str, *, xsd_dir: str | Path | None = None) -> Element:
     """Parse and validate a DATEX II document; its root element, or ImportFileError naming the
-    first violation and its path."""
+    first violation by its line and element (never the XML engines' English text or objects)."""
     schema = datex2_schema(xsd_dir)
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     try:
         resource = xmlschema.XMLResource(io.BytesIO(raw), defuse="always", allow="none")
     except XMLResourceForbidden as exc:
-        raise ImportFileError(f"document DATEX II refusé : DTD et entités XML interdites ({exc})",
+        raise ImportFileError("document DATEX II refusé : DTD et entités XML interdites",
                               code="import_forbidden_xml") from exc
-    except (xmlschema.XMLResourceError, SyntaxError, ValueError, LookupError) as exc:  # LookupError: unknown encoding
-        raise ImportFileError(f"document DATEX II illisible : ce n'est pas du XML bien formé ({exc})",
+    except LookupError as exc:
+        raise ImportFileError("document DATEX II illisible : encodage de caractères inconnu (UTF-8 attendu)",
+                              code="import_not_xml") from exc
+    except (xmlschema.XMLResourceError, SyntaxError, ValueError) as exc:
+        where = _parse_position(exc)
+        raise ImportFileError(f"document DATEX II illisible : ce n'est pas du XML bien formé{where}",
                               code="import_not_xml") from exc
     try:
         error = next(iter(schema.iter_errors(resource)), None)
     except (xmlschema.XMLSchemaException, KeyError, ValueError, TypeError) as exc:
         # xmlschema raises instead of reporting for some content, e.g. an xsi:type naming no type
-        raise ImportFileError(f"document DATEX II non conforme au schéma : {str(exc)[:200]}",
-                              code="import_schema_violation") from exc
+        raise ImportFileError("document DATEX II non conforme au schéma : un type (xsi:type) ou un contenu n'est "
+                              "pas défini par le schéma DATEX II", code="import_schema_violation") from exc
     if error is not None:
-        reason = getattr(error, "reason", None) or str(error).splitlines()[0]
-        raise ImportFileError(f"document DATEX II non conforme au schéma, à {error.path or '/'} : {reason}",
+        raise ImportFileError(f"document DATEX II non conforme au schéma{_violation(error, resource.root, raw)}",
                               code="import_schema_violation")
     return resource.root
+
+
+def _parse_position(exc: BaseException) -> str:
+    """', ligne L, colonne C' of a well-formedness error, from the parser's position when it has one."""
+    for candidate in (exc, exc.__cause__, exc.__context__):
+        position = getattr(candidate, "position", None)
+        if isinstance(position, tuple) and len(position) == 2:
+            return f", ligne {position[0]}, colonne {position[1] + 1}"
+    found = re.search(r"line (\d+), column (\d+)", str(exc))
+    return f", ligne {found[1]}, colonne {int(found[2]) + 1}" if found else ""
+
+
+def _element_lines(raw: bytes) -> list[int]:
+    """The line of each start tag of a (well-formed, DTD-free) document, in document order."""
+    lines: list[int] = []
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = lambda *_: lines.append(parser.CurrentLineNumber)
+    try:
+        parser.Parse(raw, True)
+    except expat.ExpatError:
+        pass
+    return lines
+
+
+def _violation(error: xmlschema.XMLSchemaValidationError, root: Element, raw: bytes) -> str:
+    """', ligne L, élément « name » : what' for a schema violation, in French."""
+    element = error.elem if isinstance(error.elem, Element) else None
+    parts = []
+    if element is not None:
+        index = next((i for i, e in enumerate(root.iter()) if e is element), None)
+        lines = _element_lines(raw) if index is not None else []
+        if index is not None and index < len(lines):
+            parts.append(f", ligne {lines[index]}")
+        parts.append(f", élément « {_local(str(element.tag))} »")
+    invalid = getattr(error, "invalid_tag", None)
+    reason = str(getattr(error, "reason", "") or "")
+    if isinstance(error, xmlschema.XMLSchemaChildrenValidationError):
+        what = (f"élément enfant « {_local(str(invalid))} » inattendu à cet endroit" if invalid
+                else "élément enfant obligatoire manquant")
+    elif "not an element of the schema" in reason:
+        what = "élément inconnu du schéma DATEX II"
+    elif "attribute" in reason:
+        what = "attribut non permis ou manquant"
+    else:
+        what = "valeur non permise par le schéma"
+    return "".join(parts) + f" : {what}"
 
 
 def import_datex2(data: bytes | str, *, xsd_dir: str | Path | None = None, tz: str = DEFAULT_TZ,

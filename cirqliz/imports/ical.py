@@ -4,6 +4,12 @@ Occurrences are computed per event (icalendar + recurring-ical-events) in the ev
 (TZID), so a weekly market at 07:00 Europe/Paris stays 07:00 local across DST changes, then given
 as UTC (start, end) pairs. Floating times and all-day events are read in `default_tz`. An event
 with a broken RRULE or dates is reported and skipped; the other events are still read.
+
+The work a file may ask for is bounded twice: per event (MAX_RULE_STEPS, MAX_OCCURRENCES: the event
+is skipped) and per file (MAX_FILE_STEPS, MAX_FILE_OCCURRENCES, and an optional wall-clock
+`deadline`: the whole file is refused), counting every source of occurrences (RRULE, RDATE dates
+and periods, EXDATE, overriding RECURRENCE-ID components). Without the file budget, many small
+events each within their own budget made a few hundred bytes cost minutes.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 import icalendar
@@ -28,6 +35,12 @@ MAX_OCCURRENCES = 5000
 """Occurrences of one event in the window read; past that the event is reported, not imported."""
 MAX_RULE_STEPS = 50_000
 """Dates a recurrence may make the expansion walk through (see _expansion_steps)."""
+MAX_FILE_STEPS = 100_000
+"""Dates all the events of one file may make the expansion walk through, together."""
+MAX_FILE_OCCURRENCES = 20_000
+"""Occurrences all the events of one file may produce in the window read, together."""
+_DEADLINE_EVERY = 64
+"""Occurrences expanded between two looks at the clock."""
 _PERIOD_SECONDS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 604800,
                    "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400}
 
@@ -62,15 +75,25 @@ def _first(rule: Any, name: str) -> Any:
     return values
 
 
+def _listed_values(event: icalendar.Event, name: str) -> int:
+    """How many dates or periods the event's `name` properties (RDATE, EXDATE) list, all lines together."""
+    values = event.get(name)
+    if values is None:
+        return 0
+    return sum(len(getattr(v, "dts", None) or [v]) for v in (values if isinstance(values, list) else [values]))
+
+
 def _expansion_steps(event: icalendar.Event, end: datetime, default_tz: str) -> float:
-    """An upper bound of the dates the expansion walks through: from DTSTART to the end of the window
-    (or UNTIL) at the rule's frequency, times the sizes of its BY* lists. The expansion library walks
-    every one of them, so a FREQ=SECONDLY rule starting in 1970 would run for hours."""
+    """An upper bound of the dates the expansion walks through: DTSTART, every RDATE date or period and
+    EXDATE value, and for each RRULE the dates from DTSTART to the end of the window (or UNTIL) at the
+    rule's frequency, times the sizes of its BY* lists. The expansion library walks every one of
+    them, so a FREQ=SECONDLY rule starting in 1970 would run for hours."""
+    listed = 1.0 + _listed_values(event, "RDATE") + _listed_values(event, "EXDATE")
     try:
         first = _aware(event.get("DTSTART").dt, default_tz)
     except (AttributeError, TypeError, ValueError, OverflowError, DomainError):
-        return 0.0  # the expansion reports the broken date itself
-    total = 0.0
+        return listed  # the expansion reports the broken date itself
+    total = listed
     for rule in _rules(event):
         if not hasattr(rule, "get"):
             continue
@@ -109,27 +132,57 @@ def _zone_code(event: icalendar.Event, zone_property: str) -> str | None:
     return None
 
 
+def too_complex(detail: str) -> ImportFileError:
+    """The file-level refusal of a file that asks for too much work (same code for every budget)."""
+    return ImportFileError(f"fichier trop complexe : {detail}. Rien n'a été importé ; découpez le calendrier "
+                           "ou simplifiez ses récurrences.", code="import_too_complex")
+
+
+class _Budget:
+    """What is left of the file's budget of occurrences, and its wall-clock deadline."""
+
+    def __init__(self, deadline: float | None) -> None:
+        self.occurrences = MAX_FILE_OCCURRENCES
+        self.deadline = deadline
+
+    def check_clock(self) -> None:
+        if self.deadline is not None and monotonic() > self.deadline:
+            raise too_complex("sa lecture dépasse le temps permis")
+
+    def spend(self) -> None:
+        self.occurrences -= 1
+        if self.occurrences < 0:
+            raise too_complex(f"plus de {MAX_FILE_OCCURRENCES} occurrences dans la fenêtre lue, tous "
+                              "événements confondus")
+        if self.occurrences % _DEADLINE_EVERY == 0:
+            self.check_clock()
+
+
 def import_ical(data: bytes | str, *, start: datetime, end: datetime, default_tz: str = DEFAULT_TZ,
-                zone_property: str = ZONE_PROPERTY) -> ImportBatch[EventRecord]:
+                zone_property: str = ZONE_PROPERTY, deadline: float | None = None) -> ImportBatch[EventRecord]:
     """Read a calendar: one EventRecord per UID with its occurrences overlapping [start, end).
 
-    `start` and `end` must be aware. ImportFileError when the text is not an iCalendar object.
+    `start` and `end` must be aware. `deadline` is a time.monotonic() instant after which reading
+    stops. ImportFileError when the text is not an iCalendar object, or when the file asks for more
+    than its budget (code "import_too_complex").
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ImportFileError("fenêtre de lecture sans fuseau horaire : passer des heures UTC",
                               code="naive_time")
+    budget = _Budget(deadline)
     text = decode_text(data, what="calendrier")
     try:
         calendars = icalendar.Calendar.from_ical(text, multiple=True)
     except (ValueError, IndexError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
         # the parser raises several types for broken content (OSError: a TZID naming a tz folder)
-        raise ImportFileError(f"calendrier illisible : ce n'est pas un fichier iCalendar ({str(exc)[:120]})",
-                              code="import_not_ical") from exc
+        raise ImportFileError("calendrier illisible : ce n'est pas un fichier iCalendar (BEGIN:VCALENDAR … "
+                              "END:VCALENDAR, une propriété par ligne)", code="import_not_ical") from exc
+    budget.check_clock()
     calendars = [c for c in calendars if c.name == "VCALENDAR"]
     if not calendars:
         raise ImportFileError("calendrier illisible : aucun objet VCALENDAR", code="import_not_ical")
-    records: list[EventRecord] = []
     problems: list[Problem] = []
+    groups: list[tuple[int, str, list[icalendar.Event], list[Any]]] = []
     number = 0
     for calendar in calendars:
         timezones = list(calendar.walk("VTIMEZONE"))
@@ -146,27 +199,71 @@ def import_ical(data: bytes | str, *, start: datetime, end: datetime, default_tz
             by_uid[uid].append(event)
         for uid in order:
             number += 1
-            record = _event_record(number, uid, by_uid[uid], timezones, start, end, default_tz, zone_property,
-                                   problems)
-            if record is not None:
-                records.append(record)
+            groups.append((number, uid, by_uid[uid], timezones))
+    # The whole file's cost is known before anything is expanded: refuse it at once when too high.
+    steps: dict[int, float] = {}
+    for number, _, events, _ in groups:
+        steps[number] = _group_steps(events, end, default_tz)
+    total = sum(cost for cost in steps.values() if cost <= MAX_RULE_STEPS)
+    if total > MAX_FILE_STEPS:
+        raise too_complex(f"ses récurrences (RRULE, RDATE, EXDATE) font parcourir environ {int(total)} dates, "
+                          f"{MAX_FILE_STEPS} au plus par fichier")
+    records: list[EventRecord] = []
+    for number, uid, events, timezones in groups:
+        budget.check_clock()
+        record = _event_record(number, uid, events, timezones, start, end, default_tz, zone_property, problems,
+                               steps[number], budget)
+        if record is not None:
+            records.append(record)
     return ImportBatch(tuple(records), tuple(problems))
 
 
+def _group_steps(events: list[icalendar.Event], end: datetime, default_tz: str) -> float:
+    """_expansion_steps of the components of one UID; 0 when one is broken (it is reported and skipped)."""
+    if any(getattr(event, "errors", None) for event in events):
+        return 0.0
+    try:
+        return sum(_expansion_steps(event, end, default_tz) for event in events)
+    except Exception:  # a property icalendar could not read: _event_record reports it
+        return 0.0
+
+
+def _occurrences(calendar: icalendar.Calendar, start: datetime, end: datetime, default_tz: str,
+                 budget: _Budget) -> list[tuple[datetime, datetime]]:
+    """UTC (start, end) of the calendar's occurrences overlapping [start, end), at most MAX_OCCURRENCES + 1
+    (one more says "too many"); each one is taken from the file's budget.
+
+    Occurrences are read one at a time from the library's series (not `between`, which builds
+    every occurrence as a full component before it returns)."""
+    query = recurring_ical_events.of(calendar)
+    span_start, span_end = query.to_datetime(start), query.to_datetime(end)
+    pairs: list[tuple[datetime, datetime]] = []
+    for series in query.series:
+        for occurrence in series.between(span_start, span_end):
+            budget.spend()
+            first, last = occurrence.start, occurrence.end
+            if last is None:
+                last = first + (timedelta(days=1) if not isinstance(first, datetime) else timedelta(0))
+            pairs.append((_aware(first, default_tz), _aware(last, default_tz)))
+            if len(pairs) > MAX_OCCURRENCES:
+                return pairs
+    return pairs
+
+
 def _event_record(number: int, uid: str, events: list[icalendar.Event], timezones: list[Any], start: datetime,
-                  end: datetime, default_tz: str, zone_property: str,
-                  problems: list[Problem]) -> EventRecord | None:
+                  end: datetime, default_tz: str, zone_property: str, problems: list[Problem], steps: float,
+                  budget: _Budget) -> EventRecord | None:
     master = next((e for e in events if e.get("RECURRENCE-ID") is None), events[0])
     for event in events:
-        for name, reason in getattr(event, "errors", []) or []:
-            problems.append(Problem(number, name, f"propriété illisible : {reason}", code="invalid_property",
-                                    item_id=uid))
+        for name, _reason in getattr(event, "errors", []) or []:
+            # the parser's reason is English: the property's name says where, in French
+            problems.append(Problem(number, name, "propriété illisible : valeur non conforme à la RFC 5545",
+                                    code="invalid_property", item_id=uid))
             return None
     if master.get("DTSTART") is None:
         problems.append(Problem(number, "DTSTART", "événement sans date de début : ignoré", code="required",
                                 item_id=uid))
         return None
-    steps = _expansion_steps(master, end, default_tz)
     if steps > MAX_RULE_STEPS:
         problems.append(Problem(number, "RRULE", "récurrence illisible ou trop coûteuse à développer (INTERVAL "
                                 f"nul, ou plus de {MAX_RULE_STEPS} dates à parcourir) : événement ignoré",
@@ -180,26 +277,20 @@ def _event_record(number: int, uid: str, events: list[icalendar.Event], timezone
     for event in events:
         calendar.add_component(event)
     try:
-        occurrences = recurring_ical_events.of(calendar).between(start, end)
-        pairs = []
-        for occurrence in occurrences:
-            first = occurrence.get("DTSTART").dt
-            last = occurrence.get("DTEND").dt if occurrence.get("DTEND") is not None else None
-            if last is None:
-                last = first + (timedelta(days=1) if not isinstance(first, datetime) else timedelta(0))
-            pairs.append((_aware(first, default_tz), _aware(last, default_tz)))
-    except Exception as exc:  # the expansion library raises many types for broken rules
-        problems.append(Problem(number, "RRULE", f"récurrence illisible : {str(exc)[:160]}",
+        pairs = _occurrences(calendar, start, end, default_tz, budget)
+    except ImportFileError:
+        raise
+    except Exception:  # the expansion library raises many types for broken rules
+        problems.append(Problem(number, "RRULE", "récurrence illisible : règle ou dates non conformes à la RFC 5545",
                                 code="invalid_recurrence", item_id=uid))
         return None
     if len(pairs) > MAX_OCCURRENCES:
-        problems.append(Problem(number, "RRULE", f"{len(pairs)} occurrences dans la fenêtre lue, "
-                                f"{MAX_OCCURRENCES} au plus : événement ignoré", code="too_many_occurrences",
-                                item_id=uid))
+        problems.append(Problem(number, "RRULE", f"plus de {MAX_OCCURRENCES} occurrences dans la fenêtre lue : "
+                                "événement ignoré", code="too_many_occurrences", item_id=uid))
         return None
-    if any(b < a for a, b in pairs):
-        problems.append(Problem(number, "DTEND", "la fin d'une occurrence précède son début", code="dates_order",
-                                item_id=uid))
+    if any(b <= a for a, b in pairs):  # an activation has a length: the schedule table refuses empty periods
+        problems.append(Problem(number, "DTEND", "une occurrence finit avant ou au moment où elle commence (DTEND "
+                                "ou DURATION manquant ?)", code="dates_order", item_id=uid))
         return None
     dtstart = master.get("DTSTART").dt
     tz = default_tz

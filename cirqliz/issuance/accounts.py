@@ -9,6 +9,7 @@ nothing here commits: the caller owns the transaction.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -28,7 +29,7 @@ from cirqliz.domain.errors import CompanyIdError, DomainError
 from cirqliz.domain.organisations import ROLES_BY_KIND, OrganisationKind, Role, parse_siren, parse_siret
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.organisations import add_membership, create_organisation, create_user
-from cirqliz.issuance.passwords import check_password_policy, hash_password, verify_password
+from cirqliz.issuance.passwords import hash_password, verify_password
 
 INVITATION_TTL = timedelta(days=7)
 RESET_TTL = timedelta(hours=1)
@@ -127,6 +128,18 @@ class Registration:
     user: UserAccount
 
 
+class AddressTaken(DomainError):
+    """Registration with an address that already has an account. Callers answer exactly as for a new
+    account (no account enumeration) and tell the owner of the address instead."""
+
+    code = "email_taken"
+
+    def __init__(self, user: UserAccount) -> None:
+        super().__init__("un compte existe déjà avec cette adresse : connectez-vous ou réinitialisez "
+                         "votre mot de passe")
+        self.user = user
+
+
 async def register_company(
     session: AsyncSession,
     *,
@@ -137,7 +150,8 @@ async def register_company(
     password: str,
     clock: Clock,
 ) -> Registration:
-    """A company and its first user (professional), checked entirely before anything is written."""
+    """A company and its first user (professional), checked entirely before anything is written;
+    AddressTaken (after the same work) when the address already has an account."""
     name = (company_name or "").strip()
     if not name or len(name) > 200:
         raise DomainError("indiquez la raison sociale de l'entreprise (200 caractères au plus)",
@@ -147,20 +161,21 @@ async def register_company(
     if not person or len(person) > 200:
         raise DomainError("indiquez vos nom et prénom", code="invalid_display_name")
     address = normalise_email(email)
-    check_password_policy(password)
-    if await _user_by_email(session, address) is not None:
-        raise DomainError("un compte existe déjà avec cette adresse : connectez-vous ou réinitialisez "
-                          "votre mot de passe", code="email_taken")
+    password_hash = hash_password(password)  # the policy, and the same work whether the address is taken or not
+    # The company before the address: its refusal must not depend on whether the address has an account.
     existing = (await session.exec(select(Organisation).where(
         col(Organisation.kind) == OrganisationKind.COMPANY.value, col(Organisation.siren) == siren))).first()
     if existing is not None:
         raise DomainError("cette entreprise est déjà inscrite : demandez une invitation à l'un de ses "
                           "membres", code="company_exists")
+    owner = await _user_by_email(session, address)
+    if owner is not None:
+        raise AddressTaken(owner)
     code = f"{_slug(name)[:22].strip('-')}-{siren}"
     org = await create_organisation(session, kind=OrganisationKind.COMPANY, code=code, name=name, siren=siren,
                                     siret=siret, clock=clock)
     user = await create_user(session, email=address, display_name=person, clock=clock,
-                             password_hash=hash_password(password))
+                             password_hash=password_hash)
     await add_membership(session, user_id=user.id, organisation_id=org.id, role=Role.PROFESSIONAL,
                          clock=clock, actor_id=user.id)
     return Registration(org, user)
@@ -305,7 +320,38 @@ async def accept_invitation(
     return user
 
 
-# ---- password reset --------------------------------------------------------------------------
+# ---- sign-in and password reset --------------------------------------------------------------
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # A hash of a random password with the same parameters: checked when the address has no
+    # usable account, so a refusal costs the same time whether the account exists or not.
+    return hash_password(f"{secrets.token_urlsafe(24)}-0")
+
+
+async def check_credentials(session: AsyncSession, *, email: str, password: str) -> UserAccount | None:
+    """The active account with this address and password, or None; one Argon2 verification either way."""
+    user = await _user_by_email(session, (email or "").strip().lower())
+    usable = user is not None and user.is_active and bool(user.password_hash)
+    matches = verify_password(user.password_hash if usable and user else _dummy_hash(), password)
+    return user if usable and matches else None
+
+
+async def disable_user(session: AsyncSession, *, user_id: uuid.UUID, actor_id: uuid.UUID | None,
+                       clock: Clock) -> UserAccount:
+    """Disable an account: it cannot sign in, and every session it has ends (also if enabled again)."""
+    user = await session.get(UserAccount, user_id)
+    if user is None:
+        raise DomainError("compte introuvable", code="not_found")
+    user.is_active = False
+    user.session_version += 1
+    session.add(user)
+    await session.flush()
+    await record_change(session, actor_id=actor_id, entity="user", entity_id=user.id, action="disable",
+                        at=clock.now())
+    return user
+
 
 
 async def request_password_reset(
@@ -348,7 +394,8 @@ async def open_password_reset(session: AsyncSession, *, token: str, clock: Clock
 async def reset_password(
     session: AsyncSession, *, token: str, password: str, clock: Clock, secret_key: str,
 ) -> UserAccount:
-    """Set a new password with a one-time link; every other pending link of the user dies too."""
+    """Set a new password with a one-time link; every other pending link of the user dies too, and
+    every session of the user ends."""
     reset = await open_password_reset(session, token=token, clock=clock, secret_key=secret_key)
     new_hash = hash_password(password)  # checks the policy before the link is spent
     now = clock.now()
@@ -366,6 +413,7 @@ async def reset_password(
     if user is None or not user.is_active:
         raise TokenError("compte inconnu ou désactivé")
     user.password_hash = new_hash
+    user.session_version += 1  # every session opened before ends, in every process, after a restart too
     session.add(user)
     await session.flush()
     await record_change(session, actor_id=user.id, entity="user", entity_id=user.id, action="password_reset",

@@ -39,7 +39,7 @@ from cirqliz.domain.applications import (
     next_status,
     transition,
 )
-from cirqliz.domain.documents import check_document
+from cirqliz.domain.documents import DocumentFacts, DocumentQuota, check_document
 from cirqliz.domain.eligibility import (
     Decision,
     PassRequest,
@@ -120,7 +120,9 @@ async def create_application(
     await session.flush()
     for zone in zones:
         session.add(ApplicationZone(application_id=app.id, zone_id=zone.id))
-    for vehicle in vehicles:
+    # In vehicle id order, the order approvals lock them FOR UPDATE (application_vehicles): each
+    # insert takes a key-share lock on its vehicle, and two orders deadlock under load.
+    for vehicle in sorted(vehicles, key=lambda v: v.id):
         session.add(ApplicationVehicle(application_id=app.id, vehicle_id=vehicle.id))
     await session.flush()
     await record_change(session, actor_id=applicant_id, entity="application", entity_id=app.id,
@@ -473,8 +475,10 @@ async def attach_document(
     store: DocumentStore,
     actor_id: uuid.UUID,
     clock: Clock,
+    quota: DocumentQuota | None = None,
 ) -> SupportingDocument:
-    """Check and store a supporting document for an application that is still open."""
+    """Check and store a supporting document for an application that is still open, within the
+    caps of `quota` (default: DocumentQuota(), the settings' defaults)."""
     app = await get_or_raise(session, Application, application_id)
     if ApplicationStatus(app.status) not in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED,
                                              ApplicationStatus.NEEDS_INFO):
@@ -484,6 +488,7 @@ async def attach_document(
             code="document_on_closed_application",
         )
     facts = check_document(filename=filename, content_type=content_type, content=content)
+    await _check_document_quota(session, app, facts, quota or DocumentQuota())
     key = store.put(sha256=facts.sha256, content=content)
     now = clock.now()
     document = SupportingDocument(
@@ -498,6 +503,25 @@ async def attach_document(
                         after={"filename": facts.filename, "sha256": facts.sha256,
                                "size": facts.size, "content_type": facts.content_type})
     return document
+
+
+async def _check_document_quota(session: AsyncSession, app: Application, facts: DocumentFacts,
+                                quota: DocumentQuota) -> None:
+    # The organisation row is locked until the transaction ends, so parallel uploads of one
+    # organisation count one after the other (NO KEY UPDATE: inserts referencing the organisation
+    # are not blocked). SQLite: BEGIN IMMEDIATE already serialises writers.
+    await session.exec(select(Organisation.id).where(col(Organisation.id) == app.organisation_id)
+                       .with_for_update(key_share=True))
+    on_application = (await session.exec(
+        select(func.count()).select_from(SupportingDocument)
+        .where(col(SupportingDocument.application_id) == app.id))).one()
+    stored = (select(SupportingDocument.sha256, SupportingDocument.size).distinct()
+              .join(Application, col(Application.id) == SupportingDocument.application_id)
+              .where(col(Application.organisation_id) == app.organisation_id).subquery())
+    used = (await session.exec(select(func.coalesce(func.sum(stored.c.size), 0)))).one()
+    known = (await session.exec(select(stored.c.sha256).where(stored.c.sha256 == facts.sha256).limit(1))).first()
+    quota.check(application_count=int(on_application), organisation_bytes=int(used),
+                new_bytes=0 if known is not None else facts.size)
 
 
 async def transitions_of(

@@ -30,6 +30,7 @@ from cirqliz.domain.errors import DomainError
 from cirqliz.domain.organisations import OrganisationKind
 from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.zones import ZoneStatus
+from cirqliz.imports.common import read_off_loop
 from cirqliz.imports.datex2 import import_datex2
 from cirqliz.imports.ical import import_ical
 from cirqliz.imports.perimeters import import_perimeters
@@ -145,12 +146,14 @@ async def import_file(
         raise DomainError("seule une autorité importe des zones", code="import_not_authority")
     now = clock.now()
     batch: ImportBatch[Any]
+    # Parsing runs in a worker thread with a time limit: the server keeps answering meanwhile.
     if fmt == "perimeters":
-        batch = import_perimeters(data)
+        batch = await read_off_loop(lambda _deadline: import_perimeters(data))
     elif fmt == "datex2":
-        batch = import_datex2(data)
+        batch = await read_off_loop(lambda _deadline: import_datex2(data))
     elif fmt == "ical":
-        batch = import_ical(data, start=now - ICAL_PAST, end=now + ICAL_HORIZON)
+        batch = await read_off_loop(lambda deadline: import_ical(data, start=now - ICAL_PAST, end=now + ICAL_HORIZON,
+                                                                 deadline=deadline))
     else:
         raise ImportFileError(f"format d'import inconnu : {fmt!r} (perimeters, datex2 ou ical)",
                               code="import_format")
@@ -344,7 +347,7 @@ async def import_event_perimeters(
     perimeter, red or blue from TYPE_PERI (others: blue), keyed on the perimeter's source id."""
     from cirqliz.issuance.events import add_event_zone
 
-    batch = import_perimeters(data)
+    batch = await read_off_loop(lambda _deadline: import_perimeters(data))
     report = ImportReport(format="perimeters", dry_run=False)
     for problem in batch.problems:
         _report_problem(report, problem)

@@ -83,6 +83,9 @@ async def create_organiser_event(
     organiser = await get_or_raise(session, Organisation, organiser_id)
     if organiser.kind != OrganisationKind.ORGANISER:
         raise DomainError("seul un organisateur crée un événement ici", code="event_by_non_organiser")
+    if organiser.authority_id is None or authority_id != organiser.authority_id:
+        raise DomainError("un organisateur soumet ses événements à son autorité de rattachement seulement",
+                          code="event_authority")
     authority = await get_or_raise(session, Organisation, authority_id)
     if authority.kind != OrganisationKind.AUTHORITY:
         raise DomainError("l'événement doit être soumis à une autorité", code="event_authority")
@@ -246,6 +249,16 @@ async def _decide(session: AsyncSession, approval: EventApproval, status: str, *
                         at=now, before={"status": before},
                         after={"status": status, "pass_quota": approval.pass_quota,
                                "reason": approval.decision_reason})
+    return approval
+
+
+async def _locked_approval(session: AsyncSession, event_id: uuid.UUID) -> EventApproval:
+    """The approval row, re-read FOR UPDATE (PostgreSQL) so the quota is counted under the lock."""
+    approval = (await session.exec(
+        select(EventApproval).where(col(EventApproval.event_id) == event_id).with_for_update()
+        .execution_options(populate_existing=True))).first()
+    if approval is None:
+        return await event_approval(session, event_id)  # raises the usual "not found"
     return approval
 
 
@@ -419,6 +432,16 @@ def _english_days(slot: str) -> str:
     return f"{days} {hours}"
 
 
+async def _check_own_authority(session: AsyncSession, event: Event) -> None:
+    """An organiser issues passes (signed with the authority's key) only for events of its own
+    authority, whatever older rows say."""
+    organiser = await get_or_raise(session, Organisation, event.organiser_id)
+    approval = await event_approval(session, event.id)
+    if organiser.authority_id is None or approval.authority_id != organiser.authority_id:
+        raise DomainError("cet événement ne relève pas de l'autorité de rattachement de l'organisateur",
+                          code="event_of_other_authority")
+
+
 async def issue_supplier_passes(
     session: AsyncSession,
     *,
@@ -433,7 +456,10 @@ async def issue_supplier_passes(
     bad line and field; the quota delegated by the authority is checked before anything is issued).
     Passes are valid from the event's start to its end, for its purpose 'event supplier'."""
     event = await get_or_raise(session, Event, event_id)
-    approval = await event_approval(session, event_id)
+    await _check_own_authority(session, event)
+    # The approval row is locked until this transaction ends, so parallel uploads count the passes
+    # one after the other (SQLite: BEGIN IMMEDIATE already serialises writers).
+    approval = await _locked_approval(session, event_id)
     if approval.status != "approved":
         raise TransitionError("l'événement doit être approuvé par l'autorité avant d'émettre des laissez-passer",
                               code="event_not_approved")

@@ -21,11 +21,12 @@ import io
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import and_, case, func
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -247,6 +248,34 @@ async def record_export(
         after["api_token_id"] = str(token_id)
     await record_change(session, actor_id=actor_id, entity="export", entity_id=authority_id,
                         action="export_exemptions", at=at, after=after)
+
+
+# A refused export is audited with bounded fields, whatever the request carried.
+EXPORT_PARAMETERS = ("format", "variant", "zone", "active_on", "category", "status")
+MAX_REFUSAL_QUERY = 200
+MAX_REFUSAL_PATH = 100
+MAX_REFUSAL_CLIENT = 64
+MAX_REFUSAL_TEXT = 512
+"""Upper bound of a refusal record's `after`, as compact JSON (the fields below are cut to fit)."""
+
+
+def refusal_query(pairs: Iterable[tuple[str, str]]) -> str:
+    """The export's own parameters of a query (others dropped) in name order (the parsed query's own
+    order varies), URL-encoded, cut to MAX_REFUSAL_QUERY."""
+    return urlencode(sorted((k, v) for k, v in pairs if k in EXPORT_PARAMETERS))[:MAX_REFUSAL_QUERY]
+
+
+async def record_export_refusal(
+    session: AsyncSession, *, actor_id: uuid.UUID | None, token_id: uuid.UUID | None, status: int, path: str,
+    query: Iterable[tuple[str, str]], client: str | None, at: datetime,
+) -> None:
+    """The audit record of an export refused to a known user or token (wrong role, missing scope,
+    not an authority); every stored field is capped (MAX_REFUSAL_TEXT in all)."""
+    await record_change(session, actor_id=actor_id, entity="export", entity_id="exemptions",
+                        action="export_refused", at=at,
+                        after={"path": path[:MAX_REFUSAL_PATH], "query": refusal_query(query), "status": int(status),
+                               "client": client[:MAX_REFUSAL_CLIENT] if client else None,
+                               "token_id": str(token_id) if token_id else None})
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,17 @@ from cirqliz.passcode.keys import Algorithm, SigningKey, VerifyKey
 
 PASSPHRASE_ENV = "CIRQLIZ_KEY_PASSPHRASE"  # noqa: S105 (the name of a variable, not a secret)
 KEYRING = "keyring.json"
+# An authority's keys live in <keys root>/<code>: a code is one plain folder name, never a path.
+_FOLDER_NAME = re.compile(r"\w[\w.-]{0,63}")
+
+
+def authority_keys_folder(keys_root: str | Path, code: str) -> Path:
+    """The keys folder of the authority `code` under `keys_root`; KeyStoreError when `code` is not a
+    plain folder name (a separator, `..`, an absolute path would leave the keys root)."""
+    if not isinstance(code, str) or not _FOLDER_NAME.fullmatch(code) or ".." in code:
+        raise KeyStoreError("an authority code is a plain folder name (letters, digits, - _ .)",
+                            code="bad_authority_code")
+    return Path(keys_root) / code
 
 
 @dataclass

@@ -25,9 +25,18 @@ async def create_organisation(
     siret: str | None = None,
     actor_id: uuid.UUID | None = None,
     organisation_id: uuid.UUID | None = None,
+    authority_id: uuid.UUID | None = None,
 ) -> Organisation:
-    """Register an authority, organiser or company; a company needs a valid SIREN or SIRET."""
+    """Register an authority, organiser or company; a company needs a valid SIREN or SIRET, and
+    `authority_id` (only for an organiser) names the authority the organiser belongs to."""
     org_kind = OrganisationKind(kind)
+    if authority_id is not None:
+        if org_kind is not OrganisationKind.ORGANISER:
+            raise DomainError("seul un organisateur d'événements est rattaché à une autorité",
+                              code="authority_for_non_organiser")
+        authority = await get_or_raise(session, Organisation, authority_id)
+        if authority.kind != OrganisationKind.AUTHORITY:
+            raise DomainError("un organisateur est rattaché à une autorité", code="organiser_authority")
     siren_value = parse_siren(siren) if siren else None
     siret_value = parse_siret(siret, siren=siren_value) if siret else None
     if siret_value and not siren_value:
@@ -47,13 +56,15 @@ async def create_organisation(
         name=name.strip(),
         siren=siren_value,
         siret=siret_value,
+        authority_id=authority_id,
         created_at=now,
     )
     session.add(org)
     await session.flush()
     await record_change(session, actor_id=actor_id, entity="organisation", entity_id=org.id,
                         action="create", at=now,
-                        after=snapshot(org, "kind", "code", "name", "siren", "siret"))
+                        after=snapshot(org, "kind", "code", "name", "siren", "siret",
+                                   *(("authority_id",) if authority_id else ())))
     return org
 
 

@@ -149,16 +149,21 @@ async def record_check(
     reason_code: str | None = None,
     plate_seen: str | None = None,
     device_id: str | None = None,
+    authority_id: uuid.UUID | None = None,
 ) -> PassCheck:
-    """Store an agent's check uploaded from a device; uploading the same check twice is a no-op."""
+    """Store an agent's check uploaded from a device; uploading the same check twice is a no-op.
+    With `authority_id` (the agent's authority), the check is tied to a pass of that authority only:
+    another authority's serial is kept as seen, never linked to that authority's pass."""
     existing = await session.get(PassCheck, check_id)
     if existing is not None:
         return existing
     serial_value = parse_serial(serial) if serial else None
     pass_id = None
     if serial_value:
-        pass_id = (await session.exec(
-            select(AccessPass.id).where(col(AccessPass.serial) == serial_value))).first()
+        lookup = select(AccessPass.id).where(col(AccessPass.serial) == serial_value)
+        if authority_id is not None:
+            lookup = lookup.where(col(AccessPass.authority_id) == authority_id)
+        pass_id = (await session.exec(lookup)).first()
     check = PassCheck(
         id=check_id, serial=serial_value, pass_id=pass_id, agent_id=agent_id, zone_id=zone_id,
         checked_at=checked_at, verdict=verdict, reason_code=reason_code, plate_seen=plate_seen,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cirqliz.clock import Clock, to_epoch
 from cirqliz.domain.errors import DomainError
-from cirqliz.issuance.keystore import KeyStore
+from cirqliz.issuance.keystore import KeyStore, authority_keys_folder
 from cirqliz.issuance.signer import ClaimsInput, SignedPass
 from cirqliz.passcode.claims import PassClaims
 from cirqliz.passcode.errors import SchemeError
@@ -33,8 +33,11 @@ class KeyStoreSigner:
         self.clock = clock
 
     def keystore(self, issuer: str) -> KeyStore:
-        """The keystore of an issuer (DomainError if it has none)."""
-        path = self.keys_root / issuer
+        """The keystore of an issuer (DomainError if it has none, or if `issuer` is not a plain name)."""
+        try:
+            path = authority_keys_folder(self.keys_root, issuer)
+        except SchemeError as exc:
+            raise DomainError("code d'autorité invalide pour un dossier de clés", code=exc.code) from exc
         try:
             return KeyStore(path, clock=self.clock)
         except SchemeError as exc:

@@ -41,7 +41,7 @@ from cirqliz.domain.zones import ZoneKind, ZoneStatus, check_time_zone, check_zo
 from cirqliz.exports.datex2 import export_datex2
 from cirqliz.exports.zfe import export_zfe
 from cirqliz.imports.cerema import import_cerema
-from cirqliz.imports.common import inclusive_end, local_day_of, local_day_start
+from cirqliz.imports.common import inclusive_end, local_day_of, local_day_start, read_off_loop
 from cirqliz.imports.records import ImportBatch, Problem, TrafficOrderRecord, ZoneRecord
 from cirqliz.imports.zfe import CRITAIR_ORDER, VEHICLE_CLASSES, import_zfe
 from cirqliz.issuance.audit import record_change, snapshot
@@ -199,7 +199,7 @@ async def import_zone_file(
     actor_id: uuid.UUID | None = None, dry_run: bool = False,
 ) -> ImportReport:
     """Read a file and apply it (see apply_zone_records); the report carries the file's SHA-256."""
-    batch = read_zone_file(data, fmt)
+    batch = await read_off_loop(lambda _deadline: read_zone_file(data, fmt))  # off the event loop, time-limited
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     return await apply_zone_records(session, authority_id=authority_id, records=batch, clock=clock,
                                     actor_id=actor_id, dry_run=dry_run, source=fmt,

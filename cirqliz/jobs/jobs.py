@@ -17,6 +17,7 @@ SQLite is the single-process setup: no lock is needed there (and writers queue a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -294,8 +295,8 @@ async def _feeds(ctx: JobContext) -> JobOutcome:
             lines.append(f"{name} : autorité {code} inconnue")
             continue
         try:
-            report = await import_file(ctx.session, fmt=fmt, data=_read_feed(location), authority_id=authority.id,
-                                       clock=ctx.clock)
+            data = await asyncio.to_thread(_read_feed, location)  # a slow server must not block the loop
+            report = await import_file(ctx.session, fmt=fmt, data=data, authority_id=authority.id, clock=ctx.clock)
         except (ImportFileError, DomainError) as exc:
             lines.append(f"{name} : {exc.message}")
             continue

@@ -25,6 +25,8 @@ JOB_DURATION = Histogram("cirqliz_job_duration_seconds", "Duration of job runs t
 AUDIT_RECORDS = Counter("cirqliz_audit_records", "Audit records committed, by entity and action",
                         ["entity", "action"])
 PASSES_ISSUED = Counter("cirqliz_passes_issued", "Passes issued (committed)")
+EXPORT_REFUSALS = Counter("cirqliz_export_refusals", "Refused exemption-list exports, by channel (web, api) "
+                          "and status (401 without valid credentials: not in the audit log)", ["channel", "status"])
 
 
 def observe_job_run(run: Any) -> None:

@@ -457,8 +457,9 @@ def open_bundle(
 ) -> TrustBundle:
     """Check a full or delta bundle against the pinned root keys; BundleError if refused.
 
-    A bundle with a lower `seq` than `current` (or than `min_seq`) is refused as a rollback; a delta
-    applies only on top of `current` with `seq == base_seq`.
+    A bundle with a lower `seq` than `current` (or than `min_seq`) is refused as a rollback; a full
+    bundle with the seq of `current` returns `current` when its content is the same and is refused
+    (bundle_seq_conflict) otherwise; a delta applies only on top of `current` with `seq == base_seq`.
     """
     try:
         message = decode_sign1(data, deterministic=True)
@@ -488,6 +489,15 @@ def open_bundle(
         )
     if current is not None and content.iss != current.content.iss:
         raise BundleError("bundle refused: issued for another authority", code="bundle_wrong_issuer")
+    if kind == FULL and current is not None and content.seq == current.seq:
+        # One seq names one content: the same again changes nothing, another one is suspect.
+        if content != current.content:
+            raise BundleError(
+                f"paquet refusé : même numéro {content.seq} que celui détenu mais contenu différent "
+                "(suspect : le paquet détenu est conservé)",
+                code="bundle_seq_conflict",
+            )
+        return current
     if kind == DELTA:
         if current is None or current.seq != delta["base_seq"]:
             held = "none" if current is None else current.seq

@@ -5,6 +5,8 @@ Rules that come from public bug trackers of COSE libraries and DCC verifiers:
   disagrees with the key is refused, and `alg` in the unprotected header is ignored;
 - an empty protected map is signed as an empty byte string;
 - a `crit` header naming a label this profile does not process is refused;
+- a protected `alg` must be one this profile accepts, checked before the signature's length
+  (another algorithm has signatures of another size: the refusal names the algorithm);
 - signatures must be exactly 64 bytes.
 """
 
@@ -106,11 +108,12 @@ def _read_sign1_common(data: object) -> Sign1 | None:
     # array(4), then bstr(13) holding map(2) {1: one-byte int, 4: bstr(8)}, then the empty map
     if data[pos : pos + 4] != b"\x84\x4d\xa2\x01" or n < pos + 17:
         return None
+    # alg: -7 (ES256, 0x26) or -8 (EdDSA, 0x27); any other is for the generic path to name
     alg = data[pos + 4]
-    if alg < 0x18:  # unsigned integer 0..23
-        alg_value = alg
-    elif 0x20 <= alg < 0x38:  # negative integer -1..-24
-        alg_value = 0x1F - alg
+    if alg == 0x26:
+        alg_value = -7
+    elif alg == 0x27:
+        alg_value = -8
     else:
         return None
     if data[pos + 5 : pos + 7] != b"\x04\x48" or data[pos + 15] != 0xA0:
@@ -175,10 +178,6 @@ def _decode_sign1_generic(data: bytes, *, deterministic: bool = False) -> Sign1:
         raise MalformedError("payload must be a byte string (detached payloads are refused)", code="bad_payload")
     if not isinstance(signature, bytes):
         raise MalformedError("signature must be a byte string", code="bad_signature_type")
-    if len(signature) != 64:
-        raise MalformedError(
-            f"signature is {len(signature)} bytes, expected exactly 64", code="bad_signature_length"
-        )
     protected: Mapping[Any, Any] = {}
     if protected_raw:
         loaded = (
@@ -190,6 +189,12 @@ def _decode_sign1_generic(data: bytes, *, deterministic: bool = False) -> Sign1:
             raise MalformedError("protected header must encode a map", code="bad_protected")
         protected = loaded
     _check_crit(protected)
+    if HEADER_ALG in protected:
+        algorithm_from_label(protected[HEADER_ALG])  # UnsupportedError naming it, before the length
+    if len(signature) != 64:
+        raise MalformedError(
+            f"signature is {len(signature)} bytes, expected exactly 64", code="bad_signature_length"
+        )
     return Sign1(bytes(protected_raw), protected, unprotected, payload, signature, tagged)
 
 

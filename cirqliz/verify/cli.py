@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from cirqliz.passcode.bundle import TrustBundle, open_bundle
+from cirqliz.passcode.bundle import BundleContent, TrustBundle, encode_full, open_bundle
 from cirqliz.passcode.errors import BundleError, SchemeError
 from cirqliz.passcode.keys import VerifyKey
 from cirqliz.passcode.token import PREFIX
@@ -73,17 +75,31 @@ def load_root(args: argparse.Namespace) -> list[VerifyKey]:
     return keys
 
 
-def load_bundle(path: str, roots: list[VerifyKey], state: dict[str, int]) -> TrustBundle:
-    """Read and check a bundle file (BundleError when refused)."""
+def content_digest(content: BundleContent) -> str:
+    """SHA-256 (hex) of a bundle's content in its one deterministic encoding, kept in the state file."""
+    return hashlib.sha256(encode_full(content)).hexdigest()
+
+
+def load_bundle(path: str, roots: list[VerifyKey], state: dict[str, Any]) -> TrustBundle:
+    """Read and check a bundle file (BundleError when refused, also for the state's seq with
+    another content than the one the state remembers)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read bundle {path}: {exc.strerror}") from None
-    return open_bundle(data, roots, min_seq=state.get("seq"))
+    bundle = open_bundle(data, roots, min_seq=state.get("seq"))
+    known = state.get("content")
+    if known and bundle.seq == state.get("seq") and content_digest(bundle.content) != known:
+        raise BundleError(
+            f"paquet refusé : même numéro {bundle.seq} que celui déjà vu mais contenu différent (suspect)",
+            code="bundle_seq_conflict",
+        )
+    return bundle
 
 
-def read_state(path: Path) -> dict[str, int]:
-    """The verifier state {"seq", "last_seen"} (empty when the file does not exist yet).
+def read_state(path: Path) -> dict[str, Any]:
+    """The verifier state {"seq", "last_seen", "content"} (empty when the file does not exist yet);
+    `content` is the digest of the bundle content that `seq` named.
 
     An unreadable state is a usage error, never silently reset: forgetting it would let an older
     bundle and a clock set back through.
@@ -102,10 +118,13 @@ def read_state(path: Path) -> dict[str, int]:
         type(state.get(k, 0)) is not int or state.get(k, 0) < 0 for k in ("seq", "last_seen")
     ):
         raise UsageError(f"--state: {path} must hold {{\"seq\": N, \"last_seen\": EPOCH}}")
-    return {k: state[k] for k in ("seq", "last_seen") if k in state}
+    content = state.get("content")
+    if content is not None and (type(content) is not str or len(content) != 64):
+        raise UsageError(f"--state: {path}: \"content\" must be a SHA-256 in hex")
+    return {k: state[k] for k in ("seq", "last_seen", "content") if k in state}
 
 
-def write_state(path: Path, state: dict[str, int]) -> None:
+def write_state(path: Path, state: dict[str, Any]) -> None:
     """Replace the state file atomically: a crash never leaves a half-written one."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(state))
@@ -157,7 +176,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     verdict = verify_pass(text, bundle, zone=args.zone, now=now, plate=args.plate, last_seen=state.get("last_seen"))
     if state_file:
-        state = {"seq": bundle.seq, "last_seen": max(verdict.checked_at, state.get("last_seen", 0))}
+        state = {"seq": bundle.seq, "last_seen": max(verdict.checked_at, state.get("last_seen", 0)),
+                 "content": content_digest(bundle.content)}
         write_state(state_file, state)
     if args.json:
         print(json.dumps(verdict.as_json(), ensure_ascii=False, indent=2))

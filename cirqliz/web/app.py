@@ -24,11 +24,24 @@ from cirqliz.db.engine import create_engine, create_session_factory
 from cirqliz.issuance.signing import KeyStoreSigner
 from cirqliz.settings import Settings
 from cirqliz.web import auth, metrics
-from cirqliz.web.controllers import accounts, api, authority, opendata, organiser, professional, public, scanner
+from cirqliz.web.bodies import CirqlizRequest
+from cirqliz.web.client import forwarded_client_middleware
+from cirqliz.web.controllers import (
+    accounts,
+    api,
+    authority,
+    bundles,
+    opendata,
+    organiser,
+    professional,
+    public,
+    scanner,
+)
 from cirqliz.web.deps import provide_clock, provide_db, provide_signer
 from cirqliz.web.errors import EXCEPTION_HANDLERS
 from cirqliz.web.observability import configure_logging, request_id_middleware
 from cirqliz.web.security import FORM_LIMIT, security_headers_hook
+from cirqliz.web.served import static_files_only, vendor_files_only
 from cirqliz.web.stores import create_stores
 
 WEB = Path(__file__).parent
@@ -100,16 +113,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         exclude_opt_key="exclude_from_auth",
     )
     static = create_static_files_router(path="/static", directories=[WEB / "static"], name="static",
-                                        opt={"exclude_from_auth": True})
+                                        opt={"exclude_from_auth": True}, guards=[static_files_only])
     vendor = create_static_files_router(
         path="/vendor", directories=[_node_modules()], name="vendor", opt={"exclude_from_auth": True},
+        guards=[vendor_files_only],  # only the files the pages load (web/served.py)
     )
     app = Litestar(
-        route_handlers=[
+        # In production the OpenAPI document (/schema) lists only the API: see api.documented_routes.
+        route_handlers=api.documented_routes([
             *public.ROUTES,
             *accounts.ROUTES,
             *professional.ROUTES,
             *authority.ROUTES,
+            *bundles.ROUTES,
             *organiser.ROUTES,
             *scanner.ROUTES,
             *api.ROUTES,
@@ -117,7 +133,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             *metrics.routes(settings),
             static,
             vendor,
-        ],
+        ], production=production),
         dependencies={
             "db": Provide(provide_db),
             "clock": Provide(provide_clock, sync_to_thread=False),
@@ -125,7 +141,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         },
         lifespan=[database, scheduler],  # scheduler after the database: it uses the session maker
         on_app_init=[session_auth.on_app_init],
-        middleware=[request_id_middleware, *metrics.middleware(settings)],  # /metrics: web/metrics.py
+        # The client's address first (CIRQLIZ_TRUSTED_PROXIES, web/client.py): everything after reads it.
+        middleware=[forwarded_client_middleware(settings), request_id_middleware, *metrics.middleware(settings)],
         before_send=[security_headers_hook(settings)],  # CSP, nosniff, frame and HSTS headers: web/security.py
         request_max_body_size=FORM_LIMIT,  # upload routes set their own, larger, limit
         csrf_config=CSRFConfig(
@@ -139,6 +156,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
         openapi_config=api.openapi_config(),  # /schema, viewer served from /vendor (no CDN)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_class=CirqlizRequest,  # JSON bodies: depth limit, French 400s (web/bodies.py)
         stores=_stores(settings),
         logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
         debug=False,

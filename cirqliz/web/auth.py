@@ -5,19 +5,23 @@ Roles are enforced here, by guards on controllers and routes, never by hiding li
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from sqlmodel import select
+from sqlalchemy import delete, exists
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cirqliz.db.models import Membership, Organisation, UserAccount
+from cirqliz.clock import from_epoch, to_epoch
+from cirqliz.db.models import Membership, Organisation, SignedOutSession, UserAccount
 from cirqliz.domain.organisations import Role
 
 
@@ -64,68 +68,78 @@ class CurrentUser:
         return self.roles[0].organisation_name if self.roles else ""
 
 
-async def user_in_session(session: AsyncSession, user_id: uuid.UUID) -> CurrentUser | None:
-    """The CurrentUser with this id, if active, read through `session`."""
-    user = await session.get(UserAccount, user_id)
-    if user is None or not user.is_active:
-        return None
+async def _with_roles(session: AsyncSession, user: UserAccount) -> CurrentUser:
     rows = await session.exec(
         select(Membership, Organisation)
         .join(Organisation, Organisation.id == Membership.organisation_id)
-        .where(Membership.user_id == user_id)
+        .where(Membership.user_id == user.id)
         .order_by(Membership.created_at)
     )
     roles = tuple(MembershipView(org.id, org.kind, org.name, m.role) for m, org in rows.all())
     return CurrentUser(user.id, user.email, user.display_name, roles)
 
 
-async def load_user(connection: ASGIConnection, user_id: uuid.UUID) -> CurrentUser | None:
-    """The CurrentUser with this id, if active (its own short session)."""
-    async with connection.app.state.session_maker() as session:
-        return await user_in_session(session, user_id)
+async def user_in_session(session: AsyncSession, user_id: uuid.UUID) -> CurrentUser | None:
+    """The CurrentUser with this id, if active, read through `session`."""
+    user = await session.get(UserAccount, user_id)
+    if user is None or not user.is_active:
+        return None
+    return await _with_roles(session, user)
 
 
 SESSION_MAX_AGE = 10 * 3600
-"""Lifetime of a session cookie (seconds)."""
-REVOKED_SESSIONS = "revoked_sessions"
-"""Store of the session ids signed out before their cookie expired (the cookie itself cannot be recalled)."""
-SESSION_CUTOFFS = "session_cutoffs"
-"""Store of user id → time (epoch seconds) before which every session of that user is refused."""
+"""Lifetime of a session (seconds), counted from sign-in: the cookie is renewed at each response,
+so its own expiry alone would let a copied cookie live as long as it is used."""
 
 
-def new_session(user_id: uuid.UUID, now: int) -> dict[str, Any]:
-    """The content of a fresh session cookie: a new random session id at every sign-in (no fixation)."""
-    return {"user_id": str(user_id), "at": now, "sid": secrets.token_urlsafe(16)}
+def _sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
-async def revoke_session(connection: ASGIConnection, session: dict[str, Any]) -> None:
-    """Remember a signed-out session id until its cookie would have expired: a copy of the cookie
-    replayed after sign-out no longer signs anyone in."""
-    sid = session.get("sid")
-    if sid:
-        await connection.app.stores.get(REVOKED_SESSIONS).set(str(sid), "1", expires_in=SESSION_MAX_AGE)
+def new_session(user: UserAccount, now: datetime) -> dict[str, Any]:
+    """The content of a fresh session cookie: a new random session id at every sign-in (no fixation),
+    the user's session version (raising it ends the session) and the time of sign-in."""
+    return {"user_id": str(user.id), "v": user.session_version, "at": to_epoch(now),
+            "sid": secrets.token_urlsafe(16)}
 
 
-async def end_every_session(connection: ASGIConnection, user_id: uuid.UUID, now: int) -> None:
-    """Refuse every session of this user opened before `now` (after a password reset: whoever held
-    the old password, or a copy of a cookie, is signed out everywhere)."""
-    await connection.app.stores.get(SESSION_CUTOFFS).set(str(user_id), str(now), expires_in=SESSION_MAX_AGE)
+async def sign_out_session(db: AsyncSession, session: dict[str, Any], now: datetime) -> None:
+    """Record this session as signed out until it would have ended anyway (other sessions of the
+    user go on); records past that time are dropped on the way."""
+    sid, raw = session.get("sid"), session.get("user_id")
+    if not sid or not raw:
+        return
+    await db.exec(delete(SignedOutSession).where(col(SignedOutSession.expires_at) < now))  # type: ignore[call-overload]
+    key = _sid_hash(str(sid))
+    if await db.get(SignedOutSession, key) is None:
+        opened = from_epoch(int(session.get("at") or to_epoch(now)))
+        db.add(SignedOutSession(sid_hash=key, user_id=uuid.UUID(str(raw)),
+                                expires_at=max(opened, now) + timedelta(seconds=SESSION_MAX_AGE)))
+        await db.flush()
 
 
 async def retrieve_user_handler(session: dict[str, Any], connection: ASGIConnection) -> CurrentUser | None:
-    """SessionAuth hook: the user whose id the session cookie holds (unless that session was signed
-    out, or opened before the user's password was reset)."""
-    raw = session.get("user_id")
-    sid = session.get("sid")
-    if not raw or not sid or await connection.app.stores.get(REVOKED_SESSIONS).exists(str(sid)):
-        return None
-    cutoff = await connection.app.stores.get(SESSION_CUTOFFS).get(str(raw))
-    if cutoff is not None and int(session.get("at") or 0) < int(cutoff):
-        return None
+    """SessionAuth hook: the user whose id the session cookie holds, if that session is still good:
+    opened less than SESSION_MAX_AGE ago, at the user's current session version, not signed out.
+    One query for the user and the sign-out record together, one for the roles."""
     try:
-        return await load_user(connection, uuid.UUID(raw))
-    except ValueError:
+        user_id = uuid.UUID(str(session.get("user_id")))
+        sid, version, opened = str(session["sid"]), int(session["v"]), int(session["at"])
+    except (KeyError, TypeError, ValueError):
+        return None  # no session, or one written before session versions
+    now = to_epoch(connection.app.state.clock.now())
+    if opened <= now - SESSION_MAX_AGE:
         return None
+    signed_out = exists().where(col(SignedOutSession.sid_hash) == _sid_hash(sid))
+    async with connection.app.state.session_maker() as db:
+        row = (await db.exec(select(UserAccount, signed_out.label("signed_out"))  # type: ignore[call-overload]
+                             .where(col(UserAccount.id) == user_id))).first()
+        if row is None:
+            return None
+        user, out = row
+        if out or not user.is_active or user.session_version != version:
+            return None
+        return await _with_roles(db, user)
 
 
 def requires(*roles: Role) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -16,7 +18,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from redis.exceptions import RedisError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.passcode.errors import SchemeError
@@ -24,13 +26,24 @@ from cirqliz.web.rendering import page, wants_json
 from cirqliz.web.stores import STORE_DOWN
 
 log = logging.getLogger("cirqliz.web")
+RETRY_AFTER_S = 5
+"""Seconds a client is told to wait (Retry-After) when a service the application needs is down."""
+DATABASE_DOWN = "Service momentanément indisponible (base de données injoignable) : réessayez dans un instant."
 
 
-def _error(request: Request, status: int, message: str, code: str) -> Response:
+def _error(request: Request, status: int, message: str, code: str,
+           headers: dict[str, str] | None = None) -> Response:
     if wants_json(request):
         return Response({"status_code": status, "code": code, "detail": message}, status_code=status,
-                        media_type=MediaType.JSON)
-    return page(request, "errors/error.html", status_code=status, status=status, message=message, code=code)
+                        media_type=MediaType.JSON, headers=headers)
+    response = page(request, "errors/error.html", status_code=status, status=status, message=message, code=code)
+    response.headers.update(headers or {})
+    return response
+
+
+def _unavailable(request: Request, message: str, code: str) -> Response:
+    """503 with Retry-After: a service the application needs (Redis, the database) does not answer."""
+    return _error(request, 503, message, code, {"Retry-After": str(RETRY_AFTER_S)})
 
 
 def on_domain_error(request: Request, exc: DomainError) -> Response:
@@ -69,9 +82,42 @@ def on_not_found(request: Request, exc: NotFoundException) -> Response:
     return _error(request, 404, "Page introuvable.", "not_found")
 
 
+# msgspec's (English) validation messages, as Litestar passes them on, and their French.
+_TYPES_FR = {"int": "un entier", "str": "un texte", "float": "un nombre", "bool": "un booléen", "array": "une liste",
+             "object": "un objet", "null": "null", "uuid": "un UUID", "datetime": "une date et heure"}
+_VALIDATION_FR = (
+    (re.compile(r"Expected `([^`]+)`, got `([^`]+)`"),
+     lambda m: f"{_TYPES_FR.get(m[1], m[1])} attendu, reçu {_TYPES_FR.get(m[2], m[2])}"),
+    (re.compile(r"Expected `([^`]+)` ([<>]=?) (\S+)"), lambda m: f"valeur {m[2]} {m[3]} attendue"),
+    (re.compile(r"Object missing required field `([^`]+)`"), lambda m: f"champ obligatoire manquant : {m[1]}"),
+    (re.compile(r"Object contains unknown field `([^`]+)`"), lambda m: f"champ inconnu : {m[1]}"),
+    (re.compile(r"Invalid enum value (.*)"), lambda m: f"valeur inconnue : {m[1][:40]}"),
+    (re.compile(r"Invalid UUID"), lambda m: "UUID invalide"),
+    (re.compile(r"Integer value out of range|Number out of range"), lambda m: "nombre hors limites"),
+)
+
+
+def validation_message_fr(message: str, key: str | None = None) -> str:
+    """French for one field error of a request; our own messages (French already) pass unchanged."""
+    for pattern, french in _VALIDATION_FR:
+        found = pattern.search(message)
+        if found:
+            text = french(found)
+            break
+    else:
+        # Ours are French; an English one we do not know is not shown.
+        text = message if re.search(r"[àâçéèêëîïôûù]|\s:\s", message) else "valeur invalide"
+    return f"{key} : {text}" if key and key != "data" and not text.startswith(f"{key} ") else text
+
+
 def on_validation(request: Request, exc: ValidationException) -> Response:
-    """A request whose fields could not be read."""
-    details = "; ".join(str(e.get("message", e)) for e in (exc.extra or []) if isinstance(e, dict))
+    """A request whose fields could not be read: each field's error in French."""
+    details = "; ".join(validation_message_fr(str(e.get("message", "")), e.get("key"))
+                        for e in (exc.extra or []) if isinstance(e, dict))
+    # Litestar drops the JSON path msgspec gives (" - at `$[0].checked_at`"): say where it was.
+    where = re.search(r" - at `(\$[^`]{0,80})`", str(exc.__cause__ or ""))
+    if where and details:
+        details += f" (à {where[1]})"
     return _error(request, 400, f"Données invalides. {details}".strip(), "invalid_request")
 
 
@@ -89,7 +135,61 @@ def on_store_down(request: Request, exc: RedisError) -> Response:
     """Redis (the shared store of rate limits and signed-out sessions) does not answer: a clear 503,
     never a 500, and never a request let through uncounted."""
     log.warning("shared store unreachable on %s: %s", request.url.path, exc)
-    return _error(request, 503, STORE_DOWN, "store_unavailable")
+    return _unavailable(request, STORE_DOWN, "store_unavailable")
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether an error says the database cannot be reached or used right now (down, restarting,
+    connection lost, SQLite locked), rather than that a statement is wrong."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # SQLAlchemy wraps the driver's error (asyncpg's "the database system is shutting down" is a
+    # plain DBAPIError): look along the chain of causes.
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, sqlite3.OperationalError):
+            return True
+        if type(seen).__module__.startswith("asyncpg") and type(seen).__name__ in _ASYNCPG_OUTAGES:
+            return True
+        # OSError (refused, reset, timed out) raised by a driver while connecting, not wrapped by
+        # SQLAlchemy; the same error from elsewhere (mail, files) is not a database outage.
+        if isinstance(seen, OSError) and _raised_by_database_driver(seen):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return False
+
+
+def _raised_by_database_driver(exc: BaseException) -> bool:
+    traceback = exc.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if any(f"{sep}{name}{sep}" in filename for name in _DRIVERS for sep in ("/", "\\")):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+_DRIVERS = ("asyncpg", "sqlalchemy", "aiosqlite", "psycopg")
+
+
+_ASYNCPG_OUTAGES = frozenset({
+    "ConnectionDoesNotExistError", "ConnectionFailureError", "CannotConnectNowError", "AdminShutdownError",
+    "CrashShutdownError", "PostgresConnectionError", "ClientCannotConnectError", "TooManyConnectionsError",
+    "InternalClientError", "InterfaceError", "ConnectionRejectionError",
+})
+
+
+def on_database_error(request: Request, exc: Exception) -> Response:
+    """The database is down or restarting: a French 503 with Retry-After (like Redis), never a 500;
+    any other database error is an internal error."""
+    if database_unreachable(exc):
+        log.warning("database unreachable on %s: %s", request.url.path, type(exc).__name__)
+        return _unavailable(request, DATABASE_DOWN, "database_unavailable")
+    return on_server_error(request, exc)
 
 
 def on_http_exception(request: Request, exc: HTTPException) -> Response:
@@ -114,6 +214,8 @@ EXCEPTION_HANDLERS = {
     ValidationException: on_validation,
     RequestEntityTooLarge: on_too_large,
     RedisError: on_store_down,
+    DBAPIError: on_database_error,
+    OSError: on_database_error,
     HTTPException: on_http_exception,
     HTTP_500_INTERNAL_SERVER_ERROR: on_server_error,
 }

@@ -508,5 +508,5 @@ def test_operator_mistakes_are_clear_errors_and_change_nothing(tmp_path, capsys,
     assert rc == 2 and "--state" in err
     op.state.unlink()
     assert op.run("verify", text, *common, "--state", str(op.state))[0] == 0
-    assert set(json.loads(op.state.read_text())) == {"seq", "last_seen"}
+    assert set(json.loads(op.state.read_text())) == {"seq", "last_seen", "content"}
     assert not list(tmp_path.glob("*.tmp"))

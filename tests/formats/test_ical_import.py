@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from cirqliz.imports import ImportFileError, import_ical
+from cirqliz.imports import ImportFileError, ical, import_ical
 
 from .helpers import PARIS
 
@@ -85,3 +86,65 @@ def test_event_without_start_is_a_problem():
            "SUMMARY:sans date\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
     batch = import_ical(ics, start=START, end=END)
     assert batch.records == () and batch.problems[0].field == "DTSTART"
+
+
+# ---- budgets: a small file must not ask for unbounded work ------------------------------------
+
+def _calendar(*events: str) -> bytes:
+    body = "".join(f"BEGIN:VEVENT\r\nUID:{i}@budget\r\nDTSTART:20241001T000000Z\r\nDTEND:20241001T001000Z\r\n"
+                   f"{text}\r\nEND:VEVENT\r\n" for i, text in enumerate(events))
+    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//budget//FR\r\n{body}END:VCALENDAR\r\n".encode()
+
+
+def _dates(count: int, *, period: bool = False) -> str:
+    first = datetime(2024, 10, 2, tzinfo=UTC)
+    stamps = [(first + timedelta(minutes=15 * i)).strftime("%Y%m%dT%H%M%SZ") for i in range(count)]
+    return ",".join(f"{s}/PT5M" for s in stamps) if period else ",".join(stamps)
+
+
+def test_many_small_recurrences_are_refused_as_a_whole_and_quickly():
+    # 12 events of ~8 800 dates each: every one within its own budget, 100 000 together. Each was
+    # expanded in turn (about a minute of work for a 600-byte file); the file is refused up front.
+    hostile = _calendar(*["RRULE:FREQ=MINUTELY;INTERVAL=15"] * 12)
+    assert len(hostile) < 2000
+    started = time.monotonic()
+    with pytest.raises(ImportFileError) as caught:
+        import_ical(hostile, start=START, end=END)
+    assert time.monotonic() - started < 2
+    assert caught.value.code == "import_too_complex" and "fichier trop complexe" in caught.value.message
+
+
+@pytest.mark.parametrize("period", [False, True], ids=["dates", "periods"])
+def test_rdate_occurrences_count_in_the_file_budget(period):
+    # Each event lists 4 000 RDATE values (within its own budget of 5 000 occurrences); six of them
+    # make 24 000 occurrences, more than a file may produce.
+    hostile = _calendar(*[f"RDATE{';VALUE=PERIOD' if period else ''}:{_dates(4000, period=period)}"] * 6)
+    started = time.monotonic()
+    with pytest.raises(ImportFileError) as caught:
+        import_ical(hostile, start=START, end=END)
+    assert time.monotonic() - started < 5
+    assert caught.value.code == "import_too_complex"
+
+
+def test_rdate_and_exdate_values_count_as_dates_to_walk(monkeypatch):
+    one = import_ical(_calendar(f"RDATE:{_dates(5001)}"), start=START, end=END)
+    assert [p.code for p in one.problems] == ["too_many_occurrences"]
+    # With a file budget of 100 dates (smaller than the real one, to keep the file small): 2 x
+    # (DTSTART + 10 RDATE + 45 EXDATE) = 112 dates to walk.
+    monkeypatch.setattr(ical, "MAX_FILE_STEPS", 100)
+    busy = _calendar(*[f"RDATE:{_dates(10)}\r\nEXDATE:{_dates(45)}"] * 2)
+    with pytest.raises(ImportFileError, match="trop complexe"):
+        import_ical(busy, start=START, end=END)
+    assert import_ical(_calendar(f"RDATE:{_dates(10)}\r\nEXDATE:{_dates(45)}"), start=START, end=END).records
+
+
+def test_reading_stops_at_the_deadline(market):
+    with pytest.raises(ImportFileError) as caught:
+        import_ical(market, start=START, end=END, deadline=time.monotonic() - 1)
+    assert caught.value.code == "import_too_complex"
+
+
+def test_an_occurrence_without_length_is_reported_not_stored():
+    batch = import_ical(_calendar("RRULE:FREQ=DAILY;COUNT=2").replace(b"DTEND:20241001T001000Z\r\n", b""),
+                        start=START, end=END)
+    assert batch.records == () and [p.code for p in batch.problems] == ["dates_order"]

@@ -27,7 +27,7 @@ from web.mailbox import in_db
 
 from cirqliz.clock import FixedClock
 from cirqliz.db.migrate import upgrade
-from cirqliz.demo.seed import AUTHORITY_CODE, AUTHORITY_ID, COMPANY_ID, USER_IDS
+from cirqliz.demo.seed import AUTHORITY_CODE, AUTHORITY_ID, COMPANY_ID, DEMO_PASSWORD, USER_IDS, USERS
 from cirqliz.issuance.api_tokens import create_api_token
 from cirqliz.issuance.applications import approve_application
 from cirqliz.issuance.publication import publish_bundle
@@ -157,6 +157,32 @@ def test_api_operations_never_answer_a_server_error(api) -> None:
     assert not failures, "\n".join(failures[:10])
     assert all(n >= 20 for n in counts.values()), counts
     assert statuses[200] > 0 and statuses[400] > 0, statuses  # the token works, and refusals are 4xx
+
+
+def test_scanner_check_uploads_never_answer_a_server_error(api) -> None:
+    """POST /scan/api/checks (session and CSRF header of an agent): generated bodies, valid and invalid
+    (huge numbers, wrong types, deep nesting), are stored or refused with a 4xx, never a 5xx."""
+    client, _, document = api
+    [operation] = [op for op in _session_operations(document) if op.label == "POST /scan/api/checks"]
+    client.get("/connexion")
+    token = client.cookies.get("cirqliz_csrf")
+    signed_in = client.post("/connexion", data={"email": USERS["agent"][0], "password": DEMO_PASSWORD,
+                                                "_csrf_token": token}, follow_redirects=False)
+    assert signed_in.status_code == 303, signed_in.text[:300]
+    failures: list[str] = []
+    statuses: Counter = Counter()
+    try:
+        sent = _fuzz_operation(client, operation, {"x-csrftoken": token}, failures, statuses)
+    finally:
+        client.post("/deconnexion", data={"_csrf_token": token})
+    print(f"\nschemathesis /scan/api/checks: {sent} requests; responses by class: {dict(statuses)}")
+    assert not failures, "\n".join(failures[:10])
+    assert sent >= 20 and statuses[200] > 0 and statuses[400] > 0, statuses
+
+
+def _session_operations(document: dict[str, Any]) -> list[Any]:
+    schema = schemathesis.openapi.from_dict(document)
+    return [result.ok() for result in schema.get_all_operations()]
 
 
 @pytest.mark.parametrize(("path", "status", "expected"), [

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 import {
   b45decode, BundleError, containsRevocation, decodeClaims, decodeStrict, looseKey, message,
-  MESSAGES, openBundle, revocationHash, Simple, Tag, toBeSigned, TrustBundle, verifyPass,
+  MESSAGES, openBundle, revocationHash, Simple, Tag, toBeSigned, TrustBundle, verifyPass, decodeSign1,
 } from '../../cirqliz/web/static/scanner/verifier.js';
 import { containsLocal, localFromEpoch, makeWindow } from '../../cirqliz/web/static/scanner/windows.js';
 
@@ -279,6 +279,25 @@ describe('COSE and claims', () => {
     claimsRefuse(claimsHex({ profile: 'a6 00 01 01 820102 02 82 01 00 03 674142313233434404 01 05 03' }), 'bad_claims');
     claimsRefuse(claimsHex({ profile: 'a5 00 01 01 820101 03 674142313233434404 01 05 03' }), 'bad_claims');
     claimsRefuse(claimsHex({ profile: 'a5 00 01 01 820102 03 6661622d313233 04 01 05 03' }), 'bad_claims');
+  });
+
+  // [protected {1: alg, 4: kid}, {}, payload 0x00, signature of `length` bytes], untagged.
+  const sign1With = (algHex, length) => {
+    const protectedHex = `a2 01 ${algHex} 04 48 0000000000000001`.replace(/\s+/g, '');
+    const sigHead = length < 256 ? `58${length.toString(16).padStart(2, '0')}` : `59${length.toString(16).padStart(4, '0')}`;
+    return fromHex(`84 ${(0x40 | (protectedHex.length / 2)).toString(16)} ${protectedHex} a0 4100 ${sigHead} ${'01'.repeat(length)}`);
+  };
+
+  test('an algorithm the profile refuses is named before the signature length', async () => {
+    for (const [algHex, name, length] of [['3822', 'ES384', 96], ['3823', 'ES512', 132], ['390100', 'RS256', 256]]) {
+      const data = sign1With(algHex, length);
+      assert.throws(() => decodeSign1(data), (err) => err.code === 'unsupported_alg' && err.message.includes(name), name);
+      const verdict = await verifyPass(`CQ1:${b45encode(data)}`, await openChain('main'), { zone: 'PARIS-CENTRE', now: 0 });
+      assert.equal(verdict.reason, 'MALFORMED');
+      assert.ok(verdict.detail.includes(name), verdict.detail);
+    }
+    assert.throws(() => decodeSign1(sign1With('3822', 64)), { code: 'unsupported_alg' }); // even at 64 bytes
+    assert.throws(() => decodeSign1(sign1With('26', 96)), { code: 'bad_signature_length' }); // ES256: the length
   });
 
   test('plates compare loosely', () => {

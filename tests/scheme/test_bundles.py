@@ -91,6 +91,29 @@ def test_rollback_to_a_lower_seq_is_refused() -> None:
     assert _open(sign_bundle(content(seq=3), ROOT), current=current).seq == 3
 
 
+def test_same_seq_with_other_content_is_refused_and_the_same_content_is_a_no_op() -> None:
+    held = _open(sign_bundle(content(seq=2, issued_at=T0), ROOT))
+    # The same content signed again (ECDSA: other bytes) changes nothing: the held bundle stays.
+    assert _open(sign_bundle(content(seq=2, issued_at=T0), ROOT), current=held) is held
+    for other in (
+        content(seq=2, issued_at=T0, revoked=((ISS, bytes(8)),)),  # a revocation more
+        content(seq=2, issued_at=T0, zones=ZONES[1:]),  # a zone less
+        content(seq=2, issued_at=T0 + 1),
+        content(seq=2, issued_at=T0, keys=(key_entry(SIGNER), key_entry(OTHER))),
+    ):
+        error = refused(sign_bundle(other, ROOT), current=held)
+        assert error.code == "bundle_seq_conflict"
+        assert "même numéro 2" in error.message and "suspect" in error.message
+
+
+def test_a_full_bundle_equal_to_the_held_delta_result_is_a_no_op() -> None:
+    base, new = _evolved()
+    held = _open(sign_delta(base, new, ROOT), current=_open(sign_bundle(base, ROOT)))
+    assert _open(sign_bundle(new, ROOT), current=held) is held
+    changed = dataclasses.replace(new, zones=new.zones[:-1])
+    assert refused(sign_bundle(changed, ROOT), current=held).code == "bundle_seq_conflict"
+
+
 def test_bundle_of_another_issuer_is_refused_over_a_held_one() -> None:
     current = _open(sign_bundle(content(seq=1), ROOT))
     other = sign_bundle(content(seq=2, iss="FR-AILLEURS"), ROOT)

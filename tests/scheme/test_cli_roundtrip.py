@@ -283,6 +283,26 @@ def test_rolled_back_bundle_is_refused(ready: tuple[Cli, Path, Pass]) -> None:
     assert cli.reason(signed.text, new, "--state", str(state)) == "VALID"
 
 
+def test_same_seq_with_other_content_is_refused_with_a_state_file(ready: tuple[Cli, Path, Pass]) -> None:
+    """The state remembers which content its seq named: another bundle under that seq is suspect."""
+    from cirqliz.issuance.keystore import KeyStore
+    from cirqliz.passcode.bundle import sign_bundle
+
+    cli, bundle, signed = ready
+    state = cli.base / "state.json"
+    assert cli.reason(signed.text, bundle, "--state", str(state)) == "VALID"
+    store = KeyStore(cli.keys)
+    held = store.stored_bundle(1).content
+    again, other = cli.base / "again.cose", cli.base / "other.cose"
+    again.write_bytes(sign_bundle(held, store.root_key()))  # the same content, signed again
+    other.write_bytes(sign_bundle(dataclasses.replace(held, max_age=held.max_age * 10), store.root_key()))
+    assert cli.reason(signed.text, again, "--state", str(state)) == "VALID"
+    run = cli.verify(signed.text, other, "--state", str(state))
+    assert run.rc == 1, run
+    assert run.json()["reason"] == "BUNDLE_REFUSED" and "même numéro 1" in run.json()["detail"]
+    assert cli.reason(signed.text, bundle, "--state", str(state)) == "VALID"  # the state was kept
+
+
 def test_state_file_remembers_the_last_time_seen(ready: tuple[Cli, Path, Pass]) -> None:
     cli, bundle, signed = ready
     state = cli.base / "state.json"

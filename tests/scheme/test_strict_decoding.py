@@ -127,10 +127,35 @@ def test_kid_must_be_8_bytes_in_the_protected_header() -> None:
 
 
 def test_unsupported_alg_in_the_protected_header_is_refused() -> None:
+    # Refused while decoding (docs/pass-format.md §5 rule 1), even with a 64-byte signature.
     cose = raw_sign1(GOOD_CLAIMS.to_cbor(), SIGNER, protected={1: -35, 4: SIGNER.kid})
+    assert code_of_text(text_of(cose)) == "unsupported_alg"
     verdict = verify_pass(text_of(cose), TRUST, zone="MARAIS", now=T0)
-    assert verdict.reason is Reason.BAD_SIGNATURE
+    assert verdict.reason is Reason.MALFORMED
     assert "ES384" in verdict.detail
+
+
+@pytest.mark.parametrize(
+    ("alg", "name", "length"), [(-35, "ES384", 96), (-36, "ES512", 132), (-257, "RS256", 256), (-999, "-999", 64)]
+)
+def test_the_algorithm_is_checked_before_the_signature_length(alg: int, name: str, length: int) -> None:
+    """An algorithm the profile refuses has signatures of its own size: the refusal names the
+    algorithm, not the length that follows from it."""
+    cose = raw_sign1(GOOD_CLAIMS.to_cbor(), SIGNER, protected={1: alg, 4: SIGNER.kid}, signature=b"\x01" * length)
+    with pytest.raises(SchemeError) as info:
+        parse_pass_text(text_of(cose))
+    assert info.value.code == "unsupported_alg" and name in info.value.message
+    verdict = verify_pass(text_of(cose), TRUST, zone="MARAIS", now=T0)
+    assert verdict.reason is Reason.MALFORMED and name in verdict.detail
+    with pytest.raises(SchemeError) as info:  # plain COSE too (bundles, conformance vectors)
+        decode_sign1(cbor2.dumps(cbor2.CBORTag(18, cbor2.loads(cose)), canonical=True))
+    assert info.value.code == "unsupported_alg"
+
+
+def test_a_known_algorithm_with_a_signature_of_the_wrong_length_names_the_length() -> None:
+    for alg in (-7, -8):
+        cose = raw_sign1(GOOD_CLAIMS.to_cbor(), SIGNER, protected={1: alg, 4: SIGNER.kid}, signature=bytes(96))
+        assert code_of_text(text_of(cose)) == "bad_signature_length"
 
 
 def test_other_cose_tags_are_refused() -> None:

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from cirqliz.domain.documents import MAX_DOCUMENT_BYTES, check_document
+from cirqliz.domain.documents import MAX_DOCUMENT_BYTES, DocumentQuota, check_document, size_fr
 from cirqliz.domain.errors import DocumentError
 from cirqliz.settings import DEFAULT_SECRET_KEY, Settings, SettingsError
 
@@ -57,7 +57,43 @@ def test_default_secret_refused_outside_development(env):
         Settings(env=env, secret_key=DEFAULT_SECRET_KEY)
 
 
-@pytest.mark.parametrize("name", ["SMTP_PORT", "API_RATE_LIMIT", "HSTS_SECONDS"])
+@pytest.mark.parametrize("name", ["SMTP_PORT", "API_RATE_LIMIT", "HSTS_SECONDS", "DOCUMENTS_MAX_PER_APPLICATION",
+                                  "DOCUMENTS_MAX_BYTES_PER_ORGANISATION", "EXPORT_REFUSAL_RATE_LIMIT"])
 def test_a_non_numeric_setting_is_a_clear_settings_error(name):
     with pytest.raises(SettingsError, match=f"CIRQLIZ_{name} doit être un nombre entier"):
         Settings.from_env({f"CIRQLIZ_{name}": "abc"})
+
+
+def test_document_caps_from_env():
+    settings = Settings.from_env({"CIRQLIZ_DOCUMENTS_MAX_PER_APPLICATION": "4",
+                                  "CIRQLIZ_DOCUMENTS_MAX_BYTES_PER_ORGANISATION": "1048576",
+                                  "CIRQLIZ_EXPORT_REFUSAL_RATE_LIMIT": "3"})
+    assert (settings.documents_max_per_application, settings.documents_max_bytes_per_organisation,
+            settings.export_refusal_rate_limit) == (4, 1048576, 3)
+    defaults = Settings.from_env({})
+    assert defaults.documents_max_per_application == DocumentQuota().max_per_application == 10
+    assert defaults.documents_max_bytes_per_organisation == DocumentQuota().max_bytes_per_organisation
+
+
+@pytest.mark.parametrize("name", ["DOCUMENTS_MAX_PER_APPLICATION", "DOCUMENTS_MAX_BYTES_PER_ORGANISATION",
+                                  "EXPORT_REFUSAL_RATE_LIMIT"])
+def test_a_cap_of_zero_is_refused(name):
+    with pytest.raises(SettingsError, match=f"CIRQLIZ_{name} doit être un nombre entier positif"):
+        Settings.from_env({f"CIRQLIZ_{name}": "0"})
+
+
+def test_document_quota():
+    quota = DocumentQuota(max_per_application=2, max_bytes_per_organisation=3 * 1048576)
+    quota.check(application_count=1, organisation_bytes=2 * 1048576, new_bytes=1048576)  # exactly full: fine
+    with pytest.raises(DocumentError, match="le maximum est 2 par demande") as info:
+        quota.check(application_count=2, organisation_bytes=0, new_bytes=1)
+    assert info.value.code == "documents_per_application"
+    with pytest.raises(DocumentError, match="3,0 Mio utilisés sur 3,0 Mio, ce fichier en demande 20 Kio") as info:
+        quota.check(application_count=0, organisation_bytes=3 * 1048576, new_bytes=20480)
+    assert info.value.code == "documents_organisation_full"
+    quota.check(application_count=0, organisation_bytes=3 * 1048576, new_bytes=0)  # a file already stored
+
+
+def test_sizes_in_french():
+    assert [size_fr(n) for n in (0, 10239, 10240, 1048576 + 524288)] == ["0 octets", "10239 octets", "10 Kio",
+                                                                          "1,5 Mio"]

@@ -13,6 +13,7 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.db.engine import create_engine, create_session_factory
+from cirqliz.issuance.api_tokens import create_api_token
 from cirqliz.issuance.mail import Mailer, OutboxMessage
 from cirqliz.web.app import create_app
 
@@ -57,3 +58,14 @@ def in_db(world: WebWorld, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def api_token(world: WebWorld, organisation: Any, scopes: Any, name: str = "export") -> str:
+    """A new API token of `organisation` with `scopes` (its secret text)."""
+
+    async def work(session: AsyncSession) -> str:
+        _, token = await create_api_token(session, organisation_id=organisation, name=name, scopes=scopes,
+                                          created_by=None, clock=world.clock)
+        return token
+
+    return in_db(world, work)

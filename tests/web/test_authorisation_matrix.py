@@ -91,7 +91,7 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/pro/api"): ("/pro/api", only(*PRO)),
     ("POST", "/pro/api"): ("/pro/api", only(*PRO, ok=400)),
     ("POST", "/pro/api/{token_id:uuid}/revoquer"): (f"/pro/api/{NOWHERE}/revoquer", only(*PRO, ok=404)),
-    ("GET", "/dev/outbox"): ("/dev/outbox", everyone(200)),  # env "test"; 404 in production
+    ("GET", "/dev/outbox"): ("/dev/outbox", everyone(404)),  # development and loopback only: test_security_accounts.py
     # ---- API (bearer tokens; see test_api.py for 403 and scoping) ----
     ("POST", "/api/v1/applications"): ("/api/v1/applications", api_without_token()),
     ("GET", "/api/v1/applications/{application_id:uuid}"): (f"/api/v1/applications/{NOWHERE}", api_without_token()),
@@ -319,3 +319,289 @@ def test_each_role_gets_the_expected_status_everywhere(web_world, role: str) -> 
                 if not location.startswith("/connexion"):
                     wrong.append(f"{method} {url}: anonymous redirected to {location!r}, not /connexion")
     assert not wrong, f"role {role}:\n" + "\n".join(wrong)
+
+
+# ---- two authorities (issue 14, item 4) ----------------------------------------------------------
+# A (the demo authority) and B (tests/web/two_authorities.py) each have an admin, a reviewer, an agent
+# and an organiser; the demo company applies to both. Every route with a path parameter either reaches
+# an object that belongs to one side — CROSS says how to name the object of a side and what the other
+# side's people get: 404 where their role passes the guard (exactly as for a missing row, so existence
+# is not confirmed), 403 (or 401 on the API) otherwise — or is listed in NOT_AUTHORITY_SCOPED with the
+# reason. A new route with a parameter and neither entry fails test_every_route_with_an_id_is_crossed.
+# POSTs carry forms that would change something if the object were reachable.
+STAFF = ("admin", "reviewer", "agent", "organiser")
+A_ROUTE_WITH_AN_ID = "{"
+
+
+def staff(*allowed: str, ok: int = 404, others: int = 403) -> dict[str, int]:
+    """`ok` for the other side's people whose role passes the guard, `others` for the rest."""
+    return {role: ok if role in allowed else others for role in STAFF}
+
+
+def _square() -> str:
+    import json
+
+    from .two_authorities import SQUARE_B
+
+    return json.dumps(SQUARE_B)
+
+
+# (method, path template) -> (URL of side X's object, form (or None), expected status per role of the other side)
+CROSS: dict[tuple[str, str], tuple[object, object, dict[str, int]]] = {
+    ("GET", "/autorite/zones/{zone_id:uuid}"): (lambda s: f"/autorite/zones/{s.zone_id}", None, staff("admin")),
+    ("POST", "/autorite/zones/{zone_id:uuid}"): (
+        lambda s: f"/autorite/zones/{s.zone_id}",
+        lambda s: {"name": "Renommée", "kind": "pedestrian", "time_zone": "Europe/Paris", "permanent": "1"},
+        staff("admin")),
+    ("POST", "/autorite/zones/{zone_id:uuid}/statut"): (
+        lambda s: f"/autorite/zones/{s.zone_id}/statut", lambda s: {"status": "suspended"}, staff("admin")),
+    ("POST", "/autorite/zones/{zone_id:uuid}/regles"): (
+        lambda s: f"/autorite/zones/{s.zone_id}/regles",
+        lambda s: {"hours_mode": "osm", "opening_hours": "Mo-Fr 08:00-10:00", "purposes": "1", "name": "Intrus"},
+        staff("admin")),
+    ("GET", "/autorite/demandes/{application_id:uuid}"): (
+        lambda s: f"/autorite/demandes/{s.ids['pending']}", None, staff(*REVIEW)),
+    ("POST", "/autorite/demandes/{application_id:uuid}/accepter"): (
+        lambda s: f"/autorite/demandes/{s.ids['pending']}/accepter", lambda s: {"reason": ""}, staff(*REVIEW)),
+    ("POST", "/autorite/demandes/{application_id:uuid}/refuser"): (
+        lambda s: f"/autorite/demandes/{s.ids['pending']}/refuser", lambda s: {"reason": "Non."}, staff(*REVIEW)),
+    ("POST", "/autorite/demandes/{application_id:uuid}/complement"): (
+        lambda s: f"/autorite/demandes/{s.ids['pending']}/complement", lambda s: {"reason": "Pourquoi ?"},
+        staff(*REVIEW)),
+    ("GET", "/autorite/demandes/{application_id:uuid}/justificatifs/{document_id:uuid}"): (
+        lambda s: f"/autorite/demandes/{s.ids['pending']}/justificatifs/{s.ids['document']}", None, staff(*REVIEW)),
+    ("GET", "/autorite/laissez-passer/{pass_id:uuid}"): (
+        lambda s: f"/autorite/laissez-passer/{s.ids['pass_id']}", None, staff(*REVIEW)),
+    ("POST", "/autorite/laissez-passer/{pass_id:uuid}/suspendre"): (
+        lambda s: f"/autorite/laissez-passer/{s.ids['pass_id']}/suspendre", lambda s: {"reason": "Intrusion"},
+        staff(*REVIEW)),
+    ("POST", "/autorite/laissez-passer/{pass_id:uuid}/retablir"): (
+        lambda s: f"/autorite/laissez-passer/{s.ids['pass_id']}/retablir", lambda s: {"reason": ""}, staff(*REVIEW)),
+    ("POST", "/autorite/laissez-passer/{pass_id:uuid}/revoquer"): (
+        lambda s: f"/autorite/laissez-passer/{s.ids['pass_id']}/revoquer", lambda s: {"reason": "Intrusion"},
+        staff(*REVIEW)),
+    ("POST", "/autorite/cles/{kid:str}/retrait"): (
+        lambda s: f"/autorite/cles/{s.ids['kid']}/retrait", lambda s: {"confirm": "oui"}, staff("admin")),
+    ("GET", "/autorite/evenements/{event_id:uuid}"): (
+        lambda s: f"/autorite/evenements/{s.ids['event_submitted']}", None, staff("admin")),
+    ("POST", "/autorite/evenements/{event_id:uuid}/approuver"): (
+        lambda s: f"/autorite/evenements/{s.ids['event_submitted']}/approuver", lambda s: {"pass_quota": "3"},
+        staff("admin")),
+    ("POST", "/autorite/evenements/{event_id:uuid}/refuser"): (
+        lambda s: f"/autorite/evenements/{s.ids['event_submitted']}/refuser", lambda s: {"reason": "Non."},
+        staff("admin")),
+    ("POST", "/autorite/incidents/{closure_id:uuid}/lever"): (
+        lambda s: f"/autorite/incidents/{s.ids['closure']}/lever", None, staff("admin")),
+    ("GET", "/organisateur/evenements/{event_id:uuid}"): (
+        lambda s: f"/organisateur/evenements/{s.ids['event_draft']}", None, staff("organiser")),
+    ("POST", "/organisateur/evenements/{event_id:uuid}/zones"): (
+        lambda s: f"/organisateur/evenements/{s.ids['event_draft']}/zones",
+        lambda s: {"name": "Intrus", "level": "red", "geojson": _square(), "starts_at": "2026-11-25T10:00",
+                   "ends_at": "2026-11-25T12:00"},
+        staff("organiser")),
+    ("POST", "/organisateur/evenements/{event_id:uuid}/import"): (
+        lambda s: f"/organisateur/evenements/{s.ids['event_draft']}/import", None, staff("organiser")),
+    ("POST", "/organisateur/evenements/{event_id:uuid}/soumettre"): (
+        lambda s: f"/organisateur/evenements/{s.ids['event_draft']}/soumettre", None, staff("organiser")),
+    ("POST", "/organisateur/evenements/{event_id:uuid}/laissez-passer"): (
+        lambda s: f"/organisateur/evenements/{s.ids['event_approved']}/laissez-passer", None, staff("organiser")),
+    ("GET", "/scan/api/serial/{serial:str}"): (lambda s: f"/scan/api/serial/{s.ids['serial']}", None, staff("agent")),
+    # The company's own pages: no authority's staff reaches them, whichever authority the object is with.
+    ("POST", "/pro/api/{token_id:uuid}/revoquer"): (lambda s: f"/pro/api/{NOWHERE}/revoquer", None, staff()),
+    ("GET", "/pro/vehicules/{vehicle_id:uuid}/modifier"): (
+        lambda s: f"/pro/vehicules/{MY_VEHICLE}/modifier", None, staff()),
+    ("POST", "/pro/vehicules/{vehicle_id:uuid}/modifier"): (
+        lambda s: f"/pro/vehicules/{MY_VEHICLE}/modifier", lambda s: {"plate": "ZZ-999-ZZ"}, staff()),
+    ("GET", "/pro/demandes/{application_id:uuid}"): (lambda s: f"/pro/demandes/{s.ids['pending']}", None, staff()),
+    ("POST", "/pro/demandes/{application_id:uuid}/deposer"): (
+        lambda s: f"/pro/demandes/{s.ids['pending']}/deposer", None, staff()),
+    ("POST", "/pro/demandes/{application_id:uuid}/completer"): (
+        lambda s: f"/pro/demandes/{s.ids['pending']}/completer", lambda s: {"comment": "x"}, staff()),
+    ("POST", "/pro/demandes/{application_id:uuid}/justificatifs"): (
+        lambda s: f"/pro/demandes/{s.ids['pending']}/justificatifs", None, staff()),
+    ("POST", "/pro/demandes/{application_id:uuid}/retirer"): (
+        lambda s: f"/pro/demandes/{s.ids['pending']}/retirer", None, staff()),
+    ("GET", "/pro/justificatifs/{document_id:uuid}"): (
+        lambda s: f"/pro/justificatifs/{s.ids['document']}", None, staff()),
+    ("GET", "/pro/laissez-passer/{ref:str}"): (lambda s: f"/pro/laissez-passer/{s.ids['serial']}", None, staff()),
+    ("GET", "/pro/laissez-passer/{ref:str}/imprimer"): (
+        lambda s: f"/pro/laissez-passer/{s.ids['serial']}/imprimer", None, staff()),
+    ("GET", "/pro/laissez-passer/{ref:str}/telephone"): (
+        lambda s: f"/pro/laissez-passer/{s.ids['serial']}/telephone", None, staff()),
+    ("POST", "/pro/laissez-passer/{ref:str}/renouveler"): (
+        lambda s: f"/pro/laissez-passer/{s.ids['serial']}/renouveler", None, staff()),
+    # The API takes bearer tokens (one per company), never a session.
+    ("GET", "/api/v1/applications/{application_id:uuid}"): (
+        lambda s: f"/api/v1/applications/{s.ids['pending']}", None, staff(others=401)),
+    ("GET", "/api/v1/passes/{ref:str}"): (lambda s: f"/api/v1/passes/{s.ids['serial']}", None, staff(others=401)),
+}
+
+# Routes without a path parameter whose form names another side's object (ids, zone, organiser,
+# authority): refused like an unknown one, nothing stored.
+CROSS_FORMS: dict[tuple[str, str], tuple[object, object, dict[str, int]]] = {
+    ("POST", "/autorite/demandes/acceptation-groupee"): (
+        lambda s: "/autorite/demandes/acceptation-groupee", lambda s: {"ids": str(s.ids["pending"])},
+        staff(*REVIEW, ok=200)),
+    ("POST", "/autorite/incidents"): (
+        lambda s: "/autorite/incidents",
+        lambda s: {"zone_id": str(s.zone_id), "ends_at": "2026-11-23T18:00", "reason": "Intrusion"},
+        staff("admin", ok=422)),
+    ("POST", "/autorite/equipe"): (
+        lambda s: "/autorite/equipe",
+        lambda s: {"email": "intrus@example.fr", "role": "organiser", "organisation_id": str(s.organiser_id)},
+        staff("admin", ok=400)),
+    ("POST", "/organisateur/evenements"): (
+        lambda s: "/organisateur/evenements",
+        lambda s: {"name": "Intrusion", "authority_id": str(s.authority_id), "starts_at": "2026-12-01T08:00",
+                   "ends_at": "2026-12-01T20:00"},
+        staff("organiser", ok=422)),
+}
+
+NOT_AUTHORITY_SCOPED: dict[tuple[str, str], str] = {
+    ("GET", "/static/{file_path:path}"): "static files",
+    ("GET", "/vendor/{file_path:path}"): "static files",
+    ("GET", "/schema/{path:str}"): "API documentation",
+    ("GET", "/mot-de-passe/{token:str}"): "a reset link: the signed token is the secret",
+    ("POST", "/mot-de-passe/{token:str}"): "a reset link: the signed token is the secret",
+    ("GET", "/invitation/{token:str}"): "an invitation link: the signed token is the secret",
+    ("POST", "/invitation/{token:str}"): "an invitation link: the signed token is the secret",
+    ("GET", "/donnees/{authority_code:str}/zones.geojson"): "open data, public by design",
+    ("GET", "/donnees/{authority_code:str}/zones.datex2.xml"): "open data, public by design",
+    ("GET", "/bundle/{name:str}"): "trust bundles, public by design (scanners download them)",
+    ("GET", "/bundle/{code:str}/root.pem"): "root public keys, public by design",
+}
+
+
+def cross_problems(app: Litestar) -> list[str]:
+    """Routes with a path parameter that have neither a CROSS entry nor a NOT_AUTHORITY_SCOPED reason."""
+    with_ids = {r for r in app_routes(app) if A_ROUTE_WITH_AN_ID in r[1]}
+    missing = sorted(with_ids - set(CROSS) - set(NOT_AUTHORITY_SCOPED), key=lambda r: (r[1], r[0]))
+    stale = sorted((set(CROSS) | set(NOT_AUTHORITY_SCOPED)) - with_ids, key=lambda r: (r[1], r[0]))
+    lines = []
+    if missing:
+        lines.append(f"{len(missing)} route(s) with an id and no CROSS entry (tests/web/test_authorisation_matrix.py):")
+        lines += [f'    ("{m}", "{p}"): (lambda s: f"{p}", None, staff(...)),' for m, p in missing]
+    if stale:
+        lines.append(f"{len(stale)} CROSS / NOT_AUTHORITY_SCOPED entr(y/ies) for routes that no longer exist:")
+        lines += [f'    ("{m}", "{p}")' for m, p in stale]
+    return lines
+
+
+def test_every_route_with_an_id_is_crossed(web_world) -> None:
+    lines = cross_problems(web_world.app)
+    assert not lines, "\n".join(lines)
+
+
+def test_the_cross_check_reports_a_new_route_with_an_id(web_world) -> None:
+    from litestar import post
+    from litestar.params import FromPath
+
+    @post("/autorite/h4-nouveau/{thing_id:uuid}", sync_to_thread=False)
+    def extra(thing_id: FromPath[uuid.UUID]) -> None:
+        return None
+
+    assert not cross_problems(web_world.app)
+    web_world.app.register(extra)
+    report = "\n".join(cross_problems(web_world.app))
+    assert "1 route(s) with an id and no CROSS entry" in report
+    assert '("POST", "/autorite/h4-nouveau/{thing_id:uuid}")' in report
+
+
+@pytest.fixture
+def two_authorities(web_world):
+    """web_world with a second authority and objects on both sides."""
+    from .two_authorities import add_second_authority
+
+    return add_second_authority(web_world)
+
+
+def _cross_call(client: TestClient, method: str, url: str, form: dict[str, str] | None) -> object:
+    if method == "GET":
+        return client.get(url, follow_redirects=False, headers={"accept": "text/html"})
+    return client.request(method, url, data={**(form or {}), "_csrf_token": csrf_token(client)},
+                          follow_redirects=False)
+
+
+@pytest.mark.parametrize("direction", ["B reaches for A", "A reaches for B"])
+def test_no_authority_reaches_another_authoritys_objects(two_authorities, direction: str) -> None:
+    """Every route with an id, every role of one authority, the other authority's object: 404 (or
+    403/401 by role), and neither the database nor the keys change."""
+    from .two_authorities import database_state, keys_state, sign_in
+
+    two = two_authorities
+    victim = two.a if direction == "B reaches for A" else two.b
+    caller = two.other(victim)
+    routes = app_routes(two.world.app)
+    wrong = []
+    for role in STAFF:
+        with TestClient(two.world.app) as client:
+            sign_in(client, caller, role)
+            before, keys = database_state(two.world), keys_state(two.world)
+            for (method, template), (url_of, form_of, expected) in {**CROSS, **CROSS_FORMS}.items():
+                if (method, template) not in routes:
+                    continue
+                url = url_of(victim)
+                response = _cross_call(client, method, url, form_of(victim) if form_of else None)
+                if response.status_code != expected[role]:
+                    wrong.append(f"{caller.name} {role}: {method} {url}: expected {expected[role]}, "
+                                 f"got {response.status_code}")
+            after = database_state(two.world)
+            changed = sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
+            if changed:
+                wrong.append(f"{caller.name} {role}: tables changed: {', '.join(changed)}")
+            if keys_state(two.world) != keys:
+                wrong.append(f"{caller.name} {role}: the keys directory changed")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("direction", ["B looks at A", "A looks at B"])
+def test_no_list_page_shows_another_authoritys_objects(two_authorities, direction: str) -> None:
+    """Every back-office, organiser and scanner page without an id, for every role of one side:
+    nothing of the other side (organiser, zone code, pass serial, event, closure, people)."""
+    from .two_authorities import sign_in
+
+    two = two_authorities
+    victim = two.a if direction == "B looks at A" else two.b
+    caller = two.other(victim)
+    pages = sorted(template for method, template in app_routes(two.world.app)
+                   if method == "GET" and A_ROUTE_WITH_AN_ID not in template
+                   and template.startswith(("/autorite", "/organisateur", "/scan")))
+    leaks = []
+    seen = 0
+    for role in STAFF:
+        with TestClient(two.world.app) as client:
+            sign_in(client, caller, role)
+            for template in pages:
+                response = client.get(template, follow_redirects=False)
+                if response.status_code != 200:
+                    continue
+                seen += 1
+                found = [m for m in victim.markers() if m in response.text]
+                if found:
+                    leaks.append(f"{caller.name} {role}: {template} shows {found}")
+    assert seen >= 10, "too few pages were read"
+    assert not leaks, "\n".join(leaks)
+
+
+def test_the_cross_forms_change_the_callers_own_objects(two_authorities) -> None:
+    """The forms above are not inert: sent by the object's own authority, they do change it."""
+    from .two_authorities import database_state, sign_in
+
+    two = two_authorities
+    own = {
+        ("admin", "POST", "/autorite/zones/{zone_id:uuid}/statut"): 303,
+        ("admin", "POST", "/autorite/evenements/{event_id:uuid}/approuver"): 303,
+        ("admin", "POST", "/autorite/incidents/{closure_id:uuid}/lever"): 303,
+        ("admin", "POST", "/autorite/equipe"): 200,
+        ("reviewer", "POST", "/autorite/laissez-passer/{pass_id:uuid}/suspendre"): 303,
+        ("organiser", "POST", "/organisateur/evenements/{event_id:uuid}/soumettre"): 303,
+        ("organiser", "POST", "/organisateur/evenements"): 303,
+    }
+    for (role, method, template), status in own.items():
+        url_of, form_of, _expected = {**CROSS, **CROSS_FORMS}[(method, template)]
+        with TestClient(two.world.app) as client:
+            sign_in(client, two.a, role)
+            before = database_state(two.world)
+            response = _cross_call(client, method, url_of(two.a), form_of(two.a) if form_of else None)
+            assert response.status_code == status, (template, response.text)
+            assert database_state(two.world) != before, template

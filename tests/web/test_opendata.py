@@ -17,11 +17,10 @@ from cirqliz.db.models import AuditRecord, Zone
 from cirqliz.demo.seed import AUTHORITY_CODE, AUTHORITY_ID, COMPANY_ID, USER_IDS, ZONE_IDS
 from cirqliz.imports.datex2 import parse_datex2
 from cirqliz.imports.zfe import validate_zfe_document
-from cirqliz.issuance.api_tokens import create_api_token
 from cirqliz.issuance.passes import grant_exemption
 
 from .conftest import login, post_form, text_of
-from .mailbox import in_db
+from .mailbox import api_token, in_db
 
 ZONE_FILE = "exemple-valide-voie-speciale.geojson"
 
@@ -56,13 +55,6 @@ def _exempt(world, plate: str = "AB-123-CD") -> None:
     in_db(world, work)
 
 
-def _token(world, organisation, scopes) -> str:
-    async def work(session):
-        _, token = await create_api_token(session, organisation_id=organisation, name="export", scopes=scopes,
-                                          created_by=None, clock=world.clock)
-        return token
-
-    return in_db(world, work)
 
 
 def _preview(client: TestClient, data: bytes, fmt: str = "zfe", name: str = "zones.geojson"):
@@ -221,7 +213,7 @@ def test_anonymous_is_sent_to_sign_in(client: TestClient, web_world) -> None:
 
 def test_api_export_with_an_exports_token(client: TestClient, web_world) -> None:
     _exempt(web_world)
-    token = _token(web_world, AUTHORITY_ID, ["exports:read"])
+    token = api_token(web_world, AUTHORITY_ID, ["exports:read"])
     response = client.get("/api/v1/exemptions.csv", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     rows = list(csv.DictReader(io.StringIO(response.text)))
@@ -239,9 +231,10 @@ def test_api_export_refusals(client: TestClient, web_world) -> None:
     assert client.get("/api/v1/exemptions.csv").status_code == 401
     login(client, "admin")  # a session cookie is not a token
     assert client.get("/api/v1/exemptions.csv").status_code == 401
-    no_scope = _token(web_world, AUTHORITY_ID, ["verify"])
+    no_scope = api_token(web_world, AUTHORITY_ID, ["verify"])
     assert client.get("/api/v1/exemptions.csv", headers={"Authorization": f"Bearer {no_scope}"}).status_code == 403
-    company = _token(web_world, COMPANY_ID, ["exports:read"])
+    company = api_token(web_world, COMPANY_ID, ["exports:read"])
     assert client.get("/api/v1/exemptions.csv", headers={"Authorization": f"Bearer {company}"}).status_code == 403
     refused = [(r.action, r.after["status"]) for r in _exports_audit(web_world)]
-    assert refused[:3] == [("export_refused", 401), ("export_refused", 401), ("export_refused", 403)]
+    # no valid token: logged and counted, not audited (tests/web/test_export_audit.py); known tokens: audited
+    assert refused == [("export_refused", 403), ("export_refused", 403)]

@@ -19,14 +19,16 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 
-from cirqliz.db.models import Organisation
+from cirqliz.clock import Clock
+from cirqliz.db.models import Organisation, UserAccount
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.issuance import accounts as service
 from cirqliz.issuance.api_tokens import Scope, create_api_token, organisation_tokens, revoke_api_token
 from cirqliz.issuance.mail import Mailer
-from cirqliz.settings import Settings
-from cirqliz.web.auth import CurrentUser, end_every_session, home_for, new_session, requires, user_in_session
+from cirqliz.settings import DEVELOPMENT, Settings
+from cirqliz.web.auth import CurrentUser, home_for, new_session, requires, user_in_session
+from cirqliz.web.client import client_host, is_loopback_client
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.rendering import page
 from cirqliz.web.stores import count_hit
@@ -37,6 +39,8 @@ RESET_PER_IP = 10
 RESET_PER_EMAIL = 3
 REGISTRATIONS_PER_IP = 10
 HOUR = 3600
+REGISTERED = ("Un message vient d'être envoyé à l'adresse indiquée : vérifiez votre boîte aux lettres et suivez "
+              "ses indications pour vous connecter.")
 RESET_SENT = ("Si un compte correspond à cette adresse, un message vient de lui être envoyé avec un lien "
               "valable une heure.")
 
@@ -70,13 +74,9 @@ def mailer_of(request: Request) -> Mailer:
     return Mailer.for_settings(settings_of(request))
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "-"
-
-
-def _sign_in(request: Request, user_id: uuid.UUID) -> None:
+def _sign_in(request: Request, user: UserAccount, clock: Clock) -> None:
     request.clear_session()  # a fresh session (no fixation)
-    request.set_session(new_session(user_id, int(time.time())))
+    request.set_session(new_session(user, clock.now()))
 
 
 # ---- registration ----------------------------------------------------------------------------
@@ -109,25 +109,32 @@ async def register_form(request: Request) -> Template:
 async def register_submit(
     request: Request, db: DB, clock: ClockDep, data: Annotated[RegistrationForm, FORM],
 ) -> Response[Any]:
-    """Create the company and its first user in one transaction, sign in, go to /pro."""
-    if await over_limit(request, "registrations", _client_ip(request), limit=REGISTRATIONS_PER_IP, window=HOUR):
+    """Create the company and its first user in one transaction and mail them. The answer is the same
+    when the address already has an account (its owner gets a mail instead): no account enumeration."""
+    if await over_limit(request, "registrations", client_host(request), limit=REGISTRATIONS_PER_IP, window=HOUR):
         return _registration_page(request, data, "Trop d'inscriptions depuis cette adresse : réessayez plus tard.",
                                   429)
     if data.password != data.password_again:
         return _registration_page(request, data, "Les deux mots de passe ne sont pas identiques.", 400)
+    mailer = mailer_of(request)
     try:
         async with db.begin_nested():
             created = await service.register_company(
                 db, company_name=data.company_name, company_id=data.company_id, display_name=data.display_name,
                 email=data.email, password=data.password, clock=clock,
             )
+    except service.AddressTaken as taken:
+        # Capped per address, as reset links are: the form must not become a way to flood someone's mailbox.
+        if not await over_limit(request, "registrations", f"email:{taken.user.email}", limit=RESET_PER_EMAIL,
+                                window=HOUR):
+            mailer.send_after_commit(db, mailer.compose("account_exists", to=taken.user.email, user=taken.user))
     except DomainError as exc:
         return _registration_page(request, data, _sentence(exc.message), 400)
-    mailer = mailer_of(request)
-    mailer.send_after_commit(db, mailer.compose("welcome", to=created.user.email, user=created.user,
-                                                organisation=created.organisation))
-    _sign_in(request, created.user.id)
-    return Redirect("/pro", status_code=303)
+    else:
+        mailer.send_after_commit(db, mailer.compose("welcome", to=created.user.email, user=created.user,
+                                                    organisation=created.organisation))
+    return page(request, "comptes/message.html", title="Vérifiez votre boîte aux lettres", message=REGISTERED,
+                link="/connexion", link_label="Se connecter")
 
 
 def _sentence(message: str) -> str:
@@ -161,7 +168,7 @@ async def forgotten_submit(
 ) -> Template:
     """Always the same answer, whether the address has an account or not (rate limited)."""
     email = data.email.strip().lower()
-    if await over_limit(request, "password_resets", f"ip:{_client_ip(request)}", limit=RESET_PER_IP, window=HOUR):
+    if await over_limit(request, "password_resets", f"ip:{client_host(request)}", limit=RESET_PER_IP, window=HOUR):
         return page(request, "comptes/mot_de_passe_oublie.html", status_code=429, sent=False, email=email,
                     error="Trop de demandes depuis cette adresse : réessayez dans une heure.")
     quiet = await over_limit(request, "password_resets", f"email:{email}", limit=RESET_PER_EMAIL, window=HOUR)
@@ -206,14 +213,13 @@ async def reset_submit(
                     error="Les deux mots de passe ne sont pas identiques.")
     try:
         async with db.begin_nested():
-            user = await service.reset_password(db, token=token, password=data.password, clock=clock,
-                                                secret_key=settings_of(request).secret_key)
+            await service.reset_password(db, token=token, password=data.password, clock=clock,
+                                         secret_key=settings_of(request).secret_key)
     except service.TokenError as exc:
         return page(request, "comptes/mot_de_passe.html", status_code=400, token=None, error=_sentence(exc.message))
     except DomainError as exc:
         return page(request, "comptes/mot_de_passe.html", status_code=400, token=token, error=_sentence(exc.message))
-    await end_every_session(request, user.id, int(time.time()))
-    request.clear_session()
+    request.clear_session()  # reset_password raised the session version: every session of the user ended
     return page(request, "comptes/message.html", title="Mot de passe modifié",
                 message="Votre mot de passe a été modifié : vos autres sessions ont été fermées. "
                         "Vous pouvez vous connecter.", link="/connexion",
@@ -276,7 +282,7 @@ async def invitation_accept(
         return await _invitation_page(request, db, clock, token, status=400, display_name=data.display_name,
                                       error=_sentence(exc.message))
     current = await user_in_session(db, user.id)
-    _sign_in(request, user.id)
+    _sign_in(request, user, clock)
     return Redirect(home_for(current) if current else "/", status_code=303)
 
 
@@ -306,14 +312,20 @@ async def _send_invitation(request: Request, db: DB, clock: ClockDep, user: Curr
     return invitation.email
 
 
+async def _own_organisers(db: DB, authority_id: uuid.UUID) -> list[Organisation]:
+    """The event organisers that belong to this authority (never another authority's)."""
+    return list((await db.exec(select(Organisation).where(
+        col(Organisation.kind) == OrganisationKind.ORGANISER.value, col(Organisation.authority_id) == authority_id)
+        .order_by(col(Organisation.name)))).all())
+
+
 async def _team_page(request: Request, db: DB, clock: ClockDep, *, organisation_id: uuid.UUID, authority: bool,
                      error: str | None = None, notice: str | None = None, status: int = 200) -> Template:
     organisation = await db.get(Organisation, organisation_id)
     groups = [(organisation, await service.organisation_members(db, organisation_id))]
     organisers: list[Organisation] = []
     if authority:
-        organisers = list((await db.exec(select(Organisation).where(
-            col(Organisation.kind) == OrganisationKind.ORGANISER.value).order_by(col(Organisation.name)))).all())
+        organisers = await _own_organisers(db, organisation_id)
         for org in organisers:
             groups.append((org, await service.organisation_members(db, org.id)))
     ids = [org.id for org, _ in groups]
@@ -370,8 +382,10 @@ async def authority_team_invite(
                 target = uuid.UUID(data.organisation_id)
             except ValueError as exc:
                 raise DomainError("choisissez l'organisateur d'événements", code="no_organiser") from exc
+            # Another authority's organiser reads like an unknown one: its existence is not confirmed.
             organiser = await db.get(Organisation, target)
-            if organiser is None or organiser.kind != OrganisationKind.ORGANISER.value:
+            if (organiser is None or organiser.kind != OrganisationKind.ORGANISER.value
+                    or organiser.authority_id != org_id):
                 raise DomainError("choisissez l'organisateur d'événements", code="no_organiser")
         email = await _send_invitation(request, db, clock, request.user, organisation_id=target, email=data.email,
                                        role=data.role)
@@ -432,9 +446,9 @@ async def api_token_revoke(request: Request[CurrentUser, Any, Any], db: DB, cloc
 
 @get("/dev/outbox", opt=PUBLIC, name="dev_outbox")
 async def dev_outbox(request: Request) -> Template:
-    """The e-mails written to the outbox (development and test only; 404 in production)."""
-    settings = settings_of(request)
-    if settings.env not in ("development", "test"):
+    """The e-mails written to the outbox: reset and invitation links, so development only and for a
+    browser on this host only (404 otherwise)."""
+    if settings_of(request).env != DEVELOPMENT or not is_loopback_client(request):
         raise NotFoundException()
     mailer = mailer_of(request)
     return page(request, "comptes/outbox.html", messages=mailer.outbox(), smtp=not mailer.uses_outbox,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from litestar import MediaType, Request, Response, Router, get, post
@@ -37,6 +37,7 @@ from cirqliz.clock import to_epoch
 from cirqliz.db.models import AccessPass, ApiToken, Organisation, Vehicle, Zone, window_from_json
 from cirqliz.domain.applications import ApplicationStatus
 from cirqliz.domain.errors import DomainError, NotFound
+from cirqliz.domain.organisations import OrganisationKind
 from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.plates import normalise_plate
 from cirqliz.domain.purposes import Purpose
@@ -58,14 +59,14 @@ from cirqliz.issuance.applications import (
     create_application,
     submit_application,
 )
-from cirqliz.issuance.keystore import KEYRING, KeyStore
+from cirqliz.issuance.keystore import KEYRING, KeyStore, authority_keys_folder
 from cirqliz.issuance.mail import notify_application_change
 from cirqliz.issuance.qr import qr_png
 from cirqliz.passcode.bundle import TrustBundle
 from cirqliz.passcode.claims import decode_claims
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.token import parse_pass_text
-from cirqliz.verify import verify_pass
+from cirqliz.verify import Reason, Status, Verdict, verify_pass
 from cirqliz.web.controllers.accounts import over_limit
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 
@@ -179,10 +180,10 @@ async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> No
     limit = int(state.get("api_rate_limit", state.settings.api_rate_limit))
     if await over_limit(connection, "api_rate", str(client.token_id), limit=limit, window=API_RATE_WINDOW):  # type: ignore[arg-type]
         raise HTTPException(status_code=429, detail=f"Trop de requêtes : {limit} par minute au plus pour ce jeton.")
+    connection.state.api_client = client  # before the scope check: a refusal names the token
     scope = handler.opt.get("scope")
     if scope and scope not in client.scopes:
         raise PermissionDeniedException(f"Ce jeton n'a pas le droit « {scope} ».")
-    connection.state.api_client = client
 
 
 def _client(request: Request) -> ApiClient:
@@ -475,27 +476,49 @@ async def get_pass_api(request: Request, db: DB, ref: FromPath[str]) -> Response
 
 
 def _peek_issuer(text: str) -> str | None:
-    """The issuer written in a pass, not yet trusted (verify_pass checks it against the bundle)."""
+    """The issuer written in a pass, not yet trusted: only ever compared with authority codes."""
     try:
         return decode_claims(parse_pass_text(text).payload).iss
     except (SchemeError, ValueError, TypeError, KeyError):
         return None
 
 
+# Codes found to be authorities are remembered for a minute per process (the set stays as small as
+# the list of authorities): a busy checkpoint does not cost a database round trip per check.
+KNOWN_ISSUER_SECONDS = 60.0
+
+
+async def _known_authority(state: State, issuer: str) -> str | None:
+    """`issuer` if it is exactly the code of an authority in the database, else None."""
+    known: dict[str, float] = state.setdefault("known_issuers", {})
+    seen = known.get(issuer)
+    if seen is not None and time.monotonic() - seen < KNOWN_ISSUER_SECONDS:
+        return issuer
+    async with state.session_maker() as db:
+        code = (await db.exec(select(Organisation.code).where(
+            col(Organisation.code) == issuer, col(Organisation.kind) == OrganisationKind.AUTHORITY.value,
+        ).limit(1))).first()
+    if code is None:
+        known.pop(issuer, None)
+        return None
+    known[code] = time.monotonic()
+    return code
+
+
 def latest_bundle(state: State, authority_code: str) -> TrustBundle:
-    """The authority's latest trust bundle, opened once per (authority, seq) and kept in app.state.
+    """The latest trust bundle of a known authority (a code from the database, never from a pass),
+    opened once per (authority, seq) and kept in app.state.
 
     The keyring file's modification time tells whether a newer bundle was published: the keyring
-    is read again only then, and a bundle is opened (root signature checked) only once per seq.
+    is read again only then, and a bundle is opened (root signature checked) only once per seq;
+    older seqs of that authority are then dropped, so memory holds one bundle per authority.
     """
-    keys_root = Path(state.settings.keys_dir)
-    folder = keys_root / authority_code
-    ring = folder / KEYRING
+    missing = DomainError(f"l'autorité « {authority_code} » n'a pas publié de paquet de confiance", code="no_bundle")
     try:
-        stamp = ring.stat().st_mtime_ns
-    except OSError as exc:
-        raise DomainError(f"l'autorité {authority_code!r} n'a pas publié de paquet de confiance",
-                          code="no_bundle") from exc
+        folder = authority_keys_folder(state.settings.keys_dir, authority_code)
+        stamp = (folder / KEYRING).stat().st_mtime_ns
+    except (OSError, SchemeError) as exc:
+        raise missing from exc
     seqs: dict[str, tuple[int, int]] = state.setdefault("bundle_seqs", {})
     bundles: dict[tuple[str, int], TrustBundle] = state.setdefault("bundle_cache", {})
     known = seqs.get(authority_code)
@@ -506,19 +529,28 @@ def latest_bundle(state: State, authority_code: str) -> TrustBundle:
         if seq and (authority_code, seq) not in bundles:
             bundle = store.latest_bundle()
             if bundle is not None:
+                for key in [k for k in bundles if k[0] == authority_code]:
+                    del bundles[key]
                 bundles[(authority_code, seq)] = bundle
     seq = seqs[authority_code][1]
     bundle = bundles.get((authority_code, seq))
     if bundle is None:
-        raise DomainError(f"l'autorité {authority_code!r} n'a pas publié de paquet de confiance", code="no_bundle")
+        raise missing
     return bundle
+
+
+def _unknown_issuer(now: int) -> dict[str, Any]:
+    """The verdict for a pass whose issuer is no known authority: refused, nothing of it echoed."""
+    verdict = Verdict(Status.REFUSED, Reason.UNKNOWN_KEY, "the pass names an issuer that is not a known authority", now)
+    return verdict.as_json() | {"bundle_seq": None, "issuer": None}
 
 
 @post("/verify", opt=_opt(Scope.VERIFY), name="api_verify", status_code=200)
 async def verify_api(request: Request, clock: ClockDep, data: JSONBody[VerifyRequest]) -> dict[str, Any]:
     """Check a pass at a checkpoint zone now, with the issuing authority's latest trust bundle
     (scope verify). Always 200 with the verdict: status (VALID, REFUSED, UNCERTAIN), reason,
-    message_fr, message_en, claims."""
+    message_fr, message_en, claims. A pass whose issuer is not a known authority is REFUSED
+    (UNKNOWN_KEY)."""
     if not isinstance(data.text, str) or not data.text.strip():
         raise InvalidField("text", "texte du laissez-passer attendu (contenu du QR code, « CQ1:… »)")
     if not isinstance(data.zone, str) or not data.zone.strip():
@@ -526,16 +558,23 @@ async def verify_api(request: Request, clock: ClockDep, data: JSONBody[VerifyReq
     if data.plate is not None and not isinstance(data.plate, str):
         raise InvalidField("plate", "plaque (texte) attendue")
     text, zone = data.text.strip(), data.zone.strip()
-    issuer = _peek_issuer(text)
-    if issuer is None:  # unreadable text: find the authority from the zone (no database otherwise)
-        async with request.app.state.session_maker() as db:
+    state = request.app.state
+    now = to_epoch(clock.now())
+    claimed = _peek_issuer(text)
+    if claimed is None:  # unreadable text: find the authority from the zone
+        async with state.session_maker() as db:
             row = (await db.exec(select(Organisation.code).join(Zone, col(Zone.authority_id) == Organisation.id)
                                  .where(col(Zone.code) == zone).limit(1))).first()
         if row is None:
             raise InvalidField("zone", f"zone inconnue : {zone!r}")
         issuer = row
-    bundle = latest_bundle(request.app.state, issuer)
-    verdict = verify_pass(text, bundle, zone=zone, now=to_epoch(clock.now()), plate=data.plate or None)
+    else:
+        known = await _known_authority(state, claimed)
+        if known is None:
+            return _unknown_issuer(now)
+        issuer = known
+    bundle = latest_bundle(state, issuer)
+    verdict = verify_pass(text, bundle, zone=zone, now=now, plate=data.plate or None)
     result = verdict.as_json()
     result["bundle_seq"] = bundle.content.seq
     result["issuer"] = issuer
@@ -585,6 +624,17 @@ class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
     def receive_router(self, router: LitestarRouter) -> None:
         """No extra route."""
         return
+
+
+def documented_routes(route_handlers: Sequence[Any], *, production: bool) -> list[Any]:
+    """The application's route handlers, arranged so that in production the OpenAPI document lists
+    only the API: routers under /api/ stay as they are, everything else (pages, back office, public
+    files) goes into one router left out of the schema. Outside production, unchanged."""
+    if not production:
+        return list(route_handlers)
+    documented = [h for h in route_handlers if isinstance(h, LitestarRouter) and h.path.startswith("/api/")]
+    hidden = [h for h in route_handlers if not any(h is d for d in documented)]
+    return [*documented, LitestarRouter(path="/", route_handlers=hidden, include_in_schema=False)]
 
 
 def openapi_config() -> OpenAPIConfig:

@@ -1,4 +1,4 @@
-"""The authority's back office (/autorite) and the public trust-bundle files (/bundle/…).
+"""The authority's back office (/autorite); the public trust-bundle files are in bundles.py.
 
 Reviewing pages (dashboard, applications, passes, checks, audit) are open to authority admins
 and reviewers; zones, keys and publishing to admins only. Every query is scoped to the user's
@@ -18,14 +18,14 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cirqliz.clock import Clock, to_epoch
-from cirqliz.db.engine import create_session_factory, transaction
+from cirqliz.clock import Clock
+from cirqliz.db.engine import transaction
 from cirqliz.db.models import AccessPass, Application, Organisation, Zone, window_from_json
 from cirqliz.domain.applications import ApplicationStatus
 from cirqliz.domain.documents import sniff_document_type
@@ -36,6 +36,7 @@ from cirqliz.domain.purposes import Purpose, purpose_label
 from cirqliz.domain.vehicles import CritAir, VehicleCategory
 from cirqliz.domain.windows import TimeWindow, parse_minute, to_local
 from cirqliz.domain.zones import ZONE_TRANSITIONS, ReviewMode, ZoneKind, ZoneStatus
+from cirqliz.imports.common import json_depth_error, json_too_deep
 from cirqliz.issuance import authority_queries as q
 from cirqliz.issuance.applications import (
     application_vehicles,
@@ -59,14 +60,12 @@ from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import DISPLAY_TZ, inclusive_days, page
 from cirqliz.web.security import MIB, text_upload
+from cirqliz.web.served import DOWNLOAD_HEADERS
 
 REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
-PUBLIC = {"exclude_from_auth": True}
 PAGE_SIZE = 50
 MAX_GEOJSON_BYTES = 5 * 1024 * 1024
-COSE_MEDIA_TYPE = "application/cose"
-PEM_MEDIA_TYPE = "application/x-pem-file"
 WINDOW_ROWS = 3
 
 PASS_STATUS_FR = {
@@ -292,6 +291,10 @@ def _single_feature(text: str) -> Any:
         data = json.loads(text)
     except ValueError:
         return text
+    except RecursionError:
+        raise json_depth_error("GeoJSON") from None
+    if json_too_deep(data):  # recursive geometry code would fail on it
+        raise json_depth_error("GeoJSON")
     if isinstance(data, dict) and data.get("type") == "FeatureCollection":
         features = data.get("features") or []
         if len(features) != 1:
@@ -661,9 +664,7 @@ async def application_document(
     data = path.read_bytes()
     # The type of the bytes on disk, not the one recorded: a file never goes out as HTML.
     return Response(data, media_type=sniff_document_type(data) or "application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{safe_name}"',
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store",
+        "Content-Disposition": f'attachment; filename="{safe_name}"', **DOWNLOAD_HEADERS,
     })
 
 
@@ -882,61 +883,6 @@ async def publish(request: Request, db: DB, clock: ClockDep, signer: SignerDep) 
                    published=published, has_keys=True)
 
 
-# ---- public files for scanners ------------------------------------------------------------
-
-
-async def _published_authority(request: Request, code: str) -> tuple[Organisation, KeyStore]:
-    """The authority and its keystore, read in a short read-only session (scanners sync often:
-    no write lock is taken on SQLite)."""
-    maker = create_session_factory(request.app.state.engine, read_only=True)
-    async with maker() as session, session.begin():
-        authority = await q.authority_by_code(session, code)
-    keystore = _keystore(request.app.state.signer, authority)
-    if keystore is None:
-        raise NotFoundException("aucune clé pour cette autorité")
-    return authority, keystore
-
-
-@get("/bundle/{name:str}", opt=PUBLIC, name="bundle_file")
-async def bundle_file(request: Request, clock: ClockDep, name: FromPath[str],
-                      since: FromQuery[int | None] = None) -> Response[bytes]:
-    """`/bundle/<authority>.cose`: the latest full trust bundle, or with `?since=SEQ` a delta from
-    that bundle when it can be built (else the full one). Revalidated on every sync (ETag).
-    `X-Server-Time` (epoch seconds) lets a scanner see that its clock is wrong."""
-    code, dot, extension = name.rpartition(".")
-    if not dot or extension != "cose":
-        raise NotFoundException("fichier inconnu")
-    authority, keystore = await _published_authority(request, code)
-    seq = keystore.last_seq
-    if seq == 0:
-        raise NotFoundException("aucune donnée publiée pour cette autorité")
-    body: bytes | None = None
-    etag = f'"{authority.code}-{seq}"'
-    kind = "full"
-    if since is not None and 0 < since < seq:
-        try:
-            body = keystore.delta_since(since)
-            etag, kind = f'"{authority.code}-{since}-{seq}"', "delta"
-        except SchemeError:
-            body = None  # that base is unknown here: the full bundle will do
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Bundle-Seq": str(seq), "X-Bundle-Kind": kind,
-               "X-Server-Time": str(to_epoch(clock.now())), "Access-Control-Allow-Origin": "*",
-               "Access-Control-Expose-Headers": "ETag, X-Bundle-Seq, X-Bundle-Kind, X-Server-Time"}
-    if request.headers.get("if-none-match") == etag:
-        return Response(b"", status_code=304, headers=headers)
-    if body is None:
-        body = _bundle_path(keystore, seq).read_bytes()
-    return Response(body, media_type=COSE_MEDIA_TYPE, headers=headers)
-
-
-@get("/bundle/{code:str}/root.pem", opt=PUBLIC, name="bundle_root")
-async def bundle_root(request: Request, code: FromPath[str]) -> Response[bytes]:
-    """The authority's root PUBLIC key, which scanners pin to check bundles."""
-    _authority_row, keystore = await _published_authority(request, code)
-    return Response(keystore.root_public().pem(), media_type=PEM_MEDIA_TYPE,
-                    headers={"Cache-Control": "public, max-age=3600", "Access-Control-Allow-Origin": "*"})
-
-
 ROUTES = [
     dashboard,
     zone_list, zone_new, zone_create, zone_detail, zone_update, zone_status, rule_add,
@@ -945,5 +891,4 @@ ROUTES = [
     pass_list, pass_detail, pass_suspend, pass_reinstate, pass_revoke,
     audit_log, check_list,
     key_list, key_rotate, key_withdraw, publish_page, publish,
-    bundle_file, bundle_root,
 ]

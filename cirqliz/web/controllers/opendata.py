@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import logging
 import re
 import secrets
 import tempfile
@@ -26,7 +27,7 @@ from typing import Any
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream, Template
@@ -37,7 +38,6 @@ from cirqliz.db.models import Organisation
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.issuance.api_tokens import Scope
-from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.exemptions import (
     FORMATS,
     STATUSES,
@@ -45,6 +45,7 @@ from cirqliz.issuance.exemptions import (
     categories,
     counts_by_zone,
     export_filename,
+    record_export_refusal,
     stream_export,
 )
 from cirqliz.issuance.zone_imports import (
@@ -59,8 +60,11 @@ from cirqliz.issuance.zone_imports import (
 from cirqliz.issuance.zone_imports import (
     FORMATS as IMPORT_FORMATS,
 )
+from cirqliz.ops.metrics import EXPORT_REFUSALS
 from cirqliz.web.auth import CurrentUser, requires
+from cirqliz.web.client import client_host
 from cirqliz.web.controllers import api
+from cirqliz.web.controllers.accounts import over_limit
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.rendering import page
 from cirqliz.web.security import MIB, text_upload
@@ -69,28 +73,69 @@ REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
 
 
-def audited_refusal(guard: Any) -> Any:
-    """Wrap a guard so that a refused export of personal data (plates) is written to the audit log."""
+REFUSAL_WINDOW = 60
+log = logging.getLogger("cirqliz.web.exports")
+
+
+def audited_refusal(*guards: Any) -> Any:
+    """Wrap a guard of the exemption exports (plates: personal data).
+
+    A refusal of a known user or token (wrong role, missing scope) goes to the audit log, with capped
+    fields. A request without valid credentials gets a log line and a metric, not an audit record
+    (anyone could fill the log), and past CIRQLIZ_EXPORT_REFUSAL_RATE_LIMIT per client address and
+    minute a 429.
+    """
 
     async def wrapped(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         try:
-            result = guard(connection, handler)
-            if inspect.isawaitable(result):
-                await result
-        except (NotAuthorizedException, PermissionDeniedException) as exc:
-            user = connection.scope.get("user")
-            client = getattr(connection.state, "api_client", None)
-            async with transaction(connection.app.state.session_maker) as session:
-                await record_change(
-                    session, actor_id=getattr(user, "id", None), entity="export", entity_id="exemptions",
-                    action="export_refused", at=connection.app.state.clock.now(),
-                    after={"path": connection.url.path, "query": connection.url.query or "",
-                           "status": exc.status_code, "client": connection.client.host if connection.client else None,
-                           "token_id": str(client.token_id) if client else None},
-                )
+            for guard in guards:
+                result = guard(connection, handler)
+                if inspect.isawaitable(result):
+                    await result
+        except NotAuthorizedException:
+            address = client_host(connection)
+            EXPORT_REFUSALS.labels(_channel(connection), "401").inc()
+            log.info("exemption export refused without valid credentials: %s from %s",
+                     connection.url.path, address)
+            limit = connection.app.state.settings.export_refusal_rate_limit
+            if await over_limit(connection, "export_refusals", address, limit=limit,  # type: ignore[arg-type]
+                                window=REFUSAL_WINDOW):
+                raise HTTPException(status_code=429, detail=(
+                    f"Trop de requêtes refusées depuis cette adresse ({limit} par minute au plus) : "
+                    "réessayez dans une minute avec un jeton d'API valide."),
+                    headers={"Retry-After": str(REFUSAL_WINDOW)}) from None
+            raise
+        except PermissionDeniedException as exc:
+            await _audit_refusal(connection, exc.status_code)
             raise
 
     return wrapped
+
+
+async def authority_token(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard, after api_guard: only a token of an authority reads exemption lists."""
+    client: api.ApiClient = connection.state.api_client
+    async with create_session_factory(connection.app.state.engine, read_only=True)() as session:
+        org = await session.get(Organisation, client.organisation_id)
+    if org is None or org.kind != OrganisationKind.AUTHORITY:
+        raise PermissionDeniedException("Les listes de dérogations sont réservées aux jetons d'une autorité.")
+
+
+def _channel(connection: ASGIConnection) -> str:
+    return "api" if connection.url.path.startswith("/api/") else "web"
+
+
+async def _audit_refusal(connection: ASGIConnection, status: int) -> None:
+    """Record a refused export of a known user or token (its own transaction: the refusal rolls
+    back the request's)."""
+    EXPORT_REFUSALS.labels(_channel(connection), str(status)).inc()
+    user = connection.scope.get("user")
+    client = getattr(connection.state, "api_client", None)
+    async with transaction(connection.app.state.session_maker) as session:
+        await record_export_refusal(
+            session, actor_id=getattr(user, "id", None), token_id=client.token_id if client else None,
+            status=status, path=connection.url.path, query=connection.query_params.multi_items(),
+            client=client_host(connection), at=connection.app.state.clock.now())
 
 
 EXPORT_GUARDS = [audited_refusal(REVIEW[0])]
@@ -317,7 +362,7 @@ async def _api_exemptions(request: Request, db: DB, fmt: str, zone: str, active_
                           status: str) -> Response[Any]:
     client: api.ApiClient = request.state.api_client
     authority = await db.get(Organisation, client.organisation_id)
-    if authority is None or authority.kind != OrganisationKind.AUTHORITY:
+    if authority is None or authority.kind != OrganisationKind.AUTHORITY:  # the authority_token guard checked it
         raise PermissionDeniedException("Les listes de dérogations sont réservées aux jetons d'une autorité.")
     try:
         filters = _filters(zone, active_on, category, status)
@@ -359,7 +404,7 @@ ROUTES = [
     import_form, import_preview, import_apply,
     exports_page, exports_download,
     Router(path="/api/v1", route_handlers=[exemptions_csv_api, exemptions_json_api],
-           guards=[audited_refusal(api.api_guard)],
+           guards=[audited_refusal(api.api_guard, authority_token)],
            opt={"exclude_from_auth": True}, tags=["API v1"], security=[{"BearerToken": []}],
            exception_handlers=dict(_API.exception_handlers)),
 ]

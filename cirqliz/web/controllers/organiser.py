@@ -30,6 +30,7 @@ from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.windows import parse_window, zone_info
 from cirqliz.domain.zones import ZoneStatus
+from cirqliz.imports.common import json_depth_error, json_too_deep
 from cirqliz.imports.records import ImportFileError
 from cirqliz.issuance.event_imports import ACTION_FR, FORMATS, import_event_perimeters, import_file
 from cirqliz.issuance.events import (
@@ -134,30 +135,33 @@ async def _upload(form: Any, name: str, what: str = "fichier") -> bytes | None:
 
 
 async def _organiser(request: Request, db: AsyncSession) -> Organisation:
+    """The user's organiser, which must belong to an authority (403 otherwise)."""
     org = await db.get(Organisation, _user(request).organisation_for(Role.ORGANISER))
     if org is None or org.kind != OrganisationKind.ORGANISER:
         raise PermissionDeniedException("Cette page est réservée aux organisateurs d'événements.")
+    if org.authority_id is None:
+        raise PermissionDeniedException("Votre organisation n'est rattachée à aucune autorité : demandez à "
+                                        "l'autorité qui instruit vos événements de vous inviter.")
     return org
 
 
 async def _own_event(db: AsyncSession, organiser: Organisation, event_id: uuid.UUID) -> tuple[Event, EventApproval]:
+    """An event of this organiser submitted to its own authority; 404 otherwise (as if missing)."""
     event = await db.get(Event, event_id)
     approval = await db.get(EventApproval, event_id)
-    if event is None or approval is None or event.organiser_id != organiser.id:
+    if (event is None or approval is None or event.organiser_id != organiser.id
+            or approval.authority_id != organiser.authority_id):
         raise NotFound("événement introuvable", code="event_not_found")
     return event, approval
-
-
-async def _authorities(db: AsyncSession) -> list[Organisation]:
-    return list((await db.exec(select(Organisation).where(
-        col(Organisation.kind) == OrganisationKind.AUTHORITY.value).order_by(col(Organisation.name)))).all())
 
 
 async def _home_context(request: Request, db: AsyncSession, organiser: Organisation, **extra: Any) -> dict[str, Any]:
     rows = (await db.exec(
         select(Event, EventApproval).join(EventApproval, col(EventApproval.event_id) == Event.id)
-        .where(col(Event.organiser_id) == organiser.id).order_by(col(Event.starts_at).desc()))).all()
-    return {"organiser": organiser, "events": rows, "authorities": await _authorities(db),
+        .where(col(Event.organiser_id) == organiser.id, col(EventApproval.authority_id) == organiser.authority_id)
+        .order_by(col(Event.starts_at).desc()))).all()
+    authority = await db.get(Organisation, organiser.authority_id)
+    return {"organiser": organiser, "events": rows, "authorities": [authority] if authority else [],
             "values": {}, **extra}
 
 
@@ -170,12 +174,12 @@ async def organiser_home(request: Request, db: DB) -> Template:
 
 @post("/organisateur/evenements", guards=ORGANISER, name="organiser_event_create")
 async def event_create(request: Request, db: DB, clock: ClockDep) -> Response[Any]:
-    """Create a draft event (name, authority, start and end in Paris time)."""
+    """Create a draft event (name, start and end in Paris time) for the organiser's own authority."""
     organiser = await _organiser(request, db)
     form = await request.form()
     values = {k: form.get(k) for k in ("name", "authority_id", "starts_at", "ends_at")}
     try:
-        authority_id = uuid.UUID(str(form.get("authority_id") or ""))
+        authority_id = uuid.UUID(str(form.get("authority_id") or organiser.authority_id))
     except ValueError:
         authority_id = None
     try:
@@ -241,6 +245,10 @@ async def zone_add(request: Request, db: DB, clock: ClockDep, event_id: FromPath
             geometry = json.loads(text)
         except ValueError:
             raise DomainError("géométrie illisible : ce n'est pas du JSON", code="geometry_not_json") from None
+        except RecursionError:
+            raise json_depth_error("géométrie") from None
+        if json_too_deep(geometry):  # recursive geometry code would fail on it
+            raise json_depth_error("géométrie")
         if isinstance(geometry, dict) and geometry.get("type") == "FeatureCollection":
             features = geometry.get("features") or []
             if len(features) != 1:
@@ -432,6 +440,9 @@ async def incident_create(request: Request, db: DB, clock: ClockDep) -> Response
             zone_id = uuid.UUID(str(form.get("zone_id") or ""))
         except ValueError:
             raise DomainError("choisissez la zone à fermer", code="zone_missing") from None
+        zone = await db.get(Zone, zone_id)
+        if zone is None or zone.authority_id != authority.id:  # another authority's zone reads like a missing one
+            raise DomainError("choisissez la zone à fermer", code="zone_missing")
         async with db.begin_nested():
             closure = await close_zone(db, zone_id=zone_id, authority_id=authority.id,
                                        ends_at=parse_local(str(form.get("ends_at") or ""), "fin de la fermeture"),

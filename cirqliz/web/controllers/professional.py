@@ -26,7 +26,13 @@ from litestar.response import Redirect, Template
 
 from cirqliz.db.models import AccessPass, Application, window_from_json
 from cirqliz.domain.applications import ApplicationAction, ApplicationStatus
-from cirqliz.domain.documents import ACCEPTED_TYPES, MAX_DOCUMENT_BYTES, check_document, sniff_document_type
+from cirqliz.domain.documents import (
+    ACCEPTED_TYPES,
+    MAX_DOCUMENT_BYTES,
+    DocumentQuota,
+    check_document,
+    sniff_document_type,
+)
 from cirqliz.domain.errors import DomainError, EligibilityError, NotFound
 from cirqliz.domain.organisations import Role
 from cirqliz.domain.passes import PassStatus
@@ -54,6 +60,7 @@ from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import inclusive_days, page
 from cirqliz.web.security import text_upload
+from cirqliz.web.served import DOWNLOAD_HEADERS
 
 LOCAL_TZ = "Europe/Paris"  # dates typed in forms are local days in Paris
 MAX_DOCUMENTS_PER_REQUEST = 5
@@ -267,9 +274,13 @@ def _store(request: ProRequest) -> FileDocumentStore:
 
 
 async def _attach_all(db: Any, request: ProRequest, app_id: uuid.UUID, files: list, clock: Any) -> None:
+    settings = request.app.state.settings
+    quota = DocumentQuota(max_per_application=settings.documents_max_per_application,
+                          max_bytes_per_organisation=settings.documents_max_bytes_per_organisation)
     for name, content_type, content in files:
         await attach_document(db, application_id=app_id, filename=name, content_type=content_type,
-                              content=content, store=_store(request), actor_id=request.user.id, clock=clock)
+                              content=content, store=_store(request), actor_id=request.user.id, clock=clock,
+                              quota=quota)
 
 
 def on_too_large(request: Request, exc: RequestEntityTooLarge) -> Response:
@@ -739,8 +750,7 @@ async def document_download(request: ProRequest, db: DB, document_id: FromPath[u
     data = path.read_bytes()
     # The type of the bytes on disk, not the one recorded: a file never goes out as HTML.
     return Response(data, media_type=sniff_document_type(data) or "application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}", **DOWNLOAD_HEADERS,
     })
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -13,17 +12,19 @@ from litestar.exceptions import HTTPException
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import text
-from sqlmodel import select
 
-from cirqliz.db.models import UserAccount
-from cirqliz.issuance.passwords import verify_password
-from cirqliz.web.auth import CurrentUser, home_for, new_session, revoke_session, user_in_session
-from cirqliz.web.deps import DB
+from cirqliz.issuance.accounts import check_credentials
+from cirqliz.web.auth import CurrentUser, home_for, new_session, sign_out_session, user_in_session
+from cirqliz.web.client import client_host
+from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.rendering import page
 from cirqliz.web.stores import count_hit
 
 PUBLIC = {"exclude_from_auth": True}
 LOGIN_ATTEMPTS = 5
+"""Failed sign-ins per client address and account in LOGIN_WINDOW."""
+LOGIN_ATTEMPTS_PER_ACCOUNT = 10
+"""Failed sign-ins per account, from any address, in LOGIN_WINDOW."""
 LOGIN_WINDOW = 15 * 60
 
 
@@ -53,46 +54,56 @@ async def login_form(request: Request, next: FromQuery[str] = "") -> Template:
     return page(request, "auth/login.html", next=_safe_next(next), error=None, email="")
 
 
+def _attempt_keys(request: Request, email: str) -> tuple[str, str]:
+    # Per client address and account, and per account alone: failures spread over many addresses
+    # still lock the account for a while. The same for addresses without an account.
+    return f"{client_host(request)}:{email}", f"account:{email}"
+
+
 async def _too_many_attempts(request: Request, email: str) -> bool:
     store = request.app.stores.get("login_attempts")
-    key = f"{request.client.host if request.client else '-'}:{email}"
-    raw = await store.get(key)
-    return raw is not None and int(raw) >= LOGIN_ATTEMPTS
+    by_address, by_account = _attempt_keys(request, email)
+    here, everywhere = await store.get(by_address), await store.get(by_account)
+    return (here is not None and int(here) >= LOGIN_ATTEMPTS) or (
+        everywhere is not None and int(everywhere) >= LOGIN_ATTEMPTS_PER_ACCOUNT)
 
 
 async def _count_failure(request: Request, email: str) -> None:
     store = request.app.stores.get("login_attempts")
-    key = f"{request.client.host if request.client else '-'}:{email}"
-    await count_hit(store, key, expires_in=LOGIN_WINDOW)
+    for key in _attempt_keys(request, email):
+        await count_hit(store, key, expires_in=LOGIN_WINDOW)
 
 
 @post("/connexion", opt=PUBLIC, name="login_submit")
 async def login_submit(
     request: Request,
     db: DB,
+    clock: ClockDep,
     data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
-    """Check the password; on success the session cookie holds the user id."""
+    """Check the password; on success the session cookie holds the user id. The same work and the
+    same answers whether the address has an account or not."""
     email = data.email.strip().lower()
     if await _too_many_attempts(request, email):
         return page(request, "auth/login.html", status_code=429, next=_safe_next(data.next), email=email,
                     error="Trop de tentatives : réessayez dans quelques minutes.")
-    user = (await db.exec(select(UserAccount).where(UserAccount.email == email))).first()
-    if user is None or not user.is_active or not verify_password(user.password_hash, data.password):
+    user = await check_credentials(db, email=email, password=data.password)
+    if user is None:
         await _count_failure(request, email)
         return page(request, "auth/login.html", status_code=400, next=_safe_next(data.next), email=email,
                     error="Adresse ou mot de passe incorrect.")
     current = await user_in_session(db, user.id)
     request.clear_session()  # a fresh session on every sign-in (no fixation)
-    request.set_session(new_session(user.id, int(time.time())))
+    request.set_session(new_session(user, clock.now()))
     target = _safe_next(data.next) or (home_for(current) if current else "/")
     return Redirect(target, status_code=303)
 
 
 @post("/deconnexion", name="logout")
-async def logout(request: Request) -> Redirect:
-    """Sign out: the cookie is cleared and its session id refused from now on."""
-    await revoke_session(request, dict(request.session))
+async def logout(request: Request, db: DB, clock: ClockDep) -> Redirect:
+    """Sign out this session (the user's other sessions, e.g. on a phone, go on): the cookie is
+    cleared and its session id refused from now on, by every process."""
+    await sign_out_session(db, dict(request.session), clock.now())
     request.clear_session()
     return Redirect("/", status_code=303)
 

@@ -202,6 +202,23 @@ class CheckUpload:
     device_id: str | None = None
 
 
+MAX_CHECK_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
+
+
+def _invalid_check(message: str) -> ValidationException:
+    """A 400 whose French message the error handlers show (they read `extra`)."""
+    return ValidationException(message, extra=[{"message": message, "source": "body"}])
+
+
+def _checked_at(item: CheckUpload, number: int) -> datetime:
+    """The check's time from its Unix timestamp; a 400 (not an OverflowError) for any out of range."""
+    value = item.checked_at
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CHECK_EPOCH:
+        raise _invalid_check(f"contrôle n° {number}, checked_at : horodatage Unix en secondes attendu, entre 0 "
+                             f"et {MAX_CHECK_EPOCH}")
+    return datetime.fromtimestamp(value, UTC)
+
+
 @post("/scan/api/checks", guards=[AGENT], name="scanner_checks", status_code=200)
 async def upload_checks(request: Request[CurrentUser, Any, Any], db: DB,
                         data: JSONBody[list[CheckUpload]]) -> dict[str, Any]:
@@ -210,22 +227,27 @@ async def upload_checks(request: Request[CurrentUser, Any, Any], db: DB,
     # cannot isinstance-check the Clock protocol (500). The same clock, from the application state.
     clock = request.app.state.clock
     if len(data) > MAX_CHECKS_PER_UPLOAD:
-        raise ValidationException(f"Au plus {MAX_CHECKS_PER_UPLOAD} contrôles par envoi.")
+        raise _invalid_check(f"Au plus {MAX_CHECKS_PER_UPLOAD} contrôles par envoi.")
     authority = await _authority_of(db, request.user)
     zone_ids = {z.code: z.id for z in (await db.exec(select(Zone).where(Zone.authority_id == authority.id))).all()}
-    accepted: list[str] = []
-    for item in data:
+    # Every item is checked before the first is stored.
+    times = [_checked_at(item, number) for number, item in enumerate(data, start=1)]
+    for number, item in enumerate(data, start=1):
         if item.verdict not in VERDICTS:
-            raise ValidationException(f"verdict inconnu : {item.verdict!r}")
+            raise _invalid_check(f"contrôle n° {number} : verdict inconnu {item.verdict[:20]!r} (VALID, REFUSED ou "
+                                 "UNCERTAIN)")
+    accepted: list[str] = []
+    for item, checked_at in zip(data, times, strict=True):
         try:
             serial = parse_serial(item.serial) if item.serial else None
         except DomainError:
             serial = None  # an unreadable serial is not a reason to lose the check
         await record_check(
             db, check_id=item.id, agent_id=request.user.id, clock=clock,
-            checked_at=datetime.fromtimestamp(item.checked_at, UTC), verdict=item.verdict,
+            checked_at=checked_at, verdict=item.verdict,
             serial=serial, zone_id=zone_ids.get(item.zone or ""), reason_code=_clip(item.reason, 64),
             plate_seen=_clip(item.plate_seen, 16), device_id=_clip(item.device_id, 64),
+            authority_id=authority.id,
         )
         accepted.append(str(item.id))
     return {"accepted": accepted}

@@ -17,6 +17,13 @@
       L.tileLayer(tiles, { maxZoom: 19, attribution: "&copy; OpenStreetMap" }).addTo(map);
     }
     var layers = {};
+    // Names come from authorities, imports and feeds: Leaflet parses a string tooltip as HTML,
+    // so the tooltip is an element holding the name as text.
+    function label(properties) {
+      var span = document.createElement("span");
+      span.textContent = String(properties.name) + " (" + String(properties.code) + ")";
+      return span;
+    }
     function checkbox(id) { return document.getElementById("zone-" + id); }
     function paint(id) {
       var input = checkbox(id);
@@ -27,7 +34,7 @@
       onEachFeature: function (feature, layer) {
         var id = feature.properties.id;
         layers[id] = layer;
-        layer.bindTooltip(feature.properties.name + " (" + feature.properties.code + ")");
+        layer.bindTooltip(label(feature.properties));
         layer.on("click", function () {
           var input = checkbox(id);
           if (input) { input.checked = !input.checked; paint(id); }

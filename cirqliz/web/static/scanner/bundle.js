@@ -2,7 +2,7 @@
  * Trust bundle: open (check the root signature, refuse rollbacks, apply deltas) and index it for
  * fast lookups. Twin of cirqliz/passcode/bundle.py open_bundle, with the same refusal codes:
  * bundle_malformed, bundle_unknown_root, bundle_bad_signature, bundle_rollback,
- * bundle_wrong_issuer, bundle_delta_base.
+ * bundle_wrong_issuer, bundle_delta_base, bundle_seq_conflict.
  */
 
 import { compareBytes, decodeStrict, isInteger, isUint } from './cbor.js';
@@ -347,6 +347,26 @@ async function checkRootSignature(message, roots) {
   throw refused('signature does not verify (tampered?)', 'bundle_bad_signature');
 }
 
+/** Deep equality of decoded values: numbers, BigInts, strings, null, bytes, arrays, plain objects. */
+function sameValue(a, b) {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && compareBytes(a, b) === 0;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
+  }
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
+}
+
+/** Whether two bundle contents say the same (bundle.py compares BundleContent; withdrawn is a set there). */
+export function sameContent(a, b) {
+  const withdrawn = (c) => [...new Set(c.withdrawn.map(toHex))].sort();
+  return sameValue({ ...a, withdrawn: withdrawn(a) }, { ...b, withdrawn: withdrawn(b) });
+}
+
 function checkSequence(kind, content, delta, current, minSeq) {
   const held = current ? current.seq : 0;
   const floor = (minSeq ?? 0) > held ? minSeq : held;
@@ -364,14 +384,16 @@ function checkSequence(kind, content, delta, current, minSeq) {
 
 /**
  * Check a full or delta bundle against the pinned root keys and return it indexed.
- * A bundle with a lower seq than `current` (or than `minSeq`) is refused as a rollback; a delta
- * applies only on top of `current` with seq == base_seq, and its result is the full content.
+ * A bundle with a lower seq than `current` (or than `minSeq`) is refused as a rollback; a full
+ * bundle with the seq of `current` returns `current` itself when its content is the same, and is
+ * refused as suspect (bundle_seq_conflict) otherwise; a delta applies only on top of `current`
+ * with seq == base_seq, and its result is the full content.
  * @param {Uint8Array} bytes the signed bundle (COSE_Sign1)
  * @param {Array<Uint8Array|object>} rootKeys SPKI DER of the pinned roots, or importRootKey() results
  * @param {{current?: TrustBundle, minSeq?: number}} [options]
  * @returns {Promise<TrustBundle>}
  * @throws {BundleError} bundle_malformed, bundle_unknown_root, bundle_bad_signature,
- *   bundle_rollback, bundle_wrong_issuer, bundle_delta_base
+ *   bundle_rollback, bundle_wrong_issuer, bundle_delta_base, bundle_seq_conflict
  */
 export async function openBundle(bytes, rootKeys, { current = null, minSeq = null } = {}) {
   const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
@@ -398,6 +420,17 @@ export async function openBundle(bytes, rootKeys, { current = null, minSeq = nul
   const { kind, delta } = decoded;
   let { content } = decoded;
   checkSequence(kind, content, delta, current, minSeq);
+  if (kind === FULL && current && content.seq === current.seq) {
+    // One seq names one content: the same again changes nothing, another one is suspect.
+    if (!sameContent(content, current.content)) {
+      throw new BundleError(
+        `paquet refusé : même numéro ${content.seq} que celui détenu mais contenu différent `
+          + '(suspect : le paquet détenu est conservé)',
+        'bundle_seq_conflict',
+      );
+    }
+    return current;
+  }
   if (kind === DELTA) content = applyDelta(current.content, content, delta);
   try {
     // bundle.py lets this MalformedError('bad_bundle') escape as is; here it is a refusal too.

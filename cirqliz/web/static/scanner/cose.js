@@ -2,7 +2,8 @@
  * COSE_Sign1 (RFC 9052 §4.2) decoding and verification, twin of cirqliz/passcode/cose.py:
  * the algorithm comes from the key, a protected `alg` that disagrees is refused, an empty
  * protected map is signed as an empty byte string, a `crit` naming a label the profile does not
- * process is refused, and signatures are exactly 64 bytes.
+ * process is refused, a protected `alg` must be one the profile accepts (checked before the
+ * signature's length, so the refusal names the algorithm), and signatures are exactly 64 bytes.
  */
 
 import { decodeStrict, Tag } from './cbor.js';
@@ -98,15 +99,17 @@ export function decodeSign1(data) {
     throw new MalformedError('payload must be a byte string (detached payloads are refused)', 'bad_payload');
   }
   if (!(signature instanceof Uint8Array)) throw new MalformedError('signature must be a byte string', 'bad_signature_type');
-  if (signature.length !== 64) {
-    throw new MalformedError(`signature is ${signature.length} bytes, expected exactly 64`, 'bad_signature_length');
-  }
   let protectedMap = new Map();
   if (protectedRaw.length) {
     protectedMap = decodeStrict(protectedRaw, 'protected header');
     if (!(protectedMap instanceof Map)) throw new MalformedError('protected header must encode a map', 'bad_protected');
   }
   checkCrit(protectedMap);
+  // Another algorithm has signatures of another size: name it rather than the length.
+  if (protectedMap.has(HEADER_ALG)) algorithmFromLabel(protectedMap.get(HEADER_ALG));
+  if (signature.length !== 64) {
+    throw new MalformedError(`signature is ${signature.length} bytes, expected exactly 64`, 'bad_signature_length');
+  }
   return { protectedRaw, protected: protectedMap, unprotected, payload, signature, tagged };
 }
 

@@ -4,8 +4,8 @@
  * The root key is fetched once, at the first online setup, and pinned in IndexedDB: later
  * bundles must verify with it. The held bundle is kept as signed bytes (the last full bundle and
  * the deltas applied since) and re-verified on every start, so nothing unsigned is ever trusted.
- * A bundle that does not verify, or whose seq is lower than the held one, is refused and the held
- * one kept.
+ * A bundle that does not verify, whose seq is lower than the held one, or whose seq is the held
+ * one's with another content (suspect: one seq names one content), is refused and the held one kept.
  */
 
 import { BundleError, openBundle } from './verifier.js';
@@ -94,11 +94,15 @@ export class TrustStore {
     return new Uint8Array(await response.arrayBuffer());
   }
 
-  /** Check and keep a fetched bundle; false when it is the one already held (nothing newer). */
+  /**
+   * Check and keep a fetched bundle; false when it is the one already held (same seq, same
+   * content). Throws BundleError when refused, e.g. bundle_seq_conflict for the held seq with
+   * another content: the held bundle stays.
+   */
   async _accept(bytes) {
     const bundle = await openBundle(bytes, [this.root], { current: this.bundle });
+    if (this.bundle && bundle === this.bundle) return false;
     const isDelta = decodePayload(decodeSign1(bytes).payload).kind === DELTA;
-    if (!isDelta && this.bundle && bundle.seq === this.bundle.seq) return false;
     const held = (await getValue(this.keys.bundle)) ?? null;
     const record = isDelta && held
       ? { ...held, deltas: [...held.deltas, bytes] }
