@@ -9,7 +9,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from cirqliz.clock import to_epoch
 from cirqliz.domain.errors import DomainError
@@ -34,7 +34,7 @@ def _keys_dir_option(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = FrenchArgumentParser(
         prog="cirqliz", description="CirQliz: laissez-passer signés pour zones à accès réglementé"
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,7 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_jobs_commands(sub)
     _add_data_commands(sub)  # after the jobs commands: it extends their `import` sub-command
     _add_ops_commands(sub)
+    _add_opendata_commands(sub)
+    _add_onboarding_commands(sub)
     return parser
+
+
+def _add_opendata_commands(sub: argparse._SubParsersAction) -> None:
+    """`cirqliz opendata fetch|status` (issue 15: published schemas, cirqliz/opendata/cli.py)."""
+    from cirqliz.opendata import cli as opendata_cli
+
+    opendata_cli.add_commands(sub)
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -159,6 +168,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _sign_pass(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "opendata":
+        from cirqliz.opendata import cli as opendata_cli
+
+        return opendata_cli.run(args)
     if args.command == "db":
         return _db(args)
     if args.command == "serve":
@@ -169,6 +182,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _jobs_command(args)
     if args.command in ("audit", "backup", "restore"):
         return _ops_command(args)
+    if args.command in ONBOARDING_COMMANDS:
+        return _onboarding_command(args)
     raise verify_cli.UsageError(f"unknown command {args.command}")
 
 
@@ -815,6 +830,248 @@ async def _audit_verify(settings: Any) -> int:
 
 
 # ---- end of audit chain, backups and restores -------------------------------------------------
+
+
+# ---- onboarding and the operator's safety nets (issue 15) --------------------------------------
+# `cirqliz authority create|list`, `cirqliz user invite|disable|list`, `cirqliz doctor`. Exit codes:
+# 0 done, 1 refused by what is stored (a code taken, an unknown authority or account), 2 a value typed
+# wrongly (argparse refuses it with a French message).
+
+ONBOARDING_COMMANDS = ("authority", "user", "doctor")
+INVITATION_LINK_FR = "Lien d'invitation : "
+"""Start of the line that shows an invitation link when no SMTP server is configured (one line, once)."""
+
+
+def _typed(parse: Any) -> Any:
+    """An argparse `type=` from an onboarding parser: its InvalidInput becomes an argparse error (exit 2)."""
+
+    def convert(text: str) -> Any:
+        from cirqliz.issuance.onboarding import InvalidInput
+
+        try:
+            return parse(text)
+        except InvalidInput as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def _add_onboarding_commands(sub: argparse._SubParsersAction) -> None:
+    from cirqliz.issuance import onboarding as ob
+
+    authority = sub.add_parser("authority", help="autorités : créer, lister").add_subparsers(
+        dest="action", required=True, metavar="{create,list}")
+    create = authority.add_parser(
+        "create", help="créer une autorité, ses clés, son premier paquet de confiance et inviter son administrateur",
+        description="Crée l'autorité (code = émetteur des laissez-passer et dossier des clés), ses clés "
+                    "sous $CIRQLIZ_KEYS_DIR/CODE, publie son premier paquet de confiance et invite son "
+                    "administrateur (rôles authority_admin et reviewer).")
+    create.add_argument("code", type=_typed(ob.parse_authority_code),
+                        help="code court : 2 à 32 lettres sans accent, chiffres, - ou _ (gardé en minuscules)")
+    create.add_argument("--name", required=True, type=_typed(ob.parse_authority_name), metavar="NOM",
+                        help="nom de l'autorité")
+    create.add_argument("--siren", type=_typed(ob.parse_authority_siren), help="SIREN de la collectivité (9 chiffres)")
+    create.add_argument("--timezone", default=ob.DEFAULT_TIME_ZONE, type=_typed(ob.parse_time_zone),
+                        help="fuseau horaire IANA (défaut : Europe/Paris)")
+    create.add_argument("--admin", required=True, type=_typed(ob.parse_email), metavar="ADRESSE",
+                        help="adresse électronique du premier administrateur")
+    authority.add_parser("list", help="lister les autorités")
+
+    user = sub.add_parser("user", help="comptes : inviter, désactiver, lister").add_subparsers(
+        dest="action", required=True, metavar="{invite,disable,list}")
+    invite = user.add_parser("invite", help="inviter une personne dans une autorité")
+    invite.add_argument("email", type=_typed(ob.parse_email), help="adresse électronique de la personne")
+    invite.add_argument("--authority", required=True, metavar="CODE", help="code de l'autorité")
+    invite.add_argument("--role", required=True, choices=[r.value for r in ob.AUTHORITY_ROLES],
+                        help="authority_admin (administrateur), reviewer (instructeur) ou agent (contrôle)")
+    disable = user.add_parser("disable", help="désactiver un compte (ses sessions se terminent aussitôt)")
+    disable.add_argument("email", type=_typed(ob.parse_email), help="adresse électronique du compte")
+    listing = user.add_parser("list", help="lister les comptes et leurs rôles")
+    listing.add_argument("--authority", help="seulement les membres de cette autorité (et ses invitations en attente)")
+
+    sub.add_parser("doctor", help="vérifier une installation (réglages, base, clés, paquets, courriel, tâches)",
+                   description="Vérifie l'installation décrite par les variables CIRQLIZ_* et dit quoi corriger ; "
+                               "code de sortie 1 si un point est à corriger.")
+
+
+def _onboarding_command(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sqlalchemy.exc import DBAPIError
+
+    from cirqliz.issuance.onboarding import InvalidInput
+    from cirqliz.settings import DEVELOPMENT, PRODUCTION, Settings
+
+    if args.command == "doctor":
+        from cirqliz.clock import SystemClock
+        from cirqliz.ops.doctor import print_report, run_doctor
+
+        report = asyncio.run(run_doctor(os.environ, clock=SystemClock()))
+        print_report(report)
+        return 0 if report.ok else 1
+    # Commands that mint links sign them with the secret key: the server's rule (production by
+    # default), so a link is never signed with the public development key by mistake.
+    mints = (args.command, args.action) in (("authority", "create"), ("user", "invite"))
+    settings = Settings.from_env(default_env=PRODUCTION if mints else DEVELOPMENT)
+    try:
+        return asyncio.run(_onboarding_async(args, settings))
+    except InvalidInput as exc:
+        return _fail(exc.message, 2)
+    except DBAPIError as exc:
+        return _fail(f"base de données injoignable ou non migrée ({type(exc.orig).__name__}) : vérifiez "
+                     "CIRQLIZ_DATABASE_URL puis lancez « cirqliz db upgrade »")
+    except OSError as exc:
+        return _fail(f"fichier ou dossier inaccessible : {exc.filename or ''} ({exc.strerror or exc})")
+
+
+async def _onboarding_async(args: argparse.Namespace, settings: Any) -> int:
+    from cirqliz.clock import SystemClock
+    from cirqliz.db.engine import create_engine, create_session_factory, transaction
+    from cirqliz.issuance import onboarding as ob
+
+    engine = create_engine(settings)
+    maker = create_session_factory(engine)
+    clock = SystemClock()
+    try:
+        if args.command == "authority" and args.action == "create":
+            created = await ob.create_authority(
+                maker, code=args.code, name=args.name, siren=args.siren, time_zone=args.timezone,
+                admin_email=args.admin, keys_root=settings.keys_dir, clock=clock, secret_key=settings.secret_key)
+            print(f"autorité créée : {created.name} (code {created.code}, émetteur des laissez-passer)")
+            print(f"clés : {created.keys_dir} (racine {created.root_kid}, signature {created.signing_kid}) — "
+                  "sauvegardez ce dossier, les clés privées n'existent nulle part ailleurs")
+            print(f"paquet de confiance n° {created.bundle_seq} publié : "
+                  f"{settings.base_url.rstrip('/')}/bundle/{created.code}.cose")
+            _deliver_invitation(settings, created.name, created.invitation)
+            return 0
+        if args.command == "authority":
+            async with transaction(maker) as session:
+                rows = await ob.list_authorities(session)
+            if not rows:
+                print("aucune autorité : créez-en une avec « cirqliz authority create CODE --name … --admin … »")
+                return 0
+            print(f"{'code':<20} {'SIREN':<9}  {'fuseau':<18} {'comptes':>7} {'paquet':>6}  nom")
+            for row in rows:
+                print(f"{row.code:<20} {row.siren or '-':<9}  {row.time_zone or '-':<18} {row.users:>7} "
+                      f"{row.last_bundle_seq:>6}  {row.name}")
+            return 0
+        if args.action == "invite":
+            async with transaction(maker) as session:
+                authority, link = await ob.invite_to_authority(
+                    session, code=args.authority, email=args.email, role=args.role, clock=clock,
+                    secret_key=settings.secret_key)
+                name = authority.name
+            _deliver_invitation(settings, name, link)
+            return 0
+        if args.action == "disable":
+            async with transaction(maker) as session:
+                done = await ob.disable_account(session, email=args.email, clock=clock)
+            state = "désactivé" if done.was_active else "déjà désactivé (sessions terminées à nouveau)"
+            print(f"compte {done.email} {state} : il ne peut plus se connecter et ses sessions sont terminées")
+            print("jetons d'API : ils appartiennent aux organisations, pas aux personnes — révoquez depuis la page "
+                  "« Jetons d'API » ceux que cette personne connaissait")
+            for code in done.authorities_without_admin:
+                print(f"attention : l'autorité {code} n'a plus d'administrateur actif "
+                      f"(cirqliz user invite --authority {code} --role authority_admin ADRESSE)", file=sys.stderr)
+            return 0
+        async with transaction(maker) as session:
+            people = await ob.list_users(session, args.authority)
+            pending = (await ob.authority_pending_invitations(session, args.authority, clock.now())
+                       if args.authority else [])
+        for person in people:
+            roles = ", ".join(f"{code}:{role}" for code, role in person.roles) or "aucun rôle"
+            state = "actif" if person.active else "désactivé"
+            print(f"{person.email:<40} {state:<10} {roles}  ({person.display_name})")
+        if not people:
+            print("aucun compte")
+        for invitation in pending:
+            print(f"{invitation.email:<40} {'invité':<10} {invitation.role} (en attente)")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+def _deliver_invitation(settings: Any, organisation_name: str, link: Any) -> None:
+    """Mail the invitation (outbox without SMTP); without SMTP, or when SMTP fails, print the link once."""
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from cirqliz.issuance.mail import Mailer
+    from cirqliz.issuance.onboarding import OPERATOR_FR, roles_label_fr
+
+    mailer = Mailer.for_settings(settings)
+    message = mailer.compose("invitation", to=link.email, inviter=OPERATOR_FR,
+                             organisation=SimpleNamespace(name=organisation_name),
+                             role_label=roles_label_fr(link.roles), expires_at=link.expires_at,
+                             link=link.url(settings.base_url))
+    until = link.expires_at.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y %H:%M")
+    who = f"{link.email} ({roles_label_fr(link.roles)}, valable jusqu'au {until})"
+    if mailer.uses_outbox:
+        path = mailer.write_outbox(message)
+        print(f"invitation de {who} : pas de serveur SMTP (CIRQLIZ_SMTP_HOST), courriel écrit dans {path.parent} ; "
+              "transmettez ce lien à la personne :")
+        print(f"{INVITATION_LINK_FR}{link.url(settings.base_url)}")
+        return
+    try:
+        mailer.send_smtp(message)
+    except Exception as exc:  # the invitation is stored: hand the link over another way
+        print(f"cirqliz: l'envoi du courriel à {link.email} a échoué ({type(exc).__name__}) : transmettez ce lien "
+              "vous-même", file=sys.stderr)
+        print(f"{INVITATION_LINK_FR}{link.url(settings.base_url)}")
+        return
+    print(f"invitation envoyée par courriel à {who}")
+
+
+class FrenchArgumentParser(argparse.ArgumentParser):
+    """argparse with its usage errors and help headings in French (exit status 2 as before)."""
+
+    _ERRORS = (
+        (r"the following arguments are required: (.*)", r"arguments obligatoires manquants : \1"),
+        (r"unrecognized arguments: (.*)", r"arguments non reconnus : \1"),
+        (r"argument (.*?): invalid choice: (.*) \(choose from (.*)\)", r"argument \1 : choix invalide : \2 "
+                                                                       r"(possibles : \3)"),
+        (r"argument (.*?): invalid (\S+) value: (.*)", r"argument \1 : valeur invalide (\2) : \3"),
+        (r"argument (.*?): expected one argument", r"argument \1 : une valeur est attendue"),
+        (r"argument (.*?): expected at least one argument", r"argument \1 : au moins une valeur est attendue"),
+        (r"argument (.*?): not allowed with argument (.*)", r"argument \1 : incompatible avec \2"),
+        (r"one of the arguments (.*) is required", r"l'un de ces arguments est obligatoire : \1"),
+        (r"ambiguous option: (.*) could match (.*)", r"option ambiguë : \1 peut désigner \2"),
+        (r"argument (.*?): (.*)", r"argument \1 : \2"),
+    )
+    _HEADINGS = (("usage: ", "utilisation : "), ("positional arguments:", "arguments :"),
+                 ("options:", "options :"), ("show this help message and exit", "afficher cette aide et quitter"))
+
+    @classmethod
+    def translate(cls, message: str) -> str:
+        """argparse's English error message in French (unchanged when unknown)."""
+        import re
+
+        for pattern, replacement in cls._ERRORS:
+            if re.fullmatch(pattern, message, flags=re.DOTALL):
+                return re.sub(pattern, replacement, message, count=1, flags=re.DOTALL)
+        return message
+
+    def _french(self, text: str) -> str:
+        for english, french in self._HEADINGS:
+            text = text.replace(english, french)
+        return text
+
+    def format_usage(self) -> str:
+        """The usage line, in French."""
+        return self._french(super().format_usage())
+
+    def format_help(self) -> str:
+        """The help text, its headings in French."""
+        return self._french(super().format_help())
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the French message, exit 2."""
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {self.translate(message)}\n")
+
+
+# ---- end of onboarding and the operator's safety nets ------------------------------------------
 
 
 if __name__ == "__main__":

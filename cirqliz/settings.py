@@ -9,6 +9,11 @@ front of CirQliz, e.g. `127.0.0.1` or `10.0.0.10,10.0.1.0/24`. Only for a connec
 of them is `X-Forwarded-For` read (its right-most address that is not itself a trusted proxy) as
 the client's address, for rate limits, the audit log and the loopback checks. Empty (default): the
 header is ignored, so nobody can pick the address a limit counts.
+
+CIRQLIZ_OPEN_DATA_DIR: folder of the published open-data schemas (ZFE, Cerema, DATEX II XSDs),
+read where they are used (cirqliz.imports.common.open_data_dir), not a field here. Unset: a
+development clone uses ../shared/data when it exists, an install var/opendata, filled by
+`cirqliz opendata fetch`. Without the files, the built-in checks alone validate open data.
 """
 
 from __future__ import annotations

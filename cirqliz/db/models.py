@@ -47,11 +47,14 @@ class Organisation(SQLModel, table=True):
     # An organiser belongs to one authority: it submits events to it only, and only that
     # authority's admins see and invite its members (null for authorities and companies).
     authority_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
+    contact_email: str | None = Field(default=None, max_length=254)  # an organiser's, given by its authority
     # Zone refs are never reused: allocated from this counter, not from max(ref) + 1.
     next_zone_ref: int = Field(default=1)
     # The seq of the authority's last published trust bundle. keys/ holds it too, but a keys/
     # restored from an older copy would go back, and phones refuse a bundle whose seq goes back.
     last_bundle_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # An authority's IANA time zone (given by `cirqliz authority create`); null for the others.
+    time_zone: str | None = Field(default=None, max_length=64)
     created_at: datetime
 
 

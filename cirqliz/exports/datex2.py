@@ -6,7 +6,8 @@ overall start/end, one validPeriod per time window, public holidays as an except
 where (AreaLocation with a GML multipolygon, latitude first as GML EPSG:4326 wants) and
 "unless the vehicle holds a permit" (PermitCondition with negate=true): pass holders may enter.
 Times of day are local wall times of the zone's time zone; a window crossing midnight is written
-with an end before its start. Output depends only on the input: no clock is read.
+with an end before its start. Output depends only on the input: no clock is read. What is written
+is checked like what is read (cirqliz.imports.datex2.parse_datex2).
 """
 
 from __future__ import annotations
@@ -162,8 +163,9 @@ def export_datex2(zones: Iterable[ZoneLike], *, publication_time: datetime, auth
     """A TrafficRegulationPublication (UTF-8 bytes) for the zones, in the order given.
 
     `publication_time` is the only timestamp written (also the start of zones without one);
-    `publication` defaults to a UUID derived from the zone codes. With `validate`, the output is
-    checked against the XSDs (ImportFileError if it does not conform).
+    `publication` defaults to a UUID derived from the zone codes. The output always passes the
+    built-in structural checks; with `validate`, also the XSDs of `xsd_dir`, else the published
+    XSDs when they are installed (ImportFileError if it does not conform).
     """
     items = list(zones)
     root = Element(_q("d2", "payload"))
@@ -179,8 +181,7 @@ def export_datex2(zones: Iterable[ZoneLike], *, publication_time: datetime, auth
     for zone in items:
         _order(holder, zone, authority, permit_url, publication_time)
     output = tostring(root, encoding="utf-8", xml_declaration=True)
-    if validate:
-        parse_datex2(output, xsd_dir=xsd_dir)
+    parse_datex2(output, xsd_dir=xsd_dir if validate else None, published=validate)
     return output
 
 

@@ -3,7 +3,8 @@
 Inputs are ZoneRecord-like objects (attributes source, source_id, code, geometry, tz, valid_from,
 valid_until, windows, opening_hours, rules, extra). Per-class Crit'Air rules come from
 `rules["critair"]` (as written by the ZFE importer: {"vp": {"critair_from": "V4", "opening_hours": ...}});
-Crit'Air classes: arrêté du 21 juin 2016.
+Crit'Air classes: arrêté du 21 juin 2016. The document written is checked like an imported one
+(cirqliz.imports.zfe.zfe_violation).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 from cirqliz.domain.osm_hours import windows_to_opening_hours
 from cirqliz.imports.common import local_day_of
 from cirqliz.imports.records import ImportFileError
-from cirqliz.imports.zfe import VEHICLE_CLASSES, zfe_validator
+from cirqliz.imports.zfe import VEHICLE_CLASSES, zfe_violation
 
 
 class ExportFileError(ImportFileError):
@@ -70,11 +71,11 @@ def zfe_feature(zone: ZoneLike) -> dict[str, Any]:
 
 
 def export_zfe(zones: Iterable[ZoneLike], *, validate: bool = True) -> dict[str, Any]:
-    """A ZFE schema FeatureCollection for the zones; checked against the schema unless told not to."""
+    """A ZFE schema FeatureCollection for the zones; checked (built-in checks, and the published
+    schema when installed) unless told not to."""
     document = {"type": "FeatureCollection", "features": [zfe_feature(z) for z in zones]}
     if validate:
-        errors = sorted(zfe_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-        if errors:
-            path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in errors[0].absolute_path)
-            raise ExportFileError(f"export ZFE non conforme au schéma, à {path} : {errors[0].message}")
+        message = zfe_violation(document, what="export ZFE")
+        if message is not None:
+            raise ExportFileError(message)
     return document

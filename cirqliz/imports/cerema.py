@@ -5,6 +5,12 @@ that breaks it is skipped and every broken field is reported with the row number
 row 1). `PERIODE_JH` is OSM opening_hours, `GEOM_WKT` WGS84 WKT (lines are buffered to polygons),
 `VEH_USAGES` and `SAUF_VEH_USAGES` are compared with the schema's VEH_USAGES vocabulary. Crit'Air
 labels of `VEH_CQAS`: arrêté du 21 juin 2016.
+
+Rows are always checked by the built-in schema of this module (BUILTIN_SCHEMA: the columns, their
+types, required values, vocabularies and bounds, written here); when the published schema.json
+and referentiels/VEH_USAGES.csv are in the open-data folder with their pinned hashes
+(cirqliz.opendata), rows are checked against the published schema too and usages against the
+published vocabulary (without it, usages are kept as read, uncompared).
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import shapely
@@ -21,9 +29,10 @@ from shapely.geometry import mapping
 
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.osm_hours import parse_opening_hours
-from cirqliz.imports.common import DEFAULT_BUFFER_M, decode_text, derive_code, reference_file, zone_geometry
+from cirqliz.imports.common import DEFAULT_BUFFER_M, decode_text, derive_code, zone_geometry
 from cirqliz.imports.records import DEFAULT_TZ, ImportBatch, ImportFileError, Problem, TrafficOrderRecord
-from cirqliz.imports.tableschema import TableSchema, check_row, missing_columns, table_schema
+from cirqliz.imports.tableschema import FieldSpec, TableSchema, check_row, missing_columns, table_schema
+from cirqliz.opendata.files import published_folder
 
 SOURCE = "cerema-marchandises"
 CRITAIR_LABELS: dict[str, int | None] = {
@@ -40,18 +49,88 @@ MAPPED = frozenset({
 })
 
 
-@lru_cache(maxsize=1)
-def cerema_schema() -> TableSchema:
-    """The Cerema Table Schema (the published schema.json)."""
-    path = reference_file("cerema-marchandises/schema.json")
-    return table_schema(json.loads(path.read_text(encoding="utf-8")))
+MOTORS = ("Électrique", "Gaz Naturel pour Véhicules", "Hydrogène")
+_TEXT_COLUMNS = ("ARR_CONSIDERANT", "REGL_ARTICLE", "REGL_SOUS_ARTICLE", "REGL_CONTEXTE", "VEH_TYPES",
+                 "VEH_USAGES", "SAUF_VEH_USAGES", "PERIODE_JH", "PERIODE_DEBUT", "PERIODE_FIN", "EMPRISE_ZONE")
+BUILTIN_SCHEMA = TableSchema(
+    fields=(
+        FieldSpec("ID", required=True, unique=True, max_length=200),
+        FieldSpec("COLL_NOM", required=True, max_length=200),
+        # Code officiel géographique of a commune: two digits (2A/2B for Corsica) and three digits.
+        FieldSpec("COLL_INSEE", required=True, pattern=re.compile(r"(?:[013-9][0-9]|2[AB1-9])[0-9]{3}")),
+        FieldSpec("ARR_DATE", type="date", format="%Y-%m-%d", required=True),
+        FieldSpec("ARR_REF", required=True, max_length=200),
+        FieldSpec("ARR_OBJET", required=True),
+        FieldSpec("ARR_URL", format="uri"),
+        FieldSpec("REGL_MODALITE", required=True, enum=tuple(MODALITIES)),
+        FieldSpec("VEH_TONNAGE_MODALITE", enum=tuple(TONNAGE_MODES)),
+        FieldSpec("VEH_TONNAGE", type="number", minimum=0, maximum=45),  # tonnes; 44 t is the French maximum
+        FieldSpec("VEH_LONG", type="number", minimum=0, maximum=30),  # metres
+        FieldSpec("VEH_LARG", type="number", minimum=0, maximum=6),
+        FieldSpec("VEH_HAUT", type="number", minimum=0, maximum=6),
+        FieldSpec("VEH_MOTORS", list_of=MOTORS),
+        FieldSpec("VEH_CQAS", list_of=tuple(CRITAIR_LABELS)),
+        FieldSpec("EMPRISE_DESIGNATION", required=True, max_length=500),
+        FieldSpec("EMPRISE_DEBUT"), FieldSpec("EMPRISE_FIN"), FieldSpec("EMPRISE_SENS"),
+        FieldSpec("INTERV_DUREE", type="time"),
+        FieldSpec("INTERV_HMAX", type="time"),
+        FieldSpec("GEOM_WKT"),
+        FieldSpec("GEOM_DEBUT", type="geopoint"),
+        FieldSpec("GEOM_FIN", type="geopoint"),
+        FieldSpec("GEOM_SOURCE"),
+        *(FieldSpec(name) for name in _TEXT_COLUMNS),
+    ),
+    missing_values=("", "NA", "NaN", "N/A"),
+    primary_key=("ID",),
+)
+"""The product's own checks of a Cerema row (always applied), in French."""
 
 
-@lru_cache(maxsize=1)
-def vehicle_usages() -> frozenset[str]:
-    """The VEH_USAGES vocabulary (the published referentiels/VEH_USAGES.csv, Windows-1252)."""
-    lines = reference_file("cerema-marchandises/referentiels/VEH_USAGES.csv").read_text(encoding="cp1252")
+@lru_cache(maxsize=4)
+def _published_schema(path: str) -> TableSchema:
+    try:
+        return table_schema(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, re.error) as exc:
+        raise ImportFileError(f"schéma Cerema publié illisible : {path}", code="reference_invalid") from exc
+
+
+@lru_cache(maxsize=4)
+def _published_usages(path: str) -> frozenset[str]:
+    lines = Path(path).read_text(encoding="cp1252")
     return frozenset(line.strip() for line in lines.splitlines() if line.strip())
+
+
+def published_schema() -> TableSchema | None:
+    """The published Cerema Table Schema when installed with its pinned hash, else None."""
+    folder = published_folder("cerema")
+    if folder is None:
+        return None
+    return _published_schema(str((folder / "cerema-marchandises" / "schema.json").resolve()))
+
+
+def cerema_schema() -> TableSchema:
+    """The schema that names the columns: the published one when installed, else BUILTIN_SCHEMA."""
+    return published_schema() or BUILTIN_SCHEMA
+
+
+def vehicle_usages() -> frozenset[str] | None:
+    """The published VEH_USAGES vocabulary (referentiels/VEH_USAGES.csv, Windows-1252), None when
+    it is not installed."""
+    folder = published_folder("cerema")
+    if folder is None:
+        return None
+    return _published_usages(str((folder / "cerema-marchandises" / "referentiels" / "VEH_USAGES.csv").resolve()))
+
+
+def _check(row: dict[str, str], index: int, row_id: str | None,
+           published: TableSchema | None) -> tuple[dict[str, Any], list[Problem]]:
+    """Typed values (built-in schema) and the problems of both schemas, one per field."""
+    values, problems = check_row(row, BUILTIN_SCHEMA, index, item_id=row_id)
+    if published is not None:
+        _, first = check_row(row, published, index, item_id=row_id)
+        reported = {p.field for p in first}
+        problems = first + [p for p in problems if p.field not in reported]
+    return values, problems
 
 
 def import_cerema(data: bytes | str, *, tz: str = DEFAULT_TZ,
@@ -61,7 +140,8 @@ def import_cerema(data: bytes | str, *, tz: str = DEFAULT_TZ,
     ImportFileError when the text is not UTF-8 CSV or lacks a required column.
     """
     text = decode_text(data, what="fichier CSV")
-    schema = cerema_schema()
+    published = published_schema()
+    known = set(BUILTIN_SCHEMA.names) | set(published.names if published else ())
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
@@ -69,13 +149,14 @@ def import_cerema(data: bytes | str, *, tz: str = DEFAULT_TZ,
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ImportFileError("fichier CSV vide : la ligne d'en-tête manque", code="import_empty")
     header = [cell.strip() for cell in rows[0]]
-    absent = missing_columns(header, schema)
+    absent = missing_columns(header, BUILTIN_SCHEMA)
+    absent += [name for name in missing_columns(header, published or BUILTIN_SCHEMA) if name not in absent]
     if absent:
         raise ImportFileError(f"fichier non conforme au schéma Cerema : colonnes obligatoires absentes "
                               f"({', '.join(absent)})", code="import_schema_violation")
     records: list[TrafficOrderRecord] = []
     problems: list[Problem] = []
-    unknown = [h for h in header if h not in schema.names]
+    unknown = [h for h in header if h not in known]
     if unknown:
         problems.append(Problem(1, None, f"colonnes hors schéma ignorées : {', '.join(unknown)}",
                                 code="unknown_columns", severity="warning"))
@@ -89,7 +170,7 @@ def import_cerema(data: bytes | str, *, tz: str = DEFAULT_TZ,
             continue
         row = dict(zip(header, cells, strict=True))
         row_id = (row.get("ID") or "").strip() or None
-        values, row_problems = check_row(row, schema, index, item_id=row_id)
+        values, row_problems = _check(row, index, row_id, published)
         if row_id is not None and row_id in seen:
             row_problems.append(Problem(index, "ID", f"identifiant {row_id!r} en double", code="duplicate_id",
                                         item_id=row_id))
@@ -143,8 +224,9 @@ def _record(index: int, values: dict[str, Any], tz: str, buffer_m: float,
         except (shapely.errors.ShapelyError, ValueError, TypeError, AttributeError) as exc:
             local.append(Problem(index, "GEOM_WKT", f"géométrie WKT illisible : {str(exc)[:120]}",
                                  code="invalid_wkt", item_id=row_id))
+    vocabulary = vehicle_usages()
     for name in ("VEH_USAGES", "SAUF_VEH_USAGES"):
-        odd = [u for u in _split(values.get(name)) if u not in vehicle_usages()]
+        odd = [u for u in _split(values.get(name)) if vocabulary is not None and u not in vocabulary]
         if odd:
             local.append(Problem(index, name, f"usage(s) hors du référentiel VEH_USAGES : {', '.join(odd)}",
                                  code="unknown_usage", severity="warning", item_id=row_id))

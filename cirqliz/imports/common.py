@@ -160,18 +160,26 @@ def has_lone_surrogate(value: Any) -> bool:
 
 
 OPEN_DATA_DIR_ENV = "CIRQLIZ_OPEN_DATA_DIR"
+DEFAULT_OPEN_DATA_DIR = Path("var") / "opendata"
+_CLONE = Path(__file__).resolve().parents[2]
 
 
 def open_data_dir() -> Path:
     """Folder of the published reference files (ZFE and Cerema schemas, DATEX II XSDs).
 
-    They are third-party files, so they are not shipped in the package: a deployment points
-    CIRQLIZ_OPEN_DATA_DIR at its copy; a development clone uses ../shared/data beside it.
+    They are third-party files, not shipped in the package, and optional: without them imports and
+    exports are validated by the built-in checks alone (cirqliz.opendata). The folder is
+    CIRQLIZ_OPEN_DATA_DIR when set; else ../shared/data when the code runs from a development clone
+    that has it beside it; else var/opendata (relative to the working directory, like var/documents),
+    where `cirqliz opendata fetch` installs them.
     """
     configured = os.environ.get(OPEN_DATA_DIR_ENV)
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
+    shared = _CLONE.parent / "shared" / "data"
+    if (_CLONE / "pyproject.toml").is_file() and shared.is_dir():
+        return shared
+    return DEFAULT_OPEN_DATA_DIR
 
 
 def reference_file(relative: str) -> Path:
@@ -179,7 +187,8 @@ def reference_file(relative: str) -> Path:
     path = open_data_dir() / relative
     if not path.is_file():
         raise ImportFileError(
-            f"fichier de référence introuvable : {path} (indiquer le dossier avec {OPEN_DATA_DIR_ENV})",
+            f"fichier de référence introuvable : {path} (indiquer le dossier avec {OPEN_DATA_DIR_ENV} "
+            "ou l'installer avec « cirqliz opendata fetch »)",
             code="reference_missing",
         )
     return path

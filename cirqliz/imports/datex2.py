@@ -1,8 +1,9 @@
 """Import DATEX II v3 TrafficRegulationPublication documents (as published by DiaLog).
 
-The document is validated against the DATEX II v3 XSDs with the DiaLog extension (entry point
-DATEXII_3_D2Payload.xsd; loaded once, offline, from a folder: `xsd_dir`, else the environment
-variable CIRQLIZ_DATEX2_XSD_DIR, else ../shared/data/dialog-datex2 beside the clone). Each
+Every document is checked by the built-in structural checks (cirqliz.imports.datex2_structure).
+It is also validated against the DATEX II v3 XSDs with the DiaLog extension (entry point
+DATEXII_3_D2Payload.xsd; loaded once, offline) from `xsd_dir` when given, else when they are in
+the open-data folder with their pinned hashes (cirqliz.opendata, `cirqliz opendata fetch`). Each
 trafficRegulation of each trafficRegulationOrder becomes one ZoneRecord: locations (GML
 polygons, GML line strings or DiaLog's GeoJSON; lines buffered to polygons), validity (overall
 start/end, recurring periods, exceptions) and the vehicle conditions.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
@@ -30,7 +30,9 @@ from cirqliz.domain.errors import DomainError, GeometryError, WindowError
 from cirqliz.domain.windows import ALL_DAYS, MINUTES_PER_DAY, TimeWindow, zone_info
 from cirqliz.domain.zones import ZoneKind
 from cirqliz.imports.common import DEFAULT_BUFFER_M, derive_code, open_data_dir, zone_geometry
+from cirqliz.imports.datex2_structure import StructureError, check_publication
 from cirqliz.imports.records import DEFAULT_TZ, ImportBatch, ImportFileError, Problem, ZoneRecord
+from cirqliz.opendata.files import published_folder
 
 SOURCE = "datex2"
 ENTRY_XSD = "DATEXII_3_D2Payload.xsd"
@@ -48,11 +50,14 @@ EVENT_REASONS = frozenset({"event", "publicEvent"})
 
 
 def default_xsd_dir() -> Path:
-    """Where the XSDs are looked for when no folder is given."""
-    configured = os.environ.get("CIRQLIZ_DATEX2_XSD_DIR")
-    if configured:
-        return Path(configured)
+    """Where the published XSDs go in the open-data folder."""
     return open_data_dir() / "dialog-datex2"
+
+
+def published_xsd_dir() -> Path | None:
+    """The folder of the published XSDs when they are installed with their pinned hashes, else None."""
+    folder = published_folder("datex2")
+    return None if folder is None else folder / "dialog-datex2"
 
 
 @lru_cache(maxsize=4)
@@ -61,19 +66,25 @@ def _load_schema(folder: str) -> xmlschema.XMLSchema:
 
 
 def datex2_schema(xsd_dir: str | Path | None = None) -> xmlschema.XMLSchema:
-    """The DATEX II v3 schema (with the DiaLog extension), loaded once per folder and cached."""
-    folder = Path(xsd_dir) if xsd_dir is not None else default_xsd_dir()
+    """The DATEX II v3 schema (with the DiaLog extension) of `xsd_dir`, else of the open-data
+    folder; loaded once per folder and cached. ImportFileError when the XSDs are not there."""
+    folder = Path(xsd_dir) if xsd_dir is not None else (published_xsd_dir() or default_xsd_dir())
     if not (folder / ENTRY_XSD).is_file():
         raise ImportFileError(f"schémas DATEX II introuvables : {folder / ENTRY_XSD} n'existe pas "
-                              "(indiquer le dossier des XSD : CIRQLIZ_OPEN_DATA_DIR ou CIRQLIZ_DATEX2_XSD_DIR)",
-                              code="datex2_xsd_missing")
+                              "(indiquer le dossier avec CIRQLIZ_OPEN_DATA_DIR, ou les installer avec "
+                              "« cirqliz opendata fetch »)", code="datex2_xsd_missing")
     return _load_schema(str(folder.resolve()))
 
 
-def parse_datex2(data: bytes | str, *, xsd_dir: str | Path | None = None) -> Element:
-    """Parse and validate a DATEX II document; its root element, or ImportFileError naming the
-    first violation by its line and element (never the XML engines' English text or objects)."""
-    schema = datex2_schema(xsd_dir)
+def parse_datex2(data: bytes | str, *, xsd_dir: str | Path | None = None, published: bool = True) -> Element:
+    """Parse and check a DATEX II document; its root element, or ImportFileError naming the first
+    violation by its line and element (never the XML engines' English text or objects).
+
+    The built-in structural checks always run; the XSDs of `xsd_dir` too, else (with `published`)
+    the published XSDs when they are installed.
+    """
+    folder = xsd_dir if xsd_dir is not None else (published_xsd_dir() if published else None)
+    schema = datex2_schema(folder) if folder is not None else None
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     try:
         resource = xmlschema.XMLResource(io.BytesIO(raw), defuse="always", allow="none")
@@ -87,6 +98,17 @@ def parse_datex2(data: bytes | str, *, xsd_dir: str | Path | None = None) -> Ele
         where = _parse_position(exc)
         raise ImportFileError(f"document DATEX II illisible : ce n'est pas du XML bien formé{where}",
                               code="import_not_xml") from exc
+    if schema is not None:
+        _check_xsd(schema, resource, raw)
+    try:
+        check_publication(resource.root)
+    except StructureError as exc:
+        raise ImportFileError(f"document DATEX II non conforme{_where(exc.element, resource.root, raw)} : "
+                              f"{exc.what}", code="import_schema_violation") from exc
+    return resource.root
+
+
+def _check_xsd(schema: xmlschema.XMLSchema, resource: xmlschema.XMLResource, raw: bytes) -> None:
     try:
         error = next(iter(schema.iter_errors(resource)), None)
     except (xmlschema.XMLSchemaException, KeyError, ValueError, TypeError) as exc:
@@ -96,7 +118,6 @@ def parse_datex2(data: bytes | str, *, xsd_dir: str | Path | None = None) -> Ele
     if error is not None:
         raise ImportFileError(f"document DATEX II non conforme au schéma{_violation(error, resource.root, raw)}",
                               code="import_schema_violation")
-    return resource.root
 
 
 def _parse_position(exc: BaseException) -> str:
@@ -121,16 +142,23 @@ def _element_lines(raw: bytes) -> list[int]:
     return lines
 
 
+def _where(element: Element | None, root: Element, raw: bytes) -> str:
+    """', ligne L, élément « name »' of an element of the document (what is known of it)."""
+    if element is None:
+        return ""
+    parts = []
+    index = next((i for i, e in enumerate(root.iter()) if e is element), None)
+    lines = _element_lines(raw) if index is not None else []
+    if index is not None and index < len(lines):
+        parts.append(f", ligne {lines[index]}")
+    parts.append(f", élément « {_local(str(element.tag))} »")
+    return "".join(parts)
+
+
 def _violation(error: xmlschema.XMLSchemaValidationError, root: Element, raw: bytes) -> str:
     """', ligne L, élément « name » : what' for a schema violation, in French."""
     element = error.elem if isinstance(error.elem, Element) else None
-    parts = []
-    if element is not None:
-        index = next((i for i, e in enumerate(root.iter()) if e is element), None)
-        lines = _element_lines(raw) if index is not None else []
-        if index is not None and index < len(lines):
-            parts.append(f", ligne {lines[index]}")
-        parts.append(f", élément « {_local(str(element.tag))} »")
+    parts = [_where(element, root, raw)]
     invalid = getattr(error, "invalid_tag", None)
     reason = str(getattr(error, "reason", "") or "")
     if isinstance(error, xmlschema.XMLSchemaChildrenValidationError):

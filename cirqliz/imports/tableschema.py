@@ -2,7 +2,9 @@
 
 Covers what the Cerema schema uses: types string (format uri), number, integer, date (format
 %Y-%m-%d or any), time, geopoint ("lon,lat"), boolean; constraints required, unique (checked by the
-caller), enum, pattern (whole value), minLength/maxLength, minimum/maximum; missingValues.
+caller), enum, pattern (whole value), minLength/maxLength, minimum/maximum; missingValues. The
+built-in schemas written in code (cirqliz.imports.cerema) may also give `list_of`: the value is a
+'|'-separated list whose every item must be one of those words.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class FieldSpec:
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
+    list_of: tuple[str, ...] | None = None
+    """Allowed items of a '|'-separated list (built-in schemas only; Table Schema has no such constraint)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -167,6 +171,12 @@ def _constraints(spec: FieldSpec, text: str, value: Any) -> None:
     if spec.enum is not None and value not in spec.enum:
         allowed = ", ".join(f"« {v} »" for v in spec.enum)
         raise _CellError(f"valeur {_short(text)} hors de la liste autorisée ({allowed})")
+    if spec.list_of is not None:
+        odd = [item for item in text.split("|") if item.strip() not in spec.list_of]
+        if odd:
+            allowed = ", ".join(f"« {v} »" for v in spec.list_of)
+            raise _CellError(f"élément(s) {', '.join(_short(o) for o in odd)} hors de la liste autorisée "
+                             f"({allowed}, séparés par « | »)")
     if spec.pattern is not None and not spec.pattern.fullmatch(text):
         raise _CellError(f"valeur {_short(text)} de forme invalide (motif {spec.pattern.pattern})")
     if spec.min_length is not None and len(text) < spec.min_length:

@@ -4,13 +4,20 @@ Each feature is an area (`aires`) or a road section (`voies spéciales`, LineStr
 polygon). `*_critair` give the first Crit'Air class refused for a vehicle class — the order is EL,
 V1..V5, NC (Crit'Air classes: arrêté du 21 juin 2016) — and `*_horaires` when the restriction
 applies, in OSM opening_hours syntax.
+
+Every document read or written is checked by the built-in checks of this module (GeoJSON
+structure with the packaged FeatureCollection schema, required properties, types, dates,
+Crit'Air values, pairs of `*_critair`/`*_horaires`); when the published schema.json is in the
+open-data folder with its pinned hash (cirqliz.opendata), the document is validated against it too.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -26,11 +33,12 @@ from cirqliz.imports.common import (
     inclusive_end,
     load_json,
     local_day_start,
-    reference_file,
+    packaged_json,
     schema_error_message,
     zone_geometry,
 )
 from cirqliz.imports.records import DEFAULT_TZ, ImportBatch, ImportFileError, Problem, ZoneRecord
+from cirqliz.opendata.files import published_folder
 
 SOURCE = "zfe"
 # Vehicle classes of the schema and the EU categories they cover (règlement (UE) 2018/858 art. 4).
@@ -50,20 +58,101 @@ MAPPED_PROPERTIES = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def zfe_validator() -> jsonschema.Draft7Validator:
-    """The ZFE schema (a packaged copy of etalab/schema-zfe schema.json) with offline $ref."""
-    schema = json.loads(reference_file("zfe/schema.json").read_text(encoding="utf-8"))
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_CRITAIR_LIST = ", ".join(CRITAIR_ORDER)
+
+
+@lru_cache(maxsize=4)
+def _published_validator(path: str) -> jsonschema.Draft7Validator:
+    try:
+        schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ImportFileError(f"schéma ZFE publié illisible : {path}", code="reference_invalid") from exc
     return jsonschema.Draft7Validator(schema, registry=geojson_registry(),
                                       format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
 
+def zfe_validator() -> jsonschema.Draft7Validator | None:
+    """The published ZFE schema (etalab/schema-zfe schema.json, offline $ref) when it is in the
+    open-data folder with its pinned hash; None otherwise (built-in checks only)."""
+    folder = published_folder("zfe")
+    return None if folder is None else _published_validator(str((folder / "zfe" / "schema.json").resolve()))
+
+
+@lru_cache(maxsize=1)
+def _geojson_validator() -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(packaged_json("geojson-featurecollection.json"))
+
+
+def _first_error(validator: jsonschema.Draft7Validator, document: Any) -> jsonschema.ValidationError | None:
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    return errors[0] if errors else None
+
+
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _property_violation(props: Any) -> tuple[str, str] | None:
+    """(property, French reason) of the first built-in check a feature's properties fail."""
+    if not isinstance(props, dict):
+        return "", "type attendu : un objet"
+    for name in ("id", "date_debut"):
+        if name not in props:
+            return "", f"propriété obligatoire absente : {name}"
+    if not isinstance(props["id"], str) or not props["id"].strip():
+        return "id", "type attendu : un texte non vide"
+    if not _is_date(props["date_debut"]):
+        return "date_debut", "date attendue au format AAAA-MM-JJ"
+    if props.get("date_fin") is not None and not _is_date(props["date_fin"]):
+        return "date_fin", "date attendue au format AAAA-MM-JJ, ou null"
+    for name in VEHICLE_CLASSES:
+        critair, hours = f"{name}_critair", f"{name}_horaires"
+        if props.get(critair) is not None and props[critair] not in CRITAIR_ORDER:
+            return critair, f"valeur hors de la liste permise ({_CRITAIR_LIST} ou null)"
+        if props.get(hours) is not None and not isinstance(props[hours], str):
+            return hours, "type attendu : un texte (syntaxe opening_hours d'OpenStreetMap) ou null"
+        for present, needed in ((critair, hours), (hours, critair)):
+            if present in props and needed not in props:
+                return "", f"propriété obligatoire absente : {needed} (va avec {present})"
+    for name in ("url_arrete", "url_site_information"):
+        if name in props and not isinstance(props[name], str):
+            return name, "type attendu : un texte"
+    return None
+
+
+def zfe_violation(document: Any, *, what: str = "document ZFE") -> str | None:
+    """French message naming (by JSON path) the first violation of a ZFE document, or None.
+
+    The built-in checks always run; the published schema too when it is installed.
+    """
+    published = zfe_validator()
+    # The published schema refers to the same packaged GeoJSON schema: checking it twice is waste.
+    error = _first_error(published, document) if published is not None else None
+    if error is None and published is None:
+        error = _first_error(_geojson_validator(), document)
+    if error is not None:
+        return schema_error_message(error, what=what)
+    for index, feature in enumerate(document["features"]):
+        found = _property_violation(feature.get("properties"))
+        if found is not None:
+            name, reason = found
+            path = f"$.features[{index}].properties" + (f".{name}" if name else "")
+            return f"{what} non conforme au schéma, à {path} : {reason}"
+    return None
+
+
 def validate_zfe_document(document: Any) -> None:
-    """ImportFileError naming the first schema violation (by JSON path) of a ZFE document."""
-    errors = sorted(zfe_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ImportFileError(schema_error_message(errors[0], what="document ZFE"),
-                              code="import_schema_violation")
+    """ImportFileError naming the first violation (by JSON path) of a ZFE document."""
+    message = zfe_violation(document)
+    if message is not None:
+        raise ImportFileError(message, code="import_schema_violation")
 
 
 def critair_rule(first_refused: str | None) -> dict[str, Any] | None:

@@ -19,15 +19,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock, to_epoch
 from cirqliz.db.models import Invitation, Membership, Organisation, PasswordReset, UserAccount
-from cirqliz.domain.errors import CompanyIdError, DomainError
+from cirqliz.domain.errors import CompanyIdError, DomainError, NotFound
 from cirqliz.domain.organisations import ROLES_BY_KIND, OrganisationKind, Role, parse_siren, parse_siret
-from cirqliz.issuance.audit import record_change
+from cirqliz.issuance.audit import record_change, snapshot
 from cirqliz.issuance.organisations import add_membership, create_organisation, create_user
 from cirqliz.issuance.passwords import hash_password, verify_password
 
@@ -228,7 +228,7 @@ async def invite_member(
     organisation_id: uuid.UUID,
     email: str,
     role: str,
-    invited_by: uuid.UUID,
+    invited_by: uuid.UUID | None,
     clock: Clock,
     secret_key: str,
     ttl: timedelta = INVITATION_TTL,
@@ -245,6 +245,8 @@ async def invite_member(
     if member_role not in ROLES_BY_KIND[OrganisationKind(org.kind)]:
         raise DomainError(f"ce rôle n'existe pas dans une organisation de type « {org.kind} »",
                           code="role_not_allowed")
+    if not await may_invite(session, invited_by, org):
+        raise DomainError("vous ne pouvez pas inviter dans cette organisation", code="invitation_not_allowed")
     user = await _user_by_email(session, address)
     if user is not None and (await session.exec(select(Membership).where(
             col(Membership.user_id) == user.id, col(Membership.organisation_id) == org.id,
@@ -276,6 +278,13 @@ async def open_invitation(session: AsyncSession, *, token: str, clock: Clock, se
         raise TokenError("cette invitation a déjà été utilisée : connectez-vous", code="used_token")
     if invitation.expires_at <= now:
         raise TokenError("cette invitation a expiré : demandez-en une nouvelle", code="expired_token")
+    # Checked again at acceptance: an invitation sent outside the inviter's authority (before the
+    # invitations were scoped), or by someone since removed from the team, lets nobody in.
+    organisation = await session.get(Organisation, invitation.organisation_id)
+    if organisation is None or not await may_invite(session, invitation.invited_by_id, organisation):
+        raise TokenError("cette invitation n'est plus valable : la personne qui l'a envoyée ne peut pas (ou plus) "
+                         "inviter dans cette organisation ; demandez une nouvelle invitation",
+                         code="invitation_out_of_scope")
     return invitation
 
 
@@ -317,7 +326,151 @@ async def accept_invitation(
                          role=invitation.role, clock=clock, actor_id=user.id)
     await record_change(session, actor_id=user.id, entity="invitation", entity_id=invitation.id,
                         action="accept", at=now, after={"user_id": user.id})
+    await _accept_other_roles(session, invitation=invitation, user=user, now=now, clock=clock)
     return user
+
+
+async def _accept_other_roles(session: AsyncSession, *, invitation: Invitation, user: UserAccount, now: datetime,
+                              clock: Clock) -> None:
+    """The other pending invitations of the same address into the same organisation (e.g. an authority's
+    first administrator, also invited as reviewer) are accepted with it: one link, every role offered.
+    Whoever holds one of these links reads that mailbox, so they could open the others anyway."""
+    held = set((await session.exec(select(Membership.role).where(
+        col(Membership.user_id) == user.id, col(Membership.organisation_id) == invitation.organisation_id))).all())
+    others = (await session.exec(select(Invitation).where(
+        col(Invitation.organisation_id) == invitation.organisation_id, col(Invitation.email) == invitation.email,
+        col(Invitation.id) != invitation.id, col(Invitation.accepted_at).is_(None), col(Invitation.expires_at) > now,
+    ).order_by(col(Invitation.created_at)))).all()
+    organisation = await session.get(Organisation, invitation.organisation_id)
+    for other in others:
+        if organisation is None or not await may_invite(session, other.invited_by_id, organisation):
+            continue  # its inviter may no longer invite here: that link stays refused
+        claimed = await session.exec(
+            update(Invitation).where(col(Invitation.id) == other.id, col(Invitation.accepted_at).is_(None))
+            .values(accepted_at=now, accepted_user_id=user.id).returning(Invitation.id)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.first() is None:
+            continue
+        if other.role not in held:
+            await add_membership(session, user_id=user.id, organisation_id=other.organisation_id, role=other.role,
+                                 clock=clock, actor_id=user.id)
+            held.add(other.role)
+        await record_change(session, actor_id=user.id, entity="invitation", entity_id=other.id, action="accept",
+                            at=now, after={"user_id": user.id})
+
+
+# ---- teams: who may invite, removing a member ------------------------------------------------
+
+# The role that manages a team page: the authority's administrators, any member of a company.
+TEAM_MANAGER = {OrganisationKind.AUTHORITY.value: Role.AUTHORITY_ADMIN,
+                OrganisationKind.COMPANY.value: Role.PROFESSIONAL}
+
+
+def team_of(organisation: Organisation) -> uuid.UUID | None:
+    """The team (authority or company) whose managers invite into `organisation`: an organiser
+    belongs to its authority's team."""
+    if organisation.kind == OrganisationKind.ORGANISER.value:
+        return organisation.authority_id
+    return organisation.id
+
+
+async def may_invite(session: AsyncSession, inviter_id: uuid.UUID | None, organisation: Organisation) -> bool:
+    """Whether `inviter_id` (an active account) manages the team `organisation` is part of: an
+    authority's administrator for the authority and its organisers, a member for their company.
+    No inviter: the operator (command line)."""
+    if inviter_id is None:
+        return True
+    team_id = team_of(organisation)
+    team = await session.get(Organisation, team_id) if team_id else None
+    if team is None or team.kind not in TEAM_MANAGER:
+        return False
+    inviter = await session.get(UserAccount, inviter_id)
+    if inviter is None or not inviter.is_active:
+        return False
+    return (await session.exec(select(Membership.id).where(
+        col(Membership.user_id) == inviter_id, col(Membership.organisation_id) == team.id,
+        col(Membership.role) == TEAM_MANAGER[team.kind].value))).first() is not None
+
+
+async def team_organisations(session: AsyncSession, team: Organisation) -> list[Organisation]:
+    """The organisations a team page manages: an authority and its organisers, or a company alone."""
+    if team.kind != OrganisationKind.AUTHORITY.value:
+        return [team]
+    organisers = (await session.exec(select(Organisation).where(
+        col(Organisation.kind) == OrganisationKind.ORGANISER.value, col(Organisation.authority_id) == team.id)
+        .order_by(col(Organisation.name)))).all()
+    return [team, *organisers]
+
+
+async def team_memberships(session: AsyncSession, team: Organisation, user_id: uuid.UUID
+                           ) -> list[tuple[Membership, Organisation]]:
+    """The roles `user_id` holds in the team's organisations (none for someone outside the team)."""
+    scope = {org.id: org for org in await team_organisations(session, team)}
+    rows = (await session.exec(select(Membership).where(
+        col(Membership.user_id) == user_id, col(Membership.organisation_id).in_(list(scope)))
+        .order_by(col(Membership.created_at)))).all()
+    return [(m, scope[m.organisation_id]) for m in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """What removing a member did."""
+
+    user: UserAccount
+    roles: tuple[tuple[str, str], ...]  # (organisation name, role) removed
+    disabled: bool  # no membership left anywhere: the account cannot sign in any more
+
+
+async def remove_member(
+    session: AsyncSession, *, team_id: uuid.UUID, user_id: uuid.UUID, actor_id: uuid.UUID, clock: Clock,
+) -> Removal:
+    """Remove a person from a team (an authority with its organisers, or a company): every role they
+    hold there goes, every session of theirs ends at once (session version raised), their pending
+    invitations into the team are cancelled, and an account left without any role is disabled.
+    The team's last manager cannot be removed. NotFound for someone outside the team."""
+    team = await session.get(Organisation, team_id)
+    if team is None or team.kind not in TEAM_MANAGER:
+        raise NotFound("équipe introuvable", code="team_not_found")
+    rows = await team_memberships(session, team, user_id)
+    user = await session.get(UserAccount, user_id)
+    if not rows or user is None:
+        raise NotFound("membre introuvable", code="member_not_found")
+    manager = TEAM_MANAGER[team.kind].value
+    if any(m.role == manager and m.organisation_id == team.id for m, _ in rows):
+        others = (await session.exec(
+            select(func.count()).select_from(Membership).join(UserAccount, col(UserAccount.id) == Membership.user_id)
+            .where(col(Membership.organisation_id) == team.id, col(Membership.role) == manager,
+                   col(Membership.user_id) != user_id, col(UserAccount.is_active).is_(True)))).one()
+        if not others:
+            if team.kind == OrganisationKind.AUTHORITY.value:
+                raise DomainError("impossible de retirer le dernier administrateur de l'autorité : invitez "
+                                  "d'abord un autre administrateur", code="last_manager")
+            raise DomainError("impossible de retirer le dernier membre de l'entreprise", code="last_manager")
+    now = clock.now()
+    for membership, _org in rows:
+        before = snapshot(membership, "user_id", "organisation_id", "role")
+        await session.delete(membership)
+        await record_change(session, actor_id=actor_id, entity="membership", entity_id=membership.id,
+                            action="delete", at=now, before=before)
+    pending = (await session.exec(select(Invitation).where(
+        col(Invitation.email) == user.email, col(Invitation.accepted_at).is_(None),
+        col(Invitation.organisation_id).in_([org.id for org in await team_organisations(session, team)])))).all()
+    for invitation in pending:
+        await session.delete(invitation)
+        await record_change(session, actor_id=actor_id, entity="invitation", entity_id=invitation.id,
+                            action="cancel", at=now, before=snapshot(invitation, "organisation_id", "email", "role"))
+    await session.flush()
+    left = (await session.exec(select(Membership.id).where(col(Membership.user_id) == user_id))).first()
+    before_user = snapshot(user, "is_active", "session_version")
+    user.session_version += 1  # every session of the person ends now, in every process
+    user.is_active = user.is_active and left is not None
+    session.add(user)
+    await session.flush()
+    await record_change(session, actor_id=actor_id, entity="user", entity_id=user.id, action="remove_from_team",
+                        at=now, before=before_user,
+                        after={**snapshot(user, "is_active", "session_version"), "team_id": str(team.id)})
+    return Removal(user, tuple((org.name, m.role) for m, org in rows), not user.is_active)
 
 
 # ---- sign-in and password reset --------------------------------------------------------------

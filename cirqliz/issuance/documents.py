@@ -26,6 +26,15 @@ class FileDocumentStore:
         """The storage key of the content with this hash (`ab/abcd…`)."""
         return f"{sha256[:2]}/{sha256}"
 
+    def read(self, key: str) -> bytes | None:
+        """The bytes stored under `key`; None when there are none, or when the key would lead out of
+        the root (keys come from the database: a tampered row must not name another file)."""
+        root = self.root.resolve()
+        path = (root / key).resolve()
+        if root not in path.parents or not path.is_file():
+            return None
+        return path.read_bytes()
+
     def put(self, *, sha256: str, content: bytes) -> str:
         """Write the file once (atomically); writing it again is a no-op."""
         key = self.key_for(sha256)

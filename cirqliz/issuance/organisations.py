@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
 from cirqliz.db.models import Membership, Organisation, UserAccount
-from cirqliz.domain.errors import DomainError
+from cirqliz.domain.errors import CompanyIdError, DomainError
 from cirqliz.domain.organisations import ROLES_BY_KIND, OrganisationKind, Role, parse_siren, parse_siret
 from cirqliz.issuance.audit import record_change, snapshot
 from cirqliz.issuance.lookup import get_or_raise
@@ -26,6 +29,7 @@ async def create_organisation(
     actor_id: uuid.UUID | None = None,
     organisation_id: uuid.UUID | None = None,
     authority_id: uuid.UUID | None = None,
+    contact_email: str | None = None,
 ) -> Organisation:
     """Register an authority, organiser or company; a company needs a valid SIREN or SIRET, and
     `authority_id` (only for an organiser) names the authority the organiser belongs to."""
@@ -57,6 +61,7 @@ async def create_organisation(
         siren=siren_value,
         siret=siret_value,
         authority_id=authority_id,
+        contact_email=contact_email,
         created_at=now,
     )
     session.add(org)
@@ -64,7 +69,8 @@ async def create_organisation(
     await record_change(session, actor_id=actor_id, entity="organisation", entity_id=org.id,
                         action="create", at=now,
                         after=snapshot(org, "kind", "code", "name", "siren", "siret",
-                                   *(("authority_id",) if authority_id else ())))
+                                   *(("authority_id",) if authority_id else ()),
+                                   *(("contact_email",) if contact_email else ())))
     return org
 
 
@@ -120,3 +126,95 @@ async def add_membership(
                         action="create", at=now,
                         after=snapshot(membership, "user_id", "organisation_id", "role"))
     return membership
+
+
+# ---- organisers registered by their authority (back office) -----------------------------------
+
+CODE_MAX = 32
+_CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def code_from_name(name: str) -> str:
+    """A plain organisation code from a name: ASCII lower-case letters, digits and single hyphens."""
+    ascii_text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:CODE_MAX].strip("-")
+
+
+async def _code_taken(session: AsyncSession, code: str) -> bool:
+    return (await session.exec(select(Organisation.id).where(col(Organisation.code) == code))).first() is not None
+
+
+async def _free_code(session: AsyncSession, base: str) -> str:
+    """`base`, or `base-2`, `base-3`… (cut to fit 32 characters), the first one no organisation uses."""
+    for number in range(1, 100):
+        suffix = "" if number == 1 else f"-{number}"
+        candidate = base[:CODE_MAX - len(suffix)].strip("-") + suffix
+        if not await _code_taken(session, candidate):
+            return candidate
+    raise DomainError("impossible de trouver un code libre à partir de ce nom : indiquez un code",
+                      code="organisation_code_taken")
+
+
+async def create_organiser(
+    session: AsyncSession,
+    *,
+    authority_id: uuid.UUID,
+    name: str,
+    contact_email: str,
+    clock: Clock,
+    actor_id: uuid.UUID | None,
+    code: str = "",
+    siren: str = "",
+) -> Organisation:
+    """An event organiser belonging to `authority_id`, as its administrator registers it: a name, a
+    contact address, an optional SIREN (checked) and a code given ([a-z0-9-], unique) or made from the
+    name. Everything is checked before anything is written."""
+    from cirqliz.issuance.accounts import normalise_email  # accounts imports this module
+
+    clean_name = " ".join((name or "").split())
+    if not clean_name or len(clean_name) > 200:
+        raise DomainError("indiquez le nom de l'organisateur (200 caractères au plus)", code="invalid_organiser_name")
+    try:
+        address = normalise_email(contact_email)
+    except DomainError as exc:
+        raise DomainError("adresse électronique de contact invalide", code="invalid_contact_email") from exc
+    siren_value = None
+    if (siren or "").strip():
+        try:
+            siren_value = parse_siren(siren)
+        except CompanyIdError as exc:
+            raise DomainError("SIREN invalide : il compte 9 chiffres et sa clé de contrôle doit être juste "
+                              "(laissez le champ vide si l'organisateur n'en a pas)", code=exc.code) from exc
+    wanted = (code or "").strip().lower()
+    if wanted:
+        if len(wanted) > CODE_MAX or not _CODE.match(wanted):
+            raise DomainError("code invalide : lettres minuscules sans accent, chiffres et tirets, 32 caractères "
+                              "au plus (par exemple festival-lumieres)", code="invalid_organisation_code")
+        if await _code_taken(session, wanted):
+            raise DomainError(f"le code {wanted} est déjà pris : choisissez-en un autre",
+                              code="organisation_code_taken")
+    else:
+        base = code_from_name(clean_name)
+        if not base:
+            raise DomainError("indiquez un code : le nom ne contient aucune lettre ni chiffre utilisable",
+                              code="invalid_organisation_code")
+        wanted = await _free_code(session, base)
+    return await create_organisation(session, kind=OrganisationKind.ORGANISER, code=wanted, name=clean_name,
+                                     clock=clock, siren=siren_value, actor_id=actor_id, authority_id=authority_id,
+                                     contact_email=address)
+
+
+async def authority_organisers(session: AsyncSession, authority_id: uuid.UUID) -> list[Organisation]:
+    """The event organisers that belong to this authority (never another authority's), by name."""
+    return list((await session.exec(select(Organisation).where(
+        col(Organisation.kind) == OrganisationKind.ORGANISER.value, col(Organisation.authority_id) == authority_id)
+        .order_by(col(Organisation.name), col(Organisation.code)))).all())
+
+
+async def authority_organiser(session: AsyncSession, authority_id: uuid.UUID, organiser_id: uuid.UUID
+                              ) -> Organisation | None:
+    """This organiser if it belongs to this authority; None otherwise (another authority's reads as missing)."""
+    org = await session.get(Organisation, organiser_id)
+    if org is None or org.kind != OrganisationKind.ORGANISER.value or org.authority_id != authority_id:
+        return None
+    return org

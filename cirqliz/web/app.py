@@ -33,6 +33,7 @@ from cirqliz.web.controllers import (
     bundles,
     opendata,
     organiser,
+    organisers_admin,
     professional,
     public,
     scanner,
@@ -43,6 +44,7 @@ from cirqliz.web.observability import configure_logging, request_id_middleware
 from cirqliz.web.security import FORM_LIMIT, security_headers_hook
 from cirqliz.web.served import static_files_only, vendor_files_only
 from cirqliz.web.stores import create_stores
+from cirqliz.web.vendor_files import PACKAGED_VENDOR
 
 WEB = Path(__file__).parent
 SESSION_MAX_AGE = auth.SESSION_MAX_AGE
@@ -54,7 +56,11 @@ def _secret(settings: Settings, purpose: str) -> bytes:
 
 
 def _node_modules() -> Path:
-    """Front-end packages installed by npm (./dev run does `npm ci`); served under /vendor."""
+    """Where the front-end package files served under /vendor are: CIRQLIZ_NODE_MODULES if set, else
+    the copy an installed wheel carries (cirqliz/web/vendor, see setup.py), else the checkout's
+    node_modules (development and editable installs; ./dev run does `npm ci`)."""
+    if not os.environ.get("CIRQLIZ_NODE_MODULES") and PACKAGED_VENDOR.is_dir():
+        return PACKAGED_VENDOR
     folder = Path(os.environ.get("CIRQLIZ_NODE_MODULES", WEB.parents[1] / "node_modules"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -127,6 +133,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             *authority.ROUTES,
             *bundles.ROUTES,
             *organiser.ROUTES,
+            *organisers_admin.ROUTES,
             *scanner.ROUTES,
             *api.ROUTES,
             *opendata.ROUTES,

@@ -2,10 +2,10 @@
 
 /static: any file of cirqliz/web/static, but no hidden file and no path with a NUL or control
 character (os.stat raises on a NUL: a 500 instead of a 404).
-/vendor: only the front-end package files the pages load, not all of node_modules. node_modules
-also holds HTML pages (swagger-ui-dist's index.html and oauth2-redirect.html), package sources, lock
-files and build tools: none is needed, and a third party's HTML page served from our origin would
-run with our cookies.
+/vendor: only the front-end package files the pages load (their list: web/vendor_files.py), not all
+of node_modules. node_modules also holds HTML pages (swagger-ui-dist's index.html and
+oauth2-redirect.html), package sources, lock files and build tools: none is needed, and a third
+party's HTML page served from our origin would run with our cookies.
 Both answer 404 ("Page introuvable.") for anything else; the routers themselves keep a resolved
 path inside their folder.
 """
@@ -15,21 +15,15 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
+from litestar import Response
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 
-# Folders (ending with '/') or files, relative to node_modules.
-VENDOR_ALLOWED = (
-    "leaflet/dist/",  # leaflet.js, leaflet.css, images/ (zone maps)
-    "zxing-wasm/dist/es/",  # reader/index.js and the share.js it imports (scanner)
-    "zxing-wasm/dist/reader/",  # zxing_reader.wasm (scanner)
-    "swagger-ui-dist/swagger-ui-bundle.js",  # the API viewer at /schema (controllers/api.py)
-    "swagger-ui-dist/swagger-ui-standalone-preset.js",
-    "swagger-ui-dist/swagger-ui.css",
-    "swagger-ui-dist/favicon-32x32.png",
-)
-MARKUP = (".html", ".htm", ".xhtml", ".svg", ".xml")
+from cirqliz.domain.documents import sniff_document_type
+from cirqliz.web.vendor_files import vendor_name_allowed
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
@@ -46,10 +40,7 @@ def vendor_file_allowed(path: str) -> bool:
     """Whether `path` (relative to node_modules) is one of the files /vendor serves."""
     if not static_file_allowed(path):
         return False
-    name = "/".join(PurePosixPath("/" + path).parts[1:])
-    if name.lower().endswith(MARKUP):  # never a page or an image with scripts of a third party
-        return False
-    return any(name.startswith(allowed) if allowed.endswith("/") else name == allowed for allowed in VENDOR_ALLOWED)
+    return vendor_name_allowed("/".join(PurePosixPath("/" + path).parts[1:]))
 
 
 def _file_path(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -76,3 +67,13 @@ DOWNLOAD_HEADERS = {
     "Cache-Control": "private, no-store",
 }
 """Headers of every stored file sent back (supporting documents), besides Content-Disposition: attachment."""
+
+
+def stored_file_response(data: bytes, filename: str) -> Response[bytes]:
+    """A stored supporting document sent back: the type of the bytes on disk, not the one recorded
+    (a file never goes out as HTML), always an attachment, with DOWNLOAD_HEADERS."""
+    plain = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in filename) or "justificatif"
+    return Response(data, media_type=sniff_document_type(data) or "application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename)}",
+        **DOWNLOAD_HEADERS,
+    })

@@ -59,6 +59,14 @@ def test_zfe_export_refuses_what_the_schema_refuses():
         export_zfe([_zone("NOSTART", valid_from=None)])
 
 
+def test_zfe_export_refusal_is_french(shared_data):
+    # Published schema in use: its refusal was jsonschema's English ("'V9' is not one of [...]").
+    with pytest.raises(ExportFileError) as caught:
+        export_zfe([_zone("BAD", rules={"critair": {"vp": {"critair_from": "V9"}}})])
+    assert caught.value.message == ("export ZFE non conforme au schéma, à $.features[0].properties.vp_critair : "
+                                    "valeur hors de la liste permise")
+
+
 def _zones(shared_data) -> list:
     zfe = import_zfe((shared_data / "zfe" / "exemple-valide-zone.geojson").read_bytes()).records[0]
     jop = import_perimeters((shared_data / "jop" / "para_ouverture.geojson").read_bytes()).records[0]

@@ -20,7 +20,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from cirqliz.demo.seed import AUTHORITY_CODE, VEHICLES, ZONE_IDS
+from cirqliz.demo.seed import AUTHORITY_CODE, USER_IDS, VEHICLES, ZONE_IDS
 
 from .conftest import csrf_token, login
 from .mailbox import outbox_web_world  # noqa: F401 (fixture `web_world`: outbox in tmp)
@@ -88,6 +88,18 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/pro/equipe"): ("/pro/equipe", only(*PRO, ok=400)),
     ("GET", "/autorite/equipe"): ("/autorite/equipe", only("admin")),
     ("POST", "/autorite/equipe"): ("/autorite/equipe", only("admin", ok=400)),
+    ("GET", "/pro/equipe/{user_id:uuid}/retirer"): (f"/pro/equipe/{NOWHERE}/retirer", only(*PRO, ok=404)),
+    ("POST", "/pro/equipe/{user_id:uuid}/retirer"): (f"/pro/equipe/{NOWHERE}/retirer", only(*PRO, ok=404)),
+    ("GET", "/autorite/equipe/{user_id:uuid}/retirer"): (f"/autorite/equipe/{NOWHERE}/retirer", only("admin", ok=404)),
+    ("POST", "/autorite/equipe/{user_id:uuid}/retirer"): (
+        f"/autorite/equipe/{NOWHERE}/retirer", only("admin", ok=404)),
+    # ---- the authority's organisers (issue 15) ----
+    ("GET", "/autorite/organisateurs"): ("/autorite/organisateurs", only("admin")),
+    ("POST", "/autorite/organisateurs"): ("/autorite/organisateurs", only("admin", ok=422)),
+    ("GET", "/autorite/organisateurs/{organiser_id:uuid}"): (
+        f"/autorite/organisateurs/{NOWHERE}", only("admin", ok=404)),
+    ("POST", "/autorite/organisateurs/{organiser_id:uuid}/invitations"): (
+        f"/autorite/organisateurs/{NOWHERE}/invitations", only("admin", ok=404)),
     ("GET", "/pro/api"): ("/pro/api", only(*PRO)),
     ("POST", "/pro/api"): ("/pro/api", only(*PRO, ok=400)),
     ("POST", "/pro/api/{token_id:uuid}/revoquer"): (f"/pro/api/{NOWHERE}/revoquer", only(*PRO, ok=404)),
@@ -338,6 +350,13 @@ def staff(*allowed: str, ok: int = 404, others: int = 403) -> dict[str, int]:
     return {role: ok if role in allowed else others for role in STAFF}
 
 
+def _agent_of(side: object) -> uuid.UUID:
+    """The id of the agent of a side (a member of its authority's team)."""
+    from .two_authorities import B_USER_IDS
+
+    return USER_IDS["agent"] if side.name == "A" else B_USER_IDS["agent"]
+
+
 def _square() -> str:
     import json
 
@@ -406,6 +425,21 @@ CROSS: dict[tuple[str, str], tuple[object, object, dict[str, int]]] = {
     ("POST", "/organisateur/evenements/{event_id:uuid}/laissez-passer"): (
         lambda s: f"/organisateur/evenements/{s.ids['event_approved']}/laissez-passer", None, staff("organiser")),
     ("GET", "/scan/api/serial/{serial:str}"): (lambda s: f"/scan/api/serial/{s.ids['serial']}", None, staff("agent")),
+    # Another authority's member or organiser reads like an unknown one (issue 15).
+    ("GET", "/autorite/equipe/{user_id:uuid}/retirer"): (
+        lambda s: f"/autorite/equipe/{_agent_of(s)}/retirer", None, staff("admin")),
+    ("POST", "/autorite/equipe/{user_id:uuid}/retirer"): (
+        lambda s: f"/autorite/equipe/{_agent_of(s)}/retirer", None, staff("admin")),
+    ("GET", "/autorite/organisateurs/{organiser_id:uuid}"): (
+        lambda s: f"/autorite/organisateurs/{s.organiser_id}", None, staff("admin")),
+    ("POST", "/autorite/organisateurs/{organiser_id:uuid}/invitations"): (
+        lambda s: f"/autorite/organisateurs/{s.organiser_id}/invitations", lambda s: {"email": "intrus@example.fr"},
+        staff("admin")),
+    # The company's team: no authority's staff reaches it (the demo company applies to both sides).
+    ("GET", "/pro/equipe/{user_id:uuid}/retirer"): (
+        lambda s: f"/pro/equipe/{USER_IDS['other_pro']}/retirer", None, staff()),
+    ("POST", "/pro/equipe/{user_id:uuid}/retirer"): (
+        lambda s: f"/pro/equipe/{USER_IDS['other_pro']}/retirer", None, staff()),
     # The company's own pages: no authority's staff reaches them, whichever authority the object is with.
     ("POST", "/pro/api/{token_id:uuid}/revoquer"): (lambda s: f"/pro/api/{NOWHERE}/revoquer", None, staff()),
     ("GET", "/pro/vehicules/{vehicle_id:uuid}/modifier"): (
@@ -593,6 +627,8 @@ def test_the_cross_forms_change_the_callers_own_objects(two_authorities) -> None
         ("admin", "POST", "/autorite/evenements/{event_id:uuid}/approuver"): 303,
         ("admin", "POST", "/autorite/incidents/{closure_id:uuid}/lever"): 303,
         ("admin", "POST", "/autorite/equipe"): 200,
+        ("admin", "POST", "/autorite/organisateurs/{organiser_id:uuid}/invitations"): 200,
+        ("admin", "POST", "/autorite/equipe/{user_id:uuid}/retirer"): 303,
         ("reviewer", "POST", "/autorite/laissez-passer/{pass_id:uuid}/suspendre"): 303,
         ("organiser", "POST", "/organisateur/evenements/{event_id:uuid}/soumettre"): 303,
         ("organiser", "POST", "/organisateur/evenements"): 303,

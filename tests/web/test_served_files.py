@@ -158,3 +158,30 @@ def test_documents_are_attachments_in_a_sandbox_even_when_their_bytes_are_html(c
     response = client.get(pro_url)
     _download_headers(response)
     assert response.headers["content-type"] == "application/octet-stream"
+
+
+def test_a_storage_key_that_leads_out_of_the_documents_folder_serves_nothing(client: TestClient, web_world,
+                                                                             tmp_path: Path) -> None:
+    """Keys come from the database: a row edited to name another file is a 404 for the company and
+    the reviewer alike, never that file."""
+    from sqlmodel import select
+
+    from cirqliz.db.models import SupportingDocument
+
+    from .mailbox import in_db
+    from .test_professional import submitted_application
+
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes(PDF)
+    login(client, "pro")
+    app_id = submitted_application(client, files=[("documents", ("kbis.pdf", PDF, "application/pdf"))])
+    pro_url = re.search(r"/pro/justificatifs/[0-9a-f-]{36}", client.get(f"/pro/demandes/{app_id}").text).group(0)
+    for key in ("../../secret.pdf", str(secret)):
+        async def point_elsewhere(session, key=key):
+            for document in (await session.exec(select(SupportingDocument))).all():
+                document.storage_key = key
+                session.add(document)
+
+        in_db(web_world, point_elsewhere)
+        response = client.get(pro_url)
+        assert response.status_code == 404 and response.content != PDF

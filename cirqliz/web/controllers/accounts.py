@@ -17,15 +17,15 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
-from sqlmodel import col, select
 
 from cirqliz.clock import Clock
 from cirqliz.db.models import Organisation, UserAccount
-from cirqliz.domain.errors import DomainError
-from cirqliz.domain.organisations import OrganisationKind, Role
+from cirqliz.domain.errors import DomainError, NotFound
+from cirqliz.domain.organisations import Role
 from cirqliz.issuance import accounts as service
 from cirqliz.issuance.api_tokens import Scope, create_api_token, organisation_tokens, revoke_api_token
 from cirqliz.issuance.mail import Mailer
+from cirqliz.issuance.organisations import authority_organiser, authority_organisers
 from cirqliz.settings import DEVELOPMENT, Settings
 from cirqliz.web.auth import CurrentUser, home_for, new_session, requires, user_in_session
 from cirqliz.web.client import client_host, is_loopback_client
@@ -129,7 +129,7 @@ async def register_submit(
                                 window=HOUR):
             mailer.send_after_commit(db, mailer.compose("account_exists", to=taken.user.email, user=taken.user))
     except DomainError as exc:
-        return _registration_page(request, data, _sentence(exc.message), 400)
+        return _registration_page(request, data, sentence(exc.message), 400)
     else:
         mailer.send_after_commit(db, mailer.compose("welcome", to=created.user.email, user=created.user,
                                                     organisation=created.organisation))
@@ -137,7 +137,7 @@ async def register_submit(
                 link="/connexion", link_label="Se connecter")
 
 
-def _sentence(message: str) -> str:
+def sentence(message: str) -> str:
     """A service message as a sentence on a page (capital letter, final full stop)."""
     text = message.strip()
     if not text:
@@ -191,7 +191,7 @@ async def reset_form(request: Request, db: DB, clock: ClockDep, token: FromPath[
     try:
         await service.open_password_reset(db, token=token, clock=clock, secret_key=settings_of(request).secret_key)
     except DomainError as exc:
-        return page(request, "comptes/mot_de_passe.html", status_code=400, token=None, error=_sentence(exc.message))
+        return page(request, "comptes/mot_de_passe.html", status_code=400, token=None, error=sentence(exc.message))
     return page(request, "comptes/mot_de_passe.html", token=token, error=None)
 
 
@@ -216,9 +216,9 @@ async def reset_submit(
             await service.reset_password(db, token=token, password=data.password, clock=clock,
                                          secret_key=settings_of(request).secret_key)
     except service.TokenError as exc:
-        return page(request, "comptes/mot_de_passe.html", status_code=400, token=None, error=_sentence(exc.message))
+        return page(request, "comptes/mot_de_passe.html", status_code=400, token=None, error=sentence(exc.message))
     except DomainError as exc:
-        return page(request, "comptes/mot_de_passe.html", status_code=400, token=token, error=_sentence(exc.message))
+        return page(request, "comptes/mot_de_passe.html", status_code=400, token=token, error=sentence(exc.message))
     request.clear_session()  # reset_password raised the session version: every session of the user ended
     return page(request, "comptes/message.html", title="Mot de passe modifié",
                 message="Votre mot de passe a été modifié : vos autres sessions ont été fermées. "
@@ -244,7 +244,7 @@ async def _invitation_page(request: Request, db: DB, clock: ClockDep, token: Fro
         invitation = await service.open_invitation(db, token=token, clock=clock,
                                                    secret_key=settings_of(request).secret_key)
     except DomainError as exc:
-        return page(request, "comptes/invitation.html", status_code=400, invitation=None, error=_sentence(exc.message))
+        return page(request, "comptes/invitation.html", status_code=400, invitation=None, error=sentence(exc.message))
     organisation = await db.get(Organisation, invitation.organisation_id)
     existing = await service.existing_account(db, invitation.email)
     return page(request, "comptes/invitation.html", status_code=status, invitation=invitation, token=token,
@@ -280,7 +280,7 @@ async def invitation_accept(
                                                    secret_key=settings_of(request).secret_key)
     except DomainError as exc:
         return await _invitation_page(request, db, clock, token, status=400, display_name=data.display_name,
-                                      error=_sentence(exc.message))
+                                      error=sentence(exc.message))
     current = await user_in_session(db, user.id)
     _sign_in(request, user, clock)
     return Redirect(home_for(current) if current else "/", status_code=303)
@@ -295,7 +295,7 @@ class InviteForm:
     organisation_id: str = ""
 
 
-async def _send_invitation(request: Request, db: DB, clock: ClockDep, user: CurrentUser, *,
+async def send_invitation(request: Request, db: DB, clock: ClockDep, user: CurrentUser, *,
                            organisation_id: uuid.UUID, email: str, role: str) -> str:
     """Invite (in a savepoint) and queue the e-mail; returns the address invited."""
     settings = settings_of(request)
@@ -312,11 +312,9 @@ async def _send_invitation(request: Request, db: DB, clock: ClockDep, user: Curr
     return invitation.email
 
 
-async def _own_organisers(db: DB, authority_id: uuid.UUID) -> list[Organisation]:
-    """The event organisers that belong to this authority (never another authority's)."""
-    return list((await db.exec(select(Organisation).where(
-        col(Organisation.kind) == OrganisationKind.ORGANISER.value, col(Organisation.authority_id) == authority_id)
-        .order_by(col(Organisation.name)))).all())
+# Shown after a redirect (?ok=…): fixed texts, never reflected input. The same text whether or not
+# the account was disabled, which would tell whether the person has roles elsewhere.
+TEAM_NOTICES = {"retire": "Membre retiré de l'équipe : toutes ses sessions ont été fermées."}
 
 
 async def _team_page(request: Request, db: DB, clock: ClockDep, *, organisation_id: uuid.UUID, authority: bool,
@@ -325,16 +323,17 @@ async def _team_page(request: Request, db: DB, clock: ClockDep, *, organisation_
     groups = [(organisation, await service.organisation_members(db, organisation_id))]
     organisers: list[Organisation] = []
     if authority:
-        organisers = await _own_organisers(db, organisation_id)
+        organisers = await authority_organisers(db, organisation_id)
         for org in organisers:
             groups.append((org, await service.organisation_members(db, org.id)))
     ids = [org.id for org, _ in groups]
     invitations = await service.pending_invitations(db, ids, clock.now())
     names = {org.id: org.name for org, _ in groups}
+    base = "/autorite/equipe" if authority else "/pro/equipe"
     return page(request, "comptes/equipe.html", status_code=status, organisation=organisation, groups=groups,
                 invitations=invitations, org_names=names, role_labels=ROLE_LABELS, authority=authority,
                 roles=[(r.value, ROLE_LABELS[r.value]) for r in AUTHORITY_INVITABLE], organisers=organisers,
-                error=error, notice=notice, action="/autorite/equipe" if authority else "/pro/equipe")
+                error=error, notice=notice or TEAM_NOTICES.get(request.query_params.get("ok", "")), action=base)
 
 
 @get("/pro/equipe", guards=[requires(Role.PROFESSIONAL)], name="pro_team")
@@ -351,11 +350,11 @@ async def pro_team_invite(
     """Invite a colleague into the company (role: professional)."""
     org_id = request.user.organisation_for(Role.PROFESSIONAL)
     try:
-        email = await _send_invitation(request, db, clock, request.user, organisation_id=org_id, email=data.email,
+        email = await send_invitation(request, db, clock, request.user, organisation_id=org_id, email=data.email,
                                        role=Role.PROFESSIONAL.value)
     except DomainError as exc:
         return await _team_page(request, db, clock, organisation_id=org_id, authority=False, status=400,
-                                error=_sentence(exc.message))
+                                error=sentence(exc.message))
     return await _team_page(request, db, clock, organisation_id=org_id, authority=False,
                             notice=f"Invitation envoyée à {email}.")
 
@@ -383,17 +382,83 @@ async def authority_team_invite(
             except ValueError as exc:
                 raise DomainError("choisissez l'organisateur d'événements", code="no_organiser") from exc
             # Another authority's organiser reads like an unknown one: its existence is not confirmed.
-            organiser = await db.get(Organisation, target)
-            if (organiser is None or organiser.kind != OrganisationKind.ORGANISER.value
-                    or organiser.authority_id != org_id):
+            if await authority_organiser(db, org_id, target) is None:
                 raise DomainError("choisissez l'organisateur d'événements", code="no_organiser")
-        email = await _send_invitation(request, db, clock, request.user, organisation_id=target, email=data.email,
+        email = await send_invitation(request, db, clock, request.user, organisation_id=target, email=data.email,
                                        role=data.role)
     except DomainError as exc:
         return await _team_page(request, db, clock, organisation_id=org_id, authority=True, status=400,
-                                error=_sentence(exc.message))
+                                error=sentence(exc.message))
     return await _team_page(request, db, clock, organisation_id=org_id, authority=True,
                             notice=f"Invitation envoyée à {email}.")
+
+
+# ---- removing a member (a lost phone, someone who left) ---------------------------------------
+
+
+async def _removal_page(request: Request, db: DB, *, team_id: uuid.UUID, user_id: uuid.UUID, base: str,
+                        error: str | None = None, status: int = 200) -> Template:
+    """Who is removed and which roles go; 404 for someone outside the team (like an unknown id)."""
+    team = await db.get(Organisation, team_id)
+    rows = await service.team_memberships(db, team, user_id) if team else []
+    person = await db.get(UserAccount, user_id) if rows else None
+    if person is None:
+        raise NotFoundException("Membre introuvable.")
+    roles = [(org.name, ROLE_LABELS.get(m.role, m.role)) for m, org in rows]
+    return page(request, "comptes/retirer.html", status_code=status, team=team, person=person, roles=roles,
+                action=f"{base}/{user_id}/retirer", back=base, myself=person.id == request.user.id, error=error)
+
+
+async def _remove(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep, *, team_id: uuid.UUID,
+                  user_id: uuid.UUID, base: str) -> Response[Any]:
+    """Remove the member in a savepoint; back to the team page, or to sign-in after removing oneself."""
+    try:
+        async with db.begin_nested():
+            removal = await service.remove_member(db, team_id=team_id, user_id=user_id, actor_id=request.user.id,
+                                                  clock=clock)
+    except NotFound as exc:
+        raise NotFoundException("Membre introuvable.") from exc
+    except DomainError as exc:
+        return await _removal_page(request, db, team_id=team_id, user_id=user_id, base=base, status=422,
+                                   error=sentence(exc.message))
+    if removal.user.id == request.user.id:
+        request.clear_session()  # the session version was raised: this session has ended too
+        return Redirect("/connexion", status_code=303)
+    return Redirect(f"{base}?ok=retire", status_code=303)
+
+
+@get("/autorite/equipe/{user_id:uuid}/retirer", guards=[requires(Role.AUTHORITY_ADMIN)],
+     name="authority_team_remove_form")
+async def authority_team_remove_form(request: Request[CurrentUser, Any, Any], db: DB,
+                                     user_id: FromPath[uuid.UUID]) -> Template:
+    """Confirm removing a member of the authority or of one of its organisers."""
+    return await _removal_page(request, db, team_id=request.user.organisation_for(Role.AUTHORITY_ADMIN),
+                               user_id=user_id, base="/autorite/equipe")
+
+
+@post("/autorite/equipe/{user_id:uuid}/retirer", guards=[requires(Role.AUTHORITY_ADMIN)],
+      name="authority_team_remove")
+async def authority_team_remove(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep,
+                                user_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Remove the member from the authority and its organisers; their sessions end at once."""
+    return await _remove(request, db, clock, team_id=request.user.organisation_for(Role.AUTHORITY_ADMIN),
+                         user_id=user_id, base="/autorite/equipe")
+
+
+@get("/pro/equipe/{user_id:uuid}/retirer", guards=[requires(Role.PROFESSIONAL)], name="pro_team_remove_form")
+async def pro_team_remove_form(request: Request[CurrentUser, Any, Any], db: DB,
+                               user_id: FromPath[uuid.UUID]) -> Template:
+    """Confirm removing a colleague from the company."""
+    return await _removal_page(request, db, team_id=request.user.organisation_for(Role.PROFESSIONAL),
+                               user_id=user_id, base="/pro/equipe")
+
+
+@post("/pro/equipe/{user_id:uuid}/retirer", guards=[requires(Role.PROFESSIONAL)], name="pro_team_remove")
+async def pro_team_remove(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep,
+                          user_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Remove a colleague from the company; their sessions end at once."""
+    return await _remove(request, db, clock, team_id=request.user.organisation_for(Role.PROFESSIONAL),
+                         user_id=user_id, base="/pro/equipe")
 
 
 # ---- API tokens (page of the professional area) ----------------------------------------------
@@ -425,7 +490,7 @@ async def api_token_create(request: Request[CurrentUser, Any, Any], db: DB, cloc
             _, token = await create_api_token(db, organisation_id=org_id, name=name, scopes=scopes,
                                               created_by=request.user.id, clock=clock)
     except DomainError as exc:
-        return await _tokens_page(request, db, error=_sentence(exc.message), status=400, name=name)
+        return await _tokens_page(request, db, error=sentence(exc.message), status=400, name=name)
     return await _tokens_page(request, db, new_token=token)
 
 
@@ -458,5 +523,6 @@ async def dev_outbox(request: Request) -> Template:
 ROUTES = [
     register_form, register_submit, forgotten_form, forgotten_submit, reset_form, reset_submit,
     invitation_form, invitation_accept, pro_team, pro_team_invite, authority_team, authority_team_invite,
+    authority_team_remove_form, authority_team_remove, pro_team_remove_form, pro_team_remove,
     api_tokens, api_token_create, api_token_revoke, dev_outbox,
 ]

@@ -28,7 +28,6 @@ from cirqliz.clock import Clock
 from cirqliz.db.engine import transaction
 from cirqliz.db.models import AccessPass, Application, Organisation, Zone, window_from_json
 from cirqliz.domain.applications import ApplicationStatus
-from cirqliz.domain.documents import sniff_document_type
 from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.passes import PassStatus
@@ -48,6 +47,7 @@ from cirqliz.issuance.applications import (
     transitions_of,
 )
 from cirqliz.issuance.audit import record_change, verify_chain
+from cirqliz.issuance.documents import FileDocumentStore
 from cirqliz.issuance.keystore import KeyStore
 from cirqliz.issuance.mail import notify_application_change
 from cirqliz.issuance.passes import reinstate_pass, revoke_pass, suspend_pass
@@ -60,7 +60,7 @@ from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import DISPLAY_TZ, inclusive_days, page
 from cirqliz.web.security import MIB, text_upload
-from cirqliz.web.served import DOWNLOAD_HEADERS
+from cirqliz.web.served import stored_file_response
 
 REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
@@ -656,16 +656,10 @@ async def application_document(
     """Download a supporting document of an application of this authority."""
     authority = await _authority(request, db)
     document = await q.scoped_document(db, document_id, application_id, authority.id)
-    root = Path(request.app.state.settings.documents_dir).resolve()
-    path = (root / document.storage_key).resolve()
-    if root not in path.parents or not path.is_file():
+    data = FileDocumentStore(request.app.state.settings.documents_dir).read(document.storage_key)
+    if data is None:
         raise NotFound("fichier du justificatif introuvable", code="document_file_missing")
-    safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in document.filename) or "justificatif"
-    data = path.read_bytes()
-    # The type of the bytes on disk, not the one recorded: a file never goes out as HTML.
-    return Response(data, media_type=sniff_document_type(data) or "application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{safe_name}"', **DOWNLOAD_HEADERS,
-    })
+    return stored_file_response(data, document.filename)
 
 
 # ---- passes -------------------------------------------------------------------------------

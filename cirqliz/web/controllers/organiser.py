@@ -49,7 +49,7 @@ from cirqliz.issuance.events import (
     reject_event,
     submit_event,
 )
-from cirqliz.jobs.jobs import JOBS, last_runs
+from cirqliz.jobs.jobs import FEEDS, JOBS, PUBLISH, SWITCH, last_runs
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import page
@@ -521,14 +521,31 @@ async def import_upload(request: Request, db: DB, clock: ClockDep) -> Template:
 # ---- authority: scheduled jobs -------------------------------------------------------------------
 
 
+# Runs are recorded for the whole platform (job_run has no authority). These jobs' details name the
+# authorities, zones and feeds they touched, and their row counts add up every authority's: an
+# authority's admin sees their outcome only. A failure's detail (an exception's text) can quote any
+# row: it stays in the server logs and the operator's `cirqliz worker --once`.
+PLATFORM_DETAIL_JOBS = frozenset(job.name for job in (SWITCH, PUBLISH, FEEDS))
+
+
+def _shown(run: Any) -> tuple[str, str]:
+    """(rows, detail) of a run as an authority's admin may see them."""
+    if run.outcome == "failed":
+        return "—", "Échec : le détail est dans les journaux du serveur (exploitant)."
+    if run.name in PLATFORM_DETAIL_JOBS and run.outcome != "skipped":
+        return "—", "Toutes autorités : détail réservé à l'exploitant."
+    return str(run.rows), run.detail or ""
+
+
 @get("/autorite/taches", guards=ADMIN, name="authority_jobs")
 async def jobs_page(request: Request, db: DB) -> Template:
-    """Each scheduled job: last run, duration, outcome, rows; and the latest runs and skips."""
+    """Each scheduled job: last run, duration, outcome; rows and detail where they concern no
+    authority in particular; and the latest runs and skips."""
     await _authority(request, db)
     last, recent = await last_runs(db)
     settings = request.app.state.settings
     jobs = [(job, last.get(job.name), job.enabled(settings)) for job in JOBS]
-    return _render(request, "autorite/taches.html", section="jobs", jobs=jobs, recent=recent,
+    return _render(request, "autorite/taches.html", section="jobs", jobs=jobs, recent=recent, shown=_shown,
                    scheduler_enabled=settings.scheduler_enabled)
 
 

@@ -13,9 +13,7 @@ import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
@@ -31,7 +29,6 @@ from cirqliz.domain.documents import (
     MAX_DOCUMENT_BYTES,
     DocumentQuota,
     check_document,
-    sniff_document_type,
 )
 from cirqliz.domain.errors import DomainError, EligibilityError, NotFound
 from cirqliz.domain.organisations import Role
@@ -60,7 +57,7 @@ from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import inclusive_days, page
 from cirqliz.web.security import text_upload
-from cirqliz.web.served import DOWNLOAD_HEADERS
+from cirqliz.web.served import stored_file_response
 
 LOCAL_TZ = "Europe/Paris"  # dates typed in forms are local days in Paris
 MAX_DOCUMENTS_PER_REQUEST = 5
@@ -557,6 +554,23 @@ def _check_application(
                             windows, draft.comment or None), []
 
 
+def zones_by_authority(choices: list[q.ZoneChoice]) -> list[tuple[str, list[q.ZoneChoice]]]:
+    """The zones grouped by the authority that reviews their applications (in the order given)."""
+    groups: dict[uuid.UUID, tuple[str, list[q.ZoneChoice]]] = {}
+    for choice in choices:
+        groups.setdefault(choice.zone.authority_id, (choice.authority_name, []))[1].append(choice)
+    return list(groups.values())
+
+
+def mixed_authorities(choices: list[q.ZoneChoice], zone_ids: list[uuid.UUID]) -> str | None:
+    """The refusal to show when the chosen zones belong to several authorities, else None."""
+    chosen = {c.zone.authority_id: c.authority_name for c in choices if c.zone.id in set(zone_ids)}
+    if len(chosen) < 2:
+        return None
+    return (f"les zones choisies relèvent de plusieurs autorités ({', '.join(sorted(chosen.values()))}) : chaque "
+            "autorité instruit les demandes pour ses propres zones ; faites une demande par autorité")
+
+
 async def _application_form(
     request: ProRequest, db: Any, draft: ApplicationDraft, *, errors: list[str] | None = None,
     status_code: int = 200,
@@ -566,7 +580,7 @@ async def _application_form(
     features = [{"type": "Feature", "geometry": c.zone.geometry,
                  "properties": {"id": str(c.zone.id), "code": c.zone.code, "name": c.zone.name}} for c in choices]
     return pro_page(request, "pro/application_form.html", status_code=status_code, draft=draft, errors=errors or [],
-                    choices=choices, vehicles=await q.fleet(db, org),
+                    choices=choices, by_authority=zones_by_authority(choices), vehicles=await q.fleet(db, org),
                     zones_geojson={"type": "FeatureCollection", "features": features},
                     tile_url=request.app.state.settings.tile_url)
 
@@ -601,6 +615,9 @@ async def application_create(request: ProRequest, db: DB, clock: ClockDep) -> Re
     fleet = await q.fleet(db, org)
     checked, errors = _check_application(draft, zone_ids={c.zone.id for c in choices},
                                          vehicle_ids={v.id for v in fleet}, today=_local(clock.now()).date())
+    mixed = mixed_authorities(choices, checked.zone_ids) if checked is not None else None
+    if mixed:
+        errors.append(mixed)
     files = await _uploads(form)
     errors += _check_uploads(files)
     if checked is not None and not errors:
@@ -744,14 +761,10 @@ async def application_withdraw(
 async def document_download(request: ProRequest, db: DB, document_id: FromPath[uuid.UUID]) -> Response[bytes]:
     """A supporting document of one of the company's applications."""
     document = await q.scoped_document(db, organisation_of(request), document_id)
-    path = Path(request.app.state.settings.documents_dir) / document.storage_key
-    if not path.is_file():
+    data = _store(request).read(document.storage_key)
+    if data is None:
         raise NotFound("fichier du justificatif introuvable", code="document_missing")
-    data = path.read_bytes()
-    # The type of the bytes on disk, not the one recorded: a file never goes out as HTML.
-    return Response(data, media_type=sniff_document_type(data) or "application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}", **DOWNLOAD_HEADERS,
-    })
+    return stored_file_response(data, document.filename)
 
 
 # ---- passes ------------------------------------------------------------------------------

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy import text
 
 from cirqliz.issuance.accounts import check_credentials
+from cirqliz.opendata.files import opendata_status
+from cirqliz.ops.doctor import READY_CHECKS_FR, readiness_problems
 from cirqliz.web.auth import CurrentUser, home_for, new_session, sign_out_session, user_in_session
 from cirqliz.web.client import client_host
 from cirqliz.web.deps import DB, ClockDep
@@ -121,15 +122,35 @@ def healthz() -> dict[str, str]:
 
 
 @get("/readyz", opt=PUBLIC, name="readyz")
-async def readyz(request: Request, state: State) -> Response[dict[str, str]]:
-    """The database answers, and so does Redis when the stores live there (CIRQLIZ_REDIS_URL)."""
-    try:
-        async with state.session_maker() as session:
-            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    except Exception as exc:
-        raise HTTPException(status_code=503, detail=f"base de données injoignable : {type(exc).__name__}") from exc
-    await request.app.stores.get("login_attempts").get("readyz")  # 503 when Redis does not answer
-    return Response({"status": "ready"})
+async def readyz(request: Request, state: State, clock: ClockDep) -> Response[dict[str, Any]]:
+    """Ready to serve: the database answers and is migrated, Redis answers when the stores live there
+    (CIRQLIZ_REDIS_URL), every authority's signing keys are usable and its trust bundle is not stale.
+    Otherwise 503 naming the failing checks (names only: no path, address or secret)."""
+    problems = await readiness_problems(state.engine, keys_root=state.settings.keys_dir, now=clock.now(),
+                                        cache=state.setdefault("readyz_bundles", {}))
+    if state.settings.redis_url:
+        try:
+            await request.app.stores.get("login_attempts").get("readyz")
+        except Exception:  # whatever Redis raises, the answer is the same
+            problems.append("redis")
+    if not problems:
+        return Response({"status": "ready", "opendata": await _opendata_validation(state, clock.now().timestamp())})
+    detail = "Service pas prêt : " + " ; ".join(READY_CHECKS_FR[name] for name in problems) + "."
+    return Response({"status": "not_ready", "detail": detail, "failing": problems}, status_code=503,
+                    headers={"Retry-After": "5", "Cache-Control": "no-store"})
+
+
+OPENDATA_STATUS_SECONDS = 60
+"""How long /readyz reuses its reading of the open-data folder (it hashes the published files)."""
+
+
+async def _opendata_validation(state: State, now: float) -> dict[str, str]:
+    """{format: validation active} ("schémas publiés" or "contrôles intégrés"), read at most once a minute."""
+    cached = state.get("readyz_opendata")
+    if cached is None or now - cached[0] > OPENDATA_STATUS_SECONDS:
+        cached = (now, (await asyncio.to_thread(opendata_status)).summary())
+        state["readyz_opendata"] = cached
+    return cached[1]
 
 
 ROUTES = [home, login_form, login_submit, logout, me, healthz, readyz]
