@@ -968,9 +968,8 @@ async def _onboarding_async(args: argparse.Namespace, settings: Any) -> int:
             async with transaction(maker) as session:
                 done = await ob.disable_account(session, email=args.email, clock=clock)
             state = "désactivé" if done.was_active else "déjà désactivé (sessions terminées à nouveau)"
-            print(f"compte {done.email} {state} : il ne peut plus se connecter et ses sessions sont terminées")
-            print("jetons d'API : ils appartiennent aux organisations, pas aux personnes — révoquez depuis la page "
-                  "« Jetons d'API » ceux que cette personne connaissait")
+            print(f"compte {done.email} {state} : il ne peut plus se connecter, ses sessions sont terminées et "
+                  "les jetons d'API qu'il a créés sont révoqués (délai : 15 s au plus sur les autres processus)")
             for code in done.authorities_without_admin:
                 print(f"attention : l'autorité {code} n'a plus d'administrateur actif "
                       f"(cirqliz user invite --authority {code} --role authority_admin ADRESSE)", file=sys.stderr)

@@ -27,6 +27,7 @@ from cirqliz.clock import Clock, to_epoch
 from cirqliz.db.models import Invitation, Membership, Organisation, PasswordReset, UserAccount
 from cirqliz.domain.errors import CompanyIdError, DomainError, NotFound
 from cirqliz.domain.organisations import ROLES_BY_KIND, OrganisationKind, Role, parse_siren, parse_siret
+from cirqliz.issuance.api_tokens import revoke_tokens_created_by
 from cirqliz.issuance.audit import record_change, snapshot
 from cirqliz.issuance.organisations import add_membership, create_organisation, create_user
 from cirqliz.issuance.passwords import hash_password, verify_password
@@ -426,7 +427,8 @@ async def remove_member(
     session: AsyncSession, *, team_id: uuid.UUID, user_id: uuid.UUID, actor_id: uuid.UUID, clock: Clock,
 ) -> Removal:
     """Remove a person from a team (an authority with its organisers, or a company): every role they
-    hold there goes, every session of theirs ends at once (session version raised), their pending
+    hold there goes, the team's API tokens they created are revoked, every session of theirs ends at
+    once (session version raised), their pending
     invitations into the team are cancelled, and an account left without any role is disabled.
     The team's last manager cannot be removed. NotFound for someone outside the team."""
     team = await session.get(Organisation, team_id)
@@ -461,6 +463,8 @@ async def remove_member(
         await record_change(session, actor_id=actor_id, entity="invitation", entity_id=invitation.id,
                             action="cancel", at=now, before=snapshot(invitation, "organisation_id", "email", "role"))
     await session.flush()
+    await revoke_tokens_created_by(session, user_id=user_id, actor_id=actor_id, clock=clock,
+                                   organisation_ids={org.id for _, org in rows})
     left = (await session.exec(select(Membership.id).where(col(Membership.user_id) == user_id))).first()
     before_user = snapshot(user, "is_active", "session_version")
     user.session_version += 1  # every session of the person ends now, in every process
@@ -493,7 +497,8 @@ async def check_credentials(session: AsyncSession, *, email: str, password: str)
 
 async def disable_user(session: AsyncSession, *, user_id: uuid.UUID, actor_id: uuid.UUID | None,
                        clock: Clock) -> UserAccount:
-    """Disable an account: it cannot sign in, and every session it has ends (also if enabled again)."""
+    """Disable an account: it cannot sign in, every session it has ends (also if enabled again), and
+    the API tokens it created are revoked."""
     user = await session.get(UserAccount, user_id)
     if user is None:
         raise DomainError("compte introuvable", code="not_found")
@@ -501,6 +506,7 @@ async def disable_user(session: AsyncSession, *, user_id: uuid.UUID, actor_id: u
     user.session_version += 1
     session.add(user)
     await session.flush()
+    await revoke_tokens_created_by(session, user_id=user.id, actor_id=actor_id, clock=clock)
     await record_change(session, actor_id=actor_id, entity="user", entity_id=user.id, action="disable",
                         at=clock.now())
     return user

@@ -119,6 +119,23 @@ async def revoke_api_token(
     return row
 
 
+async def revoke_tokens_created_by(session: AsyncSession, *, user_id: uuid.UUID, actor_id: uuid.UUID | None,
+                                   clock: Clock, organisation_ids: Iterable[uuid.UUID] | None = None) -> int:
+    """Revoke every active token this person created (in `organisation_ids` when given): the person
+    leaves or is disabled, the secrets they knew stop working. How many were revoked."""
+    statement = select(ApiToken).where(col(ApiToken.created_by_id) == user_id, col(ApiToken.revoked_at).is_(None))
+    if organisation_ids is not None:
+        statement = statement.where(col(ApiToken.organisation_id).in_(list(organisation_ids)))
+    rows = (await session.exec(statement)).all()
+    now = clock.now()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+        await record_change(session, actor_id=actor_id, entity="api_token", entity_id=row.id, action="revoke", at=now)
+    await session.flush()
+    return len(rows)
+
+
 async def authenticate_token(session: AsyncSession, token: str) -> ApiToken | None:
     """The active token with this text, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:

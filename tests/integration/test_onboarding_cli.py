@@ -3,91 +3,29 @@ invite|disable|list`, run in process against a database migrated with `cirqliz d
 
 from __future__ import annotations
 
-import asyncio
-import os
 import stat
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from cli_driver import Run, run_cli
+from deployment import BASE_URL, SECRET, Install, accept, links_in
 from litestar.testing import TestClient
 from sqlmodel import col, select
 
-from cirqliz.db.engine import create_engine, create_session_factory
 from cirqliz.db.models import Invitation, Membership, Organisation, UserAccount
 from cirqliz.issuance import onboarding
+from cirqliz.issuance.api_tokens import authenticate_token, create_api_token
 from cirqliz.passcode.bundle import open_bundle
 from cirqliz.passcode.keys import VerifyKey
-from cirqliz.settings import Settings
 from cirqliz.web.app import create_app
 
-SECRET = "onboarding-test-secret-0123456789-abcdefghij"
-PASSWORD = "un-mot-de-passe-solide-2026"
-BASE_URL = "https://cirqliz.example.fr"
-LINK_PREFIX = "Lien d'invitation : "
 # The whole path once on PostgreSQL too (the first test); the other cases on SQLite only.
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-
-
-@dataclass
-class Install:
-    """A deployment described by CIRQLIZ_* variables, as an operator's shell has them."""
-
-    root: Path
-    database_url: str
-
-    @property
-    def keys(self) -> Path:
-        return self.root / "keys"
-
-    def settings(self) -> Settings:
-        return Settings(database_url=self.database_url, env="test", secret_key=SECRET, keys_dir=str(self.keys),
-                        outbox_dir=str(self.root / "outbox"), base_url=BASE_URL, scheduler_enabled=False)
-
-    def query(self, work):  # type: ignore[no-untyped-def]
-        async def run():  # type: ignore[no-untyped-def]
-            engine = create_engine(self.settings())
-            try:
-                async with create_session_factory(engine)() as session:
-                    return await work(session)
-            finally:
-                await engine.dispose()
-
-        return asyncio.run(run())
-
-
-@pytest.fixture
-def install(empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Install:
-    """Production-like variables and a database migrated with `cirqliz db upgrade`."""
-    for name in list(os.environ):
-        if name.startswith("CIRQLIZ_"):
-            monkeypatch.delenv(name)
-    env = {"CIRQLIZ_DATABASE_URL": empty_database_url, "CIRQLIZ_ENV": "production", "CIRQLIZ_SECRET_KEY": SECRET,
-           "CIRQLIZ_KEYS_DIR": str(tmp_path / "keys"), "CIRQLIZ_OUTBOX_DIR": str(tmp_path / "outbox"),
-           "CIRQLIZ_BASE_URL": BASE_URL}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert run_cli(capsys, "db", "upgrade").rc == 0
-    return Install(tmp_path, empty_database_url)
-
-
-def links_in(run: Run) -> list[str]:
-    return [line.removeprefix(LINK_PREFIX) for line in run.out.splitlines() if line.startswith(LINK_PREFIX)]
 
 
 def create(capsys, code: str = "lyon", *extra: str, admin: str = "Admin@Lyon.fr") -> Run:
     return run_cli(capsys, "authority", "create", code, "--name", "Métropole de Lyon", "--admin", admin, *extra)
 
 
-def accept(client: TestClient, link: str, name: str = "Anne Admin") -> str:
-    """Open the invitation link, set a password; the page the person lands on."""
-    path = link.removeprefix(BASE_URL)
-    assert client.get(path).status_code == 200
-    response = client.post(path, data={"display_name": name, "password": PASSWORD, "password_again": PASSWORD,
-                                       "_csrf_token": client.cookies.get("cirqliz_csrf")}, follow_redirects=False)
-    assert response.status_code == 303, response.text[:500]
-    return response.headers["location"]
 
 
 def test_authority_create_then_the_admin_signs_in_through_the_printed_link(install: Install, capsys) -> None:
@@ -224,11 +162,29 @@ def test_invite_then_disable_ends_the_session_at_once(install: Install, capsys) 
         assert "agent@lyon.fr" in listing.out and "lyon:agent" in listing.out and "actif" in listing.out
         assert "admin@lyon.fr" in listing.out and "en attente" in listing.out
 
+        token = install.run(_token_created_by("agent@lyon.fr"))
+        assert install.query(lambda s: authenticate_token(s, token)) is not None
         run = run_cli(capsys, "user", "disable", "agent@lyon.fr")
-        assert run.rc == 0 and "désactivé" in run.out, run.err
+        assert run.rc == 0 and "désactivé" in run.out and "jetons d'API qu'il a créés sont révoqués" in run.out, run.err
         after = client.get("/scan", follow_redirects=False)
         assert after.status_code == 303 and after.headers["location"].startswith("/connexion")
     assert "désactivé" in run_cli(capsys, "user", "list").out
+    assert install.query(lambda s: authenticate_token(s, token)) is None  # the token they created ends too
+
+
+def _token_created_by(email: str):  # type: ignore[no-untyped-def]
+    """A service that gives the person's authority an API token created by that person."""
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        from cirqliz.clock import SystemClock
+
+        user = (await session.exec(select(UserAccount).where(col(UserAccount.email) == email))).one()
+        member = (await session.exec(select(Membership).where(col(Membership.user_id) == user.id))).first()
+        _, token = await create_api_token(session, organisation_id=member.organisation_id, name="contrôles",
+                                          scopes=["verify"], created_by=user.id, clock=SystemClock())
+        return token
+
+    return work
 
 
 @SQLITE_ONLY

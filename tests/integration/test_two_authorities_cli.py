@@ -7,36 +7,27 @@ test_onboarding_cli.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import html
 import io
 import json
-import os
 import re
 import time
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from cli_driver import Run, run_cli
+from deployment import BASE_URL, PASSWORD, Install, links_in
 from litestar.testing import TestClient
 from sqlmodel import col, select
 
-from cirqliz.db.engine import create_engine, create_session_factory, transaction
 from cirqliz.db.models import AccessPass, UserAccount, Vehicle
 from cirqliz.domain.plates import normalise_plate
 from cirqliz.issuance.passes import grant_exemption
-from cirqliz.settings import Settings
 from cirqliz.web.app import create_app
 
-SECRET = "two-authorities-test-secret-0123456789-abcdef"
-PASSWORD = "un-mot-de-passe-solide-2026"
-BASE_URL = "https://cirqliz.example.fr"
-LINK_PREFIX = "Lien d'invitation : "
 SQUARE = {"type": "Polygon", "coordinates": [[[4.83, 45.76], [4.85, 45.76], [4.85, 45.77], [4.83, 45.77],
                                               [4.83, 45.76]]]}
 COMPANY = {"company_name": "Transports Commun SAS", "company_id": "732 829 320", "display_name": "Rita Commune",
@@ -77,52 +68,12 @@ GRENOBLE = Side("grenoble", "Grenoble-Alpes Métropole", "admin@grenoble.fr", "a
                 "GRE-ZFE", "ZFE grenobloise", "GR-222-EN", "GZ-456-FE", "GV-666-VA")
 
 
-@dataclass
-class Install:
-    """The deployment: its folders, database and the settings of its web application."""
-
-    root: Path
-    database_url: str
-
-    def settings(self) -> Settings:
-        return Settings(database_url=self.database_url, env="test", secret_key=SECRET,
-                        keys_dir=str(self.root / "keys"), outbox_dir=str(self.root / "outbox"),
-                        documents_dir=str(self.root / "documents"), base_url=BASE_URL, scheduler_enabled=False)
-
-    def run(self, work):  # type: ignore[no-untyped-def]
-        """`work(session)` in one transaction on the deployment's database."""
-
-        async def main():  # type: ignore[no-untyped-def]
-            engine = create_engine(self.settings())
-            try:
-                async with transaction(create_session_factory(engine)) as session:
-                    return await work(session)
-            finally:
-                await engine.dispose()
-
-        return asyncio.run(main())
-
-
-@pytest.fixture
-def install(empty_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Install:
-    """Production-like variables and an empty database migrated with `cirqliz db upgrade`."""
-    for name in list(os.environ):
-        if name.startswith("CIRQLIZ_"):
-            monkeypatch.delenv(name)
-    for name, value in {"CIRQLIZ_DATABASE_URL": empty_database_url, "CIRQLIZ_ENV": "production",
-                        "CIRQLIZ_SECRET_KEY": SECRET, "CIRQLIZ_KEYS_DIR": str(tmp_path / "keys"),
-                        "CIRQLIZ_OUTBOX_DIR": str(tmp_path / "outbox"), "CIRQLIZ_BASE_URL": BASE_URL}.items():
-        monkeypatch.setenv(name, value)
-    assert run_cli(capsys, "db", "upgrade").rc == 0
-    return Install(tmp_path, empty_database_url)
-
-
 # ---- helpers ------------------------------------------------------------------------------
 
 
 def link_of(run: Run) -> str:
     assert run.rc == 0, run.err
-    [link] = [line.removeprefix(LINK_PREFIX) for line in run.out.splitlines() if line.startswith(LINK_PREFIX)]
+    [link] = links_in(run)
     return link.removeprefix(BASE_URL)
 
 

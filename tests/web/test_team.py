@@ -16,6 +16,7 @@ from cirqliz.db.models import AuditRecord, Invitation, Membership, UserAccount
 from cirqliz.demo.seed import AUTHORITY_ID, COMPANY_ID, DEMO_PASSWORD, ORGANISER_ID, USER_IDS, USERS
 from cirqliz.domain.organisations import Role
 from cirqliz.issuance.accounts import INVITE, new_token, token_hash, token_key
+from cirqliz.issuance.api_tokens import authenticate_token, create_api_token
 from cirqliz.issuance.organisations import add_membership
 
 from .conftest import login, post_form
@@ -277,10 +278,29 @@ def test_a_company_member_removes_a_colleague(web_world) -> None:
         assert _signed_in(them, "/pro")
         assert f"/pro/equipe/{colleague}/retirer" in pro.get("/pro/equipe").text
         assert "Claire Collègue" in pro.get(f"/pro/equipe/{colleague}/retirer").text
+        theirs, ours = _token(web_world, colleague), _token(web_world, USER_IDS["pro"])
         done = post_form(pro, f"/pro/equipe/{colleague}/retirer", follow_redirects=False)
         assert done.status_code == 303 and done.headers["location"] == "/pro/equipe?ok=retire"
         assert not _signed_in(them, "/pro")
     assert _user(web_world, colleague) == (False, 1, [])
+    # the API token the colleague created (a secret they know) ends with them; the others' stay
+    assert not _token_works(web_world, theirs) and _token_works(web_world, ours)
+
+
+def _token(world, created_by: uuid.UUID) -> str:
+    async def work(session):
+        _, token = await create_api_token(session, organisation_id=COMPANY_ID, name="flotte", scopes=["passes:read"],
+                                          created_by=created_by, clock=world.clock)
+        return token
+
+    return in_db(world, work)
+
+
+def _token_works(world, token: str) -> bool:
+    async def work(session):
+        return await authenticate_token(session, token) is not None
+
+    return in_db(world, work)
 
 
 def test_another_company_cannot_remove_a_colleague_and_the_last_member_stays(web_world) -> None:
