@@ -24,12 +24,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock, to_epoch
-from cirqliz.db.models import Invitation, Membership, Organisation, PasswordReset, UserAccount
+from cirqliz.db.models import AuditRecord, Invitation, Membership, Organisation, PasswordReset, UserAccount
 from cirqliz.domain.errors import CompanyIdError, DomainError, NotFound
 from cirqliz.domain.organisations import ROLES_BY_KIND, OrganisationKind, Role, parse_siren, parse_siret
 from cirqliz.issuance.api_tokens import revoke_tokens_created_by
 from cirqliz.issuance.audit import record_change, snapshot
-from cirqliz.issuance.organisations import add_membership, create_organisation, create_user
+from cirqliz.issuance.organisations import add_membership, create_organisation, create_user, free_code
 from cirqliz.issuance.passwords import hash_password, verify_password
 
 INVITATION_TTL = timedelta(days=7)
@@ -172,7 +172,8 @@ async def register_company(
     owner = await _user_by_email(session, address)
     if owner is not None:
         raise AddressTaken(owner)
-    code = f"{_slug(name)[:22].strip('-')}-{siren}"
+    # Free, not fixed: nobody can block a company's registration by taking its code first.
+    code = await free_code(session, f"{_slug(name)[:22].strip('-')}-{siren}")
     org = await create_organisation(session, kind=OrganisationKind.COMPANY, code=code, name=name, siren=siren,
                                     siret=siret, clock=clock)
     user = await create_user(session, email=address, display_name=person, clock=clock,
@@ -303,7 +304,8 @@ async def accept_invitation(
     clock: Clock,
     secret_key: str,
 ) -> UserAccount:
-    """Join the organisation: a new account (name and password), or an existing one (its password)."""
+    """Join the organisation: a new account (name and password), or an existing one (its password; a
+    disabled one, e.g. removed from its only team, is enabled again, see _reactivate)."""
     invitation = await open_invitation(session, token=token, clock=clock, secret_key=secret_key)
     now = clock.now()
     user = await _user_by_email(session, invitation.email)
@@ -313,7 +315,7 @@ async def accept_invitation(
             raise DomainError("indiquez vos nom et prénom", code="invalid_display_name")
         user = await create_user(session, email=invitation.email, display_name=person, clock=clock,
                                  password_hash=hash_password(password))
-    elif not user.is_active or not verify_password(user.password_hash, password):
+    elif not verify_password(user.password_hash, password):
         raise DomainError("un compte existe déjà avec cette adresse : saisissez son mot de passe actuel",
                           code="wrong_password")
     claimed = await session.exec(
@@ -323,12 +325,40 @@ async def accept_invitation(
     )
     if claimed.first() is None:
         raise TokenError("cette invitation a déjà été utilisée", code="used_token")
+    if not user.is_active:
+        if await _disabled_by_the_operator(session, user):
+            raise DomainError("ce compte a été désactivé par l'exploitant du service : demandez-lui de le "
+                              "réactiver", code="account_disabled")
+        await _reactivate(session, user=user, invitation=invitation, now=now)
     await add_membership(session, user_id=user.id, organisation_id=invitation.organisation_id,
                          role=invitation.role, clock=clock, actor_id=user.id)
     await record_change(session, actor_id=user.id, entity="invitation", entity_id=invitation.id,
                         action="accept", at=now, after={"user_id": user.id})
     await _accept_other_roles(session, invitation=invitation, user=user, now=now, clock=clock)
     return user
+
+
+async def _disabled_by_the_operator(session: AsyncSession, user: UserAccount) -> bool:
+    """Whether the account was disabled (cirqliz user disable: a suspected compromise) since it was
+    last enabled again, whatever team removals came after: a team's invitation must not undo that."""
+    actions = (await session.exec(
+        select(AuditRecord.action).where(col(AuditRecord.entity) == "user", col(AuditRecord.entity_id) == str(user.id),
+                                         col(AuditRecord.action).in_(("disable", "reactivate")))
+        .order_by(col(AuditRecord.at).desc(), col(AuditRecord.seq).desc()).limit(1))).first()
+    return actions == "disable"
+
+
+async def _reactivate(session: AsyncSession, *, user: UserAccount, invitation: Invitation, now: datetime) -> None:
+    """A disabled account (e.g. removed from its only team) invited again, with its current password
+    proven: it is enabled again. Its session version is kept: it was raised when the account was
+    disabled, so the sessions opened before stay ended; its revoked API tokens stay revoked."""
+    before = snapshot(user, "is_active", "session_version")
+    user.is_active = True
+    session.add(user)
+    await session.flush()
+    await record_change(session, actor_id=user.id, entity="user", entity_id=user.id, action="reactivate", at=now,
+                        before=before, after={**snapshot(user, "is_active", "session_version"),
+                                              "invitation_id": str(invitation.id)})
 
 
 async def _accept_other_roles(session: AsyncSession, *, invitation: Invitation, user: UserAccount, now: datetime,
@@ -421,6 +451,7 @@ class Removal:
     user: UserAccount
     roles: tuple[tuple[str, str], ...]  # (organisation name, role) removed
     disabled: bool  # no membership left anywhere: the account cannot sign in any more
+    revoked_token_ids: tuple[uuid.UUID, ...] = ()  # the API tokens of theirs revoked (to forget from caches)
 
 
 async def remove_member(
@@ -430,8 +461,13 @@ async def remove_member(
     hold there goes, the team's API tokens they created are revoked, every session of theirs ends at
     once (session version raised), their pending
     invitations into the team are cancelled, and an account left without any role is disabled.
-    The team's last manager cannot be removed. NotFound for someone outside the team."""
-    team = await session.get(Organisation, team_id)
+    The team's last manager cannot be removed. NotFound for someone outside the team.
+
+    The team's organisation row is locked first (PostgreSQL; SQLite writers queue anyway), so two
+    managers removing each other at the same moment are serialised: the second one counts after the
+    first has committed and is refused, and the team keeps a manager."""
+    team = (await session.exec(select(Organisation).where(col(Organisation.id) == team_id)
+                               .with_for_update(key_share=True))).first()
     if team is None or team.kind not in TEAM_MANAGER:
         raise NotFound("équipe introuvable", code="team_not_found")
     rows = await team_memberships(session, team, user_id)
@@ -463,8 +499,8 @@ async def remove_member(
         await record_change(session, actor_id=actor_id, entity="invitation", entity_id=invitation.id,
                             action="cancel", at=now, before=snapshot(invitation, "organisation_id", "email", "role"))
     await session.flush()
-    await revoke_tokens_created_by(session, user_id=user_id, actor_id=actor_id, clock=clock,
-                                   organisation_ids={org.id for _, org in rows})
+    revoked = await revoke_tokens_created_by(session, user_id=user_id, actor_id=actor_id, clock=clock,
+                                             organisation_ids={org.id for _, org in rows})
     left = (await session.exec(select(Membership.id).where(col(Membership.user_id) == user_id))).first()
     before_user = snapshot(user, "is_active", "session_version")
     user.session_version += 1  # every session of the person ends now, in every process
@@ -474,7 +510,7 @@ async def remove_member(
     await record_change(session, actor_id=actor_id, entity="user", entity_id=user.id, action="remove_from_team",
                         at=now, before=before_user,
                         after={**snapshot(user, "is_active", "session_version"), "team_id": str(team.id)})
-    return Removal(user, tuple((org.name, m.role) for m, org in rows), not user.is_active)
+    return Removal(user, tuple((org.name, m.role) for m, org in rows), not user.is_active, tuple(revoked))
 
 
 # ---- sign-in and password reset --------------------------------------------------------------

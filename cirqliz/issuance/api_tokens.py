@@ -120,9 +120,11 @@ async def revoke_api_token(
 
 
 async def revoke_tokens_created_by(session: AsyncSession, *, user_id: uuid.UUID, actor_id: uuid.UUID | None,
-                                   clock: Clock, organisation_ids: Iterable[uuid.UUID] | None = None) -> int:
+                                   clock: Clock, organisation_ids: Iterable[uuid.UUID] | None = None
+                                   ) -> list[uuid.UUID]:
     """Revoke every active token this person created (in `organisation_ids` when given): the person
-    leaves or is disabled, the secrets they knew stop working. How many were revoked."""
+    leaves or is disabled, the secrets they knew stop working. The ids of the tokens revoked (for
+    the web process to forget them at once, see forget_token)."""
     statement = select(ApiToken).where(col(ApiToken.created_by_id) == user_id, col(ApiToken.revoked_at).is_(None))
     if organisation_ids is not None:
         statement = statement.where(col(ApiToken.organisation_id).in_(list(organisation_ids)))
@@ -133,7 +135,7 @@ async def revoke_tokens_created_by(session: AsyncSession, *, user_id: uuid.UUID,
         session.add(row)
         await record_change(session, actor_id=actor_id, entity="api_token", entity_id=row.id, action="revoke", at=now)
     await session.flush()
-    return len(rows)
+    return [row.id for row in rows]
 
 
 async def authenticate_token(session: AsyncSession, token: str) -> ApiToken | None:

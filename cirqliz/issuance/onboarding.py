@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -70,10 +70,12 @@ def parse_time_zone(text: str) -> str:
     """An IANA time zone name that exists (e.g. Europe/Paris, America/Cayenne)."""
     value = (text or "").strip()
     try:
-        if not value or value.startswith("/") or ".." in value:
+        # Only the canonical names: "Europe" is a folder (IsADirectoryError), right/… and posix/… are
+        # copies under other names, and ZoneInfo accepts any of them.
+        if (not value or value.startswith("/") or ".." in value or value not in available_timezones()):
             raise ValueError(value)
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidInput(f"fuseau horaire inconnu : {text!r} — indiquez un nom IANA comme Europe/Paris, "
                            "America/Cayenne ou Indian/Reunion", code="invalid_time_zone") from None
     return value

@@ -144,7 +144,7 @@ async def _code_taken(session: AsyncSession, code: str) -> bool:
     return (await session.exec(select(Organisation.id).where(col(Organisation.code) == code))).first() is not None
 
 
-async def _free_code(session: AsyncSession, base: str) -> str:
+async def free_code(session: AsyncSession, base: str) -> str:
     """`base`, or `base-2`, `base-3`… (cut to fit 32 characters), the first one no organisation uses."""
     for number in range(1, 100):
         suffix = "" if number == 1 else f"-{number}"
@@ -168,7 +168,9 @@ async def create_organiser(
 ) -> Organisation:
     """An event organiser belonging to `authority_id`, as its administrator registers it: a name, a
     contact address, an optional SIREN (checked) and a code given ([a-z0-9-], unique) or made from the
-    name. Everything is checked before anything is written."""
+    name, always under the authority's own code (`<authority>-…`): an authority cannot take the code a
+    company, another authority or its organisers will need, nor learn which codes they use.
+    Everything is checked before anything is written."""
     from cirqliz.issuance.accounts import normalise_email  # accounts imports this module
 
     clean_name = " ".join((name or "").split())
@@ -185,20 +187,29 @@ async def create_organiser(
         except CompanyIdError as exc:
             raise DomainError("SIREN invalide : il compte 9 chiffres et sa clé de contrôle doit être juste "
                               "(laissez le champ vide si l'organisateur n'en a pas)", code=exc.code) from exc
+    authority = await session.get(Organisation, authority_id)
+    if authority is None or authority.kind != OrganisationKind.AUTHORITY.value:
+        raise DomainError("autorité introuvable", code="authority_not_found")
+    prefix = f"{authority.code}-"
     wanted = (code or "").strip().lower()
+    if wanted and not wanted.startswith(prefix):
+        wanted = prefix + wanted
     if wanted:
         if len(wanted) > CODE_MAX or not _CODE.match(wanted):
-            raise DomainError("code invalide : lettres minuscules sans accent, chiffres et tirets, 32 caractères "
-                              "au plus (par exemple festival-lumieres)", code="invalid_organisation_code")
+            raise DomainError(f"code invalide : lettres minuscules sans accent, chiffres et tirets, 32 caractères "
+                              f"au plus, « {prefix} » compris (par exemple {prefix}lumieres)",
+                              code="invalid_organisation_code")
         if await _code_taken(session, wanted):
             raise DomainError(f"le code {wanted} est déjà pris : choisissez-en un autre",
                               code="organisation_code_taken")
     else:
         base = code_from_name(clean_name)
+        if base:
+            base = prefix + base
         if not base:
             raise DomainError("indiquez un code : le nom ne contient aucune lettre ni chiffre utilisable",
                               code="invalid_organisation_code")
-        wanted = await _free_code(session, base)
+        wanted = await free_code(session, base)
     return await create_organisation(session, kind=OrganisationKind.ORGANISER, code=wanted, name=clean_name,
                                      clock=clock, siren=siren_value, actor_id=actor_id, authority_id=authority_id,
                                      contact_email=address)

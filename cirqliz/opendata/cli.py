@@ -13,17 +13,24 @@ from cirqliz.opendata.files import PUBLISHED_FILES, opendata_status
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """The `opendata` sub-command and its actions."""
-    opendata = sub.add_parser("opendata", help="published schemas (ZFE, Cerema, DATEX II) used to validate open data")
-    actions = opendata.add_subparsers(dest="action", required=True)
-    get = actions.add_parser("fetch", help="install the published schemas, each checked against its SHA-256 pin")
-    get.add_argument("--dir", help="folder to install into (default: $CIRQLIZ_OPEN_DATA_DIR, else var/opendata)")
+    """The `opendata` sub-command and its actions (help texts in French, like every message)."""
+    about = "schémas publiés (ZFE, Cerema, DATEX II) qui valident les données ouvertes"
+    opendata = sub.add_parser("opendata", help=about, description=f"{about[0].upper()}{about[1:]}.")
+    actions = opendata.add_subparsers(dest="action", required=True, metavar="{fetch,status}")
+    about = "installer les schémas publiés, chacun vérifié par son empreinte SHA-256"
+    get = actions.add_parser("fetch", help=about, description=f"{about[0].upper()}{about[1:]}.")
+    get.add_argument("--dir", metavar="DOSSIER",
+                     help="dossier d'installation (par défaut : $CIRQLIZ_OPEN_DATA_DIR, sinon var/opendata)")
     origin = get.add_mutually_exclusive_group()
-    origin.add_argument("--from", dest="source", help="install from a local copy laid out like the folder (offline)")
-    origin.add_argument("--base-url", help="download <base-url>/<path> instead of the published addresses (mirror)")
-    status = actions.add_parser("status", help="say, per format, which validation is active and where the files are")
-    status.add_argument("--dir", help="folder to inspect (default: the one imports and exports use)")
-    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    origin.add_argument("--from", dest="source", metavar="DOSSIER",
+                        help="installer depuis une copie locale organisée comme le dossier (hors ligne)")
+    origin.add_argument("--base-url", metavar="URL",
+                        help="télécharger <URL>/<chemin> au lieu des adresses publiées (miroir)")
+    about = "dire, pour chaque format, quelle validation est active et où sont les fichiers"
+    status = actions.add_parser("status", help=about, description=f"{about[0].upper()}{about[1:]}.")
+    status.add_argument("--dir", metavar="DOSSIER",
+                        help="dossier à examiner (par défaut : celui des imports et exports)")
+    status.add_argument("--json", action="store_true", help="afficher l'état en JSON")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,9 +22,12 @@ from cirqliz.settings import Network, Settings
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    # A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d: compare them as the IPv4 address.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped or address
 
 
 def _trusted(text: str | None, networks: tuple[Network, ...]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from http import HTTPStatus
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -18,7 +19,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from redis.exceptions import RedisError
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.passcode.errors import SchemeError
@@ -29,6 +30,32 @@ log = logging.getLogger("cirqliz.web")
 RETRY_AFTER_S = 5
 """Seconds a client is told to wait (Retry-After) when a service the application needs is down."""
 DATABASE_DOWN = "Service momentanément indisponible (base de données injoignable) : réessayez dans un instant."
+DATA_REFUSED = ("Données refusées : une valeur ne peut pas être enregistrée (caractère non autorisé, texte trop "
+                "long ou nombre hors limites). Rien n'a été enregistré.")
+CSRF_REFUSED = ("Formulaire refusé : jeton de sécurité absent ou expiré. Rechargez la page, puis envoyez "
+                "le formulaire à nouveau.")
+# Litestar's own (English) messages, and what a person reads instead.
+_LITESTAR_FR = {
+    "CSRF token verification failed": CSRF_REFUSED,
+    "Invalid multipart/form-data": "Formulaire illisible (multipart/form-data invalide).",
+    "Request Entity Too Large": "Envoi trop volumineux. Rien n'a été enregistré.",
+}
+# The French for a status whose message is Litestar's default (the HTTP reason phrase, in English).
+_STATUS_FR = {
+    400: "Requête invalide.",
+    401: "Authentification requise.",
+    403: "Accès refusé.",
+    404: "Page introuvable.",
+    405: "Méthode non autorisée pour cette adresse.",
+    406: "Format de réponse non disponible.",
+    408: "Délai dépassé : la requête a mis trop de temps à arriver.",
+    409: "Conflit avec l'état actuel des données.",
+    413: "Envoi trop volumineux. Rien n'a été enregistré.",
+    415: "Type de contenu non pris en charge.",
+    429: "Trop de requêtes : réessayez dans un instant.",
+    500: "Erreur interne : l'équipe technique est prévenue.",
+    503: "Service momentanément indisponible : réessayez dans un instant.",
+}
 
 
 def _error(request: Request, status: int, message: str, code: str,
@@ -39,6 +66,20 @@ def _error(request: Request, status: int, message: str, code: str,
     response = page(request, "errors/error.html", status_code=status, status=status, message=message, code=code)
     response.headers.update(headers or {})
     return response
+
+
+def message_fr(status: int, detail: str | None) -> str:
+    """A Litestar exception's message in French: ours pass unchanged, Litestar's English defaults
+    (the HTTP reason phrase, "CSRF token verification failed"…) are replaced."""
+    if detail in _LITESTAR_FR:
+        return _LITESTAR_FR[detail]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = None
+    if not detail or detail == phrase:
+        return _STATUS_FR.get(status, "Requête refusée.")
+    return detail
 
 
 def _unavailable(request: Request, message: str, code: str) -> Response:
@@ -74,7 +115,9 @@ def on_not_authorized(request: Request, exc: NotAuthorizedException) -> Response
 
 def on_forbidden(request: Request, exc: PermissionDeniedException) -> Response:
     """Signed in, but not with a role that may do this."""
-    return _error(request, 403, exc.detail or "Accès refusé.", "forbidden")
+    if exc.detail == "CSRF token verification failed":
+        return _error(request, 403, CSRF_REFUSED, "csrf_failed")
+    return _error(request, 403, message_fr(403, exc.detail), "forbidden")
 
 
 def on_not_found(request: Request, exc: NotFoundException) -> Response:
@@ -83,11 +126,22 @@ def on_not_found(request: Request, exc: NotFoundException) -> Response:
 
 
 # msgspec's (English) validation messages, as Litestar passes them on, and their French.
-_TYPES_FR = {"int": "un entier", "str": "un texte", "float": "un nombre", "bool": "un booléen", "array": "une liste",
-             "object": "un objet", "null": "null", "uuid": "un UUID", "datetime": "une date et heure"}
+_TYPES_FR = {"int": "un nombre entier", "str": "un texte", "float": "un nombre", "bool": "un booléen",
+             "array": "une liste", "object": "un objet", "null": "rien", "uuid": "un UUID",
+             "datetime": "une date et heure", "date": "une date", "time": "une heure", "bytes": "des octets",
+             "decimal": "un nombre décimal"}
+
+
+def _type_fr(expected: str) -> str:
+    """French for msgspec's type names, unions too ("int | null" → "un nombre entier ou rien")."""
+    names = [name.strip() for name in expected.split("|")]
+    # An optional value that is present must be of the other type: "null" says nothing useful there.
+    shown = [name for name in names if name != "null"] or names
+    return " ou ".join(_TYPES_FR.get(name, "une valeur valide") for name in shown)
+
 _VALIDATION_FR = (
     (re.compile(r"Expected `([^`]+)`, got `([^`]+)`"),
-     lambda m: f"{_TYPES_FR.get(m[1], m[1])} attendu, reçu {_TYPES_FR.get(m[2], m[2])}"),
+     lambda m: f"{_type_fr(m[1])} attendu, reçu {_type_fr(m[2])}"),
     (re.compile(r"Expected `([^`]+)` ([<>]=?) (\S+)"), lambda m: f"valeur {m[2]} {m[3]} attendue"),
     (re.compile(r"Object missing required field `([^`]+)`"), lambda m: f"champ obligatoire manquant : {m[1]}"),
     (re.compile(r"Object contains unknown field `([^`]+)`"), lambda m: f"champ inconnu : {m[1]}"),
@@ -183,22 +237,58 @@ _ASYNCPG_OUTAGES = frozenset({
 })
 
 
+def database_refused_value(exc: BaseException) -> bool:
+    """Whether the database refused a value sent to it (SQLSTATE class 22, "data exception": NUL in
+    a text, text too long, number out of range…): the request's fault, not the server's."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, DataError):
+            return True
+        sqlstate = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+            return True
+        if type(seen).__module__.startswith("asyncpg") and type(seen).__name__ in _ASYNCPG_DATA_ERRORS:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return False
+
+
+_ASYNCPG_DATA_ERRORS = frozenset({
+    "DataError", "CharacterNotInRepertoireError", "UntranslatableCharacterError",
+    "StringDataRightTruncationError", "NumericValueOutOfRangeError", "InvalidTextRepresentationError",
+    "InvalidDatetimeFormatError", "DatetimeFieldOverflowError",
+})
+
+
+def _value_refused(request: Request, exc: BaseException) -> Response:
+    log.info("database refused a value on %s: %s", request.url.path, type(getattr(exc, "orig", exc)).__name__)
+    return _error(request, 400, DATA_REFUSED, "invalid_data")
+
+
 def on_database_error(request: Request, exc: Exception) -> Response:
     """The database is down or restarting: a French 503 with Retry-After (like Redis), never a 500;
-    any other database error is an internal error."""
+    a value it refuses (NUL character, too long, out of range) is a French 400; any other database
+    error is an internal error."""
     if database_unreachable(exc):
         log.warning("database unreachable on %s: %s", request.url.path, type(exc).__name__)
         return _unavailable(request, DATABASE_DOWN, "database_unavailable")
+    if database_refused_value(exc):
+        return _value_refused(request, exc)
     return on_server_error(request, exc)
 
 
 def on_http_exception(request: Request, exc: HTTPException) -> Response:
-    """Other HTTP errors keep their status, with a readable message."""
-    return _error(request, exc.status_code, exc.detail, "http_error")
+    """Other HTTP errors keep their status, with a readable message (French for Litestar's own)."""
+    return _error(request, exc.status_code, message_fr(exc.status_code, exc.detail), "http_error")
 
 
 def on_server_error(request: Request, exc: Exception) -> Response:
-    """Unexpected failure: logged with its traceback, a sober message to the person."""
+    """Unexpected failure: logged with its traceback, a sober message to the person (a value the
+    database refused, raised by its driver unwrapped, is a 400)."""
+    if database_refused_value(exc):
+        return _value_refused(request, exc)
     log.exception("unhandled error on %s", request.url.path)
     return _error(request, HTTP_500_INTERNAL_SERVER_ERROR, "Erreur interne : l'équipe technique est prévenue.",
                   "internal_error")

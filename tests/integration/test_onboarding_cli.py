@@ -7,7 +7,7 @@ import stat
 
 import pytest
 from cli_driver import Run, run_cli
-from deployment import BASE_URL, SECRET, Install, accept, links_in
+from deployment import BASE_URL, PASSWORD, SECRET, Install, accept, links_in
 from litestar.testing import TestClient
 from sqlmodel import col, select
 
@@ -92,6 +92,10 @@ def test_two_authorities_each_have_their_own_keys_and_bundle(install: Install, c
      "SIREN invalide"),
     (("authority", "create", "nice", "--name", "Nice", "--timezone", "Europe/Nice", "--admin", "x@nice.fr"), 2,
      "fuseau horaire inconnu : 'Europe/Nice'"),
+    (("authority", "create", "nice", "--name", "Nice", "--timezone", "Europe", "--admin", "x@nice.fr"), 2,
+     "fuseau horaire inconnu : 'Europe'"),
+    (("authority", "create", "nice", "--name", "Nice", "--timezone", "posix/Europe/Paris", "--admin", "x@nice.fr"), 2,
+     "fuseau horaire inconnu : 'posix/Europe/Paris'"),
     (("authority", "create", "../nice", "--name", "Nice", "--admin", "x@nice.fr"), 2, "code d'autorité invalide"),
     (("authority", "create", "ni ce", "--name", "Nice", "--admin", "x@nice.fr"), 2, "code d'autorité invalide"),
     (("authority", "create", "nice", "--name", "Nice", "--admin", "pas-une-adresse"), 2,
@@ -170,6 +174,17 @@ def test_invite_then_disable_ends_the_session_at_once(install: Install, capsys) 
         assert after.status_code == 303 and after.headers["location"].startswith("/connexion")
     assert "désactivé" in run_cli(capsys, "user", "list").out
     assert install.query(lambda s: authenticate_token(s, token)) is None  # the token they created ends too
+    # a team's new invitation does not undo the operator's decision, even with the right password
+    again = run_cli(capsys, "user", "invite", "--authority", "lyon", "--role", "reviewer", "agent@lyon.fr")
+    assert again.rc == 0, (again.out, again.err)
+    [link] = links_in(again)
+    with TestClient(create_app(install.settings())) as client:
+        path = link.removeprefix(BASE_URL)
+        client.get(path)
+        form = {"display_name": "Alain Agent", "password": PASSWORD, "password_again": PASSWORD,
+                "_csrf_token": client.cookies.get("cirqliz_csrf")}
+        refused = client.post(path, data=form, follow_redirects=False)
+        assert refused.status_code == 400 and "désactivé par l" in refused.text and "exploitant" in refused.text
 
 
 def _token_created_by(email: str):  # type: ignore[no-untyped-def]

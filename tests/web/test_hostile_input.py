@@ -4,24 +4,32 @@ nothing is stored."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 from litestar.testing import TestClient
+from pg_databases import create_pg_database, drop_pg_database, pg_url
 from sqlalchemy import func
 from sqlmodel import select
 
-from cirqliz.db.models import PassCheck, Zone
-from cirqliz.demo.seed import COMPANY_ID, DEMO_PASSWORD, USER_IDS, USERS
+from cirqliz.clock import FixedClock
+from cirqliz.db.models import Application, Invitation, Organisation, PassCheck, PasswordReset, UserAccount, Zone
+from cirqliz.demo.seed import COMPANY_ID, DEMO_PASSWORD, USER_IDS, USERS, seed_demo_database
 from cirqliz.imports import common, ical
 from cirqliz.issuance.api_tokens import create_api_token
+from cirqliz.settings import Settings
+from cirqliz.web.app import create_app
 
-from .conftest import WebWorld, csrf_token, login, post_form, text_of
+from .conftest import WEB_T0, WebWorld, csrf_token, login, post_form, text_of
 from .live_server import live_server
 from .mailbox import in_db
 
@@ -217,3 +225,120 @@ def test_the_server_keeps_answering_while_a_hostile_calendar_is_read(web_world: 
     assert "fichier trop complexe" in text_of(response.text)
     assert outcome["seconds"] < 15
     assert answered_during and max(answered_during) < 1.0, answered_during
+
+
+# --- control characters (NUL…) in form fields and JSON strings, on PostgreSQL ----------------------
+# PostgreSQL cannot store NUL ("\x00"): asyncpg raises CharacterNotInRepertoireError, which used to be
+# a 500 for anonymous visitors. Forms are refused before any handler (CirqlizRequest), and a value the
+# database refuses anyway (a JSON string) is a French 400 (web/errors.py).
+
+NUL_REFUSAL = re.compile(r"caractère non autorisé dans le champ")
+
+
+@pytest.fixture
+def pg_web_world(tmp_path: Path, postgres_template: str) -> Iterator[WebWorld]:
+    """The demo world on a fresh PostgreSQL database (a copy of the migrated template)."""
+    name = create_pg_database(template=postgres_template)
+    try:
+        settings = Settings(database_url=pg_url(name), env="test",
+                            secret_key="test-secret-key-not-for-production-0123456789",
+                            keys_dir=str(tmp_path / "keys"), documents_dir=str(tmp_path / "documents"),
+                            outbox_dir=str(tmp_path / "outbox"), scheduler_enabled=False)
+        clock = FixedClock(WEB_T0)
+        asyncio.run(seed_demo_database(settings, clock=clock))
+        yield WebWorld(create_app(settings, clock=clock), settings, clock, tmp_path)
+    finally:
+        drop_pg_database(name)
+
+
+@pytest.fixture
+def pg_client(pg_web_world: WebWorld) -> Iterator[TestClient]:
+    """An anonymous client of the PostgreSQL world."""
+    with TestClient(pg_web_world.app) as test_client:
+        yield test_client
+
+
+def _stored(world: WebWorld) -> tuple[int, ...]:
+    return tuple(_count(world, model) for model in (Organisation, UserAccount, PasswordReset, Invitation, Application))
+
+
+def _multipart(client: TestClient, url: str, data: dict[str, str], *, token_in_header: bool):
+    """POST `data` as multipart/form-data (the CSRF token in the form or in the header)."""
+    token = csrf_token(client)
+    fields = data if token_in_header else {**data, "_csrf_token": token}
+    headers = {"x-csrftoken": token} if token_in_header else {}
+    return client.post(url, data=fields, files={"ignore": ("a.txt", b"x", "text/plain")}, headers=headers)
+
+
+def _each_way(client: TestClient, url: str, data: dict[str, str]):
+    """The same form sent every way Litestar reads one: URL-encoded or multipart, the CSRF token in
+    the form (read by the CSRF middleware through request.form()) or in the header (the form is then
+    first read by the handler's `data` extractor)."""
+    yield "urlencoded, token in form", post_form(client, url, data)
+    yield "urlencoded, token in header", client.post(url, data=data, headers={"x-csrftoken": csrf_token(client)})
+    yield "multipart, token in form", _multipart(client, url, data, token_in_header=False)
+    yield "multipart, token in header", _multipart(client, url, data, token_in_header=True)
+
+
+ANONYMOUS_FORMS = {
+    "/connexion": {"email": "a\x00@b.fr", "password": "x"},
+    "/mot-de-passe-oublie": {"email": "a\x00@b.fr"},
+    "/inscription": {"company_name": "Société\x00", "company_id": "", "display_name": "Léa Martin",
+                     "email": "lea\x00@exemple.fr", "password": "un mot de passe solide 42",
+                     "password_again": "un mot de passe solide 42"},
+}
+
+
+@pytest.mark.postgres
+def test_nul_in_anonymous_form_fields_is_a_french_400_on_postgresql(pg_client: TestClient,
+                                                                    pg_web_world: WebWorld) -> None:
+    before = _stored(pg_web_world)
+    for url, data in ANONYMOUS_FORMS.items():
+        for way, response in _each_way(pg_client, url, data):
+            assert NUL_REFUSAL.search(_french_refusal(response, statuses=(400,))), (url, way)
+    assert _stored(pg_web_world) == before
+
+
+@pytest.mark.postgres
+def test_nul_in_names_on_signed_in_forms_is_a_french_400_on_postgresql(pg_client: TestClient,
+                                                                       pg_web_world: WebWorld) -> None:
+    before = _stored(pg_web_world)
+    login(pg_client, "admin")
+    for way, response in _each_way(pg_client, "/autorite/organisateurs",
+                                   {"name": "Festival\x00", "contact_email": "contact@festival.fr", "code": "fest"}):
+        assert NUL_REFUSAL.search(_french_refusal(response, statuses=(400,))), way
+    pg_client.cookies.clear()
+    login(pg_client, "pro")
+    for way, response in _each_way(pg_client, "/pro/equipe", {"email": "collegue\x00@exemple.fr"}):
+        assert NUL_REFUSAL.search(_french_refusal(response, statuses=(400,))), way
+    assert _stored(pg_web_world) == before
+
+
+@pytest.mark.postgres
+def test_nul_in_a_json_string_is_a_french_400_on_postgresql(pg_client: TestClient, pg_web_world: WebWorld) -> None:
+    bearer = {"Authorization": f"Bearer {_token(pg_web_world)}"}
+    before = _stored(pg_web_world)
+    body = {"zones": ["PARIS-CENTRE"], "vehicles": ["AB-123-CD"], "purpose": 1, "comment": "tournée\u0000",
+            "not_before": "2026-11-23T00:00:00+01:00", "expires_at": "2026-11-28T00:00:00+01:00"}
+    detail = _french_refusal(_post_json(pg_client, "/api/v1/applications", json.dumps(body), bearer),
+                             statuses=(400,))
+    assert "Rien n'a été enregistré" in detail
+    assert _stored(pg_web_world) == before
+
+
+def test_control_characters_in_form_fields_are_refused_and_tab_cr_lf_kept(client: TestClient) -> None:
+    """On SQLite too (which stores NUL): C0 control characters but tab, CR and LF are refused."""
+    for character in ("\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f"):
+        for way, response in _each_way(client, "/mot-de-passe-oublie", {"email": f"a{character}@b.fr"}):
+            detail = _french_refusal(response, statuses=(400,))
+            assert "« email »" in detail, (repr(character), way)
+    for character in ("\t", "\r", "\n"):
+        response = post_form(client, "/mot-de-passe-oublie", {"email": f"a{character}@b.fr"})
+        assert response.status_code != 400 or not NUL_REFUSAL.search(response.text), repr(character)
+    # A field's name is the sender's text too: never shown when it is not a plain short name.
+    response = post_form(client, "/mot-de-passe-oublie", {"email": "a@b.fr", "x" * 300: "\x00"})
+    assert "x" * 41 not in _french_refusal(response, statuses=(400,))
+    # A file name with a control character is refused as well (it may be stored).
+    response = client.post("/mot-de-passe-oublie", data={"email": "a@b.fr", "_csrf_token": csrf_token(client)},
+                           files={"piece": ("a\x1b.pdf", b"%PDF", "application/pdf")})
+    assert "nom du fichier" in _french_refusal(response, statuses=(400,))

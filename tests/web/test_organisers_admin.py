@@ -57,12 +57,12 @@ def test_an_admin_registers_an_organiser_of_their_authority(client, web_world) -
     assert "Aucun" not in text_of(client.get("/autorite/organisateurs").text)  # the demo organiser is listed
     response = _create(client, siren="732 829 320")
     assert response.status_code == 303, response.text
-    organiser = _organisers(web_world)["fete-des-lumieres"]
+    organiser = _organisers(web_world)["demo75-fete-des-lumieres"]
     assert response.headers["location"] == f"/autorite/organisateurs/{organiser.id}?ok=cree"
     assert (organiser.name, organiser.authority_id, organiser.siren, organiser.contact_email) == (
         "Fête des Lumières", AUTHORITY_ID, "732829320", "contact@lumieres.example.fr")
     detail = text_of(client.get(response.headers["location"]).text)
-    assert "Organisateur enregistré" in detail and "fete-des-lumieres" in detail
+    assert "Organisateur enregistré" in detail and "demo75-fete-des-lumieres" in detail
     listing = text_of(client.get("/autorite/organisateurs").text)
     assert "Fête des Lumières" in listing and "Festival de Démo" in listing
 
@@ -80,17 +80,30 @@ def test_a_code_made_from_the_name_never_collides_and_a_given_one_is_kept(client
     assert _create(client).status_code == 303
     assert _create(client).status_code == 303  # same name: another code
     assert _create(client, name="Autre", code="nuit-2027").status_code == 303
+    assert _create(client, name="Encore", code="demo75-jazz").status_code == 303  # the prefix once, not twice
     codes = set(_organisers(web_world))
-    assert {"fete-des-lumieres", "fete-des-lumieres-2", "nuit-2027"} <= codes
+    assert {"demo75-fete-des-lumieres", "demo75-fete-des-lumieres-2", "demo75-nuit-2027", "demo75-jazz"} <= codes
+    taken = _create(client, name="Encore", code="nuit-2027")
+    assert taken.status_code == 422 and "Le code demo75-nuit-2027 est déjà pris" in text_of(taken.text)
+
+
+def test_an_organiser_code_cannot_squat_a_company_or_an_authority(client, web_world) -> None:
+    """Codes live under the authority's own code: an admin cannot take the code a company's
+    registration or another authority will need, nor learn which codes exist elsewhere."""
+    login(client, "admin")
+    assert _create(client, name="Acme", code="acme-livraisons-732829320").status_code == 303
+    assert _create(client, name="Lyon", code="lyon").status_code == 303
+    assert "demo75-acme-livraisons-732829320" in _organisers(web_world) and "demo75-lyon" in _organisers(web_world)
+    probe = _create(client, name="Sonde", code="festival-demo")  # another organiser's code, as it happens
+    assert probe.status_code == 303
 
 
 @pytest.mark.parametrize(("fields", "message"), [
     ({"siren": "732829321"}, "SIREN invalide"),
     ({"siren": "12345"}, "SIREN invalide"),
     ({"code": "Fête Lumières"}, "Code invalide : lettres minuscules sans accent"),
-    ({"code": "-lumieres"}, "Code invalide"),
+    ({"code": "lumieres--2027"}, "Code invalide"),
     ({"code": "x" * 33}, "Code invalide"),
-    ({"code": "demo75"}, "Le code demo75 est déjà pris"),
     ({"name": "   "}, "Indiquez le nom de l'organisateur"),
     ({"name": "x" * 201}, "Indiquez le nom de l'organisateur"),
     ({"name": "!!!"}, "Indiquez un code"),
@@ -123,7 +136,7 @@ def test_each_admin_sees_only_the_organisers_of_their_authority(two_authorities)
     with TestClient(two.world.app) as a, TestClient(two.world.app) as b:
         sign_in(a, two.a, "admin")
         assert _create(a).status_code == 303
-        organiser = _organisers(two.world)["fete-des-lumieres"]
+        organiser = _organisers(two.world)["demo75-fete-des-lumieres"]
         sign_in(b, two.b, "admin")
         listing = b.get("/autorite/organisateurs").text
         assert "Festival Bis" in listing

@@ -252,6 +252,9 @@ def test_the_client_address_is_the_peer_unless_it_is_a_trusted_proxy() -> None:
     assert resolve_client("10.0.0.5", ["1.2.3.4, 198.51.100.9", "10.0.0.8"], proxies) == "198.51.100.9"
     assert resolve_client("127.0.0.1", ["pas-une-ip"], proxies) == "127.0.0.1"
     assert resolve_client("127.0.0.1", [], proxies) == "127.0.0.1"
+    # a dual-stack listener sees the IPv4 proxy as an IPv4-mapped IPv6 address
+    assert resolve_client("::ffff:10.0.0.5", ["1.2.3.4, 198.51.100.9"], proxies) == "198.51.100.9"
+    assert resolve_client("10.0.0.5", ["::ffff:198.51.100.9"], proxies) == "198.51.100.9"
     assert Settings().proxy_networks == ()
     with pytest.raises(SettingsError, match="CIRQLIZ_TRUSTED_PROXIES : 'nginx' n'est ni une adresse IP"):
         Settings.from_env({"CIRQLIZ_TRUSTED_PROXIES": "127.0.0.1,nginx"})

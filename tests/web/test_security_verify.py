@@ -26,6 +26,7 @@ from cirqliz.passcode.keys import VerifyKey
 from cirqliz.passcode.token import sign_pass
 from cirqliz.settings import Settings
 from cirqliz.web.app import create_app
+from cirqliz.web.controllers import bundles
 from cirqliz.web.controllers.bundles import BundleFiles
 
 from .conftest import WebWorld
@@ -193,3 +194,21 @@ def test_the_bundle_files_kept_are_bounded() -> None:
     assert len(files) == 4
     assert files.get(("keys/x", 1, 11, 0)) == b"delta 1" and files.get(("keys/x", 10, 11, 0)) == b"delta 10"
     assert files.get(("keys/x", 5, 11, 0)) is None
+    by_bytes = BundleFiles(size=100, max_bytes=10)
+    for since in range(1, 6):
+        by_bytes.put(("keys/x", since, 11, 0), b"abcd")
+    assert len(by_bytes) == 2  # 8 bytes kept, the older ones dropped
+
+
+def test_deltas_are_built_only_from_recent_publications(client: TestClient, web_world: WebWorld,
+                                                        monkeypatch) -> None:
+    """A base older than DELTA_WINDOW publications gets the full bundle: cycling `since` cannot make
+    the server sign more than DELTA_WINDOW deltas per publication."""
+    monkeypatch.setattr(bundles, "DELTA_WINDOW", 1)
+    seq = int(client.get(f"/bundle/{AUTHORITY_CODE}.cose").headers["x-bundle-seq"])
+    _publish(web_world)
+    _publish(web_world)
+    recent = client.get(f"/bundle/{AUTHORITY_CODE}.cose?since={seq + 1}")
+    old = client.get(f"/bundle/{AUTHORITY_CODE}.cose?since={seq}")
+    assert recent.headers["x-bundle-kind"] == "delta"
+    assert old.headers["x-bundle-kind"] == "full"

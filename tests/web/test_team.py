@@ -317,3 +317,54 @@ def test_another_company_cannot_remove_a_colleague_and_the_last_member_stays(web
         assert last.status_code == 422
         assert "Impossible de retirer le dernier membre de l'entreprise" in text_of(last.text)
     assert _user(web_world, USER_IDS["pro"]) == (True, 0, [(COMPANY_ID, "professional")])
+
+
+# ---- security review: coming back after a removal, API tokens of a removed colleague -------------------------
+
+
+def test_a_removed_agent_comes_back_through_a_new_invitation(web_world) -> None:
+    """Removed from their only team, the agent's account is disabled; a new invitation accepted with
+    the account's current password enables it again (audited). A wrong password is still refused
+    with the same message, and the sessions opened before the removal stay ended."""
+    agent = USER_IDS["agent"]
+    address = USERS["agent"][0]
+    with TestClient(web_world.app) as phone, TestClient(web_world.app) as admin:
+        login(phone, "agent")
+        assert _signed_in(phone, "/scan")
+        old_cookies = dict(phone.cookies)
+        login(admin, "admin")
+        assert post_form(admin, f"/autorite/equipe/{agent}/retirer", follow_redirects=False).status_code == 303
+        assert _user(web_world, agent)[:2] == (False, 1)
+        assert post_form(admin, "/autorite/equipe", {"email": address, "role": "agent"}).status_code == 200
+    link = link_in(mails_to(web_world, address)[-1].body, "/invitation/")
+    with TestClient(web_world.app) as them:
+        wrong = post_form(them, link, {"password": "pas-le-bon-mot-de-passe"})
+        assert wrong.status_code == 400
+        assert "Un compte existe déjà avec cette adresse : saisissez son mot de passe actuel" in text_of(wrong.text)
+        assert _user(web_world, agent)[0] is False
+        accepted = post_form(them, link, {"password": DEMO_PASSWORD}, follow_redirects=False)
+        assert accepted.status_code == 303 and accepted.headers["location"] == "/scan", accepted.text
+        assert _signed_in(them, "/scan")
+    active, version, roles = _user(web_world, agent)
+    assert active is True and version >= 1 and roles == [(AUTHORITY_ID, "agent")]
+    (record,) = _audit(web_world, "user", "reactivate")
+    assert record.entity_id == str(agent) and record.before["is_active"] is False and record.after["is_active"]
+    with TestClient(web_world.app) as stolen:  # the lost phone's cookie from before the removal
+        stolen.cookies.update(old_cookies)
+        assert not _signed_in(stolen, "/scan")
+    with TestClient(web_world.app) as phone:  # and the account signs in again normally
+        login(phone, "agent")
+        assert _signed_in(phone, "/scan")
+
+
+def test_a_removed_colleagues_api_token_is_refused_at_once(web_world) -> None:
+    """The token cache of the process that removed the colleague forgets their tokens at once."""
+    with TestClient(web_world.app) as pro, TestClient(web_world.app) as api:
+        login(pro, "pro")
+        colleague = _colleague(web_world, pro)
+        theirs, ours = _token(web_world, colleague), _token(web_world, USER_IDS["pro"])
+        assert api.get("/api/v1/passes", headers={"Authorization": f"Bearer {theirs}"}).status_code == 200
+        assert api.get("/api/v1/passes", headers={"Authorization": f"Bearer {ours}"}).status_code == 200
+        assert post_form(pro, f"/pro/equipe/{colleague}/retirer", follow_redirects=False).status_code == 303
+        assert api.get("/api/v1/passes", headers={"Authorization": f"Bearer {theirs}"}).status_code == 401
+        assert api.get("/api/v1/passes", headers={"Authorization": f"Bearer {ours}"}).status_code == 200

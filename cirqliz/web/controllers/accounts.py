@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
@@ -421,10 +422,28 @@ async def _remove(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockD
     except DomainError as exc:
         return await _removal_page(request, db, team_id=team_id, user_id=user_id, base=base, status=422,
                                    error=sentence(exc.message))
+    # The person's API tokens were revoked: this process's token cache forgets them now, and once
+    # more after the commit (a background task runs after the response, so after the request's
+    # transaction), in case a request with one of them cached it again in between.
+    forget = _forget_tokens(removal.revoked_token_ids)
     if removal.user.id == request.user.id:
         request.clear_session()  # the session version was raised: this session has ended too
-        return Redirect("/connexion", status_code=303)
-    return Redirect(f"{base}?ok=retire", status_code=303)
+        return Redirect("/connexion", status_code=303, background=forget)
+    return Redirect(f"{base}?ok=retire", status_code=303, background=forget)
+
+
+def _forget_tokens(token_ids: tuple[uuid.UUID, ...]) -> BackgroundTask | None:
+    """Drop revoked tokens from this process's API token cache now; the task does it again later."""
+    from cirqliz.web.controllers.api import forget_token  # api imports this module
+
+    def forget() -> None:
+        for token_id in token_ids:
+            forget_token(token_id)
+
+    if not token_ids:
+        return None
+    forget()
+    return BackgroundTask(forget)
 
 
 @get("/autorite/equipe/{user_id:uuid}/retirer", guards=[requires(Role.AUTHORITY_ADMIN)],

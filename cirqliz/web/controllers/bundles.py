@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery
 from cirqliz.clock import to_epoch
 from cirqliz.db.engine import create_session_factory
 from cirqliz.db.models import Organisation
-from cirqliz.domain.errors import DomainError
+from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.issuance import authority_queries as q
 from cirqliz.issuance.keystore import KeyStore
 from cirqliz.passcode.errors import SchemeError
@@ -27,17 +27,25 @@ from cirqliz.web.deps import ClockDep
 PUBLIC = {"exclude_from_auth": True}
 COSE_MEDIA_TYPE = "application/cose"
 PEM_MEDIA_TYPE = "application/x-pem-file"
-BUNDLE_FILES_KEPT = 32  # a full bundle with 100,000 revocations is ~0.8 MB: a few dozen MB at most
+BUNDLE_FILES_KEPT = 256  # entries; most are deltas of a few KB
+BUNDLE_BYTES_KEPT = 32 * 1024 * 1024  # a full bundle with 100,000 revocations is ~0.8 MB
+DELTA_WINDOW = 32
+"""Deltas are built from the last DELTA_WINDOW publications only (older bases get the full bundle):
+anonymous callers cycling `since` can then make at most this many signatures per publication, all
+kept in the cache."""
 _NO_DELTA = b""  # remembered too: that base is unknown here, the full bundle will do
 
 BundleKey = tuple[str, int, int, int]  # (keys folder, since or 0 for the full bundle, seq, file stamp)
 
 
 class BundleFiles:
-    """The last bundle bytes served, least recently used dropped first (one per application)."""
+    """The last bundle bytes served, least recently used dropped first beyond `size` entries or
+    `max_bytes` in all (one per application)."""
 
-    def __init__(self, size: int = BUNDLE_FILES_KEPT) -> None:
+    def __init__(self, size: int = BUNDLE_FILES_KEPT, max_bytes: int = BUNDLE_BYTES_KEPT) -> None:
         self.size = size
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._items: OrderedDict[BundleKey, bytes] = OrderedDict()
 
     def get(self, key: BundleKey) -> bytes | None:
@@ -48,11 +56,13 @@ class BundleFiles:
         return data
 
     def put(self, key: BundleKey, data: bytes) -> None:
-        """Keep `data` under `key`, dropping the least recently used beyond the size."""
+        """Keep `data` under `key`, dropping the least recently used beyond the bounds."""
+        previous = self._items.pop(key, None)
+        self._bytes += len(data) - (len(previous) if previous is not None else 0)
         self._items[key] = data
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        while len(self._items) > 1 and (len(self._items) > self.size or self._bytes > self.max_bytes):
+            _, dropped = self._items.popitem(last=False)
+            self._bytes -= len(dropped)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -68,7 +78,11 @@ async def _published_authority(request: Request, code: str) -> tuple[Organisatio
     session (scanners sync often: no write lock is taken on SQLite)."""
     maker = create_session_factory(request.app.state.engine, read_only=True)
     async with maker() as session, session.begin():
-        authority = await q.authority_by_code(session, code)
+        try:
+            authority = await q.authority_by_code(session, code)
+        except NotFound:
+            # The fixed 404: the URL's text is never echoed back (any length, any content).
+            raise NotFoundException("Autorité inconnue.") from None
     try:
         keystore = request.app.state.signer.keystore(authority.code)
     except DomainError:
@@ -124,7 +138,7 @@ async def bundle_file(request: Request, clock: ClockDep, name: FromPath[str],
     body: bytes | None = None
     etag = f'"{authority.code}-{seq}"'
     kind = "full"
-    if since is not None and 0 < since < seq:
+    if since is not None and max(0, seq - DELTA_WINDOW) <= since < seq and since > 0:
         body = _delta(files, keystore, since, seq, stamp)
         if body is not None:
             etag, kind = f'"{authority.code}-{since}-{seq}"', "delta"
