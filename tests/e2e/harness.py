@@ -250,9 +250,14 @@ def launch_chromium(playwright: Any, y4m: Path | None = None) -> Any:
 
 def sign_in(page: Any, base_url: str, who: str = "agent", next_path: str = "/scan") -> None:
     """Sign in through the form as one of the demo people, landing on `next_path`."""
-    page.goto(f"{base_url}/connexion?next={next_path}")
-    page.fill("input[name=email]", USERS[who][0])
-    page.fill("input[name=password]", DEMO_PASSWORD)
+    sign_in_with(page, base_url, USERS[who][0], DEMO_PASSWORD, next_path)
+
+
+def sign_in_with(page: Any, base_url: str, email: str, password: str, next_path: str = "") -> None:
+    """Sign in through the form with an address and a password (then `next_path`, or the person's home)."""
+    page.goto(f"{base_url}/connexion" + (f"?next={next_path}" if next_path else ""))
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
     with page.expect_navigation():
         page.click('form[action="/connexion"] button[type=submit]')
 

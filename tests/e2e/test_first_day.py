@@ -37,6 +37,7 @@ from .harness import (
     DOC_IMAGES,
     _free_port,
     launch_chromium,
+    sign_in_with,
     update_doc_screenshots,
     write_doc_image,
     write_y4m,
@@ -250,11 +251,7 @@ def _company_applies(pro: Any, base: str, shot: Shots) -> None:
     pro.get_by_label("Mot de passe (confirmation)").fill(password)
     pro.get_by_role("button", name="Créer le compte").click()
     expect(pro.get_by_role("heading", name="Vérifiez votre boîte aux lettres")).to_be_visible()
-    pro.goto(f"{base}/connexion")
-    pro.fill("input[name=email]", email)
-    pro.fill("input[name=password]", password)
-    with pro.expect_navigation():
-        pro.click('form[action="/connexion"] button[type=submit]')
+    sign_in_with(pro, base, email, password)
     expect(pro).to_have_url(f"{base}/pro")
 
     pro.get_by_role("link", name="Ajouter un véhicule").click()

@@ -31,6 +31,7 @@ from .harness import (
     LiveServer,
     launch_chromium,
     sign_in,
+    sign_in_with,
     update_doc_screenshots,
     write_doc_image,
     write_y4m,
@@ -151,11 +152,7 @@ def company(journey: Journey) -> Any:
     pro.get_by_role("button", name="Créer le compte").click()
     # The same answer as for an address that already has an account (issue 14): then sign in.
     expect(pro.get_by_role("heading", name="Vérifiez votre boîte aux lettres")).to_be_visible()
-    pro.goto(f"{base}/connexion")
-    pro.fill("input[name=email]", EMAIL)
-    pro.fill("input[name=password]", PASSWORD)
-    with pro.expect_navigation():
-        pro.click('form[action="/connexion"] button[type=submit]')
+    sign_in_with(pro, base, EMAIL, PASSWORD)
     expect(pro).to_have_url(f"{base}/pro")
     expect(pro.get_by_role("heading", name="Mon espace professionnel")).to_be_visible()
     assert journey.errors == []
