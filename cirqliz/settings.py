@@ -129,6 +129,17 @@ class Settings:
     """Serve Prometheus metrics at /metrics (no personal data: routes, statuses, job outcomes)."""
     metrics_token: str = ""
     """Bearer token required on /metrics; empty: /metrics answers only loopback clients."""
+    # ---- the deployer, for the legal notice and the personal-data page (LCEN art. 6 III, RGPD art. 13) ----
+    operator_name: str = ""
+    """CIRQLIZ_OPERATOR_NAME: who runs this service (e.g. "Ville de Lyon"), shown in the footer and the legal notice."""
+    operator_address: str = ""
+    """CIRQLIZ_OPERATOR_ADDRESS: the operator's postal address (legal notice)."""
+    operator_contact: str = ""
+    """CIRQLIZ_OPERATOR_CONTACT: e-mail address for questions, accessibility problems and personal-data requests."""
+    publication_director: str = ""
+    """CIRQLIZ_PUBLICATION_DIRECTOR: the director of publication named in the legal notice."""
+    host_name: str = ""
+    """CIRQLIZ_HOST_NAME: the hosting provider's name and address (legal notice)."""
 
     def __post_init__(self) -> None:
         if self.env != DEVELOPMENT and self.secret_key == DEFAULT_SECRET_KEY:
@@ -214,4 +225,9 @@ class Settings:
             trusted_proxies=get("trusted_proxies"),
             metrics_enabled=flag("metrics_enabled"),
             metrics_token=get("metrics_token"),
+            operator_name=get("operator_name"),
+            operator_address=get("operator_address"),
+            operator_contact=get("operator_contact"),
+            publication_director=get("publication_director"),
+            host_name=get("host_name"),
         )

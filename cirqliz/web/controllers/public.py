@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -15,7 +16,14 @@ from litestar.response import Redirect, Template
 from cirqliz.issuance.accounts import check_credentials
 from cirqliz.opendata.files import opendata_status
 from cirqliz.ops.doctor import READY_CHECKS_FR, readiness_problems
-from cirqliz.web.auth import CurrentUser, home_for, new_session, sign_out_session, user_in_session
+from cirqliz.web.auth import (
+    CurrentUser,
+    home_for,
+    new_session,
+    retrieve_user_handler,
+    sign_out_session,
+    user_in_session,
+)
 from cirqliz.web.client import client_host
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.rendering import page
@@ -45,8 +53,61 @@ def _safe_next(target: str) -> str:
 
 @get("/", opt=PUBLIC, name="home")
 async def home(request: Request) -> Template:
-    """Landing page."""
-    return page(request, "home.html")
+    """Landing page; a signed-in person is shown the way to their own space."""
+    user = await _signed_in(request)
+    return page(request, "home.html", own_space=home_for(user) if user else None)
+
+
+async def _signed_in(request: Request) -> CurrentUser | None:
+    # Public routes skip the authentication middleware: read the session here so that the page
+    # (and its header) knows who is signed in.
+    user = request.scope.get("user")
+    if user is None and request.session:
+        user = await retrieve_user_handler(request.session, request)
+        request.scope["user"] = user
+    return user
+
+
+async def _legal(request: Request, template: str) -> Template:
+    await _signed_in(request)
+    settings = request.app.state.settings
+    return page(request, template, operator=settings,
+                retention={"checks": settings.retention_checks_days,
+                           "rejected": settings.retention_rejected_applications_days})
+
+
+@get("/mentions-legales", opt=PUBLIC, name="legal_notice")
+async def legal_notice(request: Request) -> Template:
+    """Legal notice (LCEN art. 6 III): operator, director of publication, host."""
+    return await _legal(request, "legal/mentions.html")
+
+
+@get("/accessibilite", opt=PUBLIC, name="accessibility_statement")
+async def accessibility_statement(request: Request) -> Template:
+    """Accessibility statement (loi n° 2005-102 art. 47, RGAA 4.1)."""
+    return await _legal(request, "legal/accessibilite.html")
+
+
+@get("/donnees-personnelles", opt=PUBLIC, name="personal_data")
+async def personal_data(request: Request) -> Template:
+    """What personal data the service keeps, why, how long, and the holder's rights (RGPD art. 13)."""
+    return await _legal(request, "legal/donnees.html")
+
+
+@get("/contact", opt=PUBLIC, name="contact")
+async def contact(request: Request) -> Template:
+    """Whom to write to."""
+    return await _legal(request, "legal/contact.html")
+
+
+_FAVICON = Path(__file__).parents[1] / "static" / "scanner" / "icon-192.png"
+
+
+@get("/favicon.ico", opt=PUBLIC, name="favicon", cache=86400)
+async def favicon() -> Response[bytes]:
+    """The site icon where browsers look for it without a <link> (a PNG: every browser accepts it)."""
+    return Response(_FAVICON.read_bytes(), media_type="image/png",
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 @get("/connexion", opt=PUBLIC, name="login")
@@ -153,4 +214,5 @@ async def _opendata_validation(state: State, now: float) -> dict[str, str]:
     return cached[1]
 
 
-ROUTES = [home, login_form, login_submit, logout, me, healthz, readyz]
+ROUTES = [home, legal_notice, accessibility_statement, personal_data, contact, favicon, login_form, login_submit,
+          logout, me, healthz, readyz]
