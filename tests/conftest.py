@@ -8,13 +8,16 @@ CIRQLIZ_REQUIRE_POSTGRES=1 (CI). CIRQLIZ_TEST_POSTGRES overrides the server's UR
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from factories import T0, FakeSigner, seed_world
+from pg_databases import DatabasePool as _DatabasePool
 from pg_databases import admin_connect as _admin_connect
 from pg_databases import create_pg_database as _create_pg_database
 from pg_databases import drop_pg_database as _drop_pg_database
@@ -30,6 +33,7 @@ from cirqliz.issuance.documents import FileDocumentStore
 from cirqliz.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS = REPO / "tests"
 SHARED_DATA = REPO.parent / "shared" / "data"
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -86,13 +90,24 @@ def postgres_server() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def postgres_template(postgres_server: None) -> Iterator[str]:
-    """A database migrated to head once per session, copied for each test."""
+def postgres_pool(postgres_server: None) -> Iterator[_DatabasePool]:
+    """Makes the per-test databases ahead of time and drops them in the background (one per test process)."""
+    pool = _DatabasePool()
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_pool: _DatabasePool) -> Iterator[str]:
+    """A database migrated to head once per session (per xdist worker), copied for each test."""
     name = _create_pg_database()
     try:
         upgrade(_pg_url(name))
         yield name
     finally:
+        postgres_pool.forget(name)
         _drop_pg_database(name)
 
 
@@ -118,12 +133,12 @@ def empty_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequ
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'cirqliz.db'}"
         return
-    request.getfixturevalue("postgres_server")
-    name = _create_pg_database()
+    pool: _DatabasePool = request.getfixturevalue("postgres_pool")
+    name = pool.take()
     try:
         yield _pg_url(name)
     finally:
-        _drop_pg_database(name)
+        pool.release(name)
 
 
 @pytest.fixture
@@ -135,11 +150,12 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         shutil.copyfile(template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    name = _create_pg_database(template=request.getfixturevalue("postgres_template"))
+    pool: _DatabasePool = request.getfixturevalue("postgres_pool")
+    name = pool.take(request.getfixturevalue("postgres_template"))
     try:
         yield _pg_url(name)
     finally:
-        _drop_pg_database(name)
+        pool.release(name)
 
 
 @pytest.fixture
@@ -170,6 +186,50 @@ async def world(session_factory: async_sessionmaker[AsyncSession], clock: FixedC
     """The named organisations, users, vehicles and zones of tests/factories.py, committed."""
     async with session_factory() as session, session.begin():
         await seed_world(session, clock)
+
+
+# --- parallel runs: ./dev test runs pytest-xdist (-n auto --dist loadgroup) ----------------------
+# Tests are handed out one at a time, except that a module sharing a fixture built once per module
+# or class (a live server, a browser, a built wheel) goes whole to one worker, so that the fixture
+# is built once, not once per worker. (xdist's own xdist_group marks do nothing under pytest 9: it
+# renames node ids through an attribute pytest no longer reads, so the grouping is done here.)
+_SHARED_SCOPE = re.compile(r"""scope\s*=\s*["'](?:module|class|package)["']""")
+
+
+@functools.cache
+def _shares_a_fixture(path: Path) -> bool:
+    """Whether a test module, or a conftest.py of its folders, declares a module-, class- or package-scoped fixture."""
+    files = [path, *(folder / "conftest.py" for folder in path.parents if folder.name and TESTS in folder.parents)]
+    return any(f.is_file() and _SHARED_SCOPE.search(f.read_text(encoding="utf-8")) for f in files)
+
+
+def _scope_of(nodeid: str, rootdir: Path) -> str:
+    """The unit of work of a test: its module when the module shares a fixture, else the test itself."""
+    module = nodeid.split("::", 1)[0]
+    return module if _shares_a_fixture(rootdir / module) else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """With --dist loadgroup: one test at a time, a module sharing a fixture as one unit; biggest units first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    rootdir = config.rootpath
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope_of(nodeid, rootdir)
+
+    return SharedFixtureScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In xdist workers, tests marked `slow` come first (the scheduler hands them out first), so that
+    the longest ones do not run alone at the end. Without xdist the order does not change."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: same order on every worker
 
 
 # --- property-based tests: reproducible in CI ------------------------------------------------

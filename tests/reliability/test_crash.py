@@ -38,6 +38,7 @@ from .harness import (
     start_server,
 )
 
+pytestmark = pytest.mark.slow  # minutes: handed out first to the parallel workers
 FULL = bool(os.environ.get("CI") or os.environ.get("CIRQLIZ_SLOW"))
 COUNT = int(os.environ.get("CIRQLIZ_CRASH_COUNT", "5000" if FULL else "2000"))
 BULK_PATH = "/autorite/demandes/acceptation-groupee"

@@ -23,6 +23,7 @@ import pytest
 
 from .harness import free_port, prepare_database, server_env, sign_in, start_server
 
+pytestmark = pytest.mark.slow  # initdb and a restart: handed out first to the parallel workers
 PG_BIN = Path(os.environ.get("CIRQLIZ_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PAGES = ("/pro", "/pro/laissez-passer", "/pro/vehicules")
 WORKERS = 4

@@ -20,6 +20,7 @@ from .conftest import RedisSpace
 from .harness import add_vehicles, check_invariants, create_token, prepare_database, server_env, start_server
 from .load import Company, Run
 
+pytestmark = pytest.mark.slow  # a minute of load: handed out first to the parallel workers
 SECONDS = float(os.environ.get("CIRQLIZ_LOAD_SECONDS", "60"))
 CLIENTS = int(os.environ.get("CIRQLIZ_LOAD_CLIENTS", "64"))
 EXTRA_VEHICLES = 20

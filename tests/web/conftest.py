@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,36 +26,64 @@ from cirqliz.web.app import create_app
 WEB_T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 in Paris
 
 
-@dataclass
 class WebWorld:
-    """An application with its settings, clock and folders."""
+    """An application with its settings, clock and folders.
 
-    app: Litestar
-    settings: Settings
-    clock: FixedClock
-    root: Path
+    The app is built on first use of `.app` (building one takes a second or more): fixtures that
+    wrap `web_world` with other settings and their own app do not pay for this one.
+    """
+
+    def __init__(self, app: Litestar | None, settings: Settings, clock: FixedClock, root: Path) -> None:
+        self._app = app
+        self.settings = settings
+        self.clock = clock
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"WebWorld(root={self.root!r}, settings={self.settings!r})"
+
+    @property
+    def app(self) -> Litestar:
+        """The application over `settings`, built once."""
+        if self._app is None:
+            self._app = create_app(self.settings, clock=self.clock)
+        return self._app
 
 
 def _seed(settings: Settings, clock: FixedClock) -> None:
     asyncio.run(seed_demo_database(settings, clock=clock))
 
 
-@pytest.fixture
-def web_world(tmp_path: Path) -> WebWorld:
-    """A migrated SQLite database with the demo world, and the app over it."""
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'cirqliz.db'}",
+def web_settings(root: Path) -> Settings:
+    """The settings of a web world whose database, keys, documents and outbox are under `root`."""
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{root / 'cirqliz.db'}",
         env="test",
         secret_key="test-secret-key-not-for-production-0123456789",
-        keys_dir=str(tmp_path / "keys"),
-        documents_dir=str(tmp_path / "documents"),
-        outbox_dir=str(tmp_path / "outbox"),
+        keys_dir=str(root / "keys"),
+        documents_dir=str(root / "documents"),
+        outbox_dir=str(root / "outbox"),
         scheduler_enabled=False,
     )
+
+
+@pytest.fixture(scope="session")
+def web_world_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder migrated and seeded with the demo world once per session (per xdist worker): each
+    `web_world` gets a copy of it instead of running Alembic and the seed again."""
+    root = tmp_path_factory.mktemp("web-world-template")
+    settings = web_settings(root)
     upgrade(settings.database_url)
-    clock = FixedClock(WEB_T0)
-    _seed(settings, clock)
-    return WebWorld(create_app(settings, clock=clock), settings, clock, tmp_path)
+    _seed(settings, FixedClock(WEB_T0))  # its engine is disposed: the WAL is checkpointed into cirqliz.db
+    return root
+
+
+@pytest.fixture
+def web_world(tmp_path: Path, web_world_template: Path) -> WebWorld:
+    """A migrated SQLite database with the demo world (a copy of the session's template), and the app over it."""
+    shutil.copytree(web_world_template, tmp_path, dirs_exist_ok=True)
+    settings = web_settings(tmp_path)
+    return WebWorld(None, settings, FixedClock(WEB_T0), tmp_path)
 
 
 @pytest.fixture
