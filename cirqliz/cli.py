@@ -247,7 +247,8 @@ def _bundle(args: argparse.Namespace) -> int:
         "withdrawn": sorted(k.hex() for k in c.withdrawn),
         "revocations": bundle.revoked_count(),
         "zones": [
-            {"ref": z.ref, "code": z.code, "name": z.name, "tz": z.tz, "windows": [w.describe() for w in z.windows]}
+            {"ref": z.ref, "code": z.code, "name": z.name, "tz": z.tz, "windows": [w.describe() for w in z.windows],
+             "restriction": [w.describe() for w in z.restriction]}
             for z in c.zones
         ],
         "bytes": len(data),
@@ -262,7 +263,9 @@ def _bundle(args: argparse.Namespace) -> int:
             print(f"  withdrawn {kid}")
         print(f"  {summary['revocations']} revocation(s)")
         for z in summary["zones"]:
-            print(f"  zone {z['ref']:>3} {z['code']:<18} {z['tz']:<14} {', '.join(z['windows'])}")
+            # The restriction schedule: when a pass is needed at all (ADR 0007).
+            restriction = f"  réglementée : {', '.join(z['restriction'])}" if z["restriction"] else ""
+            print(f"  zone {z['ref']:>3} {z['code']:<18} {z['tz']:<14} {', '.join(z['windows'])}{restriction}")
     return 0
 
 
@@ -520,8 +523,14 @@ def _data_command(args: argparse.Namespace) -> int:
     if args.command == "import":
         try:
             data = Path(args.file).read_bytes()
-        except OSError as exc:
-            raise verify_cli.UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+        except FileNotFoundError:
+            raise verify_cli.UsageError(f"fichier introuvable : {args.file}") from None
+        except PermissionError:
+            raise verify_cli.UsageError(f"lecture refusée (droits d'accès) : {args.file}") from None
+        except IsADirectoryError:
+            raise verify_cli.UsageError(f"c'est un dossier, pas un fichier : {args.file}") from None
+        except OSError:
+            raise verify_cli.UsageError(f"fichier illisible : {args.file}") from None
     return asyncio.run(_data_async(args, Settings.from_env(), data))
 
 
@@ -549,7 +558,7 @@ async def _authority_and_actor(session: Any, args: argparse.Namespace, *, staff_
 
     from cirqliz.db.models import Membership, UserAccount
     from cirqliz.domain.organisations import Role
-    from cirqliz.issuance.zone_imports import authority_by_code
+    from cirqliz.issuance.zone_exports import authority_by_code
 
     authority = await authority_by_code(session, args.authority)
     if not getattr(args, "actor", None):
@@ -578,39 +587,51 @@ async def _import_zones(args: argparse.Namespace, maker: Any, clock: Any, data: 
         _print_report(exc.report, args.json)
         return _fail(exc.message)
     _print_report(report, args.json)
+    if not report.ok:  # a dry run that an import would refuse
+        return _fail(report.refusal_message())
     return 0
 
 
 def _print_report(report: Any, as_json: bool) -> None:
+    """The import report in French: a summary, one line per input item, then the remarks and
+    the errors that no item line already gives."""
     if as_json:
         print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         return
-    counts = report.counts()
-    mode = "dry run, nothing written" if report.dry_run else "applied"
-    if not report.ok:
-        mode = "refused, nothing written"
-    print(f"import {report.source} ({mode}): created {counts['created']}, updated {counts['updated']}, "
-          f"unchanged {counts['unchanged']}, skipped {counts['skipped']}, errors {counts['errors']}")
-    for outcome in report.outcomes:
-        print(f"  {outcome.describe()}")
+    print(report.summary_fr())
+    told = set()
+    for item in report.items:
+        print(f"  {item.describe(preview=report.dry_run)}")
+        if item.action == "skipped":
+            told.add(item.index)
     for problem in report.problems:
+        if problem.severity == "error" and problem.item in told:
+            continue
         print(f"  {problem.describe()}")
 
 
 async def _export_zones(args: argparse.Namespace, maker: Any) -> int:
     from cirqliz.db.engine import transaction
-    from cirqliz.issuance.zone_imports import authority_by_code, zones_datex2, zones_geojson
+    from cirqliz.exports.datex2 import orders_of
+    from cirqliz.issuance.zone_exports import authority_by_code, zones_datex2, zones_geojson
 
+    # A zone that cannot be written refuses the whole export (ExportFileError: French, exit 1).
     async with transaction(maker) as session:
         authority = await authority_by_code(session, args.authority)
         if args.format == "geojson":
             document = await zones_geojson(session, authority)
+            count = len(document["features"])
             data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         else:
-            data = await zones_datex2(session, authority, permit_url=args.permit_url)
+            data = await zones_datex2(session, authority, permit_url=args.permit_url, validate=True)
+            count = len(orders_of(data))
+    if not count:
+        what = "zone à faibles émissions active" if args.format == "geojson" else "zone active"
+        print(f"aucune {what} pour {authority.code} : document valide sans zone", file=sys.stderr)
     if args.out:
         Path(args.out).write_bytes(data)
-        print(f"zones of {authority.code} ({args.format}) -> {args.out}, {len(data)} bytes", file=sys.stderr)
+        print(f"zones de {authority.code} ({args.format}) : {count} zone(s) écrite(s) dans {args.out} "
+              f"({len(data)} octets)", file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -682,8 +703,8 @@ def _jobs_command(args: argparse.Namespace) -> int:
     if args.command == "import":
         try:
             data = Path(args.file).read_bytes()
-        except OSError as exc:
-            return _fail(f"cannot read {args.file}: {exc.strerror}")
+        except OSError:
+            return _fail(f"fichier illisible ou introuvable : {args.file}")
         return asyncio.run(with_engine(lambda maker: _import(maker, args, data, clock)))
     if args.once:
         return asyncio.run(with_engine(lambda maker: _run_jobs_once(maker, settings, clock)))
@@ -695,21 +716,22 @@ async def _import(maker, args: argparse.Namespace, data: bytes, clock) -> int:  
 
     from cirqliz.db.engine import transaction
     from cirqliz.db.models import Organisation
-    from cirqliz.issuance.event_imports import ACTION_FR, import_file
+    from cirqliz.issuance.event_imports import import_file
 
     async with transaction(maker) as session:
         authority = (await session.exec(select(Organisation).where(Organisation.code == args.authority))).first()
         if authority is None:
-            return _fail(f"unknown authority {args.authority!r}")
+            return _fail(f"autorité inconnue : {args.authority!r}")
         report = await import_file(session, fmt=args.format, data=data, authority_id=authority.id, clock=clock,
                                    dry_run=args.dry_run)
     for item in report.items:
-        what = f"{ACTION_FR[item.action]:<12} {item.code or '-':<32} {item.name}"
-        extra = item.reason or (", ".join(item.changes) if item.changes else "")
-        print(f"{what}  {extra}".rstrip())
+        print(item.describe())
     for warning in report.warnings:
         print(f"avertissement : {warning}")
     print(report.summary() + (" (rien n'a été modifié)" if args.dry_run else ""))
+    if report.items and len(report.skipped) == len(report.items):
+        # refused, preview or not: a script must not take "nothing could be imported" for success
+        return _fail("rien n'a pu être importé : tous les éléments du fichier sont ignorés (raisons ci-dessus)")
     return 0
 
 
@@ -861,7 +883,7 @@ def _add_onboarding_commands(sub: argparse._SubParsersAction) -> None:
     from cirqliz.issuance import onboarding as ob
 
     authority = sub.add_parser("authority", help="autorités : créer, lister").add_subparsers(
-        dest="action", required=True, metavar="{create,list}")
+        dest="action", required=True, metavar="{create,list,siren}")
     create = authority.add_parser(
         "create", help="créer une autorité, ses clés, son premier paquet de confiance et inviter son administrateur",
         description="Crée l'autorité (code = émetteur des laissez-passer et dossier des clés), ses clés "
@@ -877,6 +899,9 @@ def _add_onboarding_commands(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--admin", required=True, type=_typed(ob.parse_email), metavar="ADRESSE",
                         help="adresse électronique du premier administrateur")
     authority.add_parser("list", help="lister les autorités")
+    siren = authority.add_parser("siren", help="renseigner le SIREN d'une autorité (identifiants ZFE SIREN-ZFE-NNN)")
+    siren.add_argument("code", help="code de l'autorité")
+    siren.add_argument("siren", type=_typed(ob.parse_authority_siren), help="SIREN de la collectivité (9 chiffres)")
 
     user = sub.add_parser("user", help="comptes : inviter, désactiver, lister").add_subparsers(
         dest="action", required=True, metavar="{invite,disable,list}")
@@ -944,6 +969,11 @@ async def _onboarding_async(args: argparse.Namespace, settings: Any) -> int:
             print(f"paquet de confiance n° {created.bundle_seq} publié : "
                   f"{settings.base_url.rstrip('/')}/bundle/{created.code}.cose")
             _deliver_invitation(settings, created.name, created.invitation)
+            return 0
+        if args.command == "authority" and args.action == "siren":
+            async with transaction(maker) as session:
+                authority = await ob.set_authority_siren(session, code=args.code, siren=args.siren, clock=clock)
+            print(f"autorité {authority.code} : SIREN {authority.siren}")
             return 0
         if args.command == "authority":
             async with transaction(maker) as session:

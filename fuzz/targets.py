@@ -529,7 +529,7 @@ def run_zone_geojson(data: bytes) -> None:
     """GeoJSON pasted into the authority's zone form or an organiser's perimeter form: read as the
     pages read it (one feature of a collection), then checked as a zone geometry."""
     from cirqliz.domain.zones import validate_geometry
-    from cirqliz.web.controllers.authority import _single_feature
+    from cirqliz.web.controllers.zones_admin import _single_feature
 
     value = _single_feature(text_of(data))
     validate_geometry(value.get("geometry", value) if isinstance(value, dict) and value.get("type") == "Feature"

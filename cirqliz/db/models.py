@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cirqliz.db.base import check_between, check_in
@@ -18,7 +18,7 @@ from cirqliz.domain.passes import ExemptionKind, PassStatus
 from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.vehicles import Energy, VehicleCategory
 from cirqliz.domain.windows import TimeWindow
-from cirqliz.domain.zones import ReviewMode, ZoneKind, ZoneStatus
+from cirqliz.domain.zones import ReviewMode, TrafficOrderStatus, ZoneKind, ZoneStatus
 
 _PURPOSES = ", ".join(str(int(p)) for p in Purpose)
 
@@ -167,6 +167,17 @@ class Zone(SQLModel, table=True):
     delegated_to_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id")
     event_id: uuid.UUID | None = Field(default=None, foreign_key="event.id")
     data_version: int = Field(default=1)
+    # The restriction schedule (ADR 0007): when the restriction is in force; null = at all times
+    # within the zone's dates. `restriction_hours` is the OSM opening_hours text as given, and
+    # `restriction_windows` its windows (null when the text cannot be expressed as windows).
+    restriction_hours: str | None = Field(default=None, sa_type=Text)
+    restriction_windows: list[dict[str, Any]] | None = _json(nullable=True)
+    # Provenance of an imported zone ("" for a zone drawn by hand).
+    source: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": text("''")})
+    source_id: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": text("''")})
+    url_order: str | None = Field(default=None, sa_type=Text)
+    url_site: str | None = Field(default=None, sa_type=Text)
+    source_properties: dict[str, Any] | None = _json(nullable=True)
     created_at: datetime
     updated_at: datetime
 
@@ -199,6 +210,15 @@ class AccessRule(SQLModel, table=True):
     quota_days_per_year: int | None = None
     max_pass_days: int | None = None
     review_mode: str = Field(default=ReviewMode.MANUAL.value, max_length=16)
+    # Provenance and limits of an imported rule, in fields (ADR 0007); "" for a rule typed by hand.
+    source: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": text("''")})
+    source_id: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": text("''")})
+    # ZFE schema class (ZfeVehicleClass: vp, vul, pl, autobus_autocars, deux_rm)
+    vehicle_class: str = Field(default="", max_length=24, sa_column_kwargs={"server_default": text("''")})
+    critair_from: str | None = Field(default=None, max_length=4)  # first Crit'Air class restricted (ZFE schema)
+    min_weight_kg: int | None = None
+    max_width_cm: int | None = None
+    max_height_cm: int | None = None
     created_at: datetime
 
 
@@ -564,6 +584,34 @@ class ZoneSchedule(SQLModel, table=True):
     source: str = Field(max_length=32)  # event, pp-perimetres, datex2, ical
     source_ref: str = Field(default="", max_length=200)  # e.g. the iCalendar UID
     created_at: datetime
+
+
+class TrafficOrder(SQLModel, table=True):
+    """A goods-traffic order (Cerema file row) whose place has no geometry yet: kept for the
+    authority to draw or attach one; it then becomes a zone with its rules (ADR 0007)."""
+
+    __tablename__ = "traffic_order"
+    __table_args__ = (
+        check_in("status", TrafficOrderStatus),
+        UniqueConstraint("authority_id", "source", "source_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    authority_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    source: str = Field(max_length=32)
+    source_id: str = Field(max_length=200)
+    code: str = Field(max_length=32)  # the zone code it will get
+    name: str = Field(max_length=200)  # the place, as the order names it
+    insee: str = Field(default="", max_length=5)
+    order_ref: str = Field(default="", max_length=200)
+    order_date: date | None = None
+    order_object: str = Field(default="", sa_type=Text)
+    restriction_hours: str | None = Field(default=None, sa_type=Text)
+    rules: dict[str, Any] = _json()  # the order's vehicle limits as read (TrafficOrderRecord fields)
+    status: str = Field(default=TrafficOrderStatus.TO_LOCATE.value, max_length=16)
+    zone_id: uuid.UUID | None = Field(default=None, foreign_key="zone.id")
+    created_at: datetime
+    updated_at: datetime
 
 
 class ZoneClosure(SQLModel, table=True):

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
 from cirqliz.db.engine import create_engine, create_session_factory, transaction
-from cirqliz.db.models import Organisation
+from cirqliz.db.models import Organisation, window_to_json
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.windows import parse_window
@@ -32,6 +32,7 @@ ORGANISER_ID = uuid.UUID("00000000-0000-4000-a000-000000000002")
 COMPANY_ID = uuid.UUID("00000000-0000-4000-a000-000000000003")
 OTHER_COMPANY_ID = uuid.UUID("00000000-0000-4000-a000-000000000004")
 AUTHORITY_CODE = "demo75"
+AUTHORITY_SIREN = "200000008"  # fictitious (valid check digit)
 
 USERS = {
     "admin": ("admin@demo.cirqliz.fr", "Alice Admin", AUTHORITY_ID, (Role.AUTHORITY_ADMIN, Role.REVIEWER)),
@@ -69,8 +70,9 @@ def _zone_geojson(item: dict) -> dict:
 
 
 async def _create(session: AsyncSession, *, keys_root: Path, clock: Clock) -> None:
+    # The SIREN gives the ids of its low-emission zones in the national ZFE schema (SIREN-ZFE-NNN).
     await create_organisation(session, kind=OrganisationKind.AUTHORITY, code=AUTHORITY_CODE,
-                              name="Ville de Démo", clock=clock, organisation_id=AUTHORITY_ID)
+                              name="Ville de Démo", siren=AUTHORITY_SIREN, clock=clock, organisation_id=AUTHORITY_ID)
     await create_organisation(session, kind=OrganisationKind.ORGANISER, code="festival-demo",
                               name="Festival de Démo", clock=clock, organisation_id=ORGANISER_ID,
                               authority_id=AUTHORITY_ID)
@@ -94,8 +96,12 @@ async def _create(session: AsyncSession, *, keys_root: Path, clock: Clock) -> No
         zone = await create_zone(session, authority_id=AUTHORITY_ID, code=item["code"], name=item["name"],
                                  kind=item["kind"], geometry=_zone_geojson(item), clock=clock,
                                  time_zone=item["tz"], zone_id=ZONE_IDS[item["code"]])
+        if item.get("restriction"):  # when the restriction is in force (ADR 0007)
+            zone.restriction_hours = "; ".join(item["restriction"])
+            zone.restriction_windows = [window_to_json(parse_window(w)) for w in item["restriction"]]
+            session.add(zone)
         await add_access_rule(session, zone_id=zone.id, clock=clock, name="Professionnels",
-                              windows=[parse_window(w) for w in item["windows"]],
+                              windows=[parse_window(w) for w in item["windows"]] or None,
                               purposes=[p for p in Purpose if p is not Purpose.OTHER],
                               max_crit_air=2 if item["kind"] == "low_emission" else None,
                               max_pass_days=366)

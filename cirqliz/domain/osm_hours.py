@@ -62,9 +62,11 @@ def check_opening_hours(text: str) -> str:
     try:
         osm.OpeningHours(raw)
     except (osm.ParserError, SyntaxError, ValueError) as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        # The parser's own text is English: only the place it names is kept.
+        place = re.search(r"-->\s*\d+:(\d+)", str(exc))
+        where = f" — erreur au caractère {place[1]}" if place else ""
         raise OpeningHoursError(
-            f"horaires illisibles (syntaxe OSM opening_hours) : {raw!r} — {first_line}",
+            f"horaires illisibles (syntaxe OSM opening_hours) : {raw!r}{where}",
         ) from exc
     return raw
 
@@ -94,7 +96,7 @@ def windows_to_opening_hours(windows: Sequence[TimeWindow]) -> str:
     rules: list[str] = []
     for (first, last), members in groups.items():
         prefix = _format_date_range(first, last)
-        for mask, times in _rules_by_days(members):
+        for mask, times in rules_by_days(members):
             if mask == ALL_DAYS and times == ((0, MINUTES_PER_DAY),) and not prefix:
                 rules.append("24/7")
                 continue
@@ -109,7 +111,7 @@ def windows_to_opening_hours(windows: Sequence[TimeWindow]) -> str:
     return text
 
 
-def _rules_by_days(windows: Iterable[TimeWindow]) -> list[tuple[int, tuple[tuple[int, int], ...]]]:
+def rules_by_days(windows: Iterable[TimeWindow]) -> list[tuple[int, tuple[tuple[int, int], ...]]]:
     """Weekdays with the same set of times, as disjoint rules (a later rule would override)."""
     per_day: list[set[tuple[int, int]]] = [set() for _ in range(7)]
     for w in windows:

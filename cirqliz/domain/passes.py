@@ -85,3 +85,15 @@ class ExemptionKind(StrEnum):
     NATIONAL = "national"
     LOCAL = "local"
     DAY_PASS = "day_pass"  # noqa: S105 (not a secret)
+
+    @property
+    def label_fr(self) -> str:
+        """French label shown to people."""
+        return _EXEMPTION_LABELS_FR[self]
+
+
+_EXEMPTION_LABELS_FR = {
+    ExemptionKind.NATIONAL: "dérogation nationale",
+    ExemptionKind.LOCAL: "dérogation locale",
+    ExemptionKind.DAY_PASS: "pass journée",
+}

@@ -10,9 +10,10 @@ the window opened.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -202,3 +203,106 @@ def _describe_days(mask: int) -> str:
     if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
         return f"{WEEKDAY_NAMES[days[0]]}-{WEEKDAY_NAMES[days[-1]]}"
     return ",".join(WEEKDAY_NAMES[i] for i in days)
+
+
+
+def periods_as_windows(periods: Iterable[tuple[datetime, datetime]], tz: str) -> tuple[TimeWindow, ...]:
+    """Dated local windows covering the periods [start, end) (aware datetimes) in IANA zone `tz`.
+
+    How an event zone's dated periods travel in a bundle's restriction schedule: a period within
+    one local day is one window on that day; a longer one is its first day from the start to
+    24:00, its whole days in between (one window with first and last days), and its last day
+    from 00:00 to the end (none when it ends at local midnight). Seconds widen a period to whole
+    minutes. In the hour that repeats when clocks go back, wall-time windows cannot tell the two
+    occurrences apart: both are covered, so the restriction is never shorter than the period.
+    Windows that touch or overlap are merged; the result is sorted by day, then start.
+    """
+    pieces: list[tuple[date, date, int, int]] = []
+    for start, end in periods:
+        if start.tzinfo is None or end.tzinfo is None:
+            raise WindowError("période sans fuseau horaire : passer des heures UTC", code="naive_time")
+        first = math.floor(start.timestamp()) // 60 * 60
+        last = -(-math.ceil(end.timestamp()) // 60) * 60
+        if last < first:
+            raise WindowError("la fin d'une période précède son début", code="invalid_period")
+        cut = _constant_offset_pieces(first, last, zone_info(tz))
+        for n, (piece_start, piece_end, offset) in enumerate(cut):
+            # Up to a change where clocks go forward, the skipped wall times are covered too (they
+            # never occur), so the two sides join into one window.
+            end_offset = max(offset, cut[n + 1][2]) if n + 1 < len(cut) else offset
+            pieces += _wall_pieces(_wall(piece_start, offset), _wall(piece_end, end_offset))
+    return tuple(
+        TimeWindow(ALL_DAYS, begin, finish, first_day=first_day, last_day=last_day)
+        for first_day, last_day, begin, finish in _merged(pieces)
+    )
+
+
+def _wall(epoch: int, offset: timedelta) -> datetime:
+    """Wall time at `epoch` with UTC offset `offset` (as a UTC datetime: only its fields are used)."""
+    return datetime.fromtimestamp(epoch, UTC) + offset
+
+
+def _constant_offset_pieces(first: int, last: int, zone: ZoneInfo) -> list[tuple[int, int, timedelta]]:
+    """[first, last) cut where the UTC offset of `zone` changes: (start, end, offset) pieces."""
+    def offset(epoch: int) -> timedelta:
+        return datetime.fromtimestamp(epoch, zone).utcoffset() or timedelta()
+
+    out = []
+    piece, current, known = first, offset(first), first  # offset(known) == current
+    while known < last - 1:
+        # One probe a day: offsets change at most once a day (twice a year in practice).
+        probe = min(known + 86400, last - 1)
+        if offset(probe) == current:
+            known = probe
+            continue
+        low, high = known, probe  # offset(low) == current != offset(high)
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if offset(middle) == current else (low, middle)
+        out.append((piece, high, current))
+        piece, current, known = high, offset(high), high
+    if piece < last:
+        out.append((piece, last, current))
+    return out
+
+
+def _wall_pieces(begin: datetime, finish: datetime) -> list[tuple[date, date, int, int]]:
+    """(first day, last day, start, end) covering the wall times [begin, finish), one offset."""
+    begin_minute, finish_minute = begin.hour * 60 + begin.minute, finish.hour * 60 + finish.minute
+    day, last_day = begin.date(), finish.date()
+    if finish <= begin:
+        return []
+    if day == last_day:
+        return [(day, day, begin_minute, finish_minute)]
+    out = []
+    if begin_minute:
+        out.append((day, day, begin_minute, MINUTES_PER_DAY))
+        day += timedelta(days=1)
+    if day < last_day:
+        out.append((day, last_day - timedelta(days=1), 0, MINUTES_PER_DAY))
+    if finish_minute:
+        out.append((last_day, last_day, 0, finish_minute))
+    return out
+
+
+def _merged(pieces: list[tuple[date, date, int, int]]) -> list[tuple[date, date, int, int]]:
+    """Merge pieces on the same day that touch, and whole-day ranges that touch, until none do."""
+    out = sorted(set(pieces))
+    while True:
+        pair = next(
+            ((a, b, joined) for n, a in enumerate(out) for b in out[n + 1 :] if (joined := _join(a, b)) is not None),
+            None,
+        )
+        if pair is None:
+            return out
+        a, b, joined = pair
+        out = sorted((set(out) - {a, b}) | {joined})
+
+
+def _join(a: tuple[date, date, int, int], b: tuple[date, date, int, int]) -> tuple[date, date, int, int] | None:
+    whole = (0, MINUTES_PER_DAY)
+    if a[2:] == whole and b[2:] == whole and a[0] <= b[1] + timedelta(days=1) and b[0] <= a[1] + timedelta(days=1):
+        return (min(a[0], b[0]), max(a[1], b[1]), 0, MINUTES_PER_DAY)
+    if a[0] == a[1] == b[0] == b[1] and a[2] <= b[3] and b[2] <= a[3]:
+        return (a[0], a[0], min(a[2], b[2]), max(a[3], b[3]))
+    return None

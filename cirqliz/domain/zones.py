@@ -58,6 +58,24 @@ def check_zone_transition(current: str, target: str) -> ZoneStatus:
     return goal
 
 
+class TrafficOrderStatus(StrEnum):
+    """Whether an imported goods-traffic order without geometry has been placed on the map yet."""
+
+    TO_LOCATE = "to_locate"
+    LOCATED = "located"
+
+
+class ZfeVehicleClass(StrEnum):
+    """Vehicle classes of the national ZFE schema (`<class>_critair`, `<class>_horaires`;
+    schema.data.gouv.fr etalab/schema-zfe, arrêté du 21 juin 2016 for the Crit'Air classes)."""
+
+    VP = "vp"
+    VUL = "vul"
+    PL = "pl"
+    AUTOBUS_AUTOCARS = "autobus_autocars"
+    DEUX_RM = "deux_rm"
+
+
 class ReviewMode(StrEnum):
     """Whether applications are approved by a person or automatically when eligible."""
 
@@ -187,10 +205,14 @@ def _explain_fr(reason: str) -> str:
         "Invalid Coordinate": "coordonnée invalide",
         "Ring is not closed": "anneau non fermé",
     }
-    for english, french in translations.items():
+    # Longest first: "Ring Self-intersection" before "Self-intersection". The engine's English is
+    # never shown: only where it happened (the point in brackets), in French.
+    place = re.search(r"\[([-0-9.eE+]+)\s+([-0-9.eE+]+)", reason)
+    where = f" près du point longitude {float(place[1]):.6f}, latitude {float(place[2]):.6f}" if place else ""
+    for english, french in sorted(translations.items(), key=lambda item: -len(item[0])):
         if reason.startswith(english):
-            return f"{french} ({reason})"
-    return reason
+            return french + where
+    return "contour non valide" + where
 
 
 def _plain(value: Any) -> Any:

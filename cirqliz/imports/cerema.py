@@ -29,8 +29,21 @@ from shapely.geometry import mapping
 
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.osm_hours import parse_opening_hours
-from cirqliz.imports.common import DEFAULT_BUFFER_M, decode_text, derive_code, zone_geometry
-from cirqliz.imports.records import DEFAULT_TZ, ImportBatch, ImportFileError, Problem, TrafficOrderRecord
+from cirqliz.imports.common import (
+    DEFAULT_BUFFER_M,
+    decode_text,
+    derive_code,
+    geometry_error_fr,
+)
+from cirqliz.imports.item_notes import GeometryNotes, read_geometry
+from cirqliz.imports.records import (
+    DEFAULT_TZ,
+    ImportBatch,
+    ImportFileError,
+    ItemReport,
+    Problem,
+    TrafficOrderRecord,
+)
 from cirqliz.imports.tableschema import FieldSpec, TableSchema, check_row, missing_columns, table_schema
 from cirqliz.opendata.files import published_folder
 
@@ -49,6 +62,8 @@ MAPPED = frozenset({
 })
 
 
+# Values the schema's field descriptions allow for "not stated" (Table Schema cannot say it).
+NOT_KNOWN: dict[str, tuple[str, ...]] = {"ARR_DATE": ("NC",)}
 MOTORS = ("Électrique", "Gaz Naturel pour Véhicules", "Hydrogène")
 _TEXT_COLUMNS = ("ARR_CONSIDERANT", "REGL_ARTICLE", "REGL_SOUS_ARTICLE", "REGL_CONTEXTE", "VEH_TYPES",
                  "VEH_USAGES", "SAUF_VEH_USAGES", "PERIODE_JH", "PERIODE_DEBUT", "PERIODE_FIN", "EMPRISE_ZONE")
@@ -58,7 +73,8 @@ BUILTIN_SCHEMA = TableSchema(
         FieldSpec("COLL_NOM", required=True, max_length=200),
         # Code officiel géographique of a commune: two digits (2A/2B for Corsica) and three digits.
         FieldSpec("COLL_INSEE", required=True, pattern=re.compile(r"(?:[013-9][0-9]|2[AB1-9])[0-9]{3}")),
-        FieldSpec("ARR_DATE", type="date", format="%Y-%m-%d", required=True),
+        # "NC" when the order states no date (the schema's description of ARR_DATE).
+        FieldSpec("ARR_DATE", type="date", format="%Y-%m-%d", required=True, not_known=("NC",)),
         FieldSpec("ARR_REF", required=True, max_length=200),
         FieldSpec("ARR_OBJET", required=True),
         FieldSpec("ARR_URL", format="uri"),
@@ -89,7 +105,7 @@ BUILTIN_SCHEMA = TableSchema(
 @lru_cache(maxsize=4)
 def _published_schema(path: str) -> TableSchema:
     try:
-        return table_schema(json.loads(Path(path).read_text(encoding="utf-8")))
+        return table_schema(json.loads(Path(path).read_text(encoding="utf-8")), not_known=NOT_KNOWN)
     except (OSError, ValueError, KeyError, TypeError, re.error) as exc:
         raise ImportFileError(f"schéma Cerema publié illisible : {path}", code="reference_invalid") from exc
 
@@ -133,22 +149,46 @@ def _check(row: dict[str, str], index: int, row_id: str | None,
     return values, problems
 
 
+UNIT = "ligne"
+_CSV_ERRORS_FR = (
+    ("line contains NUL", "caractère nul (octet 0) dans le texte"),
+    ("field larger than field limit", "champ trop long"),
+    ("unexpected end of data", "fin de fichier inattendue (guillemet non refermé)"),
+    ("new-line character seen in unquoted field", "fin de ligne inattendue dans un champ sans guillemets"),
+)
+
+
+def _rows(text: str) -> list[tuple[int, list[str]]]:
+    """(first line, cells) of every CSV record, the header included (line 1)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    previous = 0
+    try:
+        for cells in reader:
+            rows.append((previous + 1, cells))
+            previous = reader.line_num
+    except csv.Error as exc:
+        reason = next((fr for en, fr in _CSV_ERRORS_FR if str(exc).startswith(en)), "syntaxe CSV invalide")
+        raise ImportFileError(f"fichier CSV illisible, ligne {previous + 1} : {reason}",
+                              code="import_not_csv") from exc
+    return rows
+
+
 def import_cerema(data: bytes | str, *, tz: str = DEFAULT_TZ,
                   buffer_m: float = DEFAULT_BUFFER_M) -> ImportBatch[TrafficOrderRecord]:
-    """Read a Cerema CSV: one TrafficOrderRecord per row that satisfies the schema.
+    """Read a Cerema CSV: one TrafficOrderRecord per row that satisfies the schema, with or
+    without a geometry, and one ItemReport per row (unit "ligne", `index` and `line` both the
+    row's first line in the file, the header being line 1; a blank line is no row).
 
     ImportFileError when the text is not UTF-8 CSV or lacks a required column.
     """
     text = decode_text(data, what="fichier CSV")
     published = published_schema()
     known = set(BUILTIN_SCHEMA.names) | set(published.names if published else ())
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise ImportFileError(f"fichier CSV illisible : {exc}", code="import_not_csv") from exc
-    if not rows or not any(cell.strip() for cell in rows[0]):
+    rows = [(line, cells) for line, cells in _rows(text) if cells]
+    if not rows or not any(cell.strip() for cell in rows[0][1]):
         raise ImportFileError("fichier CSV vide : la ligne d'en-tête manque", code="import_empty")
-    header = [cell.strip() for cell in rows[0]]
+    header = [cell.strip() for cell in rows[0][1]]
     absent = missing_columns(header, BUILTIN_SCHEMA)
     absent += [name for name in missing_columns(header, published or BUILTIN_SCHEMA) if name not in absent]
     if absent:
@@ -156,33 +196,55 @@ def import_cerema(data: bytes | str, *, tz: str = DEFAULT_TZ,
                               f"({', '.join(absent)})", code="import_schema_violation")
     records: list[TrafficOrderRecord] = []
     problems: list[Problem] = []
+    items: list[ItemReport] = []
     unknown = [h for h in header if h not in known]
     if unknown:
-        problems.append(Problem(1, None, f"colonnes hors schéma ignorées : {', '.join(unknown)}",
-                                code="unknown_columns", severity="warning"))
+        problems.append(Problem(rows[0][0], None, f"colonnes hors schéma ignorées : {', '.join(unknown)}",
+                                code="unknown_columns", severity="warning", unit=UNIT))
     seen: set[str] = set()
-    for index, cells in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) != len(header):
-            problems.append(Problem(index, None, f"{len(cells)} colonnes au lieu de {len(header)} : ligne ignorée",
-                                    code="column_count"))
-            continue
-        row = dict(zip(header, cells, strict=True))
-        row_id = (row.get("ID") or "").strip() or None
-        values, row_problems = _check(row, index, row_id, published)
-        if row_id is not None and row_id in seen:
-            row_problems.append(Problem(index, "ID", f"identifiant {row_id!r} en double", code="duplicate_id",
-                                        item_id=row_id))
-        if row_id is not None:
-            seen.add(row_id)
-        if row_problems:
-            problems.extend(row_problems)
-            continue
-        record = _record(index, values, tz, buffer_m, problems)
+    for line, cells in rows[1:]:
+        row_problems: list[Problem] = []
+        record, item = _row(line, cells, header, published, seen, tz, buffer_m, row_problems)
+        problems.extend(row_problems)
+        items.append(item)
         if record is not None:
             records.append(record)
-    return ImportBatch(tuple(records), tuple(problems))
+    return ImportBatch(tuple(records), tuple(problems), tuple(items))
+
+
+def _skipped(line: int, row_id: str | None, name: str | None, problems: list[Problem]) -> ItemReport:
+    notes = tuple(f"champ {p.field} : {p.message}" if p.field else p.message
+                  for p in problems if p.severity == "error")
+    return ItemReport(line, "skipped", UNIT, line, row_id, name, notes, records=0)
+
+
+def _row(line: int, cells: list[str], header: list[str], published: TableSchema | None, seen: set[str],
+         tz: str, buffer_m: float, problems: list[Problem]) -> tuple[TrafficOrderRecord | None, ItemReport]:
+    """The record of one CSV row (None when it is skipped) and what became of the row."""
+    if not any(cell.strip() for cell in cells):
+        return None, ItemReport(line, "skipped", UNIT, line, notes=("ligne vide",), records=0)
+    if len(cells) != len(header):
+        problems.append(Problem(line, None, f"{len(cells)} colonnes au lieu de {len(header)} : ligne ignorée",
+                                code="column_count", unit=UNIT))
+        first = cells[0].strip() or None if cells else None
+        return None, _skipped(line, first, None, problems)
+    row = dict(zip(header, cells, strict=True))
+    row_id = (row.get("ID") or "").strip() or None
+    name = (row.get("EMPRISE_DESIGNATION") or "").strip() or None
+    values, checked = _check(row, line, row_id, published)
+    problems.extend(checked)
+    if row_id is not None and row_id in seen:
+        problems.append(Problem(line, "ID", f"identifiant {row_id!r} en double", code="duplicate_id",
+                                item_id=row_id, unit=UNIT))
+    if row_id is not None:
+        seen.add(row_id)
+    if any(p.severity == "error" for p in problems):
+        return None, _skipped(line, row_id, name, problems)
+    record, notes = _record(line, values, tz, buffer_m, problems)
+    if record is None:
+        return None, _skipped(line, row_id, name, problems)
+    status = "repaired" if notes.repaired else "kept"
+    return record, ItemReport(line, status, UNIT, line, record.source_id, record.name, notes.texts)
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -191,8 +253,8 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split("|") if part.strip())
 
 
-def _record(index: int, values: dict[str, Any], tz: str, buffer_m: float,
-            problems: list[Problem]) -> TrafficOrderRecord | None:
+def _record(line: int, values: dict[str, Any], tz: str, buffer_m: float,
+            problems: list[Problem]) -> tuple[TrafficOrderRecord | None, GeometryNotes]:
     row_id = values["ID"].strip()
     insee = values["COLL_INSEE"]
     local: list[Problem] = []
@@ -203,41 +265,36 @@ def _record(index: int, values: dict[str, Any], tz: str, buffer_m: float,
         try:
             spec = parse_opening_hours(hours)
         except DomainError as exc:
-            local.append(Problem(index, "PERIODE_JH", exc.message, code=exc.code, item_id=row_id))
+            local.append(Problem(line, "PERIODE_JH", exc.message, code=exc.code, item_id=row_id, unit=UNIT))
         else:
             hours, windows, expressible = spec.raw, spec.windows or (), spec.expressible
             if not expressible:
-                local.append(Problem(index, "PERIODE_JH", f"horaires {spec.raw!r} non traduisibles en créneaux : "
+                local.append(Problem(line, "PERIODE_JH", f"horaires {spec.raw!r} non traduisibles en créneaux : "
                                      "la chaîne d'origine fait foi", code="hours_not_expressible",
-                                     severity="warning", item_id=row_id))
+                                     severity="warning", item_id=row_id, unit=UNIT))
     geometry = None
     extra: dict[str, Any] = {}
+    notes = GeometryNotes()
     if values.get("GEOM_WKT"):
-        try:
-            shape = shapely.wkt.loads(values["GEOM_WKT"])
-            geometry, notes = zone_geometry(mapping(shape), buffer_m=buffer_m)
-            extra.update(notes)
-            if notes:
-                extra["source_wkt"] = values["GEOM_WKT"]
-        except DomainError as exc:
-            local.append(Problem(index, "GEOM_WKT", exc.message, code=exc.code, item_id=row_id))
-        except (shapely.errors.ShapelyError, ValueError, TypeError, AttributeError) as exc:
-            local.append(Problem(index, "GEOM_WKT", f"géométrie WKT illisible : {str(exc)[:120]}",
-                                 code="invalid_wkt", item_id=row_id))
+        geometry, notes = _geometry(line, row_id, values["GEOM_WKT"], buffer_m, extra, local)
     vocabulary = vehicle_usages()
     for name in ("VEH_USAGES", "SAUF_VEH_USAGES"):
         odd = [u for u in _split(values.get(name)) if vocabulary is not None and u not in vocabulary]
         if odd:
-            local.append(Problem(index, name, f"usage(s) hors du référentiel VEH_USAGES : {', '.join(odd)}",
-                                 code="unknown_usage", severity="warning", item_id=row_id))
+            local.append(Problem(line, name, f"usage(s) hors du référentiel VEH_USAGES : {', '.join(odd)}",
+                                 code="unknown_usage", severity="warning", item_id=row_id, unit=UNIT))
+    if values.get("VEH_TONNAGE") is not None and not values.get("VEH_TONNAGE_MODALITE"):
+        local.append(Problem(line, "VEH_TONNAGE_MODALITE", f"tonnage {values['VEH_TONNAGE']:g} t sans modalité "
+                             "(« jusqu'à » ou « à partir de ») : gardé tel quel, sans limite de poids",
+                             code="tonnage_without_mode", severity="warning", item_id=row_id, unit=UNIT))
     problems.extend(local)
     if any(p.severity == "error" for p in local):
-        return None
+        return None, notes
     for name, value in values.items():
         if name not in MAPPED and value is not None:
             extra[name] = list(value) if isinstance(value, tuple) else (
                 value.isoformat() if hasattr(value, "isoformat") else value)
-    return TrafficOrderRecord(
+    record = TrafficOrderRecord(
         source=SOURCE,
         source_id=f"{insee}:{row_id}",
         code=derive_code("ARR", f"{insee}-{row_id}"),
@@ -267,3 +324,28 @@ def _record(index: int, values: dict[str, Any], tz: str, buffer_m: float,
         tz=tz,
         extra=extra,
     )
+    return record, notes
+
+
+def _geometry(line: int, row_id: str, wkt: str, buffer_m: float, extra: dict[str, Any],
+              problems: list[Problem]) -> tuple[dict[str, Any] | None, GeometryNotes]:
+    """The zone geometry of a GEOM_WKT cell (None and a problem when it cannot be used)."""
+    try:
+        shape = shapely.wkt.loads(wkt)
+        geojson = mapping(shape)
+    except (shapely.errors.ShapelyError, ValueError, TypeError, AttributeError) as exc:
+        del exc  # the WKT reader's message is English: never shown
+        problems.append(Problem(line, "GEOM_WKT", "géométrie WKT illisible : texte WKT attendu, par exemple "
+                                "« LINESTRING(5.39 43.56, 5.41 43.57) »", code="invalid_wkt", item_id=row_id,
+                                unit=UNIT))
+        return None, GeometryNotes()
+    try:
+        geometry, notes, french = read_geometry(geojson, buffer_m=buffer_m)
+    except DomainError as exc:
+        problems.append(Problem(line, "GEOM_WKT", geometry_error_fr(exc, geojson), code=exc.code, item_id=row_id,
+                                unit=UNIT))
+        return None, GeometryNotes()
+    extra.update(notes)
+    if notes:
+        extra["source_wkt"] = wkt
+    return geometry, french

@@ -22,7 +22,7 @@ import shapely
 from referencing import Registry, Resource
 from shapely.geometry import mapping, shape
 
-from cirqliz.domain.errors import GeometryError
+from cirqliz.domain.errors import DomainError, GeometryError
 from cirqliz.domain.windows import zone_info
 from cirqliz.domain.zones import parse_zone_code, validate_geometry
 from cirqliz.imports.records import ImportFileError
@@ -347,3 +347,58 @@ def _round(geojson: Any, digits: int = 8) -> Any:
     if isinstance(geojson, float):
         return round(geojson, digits)
     return geojson
+
+
+_VALIDITY_FR = (
+    ("Ring Self-intersection", "un anneau se recoupe lui-même"),
+    ("Self-intersection", "le contour se recoupe"),
+    ("Too few points", "trop peu de points"),
+    ("Hole lies outside shell", "un trou est hors du contour"),
+    ("Nested holes", "trous imbriqués"),
+    ("Interior is disconnected", "intérieur coupé en morceaux par un trou"),
+    ("Nested shells", "une partie est contenue dans une autre"),
+    ("Duplicate Rings", "anneaux en double"),
+    ("Invalid Coordinate", "coordonnée invalide"),
+    ("Ring is not closed", "anneau non fermé"),
+)
+_VALIDITY_PLACE = re.compile(r"\[\s*(-?[0-9.eE+-]+)\s+(-?[0-9.eE+-]+)\s*\]")
+
+
+def explain_invalid_fr(geometry: shapely.Geometry) -> str:
+    """Why the geometry engine finds `geometry` invalid, in French, with the place when it gives one
+    (its own text, e.g. 'Self-intersection[2.3 48.8]', is English and never shown)."""
+    try:
+        reason = shapely.is_valid_reason(geometry)
+    except shapely.errors.ShapelyError:
+        return "géométrie invalide"
+    french = next((fr for english, fr in _VALIDITY_FR if reason.startswith(english)), "géométrie invalide")
+    if reason.startswith("Self-intersection") and geometry.geom_type.startswith("Multi"):
+        french = "des parties se superposent ou un contour se recoupe"
+    place = _VALIDITY_PLACE.search(reason)
+    if place:
+        try:
+            lon, lat = float(place[1]), float(place[2])
+        except ValueError:
+            return french
+        if math.isfinite(lon) and math.isfinite(lat):
+            return f"{french} près de longitude {lon:.6f}, latitude {lat:.6f}"
+    return french
+
+
+def geometry_error_fr(exc: DomainError, geojson: Any = None) -> str:
+    """The French message of a geometry refusal with no engine text in it: an invalid polygon is
+    explained again from `geojson` (explain_invalid_fr), an unreadable one gets a fixed message."""
+    if exc.code == "geometry_unreadable":
+        return "géométrie illisible : les coordonnées ne sont pas des positions [longitude, latitude]"
+    if exc.code == "geometry_invalid" and isinstance(geojson, dict) and geojson.get("type") in (
+            "Polygon", "MultiPolygon"):
+        try:
+            geometry = shapely.force_2d(shape(_drop_z(geojson)))
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError, shapely.errors.ShapelyError):
+            return "géométrie invalide"
+        if not geometry.is_valid:
+            return f"géométrie invalide : {explain_invalid_fr(geometry)}"
+    message = exc.message
+    if "(" in message and re.search(r"[A-Z][a-z]+[- ][a-z]|\[[-0-9.]", message):
+        return message.split("(", 1)[0].rstrip()  # the engine's English in parentheses
+    return message

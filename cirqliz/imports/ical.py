@@ -15,6 +15,7 @@ events each within their own budget made a few hundred bytes cost minutes.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
@@ -27,9 +28,11 @@ from cirqliz.domain.errors import DomainError
 from cirqliz.domain.windows import zone_info
 from cirqliz.domain.zones import parse_zone_code
 from cirqliz.imports.common import decode_text
-from cirqliz.imports.records import DEFAULT_TZ, EventRecord, ImportBatch, ImportFileError, Problem
+from cirqliz.imports.records import DEFAULT_TZ, EventRecord, ImportBatch, ImportFileError, ItemReport, Problem
 
 SOURCE = "ical"
+UNIT = "événement"
+_SKIPPED_SUFFIX = re.compile(r"\s*:\s*(?:événement\s+)?ignorée?\s*$")
 ZONE_PROPERTY = "X-CIRQLIZ-ZONE"
 MAX_OCCURRENCES = 5000
 """Occurrences of one event in the window read; past that the event is reported, not imported."""
@@ -183,23 +186,29 @@ def import_ical(data: bytes | str, *, start: datetime, end: datetime, default_tz
         raise ImportFileError("calendrier illisible : aucun objet VCALENDAR", code="import_not_ical")
     problems: list[Problem] = []
     groups: list[tuple[int, str, list[icalendar.Event], list[Any]]] = []
-    number = 0
+    indexes: dict[str, list[int]] = {}
+    uids: list[str | None] = []  # of each VEVENT, in file order (None: no UID)
+    names: list[str | None] = []
     for calendar in calendars:
         timezones = list(calendar.walk("VTIMEZONE"))
         by_uid: dict[str, list[icalendar.Event]] = defaultdict(list)
         order: list[str] = []
         for event in calendar.walk("VEVENT"):
+            uids.append(None)
+            names.append(str(event.get("SUMMARY") or "").strip()[:200] or None)
+            index = len(uids)
             uid = str(event.get("UID") or "").strip()
             if not uid:
-                number += 1
-                problems.append(Problem(number, "UID", "événement sans UID : ignoré", code="required"))
+                problems.append(Problem(index, "UID", "événement sans UID : ignoré", code="required", unit=UNIT))
                 continue
+            key = f"{id(calendar)}\n{uid}"
+            uids[-1] = uid
             if uid not in by_uid:
                 order.append(uid)
             by_uid[uid].append(event)
+            indexes.setdefault(key, []).append(index)
         for uid in order:
-            number += 1
-            groups.append((number, uid, by_uid[uid], timezones))
+            groups.append((indexes[f"{id(calendar)}\n{uid}"][0], uid, by_uid[uid], timezones))
     # The whole file's cost is known before anything is expanded: refuse it at once when too high.
     steps: dict[int, float] = {}
     for number, _, events, _ in groups:
@@ -209,13 +218,50 @@ def import_ical(data: bytes | str, *, start: datetime, end: datetime, default_tz
         raise too_complex(f"ses récurrences (RRULE, RDATE, EXDATE) font parcourir environ {int(total)} dates, "
                           f"{MAX_FILE_STEPS} au plus par fichier")
     records: list[EventRecord] = []
+    read: dict[int, EventRecord] = {}
     for number, uid, events, timezones in groups:
         budget.check_clock()
         record = _event_record(number, uid, events, timezones, start, end, default_tz, zone_property, problems,
                                steps[number], budget)
         if record is not None:
             records.append(record)
-    return ImportBatch(tuple(records), tuple(problems))
+            read[number] = record
+    members = {i: group[0] for group in indexes.values() for i in group}
+    items = _items(uids, names, members, read, problems, _event_lines(text, len(uids)))
+    return ImportBatch(tuple(records), tuple(problems), items)
+
+
+def _event_lines(text: str, count: int) -> list[int | None]:
+    """The line of each BEGIN:VEVENT of the text, in order (None for all when they cannot be matched)."""
+    lines = [n for n, line in enumerate(text.splitlines(), start=1) if line.strip().upper() == "BEGIN:VEVENT"]
+    return list(lines) if len(lines) == count else [None] * count
+
+
+def _items(uids: list[str | None], names: list[str | None], members: dict[int, int], read: dict[int, EventRecord],
+           problems: list[Problem], lines: list[int | None]) -> tuple[ItemReport, ...]:
+    """One ItemReport per VEVENT in file order: the first component of a UID carries the record; the
+    others (RECURRENCE-ID overrides, repeated UIDs) say which event they belong to."""
+    reasons: dict[int, list[str]] = defaultdict(list)
+    for problem in problems:
+        if problem.severity == "error":
+            message = _SKIPPED_SUFFIX.sub("", problem.message)
+            reasons[problem.item].append(f"{problem.field} : {message}" if problem.field else message)
+    items: list[ItemReport] = []
+    for index, uid in enumerate(uids, start=1):
+        first = members.get(index, index)
+        record = read.get(first)
+        name = names[index - 1] or (record.summary if record is not None and record.summary else None)
+        line = lines[index - 1]
+        if record is None:
+            notes = tuple(reasons.get(index, ())) if first == index else (
+                f"fait partie de l'événement {first} (même UID), ignoré avec lui",)
+            items.append(ItemReport(index, "skipped", UNIT, line, uid, name, notes, records=0))
+        elif first != index:
+            items.append(ItemReport(index, "kept", UNIT, line, uid, name, (
+                f"occurrence modifiée ou complément de l'événement {first} (même UID), lue avec lui",), records=0))
+        else:
+            items.append(ItemReport(index, "kept", UNIT, line, uid, name))
+    return tuple(items)
 
 
 def _group_steps(events: list[icalendar.Event], end: datetime, default_tz: str) -> float:
@@ -258,16 +304,16 @@ def _event_record(number: int, uid: str, events: list[icalendar.Event], timezone
         for name, _reason in getattr(event, "errors", []) or []:
             # the parser's reason is English: the property's name says where, in French
             problems.append(Problem(number, name, "propriété illisible : valeur non conforme à la RFC 5545",
-                                    code="invalid_property", item_id=uid))
+                                    code="invalid_property", item_id=uid, unit=UNIT))
             return None
     if master.get("DTSTART") is None:
         problems.append(Problem(number, "DTSTART", "événement sans date de début : ignoré", code="required",
-                                item_id=uid))
+                                item_id=uid, unit=UNIT))
         return None
     if steps > MAX_RULE_STEPS:
         problems.append(Problem(number, "RRULE", "récurrence illisible ou trop coûteuse à développer (INTERVAL "
                                 f"nul, ou plus de {MAX_RULE_STEPS} dates à parcourir) : événement ignoré",
-                                code="recurrence_too_long", item_id=uid))
+                                code="recurrence_too_long", item_id=uid, unit=UNIT))
         return None
     calendar = icalendar.Calendar()
     calendar.add("VERSION", "2.0")
@@ -282,15 +328,15 @@ def _event_record(number: int, uid: str, events: list[icalendar.Event], timezone
         raise
     except Exception:  # the expansion library raises many types for broken rules
         problems.append(Problem(number, "RRULE", "récurrence illisible : règle ou dates non conformes à la RFC 5545",
-                                code="invalid_recurrence", item_id=uid))
+                                code="invalid_recurrence", item_id=uid, unit=UNIT))
         return None
     if len(pairs) > MAX_OCCURRENCES:
         problems.append(Problem(number, "RRULE", f"plus de {MAX_OCCURRENCES} occurrences dans la fenêtre lue : "
-                                "événement ignoré", code="too_many_occurrences", item_id=uid))
+                                "événement ignoré", code="too_many_occurrences", item_id=uid, unit=UNIT))
         return None
     if any(b <= a for a, b in pairs):  # an activation has a length: the schedule table refuses empty periods
         problems.append(Problem(number, "DTEND", "une occurrence finit avant ou au moment où elle commence (DTEND "
-                                "ou DURATION manquant ?)", code="dates_order", item_id=uid))
+                                "ou DURATION manquant ?)", code="dates_order", item_id=uid, unit=UNIT))
         return None
     dtstart = master.get("DTSTART").dt
     tz = default_tz

@@ -18,6 +18,8 @@ from cirqliz.domain.zones import ZoneKind
 DEFAULT_TZ = "Europe/Paris"
 
 Severity = Literal["error", "warning"]
+ItemStatus = Literal["kept", "repaired", "skipped"]
+ITEM_STATUS_FR = {"kept": "lu", "repaired": "réparé", "skipped": "ignoré"}
 
 
 class ImportFileError(DomainError):
@@ -37,14 +39,49 @@ class Problem:
     code: str = "invalid_item"
     severity: Severity = "error"
     item_id: str | None = None
+    unit: str = "élément"
+    """What `item` counts, in French: "ligne" (CSV), "entité" (GeoJSON feature), "réglementation"
+    (DATEX II), "événement" (iCalendar)."""
 
     def describe(self) -> str:
         """One French line, e.g. 'ligne 4, champ COLL_INSEE : valeur obligatoire absente'."""
-        where = f"élément {self.item}"
+        where = f"{self.unit} {self.item}"
         if self.field:
             where += f", champ {self.field}"
         prefix = "" if self.severity == "error" else "avertissement — "
         return f"{where} : {prefix}{self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemReport:
+    """What reading made of one input item (feature, row, regulation, event): every item of the
+    file gets exactly one, so the report's totals add up to the input.
+
+    `index` is the 1-based position among the file's items, `line` the line in the file when the
+    format has lines (CSV line with the header as line 1, XML element line), `records` how many
+    records it gave (0 when skipped; a regulation with two locations may give two). `notes` say
+    in French what was repaired, or why the item was skipped.
+    """
+
+    index: int
+    status: ItemStatus
+    unit: str = "élément"
+    line: int | None = None
+    source_id: str | None = None
+    name: str | None = None
+    notes: tuple[str, ...] = ()
+    records: int = 1
+
+    def describe(self) -> str:
+        """One French line, e.g. 'ligne 7 (id 12, rue X) : réparé — parties superposées fusionnées'."""
+        where = f"{self.unit} {self.index}"
+        if self.line is not None and self.unit != "ligne":
+            where += f" (ligne {self.line})"
+        ident = ", ".join(x for x in (self.source_id, self.name) if x)
+        if ident:
+            where += f" [{ident}]"
+        text = f"{where} : {ITEM_STATUS_FR[self.status]}"
+        return f"{text} — {' ; '.join(self.notes)}" if self.notes else text
 
 
 R = TypeVar("R")
@@ -52,10 +89,12 @@ R = TypeVar("R")
 
 @dataclass(frozen=True, slots=True)
 class ImportBatch(Generic[R]):
-    """The records read from one file and the problems met on the way."""
+    """The records read from one file, the problems met on the way, and what became of every
+    input item (`items`, one per feature/row/regulation/event, in file order)."""
 
     records: tuple[R, ...]
     problems: tuple[Problem, ...] = ()
+    items: tuple[ItemReport, ...] = ()
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -75,10 +114,13 @@ class ZoneRecord:
     `source_id` is stable across re-imports of the same publication (update, not duplicate);
     `code` is derived from it deterministically and passes parse_zone_code. `geometry` is a 2-D
     GeoJSON Polygon/MultiPolygon accepted by validate_geometry (lines are buffered, see `extra`).
-    `valid_from`/`valid_until` are aware UTC datetimes (until is exclusive). `windows` say when the
-    zone's rule applies, in `tz`; `opening_hours` is the raw OSM string they come from, and
-    `hours_expressible` is False when that string says more than the windows can (then `windows`
-    is empty and the raw string is the reference).
+    `valid_from`/`valid_until` are aware UTC datetimes (until is exclusive): the span of all
+    `periods`, which list every validity period of the source ([start, end) UTC pairs, end None
+    when open; empty when the source gives a single span). `windows` are the zone's *restriction
+    schedule* (when the restriction is in force, ADR 0007), in `tz`; `opening_hours` is the raw OSM
+    string they come from, and `hours_expressible` is False when that string says more than the
+    windows can (then `windows` is empty and the raw string is the reference). They are never an
+    access rule's hours. `url_order`/`url_site` are the source's links (ZFE `url_arrete`/`url_site`).
     """
 
     source: str
@@ -97,6 +139,9 @@ class ZoneRecord:
     rules: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     version: str | None = None
+    periods: tuple[tuple[datetime, datetime | None], ...] = ()
+    url_order: str | None = None
+    url_site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +158,7 @@ class TrafficOrderRecord:
     name: str
     authority: str
     insee: str
-    order_date: date
+    order_date: date | None  # None when the file says "NC" (an order without a known date)
     order_ref: str
     order_object: str
     modality: Literal["allow", "forbid"]
@@ -179,3 +224,37 @@ class EventRecord:
     geo: tuple[float, float] | None = None
     rrule: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+_ORDER_TUPLES = ("vehicle_types", "usages", "except_usages", "motors", "crit_air")
+
+
+def traffic_order_json(record: TrafficOrderRecord) -> dict[str, Any]:
+    """The JSON form of an order kept without geometry (`traffic_order.rules`): every field but
+    the geometry and the windows (rebuilt from `opening_hours`)."""
+    data: dict[str, Any] = {}
+    for name in TrafficOrderRecord.__dataclass_fields__:
+        if name in ("geometry", "windows"):
+            continue
+        value = getattr(record, name)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        data[name] = value
+    return data
+
+
+def traffic_order_record(data: dict[str, Any], *, geometry: dict[str, Any] | None = None) -> TrafficOrderRecord:
+    """Inverse of traffic_order_json, with the geometry the authority drew or attached."""
+    from cirqliz.domain.osm_hours import parse_opening_hours  # the domain parser; no cycle at import time
+
+    values = {k: v for k, v in data.items() if k in TrafficOrderRecord.__dataclass_fields__}
+    for name in _ORDER_TUPLES:
+        values[name] = tuple(values.get(name) or ())
+    values["order_date"] = date.fromisoformat(values["order_date"]) if values.get("order_date") else None
+    windows: tuple[TimeWindow, ...] = ()
+    if values.get("opening_hours"):
+        spec = parse_opening_hours(values["opening_hours"])
+        windows = tuple(spec.windows or ())
+    return TrafficOrderRecord(**values, windows=windows, geometry=geometry)

@@ -4,7 +4,9 @@ Covers what the Cerema schema uses: types string (format uri), number, integer, 
 %Y-%m-%d or any), time, geopoint ("lon,lat"), boolean; constraints required, unique (checked by the
 caller), enum, pattern (whole value), minLength/maxLength, minimum/maximum; missingValues. The
 built-in schemas written in code (cirqliz.imports.cerema) may also give `list_of`: the value is a
-'|'-separated list whose every item must be one of those words.
+'|'-separated list whose every item must be one of those words, and `not_known`: words a field's
+description allows for "not stated" (the Cerema schema's `NC` for an order without a date), read
+as a missing value that satisfies `required`.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class FieldSpec:
     maximum: float | None = None
     list_of: tuple[str, ...] | None = None
     """Allowed items of a '|'-separated list (built-in schemas only; Table Schema has no such constraint)."""
+    not_known: tuple[str, ...] = ()
+    """Words that say "not stated" for this field (read as None, even when required)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -56,9 +60,12 @@ class TableSchema:
         return tuple(f.name for f in self.fields)
 
 
-def table_schema(descriptor: Mapping[str, Any]) -> TableSchema:
-    """Build a TableSchema from a Table Schema descriptor (dict)."""
+def table_schema(descriptor: Mapping[str, Any], *,
+                 not_known: Mapping[str, tuple[str, ...]] | None = None) -> TableSchema:
+    """Build a TableSchema from a Table Schema descriptor (dict). `not_known` gives, per field, the
+    words its description allows for "not stated" (Table Schema itself cannot say it)."""
     specs = []
+    not_known = not_known or {}
     for item in descriptor.get("fields", []):
         constraints = item.get("constraints") or {}
         pattern = constraints.get("pattern")
@@ -74,6 +81,7 @@ def table_schema(descriptor: Mapping[str, Any]) -> TableSchema:
             max_length=constraints.get("maxLength"),
             minimum=constraints.get("minimum"),
             maximum=constraints.get("maximum"),
+            not_known=tuple(not_known.get(item["name"], ())),
         ))
     key = descriptor.get("primaryKey") or ()
     return TableSchema(
@@ -88,28 +96,33 @@ class _CellError(Exception):
 
 
 def check_row(row: Mapping[str, str | None], schema: TableSchema, row_number: int,
-              item_id: str | None = None) -> tuple[dict[str, Any], list[Problem]]:
+              item_id: str | None = None, *, unit: str = "ligne") -> tuple[dict[str, Any], list[Problem]]:
     """Typed values of one row (None when missing) and one Problem per field that breaks the schema.
 
-    Never raises for any content of `row`; problems name the row number and the field.
+    Never raises for any content of `row`; problems name the row number (the CSV line, the
+    header being line 1: `unit`) and the field.
     """
     values: dict[str, Any] = {}
     problems: list[Problem] = []
     for spec in schema.fields:
         raw = row.get(spec.name)
         text = raw if isinstance(raw, str) else ("" if raw is None else str(raw))
+        if spec.not_known and text.strip() in spec.not_known:
+            values[spec.name] = None
+            continue
         if text in schema.missing_values or text.strip() == "":
             values[spec.name] = None
             if spec.required:
                 problems.append(Problem(row_number, spec.name, "valeur obligatoire absente",
-                                        code="required", item_id=item_id))
+                                        code="required", item_id=item_id, unit=unit))
             continue
         try:
             value = _cast(spec, text)
             _constraints(spec, text, value)
         except _CellError as exc:
             values[spec.name] = None
-            problems.append(Problem(row_number, spec.name, str(exc), code="invalid_value", item_id=item_id))
+            problems.append(Problem(row_number, spec.name, str(exc), code="invalid_value", item_id=item_id,
+                                    unit=unit))
             continue
         values[spec.name] = value
     return values, problems

@@ -22,22 +22,24 @@ from typing import Any
 
 import jsonschema
 
-from cirqliz.domain.errors import DomainError
-from cirqliz.domain.osm_hours import parse_opening_hours
+from cirqliz.domain.errors import DomainError, OpeningHoursError
+from cirqliz.domain.osm_hours import parse_opening_hours, windows_to_opening_hours
 from cirqliz.domain.vehicles import VehicleCategory
+from cirqliz.domain.windows import TimeWindow
 from cirqliz.domain.zones import ZoneKind
 from cirqliz.imports.common import (
     DEFAULT_BUFFER_M,
     derive_code,
     geojson_registry,
+    geometry_error_fr,
     inclusive_end,
     load_json,
     local_day_start,
     packaged_json,
     schema_error_message,
-    zone_geometry,
 )
-from cirqliz.imports.records import DEFAULT_TZ, ImportBatch, ImportFileError, Problem, ZoneRecord
+from cirqliz.imports.item_notes import GeometryNotes, read_geometry
+from cirqliz.imports.records import DEFAULT_TZ, ImportBatch, ImportFileError, ItemReport, Problem, ZoneRecord
 from cirqliz.opendata.files import published_folder
 
 SOURCE = "zfe"
@@ -51,8 +53,11 @@ VEHICLE_CLASSES: dict[str, tuple[VehicleCategory, ...]] = {
 }
 # Order of the schema's vignettes; the value is the first refused one.
 CRITAIR_ORDER = ("EL", "V1", "V2", "V3", "V4", "V5", "NC")
+URL_ORDER = "url_arrete"
+# The schema names the information page `url_site_information`; its own examples write `url_site`.
+URL_SITE = ("url_site_information", "url_site")
 MAPPED_PROPERTIES = frozenset(
-    {"id", "date_debut", "date_fin"}
+    {"id", "date_debut", "date_fin", URL_ORDER, *URL_SITE}
     | {f"{c}_critair" for c in VEHICLE_CLASSES}
     | {f"{c}_horaires" for c in VEHICLE_CLASSES}
 )
@@ -121,7 +126,7 @@ def _property_violation(props: Any) -> tuple[str, str] | None:
         for present, needed in ((critair, hours), (hours, critair)):
             if present in props and needed not in props:
                 return "", f"propriété obligatoire absente : {needed} (va avec {present})"
-    for name in ("url_arrete", "url_site_information"):
+    for name in (URL_ORDER, *URL_SITE):
         if name in props and not isinstance(props[name], str):
             return name, "type attendu : un texte"
     return None
@@ -166,47 +171,73 @@ def critair_rule(first_refused: str | None) -> dict[str, Any] | None:
             "unclassified_allowed": False}
 
 
+UNIT = "entité"
+
+
 def import_zfe(data: bytes | str, *, tz: str = DEFAULT_TZ,
                buffer_m: float = DEFAULT_BUFFER_M) -> ImportBatch[ZoneRecord]:
-    """Read a ZFE schema GeoJSON document: one low-emission ZoneRecord per valid feature.
+    """Read a ZFE schema GeoJSON document: one low-emission ZoneRecord per usable feature and
+    one ItemReport per feature (unit "entité", `index` its 1-based position).
 
     The whole document must validate against the schema (ImportFileError otherwise); features
-    whose geometry or hours cannot be used are reported as problems.
+    whose geometry or hours cannot be used are skipped and reported as problems. The hours of
+    the vehicle classes are the zone's restriction schedule (ADR 0007): when they differ, the
+    zone is restricted when any class is (the union of their windows) and each class's text is
+    kept in `extra` (`<class>_horaires`).
     """
     document = load_json(data, what="document ZFE")
     validate_zfe_document(document)
     records: list[ZoneRecord] = []
     problems: list[Problem] = []
+    items: list[ItemReport] = []
     seen: set[str] = set()
     for number, feature in enumerate(document["features"], start=1):
         props = feature.get("properties") or {}
         source_id = str(props["id"])
         if source_id in seen:
-            problems.append(Problem(number, "id", f"identifiant {source_id!r} en double : élément ignoré",
-                                    code="duplicate_id", item_id=source_id))
+            problems.append(Problem(number, "id", f"identifiant {source_id!r} déjà lu plus haut : entité ignorée",
+                                    code="duplicate_id", item_id=source_id, unit=UNIT))
+            items.append(ItemReport(number, "skipped", UNIT, source_id=source_id, name=_name(source_id),
+                                    notes=(f"identifiant {source_id!r} en double",), records=0))
             continue
         seen.add(source_id)
-        record = _feature_record(number, source_id, feature, props, tz, buffer_m, problems)
-        if record is not None:
-            records.append(record)
-    return ImportBatch(tuple(records), tuple(problems))
+        local: list[Problem] = []
+        record, notes = _feature_record(number, source_id, feature, props, tz, buffer_m, local)
+        problems.extend(local)
+        if record is None:
+            reasons = tuple(f"champ {p.field} : {p.message}" if p.field else p.message
+                            for p in local if p.severity == "error")
+            items.append(ItemReport(number, "skipped", UNIT, source_id=source_id, name=_name(source_id),
+                                    notes=reasons, records=0))
+            continue
+        records.append(record)
+        items.append(ItemReport(number, "repaired" if notes.repaired else "kept", UNIT, source_id=source_id,
+                                name=record.name, notes=notes.texts))
+    return ImportBatch(tuple(records), tuple(problems), tuple(items))
+
+
+def _name(source_id: str) -> str:
+    return f"ZFE {source_id}"
 
 
 def _feature_record(number: int, source_id: str, feature: dict[str, Any], props: dict[str, Any], tz: str,
-                    buffer_m: float, problems: list[Problem]) -> ZoneRecord | None:
+                    buffer_m: float, problems: list[Problem]) -> tuple[ZoneRecord | None, GeometryNotes]:
+    def problem(field: str, message: str, code: str, severity: str = "error") -> None:
+        problems.append(Problem(number, field, message, code=code, severity=severity,  # type: ignore[arg-type]
+                                item_id=source_id, unit=UNIT))
+
     try:
-        geometry, notes = zone_geometry(feature.get("geometry"), buffer_m=buffer_m)
+        geometry, geo_notes, notes = read_geometry(feature.get("geometry"), buffer_m=buffer_m)
     except DomainError as exc:
-        problems.append(Problem(number, "geometry", exc.message, code=exc.code, item_id=source_id))
-        return None
+        problem("geometry", geometry_error_fr(exc, feature.get("geometry")), exc.code)
+        return None, GeometryNotes()
     start = date.fromisoformat(props["date_debut"])
     end = date.fromisoformat(props["date_fin"]) if props.get("date_fin") else None
     if end is not None and end < start:
-        problems.append(Problem(number, "date_fin", "la date de fin précède la date de début",
-                                code="dates_order", item_id=source_id))
-        return None
+        problem("date_fin", "la date de fin précède la date de début", "dates_order")
+        return None, GeometryNotes()
     classes: dict[str, Any] = {}
-    hours_by_class: dict[str, str] = {}
+    specs: dict[str, Any] = {}
     for name, categories in VEHICLE_CLASSES.items():
         rule = critair_rule(props.get(f"{name}_critair"))
         hours = props.get(f"{name}_horaires")
@@ -217,38 +248,22 @@ def _feature_record(number: int, source_id: str, feature: dict[str, Any], props:
         try:
             spec = parse_opening_hours(hours)
         except DomainError as exc:
-            problems.append(Problem(number, f"{name}_horaires", exc.message, code=exc.code, item_id=source_id))
-            return None
+            problem(f"{name}_horaires", exc.message, exc.code)
+            return None, GeometryNotes()
         rule["windows_expressible"] = spec.expressible
         classes[name] = rule
-        hours_by_class[name] = spec.raw
-    windows: tuple = ()
-    raw_hours: str | None = None
-    expressible = True
-    distinct = set(hours_by_class.values())
-    if len(distinct) == 1:
-        raw_hours = distinct.pop()
-        spec = parse_opening_hours(raw_hours)
-        expressible = spec.expressible
-        windows = spec.windows or ()
-        if not expressible:
-            problems.append(Problem(number, "horaires", f"horaires {raw_hours!r} non traduisibles en créneaux : "
-                                    "la chaîne d'origine fait foi", code="hours_not_expressible",
-                                    severity="warning", item_id=source_id))
-    elif distinct:
-        expressible = False
-        problems.append(Problem(number, "horaires", "horaires différents selon le type de véhicule : voir les "
-                                "règles par classe", code="hours_per_class", severity="warning",
-                                item_id=source_id))
+        specs[name] = spec
     extra = {k: v for k, v in props.items() if k not in MAPPED_PROPERTIES}
-    extra.update(notes)
-    if notes:
+    raw_hours, windows, expressible = _restriction(specs, extra, problem)
+    extra.update(geo_notes)
+    if geo_notes:
         extra["source_geometry"] = feature["geometry"]
+    url_site = next((props[k] for k in URL_SITE if isinstance(props.get(k), str)), None)
     return ZoneRecord(
         source=SOURCE,
         source_id=source_id,
         code=derive_code("ZFE", source_id),
-        name=f"ZFE {source_id}",
+        name=_name(source_id),
         kind=ZoneKind.LOW_EMISSION,
         geometry=geometry,
         tz=tz,
@@ -260,4 +275,36 @@ def _feature_record(number: int, source_id: str, feature: dict[str, Any], props:
         hours_expressible=expressible,
         rules={"critair": classes},
         extra=extra,
-    )
+        url_order=props.get(URL_ORDER) if isinstance(props.get(URL_ORDER), str) else None,
+        url_site=url_site,
+    ), notes
+
+
+def _restriction(specs: dict[str, Any], extra: dict[str, Any],
+                 problem: Any) -> tuple[str | None, tuple[TimeWindow, ...], bool]:
+    """The zone's restriction schedule from its classes' hours: (text, windows, expressible)."""
+    distinct = {spec.raw for spec in specs.values()}
+    if not distinct:
+        return None, (), True
+    if len(distinct) == 1:
+        spec = next(iter(specs.values()))
+        if not spec.expressible:
+            problem("horaires", f"horaires {spec.raw!r} non traduisibles en créneaux : la chaîne d'origine fait "
+                    "foi et la zone est traitée comme réglementée à toute heure", "hours_not_expressible", "warning")
+        return spec.raw, tuple(spec.windows or ()), spec.expressible
+    for name, spec in specs.items():
+        extra[f"{name}_horaires"] = spec.raw
+    if not all(spec.expressible for spec in specs.values()):
+        problem("horaires", "horaires différents selon le type de véhicule, dont certains non traduisibles en "
+                "créneaux : la zone est traitée comme réglementée à toute heure ; les horaires de chaque type "
+                "sont conservés", "hours_per_class", "warning")
+        return None, (), False
+    windows = tuple(dict.fromkeys(w for spec in specs.values() for w in spec.windows))
+    try:
+        text: str | None = windows_to_opening_hours(windows)
+    except OpeningHoursError:
+        text = None
+    problem("horaires", "horaires différents selon le type de véhicule : la zone est réglementée quand l'un "
+            "d'eux l'est (réunion des créneaux) ; les horaires de chaque type sont conservés", "hours_per_class",
+            "warning")
+    return text, windows, True

@@ -1,4 +1,4 @@
-"""Application use cases: draft, submit, review, approve (issue passes), withdraw.
+"""Application use cases: draft (and change it), submit, review, approve (issue passes), withdraw.
 
 Every function works inside the caller's transaction and only flushes; the caller commits.
 `approve_application` is safe when two reviewers approve at once: the status change is a
@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -56,6 +56,7 @@ from cirqliz.domain.zones import ReviewMode, ZoneStatus
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.documents import DocumentStore
 from cirqliz.issuance.lookup import get_or_raise
+from cirqliz.issuance.mail import plate_display
 from cirqliz.issuance.signer import ClaimsInput, PassSigner
 from cirqliz.issuance.vehicles import profile_of
 from cirqliz.issuance.zones import rule_spec, zone_rules
@@ -63,6 +64,48 @@ from cirqliz.issuance.zones import rule_spec, zone_rules
 SERIAL_ATTEMPTS = 5
 # Statuses whose passes count against a yearly quota (a revoked pass gives its days back).
 _QUOTA_STATUSES = (PassStatus.ACTIVE.value, PassStatus.SUSPENDED.value, PassStatus.EXPIRED.value)
+
+
+async def _checked_request(
+    session: AsyncSession,
+    *,
+    organisation_id: uuid.UUID,
+    zone_ids: Sequence[uuid.UUID],
+    vehicle_ids: Sequence[uuid.UUID],
+    not_before: datetime,
+    expires_at: datetime,
+) -> tuple[list[Zone], list[Vehicle]]:
+    """The zones and vehicles of a request, after the checks a draft must pass (DomainError)."""
+    org = await get_or_raise(session, Organisation, organisation_id)
+    if org.kind == OrganisationKind.AUTHORITY:
+        raise DomainError("une autorité ne dépose pas de demande", code="authority_applicant")
+    if not zone_ids:
+        raise DomainError("choisir au moins une zone", code="no_zone")
+    if not vehicle_ids:
+        raise DomainError("choisir au moins un véhicule", code="no_vehicle")
+    if not_before.tzinfo is None or expires_at.tzinfo is None:
+        raise DomainError("dates sans fuseau horaire", code="naive_time")
+    if expires_at <= not_before:
+        raise DomainError("la fin de validité doit suivre le début", code="empty_period")
+    zones = [await get_or_raise(session, Zone, z) for z in dict.fromkeys(zone_ids)]
+    if len({z.authority_id for z in zones}) != 1:
+        raise DomainError("toutes les zones d'une demande relèvent de la même autorité",
+                          code="zones_of_several_authorities")
+    vehicles = [await get_or_raise(session, Vehicle, v) for v in dict.fromkeys(vehicle_ids)]
+    if any(v.organisation_id != organisation_id for v in vehicles):
+        raise DomainError("un des véhicules n'appartient pas à l'organisation",
+                          code="vehicle_not_owned")
+    return zones, vehicles
+
+
+async def _link(session: AsyncSession, app: Application, zones: Sequence[Zone], vehicles: Sequence[Vehicle]) -> None:
+    for zone in zones:
+        session.add(ApplicationZone(application_id=app.id, zone_id=zone.id))
+    # In vehicle id order, the order approvals lock them FOR UPDATE (application_vehicles): each
+    # insert takes a key-share lock on its vehicle, and two orders deadlock under load.
+    for vehicle in sorted(vehicles, key=lambda v: v.id):
+        session.add(ApplicationVehicle(application_id=app.id, vehicle_id=vehicle.id))
+    await session.flush()
 
 
 async def create_application(
@@ -81,32 +124,14 @@ async def create_application(
     application_id: uuid.UUID | None = None,
 ) -> Application:
     """A draft application for one vehicle or a fleet, in zones of a single authority."""
-    org = await get_or_raise(session, Organisation, organisation_id)
-    if org.kind == OrganisationKind.AUTHORITY:
-        raise DomainError("une autorité ne dépose pas de demande", code="authority_applicant")
-    if not zone_ids:
-        raise DomainError("choisir au moins une zone", code="no_zone")
-    if not vehicle_ids:
-        raise DomainError("choisir au moins un véhicule", code="no_vehicle")
-    if not_before.tzinfo is None or expires_at.tzinfo is None:
-        raise DomainError("dates sans fuseau horaire", code="naive_time")
-    if expires_at <= not_before:
-        raise DomainError("la fin de validité doit suivre le début", code="empty_period")
-    zones = [await get_or_raise(session, Zone, z) for z in dict.fromkeys(zone_ids)]
-    authorities = {z.authority_id for z in zones}
-    if len(authorities) != 1:
-        raise DomainError("toutes les zones d'une demande relèvent de la même autorité",
-                          code="zones_of_several_authorities")
-    vehicles = [await get_or_raise(session, Vehicle, v) for v in dict.fromkeys(vehicle_ids)]
-    if any(v.organisation_id != organisation_id for v in vehicles):
-        raise DomainError("un des véhicules n'appartient pas à l'organisation",
-                          code="vehicle_not_owned")
+    zones, vehicles = await _checked_request(session, organisation_id=organisation_id, zone_ids=zone_ids,
+                                             vehicle_ids=vehicle_ids, not_before=not_before, expires_at=expires_at)
     now = clock.now()
     app = Application(
         id=application_id or uuid.uuid4(),
         organisation_id=organisation_id,
         applicant_id=applicant_id,
-        authority_id=authorities.pop(),
+        authority_id=zones[0].authority_id,
         purpose=int(Purpose(purpose)),
         not_before=not_before,
         expires_at=expires_at,
@@ -118,17 +143,61 @@ async def create_application(
     )
     session.add(app)
     await session.flush()
-    for zone in zones:
-        session.add(ApplicationZone(application_id=app.id, zone_id=zone.id))
-    # In vehicle id order, the order approvals lock them FOR UPDATE (application_vehicles): each
-    # insert takes a key-share lock on its vehicle, and two orders deadlock under load.
-    for vehicle in sorted(vehicles, key=lambda v: v.id):
-        session.add(ApplicationVehicle(application_id=app.id, vehicle_id=vehicle.id))
-    await session.flush()
+    await _link(session, app, zones, vehicles)
     await record_change(session, actor_id=applicant_id, entity="application", entity_id=app.id,
                         action="create", at=now,
                         after={"status": app.status, "zones": [z.code for z in zones],
                                "vehicles": [v.plate for v in vehicles], "purpose": app.purpose})
+    return app
+
+
+async def update_draft(
+    session: AsyncSession,
+    *,
+    application_id: uuid.UUID,
+    actor_id: uuid.UUID,
+    zone_ids: Sequence[uuid.UUID],
+    vehicle_ids: Sequence[uuid.UUID],
+    purpose: int,
+    not_before: datetime,
+    expires_at: datetime,
+    clock: Clock,
+    windows: Sequence[TimeWindow] = (),
+    comment: str | None = None,
+) -> Application:
+    """Change what a draft asks for (zones, vehicles, purpose, period, hours, comment), with the
+    checks of a new draft. Only a draft can change: once submitted (even meanwhile, by another
+    request) it is a TransitionError and nothing is written."""
+    app = await get_or_raise(session, Application, application_id)
+    zones, vehicles = await _checked_request(session, organisation_id=app.organisation_id, zone_ids=zone_ids,
+                                             vehicle_ids=vehicle_ids, not_before=not_before, expires_at=expires_at)
+    before = {"zones": [z.code for z in await application_zones(session, app.id)],
+              "vehicles": [v.plate for v in await application_vehicles(session, app.id)],
+              "purpose": app.purpose, "not_before": app.not_before, "expires_at": app.expires_at,
+              "windows": app.windows, "comment": app.comment}
+    now = clock.now()
+    result = await session.exec(
+        update(Application)
+        .where(col(Application.id) == app.id, col(Application.status) == ApplicationStatus.DRAFT.value)
+        .values(authority_id=zones[0].authority_id, purpose=int(Purpose(purpose)), not_before=not_before,
+                expires_at=expires_at, windows=[window_to_json(w) for w in windows], comment=comment,
+                updated_at=now)
+        .returning(Application.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.first() is None:
+        await session.refresh(app)
+        raise TransitionError(f"seul un brouillon peut être modifié : la demande est "
+                              f"{ApplicationStatus(app.status).label_fr}", code="not_a_draft")
+    await session.exec(delete(ApplicationZone).where(col(ApplicationZone.application_id) == app.id))
+    await session.exec(delete(ApplicationVehicle).where(col(ApplicationVehicle.application_id) == app.id))
+    await _link(session, app, zones, vehicles)
+    await session.refresh(app)
+    await record_change(session, actor_id=actor_id, entity="application", entity_id=app.id, action="update",
+                        at=now, before=before,
+                        after={"zones": [z.code for z in zones], "vehicles": [v.plate for v in vehicles],
+                               "purpose": app.purpose, "not_before": app.not_before,
+                               "expires_at": app.expires_at, "windows": app.windows, "comment": app.comment})
     return app
 
 
@@ -323,7 +392,8 @@ async def _check_eligible(
         vehicles = await application_vehicles(session, app.id)
     decisions = await assess_application(session, app, zones=zones, vehicles=vehicles)
     if not all(d.eligible for d in decisions.values()):
-        raise EligibilityError(_refusals(decisions, {v.id: v.plate for v in vehicles}, {z.id: z.code for z in zones}))
+        plates = {v.id: plate_display(v.plate) for v in vehicles}  # as people write it: AB-123-CD
+        raise EligibilityError(_refusals(decisions, plates, {z.id: z.code for z in zones}))
     return decisions
 
 

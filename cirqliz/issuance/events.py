@@ -45,6 +45,7 @@ from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.windows import TimeWindow, parse_window, zone_info
 from cirqliz.domain.zones import ZoneKind, ZoneStatus, check_zone_transition
 from cirqliz.imports.common import derive_code
+from cirqliz.issuance.accounts import normalise_email
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.lookup import get_or_raise
 from cirqliz.issuance.signer import ClaimsInput, PassSigner
@@ -147,9 +148,11 @@ async def add_event_zone(
     actor_id: uuid.UUID | None = None,
     source: str = EVENT_SOURCE,
     source_id: str | None = None,
+    opening_hours: str | None = None,
 ) -> Zone:
     """A temporary perimeter of the event (red or blue), in force from `starts_at` to `ends_at`
-    (within the event's own dates), during `windows` when given."""
+    (within the event's own dates), during `windows` when given: its restriction schedule (ADR
+    0007; `opening_hours` is their text as typed). Pass holders may enter whenever it is in force."""
     event = await get_or_raise(session, Event, event_id)
     approval = await event_approval(session, event_id)
     _check_editable(approval)
@@ -173,7 +176,11 @@ async def add_event_zone(
         geometry=geometry, clock=clock, time_zone=time_zone, permanent=False, starts_on=first, ends_on=last,
         delegated_to_id=event.organiser_id, event_id=event.id, actor_id=actor_id,
     )
-    await add_access_rule(session, zone_id=zone.id, clock=clock, windows=list(windows) or None,
+    if windows:
+        zone.restriction_windows = [window_to_json(w) for w in windows]
+        zone.restriction_hours = opening_hours or "; ".join(w.describe() for w in windows)
+        session.add(zone)
+    await add_access_rule(session, zone_id=zone.id, clock=clock,
                           purposes=[p for p in Purpose if p is not Purpose.OTHER],
                           name=f"Périmètre {LEVELS[level]}", actor_id=actor_id)
     now = clock.now()
@@ -252,6 +259,13 @@ async def _decide(session: AsyncSession, approval: EventApproval, status: str, *
     return approval
 
 
+async def events_waiting(session: AsyncSession, authority_id: uuid.UUID) -> int:
+    """Events submitted to the authority and not decided yet."""
+    return int((await session.exec(
+        select(func.count()).select_from(EventApproval)
+        .where(col(EventApproval.authority_id) == authority_id, col(EventApproval.status) == "submitted"))).one())
+
+
 async def _locked_approval(session: AsyncSession, event_id: uuid.UUID) -> EventApproval:
     """The approval row, re-read FOR UPDATE (PostgreSQL) so the quota is counted under the lock."""
     approval = (await session.exec(
@@ -277,6 +291,7 @@ CSV_COLUMNS = {
     "plate": ("immatriculation", "plaque", "plate"),
     "zones": ("zones", "zone"),
     "slots": ("creneaux", "créneaux", "horaires", "slots"),
+    "email": ("email", "e-mail", "courriel", "mail", "adresse e-mail", "adresse électronique"),
 }
 
 
@@ -303,6 +318,8 @@ class BulkLine:
     zones: list[Zone]
     windows: list[TimeWindow]
     serial: str | None = None
+    email: str | None = None  # the supplier's address (optional column), for sending it its pass
+    pass_id: uuid.UUID | None = None
 
 
 class BulkIssueError(DomainError):
@@ -341,10 +358,11 @@ def _split(text: str, separators: str) -> list[str]:
 
 
 def read_supplier_csv(data: bytes | str, zones_by_code: dict[str, Zone]) -> tuple[list[BulkLine], list[LineProblem]]:
-    """Lines of a supplier CSV (entreprise, immatriculation, zones, créneaux) and their problems.
+    """Lines of a supplier CSV (entreprise, immatriculation, zones, créneaux, email) and their problems.
 
     Delimiter ';' or ','; several zones separated by '|', '+' or spaces; several slots by '|'
-    (each like 'Lu-Ve 07:00-11:00' or 'Mo-Fr 07:00-11:00'; empty: the zones' own hours).
+    (each like 'Lu-Ve 07:00-11:00' or 'Mo-Fr 07:00-11:00'; empty: the zones' own hours). The
+    optional `email` column gives the supplier's address, where its pass can be sent.
     """
     if isinstance(data, bytes):
         try:
@@ -366,7 +384,7 @@ def read_supplier_csv(data: bytes | str, zones_by_code: dict[str, Zone]) -> tupl
     missing = [CSV_COLUMNS[k][0] for k in ("company", "plate", "zones") if k not in columns]
     if missing:
         return [], [LineProblem(1, "en-tête", f"colonne(s) manquante(s) : {', '.join(missing)} "
-                                              "(attendu : entreprise;immatriculation;zones;creneaux)")]
+                                              "(attendu : entreprise;immatriculation;zones;creneaux;email)")]
     if len(rows) - 1 > MAX_CSV_LINES:
         return [], [LineProblem(1, "fichier", f"trop de lignes ({len(rows) - 1}, {MAX_CSV_LINES} au plus)")]
     lines: list[BulkLine] = []
@@ -407,6 +425,12 @@ def read_supplier_csv(data: bytes | str, zones_by_code: dict[str, Zone]) -> tupl
                 windows.append(parse_window(_english_days(slot)))
             except DomainError as exc:
                 local.append(LineProblem(number, "creneaux", exc.message))
+        email = cell(row, "email") or None
+        if email is not None:
+            try:
+                email = normalise_email(email)
+            except DomainError:
+                local.append(LineProblem(number, "email", f"adresse électronique invalide : {email!r}"))
         if plate and zones and not local:
             key = (plate, tuple(sorted(z.code for z in zones)))
             if key in seen:
@@ -416,7 +440,7 @@ def read_supplier_csv(data: bytes | str, zones_by_code: dict[str, Zone]) -> tupl
                 seen[key] = number
         problems.extend(local)
         if not local:
-            lines.append(BulkLine(number, company, plate, zones, windows))
+            lines.append(BulkLine(number, company, plate, zones, windows, email=email))
     return lines, problems
 
 
@@ -482,7 +506,7 @@ async def issue_supplier_passes(
     for line in lines:
         row = await _issue(session, event=event, authority=authority, line=line, signer=signer, at=now,
                            actor_id=actor_id, serial_source=serial_source)
-        line.serial = row.serial
+        line.serial, line.pass_id = row.serial, row.id
         result.passes.append(row)
     await record_change(session, actor_id=actor_id, entity="event", entity_id=event.id, action="bulk_issue", at=now,
                         after={"passes": len(result.passes), "quota": approval.pass_quota, "used": used + len(lines)})

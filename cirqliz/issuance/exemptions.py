@@ -60,6 +60,14 @@ def categories() -> list[str]:
     return [k.value for k in ExemptionKind] + [p.name.lower() for p in Purpose]
 
 
+def category_label(value: str) -> str:
+    """The French label of a category value (exemption kind or purpose name)."""
+    if value in ExemptionKind.__members__.values():
+        return ExemptionKind(value).label_fr
+    purpose = Purpose.__members__.get(value.upper())
+    return f"motif : {purpose.label_fr}" if purpose is not None else value
+
+
 _PURPOSE_NAMES = {int(p): p.name.lower() for p in Purpose}
 _PURPOSE_CODES = {v: k for k, v in _PURPOSE_NAMES.items()}
 

@@ -6,8 +6,12 @@
   commits (a refused or rolled-back change sends nothing).
 - `notify_application_change(session, application_id, settings=...)`: call it after a service that
   changed an application's status, in the same transaction.
+- `notify_event_submitted(session, event_id, settings=...)`: after an organiser submits an event.
 - `send_expiry_reminders(session, now, days=7, settings=...)`: once per pass, remembered in
   `sent_notification` (safe to run again and in several processes).
+- `notify_pass_status(session, access_pass, reason=..., settings=...)`: the holder company's people
+  learn that a pass was suspended, reinstated or revoked, and why.
+- `application_reference(id)`: the one reference of an application, in pages and e-mails alike.
 
 Mail templates live in cirqliz/web/templates/mail/: `{% set subject = ... %}` then the body.
 """
@@ -33,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import event
+from sqlalchemy import event, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,15 +46,20 @@ from cirqliz.db.models import (
     AccessPass,
     Application,
     ApplicationTransitionRecord,
+    Event,
+    EventApproval,
     Membership,
     Organisation,
     SentNotification,
+    TemporaryZone,
     UserAccount,
     Vehicle,
 )
 from cirqliz.domain.applications import ApplicationStatus
-from cirqliz.domain.organisations import Role
+from cirqliz.domain.errors import DomainError
+from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.passes import PassStatus
+from cirqliz.domain.plates import parse_plate
 from cirqliz.domain.purposes import purpose_label
 from cirqliz.settings import Settings
 
@@ -83,6 +92,29 @@ def _day(value: datetime | None) -> str:
     return value.astimezone(PARIS).strftime("%d/%m/%Y") if value else ""
 
 
+def _period(start: datetime, end: datetime) -> str:
+    """A period phrased as on the pages: 'du 24/11/2026 au 10/12/2026 inclus' for whole local days,
+    else 'du 24/11/2026 09:00 au 24/11/2026 18:00'."""
+    first, after = start.astimezone(PARIS), end.astimezone(PARIS)
+    if first.time() == after.time() == datetime.min.time():
+        return f"du {first:%d/%m/%Y} au {after - timedelta(days=1):%d/%m/%Y} inclus"
+    return f"du {_local(start)} au {_local(end)}"
+
+
+def plate_display(value: str) -> str:
+    """A stored plate as people read it ('AB123CD' → 'AB-123-CD'); unreadable values unchanged."""
+    try:
+        return parse_plate(value).display
+    except DomainError:
+        return value
+
+
+def application_reference(application_id: uuid.UUID | str) -> str:
+    """The reference of an application shown to people, in pages and e-mails alike: the first
+    eight hexadecimal digits of its id, upper case ('1A2B3C4D')."""
+    return str(application_id).replace("-", "")[:8].upper()
+
+
 class Mailer:
     """Composes and sends e-mails for one configuration."""
 
@@ -97,6 +129,8 @@ class Mailer:
         self.env.filters["local"] = _local
         self.env.filters["day"] = _day
         self.env.filters["purpose"] = purpose_label
+        self.env.filters["plate"] = plate_display
+        self.env.globals["period"] = _period
 
     @staticmethod
     @lru_cache(maxsize=8)
@@ -223,14 +257,40 @@ _TEMPLATE_BY_STATUS = {
 }
 
 
-async def _reviewer_addresses(session: AsyncSession, authority_id: uuid.UUID) -> list[str]:
+async def _reviewer_addresses(session: AsyncSession, authority_id: uuid.UUID,
+                              role: Role = Role.REVIEWER) -> list[str]:
     rows = await session.exec(
         select(UserAccount.email).join(Membership, col(Membership.user_id) == UserAccount.id)
-        .where(col(Membership.organisation_id) == authority_id, col(Membership.role) == Role.REVIEWER.value,
+        .where(col(Membership.organisation_id) == authority_id, col(Membership.role) == role.value,
                col(UserAccount.is_active).is_(True))
         .distinct().order_by(col(UserAccount.email))
     )
     return list(rows.all())
+
+
+async def notify_event_submitted(
+    session: AsyncSession, event_id: uuid.UUID, *, settings: Settings, mailer: Mailer | None = None,
+) -> int:
+    """Mail the people who decide on the authority's events that one waits for them (after the
+    commit); returns how many messages were queued.
+
+    Events are examined on the authority's admin pages (/autorite/evenements), so the mail goes to
+    the authority's active admins: a reviewer without that role could not open the link.
+    """
+    mailer = mailer or Mailer.for_settings(settings)
+    event = await session.get(Event, event_id)
+    approval = await session.get(EventApproval, event_id)
+    if event is None or approval is None or approval.status != "submitted":
+        return 0
+    organiser = await session.get(Organisation, event.organiser_id)
+    authority = await session.get(Organisation, approval.authority_id)
+    zones = int((await session.exec(
+        select(func.count()).select_from(TemporaryZone).where(col(TemporaryZone.event_id) == event_id))).one())
+    context = {"event": event, "organiser": organiser, "authority": authority, "zones": zones}
+    addresses = await _reviewer_addresses(session, approval.authority_id, Role.AUTHORITY_ADMIN)
+    for address in addresses:
+        mailer.send_after_commit(session, mailer.compose("event_to_review", to=address, **context))
+    return len(addresses)
 
 
 async def notify_application_change(
@@ -270,7 +330,7 @@ async def notify_application_change(
     context = {
         "reason": (last.reason if last is not None else None) or app.decision_reason or "",
         "application": app, "applicant": applicant, "organisation": organisation, "authority": authority,
-        "passes": passes, "short_id": str(app.id)[:8],
+        "passes": passes, "reference": application_reference(app.id),
     }
     queued = 0
     if applicant is not None and applicant.is_active:
@@ -351,3 +411,61 @@ async def send_expiry_reminders(
                                                              days_left=max(0, (row.expires_at - now).days)))
         reminded += 1
     return reminded
+
+
+# ---- pass status changes ---------------------------------------------------------------------
+
+_TEMPLATE_BY_PASS_STATUS = {
+    PassStatus.SUSPENDED: "pass_suspended",
+    PassStatus.ACTIVE: "pass_reinstated",
+    PassStatus.REVOKED: "pass_revoked",
+}
+
+
+async def _holder(session: AsyncSession, row: AccessPass) -> Organisation | None:
+    """The organisation holding the pass: its application's, else its vehicle's."""
+    organisation_id = None
+    if row.application_id is not None:
+        app = await session.get(Application, row.application_id)
+        organisation_id = app.organisation_id if app is not None else None
+    if organisation_id is None and row.vehicle_id is not None:
+        vehicle = await session.get(Vehicle, row.vehicle_id)
+        organisation_id = vehicle.organisation_id if vehicle is not None else None
+    return await session.get(Organisation, organisation_id) if organisation_id is not None else None
+
+
+async def _member_addresses(session: AsyncSession, organisation_id: uuid.UUID) -> list[str]:
+    rows = await session.exec(
+        select(UserAccount.email).join(Membership, col(Membership.user_id) == UserAccount.id)
+        .where(col(Membership.organisation_id) == organisation_id, col(UserAccount.is_active).is_(True))
+        .distinct().order_by(col(UserAccount.email))
+    )
+    return list(rows.all())
+
+
+async def notify_pass_status(
+    session: AsyncSession,
+    access_pass: AccessPass,
+    *,
+    reason: str | None,
+    settings: Settings,
+    mailer: Mailer | None = None,
+) -> int:
+    """Mail every active member of the holder organisation that the pass was suspended, reinstated
+    or revoked, with the reason and the pass's serial (after the commit). Returns how many
+    messages were queued (0 for another status, or a pass nobody holds)."""
+    template = _TEMPLATE_BY_PASS_STATUS.get(PassStatus(access_pass.status))
+    holder = await _holder(session, access_pass)
+    if template is None or holder is None:
+        return 0
+    mailer = mailer or Mailer.for_settings(settings)
+    authority = await session.get(Organisation, access_pass.authority_id)
+    context = {
+        "access_pass": access_pass, "reason": (reason or "").strip(), "holder": holder, "authority": authority,
+        "reference": application_reference(access_pass.application_id) if access_pass.application_id else "",
+        "professional": holder.kind == OrganisationKind.COMPANY.value,
+    }
+    addresses = await _member_addresses(session, holder.id)
+    for address in addresses:
+        mailer.send_after_commit(session, mailer.compose(template, to=address, **context))
+    return len(addresses)

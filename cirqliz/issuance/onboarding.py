@@ -270,6 +270,23 @@ async def authority_by_code(session: AsyncSession, code: str) -> Organisation:
     return row
 
 
+async def set_authority_siren(session: AsyncSession, *, code: str, siren: str, clock: Clock) -> Organisation:
+    """Give an existing authority its SIREN (the ids of its low-emission zones in the national ZFE
+    schema are SIREN-ZFE-NNN); audited."""
+    authority = await authority_by_code(session, code)
+    value = parse_authority_siren(siren)
+    if value is None:
+        raise InvalidInput("SIREN absent : 9 chiffres attendus", code="siren_missing")
+    before = authority.siren
+    if before != value:
+        authority.siren = value
+        session.add(authority)
+        await session.flush()
+        await record_change(session, actor_id=None, entity="organisation", entity_id=authority.id,
+                            action="siren", at=clock.now(), before={"siren": before}, after={"siren": value})
+    return authority
+
+
 @dataclass(frozen=True, slots=True)
 class PersonSummary:
     """One line of `cirqliz user list`: a person and the roles they hold, by organisation code."""

@@ -1,4 +1,8 @@
-"""Pass use cases after issuance: suspend, reinstate, revoke, expire, exemptions, agents' checks."""
+"""Pass use cases after issuance: suspend, reinstate, revoke, expire, exemptions, agents' checks.
+
+Suspend, reinstate and revoke take the application's `settings`: when given, the people of the
+holder company are mailed the change and its reason once the caller's transaction commits.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from cirqliz.domain.plates import normalise_plate
 from cirqliz.domain.zones import ZoneKind
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.lookup import get_or_raise
+from cirqliz.issuance.mail import notify_pass_status
+from cirqliz.settings import Settings
 
 
 async def _change_status(
@@ -50,28 +56,37 @@ async def _change_status(
 
 
 async def suspend_pass(
-    session: AsyncSession, *, pass_id: uuid.UUID, actor_id: uuid.UUID, reason: str, clock: Clock
+    session: AsyncSession, *, pass_id: uuid.UUID, actor_id: uuid.UUID, reason: str, clock: Clock,
+    settings: Settings | None = None,
 ) -> AccessPass:
-    """Suspend an active pass (reason required)."""
+    """Suspend an active pass (reason required); the holder is mailed when `settings` is given."""
     if not (reason or "").strip():
         raise ReasonRequired("un motif est obligatoire pour suspendre un laissez-passer")
-    return await _change_status(session, pass_id=pass_id, target=PassStatus.SUSPENDED,
-                                actor_id=actor_id, reason=reason.strip(), clock=clock)
+    row = await _change_status(session, pass_id=pass_id, target=PassStatus.SUSPENDED,
+                               actor_id=actor_id, reason=reason.strip(), clock=clock)
+    if settings is not None:
+        await notify_pass_status(session, row, reason=reason.strip(), settings=settings)
+    return row
 
 
 async def reinstate_pass(
     session: AsyncSession, *, pass_id: uuid.UUID, actor_id: uuid.UUID, clock: Clock,
-    reason: str | None = None,
+    reason: str | None = None, settings: Settings | None = None,
 ) -> AccessPass:
-    """Lift a suspension."""
-    return await _change_status(session, pass_id=pass_id, target=PassStatus.ACTIVE,
-                                actor_id=actor_id, reason=reason, clock=clock)
+    """Lift a suspension; the holder is mailed when `settings` is given."""
+    row = await _change_status(session, pass_id=pass_id, target=PassStatus.ACTIVE,
+                               actor_id=actor_id, reason=reason, clock=clock)
+    if settings is not None:
+        await notify_pass_status(session, row, reason=reason, settings=settings)
+    return row
 
 
 async def revoke_pass(
-    session: AsyncSession, *, pass_id: uuid.UUID, actor_id: uuid.UUID, reason: str, clock: Clock
+    session: AsyncSession, *, pass_id: uuid.UUID, actor_id: uuid.UUID, reason: str, clock: Clock,
+    settings: Settings | None = None,
 ) -> Revocation:
-    """Revoke a pass for good (reason required); the next trust bundle lists it."""
+    """Revoke a pass for good (reason required); the next trust bundle lists it. The holder is
+    mailed when `settings` is given."""
     if not (reason or "").strip():
         raise ReasonRequired("un motif est obligatoire pour révoquer un laissez-passer")
     row = await _change_status(session, pass_id=pass_id, target=PassStatus.REVOKED,
@@ -80,6 +95,8 @@ async def revoke_pass(
                             revoked_at=clock.now())
     session.add(revocation)
     await session.flush()
+    if settings is not None:
+        await notify_pass_status(session, row, reason=reason.strip(), settings=settings)
     return revocation
 
 

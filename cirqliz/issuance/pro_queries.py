@@ -24,8 +24,10 @@ from cirqliz.db.models import (
     AccessPass,
     AccessRule,
     Application,
+    AuditRecord,
     Organisation,
     PassZone,
+    Revocation,
     SupportingDocument,
     UserAccount,
     Vehicle,
@@ -38,6 +40,7 @@ from cirqliz.domain.vehicles import vehicle_profile
 from cirqliz.domain.zones import ZoneStatus
 from cirqliz.issuance.applications import application_vehicles, application_zones, create_application
 from cirqliz.issuance.audit import record_change, snapshot
+from cirqliz.issuance.mail import plate_display
 from cirqliz.issuance.vehicles import VEHICLE_FIELDS, register_vehicle
 
 # ---- scoped lookups -------------------------------------------------------------------------
@@ -134,6 +137,20 @@ async def organisation_passes(
         statement = statement.where(col(AccessPass.application_id) == application_id)
     statement = statement.order_by(col(AccessPass.issued_at).desc(), col(AccessPass.serial))
     return list((await session.exec(statement)).all())
+
+
+async def pass_status_reason(session: AsyncSession, row: AccessPass) -> str | None:
+    """Why a pass is revoked or suspended, as the authority wrote it (None for other statuses)."""
+    if row.status == PassStatus.REVOKED.value:
+        return (await session.exec(select(Revocation.reason).where(col(Revocation.pass_id) == row.id))).first()
+    if row.status == PassStatus.SUSPENDED.value:
+        record = (await session.exec(
+            select(AuditRecord).where(col(AuditRecord.entity) == "pass", col(AuditRecord.entity_id) == str(row.id),
+                                      col(AuditRecord.action) == PassStatus.SUSPENDED.value)
+            .order_by(col(AuditRecord.at).desc(), col(AuditRecord.seq).desc()).limit(1)
+        )).first()
+        return (record.after or {}).get("reason") if record is not None else None
+    return None
 
 
 async def application_documents(session: AsyncSession, application_id: uuid.UUID) -> list[SupportingDocument]:
@@ -279,7 +296,8 @@ async def plate_taken(
 
 
 def _duplicate(plate: str) -> DomainError:
-    return DomainError(f"le véhicule {plate} est déjà enregistré dans votre flotte", code="duplicate_plate")
+    shown = plate_display(plate)  # as people write it: AB-123-CD
+    return DomainError(f"le véhicule {shown} est déjà enregistré dans votre flotte", code="duplicate_plate")
 
 
 async def add_vehicle(

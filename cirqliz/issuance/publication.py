@@ -12,8 +12,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
-from cirqliz.db.models import AccessPass, AccessRule, Organisation, Zone, ZoneClosure, window_from_json
+from cirqliz.db.models import AccessPass, AccessRule, Organisation, Zone, ZoneClosure, ZoneSchedule, window_from_json
 from cirqliz.domain.passes import PassStatus
+from cirqliz.domain.windows import ALL_DAYS, TimeWindow, periods_as_windows
 from cirqliz.domain.zones import ZoneStatus
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.keystore import KeyStore
@@ -22,6 +23,9 @@ from cirqliz.passcode.bundle import BundleContent, BundleZone, Closure, geometry
 
 # Bundle geometry only helps agents pick their zone: ~5 m tolerance keeps it small.
 SIMPLIFY_DEGREES = 0.00005
+# Dated periods of an event zone carried in the bundle: the next ones only (a long recurrence
+# would otherwise grow every bundle); the publish job runs often enough to roll them forward.
+MAX_PERIODS = 32
 PUBLISHED_STATUSES = (ZoneStatus.ACTIVE.value, ZoneStatus.SUSPENDED.value)
 # A suspended zone (no new applications; an event zone between two occurrences) stays in the bundle
 # unchanged: its restriction is paused, not closed to everyone, so passes already issued stay valid.
@@ -42,36 +46,89 @@ def _local_epoch(day: Any, tz: str, *, end: bool = False) -> int:
     return int(moment.timestamp()) + (1 if end else 0)
 
 
-async def _closures(session: AsyncSession, zone_id: uuid.UUID, now: datetime | None) -> tuple[Closure, ...]:
-    """Incident closures of a zone still in force or to come at `now` (issue 6)."""
-    query = select(ZoneClosure).where(ZoneClosure.zone_id == zone_id)
-    if now is not None:
-        query = query.where(ZoneClosure.ends_at > now)
-    rows = (await session.exec(query.order_by(col(ZoneClosure.starts_at), col(ZoneClosure.id)))).all()
-    return tuple(Closure(int(c.starts_at.timestamp()), int(c.ends_at.timestamp()), c.reason) for c in rows)
+async def _closures(session: AsyncSession, zone_ids: list[uuid.UUID],
+                    now: datetime | None) -> dict[uuid.UUID, tuple[Closure, ...]]:
+    """Incident closures of the zones still in force or to come at `now` (issue 6), per zone."""
+    found: dict[uuid.UUID, list[Closure]] = {}
+    if zone_ids:
+        query = select(ZoneClosure).where(col(ZoneClosure.zone_id).in_(zone_ids))
+        if now is not None:
+            query = query.where(ZoneClosure.ends_at > now)
+        for c in (await session.exec(query.order_by(col(ZoneClosure.starts_at), col(ZoneClosure.id)))).all():
+            found.setdefault(c.zone_id, []).append(
+                Closure(int(c.starts_at.timestamp()), int(c.ends_at.timestamp()), c.reason))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _intersect(period: TimeWindow, weekly: TimeWindow) -> TimeWindow | None:
+    """The part of a dated period window that a weekly window also covers, when one window can say it."""
+    start, end = max(period.start, weekly.start), min(period.end, weekly.end)
+    first = max((d for d in (period.first_day, weekly.first_day) if d), default=None)
+    last = min((d for d in (period.last_day, weekly.last_day) if d), default=None)
+    days = period.weekdays & weekly.weekdays
+    if start >= end or not days or (first and last and first > last):
+        return None
+    return TimeWindow(days, start, end, first, last, weekly.skip_public_holidays)
+
+
+def restriction_schedule(zone: Zone, periods: list[ZoneSchedule], now: datetime | None) -> tuple[TimeWindow, ...]:
+    """When the zone's restriction is in force, as the bundle carries it (ADR 0007): its weekly
+    restriction windows, within its dated periods when it has some; () means at all times.
+
+    Hours that cannot be expressed as windows give () (in force at all times: a pass is asked for).
+    A weekly window crossing midnight cannot be intersected with a period in one window: the
+    periods alone are kept then (restricted for longer, never shorter).
+    """
+    weekly = tuple(window_from_json(w) for w in zone.restriction_windows or ())
+    current = [p for p in periods if p.ends_at is not None and (now is None or p.ends_at > now)][:MAX_PERIODS]
+    if not current or any(p.ends_at is None for p in periods):
+        return weekly
+    dated = periods_as_windows([(p.starts_at, p.ends_at) for p in current if p.ends_at], zone.time_zone)
+    if not weekly:
+        return dated
+    if any(w.crosses_midnight for w in weekly) or any(w.crosses_midnight for w in dated):
+        return dated
+    both = [x for d in dated for w in weekly if (x := _intersect(d, w)) is not None]
+    # Nothing in common: the restriction is never in force during the periods; a window of one
+    # minute on the day before the first period says so without meaning "at all times".
+    return tuple(dict.fromkeys(both)) or (TimeWindow(ALL_DAYS, 0, 1, dated[0].first_day, dated[0].first_day),)
 
 
 async def bundle_zones(
     session: AsyncSession, authority_id: uuid.UUID, *, now: datetime | None = None
 ) -> list[BundleZone]:
-    """The authority's published zones as the bundle carries them (closures ending after `now`)."""
+    """The authority's published zones as the bundle carries them (closures ending after `now`).
+
+    A constant number of queries whatever the number of zones (issue 18).
+    """
     zones = (await session.exec(
         select(Zone).where(Zone.authority_id == authority_id, col(Zone.status).in_(PUBLISHED_STATUSES))
         .order_by(Zone.ref)
     )).all()
+    ids = [z.id for z in zones]
+    rules: dict[uuid.UUID, list[AccessRule]] = {}
+    periods: dict[uuid.UUID, list[ZoneSchedule]] = {}
+    if ids:
+        for rule in (await session.exec(select(AccessRule).where(col(AccessRule.zone_id).in_(ids)))).all():
+            rules.setdefault(rule.zone_id, []).append(rule)
+        for period in (await session.exec(select(ZoneSchedule).where(col(ZoneSchedule.zone_id).in_(ids))
+                                          .order_by(col(ZoneSchedule.starts_at)))).all():
+            periods.setdefault(period.zone_id, []).append(period)
+    closures = await _closures(session, ids, now)
     out = []
     for zone in zones:
-        rules = (await session.exec(select(AccessRule).where(AccessRule.zone_id == zone.id))).all()
+        zone_rules = rules.get(zone.id, [])
         # A rule without windows admits pass holders at any time: then the zone has no limit.
         windows: list = []
-        if rules and all(r.windows for r in rules):
-            windows = [window_from_json(w) for r in rules for w in (r.windows or [])]
+        if zone_rules and all(r.windows for r in zone_rules):
+            windows = [window_from_json(w) for r in zone_rules for w in (r.windows or [])]
         out.append(BundleZone(
             ref=zone.ref, code=zone.code, name=zone.name, kind=zone.kind, tz=zone.time_zone,
             windows=tuple(dict.fromkeys(windows)),
+            restriction=restriction_schedule(zone, periods.get(zone.id, []), now),
             valid_from=_local_epoch(zone.starts_on, zone.time_zone) if zone.starts_on else None,
             valid_until=_local_epoch(zone.ends_on, zone.time_zone, end=True) if zone.ends_on else None,
-            closures=await _closures(session, zone.id, now),
+            closures=closures.get(zone.id, ()),
             geometry=geometry_from_lonlat(_polygons(zone.geometry)),
         ))
     return out

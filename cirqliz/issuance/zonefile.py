@@ -1,6 +1,8 @@
 """Zones for a trust bundle from a JSON file (used by the CLI until zones come from the database).
 
-Each entry: ref, code, name, kind, tz, windows (["Mo-Fr 07:00-11:00", ...]), optional
+Each entry: ref, code, name, kind, tz, windows (["Mo-Fr 07:00-11:00", ...]: when pass holders may
+enter while the restriction is in force), optional restriction (same form: when the zone is
+restricted at all, ADR 0007; absent: at all times), optional
 valid_from/valid_until (ISO 8601 with offset), closures ([{start, end, reason}]) and geometry
 (GeoJSON MultiPolygon coordinates, lon/lat).
 """
@@ -49,6 +51,7 @@ def zone_from_json(item: dict[str, Any]) -> BundleZone:
             kind=item["kind"],
             tz=item["tz"],
             windows=tuple(parse_window(w) for w in item.get("windows", ())),
+            restriction=tuple(parse_window(w) for w in item.get("restriction", ())),
             valid_from=_epoch(item.get("valid_from"), f"zone {code} valid_from"),
             valid_until=_epoch(item.get("valid_until"), f"zone {code} valid_until"),
             closures=tuple(

@@ -29,7 +29,7 @@ REVOCATION_HASH_BYTES = 8
  B_ZONE_DATA, B_BASE_SEQ, B_REVOKED_ADDED, B_REVOKED_REMOVED, B_ZONES_CHANGED, B_ZONES_REMOVED) = range(16)
 K_KID, K_ALG, K_SPKI, K_NOT_BEFORE, K_NOT_AFTER, K_ZONES = 1, 2, 3, 4, 5, 6
 (Z_REF, Z_CODE, Z_NAME, Z_KIND, Z_TZ, Z_WINDOWS, Z_FROM, Z_UNTIL, Z_CLOSURES,
- Z_GEOMETRY) = range(1, 11)
+ Z_GEOMETRY, Z_RESTRICTION) = range(1, 12)
 WINDOW_SKIP_HOLIDAYS = 1
 COORDINATE_SCALE = 1_000_000
 
@@ -62,7 +62,13 @@ class Closure:
 
 @dataclass(frozen=True, slots=True)
 class BundleZone:
-    """A zone as agents' verifiers know it: identity, time zone, access windows, geometry."""
+    """A zone as agents' verifiers know it: identity, time zone, access windows, geometry.
+
+    `windows` say when pass holders may enter while the restriction is in force (union of the
+    rules' windows; empty: at any time); `restriction` says when the restriction is in force
+    (empty: at all times within valid_from/valid_until). Outside every restriction window anyone
+    may enter (verdict NOT_RESTRICTED), see docs/adr/0007-restriction-schedule.md.
+    """
 
     ref: int
     code: str
@@ -74,6 +80,7 @@ class BundleZone:
     valid_until: int | None = None
     closures: tuple[Closure, ...] = ()
     geometry: tuple[tuple[tuple[int, ...], ...], ...] | None = None
+    restriction: tuple[TimeWindow, ...] = ()
 
     def closure_at(self, now: int) -> Closure | None:
         """The closure in force at `now`, if any."""
@@ -138,6 +145,8 @@ def _zone_out(z: BundleZone) -> dict[int, Any]:
         out[Z_CLOSURES] = [[c.start, c.end, c.reason] for c in z.closures]
     if z.geometry:
         out[Z_GEOMETRY] = [[list(ring) for ring in polygon] for polygon in z.geometry]
+    if z.restriction:  # absent when in force at all times: older bundles keep their bytes
+        out[Z_RESTRICTION] = [_window_out(w) for w in z.restriction]
     return out
 
 
@@ -243,14 +252,14 @@ def _map(value: object, name: str) -> Mapping[Any, Any]:
     return value
 
 
-def _window_in(raw: object) -> TimeWindow:
-    items = _seq(raw, "zone window")
+def _window_in(raw: object, name: str = "zone window") -> TimeWindow:
+    items = _seq(raw, name)
     if len(items) not in (3, 4, 6):
-        raise _bad("zone window must have 3, 4 or 6 fields")
-    mask, start, end = (_int(v, "window field") for v in items[:3])
-    flags = _int(items[3], "window flags") if len(items) > 3 else 0
-    first = _day(items[4], "first day", optional=True) if len(items) == 6 else None
-    last = _day(items[5], "last day", optional=True) if len(items) == 6 else None
+        raise _bad(f"{name} must have 3, 4 or 6 fields")
+    mask, start, end = (_int(v, f"{name} field") for v in items[:3])
+    flags = _int(items[3], f"{name} flags") if len(items) > 3 else 0
+    first = _day(items[4], f"{name} first day", optional=True) if len(items) == 6 else None
+    last = _day(items[5], f"{name} last day", optional=True) if len(items) == 6 else None
     try:
         return TimeWindow(
             mask, start, end,
@@ -259,7 +268,18 @@ def _window_in(raw: object) -> TimeWindow:
             skip_public_holidays=bool(flags & WINDOW_SKIP_HOLIDAYS),
         )
     except (WindowError, ValueError, OverflowError) as exc:
-        raise _bad(f"zone window {list(items)}: {exc}") from exc
+        raise _bad(f"{name} {list(items)}: {exc}") from exc
+
+
+def _restriction_in(z: Mapping[Any, Any]) -> tuple[TimeWindow, ...]:
+    if Z_RESTRICTION not in z:
+        return ()
+    items = _seq(z[Z_RESTRICTION], "zone restriction")
+    if not items:
+        # "In force at all times" has one encoding, the absent key; an empty array could be read
+        # as "never in force" and wave every vehicle through.
+        raise _bad("zone restriction must not be empty (leave it out when in force at all times)")
+    return tuple(_window_in(w, "restriction window") for w in items)
 
 
 def _zone_in(raw: object) -> BundleZone:
@@ -292,6 +312,7 @@ def _zone_in(raw: object) -> BundleZone:
         valid_until=_int(z.get(Z_UNTIL), "valid_until", optional=True),
         closures=tuple(closures),
         geometry=geometry,
+        restriction=_restriction_in(z),
     )
 
 

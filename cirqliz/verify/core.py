@@ -1,4 +1,4 @@
-"""The offline verifier. Rules, in order, are specified in docs/pass-format.md §5."""
+"""The offline verifier. Rules, in order, are specified in docs/pass-format.md §5 (and ADR 0002, 0007)."""
 
 from __future__ import annotations
 
@@ -48,9 +48,11 @@ class Reason(StrEnum):
     STALE_BUNDLE = "STALE_BUNDLE"
     CLOCK_SUSPECT = "CLOCK_SUSPECT"
     OUTSIDE_HOURS = "OUTSIDE_HOURS"
+    NOT_RESTRICTED = "NOT_RESTRICTED"  # green: the zone's restriction is not in force now
 
 
 _UNCERTAIN = frozenset({Reason.STALE_BUNDLE, Reason.CLOCK_SUSPECT, Reason.UNKNOWN_ZONE})
+_GREEN = frozenset({Reason.VALID, Reason.NOT_RESTRICTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,7 @@ class Verdict:
 
     @property
     def valid(self) -> bool:
-        """True only for a green verdict."""
+        """True only for a green verdict (VALID, or NOT_RESTRICTED: no pass needed now)."""
         return self.status is Status.VALID
 
     @property
@@ -115,7 +117,7 @@ def _valid(now: int, claims: PassClaims, zone: BundleZone, kid: bytes) -> Verdic
 
 
 def _verdict(reason: Reason, detail: str, now: int, **kw: Any) -> Verdict:
-    if reason is Reason.VALID:
+    if reason in _GREEN:
         status = Status.VALID
     elif reason in _UNCERTAIN:
         status = Status.UNCERTAIN
@@ -184,6 +186,22 @@ def verify_pass(
         return _verdict(Reason.KEY_NOT_AUTHORISED, "key was not valid when the pass was signed", t, **common)
     if entry.zones is not None and not set(claims.zones) <= set(entry.zones):
         return _verdict(Reason.KEY_NOT_AUTHORISED, "key may not sign for these zones", t, **common)
+    checkpoint = bundle.zones_by_code.get(zone)
+    if (
+        checkpoint is not None
+        and checkpoint.restriction  # falsy for most zones: nothing more is done for them
+        and t <= content.issued_at + content.max_age
+        and device_now + skew >= floor
+        and (not checkpoint.closures or checkpoint.closure_at(t) is None)
+    ):
+        local = local_from_epoch(t, checkpoint.tz)
+        if not _inside(checkpoint.restriction, local, bundle.holiday_dates):
+            # Before REVOKED/EXPIRED: at the barrier the question is whether this vehicle may
+            # enter now, and outside the restriction anyone may (ADR 0007).
+            return _verdict(
+                Reason.NOT_RESTRICTED, f"restriction not in force; local time {local:%a %H:%M}", t,
+                claims=claims, kid=kid, zone=checkpoint,
+            )
     if revocation_hash(claims.iss, claims.cti) in bundle.revoked_set:
         return _verdict(Reason.REVOKED, f"serial {claims.serial} is revoked", t, **common)
     if t >= claims.exp + skew:
@@ -191,7 +209,6 @@ def verify_pass(
     if t < claims.nbf - skew:
         return _verdict(Reason.NOT_YET_VALID, f"valid from {claims.nbf}", t, **common)
 
-    checkpoint = bundle.zones_by_code.get(zone)
     if checkpoint is None:
         return _verdict(Reason.UNKNOWN_ZONE, f"zone {zone!r} is not in bundle {content.seq}", t, **common)
     common["zone"] = checkpoint

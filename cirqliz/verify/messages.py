@@ -29,6 +29,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The vehicle's plate does not match the pass.",
     ),
     "OUTSIDE_HOURS": ("Hors des horaires autorisés.", "Outside the permitted hours."),
+    "NOT_RESTRICTED": (
+        "Zone non réglementée à cette heure : accès libre.",
+        "Zone not restricted at this time: free access.",
+    ),
     "STALE_BUNDLE": (
         "Données de contrôle trop anciennes : synchroniser avant de valider.",
         "Trust bundle too old: sync before accepting.",
@@ -44,3 +48,24 @@ def message(reason: str, lang: str = "fr") -> str:
     """The one-line explanation of a reason code in `lang` ('fr' or 'en')."""
     fr, en = MESSAGES[reason]
     return en if lang == "en" else fr
+
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "VALID": ("Valide", "Valid"),
+    "REFUSED": ("Refusé", "Refused"),
+    "UNCERTAIN": ("À vérifier", "To check"),
+}
+
+
+def status_label(status: str, lang: str = "fr") -> str:
+    """The traffic-light word of a verdict status (VALID, REFUSED, UNCERTAIN) in `lang`; the raw
+    value only for a status this version does not know (an older scanner's upload)."""
+    fr, en = STATUS_LABELS.get(status, (status, status))
+    return en if lang == "en" else fr
+
+
+def reason_label(reason: str | None, lang: str = "fr") -> str:
+    """`message` for a stored reason code; a dash for none, the code itself if unknown."""
+    if not reason:
+        return "—"
+    return message(reason, lang) if reason in MESSAGES else reason

@@ -37,6 +37,7 @@ from cirqliz.web.controllers import (
     professional,
     public,
     scanner,
+    zones_admin,
 )
 from cirqliz.web.deps import provide_clock, provide_db, provide_signer
 from cirqliz.web.errors import EXCEPTION_HANDLERS
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             *accounts.ROUTES,
             *professional.ROUTES,
             *authority.ROUTES,
+            *zones_admin.ROUTES,
             *bundles.ROUTES,
             *organiser.ROUTES,
             *organisers_admin.ROUTES,

@@ -214,14 +214,15 @@ def _admin_sets_up_the_zone(admin: Any, shot: Shots) -> None:
         "Zone créée (brouillon) : ajoutez ses règles d'accès puis activez-la.")
 
     admin.get_by_label("Nom de la règle").fill("Livraisons")
-    admin.get_by_role("radio", name="À toute heure").check()
+    admin.get_by_role("radio", name="À toute heure de la réglementation").check()
     admin.get_by_role("checkbox", name="Livraison", exact=True).check()
     admin.get_by_label("Crit'Air maximal").select_option(label="Crit'Air 2")
     admin.get_by_label("Durée maximale d'un laissez-passer (jours)").fill("90")
     admin.get_by_role("radio", name="Par un instructeur").check()
     admin.get_by_role("button", name="Ajouter la règle").click()
     expect(admin.get_by_role("status")).to_have_text("Règle d'accès ajoutée. Publiez les données pour les agents.")
-    expect(admin.get_by_role("row").filter(has_text="Livraisons")).to_contain_text("24/7")
+    expect(admin.locator("li.rule").filter(has_text="Livraisons")).to_contain_text(
+        "à toute heure de la réglementation")
     admin.get_by_role("button", name="Activer").click()
     expect(admin.get_by_role("status")).to_have_text("Statut de la zone modifié. Publiez les données pour les agents.")
     expect(admin.locator("h1 + p .badge")).to_have_text("active")

@@ -469,7 +469,7 @@ def test_revocation_reaches_the_cli_and_the_scanner(journey: Journey, tmp_path_f
         agent.click("#back")
         agent.wait_for_function("() => document.body.dataset.pending === '0'", timeout=TIMEOUT)
         admin.goto(f"{base}/autorite/controles")
-        expect(admin.get_by_role("row").filter(has_text="REVOKED")).to_have_count(1)
+        expect(admin.get_by_role("row").filter(has_text="Laissez-passer révoqué par l")).to_have_count(1)
         journey.shot(admin, "autorite-controles")
     assert journey.errors == []
 
@@ -483,7 +483,7 @@ def test_back_office_zones_keys_and_audit(journey: Journey) -> None:
 
     # Zones: the list, then a new zone drawn on the map, a rule, activation.
     admin.get_by_role("navigation").get_by_role("link", name="Zones").click()
-    expect(admin.get_by_role("row").filter(has_text="PARIS-CENTRE")).to_contain_text("Mo-Sa 07:00-13:00")
+    expect(admin.get_by_role("row").filter(has_text="PARIS-CENTRE")).to_contain_text("lun.–sam. 7 h–13 h")
     journey.shot(admin, "autorite-zones")
     admin.get_by_role("link", name="Nouvelle zone").click()
     admin.get_by_label("Code").fill("HALLES-LIVRAISONS")
@@ -504,14 +504,23 @@ def test_back_office_zones_keys_and_audit(journey: Journey) -> None:
     expect(admin.get_by_role("heading", level=1)).to_have_text("HALLES-LIVRAISONS — Les Halles — livraisons")
 
     admin.get_by_label("Nom de la règle").fill("Livraisons du matin")
-    admin.get_by_label("opening_hours", exact=True).fill("Mo-Fr 07:00-11:00; Sa 07:00-10:00")
+    # The hours form (issue 17): days and times, no OpenStreetMap syntax.
+    add_rule = admin.locator('form[action$="/regles"]')
+    add_rule.get_by_label("Selon les jours et les heures ci-dessous").check()
+    for day in range(5):
+        add_rule.locator(f'input[name="w0_days"][value="{day}"]').check()
+    add_rule.locator('input[name="w0_start"]').fill("07:00")
+    add_rule.locator('input[name="w0_end"]').fill("11:00")
+    add_rule.locator('input[name="w1_days"][value="5"]').check()
+    add_rule.locator('input[name="w1_start"]').fill("07:00")
+    add_rule.locator('input[name="w1_end"]').fill("10:00")
     admin.get_by_role("checkbox", name="Livraison", exact=True).check()
     admin.get_by_label("Crit'Air maximal").select_option("2")
     admin.get_by_label("Durée maximale d'un laissez-passer (jours)").fill("90")
     admin.get_by_role("button", name="Ajouter la règle").click()
     expect(admin.get_by_role("status")).to_have_text("Règle d'accès ajoutée. Publiez les données pour les agents.")
-    rule = admin.get_by_role("row").filter(has_text="Livraisons du matin")
-    expect(rule).to_contain_text("Mo-Fr 07:00-11:00; Sa 07:00-10:00")
+    rule = admin.locator(".rule").filter(has_text="Livraisons du matin")
+    expect(rule).to_contain_text("lun.–ven. 7 h–11 h ; sam. 7 h–10 h")
     expect(rule).to_contain_text("Crit'Air 2 au plus")
     admin.get_by_role("button", name="Activer").click()
     expect(admin.get_by_role("status")).to_have_text("Statut de la zone modifié. Publiez les données pour les agents.")

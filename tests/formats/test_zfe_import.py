@@ -56,7 +56,13 @@ def test_zone_example(zone_file):
     vp = zone.rules["critair"]["vp"]
     assert vp["critair_from"] == "V4" and vp["max_crit_air"] == 3 and vp["categories"] == ["M1"]
     assert set(zone.rules["critair"]) == {"vp", "vul", "pl", "autobus_autocars", "deux_rm"}
-    assert zone.extra["url_arrete"].startswith("https://cdn.paris.fr/")
+    # The links go to fields, every other property stays verbatim in `extra` (none here).
+    assert zone.url_order == "https://cdn.paris.fr/paris/2021/05/28/23fb2b69cfa451a4e517f1bc6e3001b7.pdf"
+    assert zone.url_site == "https://www.metropolegrandparis.fr/fr/ZFE"
+    assert zone.extra == {}
+    [item] = batch.items
+    assert (item.index, item.status, item.unit, item.source_id, item.records) == (
+        1, "kept", "entité", "200046977-ZFE-001", 1)
 
 
 def test_special_lanes_are_buffered(lanes_file):
@@ -70,6 +76,9 @@ def test_special_lanes_are_buffered(lanes_file):
         assert record.extra["geometry_buffered_from"] == "LineString" and record.extra["buffer_m"] == 10.0
         assert record.extra["source_geometry"]["type"] == "LineString"
         assert 1_000 < area_m2(record.geometry) < 10_000
+    assert [(i.index, i.status, i.source_id) for i in batch.items] == [
+        (n, "kept", r.source_id) for n, r in enumerate(batch.records, start=1)]
+    assert all("élargie" in i.notes[0] for i in batch.items)
 
 
 def test_reimport_gives_identical_records(zone_file, lanes_file):
@@ -133,6 +142,60 @@ def test_bad_items_are_problems_not_crashes():
     assert [r.source_id for r in batch.records] == ["200046977-ZFE-010"]
     assert [(p.item, p.field) for p in batch.errors] == [(1, "vp_horaires"), (2, "geometry")]
     assert all(isinstance(p.message, str) and p.message for p in batch.problems)
+    assert all(p.unit == "entité" and p.describe().startswith("entité ") for p in batch.problems)
+    # Every feature is accounted for: two skipped with their reason, one kept.
+    assert [(i.index, i.status, i.source_id, i.records) for i in batch.items] == [
+        (1, "skipped", "200046977-ZFE-009", 0), (2, "skipped", "X-1", 0), (3, "kept", "200046977-ZFE-010", 1)]
+    assert "vp_horaires" in batch.items[0].notes[0]
+    assert "recoupe" in batch.items[1].notes[0] and "Self" not in batch.items[1].notes[0]
+
+
+def test_duplicate_ids_are_items_skipped():
+    document = _document(vp_critair="V2", vp_horaires="24/7")
+    document["features"].append(json.loads(json.dumps(document["features"][0])))
+    batch = import_zfe(json.dumps(document))
+    assert len(batch.records) == 1
+    assert [(i.index, i.status) for i in batch.items] == [(1, "kept"), (2, "skipped")]
+    assert "en double" in batch.items[1].notes[0]
+    [error] = batch.errors
+    assert (error.item, error.code, error.unit) == (2, "duplicate_id", "entité")
+
+
+def test_other_properties_are_kept_verbatim_and_links_in_fields():
+    nested = {"commune": ["Paris", "Montreuil"], "niveau": 2}
+    document = _document(vp_critair="V3", vp_horaires="24/7", nom="ZFE du test", details=nested,
+                         url_arrete="https://exemple.test/arrete.pdf",
+                         url_site_information="https://exemple.test/zfe")
+    [zone] = import_zfe(json.dumps(document)).records
+    assert zone.extra == {"nom": "ZFE du test", "details": nested}
+    assert zone.url_order == "https://exemple.test/arrete.pdf" and zone.url_site == "https://exemple.test/zfe"
+
+
+def test_hours_that_differ_per_class_give_the_union_and_keep_each_text():
+    batch = import_zfe(json.dumps(_document(vp_critair="V3", vp_horaires="Mo-Fr 08:00-20:00",
+                                            pl_critair="V4", pl_horaires="Sa 10:00-18:00")))
+    [zone] = batch.records
+    assert zone.hours_expressible
+    assert set(zone.windows) == {TimeWindow(0b0011111, 480, 1200), TimeWindow(0b0100000, 600, 1080)}
+    assert zone.opening_hours is not None and "Sa 10:00-18:00" in zone.opening_hours
+    assert zone.extra == {"vp_horaires": "Mo-Fr 08:00-20:00", "pl_horaires": "Sa 10:00-18:00"}
+    [warning] = batch.warnings
+    assert warning.code == "hours_per_class" and "réunion" in warning.message
+    # The rules keep each class's own text too.
+    assert zone.rules["critair"]["pl"]["opening_hours"] == "Sa 10:00-18:00"
+
+
+def test_hours_not_expressible_keep_the_text_and_no_windows():
+    batch = import_zfe(json.dumps(_document(vp_critair="V3", vp_horaires="Mo-Fr 08:00-20:00; SH off")))
+    [zone] = batch.records
+    assert zone.opening_hours == "Mo-Fr 08:00-20:00; SH off" and zone.windows == ()
+    assert not zone.hours_expressible
+    assert [w.code for w in batch.warnings] == ["hours_not_expressible"]
+    mixed = import_zfe(json.dumps(_document(vp_critair="V3", vp_horaires="Mo-Fr 08:00-20:00; SH off",
+                                            pl_critair="V3", pl_horaires="24/7")))
+    [zone] = mixed.records
+    assert zone.windows == () and not zone.hours_expressible and zone.opening_hours is None
+    assert zone.extra["vp_horaires"] == "Mo-Fr 08:00-20:00; SH off"
 
 
 def test_permanent_zone_without_end():
@@ -145,3 +208,23 @@ def test_domain_errors_only():
     for data in (b"", b"[]", b"null", b"{\"type\": \"FeatureCollection\", \"features\": [1]}"):
         with pytest.raises(DomainError):
             import_zfe(data)
+
+
+def test_overlapping_parts_are_merged_and_reported_repaired():
+    """Repair, don't drop: a multipolygon whose parts overlap covers the same ground once merged."""
+    other = [[[2.305, 48.855], [2.32, 48.855], [2.32, 48.87], [2.305, 48.87], [2.305, 48.855]]]
+    document = _document(vp_critair="V3", vp_horaires="24/7")
+    square = document["features"][0]["geometry"]["coordinates"]
+    document["features"][0]["geometry"] = {"type": "MultiPolygon", "coordinates": [square, other]}
+    batch = import_zfe(json.dumps(document))
+    [zone] = batch.records
+    [item] = batch.items
+    assert item.status == "repaired" and item.notes == ("parties superposées fusionnées",)
+    assert zone.geometry["type"] == "Polygon" and validate_geometry(zone.geometry) == zone.geometry
+    assert zone.extra["geometry_repairs"] == ["parties superposées fusionnées"]
+    assert zone.extra["source_geometry"]["type"] == "MultiPolygon"  # the source's own drawing, for provenance
+    # A contour crossing itself cannot be repaired without guessing: skipped, in French.
+    bowtie = _document(vp_critair="V3", vp_horaires="24/7")
+    bowtie["features"][0]["geometry"]["coordinates"] = [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]
+    [skipped] = import_zfe(json.dumps(bowtie)).items
+    assert skipped.status == "skipped" and "recoupe" in skipped.notes[0]

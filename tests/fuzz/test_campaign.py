@@ -25,6 +25,7 @@ TOTAL = 1_000_000 if FULL else 30_000
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_campaign_runs_every_target_without_an_untyped_exception(shared_data: Path, tmp_path: Path,
                                                                   capsys: pytest.CaptureFixture) -> None:
     targets = all_targets()

@@ -166,3 +166,21 @@ def test_ical_tzid_naming_a_folder(tzid: str) -> None:
     with pytest.raises(ImportFileError) as refused:
         import_ical(data, **WINDOW)
     assert refused.value.code == "import_not_ical"
+
+
+def test_perimeter_with_a_non_finite_coordinate_is_skipped_in_french() -> None:
+    """Found by the campaign: NaN reached the repair of an invalid multipolygon and the geometry
+    engine raised its own exception (GEOSException) instead of a typed, French refusal."""
+    import warnings
+
+    from cirqliz.imports.perimeters import import_perimeters
+
+    document = ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"EVENEMENT":"X",'
+                '"TYPE_PERI":"rouge","DATE_DEBUT":"2024/07/26 08:00:00.000","DATE_FIN":"2024/07/26 20:00:00.000"},'
+                '"geometry":{"type":"MultiPolygon","coordinates":[[[[2.3,48.8],[2.31,48.8],[NaN,48.81],[2.3,48.8]]],'
+                '[[[2.3,48.8],[2.31,48.8],[2.31,48.81],[2.3,48.8]]]]}}]}')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's note on the NaN
+        batch = import_perimeters(document.encode())
+    assert batch.records == () and [item.status for item in batch.items] == ["skipped"]
+    assert [p.message for p in batch.problems] == ["géométrie illisible : une coordonnée n'est pas un nombre fini"]

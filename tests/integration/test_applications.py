@@ -187,7 +187,7 @@ async def test_ineligible_application_stays_draft_with_every_reason(session, clo
     codes = {r.code for r in info.value.refusals}
     assert {"vehicle_category", "weight_too_high", "crit_air_unclassified",
             "window_outside_zone_hours"} <= codes
-    assert any(r.message.startswith("EF456GH / CENTRE : ") for r in info.value.refusals)
+    assert any(r.message.startswith("EF-456-GH / CENTRE : ") for r in info.value.refusals)
     session.expunge_all()
     async with session.begin():
         assert (await session.get(Application, app_id)).status == "draft"

@@ -111,7 +111,7 @@ async def test_zone_checks(session, clock):
         async with session.begin():
             await make_zone(session, clock, geometry={"type": "Polygon", "coordinates": [
                 [[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]})
-    assert "Self-intersection" in info.value.message
+    assert "le contour se recoupe" in info.value.message
     with pytest.raises(ZoneError):
         async with session.begin():
             await make_zone(session, clock, permanent=False)  # no dates

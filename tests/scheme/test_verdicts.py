@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from cirqliz.domain.windows import ALL_DAYS, TimeWindow, day_number
+from cirqliz.passcode.bundle import BundleZone
 from cirqliz.passcode.token import sign_pass
 from cirqliz.verify.core import DEFAULT_SKEW, Reason, Status, Verdict, verify_pass
 
@@ -21,6 +22,7 @@ from ._support import (
     OTHER,
     SIGNER,
     T0,
+    ZONES,
     at,
     bundle,
     claims,
@@ -464,6 +466,9 @@ SCENARIOS = {
     Reason.STALE_BUNDLE: lambda: check(trust=bundle(issued_at=T0 - 10 * DAY)),
     Reason.CLOCK_SUSPECT: lambda: check(now=T0 - DAY, last_seen=T0),
     Reason.OUTSIDE_HOURS: lambda: check(zone="CENTRE", now=at(2026, 3, 4, 20)),
+    Reason.NOT_RESTRICTED: lambda: check(zone="ZFE", now=at(2026, 3, 4, 21), trust=bundle(
+        issued_at=T0, zones=(*ZONES, BundleZone(9, "ZFE", "ZFE", "low_emission", "Europe/Paris",
+                                                restriction=(TimeWindow(0b0011111, 480, 1200),))))),
 }
 
 
@@ -475,4 +480,4 @@ def test_every_reason_has_a_scenario() -> None:
 def test_scenario_produces_its_reason(reason: Reason) -> None:
     verdict = SCENARIOS[reason]()
     assert verdict.reason is reason
-    assert (verdict.status is Status.VALID) == (reason is Reason.VALID)
+    assert (verdict.status is Status.VALID) == (reason in (Reason.VALID, Reason.NOT_RESTRICTED))

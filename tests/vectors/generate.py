@@ -1,23 +1,26 @@
 """Write tests/vectors/passes.json: golden vectors of the pass format, with a fixed clock.
 
-Run `python -m tests.vectors.generate` to regenerate (ECDSA signatures are randomised, so the
-texts change; the expectations below are written by hand and never computed by the verifier).
-The browser's verifier runs the same file.
+Run `python -m tests.vectors.generate` to add new cases: bundles and cases already in the file
+keep their bytes (ECDSA signatures are randomised, so a fresh build would change every text), and
+their expectations must not change; `--fresh` rewrites everything. The expectations below are
+written by hand and never computed by the verifier. The browser's verifier runs the same file.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from cirqliz.domain.holidays import holidays_between
-from cirqliz.domain.windows import day_number, parse_window
+from cirqliz.domain.windows import day_number, parse_window, periods_as_windows
 from cirqliz.passcode.base45 import b45decode, b45encode
 from cirqliz.passcode.bundle import (
     BundleContent,
@@ -79,6 +82,31 @@ ZONES = (
     BundleZone(
         5, "QUAIS", "Voies sur berge", "limited_traffic", "Europe/Paris",
         closures=(Closure(T0 - 3600, T0 + 3600, "Crue de la Seine : voies fermées"),),
+    ),
+)
+# Zones with a restriction schedule (ADR 0007): outside it anyone may enter (NOT_RESTRICTED).
+RESTRICTED_ZONES = (
+    BundleZone(
+        6, "ZFE-JOUR", "ZFE en semaine 8 h–20 h", "low_emission", "Europe/Paris",
+        restriction=(parse_window("Mo-Fr 08:00-20:00"),),
+    ),
+    BundleZone(
+        7, "ZTL", "Zone à trafic limité sauf fériés", "limited_traffic", "Europe/Paris",
+        windows=(parse_window("Mo-Sa 07:30-11:00"),),  # deliveries, while the restriction is in force
+        restriction=(replace(parse_window("Mo-Sa 07:30-19:30"), skip_public_holidays=True),),
+    ),
+    BundleZone(
+        8, "FETE", "Fête de quartier", "event_perimeter", "Europe/Paris",
+        restriction=periods_as_windows(
+            [(datetime.fromisoformat("2026-05-09T12:00:00+02:00"),
+              datetime.fromisoformat("2026-05-10T12:00:00+02:00"))],
+            "Europe/Paris",
+        ),
+    ),
+    BundleZone(
+        9, "ZFE-CRUE", "ZFE des quais", "low_emission", "Europe/Paris",
+        restriction=(parse_window("Mo-Fr 08:00-20:00"),),
+        closures=(Closure(T0 + 11 * 3600, T0 + 13 * 3600, "Crue de la Seine : quais fermés"),),
     ),
 )
 REVOKED_SERIAL = bytes.fromhex("DEADBEEF00000001")
@@ -151,6 +179,8 @@ def build() -> dict:
     older = content(6, T0 - 7200, [])
     after = content(8, T0 + 1800, [REVOKED_SERIAL, bytes.fromhex(f"{2:016X}")])
     autumn = content(9, ts("2026-10-24T04:00:00Z"), [REVOKED_SERIAL])
+    restricted = content(10, T0 - 3600, [REVOKED_SERIAL], ZONES + RESTRICTED_ZONES)
+    restricted_autumn = content(11, ts("2026-10-23T00:00:00Z"), [REVOKED_SERIAL], ZONES + RESTRICTED_ZONES)
     bundles = {
         "main": sign_bundle(main, ROOT),
         "older": sign_bundle(older, ROOT),
@@ -158,6 +188,9 @@ def build() -> dict:
         "delta_7_8": sign_delta(main, after, ROOT),
         "delta_6_8": sign_delta(older, after, ROOT),
         "other_root": sign_bundle(main, OTHER_ROOT),
+        "restricted": sign_bundle(restricted, ROOT),
+        "restricted_autumn": sign_bundle(restricted_autumn, ROOT),
+        "delta_7_10": sign_delta(main, restricted, ROOT),
     }
     tampered = bytearray(bundles["main"])
     tampered[-10] ^= 0x01
@@ -229,6 +262,8 @@ def build() -> dict:
          bundle=["main", "delta_7_8"])
     case("before_delta_not_revoked", sign_pass(claims(2), K1), "PARIS-CENTRE", T0, "VALID", "VALID")
 
+    restricted_cases(case, valid)
+
     bundle_cases = [
         {"name": "main_opens", "chain": ["main"], "expect": "ok"},
         {"name": "delta_applies", "chain": ["main", "delta_7_8"], "expect": "ok"},
@@ -237,6 +272,8 @@ def build() -> dict:
         {"name": "rollback_refused", "chain": ["main", "older"], "expect": "bundle_rollback"},
         {"name": "tampered_refused", "chain": ["tampered"], "expect": "bundle_bad_signature"},
         {"name": "other_root_refused", "chain": ["other_root"], "expect": "bundle_unknown_root"},
+        {"name": "restricted_opens", "chain": ["restricted"], "expect": "ok"},
+        {"name": "delta_carries_restriction", "chain": ["main", "delta_7_10"], "expect": "ok"},
     ]
     return {
         "description": "CirQliz pass format golden vectors; see docs/pass-format.md. Times are UTC epoch seconds.",
@@ -249,6 +286,106 @@ def build() -> dict:
     }
 
 
+def restricted_cases(case: Any, valid: str) -> None:
+    """Zones with a restriction schedule (ADR 0007): NOT_RESTRICTED once the pass is authentic."""
+    r = "restricted"
+    passed = sign_pass(claims(20, zones=(6, 7, 8, 9)), K1)
+    evening = T0 + 12 * 3600  # Monday 21:00 in Paris: ZFE-JOUR's restriction (Mo-Fr 08-20) is over
+    case("restriction_inside_valid", passed, "ZFE-JOUR", T0, "VALID", "VALID", bundle=r)
+    case("restriction_outside_not_restricted", passed, "ZFE-JOUR", evening, "VALID", "NOT_RESTRICTED", bundle=r)
+    case("restriction_weekend_not_restricted", passed, "ZFE-JOUR", at("2026-05-09T10:00:00+02:00"), "VALID",
+         "NOT_RESTRICTED", bundle=r)
+    case("restriction_ends_at_its_end_minute", passed, "ZFE-JOUR", at("2026-05-04T20:00:00+02:00"), "VALID",
+         "NOT_RESTRICTED", bundle=r)
+    case("restriction_last_minute_inside", passed, "ZFE-JOUR", at("2026-05-04T19:59:00+02:00"), "VALID", "VALID",
+         bundle=r)
+    case("wrong_zone_outside_restriction", valid, "ZFE-JOUR", evening, "VALID", "NOT_RESTRICTED", bundle=r)
+    case("wrong_zone_inside_restriction", valid, "ZFE-JOUR", T0, "REFUSED", "WRONG_ZONE", bundle=r)
+    revoked = sign_pass(claims(int.from_bytes(REVOKED_SERIAL, "big"), zones=(6,)), K1)
+    case("revoked_outside_restriction", revoked, "ZFE-JOUR", evening, "VALID", "NOT_RESTRICTED", bundle=r)
+    case("revoked_inside_restriction", revoked, "ZFE-JOUR", T0, "REFUSED", "REVOKED", bundle=r)
+    expired = sign_pass(claims(21, zones=(6,), nbf=T0 - 10 * 86400, exp=T0 - 86400), K1)
+    case("expired_inside_restriction", expired, "ZFE-JOUR", T0, "REFUSED", "EXPIRED", bundle=r)
+    case("expired_outside_restriction", expired, "ZFE-JOUR", evening, "VALID", "NOT_RESTRICTED", bundle=r)
+    case("bad_signature_outside_restriction", flip_signature(passed), "ZFE-JOUR", evening, "REFUSED",
+         "BAD_SIGNATURE", bundle=r)
+    case("unknown_key_outside_restriction", sign_pass(claims(22, zones=(6,)), K9), "ZFE-JOUR", evening, "REFUSED",
+         "UNKNOWN_KEY", bundle=r)
+    case("key_withdrawn_outside_restriction", sign_pass(claims(23, zones=(6,)), K3), "ZFE-JOUR", evening, "REFUSED",
+         "KEY_WITHDRAWN", bundle=r)
+    case("malformed_outside_restriction", passed[:-6], "ZFE-JOUR", evening, "REFUSED", "MALFORMED", bundle=r)
+    # A dated period (event perimeter): Saturday 9 May 12:00 to Sunday 10 May 12:00, Paris time.
+    case("dated_restriction_inside", passed, "FETE", at("2026-05-09T20:00:00+02:00"), "VALID", "VALID", bundle=r)
+    case("dated_restriction_overnight_inside", passed, "FETE", at("2026-05-10T02:00:00+02:00"), "VALID", "VALID",
+         bundle=r)
+    case("dated_restriction_before", passed, "FETE", at("2026-05-09T11:59:00+02:00"), "VALID", "NOT_RESTRICTED",
+         bundle=r)
+    case("dated_restriction_after", passed, "FETE", at("2026-05-10T12:00:00+02:00"), "VALID", "NOT_RESTRICTED",
+         bundle=r)
+    case("dated_restriction_same_weekday_next_week", passed, "FETE", at("2026-05-16T20:00:00+02:00"), "VALID",
+         "NOT_RESTRICTED", bundle=r)
+    case("dated_restriction_inside_wrong_zone", valid, "FETE", at("2026-05-09T20:00:00+02:00"), "REFUSED",
+         "WRONG_ZONE", bundle=r)
+    # Public holidays: ZTL's restriction (Mo-Sa 07:30-19:30) is not in force on them.
+    case("holiday_restriction_lifted", passed, "ZTL", at("2026-05-08T10:00:00+02:00"), "VALID", "NOT_RESTRICTED",
+         bundle=r)
+    case("day_before_holiday_restricted", passed, "ZTL", at("2026-05-07T10:00:00+02:00"), "VALID", "VALID", bundle=r)
+    case("restricted_outside_access_window", passed, "ZTL", at("2026-05-07T12:00:00+02:00"), "REFUSED",
+         "OUTSIDE_HOURS", bundle=r)
+    case("sunday_ztl_not_restricted", passed, "ZTL", at("2026-05-10T10:00:00+02:00"), "VALID", "NOT_RESTRICTED",
+         bundle=r)
+    # What the restriction never overrides: a stale bundle, a suspect clock, an incident closure.
+    case("stale_bundle_outside_restriction", passed, "ZFE-JOUR", evening + 15 * 86400, "UNCERTAIN", "STALE_BUNDLE",
+         bundle=r)
+    case("clock_suspect_outside_restriction", passed, "ZFE-JOUR", evening - 3600, "UNCERTAIN", "CLOCK_SUSPECT",
+         bundle=r, last_seen=evening)
+    case("closure_outside_restriction", passed, "ZFE-CRUE", evening, "REFUSED", "ZONE_CLOSED", bundle=r)
+    case("after_closure_outside_restriction", passed, "ZFE-CRUE", T0 + 13 * 3600, "VALID", "NOT_RESTRICTED",
+         bundle=r)
+    # DST: Monday 26 October 2026 06:30 UTC is 07:30 in Paris (winter time), before 08:00; the same
+    # UTC time on Friday 23 October (summer time) is 08:30, inside.
+    autumn = sign_pass(claims(24, zones=(6,), exp=ts("2026-12-01T00:00:00Z")), K1)
+    case("dst_restriction_summer_side_inside", autumn, "ZFE-JOUR", at("2026-10-23T06:30:00Z"), "VALID", "VALID",
+         bundle="restricted_autumn")
+    case("dst_restriction_winter_side_outside", autumn, "ZFE-JOUR", at("2026-10-26T06:30:00Z"), "VALID",
+         "NOT_RESTRICTED", bundle="restricted_autumn")
+    case("dst_restriction_winter_side_inside", autumn, "ZFE-JOUR", at("2026-10-26T07:00:00Z"), "VALID", "VALID",
+         bundle="restricted_autumn")
+    # Zones with a restriction travel in deltas too.
+    case("restriction_by_delta", passed, "ZFE-JOUR", evening, "VALID", "NOT_RESTRICTED", bundle=["main", "delta_7_10"])
+
+
+def merged(old: dict, new: dict) -> dict:
+    """`new` with the bundles and cases `old` already has kept byte for byte (only additions).
+
+    A case already in `old` must keep its expectation; a kept pass text is verified against kept
+    bundles, and a new delta applies to the kept base, whose content is the same (only the
+    randomised signature would differ).
+    """
+    out = dict(new)
+    out["bundles"] = old["bundles"] | {k: v for k, v in new["bundles"].items() if k not in old["bundles"]}
+    out["generated"] = old.get("generated", new["generated"])
+    for key in ("cases", "bundle_cases"):
+        before = {c["name"]: c for c in old[key]}
+        for case in new[key]:
+            kept = before.get(case["name"])
+            if kept is None:
+                continue
+            changed = {k for k in case if k != "text" and case[k] != kept.get(k)}
+            if changed:
+                raise SystemExit(f"case {case['name']}: {sorted(changed)} would change; "
+                                 "existing vectors keep their meaning")
+        names = {c["name"] for c in new[key]}
+        lost = [name for name in before if name not in names]
+        if lost:
+            raise SystemExit(f"cases {lost} are in {OUT.name} but no longer generated")
+        out[key] = [before.get(c["name"], c) for c in new[key]]
+    return out
+
+
 if __name__ == "__main__":
-    OUT.write_text(json.dumps(build(), indent=1, ensure_ascii=False) + "\n")
+    fresh = build()
+    if OUT.exists() and "--fresh" not in sys.argv[1:]:
+        fresh = merged(json.loads(OUT.read_text()), fresh)
+    OUT.write_text(json.dumps(fresh, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {OUT}")

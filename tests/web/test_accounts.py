@@ -318,7 +318,7 @@ def test_notifications_on_submit_and_approve(client: TestClient, web_world) -> N
 
     serials = in_db(web_world, approve)
     approved = mails_to(web_world, "pro@demo.cirqliz.fr")[0]
-    assert "acceptée" in approved.subject and serials[0] in approved.body and "AB123CD" in approved.body
+    assert "acceptée" in approved.subject and serials[0] in approved.body and "AB-123-CD" in approved.body
 
 
 def test_rejection_mail_carries_the_reason_and_rollback_sends_nothing(client: TestClient, web_world) -> None:

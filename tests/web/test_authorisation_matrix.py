@@ -62,6 +62,11 @@ SIGNED_IN = ROLES[1:]
 MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     # ---- public and session ----
     ("GET", "/"): ("/", everyone(200)),
+    ("GET", "/mentions-legales"): ("/mentions-legales", everyone(200)),
+    ("GET", "/accessibilite"): ("/accessibilite", everyone(200)),
+    ("GET", "/donnees-personnelles"): ("/donnees-personnelles", everyone(200)),
+    ("GET", "/contact"): ("/contact", everyone(200)),
+    ("GET", "/favicon.ico"): ("/favicon.ico", everyone(200)),
     ("GET", "/connexion"): ("/connexion", everyone(200)),
     ("POST", "/connexion"): ("/connexion", everyone(400)),
     ("POST", "/deconnexion"): ("/deconnexion", only(*SIGNED_IN, ok=303)),
@@ -126,6 +131,10 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/pro/demandes/nouvelle"): ("/pro/demandes/nouvelle", only(*PRO)),
     ("POST", "/pro/demandes/nouvelle"): ("/pro/demandes/nouvelle", only(*PRO, ok=422)),
     ("GET", "/pro/demandes/{application_id:uuid}"): (f"/pro/demandes/{NOWHERE}", only(*PRO, ok=404)),
+    ("GET", "/pro/demandes/{application_id:uuid}/modifier"): (
+        f"/pro/demandes/{NOWHERE}/modifier", only(*PRO, ok=404)),
+    ("POST", "/pro/demandes/{application_id:uuid}/modifier"): (
+        f"/pro/demandes/{NOWHERE}/modifier", only(*PRO, ok=404)),
     ("POST", "/pro/demandes/{application_id:uuid}/deposer"): (
         f"/pro/demandes/{NOWHERE}/deposer", only(*PRO, ok=404)),
     ("POST", "/pro/demandes/{application_id:uuid}/completer"): (
@@ -136,6 +145,7 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
         f"/pro/demandes/{NOWHERE}/retirer", only(*PRO, ok=404)),
     ("GET", "/pro/justificatifs/{document_id:uuid}"): (f"/pro/justificatifs/{NOWHERE}", only(*PRO, ok=404)),
     ("GET", "/pro/laissez-passer"): ("/pro/laissez-passer", only(*PRO)),
+    ("GET", "/pro/laissez-passer/sw.js"): ("/pro/laissez-passer/sw.js", everyone(200)),
     ("GET", "/pro/laissez-passer/{ref:str}"): (f"/pro/laissez-passer/{SERIAL}", only(*PRO, ok=404)),
     ("GET", "/pro/laissez-passer/{ref:str}/imprimer"): (
         f"/pro/laissez-passer/{SERIAL}/imprimer", only(*PRO, ok=404)),
@@ -152,6 +162,21 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/autorite/zones/{zone_id:uuid}"): (f"/autorite/zones/{NOWHERE}", only("admin", ok=404)),
     ("POST", "/autorite/zones/{zone_id:uuid}/statut"): (f"/autorite/zones/{NOWHERE}/statut", only("admin", ok=404)),
     ("POST", "/autorite/zones/{zone_id:uuid}/regles"): (f"/autorite/zones/{NOWHERE}/regles", only("admin", ok=404)),
+    # ---- zone maintenance and orders to place (issue 16) ----
+    ("POST", "/autorite/zones/{zone_id:uuid}/horaires"): (f"/autorite/zones/{NOWHERE}/horaires", only("admin", ok=404)),
+    ("GET", "/autorite/zones/{zone_id:uuid}/perimetre"): (
+        f"/autorite/zones/{NOWHERE}/perimetre", only("admin", ok=404)),
+    ("POST", "/autorite/zones/{zone_id:uuid}/perimetre"): (
+        f"/autorite/zones/{NOWHERE}/perimetre", only("admin", ok=404)),
+    ("GET", "/autorite/zones/{zone_id:uuid}/regles/{rule_id:uuid}"): (
+        f"/autorite/zones/{PARIS}/regles/{NOWHERE}", only("admin", ok=404)),
+    ("POST", "/autorite/zones/{zone_id:uuid}/regles/{rule_id:uuid}"): (
+        f"/autorite/zones/{PARIS}/regles/{NOWHERE}", only("admin", ok=404)),
+    ("POST", "/autorite/zones/{zone_id:uuid}/regles/{rule_id:uuid}/supprimer"): (
+        f"/autorite/zones/{PARIS}/regles/{NOWHERE}/supprimer", only("admin", ok=404)),
+    ("GET", "/autorite/arretes"): ("/autorite/arretes", only("admin")),
+    ("GET", "/autorite/arretes/{order_id:uuid}"): (f"/autorite/arretes/{NOWHERE}", only("admin", ok=404)),
+    ("POST", "/autorite/arretes/{order_id:uuid}"): (f"/autorite/arretes/{NOWHERE}", only("admin", ok=404)),
     ("GET", "/autorite/demandes"): ("/autorite/demandes", only(*REVIEW)),
     ("POST", "/autorite/demandes/acceptation-groupee"): (
         "/autorite/demandes/acceptation-groupee", only(*REVIEW)),
@@ -232,6 +257,22 @@ MATRIX.update({
     ("GET", "/autorite/taches"): ("/autorite/taches", only("admin")),
 })
 # ---- end of issue 6 ----
+# ---- suppliers' passes (issue 17): downloads for the organiser and the authority, public phone link ----
+MATRIX.update({
+    ("GET", "/organisateur/evenements/{event_id:uuid}/laissez-passer.zip"): (
+        f"/organisateur/evenements/{NOWHERE}/laissez-passer.zip", only("organiser", ok=404)),
+    ("GET", "/organisateur/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/qr.png"): (
+        f"/organisateur/evenements/{NOWHERE}/laissez-passer/{NOWHERE}/qr.png", only("organiser", ok=404)),
+    ("GET", "/organisateur/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/imprimer"): (
+        f"/organisateur/evenements/{NOWHERE}/laissez-passer/{NOWHERE}/imprimer", only("organiser", ok=404)),
+    ("GET", "/autorite/evenements/{event_id:uuid}/laissez-passer.zip"): (
+        f"/autorite/evenements/{NOWHERE}/laissez-passer.zip", only("admin", ok=404)),
+    ("GET", "/autorite/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/qr.png"): (
+        f"/autorite/evenements/{NOWHERE}/laissez-passer/{NOWHERE}/qr.png", only("admin", ok=404)),
+    ("GET", "/autorite/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/imprimer"): (
+        f"/autorite/evenements/{NOWHERE}/laissez-passer/{NOWHERE}/imprimer", only("admin", ok=404)),
+    ("GET", "/laissez-passer/{token:str}"): (f"/laissez-passer/{TOKEN}", everyone(404)),
+})
 
 
 def app_routes(app: Litestar) -> set[tuple[str, str]]:
@@ -357,12 +398,13 @@ def _agent_of(side: object) -> uuid.UUID:
     return USER_IDS["agent"] if side.name == "A" else B_USER_IDS["agent"]
 
 
-def _square() -> str:
+def _square(shift: float = 0.0) -> str:
     import json
 
     from .two_authorities import SQUARE_B
 
-    return json.dumps(SQUARE_B)
+    ring = [[x + shift, y + shift] for x, y in SQUARE_B["coordinates"][0]]
+    return json.dumps({"type": "Polygon", "coordinates": [ring]})
 
 
 # (method, path template) -> (URL of side X's object, form (or None), expected status per role of the other side)
@@ -378,6 +420,27 @@ CROSS: dict[tuple[str, str], tuple[object, object, dict[str, int]]] = {
         lambda s: f"/autorite/zones/{s.zone_id}/regles",
         lambda s: {"hours_mode": "osm", "opening_hours": "Mo-Fr 08:00-10:00", "purposes": "1", "name": "Intrus"},
         staff("admin")),
+    # Zone maintenance and orders to place (issue 16): each names the other side's object, with a form
+    # that would change it.
+    ("POST", "/autorite/zones/{zone_id:uuid}/horaires"): (
+        lambda s: f"/autorite/zones/{s.zone_id}/horaires",
+        lambda s: {"hours_mode": "windows", "w0_days": "0", "w0_start": "08:00", "w0_end": "20:00"}, staff("admin")),
+    ("GET", "/autorite/zones/{zone_id:uuid}/perimetre"): (
+        lambda s: f"/autorite/zones/{s.zone_id}/perimetre", None, staff("admin")),
+    ("POST", "/autorite/zones/{zone_id:uuid}/perimetre"): (
+        lambda s: f"/autorite/zones/{s.zone_id}/perimetre", lambda s: {"geojson": _square(0.01)}, staff("admin")),
+    ("GET", "/autorite/zones/{zone_id:uuid}/regles/{rule_id:uuid}"): (
+        lambda s: f"/autorite/zones/{s.zone_id}/regles/{s.ids['rule']}", None, staff("admin")),
+    ("POST", "/autorite/zones/{zone_id:uuid}/regles/{rule_id:uuid}"): (
+        lambda s: f"/autorite/zones/{s.zone_id}/regles/{s.ids['rule']}",
+        lambda s: {"name": "Intrus", "hours_mode": "always", "max_weight_kg": "1000"}, staff("admin")),
+    ("POST", "/autorite/zones/{zone_id:uuid}/regles/{rule_id:uuid}/supprimer"): (
+        lambda s: f"/autorite/zones/{s.zone_id}/regles/{s.ids['rule']}/supprimer", lambda s: {"confirm": "oui"},
+        staff("admin")),
+    ("GET", "/autorite/arretes/{order_id:uuid}"): (
+        lambda s: f"/autorite/arretes/{s.ids['order']}", None, staff("admin")),
+    ("POST", "/autorite/arretes/{order_id:uuid}"): (
+        lambda s: f"/autorite/arretes/{s.ids['order']}", lambda s: {"geojson": _square()}, staff("admin")),
     ("GET", "/autorite/demandes/{application_id:uuid}"): (
         lambda s: f"/autorite/demandes/{s.ids['pending']}", None, staff(*REVIEW)),
     ("POST", "/autorite/demandes/{application_id:uuid}/accepter"): (
@@ -425,6 +488,23 @@ CROSS: dict[tuple[str, str], tuple[object, object, dict[str, int]]] = {
     ("POST", "/organisateur/evenements/{event_id:uuid}/laissez-passer"): (
         lambda s: f"/organisateur/evenements/{s.ids['event_approved']}/laissez-passer", None, staff("organiser")),
     ("GET", "/scan/api/serial/{serial:str}"): (lambda s: f"/scan/api/serial/{s.ids['serial']}", None, staff("agent")),
+    # An event's supplier passes (issue 17): another side's event reads like a missing one.
+    ("GET", "/organisateur/evenements/{event_id:uuid}/laissez-passer.zip"): (
+        lambda s: f"/organisateur/evenements/{s.ids['event_approved']}/laissez-passer.zip", None, staff("organiser")),
+    ("GET", "/organisateur/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/qr.png"): (
+        lambda s: f"/organisateur/evenements/{s.ids['event_approved']}/laissez-passer/{s.ids['pass_id']}/qr.png",
+        None, staff("organiser")),
+    ("GET", "/organisateur/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/imprimer"): (
+        lambda s: f"/organisateur/evenements/{s.ids['event_approved']}/laissez-passer/{s.ids['pass_id']}/imprimer",
+        None, staff("organiser")),
+    ("GET", "/autorite/evenements/{event_id:uuid}/laissez-passer.zip"): (
+        lambda s: f"/autorite/evenements/{s.ids['event_approved']}/laissez-passer.zip", None, staff("admin")),
+    ("GET", "/autorite/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/qr.png"): (
+        lambda s: f"/autorite/evenements/{s.ids['event_approved']}/laissez-passer/{s.ids['pass_id']}/qr.png",
+        None, staff("admin")),
+    ("GET", "/autorite/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/imprimer"): (
+        lambda s: f"/autorite/evenements/{s.ids['event_approved']}/laissez-passer/{s.ids['pass_id']}/imprimer",
+        None, staff("admin")),
     # Another authority's member or organiser reads like an unknown one (issue 15).
     ("GET", "/autorite/equipe/{user_id:uuid}/retirer"): (
         lambda s: f"/autorite/equipe/{_agent_of(s)}/retirer", None, staff("admin")),
@@ -447,6 +527,10 @@ CROSS: dict[tuple[str, str], tuple[object, object, dict[str, int]]] = {
     ("POST", "/pro/vehicules/{vehicle_id:uuid}/modifier"): (
         lambda s: f"/pro/vehicules/{MY_VEHICLE}/modifier", lambda s: {"plate": "ZZ-999-ZZ"}, staff()),
     ("GET", "/pro/demandes/{application_id:uuid}"): (lambda s: f"/pro/demandes/{s.ids['pending']}", None, staff()),
+    ("GET", "/pro/demandes/{application_id:uuid}/modifier"): (
+        lambda s: f"/pro/demandes/{s.ids['pending']}/modifier", None, staff()),
+    ("POST", "/pro/demandes/{application_id:uuid}/modifier"): (
+        lambda s: f"/pro/demandes/{s.ids['pending']}/modifier", None, staff()),
     ("POST", "/pro/demandes/{application_id:uuid}/deposer"): (
         lambda s: f"/pro/demandes/{s.ids['pending']}/deposer", None, staff()),
     ("POST", "/pro/demandes/{application_id:uuid}/completer"): (
@@ -498,6 +582,7 @@ NOT_AUTHORITY_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/mot-de-passe/{token:str}"): "a reset link: the signed token is the secret",
     ("POST", "/mot-de-passe/{token:str}"): "a reset link: the signed token is the secret",
     ("GET", "/invitation/{token:str}"): "an invitation link: the signed token is the secret",
+    ("GET", "/laissez-passer/{token:str}"): "a supplier's phone link: the signed token is the secret",
     ("POST", "/invitation/{token:str}"): "an invitation link: the signed token is the secret",
     ("GET", "/donnees/{authority_code:str}/zones.geojson"): "open data, public by design",
     ("GET", "/donnees/{authority_code:str}/zones.datex2.xml"): "open data, public by design",
@@ -624,6 +709,11 @@ def test_the_cross_forms_change_the_callers_own_objects(two_authorities) -> None
     two = two_authorities
     own = {
         ("admin", "POST", "/autorite/zones/{zone_id:uuid}/statut"): 303,
+        ("admin", "POST", "/autorite/zones/{zone_id:uuid}/horaires"): 303,
+        ("admin", "POST", "/autorite/zones/{zone_id:uuid}/perimetre"): 303,
+        ("admin", "POST", "/autorite/zones/{zone_id:uuid}/regles/{rule_id:uuid}"): 303,
+        ("admin", "POST", "/autorite/zones/{zone_id:uuid}/regles/{rule_id:uuid}/supprimer"): 303,
+        ("admin", "POST", "/autorite/arretes/{order_id:uuid}"): 303,
         ("admin", "POST", "/autorite/evenements/{event_id:uuid}/approuver"): 303,
         ("admin", "POST", "/autorite/incidents/{closure_id:uuid}/lever"): 303,
         ("admin", "POST", "/autorite/equipe"): 200,

@@ -216,7 +216,7 @@ def test_add_a_rule_with_opening_hours_then_with_windows(client, web_world) -> N
     assert evening.windows == [{"weekdays": 0b0110000, "start": 1200, "end": 120}]
     assert evening.review_mode == "automatic"
     page = text_of(client.get(f"/autorite/zones/{zone_id}").text)
-    assert "Mo-Fr 07:00-11:00" in page and "Livraisons du matin" in page
+    assert "lun.–ven. 7 h–11 h" in page and "Livraisons du matin" in page  # hours in French (issue 17)
 
 
 def test_unreadable_opening_hours_are_refused_with_the_reason(client) -> None:
@@ -482,7 +482,9 @@ def test_audit_trail_shows_this_authoritys_changes(client, web_world) -> None:
     journal = client.get("/autorite/journal")
     assert journal.status_code == 200
     page = text_of(journal.text)
-    assert "Iris Instructrice" in page and "reject" in page and "Hors périmètre" in page
+    assert "Iris Instructrice a refusé : demande" in page and "Hors périmètre" in page
+    # Sentences and labels, never the action code or raw JSON.
+    assert "reject" not in page and '{"' not in journal.text and "statut : déposée → refusée" in page
     assert str(app_id) in client.get("/autorite/journal", params={"entity": "application"}).text
     assert client.get("/autorite/journal", params={"page": 2}).status_code == 200
 
@@ -503,6 +505,9 @@ def test_check_records_are_listed_and_filtered(client, web_world) -> None:
     assert "Alain Agent" in page and "0000000000000000" in page and "0000000000000001" in page
     refused = text_of(client.get("/autorite/controles", params={"verdict": "REFUSED"}).text)
     assert "0000000000000001" in refused and "0000000000000000" not in refused
+    # Verdicts and reasons in French, never their codes.
+    assert "Refusé" in refused and "Laissez-passer révoqué par l" in refused
+    assert "REVOKED" not in refused and ">REFUSED<" not in client.get("/autorite/controles").text
 
 
 # ---- language -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from litestar.testing import TestClient
 from sqlmodel import col, select
 
-from cirqliz.db.models import AuditRecord, Zone
+from cirqliz.db.models import AuditRecord, Organisation, Zone
 from cirqliz.demo.seed import AUTHORITY_CODE, AUTHORITY_ID, COMPANY_ID, USER_IDS, ZONE_IDS
 from cirqliz.imports.datex2 import parse_datex2
 from cirqliz.imports.zfe import validate_zfe_document
@@ -77,13 +77,32 @@ def test_public_zone_files_need_no_login_and_validate(client: TestClient, web_wo
     assert response.headers["content-type"].startswith("application/geo+json")
     document = response.json()
     validate_zfe_document(document)
-    assert [f["properties"]["id"] for f in document["features"]] == ["ZFE-GRAND-PARIS"]
+    # A zone made here: the schema's SIREN-ZFE-NNN id (the demo authority's SIREN, the zone's ref),
+    # and its Crit'Air threshold from its rule (Crit'Air 2 at most: refused from V3 on).
+    (feature,) = document["features"]
+    assert feature["properties"]["id"] == "200000008-ZFE-003" and feature["properties"]["vp_critair"] == "V3"
     xml = client.get(f"/donnees/{AUTHORITY_CODE}/zones.datex2.xml")
     assert xml.status_code == 200 and "xml" in xml.headers["content-type"]
     root = parse_datex2(xml.content)  # validates against the DATEX II XSDs
     assert root is not None and b"PermitCondition" in xml.content and b"CIRQLIZ-PARIS-CENTRE" in xml.content
     assert client.get(f"/donnees/{AUTHORITY_CODE}/zones.datex2.xml").content == xml.content  # stable
     assert client.get("/donnees/nulle-part/zones.geojson").status_code == 404
+
+
+def test_zfe_file_of_an_authority_without_siren_is_refused_in_french(client: TestClient, web_world) -> None:
+    async def forget_siren(session):
+        authority = await session.get(Organisation, AUTHORITY_ID)
+        authority.siren = None
+        session.add(authority)
+
+    in_db(web_world, forget_siren)
+    refused = client.get(f"/donnees/{AUTHORITY_CODE}/zones.geojson")
+    assert refused.status_code == 422
+    assert "export ZFE refusé" in refused.text and "ZFE-GRAND-PARIS" in refused.text and "SIREN" in refused.text
+    assert client.get(f"/donnees/{AUTHORITY_CODE}/zones.datex2.xml").status_code == 200  # no SIREN needed
+    login(client, "admin")
+    page = text_of(client.get("/autorite/exports").text)
+    assert "Ce fichier est refusé pour" in page and "export ZFE refusé : la zone ZFE-GRAND-PARIS" in page
 
 
 # ---- import ---------------------------------------------------------------------------------
@@ -147,10 +166,15 @@ def test_cerema_import_through_the_page(client: TestClient, web_world, shared_da
     data = (shared_data / "cerema-marchandises" / "exemple-valide.csv").read_bytes()
     preview = _preview(client, data, fmt="cerema", name="arretes.csv")
     text = text_of(preview.text)
-    assert preview.status_code == 200 and "Zones à créer : 1" in text and "Éléments ignorés : 1" in text
+    assert preview.status_code == 200 and "Zones à créer : 1" in text and "Arrêtés à localiser : 1" in text
+    assert "Éléments du fichier : 2" in text and "Éléments ignorés : 0" in text
+    # Every row is listed with its line, id and name, and what becomes of it.
+    assert "ligne 2 13090:11 Avenue Philippe Solari ARR-13090-11 à localiser (nouvel arrêté)" in text
+    assert "ligne 3 13022:38 Avenue du Docteur Yves Bourde ARR-13022-38 à créer" in text
     applied = post_form(client, "/autorite/import/appliquer",
                         {"token": _hidden(preview.text, "token"), "sha256": _hidden(preview.text, "sha256")})
     assert applied.status_code == 200
+    assert "ARR-13022-38 créée" in text_of(applied.text)
 
 
 @pytest.mark.parametrize("who", ["reviewer", "pro", "agent", "organiser"])

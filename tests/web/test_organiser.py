@@ -208,3 +208,26 @@ def test_import_preview_then_apply(client, web_world) -> None:
 def test_pages_in_english(client) -> None:
     login(client, "organiser")
     assert "My events" in client.get("/organisateur?lang=en").text
+
+
+def test_perimeter_hours_come_from_the_hours_form_and_are_its_restriction_schedule(client, web_world) -> None:
+    from cirqliz.db.models import AccessRule, Zone
+
+    login(client, "organiser")
+    event_id = _create_event(client)
+    page = client.get(f"/organisateur/evenements/{event_id}").text
+    assert 'name="hours_mode"' in page and "Horaires du périmètre" in text_of(page)
+    response = _add_zone(client, event_id, hours="", hours_mode="windows", w0_days="5", w0_start="19:00",
+                         w0_end="23:00")
+    assert response.status_code == 303, text_of(response.text)
+
+    async def work(session):
+        zone = (await session.exec(select(Zone).join(TemporaryZone, col(TemporaryZone.zone_id) == Zone.id)
+                                   .where(col(TemporaryZone.event_id) == uuid.UUID(event_id)))).one()
+        rules = (await session.exec(select(AccessRule).where(col(AccessRule.zone_id) == zone.id))).all()
+        return zone.restriction_hours, zone.restriction_windows, [r.windows for r in rules]
+
+    hours, windows, rule_windows = in_db(web_world, work)
+    assert hours == "Sa 19:00-23:00"
+    assert windows == [{"weekdays": 0b0100000, "start": 19 * 60, "end": 23 * 60}]
+    assert len(rule_windows) == 1 and not rule_windows[0]  # holders enter whenever it is in force (ADR 0007)

@@ -212,7 +212,7 @@ def test_the_organiser_pages_fit_a_phone(client) -> None:
                 f"/autorite/equipe/{USER_IDS['agent']}/retirer"):
         page = client.get(url).text
         assert 'name="viewport" content="width=device-width, initial-scale=1"' in page, url
-        assert page.count("<table") == page.count('<div class="table-wrap">\n<table'), url
+        assert page.count("<table") == page.count('<div class="table-wrap" tabindex="0">\n<table'), url
         for control in re.findall(r'<(?:input|select|textarea)\b[^>]*\bid="([^"]+)"', page):
             assert f'for="{control}"' in page, (url, control)
         assert "width:" not in page and 'style="' not in page, url
@@ -262,10 +262,10 @@ def test_the_zone_choice_is_grouped_by_authority(two_authorities) -> None:
     with TestClient(two.world.app) as pro:
         login(pro, "pro")
         form = pro.get("/pro/demandes/nouvelle").text
-    headings = [html.unescape(h) for h in re.findall(r'<h3 class="authority-name">([^<]+)</h3>', form)]
+    headings = [html.unescape(h) for h in re.findall(r'<h2 class="authority-name">([^<]+)</h2>', form)]
     assert headings == ["Ville Bis", "Ville de Démo"]
     # Each zone sits under its own authority's heading.
-    bis, demo = form.index(">Ville Bis</h3>"), form.index(">Ville de Démo</h3>")
+    bis, demo = form.index(">Ville Bis</h2>"), form.index(">Ville de Démo</h2>")
     assert bis < form.index(f'value="{two.b.zone_id}"') < demo < form.index(f'value="{ZONE_IDS["PARIS-CENTRE"]}"')
     assert "faites une demande par autorité" in text_of(form)
 

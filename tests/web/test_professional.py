@@ -255,7 +255,7 @@ def test_crit_air_too_high_for_the_low_emission_zone_is_explained(client, web_wo
     assert response.status_code == 422
     page = visible(response.text)
     assert "n'est pas recevable" in page
-    assert "GL444DD / ZFE-GRAND-PARIS : Crit'Air 4 : la zone exige Crit'Air 2 ou mieux" in page
+    assert "GL-444-DD / ZFE-GRAND-PARIS : Crit'Air 4 : la zone exige Crit'Air 2 ou mieux" in page
     assert count(web_world, Application, col(Application.id) == app_id, col(Application.status) == "draft") == 1
 
 

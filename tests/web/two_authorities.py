@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from litestar.testing import TestClient
+from sqlmodel import col, select
 
 from cirqliz.db.engine import create_engine, create_session_factory, transaction
-from cirqliz.db.models import SupportingDocument
+from cirqliz.db.models import AccessRule, SupportingDocument, TrafficOrder
 from cirqliz.demo.seed import (
     AUTHORITY_CODE,
     AUTHORITY_ID,
@@ -38,6 +39,7 @@ from cirqliz.demo.seed import (
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.windows import parse_window
+from cirqliz.imports.records import TrafficOrderRecord, traffic_order_json
 from cirqliz.issuance.applications import approve_application, create_application, submit_application
 from cirqliz.issuance.documents import FileDocumentStore
 from cirqliz.issuance.events import add_event_zone, approve_event, close_zone, create_organiser_event, submit_event
@@ -87,7 +89,7 @@ class Side:
     def markers(self) -> list[str]:
         """Texts that only pages about this side show (names, serials, e-mail addresses)."""
         return [self.organiser_name, self.zone_name, self.ids["serial"], self.ids["event_name"],
-                self.ids["closure_reason"], *self.emails.values()]
+                self.ids["closure_reason"], f"Chemin des arrêtés {self.name}", *self.emails.values()]
 
 
 @dataclass
@@ -178,11 +180,24 @@ async def _objects(session: Any, world: WebWorld, side: Side, admin_id: uuid.UUI
                                ends_at=now + timedelta(hours=4), reason=reason, clock=clock, actor_id=admin_id)
     check = await record_check(session, check_id=uuid.uuid4(), agent_id=agent_id, checked_at=now, verdict="VALID",
                                clock=clock, serial=row.serial)
+    # A rule of its zone, and a goods-traffic order kept without geometry (ADR 0007).
+    rule_id = (await session.exec(select(AccessRule.id).where(col(AccessRule.zone_id) == side.zone_id)
+                                  .order_by(col(AccessRule.position)))).first()
+    record = TrafficOrderRecord(
+        source="cerema-marchandises", source_id=f"99999:{side.name}", code=f"ARR-99999-{side.name}",
+        name=f"Chemin des arrêtés {side.name}", authority=side.authority_name, insee="99999", order_date=None,
+        order_ref="NC", order_object="NC", modality="forbid", vehicle_types=("Poids lourds",), tonnage_mode="min",
+        tonnage_t=19.0)
+    order = TrafficOrder(authority_id=side.authority_id, source=record.source, source_id=record.source_id,
+                         code=record.code, name=record.name, insee=record.insee, rules=traffic_order_json(record),
+                         created_at=now, updated_at=now)
+    session.add(order)
+    await session.flush()
     side.ids.update(
         pending=pending.id, document=document.id, approved=approved.id, pass_id=row.id, serial=row.serial,
         event_draft=events["draft"], event_submitted=events["submitted"], event_approved=events["approved"],
         event_name=f"Fête submitted {side.name}", closure=closure.id, closure_reason=reason, check=check.id,
-        kid=row.kid,
+        kid=row.kid, rule=rule_id, order=order.id,
     )
 
 

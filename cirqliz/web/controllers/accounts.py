@@ -21,12 +21,13 @@ from litestar.response import Redirect, Template
 
 from cirqliz.clock import Clock
 from cirqliz.db.models import Organisation, UserAccount
-from cirqliz.domain.errors import DomainError, NotFound
+from cirqliz.domain.errors import CompanyIdError, DomainError, NotFound
 from cirqliz.domain.organisations import Role
 from cirqliz.issuance import accounts as service
 from cirqliz.issuance.api_tokens import Scope, create_api_token, organisation_tokens, revoke_api_token
 from cirqliz.issuance.mail import Mailer
 from cirqliz.issuance.organisations import authority_organiser, authority_organisers
+from cirqliz.issuance.passwords import check_password_policy
 from cirqliz.settings import DEVELOPMENT, Settings
 from cirqliz.web.auth import CurrentUser, home_for, new_session, requires, user_in_session
 from cirqliz.web.client import client_host, is_loopback_client
@@ -95,9 +96,57 @@ class RegistrationForm:
     password_again: str = ""
 
 
-def _registration_page(request: Request, form: RegistrationForm, error: str | None, status: int = 200) -> Template:
-    values = {k: v for k, v in form.__dict__.items() if "password" not in k}
-    return page(request, "comptes/inscription.html", status_code=status, form=values, error=error)
+PASSWORD, PASSWORD_AGAIN = "password", "password_again"
+# Which field a refusal of the registration service is about (others are shown above the form).
+FIELD_OF_CODE = {
+    "invalid_company_name": "company_name",
+    "company_exists": "company_id",
+    "invalid_display_name": "display_name",
+    "invalid_email": "email",
+    "weak_password": PASSWORD,
+}
+
+
+def registration_problems(form: RegistrationForm) -> dict[str, str]:
+    """Every problem of the form at once, by field (French sentences); empty when it can be sent to
+    the registration service (which checks the same rules again, and what needs the database)."""
+    problems: dict[str, str] = {}
+    name = form.company_name.strip()
+    if not name or len(name) > 200:
+        problems["company_name"] = "Indiquez la raison sociale de l'entreprise (200 caractères au plus)."
+    try:
+        service.parse_company_id(form.company_id)
+    except DomainError as exc:
+        problems["company_id"] = sentence(exc.message)
+    person = form.display_name.strip()
+    if not person or len(person) > 200:
+        problems["display_name"] = "Indiquez vos prénom et nom (200 caractères au plus)."
+    if not form.email.strip():
+        problems["email"] = "Indiquez votre adresse électronique."
+    else:
+        try:
+            service.normalise_email(form.email)
+        except DomainError:
+            problems["email"] = "Adresse électronique invalide : elle s'écrit nom@domaine.fr."
+    if not form.password:
+        problems[PASSWORD] = "Choisissez un mot de passe."
+    else:
+        try:
+            check_password_policy(form.password)
+        except DomainError as exc:
+            problems[PASSWORD] = sentence(exc.message)
+    if form.password and form.password != form.password_again:
+        problems[PASSWORD_AGAIN] = "Les deux mots de passe ne sont pas identiques."
+    elif not form.password_again:
+        problems[PASSWORD_AGAIN] = "Saisissez le mot de passe une seconde fois."
+    return problems
+
+
+def _registration_page(request: Request, form: RegistrationForm, error: str | None, status: int = 200,
+                       problems: dict[str, str] | None = None) -> Template:
+    values = {k: v for k, v in form.__dict__.items() if "password" not in k}  # passwords are never sent back
+    return page(request, "comptes/inscription.html", status_code=status, form=values, error=error,
+                problems=problems or {})
 
 
 @get("/inscription", opt=PUBLIC, name="register")
@@ -115,8 +164,9 @@ async def register_submit(
     if await over_limit(request, "registrations", client_host(request), limit=REGISTRATIONS_PER_IP, window=HOUR):
         return _registration_page(request, data, "Trop d'inscriptions depuis cette adresse : réessayez plus tard.",
                                   429)
-    if data.password != data.password_again:
-        return _registration_page(request, data, "Les deux mots de passe ne sont pas identiques.", 400)
+    problems = registration_problems(data)
+    if problems:
+        return _registration_page(request, data, None, 400, problems)
     mailer = mailer_of(request)
     try:
         async with db.begin_nested():
@@ -130,6 +180,9 @@ async def register_submit(
                                 window=HOUR):
             mailer.send_after_commit(db, mailer.compose("account_exists", to=taken.user.email, user=taken.user))
     except DomainError as exc:
+        field = "company_id" if isinstance(exc, CompanyIdError) else FIELD_OF_CODE.get(exc.code or "")
+        if field:
+            return _registration_page(request, data, None, 400, {field: sentence(exc.message)})
         return _registration_page(request, data, sentence(exc.message), 400)
     else:
         mailer.send_after_commit(db, mailer.compose("welcome", to=created.user.email, user=created.user,

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
@@ -26,16 +25,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
 from cirqliz.db.engine import transaction
-from cirqliz.db.models import AccessPass, Application, Organisation, Zone, window_from_json
+from cirqliz.db.models import AccessPass, Application, Organisation, window_from_json
 from cirqliz.domain.applications import ApplicationStatus
 from cirqliz.domain.errors import DomainError, NotFound
+from cirqliz.domain.hours_form import describe_windows
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.purposes import Purpose, purpose_label
-from cirqliz.domain.vehicles import CritAir, VehicleCategory
-from cirqliz.domain.windows import TimeWindow, parse_minute, to_local
-from cirqliz.domain.zones import ZONE_TRANSITIONS, ReviewMode, ZoneKind, ZoneStatus
-from cirqliz.imports.common import json_depth_error, json_too_deep
+from cirqliz.domain.windows import to_local
+from cirqliz.domain.zones import ReviewMode, ZoneKind, ZoneStatus
 from cirqliz.issuance import authority_queries as q
 from cirqliz.issuance.applications import (
     application_vehicles,
@@ -48,25 +46,24 @@ from cirqliz.issuance.applications import (
 )
 from cirqliz.issuance.audit import record_change, verify_chain
 from cirqliz.issuance.documents import FileDocumentStore
+from cirqliz.issuance.events import events_waiting
 from cirqliz.issuance.keystore import KeyStore
 from cirqliz.issuance.mail import notify_application_change
 from cirqliz.issuance.passes import reinstate_pass, revoke_pass, suspend_pass
 from cirqliz.issuance.publication import publish_bundle
-from cirqliz.issuance.zones import add_access_rule, change_zone_status, create_zone, zone_rules
 from cirqliz.passcode.bundle import REVOCATION_HASH_BYTES
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.keys import algorithm_from_name
+from cirqliz.verify.messages import reason_label, status_label
+from cirqliz.web import audit_text
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.rendering import DISPLAY_TZ, inclusive_days, page
-from cirqliz.web.security import MIB, text_upload
 from cirqliz.web.served import stored_file_response
 
 REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
 PAGE_SIZE = 50
-MAX_GEOJSON_BYTES = 5 * 1024 * 1024
-WINDOW_ROWS = 3
 
 PASS_STATUS_FR = {
     PassStatus.ACTIVE.value: "actif",
@@ -86,28 +83,17 @@ ZONE_KIND_FR = {
     ZoneKind.LOW_EMISSION.value: "zone à faibles émissions",
     ZoneKind.EVENT_PERIMETER.value: "périmètre d'événement",
 }
-# What the button of a zone status change says.
-ZONE_ACTION_FR = {
-    ZoneStatus.ACTIVE.value: "Activer",
-    ZoneStatus.SUSPENDED.value: "Suspendre",
-    ZoneStatus.ARCHIVED.value: "Archiver",
-}
 REVIEW_MODE_FR = {ReviewMode.MANUAL.value: "examen par un instructeur", ReviewMode.AUTOMATIC.value: "automatique"}
-WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-WEEKDAYS_SHORT_FR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 KEY_STATUS_FR = {"root": "racine", "pending": "en attente de publication", "active": "active", "withdrawn": "retirée"}
 AUDIT_ENTITY_FR = {
     "zone": "zone", "access_rule": "règle d'accès", "application": "demande", "pass": "laissez-passer",
-    "bundle": "publication", "key": "clé",
+    "bundle": "publication", "key": "clé", "traffic_order": "arrêté de circulation",
 }
 VERDICTS = ("VALID", "REFUSED", "UNCERTAIN")
 
-# Messages shown after a redirect (?ok=…): fixed texts, never reflected input.
+# Messages shown after a redirect (?ok=…): fixed texts, never reflected input (the zone pages'
+# are in zones_admin.ZONE_NOTICES).
 NOTICES = {
-    "zone_created": "Zone créée (brouillon) : ajoutez ses règles d'accès puis activez-la.",
-    "zone_updated": "Zone enregistrée.",
-    "zone_status": "Statut de la zone modifié. Publiez les données pour les agents.",
-    "rule_added": "Règle d'accès ajoutée. Publiez les données pour les agents.",
     "approved": "Demande acceptée : les laissez-passer sont émis.",
     "rejected": "Demande refusée. Le demandeur est informé du motif.",
     "info_requested": "Complément demandé au demandeur.",
@@ -135,14 +121,9 @@ def _day(value: date | None) -> str:
 
 
 def _windows_text(windows: Any) -> str:
+    """Windows in French ('lun.–ven. 7 h–11 h'); '' for none."""
     items = [window_from_json(w) if isinstance(w, Mapping) else w for w in windows or ()]
-    return ", ".join(w.describe() for w in items)
-
-
-def _rule_hours(rule: Any) -> str:
-    if rule.opening_hours:
-        return rule.opening_hours
-    return _windows_text(rule.windows) or "24/7"
+    return describe_windows(items) if items else ""
 
 
 def _compact_json(value: Any) -> str:
@@ -154,8 +135,9 @@ HELPERS: dict[str, Any] = {
     "day": _day,
     "period_days": inclusive_days,
     "windows_text": _windows_text,
-    "rule_hours": _rule_hours,
     "compact_json": _compact_json,
+    "audit_sentence": audit_text.action_sentence,
+    "audit_changes": audit_text.changes,
     "purpose_label": purpose_label,
     "APP_STATUS": {s.value: s.label_fr for s in ApplicationStatus},
     "PASS_STATUS": PASS_STATUS_FR,
@@ -239,7 +221,8 @@ def _bundle_path(keystore: KeyStore, seq: int) -> Path:
 
 @get("/autorite", guards=REVIEW, name="authority_home")
 async def dashboard(request: Request, db: DB, clock: ClockDep, signer: SignerDep) -> Template:
-    """Counts of applications, passes and zones, and the age of the last published bundle."""
+    """Counts of applications, passes and zones, events waiting for a decision, and the age of the
+    last published bundle."""
     authority = await _authority(request, db)
     keystore = _keystore(signer, authority)
     latest = keystore.latest_bundle() if keystore else None
@@ -255,241 +238,11 @@ async def dashboard(request: Request, db: DB, clock: ClockDep, signer: SignerDep
         passes=await q.pass_counts(db, authority.id),
         zones=await q.zone_counts(db, authority.id),
         bundle=bundle,
+        events_waiting=await events_waiting(db, authority.id),
     )
 
 
-# ---- zones --------------------------------------------------------------------------------
-
-
-@get("/autorite/zones", guards=ADMIN, name="authority_zones")
-async def zone_list(request: Request, db: DB) -> Template:
-    """The authority's zones with their hours."""
-    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
-    zones = await q.authority_zones(db, authority.id)
-    rules = await q.rules_by_zone(db, [z.id for z in zones])
-    return _render(request, "zones.html", authority=authority, zones=zones, rules=rules)
-
-
-def _zone_form_context(request: Request, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "values": dict(values or {"time_zone": "Europe/Paris", "permanent": "1", "kind": "limited_traffic"}),
-        "tile_url": request.app.state.settings.tile_url,
-    }
-
-
-@get("/autorite/zones/nouvelle", guards=ADMIN, name="authority_zone_new")
-async def zone_new(request: Request, db: DB) -> Template:
-    """Create a zone: upload a GeoJSON file, draw it on the map, or paste GeoJSON."""
-    await _authority(request, db, Role.AUTHORITY_ADMIN)
-    return _render(request, "zone_new.html", error=None, **_zone_form_context(request))
-
-
-def _single_feature(text: str) -> Any:
-    """A FeatureCollection of one feature is accepted as that feature; anything else goes to
-    validate_geometry as it is (which explains what is wrong, in French)."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text
-    except RecursionError:
-        raise json_depth_error("GeoJSON") from None
-    if json_too_deep(data):  # recursive geometry code would fail on it
-        raise json_depth_error("GeoJSON")
-    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
-        features = data.get("features") or []
-        if len(features) != 1:
-            raise DomainError(f"le fichier contient {len(features)} objets : une seule zone (un polygone ou "
-                              "multipolygone) est attendue par fichier", code="geometry_feature_count")
-        return features[0]
-    return data
-
-
-async def _geometry_text(form: Any) -> str:
-    upload = form.get("geometry_file")
-    if isinstance(upload, UploadFile) and upload.filename:
-        content = await upload.read(MAX_GEOJSON_BYTES + 1)
-        if len(content) > MAX_GEOJSON_BYTES:
-            raise DomainError("fichier GeoJSON trop gros (5 Mo au plus)", code="geometry_too_large")
-        if content.strip():
-            return text_upload(content, what="fichier GeoJSON")
-    text = str(form.get("geojson") or "").strip()
-    if not text:
-        raise DomainError("géométrie manquante : déposez un fichier GeoJSON, dessinez la zone sur la carte ou "
-                          "collez son GeoJSON", code="geometry_missing")
-    return text
-
-
-def _zone_fields(form: Any) -> dict[str, Any]:
-    permanent = form.get("permanent") == "1"
-    return {
-        "name": str(form.get("name") or "").strip(),
-        "kind": str(form.get("kind") or ""),
-        "time_zone": str(form.get("time_zone") or "Europe/Paris").strip(),
-        "permanent": permanent,
-        "starts_on": _optional_date(form, "starts_on", "date de début"),
-        "ends_on": None if permanent else _optional_date(form, "ends_on", "date de fin"),
-    }
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in ZONE_KIND_FR:
-        raise DomainError(f"type de zone inconnu : {kind!r}", code="invalid_zone_kind")
-
-
-@post("/autorite/zones/nouvelle", guards=ADMIN, name="authority_zone_create",
-      request_max_body_size=MAX_GEOJSON_BYTES + MIB)
-async def zone_create(request: Request, db: DB, clock: ClockDep) -> Response[Any]:
-    """Create a draft zone; a refused geometry stores nothing and says why (422)."""
-    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
-    form = await request.form()
-    values = {k: form.get(k) for k in ("code", "name", "kind", "time_zone", "permanent", "starts_on", "ends_on",
-                                       "geojson")}
-    try:
-        fields = _zone_fields(form)
-        _check_kind(fields["kind"])
-        if not fields["name"]:
-            raise DomainError("le nom de la zone est obligatoire", code="zone_name_missing")
-        geometry = _single_feature(await _geometry_text(form))
-        async with db.begin_nested():
-            zone = await create_zone(db, authority_id=authority.id, code=str(form.get("code") or ""),
-                                     geometry=geometry, clock=clock, actor_id=_user(request).id, **fields)
-    except DomainError as exc:
-        return _render(request, "zone_new.html", status_code=422, error=exc.message,
-                       **_zone_form_context(request, values))
-    except IntegrityError:
-        return _render(request, "zone_new.html", status_code=409,
-                       error="ce code de zone est déjà utilisé par une autre zone de l'autorité",
-                       **_zone_form_context(request, values))
-    return Redirect(f"/autorite/zones/{zone.id}?ok=zone_created", status_code=303)
-
-
-async def _zone_context(request: Request, db: AsyncSession, zone: Zone, **extra: Any) -> dict[str, Any]:
-    transitions = [goal.value for source, goal in sorted(ZONE_TRANSITIONS) if source.value == zone.status]
-    return {
-        "zone": zone,
-        "rules": await zone_rules(db, zone.id),
-        "transitions": [(t, ZONE_ACTION_FR[t]) for t in transitions],
-        "geometry_json": json.dumps(zone.geometry),
-        "tile_url": request.app.state.settings.tile_url,
-        "categories": [(c.value, c.label_fr) for c in VehicleCategory],
-        "crit_air": [(int(c), c.label_fr) for c in CritAir],
-        "weekdays": list(zip(range(7), WEEKDAYS_SHORT_FR, WEEKDAYS_FR, strict=True)),
-        "window_rows": range(WINDOW_ROWS),
-        "error": None,
-        "rule_values": {"hours_mode": "osm", "review_mode": "manual"},
-        **extra,
-    }
-
-
-@get("/autorite/zones/{zone_id:uuid}", guards=ADMIN, name="authority_zone")
-async def zone_detail(request: Request, db: DB, zone_id: FromPath[uuid.UUID]) -> Template:
-    """A zone: its settings, status, map and access rules."""
-    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
-    zone = await q.scoped(db, Zone, zone_id, authority.id)
-    return _render(request, "zone.html", **await _zone_context(request, db, zone))
-
-
-@post("/autorite/zones/{zone_id:uuid}", guards=ADMIN, name="authority_zone_update")
-async def zone_update(request: Request, db: DB, clock: ClockDep, zone_id: FromPath[uuid.UUID]) -> Response[Any]:
-    """Change the name, kind, time zone and dates of a zone."""
-    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
-    zone = await q.scoped(db, Zone, zone_id, authority.id)
-    form = await request.form()
-    try:
-        fields = _zone_fields(form)
-        _check_kind(fields["kind"])
-        async with db.begin_nested():
-            await q.update_zone(db, zone_id=zone.id, clock=clock, actor_id=_user(request).id, **fields)
-    except DomainError as exc:
-        await db.refresh(zone)
-        return _render(request, "zone.html", status_code=422,
-                       **await _zone_context(request, db, zone, error=exc.message))
-    return Redirect(f"/autorite/zones/{zone.id}?ok=zone_updated", status_code=303)
-
-
-@dataclass
-class StatusForm:
-    """A status change."""
-
-    status: str = ""
-
-
-@post("/autorite/zones/{zone_id:uuid}/statut", guards=ADMIN, name="authority_zone_status")
-async def zone_status(
-    request: Request, db: DB, clock: ClockDep, zone_id: FromPath[uuid.UUID],
-    data: Annotated[StatusForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-) -> Response[Any]:
-    """Activate, suspend or archive a zone."""
-    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
-    zone = await q.scoped(db, Zone, zone_id, authority.id)
-    try:
-        async with db.begin_nested():
-            await change_zone_status(db, zone_id=zone.id, status=data.status, clock=clock,
-                                     actor_id=_user(request).id)
-    except (DomainError, ValueError) as exc:
-        message = exc.message if isinstance(exc, DomainError) else f"statut inconnu : {data.status!r}"
-        await db.refresh(zone)
-        return _render(request, "zone.html", status_code=422, **await _zone_context(request, db, zone, error=message))
-    return Redirect(f"/autorite/zones/{zone.id}?ok=zone_status", status_code=303)
-
-
-def _windows_from_form(form: Any) -> list[TimeWindow]:
-    windows = []
-    for i in range(WINDOW_ROWS):
-        days = [int(d) for d in form.getall(f"w{i}_days", []) if str(d).isdecimal() and 0 <= int(d) < 7]
-        start, end = str(form.get(f"w{i}_start") or "").strip(), str(form.get(f"w{i}_end") or "").strip()
-        if not days and not start and not end:
-            continue
-        if not days:
-            raise DomainError(f"créneau {i + 1} : choisissez au moins un jour", code="window_without_days")
-        if not start or not end:
-            raise DomainError(f"créneau {i + 1} : indiquez l'heure de début et l'heure de fin",
-                              code="window_without_times")
-        end_minute = parse_minute(end) or 1440  # "00:00" as an end is midnight
-        windows.append(TimeWindow(sum(1 << d for d in set(days)), parse_minute(start), end_minute))
-    if not windows:
-        raise DomainError("indiquez au moins un créneau (jours, début, fin)", code="no_window")
-    return windows
-
-
-@post("/autorite/zones/{zone_id:uuid}/regles", guards=ADMIN, name="authority_rule_add")
-async def rule_add(request: Request, db: DB, clock: ClockDep, zone_id: FromPath[uuid.UUID]) -> Response[Any]:
-    """Add an access rule: hours (opening_hours or windows), purposes, vehicles, limits, review."""
-    authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
-    zone = await q.scoped(db, Zone, zone_id, authority.id)
-    form = await request.form()
-    mode = str(form.get("hours_mode") or "osm")
-    try:
-        hours: dict[str, Any] = {}
-        if mode == "osm":
-            hours["opening_hours"] = str(form.get("opening_hours") or "")
-        elif mode == "windows":
-            hours["windows"] = _windows_from_form(form)
-        purposes = [int(p) for p in form.getall("purposes", []) if str(p).isdecimal()]
-        categories = [str(c) for c in form.getall("categories", [])]
-        async with db.begin_nested():
-            await add_access_rule(
-                db, zone_id=zone.id, clock=clock, actor_id=_user(request).id,
-                name=str(form.get("name") or "").strip(), purposes=purposes, categories=categories,
-                max_crit_air=_optional_int(form, "max_crit_air", "Crit'Air maximal"),
-                max_weight_kg=_optional_int(form, "max_weight_kg", "poids maximal"),
-                max_length_cm=_optional_int(form, "max_length_cm", "longueur maximale"),
-                quota_days_per_year=_optional_int(form, "quota_days_per_year", "quota annuel"),
-                max_pass_days=_optional_int(form, "max_pass_days", "durée maximale"),
-                review_mode=str(form.get("review_mode") or ReviewMode.MANUAL.value),
-                **hours,
-            )
-    except (DomainError, ValueError) as exc:
-        message = exc.message if isinstance(exc, DomainError) else f"valeur refusée : {exc}"
-        await db.refresh(zone)
-        values = {k: form.get(k) for k in form}
-        values["purposes"] = [str(p) for p in form.getall("purposes", [])]
-        values["categories"] = list(form.getall("categories", []))
-        for i in range(WINDOW_ROWS):
-            values[f"w{i}_days"] = [str(d) for d in form.getall(f"w{i}_days", [])]
-        return _render(request, "zone.html", status_code=422,
-                       **await _zone_context(request, db, zone, error=message, rule_values=values))
-    return Redirect(f"/autorite/zones/{zone.id}?ok=rule_added#regles", status_code=303)
+# ---- zones: cirqliz/web/controllers/zones_admin.py -------------------------------------------
 
 
 # ---- review -------------------------------------------------------------------------------
@@ -706,7 +459,8 @@ async def _pass_action(request: Request, db: AsyncSession, pass_id: uuid.UUID, a
     row = await q.scoped(db, AccessPass, pass_id, authority.id)
     try:
         async with db.begin_nested():
-            await action(db, pass_id=row.id, actor_id=_user(request).id, **kwargs)
+            await action(db, pass_id=row.id, actor_id=_user(request).id, settings=request.app.state.settings,
+                         **kwargs)
     except DomainError as exc:
         await db.refresh(row)
         return _render(request, "pass.html", status_code=422, **await _pass_context(db, row, error=exc.message))
@@ -773,7 +527,8 @@ async def check_list(
     result = await q.list_checks(db, authority.id, verdict=verdict, zone_id=_uuid_or_none(zone), serial=serial,
                                  offset=_offset(number), limit=PAGE_SIZE)
     return _render(request, "checks.html", result=result, zones=await q.authority_zones(db, authority.id),
-                   verdicts=VERDICTS, filters={"verdict": verdict, "zone": zone, "serial": serial}, number=number)
+                   verdicts=VERDICTS, filters={"verdict": verdict, "zone": zone, "serial": serial}, number=number,
+                   verdict_label=status_label, reason_label=reason_label)
 
 
 # ---- keys and publishing ------------------------------------------------------------------
@@ -878,8 +633,7 @@ async def publish(request: Request, db: DB, clock: ClockDep, signer: SignerDep) 
 
 
 ROUTES = [
-    dashboard,
-    zone_list, zone_new, zone_create, zone_detail, zone_update, zone_status, rule_add,
+    dashboard,  # the zone pages are in zones_admin.ROUTES
     application_list, application_bulk_approve, application_detail, application_approve, application_reject,
     application_ask_info, application_document,
     pass_list, pass_detail, pass_suspend, pass_reinstate, pass_revoke,

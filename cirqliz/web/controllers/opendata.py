@@ -43,23 +43,24 @@ from cirqliz.issuance.exemptions import (
     STATUSES,
     ExemptionFilter,
     categories,
+    category_label,
     counts_by_zone,
     export_filename,
     record_export_refusal,
     stream_export,
 )
+from cirqliz.issuance.zone_exports import authority_by_code, zones_datex2, zones_geojson
+from cirqliz.issuance.zone_imports import ACTION_FR as IMPORT_ACTION_FR
 from cirqliz.issuance.zone_imports import (
     FIELD_FR,
     ImportReport,
     ZoneImportRefused,
-    authority_by_code,
     import_zone_file,
-    zones_datex2,
-    zones_geojson,
 )
 from cirqliz.issuance.zone_imports import (
     FORMATS as IMPORT_FORMATS,
 )
+from cirqliz.issuance.zone_imports import PREVIEW_FR as IMPORT_PREVIEW_FR
 from cirqliz.ops.metrics import EXPORT_REFUSALS
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.client import client_host
@@ -148,8 +149,8 @@ IMPORT_FORMAT_FR = {"zfe": "ZFE (schéma national, GeoJSON)", "cerema": "Arrêt�
 EXPORT_FORMAT_FR = {"csv": "CSV (UTF-8, virgules)", "csv-fr": "CSV pour tableur français (point-virgule)",
                     "json": "JSON"}
 STATUS_FR = {"active": "en cours", "upcoming": "à venir", "expired": "échue"}
-ACTION_FR = {"created": "créée", "updated": "modifiée", "unchanged": "inchangée", "skipped": "ignorée"}
-ACTION_FR_PREVIEW = {"created": "à créer", "updated": "à modifier", "unchanged": "inchangée", "skipped": "ignorée"}
+ACTION_FR = IMPORT_ACTION_FR
+ACTION_FR_PREVIEW = IMPORT_PREVIEW_FR
 
 
 def _user(request: Request) -> CurrentUser:
@@ -335,8 +336,19 @@ async def exports_page(request: Request, db: DB, clock: ClockDep) -> Template:
     """Counts per zone and the form of the exemption list export."""
     authority = await _authority(request, db)
     return _render(request, "exports.html", authority=authority,
-                   counts=await counts_by_zone(db, authority.id, clock.now()), categories=categories(), error=None,
-                   values={"format": "csv-fr"})
+                   counts=await counts_by_zone(db, authority.id, clock.now()), categories=categories(),
+                   category_label=category_label, error=None,
+                   values={"format": "csv-fr"}, zfe_refusal=await _zfe_refusal(db, authority))
+
+
+async def _zfe_refusal(db: AsyncSession, authority: Organisation) -> str | None:
+    """Why the public ZFE file of the authority is refused (e.g. no SIREN for the id of a zone made
+    here), shown next to its link; None when it is served."""
+    try:
+        await zones_geojson(db, authority)
+    except DomainError as exc:
+        return exc.message
+    return None
 
 
 @get("/autorite/exports/derogations", guards=EXPORT_GUARDS, name="authority_exports_download")
@@ -354,7 +366,9 @@ async def exports_download(
     except DomainError as exc:
         return _render(request, "exports.html", status_code=422, authority=authority,
                        counts=await counts_by_zone(db, authority.id, clock.now()), categories=categories(),
-                       error=exc.message, values=dict(request.query_params))
+                       category_label=category_label,
+                       error=exc.message, values=dict(request.query_params),
+                       zfe_refusal=await _zfe_refusal(db, authority))
     return _stream(request, authority, filters, fmt, actor_id=_user(request).id, token_id=None, channel="web")
 
 

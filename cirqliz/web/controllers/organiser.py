@@ -2,10 +2,13 @@
 scheduled jobs (/autorite/evenements, /autorite/incidents, /autorite/evenements/import, /autorite/taches).
 
 An organiser creates an event with temporary perimeters (drawn on the map, pasted as GeoJSON, or
-imported from a Préfecture de Police file), submits it to an authority, and once approved issues
-passes to its suppliers from a CSV within the quota the authority delegated. Every organiser query
-is scoped to the user's organisation, every authority query to the user's authority: other rows
-answer 404 like missing ones.
+imported from a Préfecture de Police file), submits it to an authority (whose admins are mailed),
+and once approved issues passes to its suppliers from a CSV within the quota the authority
+delegated. Both the organiser and the authority then reach each pass (PNG, printable page, phone
+link — the professional's pass templates) and a ZIP of all; every download is audited. Suppliers
+have no account: their phone link (/laissez-passer/<token>) is public and carries an HMAC.
+Every organiser query is scoped to the user's organisation, every authority query to the user's
+authority: other rows answer 404 like missing ones.
 """
 
 from __future__ import annotations
@@ -13,26 +16,39 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import PermissionDeniedException
-from litestar.params import FromPath
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cirqliz.db.models import Event, EventApproval, Organisation, Zone, ZoneClosure
+from cirqliz.db.models import AccessPass, Event, EventApproval, EventPass, Organisation, Zone, ZoneClosure
 from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.domain.organisations import OrganisationKind, Role
-from cirqliz.domain.windows import parse_window, zone_info
+from cirqliz.domain.osm_hours import parse_opening_hours
+from cirqliz.domain.windows import zone_info
 from cirqliz.domain.zones import ZoneStatus
 from cirqliz.imports.common import json_depth_error, json_too_deep
 from cirqliz.imports.records import ImportFileError
 from cirqliz.issuance.event_imports import ACTION_FR, FORMATS, import_event_perimeters, import_file
+from cirqliz.issuance.event_passes import (
+    SupplierPass,
+    event_pass,
+    event_passes,
+    mail_supplier_passes,
+    pass_id_from_token,
+    passes_zip,
+    phone_link,
+    record_download,
+)
 from cirqliz.issuance.events import (
     EVENT_STATUS_FR,
     LEVEL_LABELS_FR,
@@ -49,14 +65,21 @@ from cirqliz.issuance.events import (
     reject_event,
     submit_event,
 )
+from cirqliz.issuance.mail import notify_event_submitted
+from cirqliz.issuance.pro_queries import organisation_names, zone_windows
+from cirqliz.issuance.qr import qr_png, qr_svg
 from cirqliz.jobs.jobs import FEEDS, JOBS, PUBLISH, SWITCH, last_runs
 from cirqliz.web.auth import CurrentUser, requires
+from cirqliz.web.controllers.authority import ZONE_STATUS_FR
+from cirqliz.web.controllers.professional import HELPERS as PASS_HELPERS
 from cirqliz.web.deps import DB, ClockDep, SignerDep
+from cirqliz.web.hours_form import WEEKDAYS, hours_from_form, posted_hours_values, stored_hours_values
 from cirqliz.web.rendering import page
 from cirqliz.web.security import MIB, text_upload
 
 ORGANISER = [requires(Role.ORGANISER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
+PUBLIC = {"exclude_from_auth": True}
 DISPLAY_TZ = "Europe/Paris"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 UPLOAD_LIMIT = MAX_UPLOAD_BYTES + MIB  # request body: the file and the form fields
@@ -66,7 +89,7 @@ IMPORT_LIMIT = MAX_UPLOAD_BYTES * 4 // 3 + MIB
 NOTICES = {
     "event_created": "Événement créé (brouillon) : ajoutez ses périmètres puis soumettez-le à l'autorité.",
     "zone_added": "Périmètre ajouté.",
-    "submitted": "Événement soumis à l'autorité.",
+    "submitted": "Événement soumis à l'autorité : ses administrateurs sont prévenus par e-mail.",
     "approved": "Événement approuvé : ses périmètres s'ouvriront et se fermeront d'eux-mêmes.",
     "rejected": "Événement refusé. L'organisateur voit le motif.",
     "closed": "Fermeture publiée : les agents la reçoivent avec les prochaines données de confiance.",
@@ -88,6 +111,7 @@ HELPERS: dict[str, Any] = {
     "EVENT_STATUS": EVENT_STATUS_FR,
     "LEVELS": LEVEL_LABELS_FR,
     "ACTIONS": ACTION_FR,
+    "ZONE_STATUS": ZONE_STATUS_FR,
     "FORMATS": FORMATS,
     "NOTICES": NOTICES,
 }
@@ -196,17 +220,23 @@ async def event_create(request: Request, db: DB, clock: ClockDep) -> Response[An
     return Redirect(f"/organisateur/evenements/{event.id}?ok=event_created", status_code=303)
 
 
-async def _event_context(db: AsyncSession, event: Event, approval: EventApproval, **extra: Any) -> dict[str, Any]:
+async def _event_context(request: Request, db: AsyncSession, event: Event, approval: EventApproval,
+                         **extra: Any) -> dict[str, Any]:
     zones = await event_zones(db, event.id)
     authority = await db.get(Organisation, approval.authority_id)
     features = [{"type": "Feature", "properties": {"code": z.code}, "geometry": z.geometry} for z, _t, _s in zones]
+    settings = request.app.state.settings
     return {
         "event": event, "approval": approval, "authority": authority, "zones": zones,
         "issued": await passes_issued(db, event.id),
+        "passes": await event_passes(db, event.id), "h": PASS_HELPERS,
+        "phone_link": lambda pass_id: phone_link(settings, pass_id),
         "geometry_json": json.dumps({"type": "FeatureCollection", "features": features}) if features else "",
         "editable": approval.status in ("draft", "rejected"),
-        "values": {"level": "blue", "starts_at": _local_input(event.starts_at), "ends_at": _local_input(event.ends_at)},
-        "problems": [], "report": None, "issued_lines": [],
+        "values": {"level": "blue", "starts_at": _local_input(event.starts_at), "ends_at": _local_input(event.ends_at),
+                   "hours": stored_hours_values(None)},
+        "weekdays": WEEKDAYS,
+        "problems": [], "report": None, "issued_lines": [], "mailed": None,
         **extra,
     }
 
@@ -217,14 +247,15 @@ async def event_detail(request: Request, db: DB, event_id: FromPath[uuid.UUID]) 
     organiser = await _organiser(request, db)
     event, approval = await _own_event(db, organiser, event_id)
     return _render(request, "organisateur/event.html", tile_url=request.app.state.settings.tile_url,
-                   **await _event_context(db, event, approval))
+                   base=f"/organisateur/evenements/{event.id}", **await _event_context(request, db, event, approval))
 
 
 async def _event_page(request: Request, db: AsyncSession, event: Event, approval: EventApproval, status: int,
                       **extra: Any) -> Template:
     await db.refresh(approval)
     return _render(request, "organisateur/event.html", status_code=status,
-                   tile_url=request.app.state.settings.tile_url, **await _event_context(db, event, approval, **extra))
+                   tile_url=request.app.state.settings.tile_url, base=f"/organisateur/evenements/{event.id}",
+                   **await _event_context(request, db, event, approval, **extra))
 
 
 @post("/organisateur/evenements/{event_id:uuid}/zones", guards=ORGANISER, name="organiser_zone_add",
@@ -234,7 +265,8 @@ async def zone_add(request: Request, db: DB, clock: ClockDep, event_id: FromPath
     organiser = await _organiser(request, db)
     event, approval = await _own_event(db, organiser, event_id)
     form = await request.form()
-    values = {k: form.get(k) for k in ("name", "level", "starts_at", "ends_at", "hours", "geojson")}
+    values = {k: form.get(k) for k in ("name", "level", "starts_at", "ends_at", "geojson")}
+    values["hours"] = posted_hours_values(form)
     try:
         content = await _upload(form, "geometry_file", "fichier GeoJSON")
         text = content.decode("utf-8-sig") if content else str(form.get("geojson") or "").strip()
@@ -255,12 +287,17 @@ async def zone_add(request: Request, db: DB, clock: ClockDep, event_id: FromPath
                 raise DomainError("un seul polygone par périmètre : pour un fichier de la Préfecture de Police, "
                                   "utilisez l'import", code="geometry_feature_count")
             geometry = features[0]
-        hours = [parse_window(h) for h in str(form.get("hours") or "").split("|") if h.strip()]
+        opening_hours = hours_from_form(form)  # the hours form (days, times, holidays): no OSM syntax to type
+        hours = list(parse_opening_hours(opening_hours).windows or ()) if opening_hours else []
+        if opening_hours and not hours:
+            raise DomainError("ces horaires ne peuvent pas être appliqués à un périmètre : choisissez des jours "
+                              "et des heures", code="hours_not_expressible")
         async with db.begin_nested():
             await add_event_zone(
                 db, event_id=event.id, name=str(form.get("name") or ""), level=str(form.get("level") or ""),
                 geometry=geometry, starts_at=parse_local(str(form.get("starts_at") or ""), "début du périmètre"),
                 ends_at=parse_local(str(form.get("ends_at") or ""), "fin du périmètre"), clock=clock, windows=hours,
+                opening_hours=opening_hours,
                 actor_id=_user(request).id)
     except (DomainError, UnicodeDecodeError) as exc:
         message = exc.message if isinstance(exc, DomainError) else "fichier illisible : UTF-8 attendu"
@@ -296,6 +333,7 @@ async def event_submit(request: Request, db: DB, clock: ClockDep, event_id: From
     try:
         async with db.begin_nested():
             await submit_event(db, event_id=event.id, clock=clock, actor_id=_user(request).id)
+            await notify_event_submitted(db, event.id, settings=request.app.state.settings)
     except DomainError as exc:
         return await _event_page(request, db, event, approval, 422, error=exc.message)
     return Redirect(f"/organisateur/evenements/{event.id}?ok=submitted", status_code=303)
@@ -305,7 +343,8 @@ async def event_submit(request: Request, db: DB, clock: ClockDep, event_id: From
       request_max_body_size=UPLOAD_LIMIT)
 async def bulk_issue(request: Request, db: DB, clock: ClockDep, signer: SignerDep,
                      event_id: FromPath[uuid.UUID]) -> Response[Any]:
-    """Issue passes to suppliers from a CSV (entreprise;immatriculation;zones;creneaux), all or nothing."""
+    """Issue passes to suppliers from a CSV (entreprise;immatriculation;zones;creneaux;email), all or
+    nothing; with `send_mail`, each line with an address is mailed its pass's phone link."""
     organiser = await _organiser(request, db)
     event, approval = await _own_event(db, organiser, event_id)
     form = await request.form()
@@ -316,12 +355,122 @@ async def bulk_issue(request: Request, db: DB, clock: ClockDep, signer: SignerDe
         async with db.begin_nested():
             result = await issue_supplier_passes(db, event_id=event.id, data=content, signer=signer, clock=clock,
                                                  actor_id=_user(request).id)
+            mailed = None
+            if form.get("send_mail"):
+                mailed = await mail_supplier_passes(db, event=event, lines=result.lines,
+                                                    settings=request.app.state.settings,
+                                                    actor_id=_user(request).id, at=clock.now())
     except BulkIssueError as exc:
         return await _event_page(request, db, event, approval, 422, error=exc.message,
                                  problems=[p.describe() for p in exc.problems])
     except DomainError as exc:
         return await _event_page(request, db, event, approval, 422, error=exc.message)
-    return await _event_page(request, db, event, approval, 200, issued_lines=result.lines)
+    return await _event_page(request, db, event, approval, 200, issued_lines=result.lines, mailed=mailed)
+
+
+# ---- suppliers' passes: PNG, printable page, ZIP (organiser and authority), phone link (public) ----
+
+
+def _downloadable(item: SupplierPass) -> SupplierPass:
+    if item.revoked:
+        raise HTTPException(status_code=410, detail="Ce laissez-passer a été révoqué : il ne peut plus être "
+                                                    "téléchargé ni présenté.")
+    if not item.access_pass.signed_text:
+        raise NotFound("ce laissez-passer n'a pas encore de code signé", code="pass_not_signed")
+    return item
+
+
+async def _pass_page_context(db: AsyncSession, item: SupplierPass) -> dict[str, Any]:
+    """What the professional's pass templates (pro/pass_print.html, pro/pass_phone.html) expect."""
+    row = item.access_pass
+    return {"h": PASS_HELPERS, "p": row, "zones": list(item.zones),
+            "authority": (await organisation_names(db, [row.authority_id])).get(row.authority_id, ""),
+            "zone_hours": await zone_windows(db, [z.id for z in item.zones])}
+
+
+async def _pass_png(request: Request, db: AsyncSession, clock: Any, event: Event, pass_id: uuid.UUID
+                    ) -> Response[bytes]:
+    item = _downloadable(await event_pass(db, event.id, pass_id))
+    await record_download(db, actor_id=_user(request).id, event_id=event.id, passes=[item], fmt="png",
+                          at=clock.now())
+    return Response(qr_png(item.access_pass.signed_text or "", ecc="M", scale=8), media_type="image/png",
+                    headers={"Content-Disposition": f'attachment; filename="{item.filename}"',
+                             "Cache-Control": "private, no-store"})
+
+
+async def _pass_print(request: Request, db: AsyncSession, clock: Any, event: Event, pass_id: uuid.UUID,
+                      back_url: str, paper: str) -> Template:
+    item = _downloadable(await event_pass(db, event.id, pass_id))
+    await record_download(db, actor_id=_user(request).id, event_id=event.id, passes=[item], fmt="print",
+                          at=clock.now())
+    response = page(request, "pro/pass_print.html", svg=qr_svg(item.access_pass.signed_text or "", ecc="Q", module=1),
+                    paper="A5" if paper.upper() == "A5" else "A4", back_url=back_url,
+                    **await _pass_page_context(db, item))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "evenement"
+
+
+async def _passes_zip(request: Request, db: AsyncSession, clock: Any, event: Event) -> Response[bytes]:
+    passes = await event_passes(db, event.id)
+    if not passes:
+        raise NotFound("aucun laissez-passer n'a encore été émis pour cet événement", code="no_event_pass")
+    settings = request.app.state.settings
+    data = passes_zip(passes, link=lambda pass_id: phone_link(settings, pass_id),
+                      status_label=PASS_HELPERS.pass_status)
+    await record_download(db, actor_id=_user(request).id, event_id=event.id,
+                          passes=[p for p in passes if p.downloadable], fmt="zip", at=clock.now())
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="laissez-passer-{_slug(event.name)}.zip"',
+                             "Cache-Control": "private, no-store"})
+
+
+@get("/organisateur/evenements/{event_id:uuid}/laissez-passer.zip", guards=ORGANISER, name="organiser_passes_zip")
+async def organiser_passes_zip(request: Request, db: DB, clock: ClockDep, event_id: FromPath[uuid.UUID]
+                               ) -> Response[bytes]:
+    """Every pass of the event: a PNG each and a CSV of serials, plates, suppliers and phone links."""
+    event, _approval = await _own_event(db, await _organiser(request, db), event_id)
+    return await _passes_zip(request, db, clock, event)
+
+
+@get("/organisateur/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/qr.png", guards=ORGANISER,
+     name="organiser_pass_png")
+async def organiser_pass_png(request: Request, db: DB, clock: ClockDep, event_id: FromPath[uuid.UUID],
+                             pass_id: FromPath[uuid.UUID]) -> Response[bytes]:
+    """The screen QR code of one of the event's passes (PNG)."""
+    event, _approval = await _own_event(db, await _organiser(request, db), event_id)
+    return await _pass_png(request, db, clock, event, pass_id)
+
+
+@get("/organisateur/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/imprimer", guards=ORGANISER,
+     name="organiser_pass_print")
+async def organiser_pass_print(request: Request, db: DB, clock: ClockDep, event_id: FromPath[uuid.UUID],
+                               pass_id: FromPath[uuid.UUID], format: FromQuery[str] = "A4") -> Template:
+    """The printable page of one of the event's passes (A4 or A5)."""
+    event, _approval = await _own_event(db, await _organiser(request, db), event_id)
+    return await _pass_print(request, db, clock, event, pass_id,
+                             f"/organisateur/evenements/{event.id}#laissez-passer", format)
+
+
+@get("/laissez-passer/{token:str}", opt=PUBLIC, name="supplier_pass_phone")
+async def supplier_pass_phone(request: Request, db: DB, token: FromPath[str]) -> Template:
+    """A supplier's pass on the driver's phone, through the link its organiser sent (no account)."""
+    pass_id = pass_id_from_token(request.app.state.settings.secret_key, token)
+    link = await db.get(EventPass, pass_id) if pass_id else None
+    row = await db.get(AccessPass, pass_id) if pass_id else None
+    if link is None or row is None:
+        raise NotFound("lien de laissez-passer invalide ou incomplet : vérifiez qu'il a été copié en entier",
+                       code="pass_link_invalid")
+    item = _downloadable(await event_pass(db, link.event_id, row.id))
+    png = base64.b64encode(qr_png(item.access_pass.signed_text or "", ecc="M", scale=10)).decode("ascii")
+    response = page(request, "pro/pass_phone.html", png=png, back_url="", **await _pass_page_context(db, item))
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
 
 
 # ---- authority: events ----------------------------------------------------------------------------
@@ -352,7 +501,8 @@ async def authority_events(request: Request, db: DB) -> Template:
         .join(Organisation, col(Organisation.id) == Event.organiser_id)
         .where(col(EventApproval.authority_id) == authority.id, col(EventApproval.status) != "draft")
         .order_by(col(EventApproval.status) != "submitted", col(Event.starts_at)))).all()
-    return _render(request, "autorite/evenements.html", section="events", rows=rows)
+    return _render(request, "autorite/evenements.html", section="events", rows=rows,
+                   waiting=sum(1 for _event, approval, _organiser in rows if approval.status == "submitted"))
 
 
 async def _authority_event_page(request: Request, db: AsyncSession, event: Event, approval: EventApproval,
@@ -360,7 +510,8 @@ async def _authority_event_page(request: Request, db: AsyncSession, event: Event
     await db.refresh(approval)
     organiser = await db.get(Organisation, event.organiser_id)
     return _render(request, "autorite/evenement.html", status_code=status, section="events", organiser=organiser,
-                   tile_url=request.app.state.settings.tile_url, **await _event_context(db, event, approval, **extra))
+                   tile_url=request.app.state.settings.tile_url, base=f"/autorite/evenements/{event.id}",
+                   **await _event_context(request, db, event, approval, **extra))
 
 
 @get("/autorite/evenements/{event_id:uuid}", guards=ADMIN, name="authority_event")
@@ -404,6 +555,33 @@ async def authority_event_reject(request: Request, db: DB, clock: ClockDep,
     except DomainError as exc:
         return await _authority_event_page(request, db, event, approval, 422, error=exc.message)
     return Redirect(f"/autorite/evenements/{event.id}?ok=rejected", status_code=303)
+
+
+@get("/autorite/evenements/{event_id:uuid}/laissez-passer.zip", guards=ADMIN, name="authority_event_passes_zip")
+async def authority_passes_zip(request: Request, db: DB, clock: ClockDep, event_id: FromPath[uuid.UUID]
+                               ) -> Response[bytes]:
+    """Every pass the organiser issued for the event, as the organiser gets them."""
+    event, _approval = await _authority_event(db, await _authority(request, db), event_id)
+    return await _passes_zip(request, db, clock, event)
+
+
+@get("/autorite/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/qr.png", guards=ADMIN,
+     name="authority_event_pass_png")
+async def authority_pass_png(request: Request, db: DB, clock: ClockDep, event_id: FromPath[uuid.UUID],
+                             pass_id: FromPath[uuid.UUID]) -> Response[bytes]:
+    """The screen QR code of one of the event's passes (PNG)."""
+    event, _approval = await _authority_event(db, await _authority(request, db), event_id)
+    return await _pass_png(request, db, clock, event, pass_id)
+
+
+@get("/autorite/evenements/{event_id:uuid}/laissez-passer/{pass_id:uuid}/imprimer", guards=ADMIN,
+     name="authority_event_pass_print")
+async def authority_pass_print(request: Request, db: DB, clock: ClockDep, event_id: FromPath[uuid.UUID],
+                               pass_id: FromPath[uuid.UUID], format: FromQuery[str] = "A4") -> Template:
+    """The printable page of one of the event's passes (A4 or A5)."""
+    event, _approval = await _authority_event(db, await _authority(request, db), event_id)
+    return await _pass_print(request, db, clock, event, pass_id,
+                             f"/autorite/evenements/{event.id}#laissez-passer", format)
 
 
 # ---- authority: incidents ------------------------------------------------------------------------
@@ -551,7 +729,9 @@ async def jobs_page(request: Request, db: DB) -> Template:
 
 ROUTES = [
     organiser_home, event_create, event_detail, zone_add, zone_import, event_submit, bulk_issue,
+    organiser_passes_zip, organiser_pass_png, organiser_pass_print, supplier_pass_phone,
     authority_events, authority_event, authority_event_approve, authority_event_reject,
+    authority_passes_zip, authority_pass_png, authority_pass_print,
     incidents, incident_create, incident_lift,
     imports_page, import_upload,
     jobs_page,

@@ -13,6 +13,7 @@ import base64
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
@@ -47,10 +48,11 @@ from cirqliz.issuance.applications import (
     provide_information,
     submit_application,
     transitions_of,
+    update_draft,
     withdraw_application,
 )
 from cirqliz.issuance.documents import FileDocumentStore
-from cirqliz.issuance.mail import notify_application_change
+from cirqliz.issuance.mail import application_reference, notify_application_change
 from cirqliz.issuance.qr import qr_png, qr_svg
 from cirqliz.web import errors
 from cirqliz.web.auth import CurrentUser, requires
@@ -104,6 +106,18 @@ NOTICES = {
     "renouvellement": "Demande de renouvellement préparée : vérifiez-la puis déposez-la.",
     "vehicule": "Véhicule enregistré.",
     "modifie": "Véhicule modifié.",
+    "brouillon_modifie": "Brouillon modifié. Vérifiez l'éligibilité puis déposez la demande.",
+}
+# A pass that cannot be shown to an agent: the page, print and phone routes answer with this
+# status and a page saying why, never with a QR code.
+UNUSABLE_STATUS_CODES = {PassStatus.REVOKED: 410, PassStatus.EXPIRED: 410, PassStatus.SUSPENDED: 409}
+UNUSABLE_TEXT_FR = {
+    PassStatus.REVOKED: "Ce laissez-passer a été révoqué : il n'est plus valable et les agents le refusent. "
+                        "Il ne peut plus être téléchargé, imprimé ni affiché sur un téléphone.",
+    PassStatus.SUSPENDED: "Ce laissez-passer est suspendu : les agents le refusent tant que la suspension dure. "
+                          "Il ne peut pas être téléchargé, imprimé ni affiché sur un téléphone pendant ce temps.",
+    PassStatus.EXPIRED: "Ce laissez-passer a expiré : les agents le refusent. Il ne peut plus être téléchargé, "
+                        "imprimé ni affiché sur un téléphone ; renouvelez-le si besoin.",
 }
 
 
@@ -117,6 +131,15 @@ def organisation_of(request: ProRequest) -> uuid.UUID:
 
 def _local(value: datetime) -> datetime:
     return value.astimezone(zone_info(LOCAL_TZ))
+
+
+def pass_state(row: AccessPass, now: datetime) -> PassStatus:
+    """Where a pass stands for people now: an active pass past its end is expired even before the
+    nightly job marks it so."""
+    status = PassStatus(row.status)
+    if status in (PassStatus.ACTIVE, PassStatus.SUSPENDED) and row.expires_at <= now:
+        return PassStatus.EXPIRED
+    return status
 
 
 def local_midnight(day: date, tz: str = LOCAL_TZ) -> datetime:
@@ -147,6 +170,7 @@ class Helpers:
         return _local(value).strftime("%d/%m/%Y") if value else ""
 
     inclusive_days = staticmethod(inclusive_days)
+    reference = staticmethod(application_reference)
 
     @staticmethod
     def size(value: int) -> str:
@@ -573,16 +597,35 @@ def mixed_authorities(choices: list[q.ZoneChoice], zone_ids: list[uuid.UUID]) ->
 
 async def _application_form(
     request: ProRequest, db: Any, draft: ApplicationDraft, *, errors: list[str] | None = None,
-    status_code: int = 200,
+    status_code: int = 200, editing: Application | None = None,
 ) -> Template:
     org = organisation_of(request)
     choices = await q.zones_open_to_applications(db)
     features = [{"type": "Feature", "geometry": c.zone.geometry,
                  "properties": {"id": str(c.zone.id), "code": c.zone.code, "name": c.zone.name}} for c in choices]
+    action = f"/pro/demandes/{editing.id}/modifier" if editing is not None else "/pro/demandes/nouvelle"
     return pro_page(request, "pro/application_form.html", status_code=status_code, draft=draft, errors=errors or [],
                     choices=choices, by_authority=zones_by_authority(choices), vehicles=await q.fleet(db, org),
                     zones_geojson={"type": "FeatureCollection", "features": features},
-                    tile_url=request.app.state.settings.tile_url)
+                    tile_url=request.app.state.settings.tile_url, editing=editing, action=action)
+
+
+def _draft_of(app: Application, zone_ids: list[uuid.UUID], vehicle_ids: list[uuid.UUID]) -> ApplicationDraft:
+    """The form filled with what a stored application asks for (dates as local days)."""
+    windows = []
+    for raw in app.windows or ():
+        w = window_from_json(raw)
+        windows.append({"days": [d for d in range(7) if w.weekdays >> d & 1], "start": format_minute(w.start),
+                        "end": format_minute(w.end % 1440)})
+    windows = (windows + _blank_windows())[:max(WINDOW_ROWS, len(windows))]
+    last = _local(app.expires_at)
+    # A period ending at local midnight includes the day before it.
+    last_day = (last - timedelta(days=1)).date() if last.time() == time.min else last.date()
+    return ApplicationDraft(
+        zone_ids=[str(z) for z in zone_ids], vehicle_ids=[str(v) for v in vehicle_ids], purpose=str(app.purpose),
+        first_day=_local(app.not_before).date().isoformat(), last_day=last_day.isoformat(), windows=windows,
+        comment=app.comment or "",
+    )
 
 
 @get("/demandes", name="pro_applications")
@@ -636,6 +679,64 @@ async def application_create(request: ProRequest, db: DB, clock: ClockDep) -> Re
     return await _application_form(request, db, draft, errors=errors, status_code=422)
 
 
+def _not_a_draft(app: Application) -> str:
+    return (f"seul un brouillon peut être modifié : cette demande est {ApplicationStatus(app.status).label_fr} "
+            "(retirez-la et faites-en une nouvelle pour changer ce qui est demandé)")
+
+
+@get("/demandes/{application_id:uuid}/modifier", name="pro_application_edit")
+async def application_edit(request: ProRequest, db: DB, application_id: FromPath[uuid.UUID]) -> Template:
+    """The application form filled with a draft, to change it before submitting it."""
+    app = await q.scoped_application(db, organisation_of(request), application_id)
+    if app.status != ApplicationStatus.DRAFT:
+        return await _application_page(request, db, app, status_code=409, errors=[_not_a_draft(app)])
+    zones = await application_zones(db, app.id)
+    vehicles = await application_vehicles(db, app.id)
+    return await _application_form(request, db, _draft_of(app, [z.id for z in zones], [v.id for v in vehicles]),
+                                   editing=app)
+
+
+@post("/demandes/{application_id:uuid}/modifier", name="pro_application_update", request_max_body_size=UPLOAD_LIMIT)
+async def application_update(
+    request: ProRequest, db: DB, clock: ClockDep, application_id: FromPath[uuid.UUID],
+) -> Response[Any]:
+    """Change a draft (zones, vehicles, purpose, dates, hours, comment; documents added), then show its
+    eligibility; the form again with every problem (422, nothing changed) otherwise."""
+    org = organisation_of(request)
+    app = await q.scoped_application(db, org, application_id)
+    if app.status != ApplicationStatus.DRAFT:
+        return await _application_page(request, db, app, status_code=409, errors=[_not_a_draft(app)])
+    form = await request.form()
+    draft = _read_application_form(form)
+    choices = await q.zones_open_to_applications(db)
+    fleet = await q.fleet(db, org)
+    # The draft's own zones stay choosable even if they closed to new applications meanwhile: the
+    # eligibility check then says so, in the words of the rules.
+    own_zones = {z.id for z in await application_zones(db, app.id)}
+    checked, errors = _check_application(draft, zone_ids={c.zone.id for c in choices} | own_zones,
+                                         vehicle_ids={v.id for v in fleet}, today=_local(clock.now()).date())
+    mixed = mixed_authorities(choices, checked.zone_ids) if checked is not None else None
+    if mixed:
+        errors.append(mixed)
+    files = await _uploads(form)
+    errors += _check_uploads(files)
+    if checked is not None and not errors:
+        try:
+            async with db.begin_nested():
+                await update_draft(
+                    db, application_id=app.id, actor_id=request.user.id, zone_ids=checked.zone_ids,
+                    vehicle_ids=checked.vehicle_ids, purpose=checked.purpose, not_before=checked.not_before,
+                    expires_at=checked.expires_at, clock=clock, windows=checked.windows, comment=checked.comment,
+                )
+                await _attach_all(db, request, app.id, files, clock)
+        except DomainError as exc:
+            errors.append(exc.message)
+        else:
+            return Redirect(f"/pro/demandes/{app.id}?ok=brouillon_modifie#eligibilite", status_code=303)
+    await db.refresh(app)
+    return await _application_form(request, db, draft, errors=errors, status_code=422, editing=app)
+
+
 async def _application_page(
     request: ProRequest, db: Any, app: Application, *, status_code: int = 200, errors: list[str] | None = None,
     refusals: list | None = None,
@@ -658,8 +759,10 @@ async def _application_page(
         request, "pro/application.html", status_code=status_code, app=app, zones=zones, vehicles=vehicles,
         transitions=transitions, names=names, questions=questions, assessment=assessment,
         eligible=bool(assessment) and all(d.eligible for *_, d in assessment),
+        not_eligible=[(plate, zone) for plate, zone, d in assessment if not d.eligible],
         documents=await q.application_documents(db, app.id), errors=errors or [], refusals=refusals or [],
-        passes=passes, open=app.status in OPEN_STATUSES,
+        passes=passes, pass_states={p.id: pass_state(p, request.app.state.clock.now()).value for p in passes},
+        open=app.status in OPEN_STATUSES,
     )
 
 
@@ -772,22 +875,28 @@ async def document_download(request: ProRequest, db: DB, document_id: FromPath[u
 
 @get("/laissez-passer", name="pro_passes")
 async def passes(request: ProRequest, db: DB, clock: ClockDep, statut: FromQuery[str] = "") -> Template:
-    """The company's passes, filtered by status."""
+    """The company's passes, filtered by status (as it stands now: a pass past its end is expired)."""
     status = statut if statut in {s.value for s in PassStatus} else ""
-    rows = await q.organisation_passes(db, organisation_of(request), status=status or None)
     now = clock.now()
-    return pro_page(request, "pro/passes.html", passes=rows, status=status,
+    rows = await q.organisation_passes(db, organisation_of(request))
+    states = {p.id: pass_state(p, now).value for p in rows}
+    if status:
+        rows = [p for p in rows if states[p.id] == status]
+    return pro_page(request, "pro/passes.html", passes=rows, status=status, states=states,
                     zones={p.id: await q.pass_zones(db, p.id) for p in rows},
-                    soon={p.id for p in rows if p.status == PassStatus.ACTIVE and now < p.expires_at <= now
+                    soon={p.id for p in rows if states[p.id] == PassStatus.ACTIVE and p.expires_at <= now
                           + EXPIRING_SOON})
 
 
-async def _pass_view(db: Any, org: uuid.UUID, pass_id: uuid.UUID) -> dict[str, Any]:
+async def _pass_view(db: Any, org: uuid.UUID, pass_id: uuid.UUID, now: datetime) -> dict[str, Any]:
     row = await q.scoped_pass(db, org, pass_id)
     zones = await q.pass_zones(db, row.id)
     authority = (await q.organisation_names(db, [row.authority_id])).get(row.authority_id, "")
     zone_hours = await q.zone_windows(db, [z.id for z in zones])
-    return {"p": row, "zones": zones, "authority": authority, "zone_hours": zone_hours}
+    state = pass_state(row, now)
+    return {"p": row, "zones": zones, "authority": authority, "zone_hours": zone_hours, "state": state.value,
+            "usable": state is PassStatus.ACTIVE and bool(row.signed_text),
+            "status_reason": await q.pass_status_reason(db, row), "unusable_text": UNUSABLE_TEXT_FR.get(state)}
 
 
 def _signed_text(row: AccessPass) -> str:
@@ -796,55 +905,98 @@ def _signed_text(row: AccessPass) -> str:
     return row.signed_text
 
 
+def _unusable(request: ProRequest, view: dict[str, Any]) -> Template | None:
+    """The page that replaces a QR code of a pass agents refuse (410 revoked or expired, 409
+    suspended); None when the pass can be shown (NotFound for an active pass never signed)."""
+    state = PassStatus(view["state"])
+    if state is PassStatus.ACTIVE:
+        _signed_text(view["p"])
+        return None
+    response = pro_page(request, "pro/pass_unavailable.html", status_code=UNUSABLE_STATUS_CODES[state], **view)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @get("/laissez-passer/{ref:str}", name="pro_pass")
-async def pass_detail(request: ProRequest, db: DB, ref: FromPath[str]) -> Response[Any]:
-    """A pass (`<id>`), its screen QR code (`<id>.png`, level M) or print QR code (`<id>.svg`, level Q)."""
+async def pass_detail(request: ProRequest, db: DB, clock: ClockDep, ref: FromPath[str]) -> Response[Any]:
+    """A pass (`<id>`), its screen QR code (`<id>.png`, level M) or print QR code (`<id>.svg`, level Q).
+    The QR codes of a revoked, suspended or expired pass are refused with a page saying why."""
     org = organisation_of(request)
     stem, dot, suffix = ref.rpartition(".")
     if not dot:
         stem, suffix = ref, ""
-    view = await _pass_view(db, org, _parse_id(stem, "laissez-passer"))
+    if suffix not in ("", "png", "svg"):
+        raise NotFound(f"format inconnu : {suffix}", code="not_found")
+    view = await _pass_view(db, org, _parse_id(stem, "laissez-passer"), clock.now())
     row = view["p"]
+    if not suffix:
+        return pro_page(request, "pro/pass.html", **view)
+    refused = _unusable(request, view)
+    if refused is not None:
+        return refused
     filename = f"laissez-passer-{row.serial}"
-    headers = {"Cache-Control": "private, max-age=3600"}
+    # Revalidated on each use: a pass revoked since must not come back from a browser cache.
+    headers = {"Cache-Control": "private, no-cache"}
     if suffix == "png":
         return Response(qr_png(_signed_text(row), ecc="M", scale=8), media_type="image/png",
                         headers=headers | {"Content-Disposition": f'inline; filename="{filename}.png"'})
-    if suffix == "svg":
-        return Response(qr_svg(_signed_text(row), ecc="Q", module=1), media_type="image/svg+xml",
-                        headers=headers | {"Content-Disposition": f'inline; filename="{filename}.svg"'})
-    if suffix:
-        raise NotFound(f"format inconnu : {suffix}", code="not_found")
-    return pro_page(request, "pro/pass.html", **view)
+    return Response(qr_svg(_signed_text(row), ecc="Q", module=1), media_type="image/svg+xml",
+                    headers=headers | {"Content-Disposition": f'inline; filename="{filename}.svg"'})
 
 
 @get("/laissez-passer/{ref:str}/imprimer", name="pro_pass_print")
-async def pass_print(request: ProRequest, db: DB, ref: FromPath[str], format: FromQuery[str] = "A4") -> Template:
-    """A printable page: the QR code at level Q as vector graphics, large plate, zones, hours, validity."""
-    view = await _pass_view(db, organisation_of(request), _parse_id(ref, "laissez-passer"))
+async def pass_print(request: ProRequest, db: DB, clock: ClockDep, ref: FromPath[str],
+                     format: FromQuery[str] = "A4") -> Template:
+    """A printable page: the QR code at level Q as vector graphics, large plate, zones, hours, validity
+    (refused with a page saying why for a pass agents refuse)."""
+    view = await _pass_view(db, organisation_of(request), _parse_id(ref, "laissez-passer"), clock.now())
+    refused = _unusable(request, view)
+    if refused is not None:
+        return refused
     svg = qr_svg(_signed_text(view["p"]), ecc="Q", module=1)
     paper = "A5" if format.upper() == "A5" else "A4"
     return pro_page(request, "pro/pass_print.html", svg=svg, paper=paper, **view)
 
 
 @get("/laissez-passer/{ref:str}/telephone", name="pro_pass_phone")
-async def pass_phone(request: ProRequest, db: DB, ref: FromPath[str]) -> Response[Any]:
-    """The pass on a phone screen: QR code (level M) large, plate and validity; self-contained, so it
-    stays readable without network once loaded."""
-    view = await _pass_view(db, organisation_of(request), _parse_id(ref, "laissez-passer"))
+async def pass_phone(request: ProRequest, db: DB, clock: ClockDep, ref: FromPath[str]) -> Response[Any]:
+    """The pass on a phone screen: QR code (level M) large, plate and validity. Self-contained, and
+    kept on the phone by the pass pages' service worker (`sw.js`) to be shown without network
+    (refused with a page saying why for a pass agents refuse, which the service worker then forgets)."""
+    view = await _pass_view(db, organisation_of(request), _parse_id(ref, "laissez-passer"), clock.now())
+    refused = _unusable(request, view)
+    if refused is not None:
+        return refused
     png = base64.b64encode(qr_png(_signed_text(view["p"]), ecc="M", scale=10)).decode("ascii")
-    response = pro_page(request, "pro/pass_phone.html", png=png, **view)
-    response.headers["Cache-Control"] = "private, max-age=86400"
+    response = pro_page(request, "pro/pass_phone.html", png=png, offline=True, **view)
+    # The service worker keeps the offline copy; the browser asks again each time it is online.
+    response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 
 @post("/laissez-passer/{ref:str}/renouveler", name="pro_pass_renew")
-async def pass_renew(request: ProRequest, db: DB, clock: ClockDep, ref: FromPath[str]) -> Redirect:
-    """A new draft application like the pass's, starting when the pass ends."""
+async def pass_renew(request: ProRequest, db: DB, clock: ClockDep, ref: FromPath[str]) -> Response[Any]:
+    """A new draft application like the pass's, starting when the pass ends (not for a revoked pass)."""
     org = organisation_of(request)
     row = await q.scoped_pass(db, org, _parse_id(ref, "laissez-passer"))
+    if row.status == PassStatus.REVOKED:
+        view = await _pass_view(db, org, row.id, clock.now())
+        return pro_page(request, "pro/pass.html", status_code=409, errors=[
+            "un laissez-passer révoqué ne se renouvelle pas : déposez une nouvelle demande"], **view)
     app = await q.renewal_draft(db, organisation_id=org, access_pass=row, actor_id=request.user.id, clock=clock)
     return Redirect(f"/pro/demandes/{app.id}?ok=renouvellement", status_code=303)
+
+
+SERVICE_WORKER = Path(__file__).resolve().parents[1] / "static" / "pro" / "pass-sw.js"
+SW_SCOPE = "/pro/laissez-passer/"
+
+
+@get("/pro/laissez-passer/sw.js", opt={"exclude_from_auth": True}, name="pro_pass_sw", sync_to_thread=False)
+def pass_service_worker() -> Response[bytes]:
+    """The service worker of the pass pages (scope /pro/laissez-passer/ only): it keeps the phone
+    pages a person opened, to show them without network. Public: it holds no data."""
+    return Response(SERVICE_WORKER.read_bytes(), media_type="text/javascript; charset=utf-8",
+                    headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": SW_SCOPE})
 
 
 ROUTES: list = [
@@ -855,8 +1007,10 @@ ROUTES: list = [
         route_handlers=[
             dashboard, vehicles, vehicle_new, vehicle_create, vehicle_edit, vehicle_update, fleet_import_form,
             fleet_template, fleet_import, applications, application_new, application_create, application_detail,
-            application_submit, application_answer, application_documents, application_withdraw,
+            application_edit, application_update, application_submit, application_answer, application_documents,
+            application_withdraw,
             document_download, passes, pass_detail, pass_print, pass_phone, pass_renew,
         ],
     ),
+    pass_service_worker,
 ]

@@ -2,6 +2,7 @@
 //   data-mode="show": draws data-geometry (GeoJSON) read-only.
 //   data-mode="draw": each click adds a vertex; the closed polygon is written as GeoJSON into the
 //   textarea named by data-target. Without JavaScript the textarea alone does the job.
+//   data-current (draw mode): the perimeter being replaced, shown dashed under the new one.
 (function () {
   "use strict";
 
@@ -67,14 +68,17 @@
       write();
     }
 
-    // A polygon pasted or kept from a refused submission is shown (it is not editable here).
-    try {
-      var existing = target.value.trim() ? JSON.parse(target.value) : null;
-      if (existing) {
-        var layer = L.geoJSON(existing, { style: { color: "#595959", dashArray: "4" } }).addTo(map);
-        map.fitBounds(layer.getBounds(), { padding: [16, 16] });
-      }
-    } catch (err) { /* not JSON yet: the server will say why */ }
+    // The current perimeter, and a polygon pasted or kept from a refused submission, are shown
+    // dashed (they are not editable here: the clicks draw the new one).
+    [element.dataset.current, target.value].forEach(function (text) {
+      try {
+        var existing = text && text.trim() ? JSON.parse(text) : null;
+        if (existing) {
+          var layer = L.geoJSON(existing, { style: { color: "#595959", dashArray: "4", fillOpacity: 0.1 } }).addTo(map);
+          map.fitBounds(layer.getBounds(), { padding: [16, 16] });
+        }
+      } catch (err) { /* not JSON yet: the server will say why */ }
+    });
 
     map.on("click", function (event) {
       vertices.push([event.latlng.lat, event.latlng.lng]);

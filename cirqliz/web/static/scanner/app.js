@@ -11,7 +11,8 @@ import { CameraScanner, prepareDecoder } from './camera.js';
 import { clockOffset, settleLastSeen } from './clock.js';
 import { zonesAt } from './geo.js';
 import {
-  fill, formatAge, formatDateTime, formatWindow, groupSerial, hexBytes, parseSerial, readablePlate, signal, unlockAudio,
+  fill, formatAge, formatDateTime, formatRestriction, formatWindow, groupSerial, hexBytes, parseSerial, readablePlate,
+  signal, unlockAudio,
 } from './view.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -79,7 +80,8 @@ function renderZones() {
   const zones = trust.bundle ? trust.bundle.content.zones : [];
   select.replaceChildren(select.options[0]);
   for (const zone of zones) {
-    const option = new Option(`${zone.code} — ${zone.name}`, zone.code);
+    const restriction = formatRestriction(zone, L);
+    const option = new Option(`${zone.code} — ${zone.name}${restriction ? ` (${restriction})` : ''}`, zone.code);
     select.add(option);
   }
   if (zones.some((z) => z.code === chosen)) select.value = chosen;
@@ -166,6 +168,8 @@ function showVerdict(v, { serial = null, plate = null, zones = null, hours = nul
   $('#v-zones').textContent = zones ?? (claims ? zoneCodes(claims.zones) : '—');
   const checkpoint = trust.bundle?.zone($('#zone').value);
   let hoursText = hours;
+  // Outside the restriction the hours that matter are the restriction's own.
+  if (hoursText === null && v.reason === 'NOT_RESTRICTED') hoursText = formatRestriction(checkpoint, L);
   if (hoursText === null && claims?.windows?.length) hoursText = claims.windows.map((w) => formatWindow(w, L)).join(' ; ');
   if (hoursText === null && checkpoint?.windows.length) hoursText = checkpoint.windows.map((w) => formatWindow(w, L)).join(' ; ');
   $('#v-hours').textContent = hoursText ?? L.allDay;

@@ -18,8 +18,8 @@ const [B_KIND, B_ISS, B_SEQ, B_ISSUED, B_MAX_AGE, B_KEYS, B_WITHDRAWN, B_REVOKED
   B_ZONE_DATA, B_BASE_SEQ, B_REVOKED_ADDED, B_REVOKED_REMOVED, B_ZONES_CHANGED, B_ZONES_REMOVED] =
   [...Array(16).keys()];
 const [K_KID, K_ALG, K_SPKI, K_NOT_BEFORE, K_NOT_AFTER, K_ZONES] = [1, 2, 3, 4, 5, 6];
-const [Z_REF, Z_CODE, Z_NAME, Z_KIND, Z_TZ, Z_WINDOWS, Z_FROM, Z_UNTIL, Z_CLOSURES, Z_GEOMETRY] =
-  [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const [Z_REF, Z_CODE, Z_NAME, Z_KIND, Z_TZ, Z_WINDOWS, Z_FROM, Z_UNTIL, Z_CLOSURES, Z_GEOMETRY, Z_RESTRICTION] =
+  [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 const WINDOW_SKIP_HOLIDAYS = 1;
 const textEncoder = new TextEncoder();
 
@@ -95,22 +95,32 @@ function day(value, name) {
   return d === null ? null : Number(d);
 }
 
-function windowIn(raw) {
-  const items = seq(raw, 'zone window');
-  if (![3, 4, 6].includes(items.length)) throw bad('zone window must have 3, 4 or 6 fields');
-  const [mask, start, end] = items.slice(0, 3).map((v) => int(v, 'window field'));
-  const flags = items.length > 3 ? int(items[3], 'window flags') : 0;
-  const firstDay = items.length === 6 ? day(items[4], 'first day') : null;
-  const lastDay = items.length === 6 ? day(items[5], 'last day') : null;
+function windowIn(raw, name = 'zone window') {
+  const items = seq(raw, name);
+  if (![3, 4, 6].includes(items.length)) throw bad(`${name} must have 3, 4 or 6 fields`);
+  const [mask, start, end] = items.slice(0, 3).map((v) => int(v, `${name} field`));
+  const flags = items.length > 3 ? int(items[3], `${name} flags`) : 0;
+  const firstDay = items.length === 6 ? day(items[4], `${name} first day`) : null;
+  const lastDay = items.length === 6 ? day(items[5], `${name} last day`) : null;
   const skipHolidays = typeof flags === 'bigint'
     ? (flags & BigInt(WINDOW_SKIP_HOLIDAYS)) !== 0n
     : flags % 2 === WINDOW_SKIP_HOLIDAYS;
   try {
     return makeWindow(mask, start, end, { firstDay, lastDay, skipHolidays });
   } catch (err) {
-    if (err instanceof WindowError) throw bad(`zone window [${items.join(', ')}]: ${err.message}`);
+    if (err instanceof WindowError) throw bad(`${name} [${items.join(', ')}]: ${err.message}`);
     throw err;
   }
+}
+
+/** When the zone's restriction is in force (bundle.py _restriction_in): [] = at all times. */
+function restrictionIn(z) {
+  if (!z.has(Z_RESTRICTION)) return [];
+  const items = seq(z.get(Z_RESTRICTION), 'zone restriction');
+  // "In force at all times" has one encoding, the absent key; an empty array could be read as
+  // "never in force" and wave every vehicle through.
+  if (!items.length) throw bad('zone restriction must not be empty (leave it out when in force at all times)');
+  return items.map((w) => windowIn(w, 'restriction window'));
 }
 
 function closureIn(raw) {
@@ -146,6 +156,7 @@ function zoneIn(raw) {
     validUntil: int(get(z, Z_UNTIL), 'valid_until', true),
     closures,
     geometry,
+    restriction: restrictionIn(z),
   };
 }
 

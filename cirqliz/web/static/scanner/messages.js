@@ -21,6 +21,7 @@ export const MESSAGES = Object.freeze({
     "The vehicle's plate does not match the pass.",
   ],
   OUTSIDE_HOURS: ['Hors des horaires autorisés.', 'Outside the permitted hours.'],
+  NOT_RESTRICTED: ['Zone non réglementée à cette heure : accès libre.', 'Zone not restricted at this time: free access.'],
   STALE_BUNDLE: [
     'Données de contrôle trop anciennes : synchroniser avant de valider.',
     'Trust bundle too old: sync before accepting.',

@@ -34,6 +34,7 @@ export const DEFAULT_SKEW = 300;
 
 export const Status = Object.freeze({ VALID: 'VALID', REFUSED: 'REFUSED', UNCERTAIN: 'UNCERTAIN' });
 const UNCERTAIN = new Set(['STALE_BUNDLE', 'CLOCK_SUSPECT', 'UNKNOWN_ZONE']);
+const GREEN = new Set(['VALID', 'NOT_RESTRICTED']);
 
 /**
  * Prefix, Base45 and COSE layers of a pass, strictly (token.py parse_pass_text); the signature
@@ -62,7 +63,7 @@ export function parsePassText(text) {
 
 function verdict(reason, detail, t, extra = {}) {
   let status = Status.REFUSED;
-  if (reason === 'VALID') status = Status.VALID;
+  if (GREEN.has(reason)) status = Status.VALID;
   else if (UNCERTAIN.has(reason)) status = Status.UNCERTAIN;
   return {
     status, reason, detail, checkedAt: t,
@@ -108,8 +109,8 @@ async function checkSignature(message, bundle, t) {
   return { fail: verdict('BAD_SIGNATURE', failure, t, { kid: kidHex }) };
 }
 
-/** Steps 6-10: issuer, key authorisation, revocation, validity period → a verdict or null. */
-async function checkClaims(claims, signer, bundle, t, skew, extra) {
+/** Steps 6-7: issuer and key authorisation → a verdict or null. */
+function checkIssuer(claims, signer, bundle, t, extra) {
   const content = bundle.content;
   if (claims.iss !== content.iss) {
     return verdict('UNKNOWN_KEY', `issuer ${JSON.stringify(claims.iss)} is not ${JSON.stringify(content.iss)}`, t, extra);
@@ -124,13 +125,34 @@ async function checkClaims(claims, signer, bundle, t, skew, extra) {
       return verdict('KEY_NOT_AUTHORISED', 'key may not sign for these zones', t, extra);
     }
   }
+  return null;
+}
+
+/**
+ * Step 8 (ADR 0007): a NOT_RESTRICTED verdict when the checkpoint has a restriction schedule, the
+ * bundle is fresh, the clock plausible, no closure in force and the local time outside every
+ * restriction window; else null.
+ */
+function checkRestriction(checkpoint, bundle, t, deviceNow, floor, skew, extra) {
+  if (!checkpoint || !checkpoint.restriction.length) return null;
+  const content = bundle.content;
+  if (t > add(content.issuedAt, content.maxAge) || add(deviceNow, skew) < floor) return null;
+  if (checkpoint.closures.some((c) => c.start <= t && t < c.end)) return null;
+  const local = localFromEpoch(t, checkpoint.tz);
+  if (checkpoint.restriction.some((w) => containsLocal(w, local, bundle.holidays))) return null;
+  return verdict('NOT_RESTRICTED', `restriction not in force; local time ${describeLocal(local)}`, t,
+    { ...extra, zone: checkpoint });
+}
+
+/** Steps 9-11: revocation, validity period → a verdict or null. */
+async function checkValidity(claims, bundle, t, skew, extra) {
   if (await bundle.isRevoked(claims.iss, claims.cti)) return verdict('REVOKED', `serial ${claims.serial} is revoked`, t, extra);
   if (t >= claims.exp + skew) return verdict('EXPIRED', `expired at ${claims.exp}`, t, extra);
   if (t < claims.nbf - skew) return verdict('NOT_YET_VALID', `valid from ${claims.nbf}`, t, extra);
   return null;
 }
 
-/** Step 17: zone in force, and local time inside the zone's and the pass's windows. */
+/** Step 18: zone in force, and local time inside the zone's and the pass's windows. */
 function checkHours(checkpoint, claims, bundle, t, extra) {
   if (checkpoint.validFrom !== null && t < checkpoint.validFrom) return verdict('OUTSIDE_HOURS', 'zone not yet in force', t, extra);
   if (checkpoint.validUntil !== null && t >= checkpoint.validUntil) {
@@ -171,10 +193,12 @@ async function verify(text, bundle, { zone, now, plate = null, lastSeen = null, 
     throw err;
   }
   const extra = { claims, kid };
-  const refused = await checkClaims(claims, signer, bundle, t, skew, extra);
+  const checkpoint = bundle.zonesByCode.get(zone);
+  const refused = checkIssuer(claims, signer, bundle, t, extra)
+    ?? checkRestriction(checkpoint, bundle, t, deviceNow, floor, skew, extra)
+    ?? await checkValidity(claims, bundle, t, skew, extra);
   if (refused) return refused;
 
-  const checkpoint = bundle.zonesByCode.get(zone);
   if (!checkpoint) return verdict('UNKNOWN_ZONE', `zone ${JSON.stringify(zone)} is not in bundle ${content.seq}`, t, extra);
   extra.zone = checkpoint;
   if (!claims.zones.includes(checkpoint.ref)) return verdict('WRONG_ZONE', `pass is for zone refs [${claims.zones}]`, t, extra);

@@ -25,6 +25,44 @@ export function formatWindow(w, labels) {
   return `${dayText}${hours}`;
 }
 
+/** '09/05/2026' of a day number (days since 1970-01-01, as bundles carry dates). */
+export function formatDay(dayNumber) {
+  const d = new Date(Number(dayNumber) * 86400000);
+  return `${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${d.getUTCFullYear()}`;
+}
+
+// French defaults, for a page whose labels predate the restriction schedule.
+const RESTRICTION_LABELS = {
+  restricted: 'réglementée {hours}', onDay: 'le {day}', fromTo: 'du {first} au {last}', fromDay: 'à partir du {day}',
+  untilDay: "jusqu'au {day}", exceptHolidays: 'sauf fériés',
+};
+
+/** A window with its dates and holidays: 'le 09/05/2026 12:00–24:00', 'lun.–ven. 08:00–20:00 sauf fériés'. */
+export function formatDatedWindow(w, labels) {
+  const L = { ...RESTRICTION_LABELS, ...labels };
+  const parts = [];
+  const first = w.firstDay ?? null;
+  const last = w.lastDay ?? null;
+  if (first !== null && first === last) parts.push(fill(L.onDay, { day: formatDay(first) }));
+  else if (first !== null && last !== null) parts.push(fill(L.fromTo, { first: formatDay(first), last: formatDay(last) }));
+  else if (first !== null) parts.push(fill(L.fromDay, { day: formatDay(first) }));
+  else if (last !== null) parts.push(fill(L.untilDay, { day: formatDay(last) }));
+  parts.push(formatWindow(w, labels));
+  if (w.skipHolidays) parts.push(L.exceptHolidays);
+  return parts.join(' ');
+}
+
+/**
+ * When a zone's restriction is in force, in words ('réglementée lun.–ven. 08:00–20:00'), or null
+ * for a zone restricted at all times (no restriction windows).
+ */
+export function formatRestriction(zone, labels) {
+  const windows = zone?.restriction ?? [];
+  if (!windows.length) return null;
+  const L = { ...RESTRICTION_LABELS, ...labels };
+  return fill(L.restricted, { hours: windows.map((w) => formatDatedWindow(w, labels)).join(' ; ') });
+}
+
 /** A date and time in a time zone, e.g. '23/11/2026 09:00'. */
 export function formatDateTime(epoch, tz = 'Europe/Paris', lang = 'fr') {
   return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'fr-FR', {

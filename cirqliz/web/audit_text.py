@@ -1,0 +1,157 @@
+"""The audit journal in sentences: who did what, and each changed field as "avant → après", in
+French, with enum values, hours and dates through the same label tables as the other pages
+(never raw JSON, action codes or opening_hours syntax)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from cirqliz.db.models import window_from_json
+from cirqliz.domain.applications import ApplicationStatus
+from cirqliz.domain.errors import DomainError
+from cirqliz.domain.hours_form import describe_hours, describe_windows
+from cirqliz.domain.passes import PassStatus
+from cirqliz.domain.purposes import Purpose
+from cirqliz.domain.zones import ReviewMode, ZoneKind, ZoneStatus
+
+ACTION_FR: dict[str, str] = {
+    "create": "a créé", "update": "a modifié", "delete": "a supprimé", "issue": "a émis",
+    "revoke": "a révoqué", "suspend": "a suspendu", "reinstate": "a rétabli", "expire": "a fait expirer",
+    "submit": "a déposé", "approve": "a accepté", "reject": "a refusé", "request_info": "a demandé un complément pour",
+    "provide_info": "a complété", "withdraw": "a retiré", "reopen": "a rouvert", "cancel": "a annulé",
+    "close": "a fermé", "accept": "a accepté", "apply": "a appliqué", "publish": "a publié", "build": "a construit",
+    "rotate": "a créé une nouvelle clé pour", "disable": "a désactivé", "reactivate": "a réactivé",
+    "download": "a téléchargé", "attach_document": "a joint un justificatif à", "bulk_issue": "a émis en lot",
+    "mail_suppliers": "a envoyé par courriel aux fournisseurs", "locate": "a localisé",
+    "import_create": "a créé par import", "import_update": "a mis à jour par import",
+    "import_replace": "a remplacé par import", "import_schedule": "a importé les périodes de",
+    "import_locate": "a localisé par import", "geometry": "a redessiné le périmètre de",
+    "restriction": "a changé les horaires de réglementation de", "siren": "a renseigné le SIREN de",
+    "remove_from_team": "a retiré de l'équipe",
+    "password_reset_request": "a demandé à réinitialiser le mot de passe de",
+    "password_reset": "a réinitialisé le mot de passe de", "export_exemptions": "a exporté les dérogations de",
+    "export_refused": "s'est vu refuser l'export de",
+}
+FIELD_FR: dict[str, str] = {
+    "name": "nom", "code": "code", "kind": "type", "status": "statut", "time_zone": "fuseau horaire",
+    "permanent": "permanente", "starts_on": "début", "ends_on": "fin", "geometry": "périmètre",
+    "geometry_changed": "périmètre modifié", "rules_changed": "règles modifiées", "rules": "règles d'accès",
+    "windows": "créneaux", "opening_hours": "horaires", "restriction_hours": "réglementée",
+    "restriction_windows": "réglementée", "purposes": "motifs", "purpose": "motif", "categories": "catégories",
+    "max_crit_air": "Crit'Air maximal", "max_weight_kg": "poids maximal (kg)", "min_weight_kg": "poids minimal (kg)",
+    "max_length_cm": "longueur maximale (cm)", "max_width_cm": "largeur maximale (cm)",
+    "max_height_cm": "hauteur maximale (cm)", "quota_days_per_year": "jours par an",
+    "max_pass_days": "durée maximale (jours)", "review_mode": "instruction", "reason": "motif",
+    "plate": "plaque", "plates": "plaques", "zones": "zones", "serial": "numéro", "serials": "numéros",
+    "valid_from": "valable du", "valid_until": "valable jusqu'au", "starts_at": "début", "ends_at": "fin",
+    "authority": "autorité", "seq": "numéro de publication", "revocations": "révocations", "bytes": "taille (octets)",
+    "sha256": "empreinte du fichier", "counts": "décompte", "source": "source", "source_id": "identifiant source",
+    "url_order": "arrêté", "url_site": "site d'information", "data_version": "version des données",
+    "kid": "clé", "alg": "algorithme", "role": "rôle", "email": "adresse", "display_name": "nom affiché",
+    "filters": "filtres", "rows": "lignes", "format": "format", "zone": "zone", "count": "nombre",
+    "vehicle_class": "classe de véhicules", "critair_from": "Crit'Air restreints à partir de",
+    "delegated_to": "délégué à", "event_id": "événement", "company": "fournisseur", "line": "ligne",
+    "siren": "SIREN", "comment": "commentaire", "note": "note",
+    "created": "créées", "updated": "modifiées", "unchanged": "inchangées", "skipped": "ignorées",
+    "errors": "erreurs", "warnings": "avertissements", "orders": "arrêtés à localiser", "repaired": "réparées",
+}
+VALUE_FR: dict[str, str] = {
+    **{s.value: s.label_fr for s in ApplicationStatus},
+    **{ZoneStatus.DRAFT.value: "brouillon", ZoneStatus.ACTIVE.value: "active", ZoneStatus.SUSPENDED.value: "suspendue",
+       ZoneStatus.ARCHIVED.value: "archivée"},
+    **{PassStatus.REVOKED.value: "révoqué", PassStatus.EXPIRED.value: "expiré"},
+    **{ZoneKind.LIMITED_TRAFFIC.value: "zone à trafic limité", ZoneKind.PEDESTRIAN.value: "aire piétonne",
+       ZoneKind.LOW_EMISSION.value: "zone à faibles émissions",
+       ZoneKind.EVENT_PERIMETER.value: "périmètre d'événement"},
+    **{ReviewMode.MANUAL.value: "examen par un instructeur", ReviewMode.AUTOMATIC.value: "automatique"},
+    "created": "créée", "updated": "modifiée", "unchanged": "inchangée", "skipped": "ignorée",
+}
+_HOURS_FIELDS = frozenset({"opening_hours", "restriction_hours"})
+_WINDOW_FIELDS = frozenset({"windows", "restriction_windows"})
+MAX_TEXT = 160
+
+
+def action_sentence(actor: str, action: str, entity: str) -> str:
+    """'Iris Instructrice a refusé la demande' — `entity` already in French with its article-less noun."""
+    verb = ACTION_FR.get(action)
+    if verb is None and action.startswith("status_"):
+        verb = f"a passé au statut « {VALUE_FR.get(action[7:], action[7:])} »"
+    if verb is None and action.startswith("import_"):
+        verb = "a importé"
+    return f"{actor} {verb or 'a modifié'} : {entity}"
+
+
+def value_text(field: str, value: Any) -> str:
+    """A stored value as a person reads it."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if field in _HOURS_FIELDS and isinstance(value, str):
+        try:
+            return describe_hours(value)
+        except DomainError:
+            return value
+    if field in _WINDOW_FIELDS and isinstance(value, list):
+        try:
+            return describe_windows([window_from_json(w) for w in value if isinstance(w, Mapping)])
+        except (DomainError, KeyError, TypeError, ValueError):
+            return f"{len(value)} créneau(x)"
+    if field in ("purposes", "purpose"):
+        items = value if isinstance(value, list) else [value]
+        return ", ".join(_purpose(v) for v in items)
+    if field == "geometry" and isinstance(value, Mapping):
+        return "périmètre dessiné"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, str):
+        text = VALUE_FR.get(value, value)
+        return _date_text(text)
+    if isinstance(value, list):
+        return ", ".join(value_text(field, v) for v in value) or "—"
+    if isinstance(value, Mapping):
+        parts = [f"{FIELD_FR.get(str(k), str(k).replace('_', ' '))} : {value_text(str(k), v)}"
+                 for k, v in value.items()]
+        return _clip("; ".join(parts))
+    return str(value)
+
+
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
+    """One line per field: 'statut : déposée → refusée', 'motif : Hors périmètre' (no before)."""
+    before, after = dict(before or {}), dict(after or {})
+    lines = []
+    for key in list(dict.fromkeys([*before, *after])):
+        label = FIELD_FR.get(key, key.replace("_", " "))
+        old, new = before.get(key), after.get(key)
+        if key in before and key in after:
+            if old == new:
+                continue
+            lines.append(f"{label} : {_clip(value_text(key, old))} → {_clip(value_text(key, new))}")
+        elif key in after:
+            lines.append(f"{label} : {_clip(value_text(key, new))}")
+        else:
+            lines.append(f"{label} : {_clip(value_text(key, old))} → —")
+    return lines
+
+
+def _purpose(value: Any) -> str:
+    try:
+        return Purpose(int(value)).label_fr
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _date_text(text: str) -> str:
+    """ISO dates and times as dd/mm/yyyy (hh:mm UTC); anything else unchanged."""
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).strftime("%d/%m/%Y")
+        if len(text) >= 16 and text[4] == "-" and "T" in text:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%d/%m/%Y %H:%M UTC")
+    except ValueError:
+        pass
+    return text
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
