@@ -42,6 +42,10 @@ def loads_deterministic(data: bytes, what: str) -> Any:
     problem = first_problem(bytes(data))
     if problem is not None:
         raise MalformedError(f"{what}: {problem[1]}", code=problem[0])
+    if data[:1] and data[0] >> 5 == 6 and not isinstance(obj, cbor2.CBORTag):
+        # A tag the decoder turns into a value (2: bignum, 1: date…): that value's deterministic
+        # encoding is not the input, and the profile knows only COSE's tags (left as tags).
+        raise MalformedError(f"{what}: CBOR tag with a built-in meaning at byte 0 is not allowed", code="bad_cbor")
     return obj
 
 

@@ -184,3 +184,14 @@ def test_perimeter_with_a_non_finite_coordinate_is_skipped_in_french() -> None:
         batch = import_perimeters(document.encode())
     assert batch.records == () and [item.status for item in batch.items] == ["skipped"]
     assert [p.message for p in batch.problems] == ["géométrie illisible : une coordonnée n'est pas un nombre fini"]
+
+
+def test_cbor_tags_with_a_built_in_meaning_are_refused() -> None:
+    """Found by the campaign: a top-level tag 2 (bignum) decoded to an integer whose deterministic
+    encoding is not the input; tags the decoder gives a meaning to are refused."""
+    from cirqliz.passcode.cbor import loads_deterministic
+    from cirqliz.passcode.errors import MalformedError
+
+    for hex_text in ("c245c3a4cacb36", "c11a5f5e1000"):  # a bignum, an epoch date
+        with pytest.raises(MalformedError, match="built-in meaning"):
+            loads_deterministic(bytes.fromhex(hex_text), "fuzz")
