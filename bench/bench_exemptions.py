@@ -1,4 +1,5 @@
-"""Streaming 1,000,000 exemption rows as CSV on PostgreSQL (brief: >= 100,000 rows/s, flat memory).
+"""Streaming 1,000,000 exemption rows as CSV on PostgreSQL (issue 18: >= 0.8x the bare cursor + csv.writer
+on the same rows; brief: >= 100,000 rows/s, flat memory).
 
 Setup (not timed): a scratch database bench_<random>, migrated with Alembic, one authority with two
 low-emission zones, then 1,000,000 Exemption rows written by one INSERT … SELECT over
@@ -13,8 +14,8 @@ audit record (written at the end) is included in the time and must say 1,000,000
 Baseline: the same rows and columns as the service's exemption query (same joins, same ORDER BY),
 read with a bare asyncpg server-side cursor (`cursor.fetch` by the same batch size, in a
 transaction) and written with csv.writer to a StringIO per batch, encoded, not kept. Rows/s are
-the best of `ROUNDS` rounds, alternating which goes first; the ratio ours/baseline is information
-(the target is on our rows/s).
+the best of `ROUNDS` rounds, alternating which goes first; the target is on the ratio ours/baseline
+(>= RATIO_LIMIT); the note says whether the brief's absolute rate (RATE_LIMIT rows/s) was reached too.
 
 Memory: tracemalloc's peak (above what was allocated before the export started) while streaming
 100,000 rows (filter zone=PETITE, after an untraced warm-up of that export) and while streaming
@@ -57,6 +58,7 @@ ROUNDS = 2
 MIB = 1024 * 1024
 MEMORY_LIMIT = 1.5
 RATE_LIMIT = 100_000
+RATIO_LIMIT = 0.8
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 AUTHORITY = uuid.UUID("00000000-0000-4000-a000-0000000000e1")
 BIG_ZONE, SMALL_ZONE = "ZFE", "PETITE"
@@ -235,7 +237,7 @@ def run(config: Config) -> list[Row]:
     memory_name = f"export peak Python memory: {total:,} rows vs {small:,} rows (tracemalloc)"
     reason = postgres_unreachable()
     if reason:
-        return [not_measured(rate_name, "rows/s", reason, target_on="value", op=">=", limit=RATE_LIMIT),
+        return [not_measured(rate_name, "rows/s", reason, op=">=", limit=RATIO_LIMIT),
                 not_measured(memory_name, "MiB", reason, limit=MEMORY_LIMIT)]
     database = create_postgres_database()
     try:
@@ -262,9 +264,10 @@ def run(config: Config) -> list[Row]:
     ours_bytes = max(result["bytes"]["ours"])
     rate_note = (f"{'; '.join(problems) + '; ' if problems else ''}"
                  f"best of {ROUNDS} round(s): ours {ours_s:.2f} s for {ours_bytes / MIB:.1f} MiB of CSV, "
-                 f"bare asyncpg cursor + csv.writer {bare_s:.2f} s; ratio ours/bare is information, the target "
-                 f"is on ours; populating took {populate_s:.0f} s, measuring {measure_s:.0f} s")
-    rate = Row(rate_name, "rows/s", total / ours_s, total / bare_s, target_on="value", op=">=", limit=RATE_LIMIT,
+                 f"bare asyncpg cursor + csv.writer {bare_s:.2f} s; target ours/bare >= {RATIO_LIMIT:g}; "
+                 f">= {RATE_LIMIT:,} rows/s: {'yes' if total / ours_s >= RATE_LIMIT else 'no'}; "
+                 f"populating took {populate_s:.0f} s, measuring {measure_s:.0f} s")
+    rate = Row(rate_name, "rows/s", total / ours_s, total / bare_s, op=">=", limit=RATIO_LIMIT,
                note=rate_note, ok=rate_ok,
                extra={"rows": total, "ours_s": result["seconds"]["ours"], "bare_s": result["seconds"]["bare"],
                       "ours_bytes": sorted(result["bytes"]["ours"]), "bare_bytes": sorted(result["bytes"]["bare"]),

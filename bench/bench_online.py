@@ -1,4 +1,4 @@
-"""Online verify endpoint against a hello-world Litestar app, same server and load (BRIEF §8: >= 0.5×).
+"""Online verify endpoint against a hello-world Litestar app, same server and load (issue 18: >= 0.6×).
 
 Both apps run under uvicorn with 2 workers on 127.0.0.1 and free ports, started as subprocesses
 (`python -m bench.bench_online <factory> <port> <socket>`: exactly what `uvicorn --workers 2`
@@ -37,7 +37,10 @@ HTTP/1.1 keep-alive client in this process (32 connections, same duration). A wa
 2 s (quick: 1 s) precedes each measurement; the `nodelay` set-up runs 2 rounds in full mode,
 alternating which server goes first, and keeps the best of each; `stock` runs one. Both answers
 are checked (200, and VALID for ours) before loading; non-2xx answers under load are counted and
-make the row fail.
+make the row fail. Both servers run in the same interpreter, so uvicorn's "auto" picks the same
+event loop and HTTP parser for both (the note names them). The note also gives each server's CPU
+time per request (its process group's user + system time over the measured load): on a machine
+shared with other work the request rates swing with the load, the CPU cost of a request far less.
 """
 
 from __future__ import annotations
@@ -183,8 +186,27 @@ async def _seed(url: str, keys: Path) -> dict[str, str]:
 
 # ---- servers ------------------------------------------------------------------------------
 
+_GROUPS: dict[int, int] = {}
+"""Port → process group of the server listening there (its supervisor and workers)."""
 
-def _serve_main(factory: str, port: int, socket_mode: str) -> None:
+
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds used so far by the live processes of a process group (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def _serve_main(factory: str, port: int, socket_mode: str, module: str = "bench.bench_online") -> None:
     """What `uvicorn --factory bench.bench_online:<factory> --workers 2` does (uvicorn.main.run:
     bind the socket, uvicorn's Multiprocess supervisor), the listening socket made either by
     uvicorn (`stock`) or with proto IPPROTO_TCP (`nodelay`) so that asyncio sets TCP_NODELAY on
@@ -194,7 +216,7 @@ def _serve_main(factory: str, port: int, socket_mode: str) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config(f"bench.bench_online:{factory}", factory=True, host="127.0.0.1", port=port,
+    config = uvicorn.Config(f"{module}:{factory}", factory=True, host="127.0.0.1", port=port,
                             workers=WORKERS, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
     if socket_mode == "stock":
         sock = config.bind_socket()
@@ -207,10 +229,11 @@ def _serve_main(factory: str, port: int, socket_mode: str) -> None:
 
 
 @contextmanager
-def serve(factory: str, env: dict[str, str], log: Path, socket_mode: str = "nodelay") -> Iterator[int]:
-    """bench.bench_online:<factory> under uvicorn with 2 workers on a free port (see _serve_main); its port."""
+def serve(factory: str, env: dict[str, str], log: Path, socket_mode: str = "nodelay",
+          module: str = "bench.bench_online") -> Iterator[int]:
+    """<module>:<factory> under uvicorn with 2 workers on a free port (see _serve_main); its port."""
     port = free_port()
-    command = [sys.executable, "-m", "bench.bench_online", factory, str(port), socket_mode]
+    command = [sys.executable, "-m", "bench.bench_online", factory, str(port), socket_mode, module]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=BENCH_DIR.parent, env={**os.environ, **env}, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
@@ -226,8 +249,10 @@ def serve(factory: str, env: dict[str, str], log: Path, socket_mode: str = "node
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{factory} did not start in 60 s: {log.read_text()[-500:]}") from None
                 time.sleep(0.2)
+        _GROUPS[port] = process.pid  # start_new_session: the group's id is the supervisor's pid
         yield port
     finally:
+        _GROUPS.pop(port, None)
         _stop(process)
 
 
@@ -318,7 +343,14 @@ def _compare(ports: dict[str, int], headers: dict[str, str], body: str, *, secon
     for r in range(rounds):
         for side in ("hello", "ours") if r % 2 == 0 else ("ours", "hello"):
             load(ports[side], headers, body, warm, folder)
-            results[side].append(load(ports[side], headers, body, seconds, folder))
+            # The servers' own CPU per request as well: on a machine shared with other work the
+            # request rates swing with the load, the CPU each request costs much less.
+            group = _GROUPS.get(ports[side])
+            before = group_cpu_seconds(group) if group else 0.0
+            result = load(ports[side], headers, body, seconds, folder)
+            if group and result["rps"] > 0:
+                result["cpu_us"] = (group_cpu_seconds(group) - before) / (result["rps"] * seconds) * 1e6
+            results[side].append(result)
     return results
 
 
@@ -338,6 +370,10 @@ def _row(name: str, results: dict[str, list[dict[str, float]]], *, limit: float 
     bad = sum(x["bad"] + x["socket_errors"] for runs in results.values() for x in runs)
     timeouts = sum(x.get("timeouts", 0.0) for runs in results.values() for x in runs)
     note = f"{what}; {setup}"
+    cpu = {side: min((x["cpu_us"] for x in runs if "cpu_us" in x), default=None) for side, runs in results.items()}
+    if cpu["ours"] and cpu["hello"]:
+        note += (f"; server CPU per request {cpu['ours']:.0f} µs vs {cpu['hello']:.0f} µs "
+                 f"(ratio {cpu['hello'] / cpu['ours']:.2f})")
     if best["ours"]["p50_ms"] == best["ours"]["p50_ms"]:  # not NaN: wrk reported latencies
         note += f"; p50 latency {best['ours']['p50_ms']:.3g} ms vs {best['hello']['p50_ms']:.3g} ms"
     if timeouts:
@@ -375,7 +411,7 @@ def run(config: Config) -> list[Row]:
             what = "POST /api/v1/verify of the application" if endpoint else (
                 "NO /api/v1/verify in the application: a minimal Litestar app in bench/ calling verify_pass")
             for mode, name, limit, mode_rounds in (
-                ("nodelay", NAME, 0.5, rounds),
+                ("nodelay", NAME, 0.6, rounds),
                 ("stock", STOCK_NAME, None, 1),
             ):
                 with serve("hello_world", env, folder / f"hello-{mode}.log", mode) as hello_port, \
@@ -390,12 +426,22 @@ def run(config: Config) -> list[Row]:
                 socket_note = ("listening socket with TCP_NODELAY on accepted connections" if mode == "nodelay"
                                else "uvicorn's own socket, as stock `uvicorn --workers 2` (`cirqliz serve` now sets "
                                     "TCP_NODELAY): ~40 ms delayed-ACK stall per keep-alive response")
-                setup = (f"uvicorn {WORKERS} workers each, {socket_note}; {tool}, {CONNECTIONS} connections, "
+                setup = (f"uvicorn {WORKERS} workers each, {_implementations()}, {socket_note}; {tool}, "
+                         f"{CONNECTIONS} keep-alive connections, "
                          f"{seconds} s, {mode_rounds} round(s), best of each; {database_kind}, rate-limit store "
                          "in memory")
                 rows.append(_row(name, results, limit=limit, what=what, setup=setup))
                 rows[-1].extra.update(endpoint=endpoint, database=database_kind, socket=mode)
     return rows
+
+
+def _implementations() -> str:
+    """The event loop and HTTP parser uvicorn's "auto" picks, in both servers alike (same interpreter)."""
+    from importlib.util import find_spec
+
+    loop = "uvloop" if find_spec("uvloop") else "asyncio"
+    http = "httptools" if find_spec("httptools") else "h11"
+    return f"loop {loop}, http {http}"
 
 
 @contextmanager
@@ -404,4 +450,4 @@ def _sqlite(folder: Path) -> Iterator[str]:
 
 
 if __name__ == "__main__":  # the server launcher used by serve()
-    _serve_main(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+    _serve_main(sys.argv[1], int(sys.argv[2]), sys.argv[3], *sys.argv[4:5])

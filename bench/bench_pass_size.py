@@ -18,6 +18,6 @@ def run(config: Config) -> list[Row]:
     note = f"3 zones, 2 windows, a plate, issuer {sample().claims.iss!r}; EU DCC median {EU_DCC_MEDIAN}"
     return [
         Row("pass length", "chars", len(text), target_on="value", limit=260, note=note),
-        Row("QR version at ECC M (screens)", "version", qr_version(text, "M")),
-        Row("QR version at ECC Q (paper)", "version", qr_version(text, "Q")),
+        Row("QR version at ECC M (screens and paper, ADR 0008)", "version", qr_version(text, "M")),
+        Row("QR version at ECC Q (not used)", "version", qr_version(text, "Q")),
     ]

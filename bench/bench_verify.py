@@ -54,7 +54,7 @@ def run(config: Config) -> list[Row]:
             "µs",
             ours.best * 1e6,
             bare.best * 1e6,
-            limit=1.3,
+            limit=1.2,
             extra={"median_us": ours.median * 1e6, "baseline_median_us": bare.median * 1e6,
                    "median_ratio": ours.median / bare.median, "text_chars": len(s.text)},
         ),

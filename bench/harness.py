@@ -295,6 +295,21 @@ def format_table(rows: Sequence[Row]) -> str:
     return "\n".join(out)
 
 
+def format_markdown(document: dict[str, Any]) -> str:
+    """A results file (bench/results/*.json) as the README's Markdown table."""
+    lines = ["| benchmark | measured | baseline | ratio | target | met |", "|---|---|---|---|---|---|"]
+    for row in document["rows"]:
+        met = {True: "yes", False: "**no**", None: "—"}[row.get("met")]
+        ratio = "—" if row.get("ratio") is None else f"{row['ratio']:.2f}"
+        target = row.get("target") or "—"
+        if target.startswith("info"):
+            target = "info"
+        name = row["name"].replace("|", "\\|")
+        lines.append(f"| {name} | {_fmt(row.get('measured'), row.get('unit', ''))} | "
+                     f"{_fmt(row.get('baseline'), row.get('unit', ''))} | {ratio} | {target} | {met} |")
+    return "\n".join(lines)
+
+
 def write_json(rows: Sequence[Row], config: Config, path: Path | None = None) -> Path:
     """Write the run to bench/results/bench-<UTC time>.json (git-ignored) and return the path."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -321,7 +336,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer iterations (CI smoke run)")
     parser.add_argument("--no-install", action="store_true", help="do not create helper venvs (cose)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--markdown", metavar="RESULTS_JSON",
+                        help="print a results file as the README's Markdown table and exit")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(format_markdown(json.loads(Path(args.markdown).read_text())))
+        return 0
     if args.list:
         print("\n".join(discover()))
         return 0

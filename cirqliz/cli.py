@@ -28,7 +28,7 @@ def _keys_dir_option(parser: argparse.ArgumentParser) -> None:
         "--keys-dir",
         dest="keys_dir",
         default=os.environ.get("CIRQLIZ_KEYS_DIR", "keys"),
-        help="keys directory (default: $CIRQLIZ_KEYS_DIR or ./keys)",
+        help="dossier des clés (par défaut : $CIRQLIZ_KEYS_DIR ou ./keys)",
     )
 
 
@@ -39,61 +39,67 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    keys = sub.add_parser("keys", help="authority keys").add_subparsers(dest="action", required=True)
-    init = keys.add_parser("init", help="create the root key and a first signing key")
+    keys = sub.add_parser("keys", help="clés de l'autorité").add_subparsers(dest="action", required=True)
+    init = keys.add_parser("init", help="créer la clé racine et une première clé de signature")
     _keys_dir_option(init)
-    init.add_argument("--issuer", default="FR-DEMO", help="issuer name carried by passes (keep it short)")
-    init.add_argument("--alg", default="ES256", help="ES256 (default) or Ed25519 for the first signing key")
-    rotate = keys.add_parser("rotate", help="add a signing key (usable once a bundle publishes it)")
+    init.add_argument("--issuer", default="FR-DEMO", help="nom de l'émetteur porté par les laissez-passer (court)")
+    init.add_argument("--alg", default="ES256", help="ES256 (par défaut) ou Ed25519 pour la première clé de signature")
+    rotate = keys.add_parser("rotate", help="ajouter une clé de signature (utilisable une fois publiée par un paquet "
+                                            "de confiance)")
     _keys_dir_option(rotate)
     rotate.add_argument("--alg", default="ES256")
-    rotate.add_argument("--zones", help="comma-separated zone refs this key may sign for (default: all)")
-    listing = keys.add_parser("list", help="list keys and their status")
+    rotate.add_argument("--zones", help="références des zones que cette clé peut signer, séparées par des virgules "
+                                        "(par défaut : toutes)")
+    listing = keys.add_parser("list", help="lister les clés et leur état")
     _keys_dir_option(listing)
     listing.add_argument("--json", action="store_true")
-    withdraw = keys.add_parser("withdraw", help="withdraw a signing key")
+    withdraw = keys.add_parser("withdraw", help="retirer une clé de signature")
     _keys_dir_option(withdraw)
     withdraw.add_argument("kid")
 
-    bundle = sub.add_parser("bundle", help="trust bundles").add_subparsers(dest="action", required=True)
-    build = bundle.add_parser("build", help="sign the next trust bundle")
+    bundle = sub.add_parser("bundle", help="paquets de confiance").add_subparsers(dest="action", required=True)
+    build = bundle.add_parser("build", help="signer le prochain paquet de confiance")
     _keys_dir_option(build)
-    build.add_argument("--out", required=True, help="where to write the bundle (.cose)")
-    build.add_argument("--zones", help="zones JSON file (default: the packaged demo zones)")
-    build.add_argument("--revoked", help="file of revoked serials, one per line (hex, or ISSUER:HEX)")
-    build.add_argument("--max-age", type=int, default=3 * 86400, help="seconds before verifiers call it stale")
-    build.add_argument("--since", type=int, help="also write a delta from this seq to --delta-out")
-    build.add_argument("--delta-out", help="where to write the delta (with --since)")
-    show = bundle.add_parser("show", help="check a bundle and print what it holds")
+    build.add_argument("--out", required=True, help="où écrire le paquet (.cose)")
+    build.add_argument("--zones", help="fichier JSON des zones (par défaut : les zones de démonstration)")
+    build.add_argument("--revoked", help="fichier des numéros révoqués, un par ligne (hexadécimal, ou ÉMETTEUR:HEX)")
+    build.add_argument("--max-age", type=int, default=3 * 86400,
+                       help="secondes avant que les vérificateurs le jugent périmé")
+    build.add_argument("--since", type=int, help="écrire aussi un différentiel depuis ce numéro de séquence dans "
+                                                 "--delta-out")
+    build.add_argument("--delta-out", help="où écrire le différentiel (avec --since)")
+    show = bundle.add_parser("show", help="vérifier un paquet et afficher son contenu")
     _keys_dir_option(show)
     show.add_argument("file")
-    show.add_argument("--root", action="append", help="pinned root public key (PEM)")
+    show.add_argument("--root", action="append", help="clé publique racine épinglée (PEM)")
     show.add_argument("--json", action="store_true")
 
-    passes = sub.add_parser("pass", help="passes (development helper)").add_subparsers(dest="action", required=True)
-    sign = passes.add_parser("sign", help="sign a pass directly and print its text")
+    passes = sub.add_parser("pass", help="laissez-passer (outil de développement)")
+    passes = passes.add_subparsers(dest="action", required=True)
+    sign = passes.add_parser("sign", help="signer directement un laissez-passer et afficher son texte")
     _keys_dir_option(sign)
-    sign.add_argument("--zone", action="append", required=True, help="zone code (repeatable)")
+    sign.add_argument("--zone", action="append", required=True, help="code de zone (répétable)")
     sign.add_argument("--plate", required=True)
-    sign.add_argument("--from", dest="valid_from", required=True, help="ISO 8601 with offset")
-    sign.add_argument("--to", dest="valid_to", required=True, help="ISO 8601 with offset")
-    sign.add_argument("--window", action="append", default=[], help="e.g. 'Mo-Fr 07:00-11:00' (repeatable)")
-    sign.add_argument("--purpose", default="DELIVERY", help="purpose name or code (default DELIVERY)")
-    sign.add_argument("--png", help="also write the QR code to this PNG file")
+    sign.add_argument("--from", dest="valid_from", required=True, help="ISO 8601 avec décalage UTC")
+    sign.add_argument("--to", dest="valid_to", required=True, help="ISO 8601 avec décalage UTC")
+    sign.add_argument("--window", action="append", default=[], help="ex. 'Mo-Fr 07:00-11:00' (répétable)")
+    sign.add_argument("--purpose", default="DELIVERY", help="motif, nom ou code (par défaut DELIVERY)")
+    sign.add_argument("--png", help="écrire aussi le QR code dans ce fichier PNG")
 
-    db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
-    db.add_parser("upgrade", help="apply the migrations (run it before serving, once per deployment)")
-    db.add_parser("downgrade", help="revert every migration (destroys the data)")
-    serve = sub.add_parser("serve", help="run the web application")
+    db = sub.add_parser("db", help="base de données").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="appliquer les migrations (avant de servir, une fois par déploiement)")
+    db.add_parser("downgrade", help="annuler toutes les migrations (détruit les données)")
+    serve = sub.add_parser("serve", help="lancer l'application web")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (use PostgreSQL beyond 1)")
-    serve.add_argument("--demo", action="store_true", help="migrate, seed demo data and keys, print the logins")
+    serve.add_argument("--workers", type=int, default=1, help="processus de travail (PostgreSQL au-delà de 1)")
+    serve.add_argument("--demo", action="store_true", help="migrer, créer les données et clés de démonstration, "
+                                                           "afficher les comptes")
 
-    demo = sub.add_parser("demo", help="demo keys, bundle and a signed pass, checked offline")
-    demo.add_argument("--dir", default="var/demo", help="where to keep the demo keys and files")
+    demo = sub.add_parser("demo", help="clés, paquet et laissez-passer de démonstration, vérifiés hors ligne")
+    demo.add_argument("--dir", default="var/demo", help="où garder les clés et fichiers de démonstration")
 
-    verify = sub.add_parser("verify", help="check a pass offline")
+    verify = sub.add_parser("verify", help="vérifier un laissez-passer hors ligne")
     verify_cli.add_arguments(verify)
     _add_jobs_commands(sub)
     _add_data_commands(sub)  # after the jobs commands: it extends their `import` sub-command
@@ -108,6 +114,10 @@ def _add_opendata_commands(sub: argparse._SubParsersAction) -> None:
     from cirqliz.opendata import cli as opendata_cli
 
     opendata_cli.add_commands(sub)
+
+
+KEY_ROLE_FR = {"root": "racine", "signing": "signature"}
+KEY_STATUS_FR = {"root": "—", "pending": "en attente", "active": "active", "withdrawn": "retirée", "retired": "retirée"}
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -136,30 +146,34 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "keys":
         if args.action == "init":
             store = KeyStore.init(args.keys_dir, issuer=args.issuer, alg=algorithm_from_name(args.alg))
-            print(f"keys created in {store.path} for issuer {store.issuer}")
-            print(f"root key   {store.root_kid}")
-            print(f"signing    {store.keys[0].kid} (pending: run `cirqliz bundle build` to publish it)")
+            print(f"clés créées dans {store.path} pour l'émetteur {store.issuer}")
+            print(f"clé racine        {store.root_kid}")
+            print(f"clé de signature  {store.keys[0].kid} (en attente : lancez `cirqliz bundle build` pour la publier)")
             return 0
         store = KeyStore(args.keys_dir)
         if args.action == "rotate":
             try:
                 zones = [int(z) for z in args.zones.split(",")] if args.zones else None
             except ValueError:
-                raise verify_cli.UsageError(f"--zones: {args.zones!r} is not a comma-separated list of refs") from None
+                raise verify_cli.UsageError(f"--zones : {args.zones!r} n'est pas une liste de références séparées par "
+                                            f"des virgules") from None
             entry = store.rotate(algorithm_from_name(args.alg), zones)
-            print(f"new signing key {entry.kid} ({entry.alg}), pending until the next bundle is built")
+            print(f"nouvelle clé de signature {entry.kid} ({entry.alg}), en attente du prochain paquet de confiance")
             return 0
         if args.action == "withdraw":
             entry = store.withdraw(args.kid)
-            print(f"key {entry.kid} withdrawn; build and publish a bundle so verifiers refuse its passes")
+            print(f"clé {entry.kid} retirée ; construisez et publiez un paquet pour que les vérificateurs refusent "
+                  f"ses laissez-passer")
             return 0
         rows = store.describe()
         if args.json:
             print(json.dumps(rows, indent=2))
         else:
             for row in rows:
-                seq = "" if row["published_seq"] is None else f"seq {row['published_seq']}"
-                print(f"{row['kid']}  {row['role']:<8} {row['alg']:<6} {row['status']:<9} {seq}")
+                seq = "" if row["published_seq"] is None else f"paquet n° {row['published_seq']}"
+                role = KEY_ROLE_FR.get(row["role"], row["role"])
+                status = KEY_STATUS_FR.get(row["status"], row["status"])
+                print(f"{row['kid']}  {role:<10} {row['alg']:<7} {status:<10} {seq}")
         return 0
 
     if args.command == "bundle":
@@ -184,7 +198,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _ops_command(args)
     if args.command in ONBOARDING_COMMANDS:
         return _onboarding_command(args)
-    raise verify_cli.UsageError(f"unknown command {args.command}")
+    raise verify_cli.UsageError(f"commande inconnue : {args.command}")
 
 
 def _bundle(args: argparse.Namespace) -> int:
@@ -197,12 +211,13 @@ def _bundle(args: argparse.Namespace) -> int:
         revoked = []
         # Checked before building: a bundle built but not written out would still take its seq.
         if not Path(args.out).resolve().parent.is_dir():
-            raise verify_cli.UsageError(f"--out: the folder of {args.out} does not exist")
+            raise verify_cli.UsageError(f"--out : le dossier de {args.out} n'existe pas")
         if args.revoked:
             try:
                 lines = Path(args.revoked).read_text().splitlines()
             except OSError as exc:
-                raise verify_cli.UsageError(f"--revoked: cannot read {args.revoked}: {exc.strerror}") from None
+                raise verify_cli.UsageError(f"--revoked : impossible de lire {args.revoked} "
+                                            f"({verify_cli.os_reason(exc)})") from None
             for number, line in enumerate(lines, 1):
                 line = line.strip()
                 if not line or line.startswith("#"):
@@ -211,29 +226,31 @@ def _bundle(args: argparse.Namespace) -> int:
                 try:
                     cti = bytes.fromhex(serial)
                 except ValueError:
-                    raise verify_cli.UsageError(f"{args.revoked}:{number}: {serial!r} is not a hex serial") from None
+                    raise verify_cli.UsageError(f"{args.revoked}, ligne {number} : {serial!r} n'est pas un numéro "
+                                                f"hexadécimal") from None
                 if len(cti) != 8:
-                    raise verify_cli.UsageError(f"{args.revoked}:{number}: a serial has 16 hex digits")
+                    raise verify_cli.UsageError(f"{args.revoked}, ligne {number} : un numéro a 16 chiffres "
+                                                f"hexadécimaux")
                 revoked.append((iss or store.issuer, cti))
         if args.since is not None and not args.delta_out:
-            raise verify_cli.UsageError("--since needs --delta-out FILE")
+            raise verify_cli.UsageError("--since demande --delta-out FICHIER")
         data, content = store.build_bundle(zones=load_zones(args.zones), revoked=revoked, max_age=args.max_age)
         Path(args.out).write_bytes(data)
         print(
-            f"bundle seq {content.seq}: {len(content.keys)} key(s), {len(content.zones)} zone(s), "
-            f"{len(content.revoked) // 8} revocation(s), {len(data)} bytes -> {args.out}"
+            f"paquet n° {content.seq} : {len(content.keys)} clé(s), {len(content.zones)} zone(s), "
+            f"{len(content.revoked) // 8} révocation(s), {len(data)} octets -> {args.out}"
         )
         if args.since is not None:
             delta = store.delta_since(args.since)
             Path(args.delta_out).write_bytes(delta)
-            print(f"delta {args.since} -> {content.seq}: {len(delta)} bytes -> {args.delta_out}")
+            print(f"différentiel {args.since} -> {content.seq} : {len(delta)} octets -> {args.delta_out}")
         return 0
 
     roots = verify_cli.load_root(argparse.Namespace(root=args.root, keys_dir=args.keys_dir))
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
-        raise verify_cli.UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+        raise verify_cli.UsageError(f"impossible de lire {args.file} ({verify_cli.os_reason(exc)})") from None
     bundle = open_bundle(data, roots)
     c = bundle.content
     summary = {
@@ -256,12 +273,13 @@ def _bundle(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        print(f"bundle of {c.iss}, seq {c.seq}, issued at {c.issued_at}, max age {c.max_age} s, {len(data)} bytes")
+        print(f"paquet de {c.iss}, n° {c.seq}, émis à {c.issued_at}, durée de validité {c.max_age} s, {len(data)} "
+              f"octets")
         for k in summary["keys"]:
-            print(f"  key {k['kid']} {k['alg']}")
+            print(f"  clé {k['kid']} {k['alg']}")
         for kid in summary["withdrawn"]:
-            print(f"  withdrawn {kid}")
-        print(f"  {summary['revocations']} revocation(s)")
+            print(f"  retirée {kid}")
+        print(f"  {summary['revocations']} révocation(s)")
         for z in summary["zones"]:
             # The restriction schedule: when a pass is needed at all (ADR 0007).
             restriction = f"  réglementée : {', '.join(z['restriction'])}" if z["restriction"] else ""
@@ -277,24 +295,25 @@ def _sign_pass(args: argparse.Namespace) -> int:
     store = KeyStore(args.keys_dir)
     published = store.latest_bundle()
     if published is None:
-        raise verify_cli.UsageError("no bundle built yet: run `cirqliz bundle build --out FILE` first")
+        raise verify_cli.UsageError("aucun paquet de confiance construit : lancez d'abord `cirqliz bundle build --out "
+                                    "FICHIER`")
     refs = []
     for code in args.zone:
         zone = published.zone(code)
         if zone is None:
             known = ", ".join(sorted(published.zones_by_code))
-            raise verify_cli.UsageError(f"zone {code!r} is not in the latest bundle (known: {known})")
+            raise verify_cli.UsageError(f"la zone {code!r} n'est pas dans le dernier paquet (connues : {known})")
         refs.append(zone.ref)
     try:
         purpose = int(args.purpose) if args.purpose.isdigit() else Purpose[args.purpose.upper()].value
     except KeyError:
         raise verify_cli.UsageError(
-            f"unknown purpose {args.purpose!r} ({', '.join(p.name for p in Purpose)})"
+            f"motif inconnu {args.purpose!r} ({', '.join(p.name for p in Purpose)})"
         ) from None
     nbf = to_epoch(verify_cli.parse_instant(args.valid_from, "--from"))
     exp = to_epoch(verify_cli.parse_instant(args.valid_to, "--to"))
     if exp <= nbf:
-        raise verify_cli.UsageError("--to must be after --from")
+        raise verify_cli.UsageError("--to doit être après --from")
     key = store.signing_key(refs)
     iat = int(store.clock.now().timestamp())
     claims = PassClaims(
@@ -315,7 +334,7 @@ def _sign_pass(args: argparse.Namespace) -> int:
 
         Path(args.png).write_bytes(qr_png(text))
     print(text)
-    print(f"serial {claims.serial}  kid {key.kid.hex()}  {len(text)} characters", file=sys.stderr)
+    print(f"numéro {claims.serial}  clé {key.kid.hex()}  {len(text)} caractères", file=sys.stderr)
     return 0
 
 
@@ -326,10 +345,10 @@ def _db(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.action == "upgrade":
         migrate.upgrade(settings.database_url)
-        print(f"database up to date: {settings.database_url}")
+        print(f"base de données à jour : {settings.database_url}")
     else:
         migrate.downgrade(settings.database_url)
-        print(f"every migration reverted: {settings.database_url}")
+        print(f"toutes les migrations annulées : {settings.database_url}")
     return 0
 
 
@@ -367,10 +386,11 @@ def _serve(args: argparse.Namespace) -> int:
 
         migrate.upgrade(settings.database_url)
         seq = asyncio.run(seed_demo_database(settings, clock=SystemClock())).bundle_seq
-        print(f"demo data ready (trust bundle seq {seq}); every demo account uses the password {DEMO_PASSWORD}")
+        print(f"données de démonstration prêtes (paquet de confiance n° {seq}) ; chaque compte de démonstration a le "
+              f"mot de passe {DEMO_PASSWORD}")
         for name, (email, _display, _org, roles) in USERS.items():
             print(f"  {email:<32} {', '.join(r.value for r in roles):<28} ({name})")
-    print(f"CirQliz on http://{args.host}:{args.port}/  (Ctrl+C to stop)")
+    print(f"CirQliz sur http://{args.host}:{args.port}/  (Ctrl+C pour arrêter)")
     config = uvicorn_config(host=args.host, port=args.port, workers=args.workers)
     if args.workers <= 1:
         uvicorn.Server(config).run()
@@ -410,7 +430,7 @@ def _demo(args: argparse.Namespace) -> int:
     keys_dir = base / "keys"
     if not (keys_dir / "keyring.json").exists():
         KeyStore.init(keys_dir, issuer="FR-DEMO")
-        print(f"demo keys created in {keys_dir}")
+        print(f"clés de démonstration créées dans {keys_dir}")
     bundle_file, png = base / "bundle.cose", base / "pass.png"
     _bundle(
         argparse.Namespace(
@@ -468,7 +488,7 @@ def _demo(args: argparse.Namespace) -> int:
             at,
         ]
     )
-    print(f"\nThe QR code is in {png}. The web application is not built yet: see README.md.")
+    print(f"\nLe QR code est dans {png}. L'application web : `./dev run` (voir README.md).")
     return 0
 
 
@@ -483,35 +503,38 @@ def _add_data_commands(sub: argparse._SubParsersAction) -> None:
     environment, like `cirqliz db`."""
     imp = sub.choices.get("import")
     if imp is None:
-        imp = sub.add_parser("import", help="import zones into the database")
+        imp = sub.add_parser("import", help="importer des zones dans la base")
         imp.add_argument("format", choices=DATA_IMPORT_FORMATS)
         imp.add_argument("file")
-        imp.add_argument("--authority", required=True, help="authority code")
-        imp.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+        imp.add_argument("--authority", required=True, help="code de l'autorité")
+        imp.add_argument("--dry-run", action="store_true", help="montrer ce qui changerait, sans rien écrire")
     else:
         for action in imp._actions:
             if action.dest == "format" and action.choices is not None:
                 action.choices = (*action.choices, *DATA_IMPORT_FORMATS)
                 action.help = f"{action.help}; zfe (ZFE schema GeoJSON) or cerema (goods-traffic orders CSV)"
-    imp.add_argument("--actor", help="zfe/cerema: e-mail of the authority admin recorded in the audit log")
-    imp.add_argument("--json", action="store_true", help="zfe/cerema: print the report as JSON")
-    exp = sub.add_parser("export", help="export zones (open data) or exemption lists").add_subparsers(
+    imp.add_argument("--actor", help="zfe/cerema : adresse de l'administrateur de l'autorité inscrite au journal")
+    imp.add_argument("--json", action="store_true", help="zfe/cerema : afficher le rapport en JSON")
+    exp = sub.add_parser("export", help="exporter les zones (données ouvertes) ou les listes de "
+                                        "dérogations").add_subparsers(
         dest="action", required=True)
-    zones = exp.add_parser("zones", help="the authority's active zones as open data")
+    zones = exp.add_parser("zones", help="les zones actives de l'autorité en données ouvertes")
     zones.add_argument("--format", choices=("geojson", "datex2"), required=True,
-                       help="geojson: ZFE schema (low-emission zones); datex2: TrafficRegulationPublication")
-    zones.add_argument("--authority", required=True, help="authority code")
-    zones.add_argument("--out", help="file to write (default: standard output)")
-    zones.add_argument("--permit-url", help="where to apply for a permit (DATEX II whereToApplyForPermit)")
-    lists = exp.add_parser("exemptions", help="exempted and allowed vehicles (personal data: audited)")
-    lists.add_argument("--authority", required=True, help="authority code")
-    lists.add_argument("--zone", help="zone code")
-    lists.add_argument("--active-on", help="only rows valid on this day (YYYY-MM-DD, Paris time)")
-    lists.add_argument("--category", help="exemption kind (national, local, day_pass) or pass purpose (delivery...)")
+                       help="geojson : schéma ZFE (zones à faibles émissions) ; datex2 : TrafficRegulationPublication")
+    zones.add_argument("--authority", required=True, help="code de l'autorité")
+    zones.add_argument("--out", help="fichier à écrire (par défaut : la sortie standard)")
+    zones.add_argument("--permit-url", help="où demander une autorisation (DATEX II whereToApplyForPermit)")
+    lists = exp.add_parser("exemptions", help="véhicules dérogataires et autorisés (données personnelles : export "
+                                              "journalisé)")
+    lists.add_argument("--authority", required=True, help="code de l'autorité")
+    lists.add_argument("--zone", help="code de zone")
+    lists.add_argument("--active-on", help="seulement les lignes valables ce jour (AAAA-MM-JJ, heure de Paris)")
+    lists.add_argument("--category", help="type de dérogation (national, local, day_pass) ou motif du laissez-passer "
+                                          "(delivery…)")
     lists.add_argument("--status", choices=("active", "upcoming", "expired"))
     lists.add_argument("--format", choices=("csv", "csv-fr", "json"), default="csv")
-    lists.add_argument("--out", help="file to write (default: standard output)")
-    lists.add_argument("--actor", required=True, help="e-mail of an admin or reviewer of the authority")
+    lists.add_argument("--out", help="fichier à écrire (par défaut : la sortie standard)")
+    lists.add_argument("--actor", required=True, help="adresse d'un administrateur ou instructeur de l'autorité")
 
 
 def _data_command(args: argparse.Namespace) -> int:
@@ -659,7 +682,8 @@ async def _export_exemptions(args: argparse.Namespace, engine: Any, maker: Any, 
         else:
             out.flush()
     if args.out:
-        print(f"exemptions of {authority.code} ({args.format}) -> {args.out}, {size} bytes (audited)", file=sys.stderr)
+        print(f"dérogations de {authority.code} ({args.format}) -> {args.out}, {size} octets (export journalisé)",
+              file=sys.stderr)
     return 0
 
 
@@ -672,14 +696,15 @@ async def _export_exemptions(args: argparse.Namespace, engine: Any, maker: Any, 
 
 
 def _add_jobs_commands(sub: argparse._SubParsersAction) -> None:
-    worker = sub.add_parser("worker", help="run the scheduled jobs alone (no web server)")
-    worker.add_argument("--once", action="store_true", help="run every job once now, print the outcomes and exit")
-    imports = sub.add_parser("import", help="import temporary zones or activations into the database")
+    worker = sub.add_parser("worker", help="lancer seules les tâches programmées (sans serveur web)")
+    worker.add_argument("--once", action="store_true", help="lancer chaque tâche une fois maintenant, afficher les "
+                                                            "résultats et sortir")
+    imports = sub.add_parser("import", help="importer des zones temporaires ou des activations dans la base")
     imports.add_argument("format", choices=("perimeters", "datex2", "ical"),
                          help="perimeters (Préfecture de Police GeoJSON), datex2 (DiaLog) or ical (iCalendar)")
-    imports.add_argument("file", help="the file to import")
-    imports.add_argument("--authority", required=True, help="code of the authority the zones belong to")
-    imports.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    imports.add_argument("file", help="le fichier à importer")
+    imports.add_argument("--authority", required=True, help="code de l'autorité à qui appartiennent les zones")
+    imports.add_argument("--dry-run", action="store_true", help="montrer ce qui changerait, sans rien changer")
 
 
 def _jobs_command(args: argparse.Namespace) -> int:
@@ -737,14 +762,15 @@ async def _import(maker, args: argparse.Namespace, data: bytes, clock) -> int:  
 
 async def _run_jobs_once(maker, settings, clock) -> int:  # type: ignore[no-untyped-def]
     from cirqliz.issuance.signing import KeyStoreSigner
-    from cirqliz.jobs.jobs import jobs_for, run_job
+    from cirqliz.jobs.jobs import jobs_for, outcome_fr, run_job
 
     signer = KeyStoreSigner(settings.keys_dir, clock=clock)
     failed = 0
     for job in jobs_for(settings):
         run = await run_job(maker, job, clock=clock, settings=settings, signer=signer)
         failed += run.outcome == "failed"
-        print(f"{job.name:<18} {run.outcome:<8} {run.rows:>6} rows  {run.duration_ms:>6} ms  {run.detail or ''}")
+        print(f"{job.name:<18} {outcome_fr(run.outcome):<8} {run.rows:>6} lignes  {run.duration_ms:>6} ms  "
+              f"{run.detail or ''}")
     return 1 if failed else 0
 
 
@@ -762,8 +788,8 @@ async def _worker(maker, settings, clock) -> int:  # type: ignore[no-untyped-def
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     scheduler.start()
-    print(f"cirqliz worker: {len(scheduler.jobs)} jobs scheduled ({', '.join(j.name for j in scheduler.jobs)}); "
-          "Ctrl+C to stop")
+    print(f"cirqliz worker : {len(scheduler.jobs)} tâches programmées ({', '.join(j.name for j in scheduler.jobs)}) ; "
+          "Ctrl+C pour arrêter")
     try:
         await stop.wait()
     finally:
@@ -778,14 +804,15 @@ async def _worker(maker, settings, clock) -> int:  # type: ignore[no-untyped-def
 
 
 def _add_ops_commands(sub: argparse._SubParsersAction) -> None:
-    audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="action", required=True)
-    audit.add_parser("verify", help="check the audit log's hash chain (exit 1 if broken)")
-    backup = sub.add_parser("backup", help="back up the database (SQLite online copy, or pg_dump -Fc)")
-    backup.add_argument("path", help="file to write")
-    backup.add_argument("--force", action="store_true", help="replace an existing file")
-    restore = sub.add_parser("restore", help="restore a SQLite backup (checked first; the old file is kept as .bak)")
-    restore.add_argument("path", help="the backup file")
-    restore.add_argument("--force", action="store_true", help="replace the existing database")
+    audit = sub.add_parser("audit", help="journal d'audit").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="vérifier la chaîne d'empreintes du journal (code 1 si rompue)")
+    backup = sub.add_parser("backup", help="sauvegarder la base (copie en ligne SQLite, ou pg_dump -Fc)")
+    backup.add_argument("path", help="fichier à écrire")
+    backup.add_argument("--force", action="store_true", help="remplacer un fichier existant")
+    restore = sub.add_parser("restore", help="restaurer une sauvegarde SQLite (vérifiée d'abord ; l'ancien fichier "
+                                             "est gardé en .bak)")
+    restore.add_argument("path", help="le fichier de sauvegarde")
+    restore.add_argument("--force", action="store_true", help="remplacer la base existante")
 
 
 def _ops_command(args: argparse.Namespace) -> int:

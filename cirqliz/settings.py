@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -140,6 +141,23 @@ class Settings:
     """CIRQLIZ_PUBLICATION_DIRECTOR: the director of publication named in the legal notice."""
     host_name: str = ""
     """CIRQLIZ_HOST_NAME: the hosting provider's name and address (legal notice)."""
+    # ---- passes in the phone's wallet (issue 19); files relative to keys_dir, private keys mode 0600 ----
+    wallet_apple_cert: str = ""
+    """CIRQLIZ_WALLET_APPLE_CERT: the Pass Type ID certificate (PEM) under the keys folder; empty: no Apple Wallet."""
+    wallet_apple_key: str = ""
+    """CIRQLIZ_WALLET_APPLE_KEY: its private key (PEM, unencrypted, mode 0600) under the keys folder."""
+    wallet_apple_wwdr: str = ""
+    """CIRQLIZ_WALLET_APPLE_WWDR: Apple's WWDR intermediate certificate (PEM or DER) under the keys folder."""
+    wallet_apple_pass_type_id: str = ""
+    """CIRQLIZ_WALLET_APPLE_PASS_TYPE_ID: the Pass Type ID, e.g. pass.fr.ville-exemple.cirqliz."""
+    wallet_apple_team_id: str = ""
+    """CIRQLIZ_WALLET_APPLE_TEAM_ID: the Apple developer team identifier (10 letters or digits)."""
+    wallet_google_issuer_id: str = ""
+    """CIRQLIZ_WALLET_GOOGLE_ISSUER_ID: the Google Wallet issuer number; empty: no Google Wallet."""
+    wallet_google_service_account: str = ""
+    """CIRQLIZ_WALLET_GOOGLE_SERVICE_ACCOUNT: the service account's JSON key (mode 0600) under the keys folder."""
+    wallet_google_class_suffix: str = "laissez_passer"
+    """CIRQLIZ_WALLET_GOOGLE_CLASS_SUFFIX: the generic class of the passes is <issuer>.<suffix>."""
 
     def __post_init__(self) -> None:
         if self.env != DEVELOPMENT and self.secret_key == DEFAULT_SECRET_KEY:
@@ -156,6 +174,7 @@ class Settings:
         if self.hsts_seconds < 0:
             raise SettingsError("CIRQLIZ_HSTS_SECONDS doit valoir 0 (désactivé) ou un nombre positif de secondes")
         parse_networks(self.trusted_proxies)
+        _check_wallet(self)
 
     @property
     def proxy_networks(self) -> tuple[Network, ...]:
@@ -230,4 +249,36 @@ class Settings:
             operator_contact=get("operator_contact"),
             publication_director=get("publication_director"),
             host_name=get("host_name"),
+            wallet_apple_cert=get("wallet_apple_cert"),
+            wallet_apple_key=get("wallet_apple_key"),
+            wallet_apple_wwdr=get("wallet_apple_wwdr"),
+            wallet_apple_pass_type_id=get("wallet_apple_pass_type_id"),
+            wallet_apple_team_id=get("wallet_apple_team_id"),
+            wallet_google_issuer_id=get("wallet_google_issuer_id"),
+            wallet_google_service_account=get("wallet_google_service_account"),
+            wallet_google_class_suffix=get("wallet_google_class_suffix"),
         )
+
+
+APPLE_WALLET = ("wallet_apple_cert", "wallet_apple_key", "wallet_apple_wwdr", "wallet_apple_pass_type_id",
+                "wallet_apple_team_id")
+GOOGLE_WALLET = ("wallet_google_issuer_id", "wallet_google_service_account", "wallet_google_class_suffix")
+
+
+def _check_wallet(settings: Settings) -> None:
+    """Wallet settings come all together or not at all, and in the forms Apple and Google give them."""
+    for group in (APPLE_WALLET, GOOGLE_WALLET):
+        given = [name for name in group if getattr(settings, name)]
+        missing = [f"CIRQLIZ_{name.upper()}" for name in group if not getattr(settings, name)]
+        if given and missing and given != ["wallet_google_class_suffix"]:
+            raise SettingsError(f"portefeuille du téléphone : il manque {', '.join(missing)}")
+    if settings.wallet_apple_pass_type_id and not re.fullmatch(r"pass\.[A-Za-z0-9.-]+",
+                                                               settings.wallet_apple_pass_type_id):
+        raise SettingsError("CIRQLIZ_WALLET_APPLE_PASS_TYPE_ID doit commencer par « pass. » "
+                            "(ex. pass.fr.ville-exemple.cirqliz)")
+    if settings.wallet_apple_team_id and not re.fullmatch(r"[A-Z0-9]{10}", settings.wallet_apple_team_id):
+        raise SettingsError("CIRQLIZ_WALLET_APPLE_TEAM_ID doit compter 10 lettres majuscules ou chiffres")
+    if settings.wallet_google_issuer_id and not settings.wallet_google_issuer_id.isdigit():
+        raise SettingsError("CIRQLIZ_WALLET_GOOGLE_ISSUER_ID doit être un nombre (l'identifiant d'émetteur)")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", settings.wallet_google_class_suffix):
+        raise SettingsError("CIRQLIZ_WALLET_GOOGLE_CLASS_SUFFIX : lettres, chiffres, « . », « _ » ou « - » seulement")

@@ -232,6 +232,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: same order on every worker
 
 
+# --- passwords: Argon2 at its cheapest in the test processes --------------------------------------
+# The production parameters (RFC 9106, 64 MiB, 3 passes, 4 lanes) cost ~0.15 s of CPU per sign-in,
+# paid hundreds of times by the suite. A hash records its parameters, so everything the tests do
+# (hash, verify, the equal-work refusal) works the same; `cirqliz serve` processes the tests start
+# keep the production hasher, and tests/unit/test_password_cost.py checks its parameters.
+from argon2 import PasswordHasher as _PasswordHasher  # noqa: E402
+
+from cirqliz.issuance import passwords as _passwords  # noqa: E402
+
+_passwords._hasher = _PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # salt, hash lengths: as in production
+
+
 # --- property-based tests: reproducible in CI ------------------------------------------------
 # CI runs with a fixed seed so a landing never depends on chance; locally examples stay random.
 from hypothesis import settings as _hypothesis_settings  # noqa: E402

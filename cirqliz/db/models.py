@@ -229,6 +229,8 @@ class Application(SQLModel, table=True):
         check_in("status", ApplicationStatus),
         CheckConstraint(f"purpose IN ({_PURPOSES})", name="purpose"),
         CheckConstraint("expires_at > not_before", name="period_order"),
+        Index("ix_application_organisation_created", "organisation_id", "created_at"),
+        Index("ix_application_authority_status_submitted", "authority_id", "status", "submitted_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -320,13 +322,17 @@ class AccessPass(SQLModel, table=True):
         # One pass per vehicle per application, whatever races happen between reviewers.
         UniqueConstraint("application_id", "vehicle_id"),
         Index("ix_access_pass_status_expires_at", "status", "expires_at"),
+        Index("ix_access_pass_authority_issued", "authority_id", "issued_at"),
+        # Capped counts by status; with the index above it replaces a single-column authority_id
+        # index, so issuing maintains as many indexes as before.
+        Index("ix_access_pass_authority_status", "authority_id", "status"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     serial: str = Field(max_length=16)  # 8 random bytes, upper-case hex (as printed)
     application_id: uuid.UUID | None = Field(default=None, foreign_key="application.id")
     vehicle_id: uuid.UUID | None = Field(default=None, foreign_key="vehicle.id", index=True)
-    authority_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)
+    authority_id: uuid.UUID = Field(foreign_key="organisation.id")
     plate: str = Field(max_length=16, index=True)
     purpose: int
     not_before: datetime
@@ -387,18 +393,21 @@ class PassCheck(SQLModel, table=True):
     """A field agent's check of a pass; `id` comes from the device so uploads are idempotent."""
 
     __tablename__ = "pass_check"
+    __table_args__ = (Index("ix_pass_check_clock_offset_s", "clock_offset_s"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     serial: str | None = Field(default=None, max_length=16, index=True)
-    pass_id: uuid.UUID | None = Field(default=None, foreign_key="access_pass.id")
+    pass_id: uuid.UUID | None = Field(default=None, foreign_key="access_pass.id", index=True)
     agent_id: uuid.UUID = Field(foreign_key="user_account.id", index=True)
-    zone_id: uuid.UUID | None = Field(default=None, foreign_key="zone.id")
-    checked_at: datetime
+    zone_id: uuid.UUID | None = Field(default=None, foreign_key="zone.id", index=True)
+    checked_at: datetime = Field(index=True)
     verdict: str = Field(max_length=32)
     reason_code: str | None = Field(default=None, max_length=64)
     plate_seen: str | None = Field(default=None, max_length=16)
     device_id: str | None = Field(default=None, max_length=64)
     uploaded_at: datetime | None = None
+    # Seconds the phone's clock was ahead of the server's at its last sync (negative: behind).
+    clock_offset_s: int | None = None
 
 
 class AuditRecord(SQLModel, table=True):

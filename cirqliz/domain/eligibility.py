@@ -10,6 +10,7 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from cirqliz.domain.hours_form import describe_windows
 from cirqliz.domain.passes import pass_days
 from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.vehicles import CritAir, VehicleCategory, VehicleProfile
@@ -207,10 +208,10 @@ def check_windows(
                 continue
             cover |= week_minutes(candidate)
         if week_minutes(window) & ~cover:
-            zone_hours = ", ".join(w.describe() for w in allowed)
+            zone_hours = describe_windows(allowed)
             refusals.append(Refusal(
                 "window_outside_zone_hours",
-                f"le créneau demandé « {window.describe()} » sort des horaires de la zone "
+                f"le créneau demandé « {describe_windows([window])} » sort des horaires de la zone "
                 f"({zone_hours})",
             ))
     return refusals

@@ -14,12 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from cirqliz.domain.errors import OpeningHoursError, WindowError
 from cirqliz.domain.osm_hours import parse_opening_hours, rules_by_days, windows_to_opening_hours
-from cirqliz.domain.windows import ALL_DAYS, MINUTES_PER_DAY, TimeWindow, format_minute, parse_minute
+from cirqliz.domain.windows import (
+    ALL_DAYS,
+    MINUTES_PER_DAY,
+    TimeWindow,
+    format_minute,
+    parse_minute,
+    to_local,
+)
 
 WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 WEEKDAYS_SHORT_FR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
@@ -135,7 +142,40 @@ def choice_of(opening_hours: str | None) -> HoursChoice:
     return HoursChoice(HoursMode.WEEKLY, rows, windows[0].skip_public_holidays, text)
 
 
-# ---- French wording -------------------------------------------------------------------------
+# ---- French wording (and its English counterpart for the English pages) ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Wording:
+    """The words of one language for hours and periods."""
+
+    days: tuple[str, ...]
+    every_day: str
+    all_day: str
+    next_day: str
+    joiner: str
+    except_holidays: str
+    always: str
+    on_day: str
+    between_days: str
+    from_day: str
+    until_day: str
+    whole_days: str
+    same_day_times: str
+    between_times: str
+
+
+_FR = _Wording(WEEKDAYS_SHORT_FR, "tous les jours", "toute la journée", "{} le lendemain", " et ",
+               ", sauf jours fériés", ALWAYS_FR, "le {0}", "du {0} au {1}", "à partir du {0}", "jusqu'au {0}",
+               "du {0} au {1} inclus", "le {0} de {1} à {2}", "du {0} à {1} au {2} à {3}")
+_EN = _Wording(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "every day", "all day", "{} the next day",
+               " and ", ", except public holidays", "at all times", "on {0}", "from {0} to {1}", "from {0}",
+               "until {0}", "from {0} to {1} inclusive", "on {0} from {1} to {2}", "from {0} {1} to {2} {3}")
+_WORDINGS = {"fr": _FR, "en": _EN}
+
+
+def _wording(lang: str) -> _Wording:
+    return _WORDINGS.get(lang, _FR)
 
 
 def french_time(minute: int) -> str:
@@ -144,11 +184,16 @@ def french_time(minute: int) -> str:
     return f"{hours} h {minutes:02d}" if minutes else f"{hours} h"
 
 
-def french_days(mask: int) -> str:
+def _time(minute: int, lang: str) -> str:
+    return format_minute(minute) if lang == "en" else french_time(minute)
+
+
+def french_days(mask: int, *, lang: str = "fr") -> str:
     """A weekday mask in French: 'lun.–ven.', 'sam., dim.', 'tous les jours'; a run of three days or
     more is a range, and a week-end run goes on over Monday ('sam.–lun.')."""
+    words = _wording(lang)
     if mask & ALL_DAYS == ALL_DAYS:
-        return "tous les jours"
+        return words.every_day
     days = [d for d in range(7) if mask >> d & 1]
     runs: list[list[int]] = []
     for day in days:
@@ -162,60 +207,82 @@ def french_days(mask: int) -> str:
     parts = []
     for run in runs:
         if len(run) >= 3:
-            parts.append(f"{WEEKDAYS_SHORT_FR[run[0]]}–{WEEKDAYS_SHORT_FR[run[-1]]}")
+            parts.append(f"{words.days[run[0]]}–{words.days[run[-1]]}")
         else:
-            parts.extend(WEEKDAYS_SHORT_FR[d] for d in run)
+            parts.extend(words.days[d] for d in run)
     return ", ".join(parts)
 
 
-def _french_span(start: int, end: int) -> str:
+def _span(start: int, end: int, lang: str) -> str:
+    words = _wording(lang)
     if (start, end) == (0, MINUTES_PER_DAY):
-        return "toute la journée"
-    text = f"{french_time(start)}–{french_time(end)}"
-    return f"{text} le lendemain" if end <= start else text
+        return words.all_day
+    text = f"{_time(start, lang)}–{_time(end, lang)}"
+    return words.next_day.format(text) if end <= start else text
 
 
 def _french_date(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def describe_windows(windows: Iterable[TimeWindow], *, always: str = ALWAYS_FR) -> str:
+def describe_windows(windows: Iterable[TimeWindow], *, always: str | None = None, lang: str = "fr") -> str:
     """Windows in French: 'lun.–ven. 7 h–11 h ; sam. 7 h–10 h, sauf jours fériés'; no window at
-    all, or every day all day, is `always`."""
+    all, or every day all day, is `always` ('en permanence' by default). `lang="en"` gives the
+    English pages' wording ('Mon–Fri 07:00–11:00')."""
+    words = _wording(lang)
     items = list(windows)
     if not items or _always(items):
-        return always
+        return words.always if always is None else always
     groups: dict[tuple[date | None, date | None, bool], list[TimeWindow]] = {}
     for w in items:
         groups.setdefault((w.first_day, w.last_day, w.skip_public_holidays), []).append(w)
     parts = []
     for (first, last, skip), members in groups.items():
-        lines = [f"{french_days(mask)} {' et '.join(_french_span(s, e) for s, e in spans)}"
+        lines = [f"{french_days(mask, lang=lang)} {words.joiner.join(_span(s, e, lang) for s, e in spans)}"
                  for mask, spans in rules_by_days(members)]
         text = " ; ".join(lines)
         if first and last:
-            text = (f"le {_french_date(first)} : {text}" if first == last
-                    else f"du {_french_date(first)} au {_french_date(last)} : {text}")
+            dates = (words.on_day.format(_french_date(first)) if first == last
+                     else words.between_days.format(_french_date(first), _french_date(last)))
+            text = f"{dates} : {text}"
         elif first:
-            text = f"à partir du {_french_date(first)} : {text}"
+            text = f"{words.from_day.format(_french_date(first))} : {text}"
         elif last:
-            text = f"jusqu'au {_french_date(last)} : {text}"
+            text = f"{words.until_day.format(_french_date(last))} : {text}"
         if skip:
-            text += ", sauf jours fériés"
+            text += words.except_holidays
         parts.append(text)
     return " ; ".join(parts)
 
 
-def describe_hours(opening_hours: str | None, *, always: str = ALWAYS_FR) -> str:
+def describe_hours(opening_hours: str | None, *, always: str | None = None, lang: str = "fr") -> str:
     """An opening_hours value in French ('lun.–ven. 7 h–11 h'); none is `always`. A value the
     windows cannot express is quoted as it is, announced as particular hours."""
     text = (opening_hours or "").strip()
     if not text:
-        return always
+        return _wording(lang).always if always is None else always
     try:
         spec = parse_opening_hours(text)
     except OpeningHoursError:
-        return f"horaires illisibles : « {text} »"
+        return (f"unreadable hours: “{text}”" if lang == "en" else f"horaires illisibles : « {text} »")
     if spec.windows is None:
-        return f"horaires particuliers : « {text} »"
-    return describe_windows(spec.windows, always=always)
+        return (f"particular hours: “{text}”" if lang == "en" else f"horaires particuliers : « {text} »")
+    return describe_windows(spec.windows, always=always, lang=lang)
+
+
+def describe_period(start: datetime, end: datetime, tz: str, *, lang: str = "fr") -> str:
+    """A validity period [start, end) as every page and e-mail phrases it, in local time of `tz`:
+    'du 24/11/2026 au 10/12/2026 inclus' (whole local days; 'le 24/11/2026' for one),
+    'le 24/11/2026 de 9 h à 18 h', 'du 24/11/2026 à 9 h au 25/11/2026 à 18 h 30'."""
+    words = _wording(lang)
+    first, after = to_local(start, tz), to_local(end, tz)
+    if first.time() == after.time() == time.min and after > first:
+        last = (after - timedelta(days=1)).date()
+        if last == first.date():
+            return words.on_day.format(_french_date(last))
+        return words.whole_days.format(_french_date(first.date()), _french_date(last))
+    start_time = _time(first.hour * 60 + first.minute, lang)
+    end_time = _time(after.hour * 60 + after.minute, lang)
+    if first.date() == after.date():
+        return words.same_day_times.format(_french_date(first.date()), start_time, end_time)
+    return words.between_times.format(_french_date(first.date()), start_time, _french_date(after.date()), end_time)

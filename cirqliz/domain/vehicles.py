@@ -32,12 +32,57 @@ class VehicleCategory(StrEnum):
         """French label shown to people."""
         return _CATEGORY_LABELS_FR[self.value[0]] + f" ({self.value})"
 
+    @property
+    def description_fr(self) -> str:
+        """What the category is, in a driver's words ('camionnette, PTAC ≤ 3,5 t')."""
+        return CATEGORY_DESCRIPTIONS_FR[self]
+
+    @property
+    def explained_fr(self) -> str:
+        """The code and what it is: 'N1 — camionnette, PTAC ≤ 3,5 t' (forms, lists, import help)."""
+        return f"{self.value} — {CATEGORY_DESCRIPTIONS_FR[self]}"
+
 
 _CATEGORY_LABELS_FR = {
     "L": "deux ou trois roues, quadricycle",
     "M": "transport de personnes",
     "N": "transport de marchandises",
 }
+
+CATEGORY_SOURCE_FR = ("Catégories européennes : directive 2007/46/CE (annexe II, aujourd'hui règlement (UE) "
+                      "2018/858) pour M et N, règlement (UE) n° 168/2013 pour L ; elles figurent sur la carte "
+                      "grise, rubrique J.")
+"""Where the categories come from, in one line shown beside them."""
+
+# PTAC: poids total autorisé en charge (carte grise, rubrique F.2). The L limits are those of
+# règlement (UE) n° 168/2013, annexe I; M and N those of règlement (UE) 2018/858, article 4.
+CATEGORY_DESCRIPTIONS_FR: dict[VehicleCategory, str] = {
+    VehicleCategory.L1E: "cyclomoteur à deux roues, ≤ 50 cm³ ou ≤ 4 kW, ≤ 45 km/h",
+    VehicleCategory.L2E: "cyclomoteur à trois roues, ≤ 45 km/h",
+    VehicleCategory.L3E: "moto à deux roues, plus de 50 cm³ ou plus de 45 km/h",
+    VehicleCategory.L4E: "moto avec side-car",
+    VehicleCategory.L5E: "tricycle à moteur, plus de 45 km/h",
+    VehicleCategory.L6E: "quadricycle léger (voiturette sans permis), ≤ 425 kg à vide, ≤ 45 km/h",
+    VehicleCategory.L7E: "quadricycle lourd (quad, voiturette), ≤ 450 kg à vide (600 kg pour les "
+                         "marchandises), ≤ 15 kW",
+    VehicleCategory.M1: "voiture, 8 places assises au plus en plus du conducteur",
+    VehicleCategory.M2: "minibus, plus de 8 places en plus du conducteur, PTAC ≤ 5 t",
+    VehicleCategory.M3: "autobus ou autocar, plus de 8 places en plus du conducteur, PTAC > 5 t",
+    VehicleCategory.N1: "camionnette, PTAC ≤ 3,5 t",
+    VehicleCategory.N2: "camion, 3,5 t < PTAC ≤ 12 t",
+    VehicleCategory.N3: "poids lourd, PTAC > 12 t",
+}
+
+CATEGORY_MISSING_FR = "catégorie non renseignée — à compléter"
+"""Shown for a stored vehicle whose category is empty or no longer known."""
+
+
+def category_explained_fr(value: str | None) -> str:
+    """The explained label of a stored category value; CATEGORY_MISSING_FR when empty or unknown."""
+    try:
+        return VehicleCategory(value or "").explained_fr
+    except ValueError:
+        return CATEGORY_MISSING_FR
 
 
 class CritAir(IntEnum):
@@ -98,6 +143,11 @@ class VehicleProfile:
             )
 
 
+CRIT_AIR_UNCLASSIFIED = "NC"
+"""The form's and the file's explicit value for a vehicle without a Crit'Air class."""
+CRIT_AIR_UNCLASSIFIED_FR = "non classé (trop ancien pour une vignette)"
+
+
 def parse_crit_air(value: str | int | None) -> CritAir | None:
     """Read '0'..'5', 'E', 'EL', 'V3', 'Crit'Air 2' or None/'' (non classé)."""
     if value is None:
@@ -128,10 +178,14 @@ def vehicle_profile(
     length_cm: int | None = None,
 ) -> VehicleProfile:
     """Build a profile from typed values, normalising the plate and checking each field."""
+    if not (category or "").strip():
+        raise VehicleError("catégorie du véhicule manquante : choisissez-la (carte grise, rubrique J), "
+                           "par exemple N1 pour une camionnette", code="missing_category")
     try:
         cat = VehicleCategory(category)
     except ValueError as exc:
-        raise VehicleError(f"catégorie de véhicule inconnue : {category!r}",
+        raise VehicleError(f"catégorie de véhicule inconnue : « {category} » (catégories reconnues : "
+                           f"{', '.join(c.value for c in VehicleCategory)} ; carte grise, rubrique J)",
                            code="invalid_category") from exc
     try:
         energy_value = Energy(energy)

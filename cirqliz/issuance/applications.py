@@ -8,18 +8,25 @@ other gets a TransitionError; pass rows are unique per (application, vehicle) an
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, func, insert, literal, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
 from cirqliz.db.models import (
     AccessPass,
+    AccessRule,
     Application,
     ApplicationTransitionRecord,
     ApplicationVehicle,
@@ -41,6 +48,7 @@ from cirqliz.domain.applications import (
 )
 from cirqliz.domain.documents import DocumentFacts, DocumentQuota, check_document
 from cirqliz.domain.eligibility import (
+    AccessRuleSpec,
     Decision,
     PassRequest,
     Refusal,
@@ -53,7 +61,7 @@ from cirqliz.domain.passes import PassStatus, new_serial, pass_days, serial_hex
 from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.windows import TimeWindow
 from cirqliz.domain.zones import ReviewMode, ZoneStatus
-from cirqliz.issuance.audit import record_change
+from cirqliz.issuance.audit import record_change, record_changes
 from cirqliz.issuance.documents import DocumentStore
 from cirqliz.issuance.lookup import get_or_raise
 from cirqliz.issuance.mail import plate_display
@@ -214,13 +222,17 @@ async def application_vehicles(
     session: AsyncSession, application_id: uuid.UUID, *, lock: bool = False
 ) -> list[Vehicle]:
     """The vehicles of an application, by id (FOR UPDATE when `lock`, in a stable order)."""
-    statement = (
-        select(Vehicle).join(ApplicationVehicle, col(ApplicationVehicle.vehicle_id) == Vehicle.id)
-        .where(col(ApplicationVehicle.application_id) == application_id).order_by(col(Vehicle.id))
-    )
-    if lock:
-        statement = statement.with_for_update(of=Vehicle)
-    return list((await session.exec(statement)).all())
+    statement = _VEHICLES_LOCKED if lock else _VEHICLES
+    return list((await session.exec(statement, params={"application_id": application_id})).all())
+
+
+# Built once (a bound parameter for the id): building and keying a statement per call costs more
+# than running it on a small application.
+_VEHICLES = (
+    select(Vehicle).join(ApplicationVehicle, col(ApplicationVehicle.vehicle_id) == Vehicle.id)
+    .where(col(ApplicationVehicle.application_id) == bindparam("application_id")).order_by(col(Vehicle.id))
+)
+_VEHICLES_LOCKED = _VEHICLES.with_for_update(of=Vehicle)
 
 
 async def quota_days_used(
@@ -242,9 +254,10 @@ async def quota_days_used(
 async def assess_application(
     session: AsyncSession, application: Application, *,
     zones: Sequence[Zone] | None = None, vehicles: Sequence[Vehicle] | None = None,
+    rules: Mapping[uuid.UUID, Sequence[AccessRuleSpec]] | None = None,
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Decision]:
-    """The decision for every (vehicle, zone) pair of an application (its zones and vehicles are
-    read unless given; given vehicles must already be locked when that matters)."""
+    """The decision for every (vehicle, zone) pair of an application (its zones, vehicles and the
+    zones' rules are read unless given; given vehicles must already be locked when that matters)."""
     windows = tuple(window_from_json(w) for w in application.windows)
     decisions: dict[tuple[uuid.UUID, uuid.UUID], Decision] = {}
     if zones is None:
@@ -252,7 +265,8 @@ async def assess_application(
     if vehicles is None:
         vehicles = await application_vehicles(session, application.id)
     for zone in zones:
-        specs = [rule_spec(r) for r in await zone_rules(session, zone.id)]
+        specs = (list(rules[zone.id]) if rules is not None and zone.id in rules
+                 else [rule_spec(r) for r in await zone_rules(session, zone.id)])
         for vehicle in vehicles:
             request = PassRequest(
                 vehicle=profile_of(vehicle), purpose=Purpose(application.purpose),
@@ -297,24 +311,40 @@ def _refusals(
     return found
 
 
+def _latest_transition(application_id: Any) -> Any:
+    """The time of an application's last recorded transition (a scalar subquery)."""
+    return (select(func.max(ApplicationTransitionRecord.at))
+            .where(col(ApplicationTransitionRecord.application_id) == application_id).scalar_subquery())
+
+
 async def _record_transition(
-    session: AsyncSession, app: Application, step: ApplicationTransition
+    session: AsyncSession, app: Application, step: ApplicationTransition, latest: datetime | None
 ) -> None:
     # The history is read in time order: keep it strictly increasing even when two steps share
-    # a clock reading (a fixed clock, or a coarse one), so it never shows them swapped.
-    latest = (await session.exec(
-        select(func.max(ApplicationTransitionRecord.at))
-        .where(col(ApplicationTransitionRecord.application_id) == app.id)
-    )).one()
+    # a clock reading (a fixed clock, or a coarse one), so it never shows them swapped. `latest`:
+    # the last transition's time, read by the status UPDATE itself (one round trip less).
+    if latest is not None and latest.tzinfo is None:
+        latest = latest.replace(tzinfo=UTC)  # SQLite gives a naive UTC value for an expression
     at = step.at if latest is None or latest < step.at else latest + timedelta(microseconds=1)
-    session.add(ApplicationTransitionRecord(
-        application_id=app.id, from_status=step.from_status.value, to_status=step.to_status.value,
-        action=step.action.value, actor_id=step.actor_id, reason=step.reason, at=at,
-    ))
-    await record_change(session, actor_id=step.actor_id, entity="application", entity_id=app.id,
-                        action=step.action.value, at=step.at,
-                        before={"status": step.from_status.value},
-                        after={"status": step.to_status.value, "reason": step.reason})
+    # A plain INSERT now rather than an ORM object flushed later (no unit-of-work pass at commit);
+    # the audit record as a plain row too, so it shares the commit's single audit INSERT.
+    connection = await session.connection()
+    await connection.execute(_TRANSITION_INSERT, {
+        "id": uuid.uuid4(), "application_id": app.id, "from_status": step.from_status.value,
+        "to_status": step.to_status.value, "action": step.action.value, "actor_id": step.actor_id,
+        "reason": step.reason, "at": at,
+    })
+    await _record_audit(session, app, step)
+
+
+async def _record_audit(session: AsyncSession, app: Application, step: ApplicationTransition) -> None:
+    await record_changes(session, [{
+        "actor_id": step.actor_id, "entity": "application", "entity_id": app.id, "action": step.action.value,
+        "at": step.at, "before": {"status": step.from_status.value},
+        "after": {"status": step.to_status.value, "reason": step.reason}}])
+
+
+_TRANSITION_INSERT = insert(ApplicationTransitionRecord.__table__)  # type: ignore[attr-defined]
 
 
 async def _apply(
@@ -325,32 +355,101 @@ async def _apply(
     actor_id: uuid.UUID | None,
     reason: str | None,
     clock: Clock,
+    from_status: ApplicationStatus | None = None,
 ) -> tuple[Application, ApplicationTransition]:
-    """Check the transition, then change the status only if nobody changed it meanwhile."""
-    app = await get_or_raise(session, Application, application_id)
+    """Check the transition, then change the status only if nobody changed it meanwhile.
+
+    `from_status`: the only status the action leaves; the row is then not read first, the UPDATE
+    returns it (one round trip less)."""
+    app = await get_or_raise(session, Application, application_id) if from_status is None else None
     now = clock.now()
-    step = transition(app.status, action, actor_id=actor_id, reason=reason, at=now)
+    step = transition(app.status if app is not None else from_status, action, actor_id=actor_id, reason=reason,
+                      at=now)
     values: dict = {"status": step.to_status.value, "updated_at": now}
     if action in (ApplicationAction.SUBMIT, ApplicationAction.PROVIDE_INFO):
         values["submitted_at"] = now
     if step.to_status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED):
         values |= {"decided_at": now, "decided_by_id": actor_id, "decision_reason": step.reason}
-    result = await session.exec(
-        update(Application)
-        .where(col(Application.id) == app.id, col(Application.status) == step.from_status.value)
-        .values(**values)
-        .returning(Application.id)
-        .execution_options(synchronize_session=False)
-    )
-    if result.first() is None:
-        # Someone else moved it first: report the transition from the state they left.
+    if app is None and dialect_of(session) == "postgresql":
+        # One round trip: the UPDATE returns the row and the transition is inserted from it.
+        statement, params = _update_recording(application_id, step, values)
+        updated = (await session.exec(statement, params=params)).first()
+        changed = (updated,) if updated is not None else None
+    elif app is None:
+        changed = (await session.exec(_update_returning_statement(tuple(values)), params={
+            f"v_{name}": value for name, value in values.items()} | {
+            "app_id": application_id, "from_status": step.from_status.value})).first()
+    else:
+        statement = (update(Application)
+                     .where(col(Application.id) == application_id, col(Application.status) == step.from_status.value)
+                     .values(**values).execution_options(synchronize_session=False))
+        changed = (await session.exec(statement.returning(Application.id, _latest_transition(application_id)))).first()
+    if changed is None:
+        # Someone else moved it first (or it is not in `from_status`): report the transition from
+        # the state it is in.
+        app = app or await get_or_raise(session, Application, application_id)
         await session.refresh(app)
         next_status(app.status, action)  # raises the precise TransitionError
         raise TransitionError(f"la demande a changé d'état pendant l'opération ({app.status})",
                               code="concurrent_transition")
-    await session.refresh(app)
-    await _record_transition(session, app, step)
+    if app is None:
+        app = changed[0]
+    for name, value in values.items():  # what the UPDATE wrote, without reading the row back
+        set_committed_value(app, name, value)
+    if len(changed) == 1:  # _update_recording: the transition is already written
+        await _record_audit(session, app, step)
+    else:
+        await _record_transition(session, app, step, changed[1])
     return app, step
+
+
+def _update_recording(application_id: uuid.UUID, step: ApplicationTransition,
+                      values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """PostgreSQL: the status UPDATE (… WHERE status = from) and the transition INSERT in one
+    statement (data-modifying CTEs); selects the updated row as an Application, none if unchanged.
+    The statement and its bound values."""
+    params = {f"v_{name}": value for name, value in values.items()} | {
+        "app_id": application_id, "from_status": step.from_status.value, "t_id": uuid.uuid4(),
+        "t_to": step.to_status.value, "t_action": step.action.value, "t_actor": step.actor_id,
+        "t_reason": step.reason, "t_at": step.at}
+    return _update_recording_statement(tuple(values)), params
+
+
+@functools.cache
+def _update_returning_statement(names: tuple[str, ...]) -> Any:
+    # The status UPDATE returning the row and the last transition's time, built once per set of
+    # changed columns (bound parameters: its compiled form is cached).
+    table = Application.__table__  # type: ignore[attr-defined]
+    return (update(Application)
+            .where(col(Application.id) == bindparam("app_id"), col(Application.status) == bindparam("from_status"))
+            .values({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in names})
+            .returning(Application, _latest_transition(bindparam("app_id")))
+            .execution_options(synchronize_session=False))
+
+
+@functools.cache
+def _update_recording_statement(names: tuple[str, ...]) -> Any:
+    # Built once per set of changed columns, with bound parameters: its compiled form is cached.
+    table = Application.__table__  # type: ignore[attr-defined]
+    history = ApplicationTransitionRecord.__table__  # type: ignore[attr-defined]
+    changed = (update(table)
+               .where(table.c.id == bindparam("app_id"), table.c.status == bindparam("from_status"))
+               .values({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in names})
+               .returning(*table.c).cte("changed"))
+    latest = (select(func.max(history.c.at)).where(history.c.application_id == changed.c.id)
+              .scalar_subquery())
+    # As _record_transition: strictly after the last transition (GREATEST ignores NULL).
+    at = func.greatest(bindparam("t_at", type_=history.c.at.type), latest + literal(timedelta(microseconds=1)))
+    recorded = insert(history).from_select(
+        ["id", "application_id", "from_status", "to_status", "action", "actor_id", "reason", "at"],
+        select(bindparam("t_id", type_=history.c.id.type), changed.c.id,
+               bindparam("from_status", type_=history.c.from_status.type),
+               bindparam("t_to", type_=history.c.to_status.type),
+               bindparam("t_action", type_=history.c.action.type),
+               bindparam("t_actor", type_=history.c.actor_id.type),
+               bindparam("t_reason", type_=history.c.reason.type), at),
+    ).cte("recorded")
+    return select(aliased(Application, changed)).add_cte(recorded)
 
 
 async def submit_application(
@@ -382,15 +481,45 @@ async def submit_application(
     return app
 
 
+async def _zones_rules_issuer(
+    session: AsyncSession, app: Application
+) -> tuple[list[Zone], dict[uuid.UUID, list[AccessRuleSpec]], str]:
+    """An application's zones (by ref), their rules (in order) and its authority's code, in one query."""
+    rows = (await session.exec(_ZONES_RULES_ISSUER, params={"application_id": app.id})).all()
+    zones: dict[uuid.UUID, Zone] = {}
+    rules: dict[uuid.UUID, list[AccessRuleSpec]] = {}
+    issuer = ""
+    for zone, rule, code in rows:
+        zones.setdefault(zone.id, zone)
+        found = rules.setdefault(zone.id, [])
+        if rule is not None:
+            found.append(rule_spec(rule))
+        issuer = code
+    if not issuer:
+        issuer = (await get_or_raise(session, Organisation, app.authority_id)).code
+    return list(zones.values()), rules, issuer
+
+
+_ZONES_RULES_ISSUER = (
+    select(Zone, AccessRule, Organisation.code)
+    .join(ApplicationZone, col(ApplicationZone.zone_id) == Zone.id)
+    .join(Organisation, col(Organisation.id) == Zone.authority_id)
+    .outerjoin(AccessRule, col(AccessRule.zone_id) == Zone.id)
+    .where(col(ApplicationZone.application_id) == bindparam("application_id"))
+    .order_by(col(Zone.ref), col(AccessRule.position))
+)
+
+
 async def _check_eligible(
     session: AsyncSession, app: Application, *,
     zones: Sequence[Zone] | None = None, vehicles: Sequence[Vehicle] | None = None,
+    rules: Mapping[uuid.UUID, Sequence[AccessRuleSpec]] | None = None,
 ) -> dict[tuple[uuid.UUID, uuid.UUID], Decision]:
     if zones is None:
         zones = await application_zones(session, app.id)
     if vehicles is None:
         vehicles = await application_vehicles(session, app.id)
-    decisions = await assess_application(session, app, zones=zones, vehicles=vehicles)
+    decisions = await assess_application(session, app, zones=zones, vehicles=vehicles, rules=rules)
     if not all(d.eligible for d in decisions.values()):
         plates = {v.id: plate_display(v.plate) for v in vehicles}  # as people write it: AB-123-CD
         raise EligibilityError(_refusals(decisions, plates, {z.id: z.code for z in zones}))
@@ -455,32 +584,63 @@ async def approve_application(
     Eligibility is checked again (rules or quotas may have changed since submission) with the
     vehicles locked, so concurrent approvals for the same vehicle count quotas one at a time.
     """
-    app = await get_or_raise(session, Application, application_id)
-    next_status(app.status, ApplicationAction.APPROVE)
-    app, step = await _apply(session, application_id=application_id,
-                             action=ApplicationAction.APPROVE, actor_id=reviewer_id,
-                             reason=reason, clock=clock)
-    # Zones and locked vehicles are read once, for the check and for the passes (fewer round
-    # trips: a bulk approval of thousands of applications is bound by them).
-    zones = await application_zones(session, app.id)
-    vehicles = await application_vehicles(session, app.id, lock=True)
-    await _check_eligible(session, app, zones=zones, vehicles=vehicles)
-    authority = await get_or_raise(session, Organisation, app.authority_id)
-    windows = tuple(window_from_json(w) for w in app.windows)
-    passes = []
-    for vehicle in vehicles:
-        passes.append(await _issue_pass(
-            session, app=app, vehicle=vehicle, zones=zones, windows=windows, issuer=authority.code,
+    # No autoflush: the session holds nothing to write (the transition, passes and zones are plain
+    # INSERTs, the audit records plain rows inserted in one statement at commit).
+    with session.no_autoflush:
+        # Only a submitted application is approved: the status UPDATE returns the row (not read first).
+        app, step = await _apply(session, application_id=application_id,
+                                 action=ApplicationAction.APPROVE, actor_id=reviewer_id,
+                                 reason=reason, clock=clock, from_status=ApplicationStatus.SUBMITTED)
+        # Zones with their rules and issuer, and locked vehicles, are read once, for the check and
+        # for the passes.
+        zones, rules, issuer = await _zones_rules_issuer(session, app)
+        vehicles = await application_vehicles(session, app.id, lock=True)
+        await _check_eligible(session, app, zones=zones, vehicles=vehicles, rules=rules)
+        windows = tuple(window_from_json(w) for w in app.windows)
+        return await _issue_passes(
+            session, app=app, vehicles=vehicles, zones=zones, windows=windows, issuer=issuer,
             signer=signer, issued_by=reviewer_id, at=step.at, serial_source=serial_source,
-        ))
-    return passes
+        )
 
 
-async def _issue_pass(
+def insert_ignoring_serial_conflict(dialect: str, table: Any) -> Any:
+    """INSERT … ON CONFLICT (serial) DO NOTHING for access_pass (PostgreSQL or SQLite): a serial
+    already taken inserts nothing (the caller draws another), any other conflict still raises."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing(index_elements=["serial"])
+
+
+_PASS_INSERTS: dict[str, Any] = {}
+
+
+def _pass_insert(dialect: str) -> Any:
+    # Built once per dialect so its compiled form is cached (a statement per call compiles each time).
+    if dialect not in _PASS_INSERTS:
+        table = AccessPass.__table__  # type: ignore[attr-defined]
+        _PASS_INSERTS[dialect] = insert_ignoring_serial_conflict(dialect, table).returning(table.c.id)
+    return _PASS_INSERTS[dialect]
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The database dialect name of a session ('postgresql' or 'sqlite')."""
+    return session.sync_session.get_bind().dialect.name
+
+
+@dataclass(frozen=True)
+class PassOrder:
+    """One pass to issue: for this vehicle of this application, in these zones and hours."""
+
+    app: Application
+    vehicle: Vehicle
+    zones: Sequence[Zone]
+    windows: tuple[TimeWindow, ...]
+
+
+async def _issue_passes(
     session: AsyncSession,
     *,
     app: Application,
-    vehicle: Vehicle,
+    vehicles: Sequence[Vehicle],
     zones: Sequence[Zone],
     windows: tuple[TimeWindow, ...],
     issuer: str,
@@ -488,51 +648,82 @@ async def _issue_pass(
     issued_by: uuid.UUID | None,
     at: datetime,
     serial_source: Callable[[], bytes],
-) -> AccessPass:
-    """Reserve a fresh serial (retrying on the rare collision), sign, store, audit."""
+) -> list[AccessPass]:
+    """One signed pass per vehicle of `app` (see `issue_passes`), as rows of the session."""
+    stored = await issue_passes(session, [PassOrder(app, v, zones, windows) for v in vehicles], issuer=issuer,
+                                signer=signer, issued_by=issued_by, at=at, serial_source=serial_source)
+    rows = []
+    for values in stored:
+        # The stored row, known to the session as such (adding a detached object emits no INSERT).
+        row = AccessPass(**values)
+        make_transient_to_detached(row)
+        session.add(row)
+        rows.append(row)
+    return rows
+
+
+async def issue_passes(
+    session: AsyncSession,
+    orders: Sequence[PassOrder],
+    *,
+    issuer: str,
+    signer: PassSigner,
+    issued_by: uuid.UUID | None,
+    at: datetime,
+    serial_source: Callable[[], bytes],
+) -> list[dict[str, Any]]:
+    """Sign every ordered pass and store them with one INSERT (a serial already taken is skipped by
+    it, without a savepoint, then drawn and signed again), their zones with one more; the audit
+    records are added to the session (chained and written with the commit). The stored values, in
+    order."""
+    statement = _pass_insert(dialect_of(session))
+    connection = await session.connection()
+    waiting = list(enumerate(orders))
+    stored: dict[int, dict[str, Any]] = {}
     for _attempt in range(SERIAL_ATTEMPTS):
-        serial = serial_source()
-        row = AccessPass(
-            serial=serial_hex(serial), application_id=app.id, vehicle_id=vehicle.id,
-            authority_id=app.authority_id, plate=vehicle.plate, purpose=app.purpose,
-            not_before=app.not_before, expires_at=app.expires_at,
-            windows=[window_to_json(w) for w in windows], zone_refs=[z.ref for z in zones],
-            status=PassStatus.ACTIVE.value, issued_at=at, issued_by_id=issued_by, updated_at=at,
-        )
-        try:
-            async with session.begin_nested():
-                session.add(row)
-                await session.flush()
-        except IntegrityError as exc:
-            # Another pass holds this serial (a savepoint rollback also expunged `row`).
-            if "serial" not in str(exc.orig).lower():
-                raise
-            continue
-        break
-    else:
+        batch = [(position, _signed_values(order, issuer=issuer, signer=signer, issued_by=issued_by, at=at,
+                                           serial=serial_source()))
+                 for position, order in waiting]
+        inserted = set((await connection.execute(statement, [values for _p, values in batch])).scalars())
+        stored |= {position: values for position, values in batch if values["id"] in inserted}
+        waiting = [(position, orders[position]) for position, values in batch if values["id"] not in inserted]
+        if not waiting:
+            break
+    if waiting:
         raise DomainError("impossible d'attribuer un numéro de laissez-passer unique",
                           code="serial_exhausted")
+    result = [stored[position] for position in range(len(orders))]
+    links = [{"pass_id": values["id"], "zone_id": zone.id}
+             for order, values in zip(orders, result, strict=True) for zone in order.zones]
+    if links:
+        await connection.execute(insert(PassZone.__table__), links)  # type: ignore[attr-defined]
+    await record_changes(session, [
+        {"actor_id": issued_by, "entity": "pass", "entity_id": values["id"], "action": "issue", "at": at,
+         "after": {"serial": values["serial"], "status": values["status"], "plate": values["plate"],
+                   "zones": values["zone_refs"], "kid": values["kid"], "application_id": order.app.id}}
+        for order, values in zip(orders, result, strict=True)])
+    return result
+
+
+def _signed_values(order: PassOrder, *, issuer: str, signer: PassSigner, issued_by: uuid.UUID | None, at: datetime,
+                   serial: bytes) -> dict[str, Any]:
+    app, vehicle, zones = order.app, order.vehicle, order.zones
+    zone_refs = tuple(z.ref for z in zones)
     signed = signer.sign(claims_input=ClaimsInput(
-        issuer=issuer, serial=serial, issued_at=at, not_before=app.not_before,
-        expires_at=app.expires_at, plate=vehicle.plate, zone_refs=tuple(z.ref for z in zones),
-        purpose=Purpose(app.purpose), windows=windows,
+        issuer=issuer, serial=serial, issued_at=at, not_before=app.not_before, expires_at=app.expires_at,
+        plate=vehicle.plate, zone_refs=zone_refs, purpose=Purpose(app.purpose), windows=order.windows,
         zone_data_version=max(z.data_version for z in zones),
     ))
     if signed.serial != serial:
-        raise DomainError("le signataire a signé un autre numéro que celui réservé",
-                          code="signer_serial_mismatch")
-    row.signed_text = signed.text
-    row.kid = signed.kid
-    session.add(row)
-    for zone in zones:
-        session.add(PassZone(pass_id=row.id, zone_id=zone.id))
-    await session.flush()
-    await record_change(session, actor_id=issued_by, entity="pass", entity_id=row.id,
-                        action="issue", at=at,
-                        after={"serial": row.serial, "status": row.status, "plate": row.plate,
-                               "zones": row.zone_refs, "kid": row.kid,
-                               "application_id": app.id})
-    return row
+        raise DomainError("le signataire a signé un autre numéro que celui réservé", code="signer_serial_mismatch")
+    return {
+        "id": uuid.uuid4(), "serial": serial_hex(serial), "application_id": app.id, "vehicle_id": vehicle.id,
+        "authority_id": app.authority_id, "plate": vehicle.plate, "purpose": app.purpose,
+        "not_before": app.not_before, "expires_at": app.expires_at,
+        "windows": [window_to_json(w) for w in order.windows], "zone_refs": list(zone_refs),
+        "status": PassStatus.ACTIVE.value, "kid": signed.kid, "signed_text": signed.text, "issued_at": at,
+        "issued_by_id": issued_by, "updated_at": at,
+    }
 
 
 async def attach_document(

@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, func, inspect, text
+from sqlalchemy import event, func, insert, inspect, text
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -70,6 +70,26 @@ async def record_change(
     return record
 
 
+async def record_changes(session: AsyncSession, changes: Iterable[Mapping[str, Any]]) -> None:
+    """Add many audit records at once (each with `record_change`'s keywords): kept as plain rows,
+    not ORM objects (thousands per transaction in a bulk approval), chained at commit with the
+    others in the order recorded and inserted with one statement. Inside a savepoint they go
+    through `record_change`, so that rolling the savepoint back drops them."""
+    if session.in_nested_transaction():
+        for change in changes:
+            await record_change(session, **change)
+        return
+    pending = session.info.setdefault(_PENDING, [])
+    for change in changes:
+        before, after = change.get("before"), change.get("after")
+        pending.append({
+            "id": uuid.uuid4(), "at": change["at"], "actor_id": change.get("actor_id"), "entity": change["entity"],
+            "entity_id": str(change["entity_id"]), "action": change["action"],
+            "before": json_safe(before) if before is not None else None,
+            "after": json_safe(after) if after is not None else None,
+        })
+
+
 # ---- hash chain (issue 9, ADR 0006) -------------------------------------------------------------
 # Each record carries `seq` (1, 2, 3 … with no gap), `prev_hash` (the previous record's hash, or
 # GENESIS) and `hash` = sha256(prev_hash + canonical(record)). Seq and hashes are assigned when the
@@ -124,17 +144,18 @@ def _head_statement() -> Any:
 @event.listens_for(Session, "before_commit")
 def _chain_pending(session: Session) -> None:
     """Give this transaction's records their seq and hashes, right before it commits."""
-    pending: list[AuditRecord] | None = session.info.get(_PENDING)
+    pending: list[AuditRecord | dict[str, Any]] | None = session.info.get(_PENDING)
     if not pending or session.in_nested_transaction():
         return
     # Records of a rolled-back savepoint were expunged from the session: they are not chained.
-    records = [r for r in pending if r in session and r.seq is None]
+    # (Plain rows from record_changes are never added inside a savepoint.)
+    records = [r for r in pending if isinstance(r, dict) or (r in session and r.seq is None)]
     pending.clear()
     if not records:
         return
     # Every other change first, so the audit lock is the last lock taken; records not yet written
     # are held back from that flush and inserted once chained (no INSERT then UPDATE).
-    unwritten = [r for r in records if inspect(r).pending]
+    unwritten = [r for r in records if not isinstance(r, dict) and inspect(r).pending]
     for record in unwritten:
         session.expunge(record)
     session.flush()
@@ -145,12 +166,25 @@ def _chain_pending(session: Session) -> None:
     head = connection.execute(_head_statement()).first()
     seq, prev = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
     counts: dict[tuple[str, str], int] = {}
+    rows = []
     for record in records:
         seq += 1
-        record.seq, record.prev_hash = seq, prev
-        record.hash = prev = record_hash(record, prev)
-        counts[record.entity, record.action] = counts.get((record.entity, record.action), 0) + 1
-    session.flush()
+        if isinstance(record, dict):
+            record["seq"], record["prev_hash"] = seq, prev
+            record["hash"] = prev = chain_hash(prev, canonical_record(
+                seq, record["at"], record["actor_id"], record["entity"], record["entity_id"], record["action"],
+                record["before"], record["after"]))
+            rows.append(record)
+            key = (record["entity"], record["action"])
+        else:
+            record.seq, record.prev_hash = seq, prev
+            record.hash = prev = record_hash(record, prev)
+            key = (record.entity, record.action)
+        counts[key] = counts.get(key, 0) + 1
+    if len(rows) < len(records):  # ORM records chained above: write them (plain rows need no flush)
+        session.flush()
+    if rows:
+        connection.execute(insert(AuditRecord.__table__), rows)  # type: ignore[attr-defined]
     session.info[_COMMITTING] = counts
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import String, cast, func, or_
+from sqlalchemy import Uuid, case, cast, func, or_
+from sqlalchemy.orm import aliased, load_only
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,6 +38,7 @@ from cirqliz.db.models import (
 )
 from cirqliz.domain.errors import NotFound
 from cirqliz.domain.organisations import OrganisationKind
+from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.zones import ZoneKind, check_time_zone, check_zone_dates
 from cirqliz.issuance.audit import record_change, snapshot
 from cirqliz.issuance.lookup import get_or_raise
@@ -44,19 +46,54 @@ from cirqliz.issuance.lookup import get_or_raise
 T = TypeVar("T", bound=SQLModel)
 
 
+PAGE_SIZE = 50
+COUNT_CAP = 1000  # a list whose count would scan more says "plus de" instead (see capped_count)
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of a list: its rows and how many rows match in total."""
+    """One page of a list: its rows and how many rows match in total (`capped`: at least `total`)."""
 
     rows: list[Any]
     total: int
     offset: int
     limit: int
+    capped: bool = False
 
     @property
     def has_next(self) -> bool:
         """Whether another page follows."""
         return self.offset + self.limit < self.total
+
+    @property
+    def number(self) -> int:
+        """The page's number, from 1."""
+        return self.offset // max(self.limit, 1) + 1
+
+    @property
+    def pages(self) -> int:
+        """How many pages (at least 1; a lower bound when `capped`)."""
+        return max(1, -(-self.total // max(self.limit, 1)))
+
+
+def _clamp(offset: int, total: int, limit: int) -> int:
+    """`offset` brought back to the first row of the last page when past it (never below 0)."""
+    return page_offset(max(offset, 0) // max(limit, 1) + 1, total, limit)
+
+
+def page_offset(number: int, total: int, limit: int = PAGE_SIZE) -> int:
+    """The offset of page `number` (from 1), brought back to the last page when past it (and to
+    the first when below 1): a stale link to page 60 of a list now 3 pages long shows page 3."""
+    last = max(1, -(-total // max(limit, 1)))
+    return (min(max(number, 1), last) - 1) * limit
+
+
+async def capped_count(session: AsyncSession, statement: Any, cap: int) -> tuple[int, bool]:
+    """How many rows `statement` (a SELECT) gives, reading at most `cap` + 1 of them: (count,
+    whether there are more than `cap`). Constant cost where a full count would grow with the table."""
+    limited = statement.limit(cap + 1).subquery()
+    found = int((await session.exec(select(func.count()).select_from(limited))).one())
+    return min(found, cap), found > cap
 
 
 # ---- scoping ------------------------------------------------------------------------------
@@ -112,6 +149,24 @@ async def pass_counts(session: AsyncSession, authority_id: uuid.UUID) -> dict[st
     return await _count_by(session, col(AccessPass.status), col(AccessPass.authority_id) == authority_id)
 
 
+async def pass_counts_capped(session: AsyncSession, authority_id: uuid.UUID,
+                             cap: int | None = None) -> tuple[dict[str, int], set[str]]:
+    """Passes of the authority by status, each count stopping at `cap` (COUNT_CAP by default; one
+    statement, each status read along the (authority_id, status) index): the counts, and the
+    statuses with more than `cap`."""
+    cap = COUNT_CAP if cap is None else cap
+
+    def capped(status: str) -> Any:
+        rows = (select(col(AccessPass.id)).where(col(AccessPass.authority_id) == authority_id,
+                                                 col(AccessPass.status) == status).limit(cap + 1).subquery())
+        return select(func.count()).select_from(rows).scalar_subquery()
+
+    statuses = [s.value for s in PassStatus]
+    found = (await session.exec(select(*(capped(s).label(s) for s in statuses)))).one()
+    counts = {s: min(int(n), cap) for s, n in zip(statuses, found, strict=True) if n}
+    return counts, {s for s, n in zip(statuses, found, strict=True) if n > cap}
+
+
 async def zone_counts(session: AsyncSession, authority_id: uuid.UUID) -> dict[str, int]:
     """Zones of the authority by status."""
     return await _count_by(session, col(Zone.status), col(Zone.authority_id) == authority_id)
@@ -120,10 +175,34 @@ async def zone_counts(session: AsyncSession, authority_id: uuid.UUID) -> dict[st
 # ---- zones --------------------------------------------------------------------------------
 
 
-async def authority_zones(session: AsyncSession, authority_id: uuid.UUID) -> list[Zone]:
-    """Every zone of the authority, by ref."""
+# What lists and dropdowns show of a zone: never its geometry (kilobytes per zone, read and parsed
+# for nothing), nor its imported properties. Reading another attribute of these rows raises.
+ZONE_LIST_COLUMNS = (Zone.id, Zone.authority_id, Zone.ref, Zone.code, Zone.name, Zone.kind, Zone.time_zone,
+                     Zone.status, Zone.permanent, Zone.starts_on, Zone.ends_on, Zone.restriction_hours,
+                     Zone.source, Zone.data_version, Zone.updated_at)
+
+
+def _zone_list_select() -> Any:
+    return select(Zone).options(load_only(*ZONE_LIST_COLUMNS, raiseload=True))  # type: ignore[arg-type]
+
+
+async def authority_zones(session: AsyncSession, authority_id: uuid.UUID) -> list[Any]:
+    """Every zone of the authority, by ref, for dropdowns and links: plain rows with `id`, `ref`,
+    `code`, `name`, `kind` and `status` (no ORM objects: a city has a thousand zones)."""
     return list((await session.exec(
-        select(Zone).where(col(Zone.authority_id) == authority_id).order_by(col(Zone.ref)))).all())
+        select(Zone.id, Zone.ref, Zone.code, Zone.name, Zone.kind, Zone.status)
+        .where(col(Zone.authority_id) == authority_id).order_by(col(Zone.ref)))).all())
+
+
+async def zones_page(session: AsyncSession, authority_id: uuid.UUID, *, number: int = 1,
+                     limit: int = PAGE_SIZE) -> Page:
+    """One page of the authority's zones, by ref, without geometry."""
+    where = col(Zone.authority_id) == authority_id
+    total = int((await session.exec(select(func.count()).select_from(Zone).where(where))).one())
+    offset = page_offset(number, total, limit)
+    rows = (await session.exec(_zone_list_select().where(where).order_by(col(Zone.ref))
+                               .offset(offset).limit(limit))).all()
+    return Page(list(rows), total, offset, limit)
 
 
 async def rules_by_zone(session: AsyncSession, zone_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AccessRule]]:
@@ -215,13 +294,16 @@ async def list_applications(
                 .where(col(Vehicle.plate).contains(plate))))
         where.append(or_(*conditions))
     base = select(Application, Organisation).join(Organisation, col(Organisation.id) == Application.organisation_id)
-    total = (await session.exec(
-        select(func.count()).select_from(Application)
-        .join(Organisation, col(Organisation.id) == Application.organisation_id).where(*where))).one()
+    count = select(func.count()).select_from(Application)
+    if text.strip():  # the company's name is only needed to search it
+        count = count.join(Organisation, col(Organisation.id) == Application.organisation_id)
+    total = int((await session.exec(count.where(*where))).one())
+    offset = _clamp(offset, total, limit)
     rows = (await session.exec(
-        base.where(*where).order_by(col(Application.submitted_at), col(Application.created_at))
+        base.where(*where).order_by(col(Application.submitted_at), col(Application.created_at),
+                                    col(Application.id))
         .offset(offset).limit(limit))).all()
-    return Page(list(rows), int(total), offset, limit)
+    return Page(list(rows), total, offset, limit)
 
 
 async def plates_and_zones(
@@ -304,11 +386,14 @@ async def list_passes(
     needle = _plate_pattern(text)
     if needle:
         where.append(or_(col(AccessPass.plate).contains(needle), col(AccessPass.serial).contains(needle)))
-    total = (await session.exec(select(func.count()).select_from(AccessPass).where(*where))).one()
+    # The count stops COUNT_CAP rows past the page ("plus de …"): a full count reads every pass.
+    total, capped = await capped_count(session, select(col(AccessPass.id)).where(*where),
+                                       max(offset, 0) + COUNT_CAP)
+    offset = _clamp(offset, total, limit)
     rows = (await session.exec(select(AccessPass).where(*where)
                                .order_by(col(AccessPass.issued_at).desc(), col(AccessPass.serial))
                                .offset(offset).limit(limit))).all()
-    return Page(list(rows), int(total), offset, limit)
+    return Page(list(rows), total, offset, limit, capped)
 
 
 async def pass_zones(session: AsyncSession, pass_id: uuid.UUID) -> list[Zone]:
@@ -326,15 +411,18 @@ async def pass_revocation(session: AsyncSession, pass_id: uuid.UUID) -> Revocati
 # ---- audit and checks ---------------------------------------------------------------------
 
 
-def _id_text(session: AsyncSession, column: Any) -> ColumnElement[Any]:
-    """A UUID column as the text `str(uuid)` gives (how audit records store entity ids)."""
-    if session.get_bind().dialect.name == "sqlite":  # stored as 32 hex digits
-        parts = [func.substr(column, start, length) for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
-        text = parts[0]
-        for part in parts[1:]:
-            text = text.op("||")("-").op("||")(part)
-        return func.lower(text)
-    return cast(column, String)
+def _entity_uuid(session: AsyncSession) -> ColumnElement[Any]:
+    """`audit_record.entity_id` in the form the id columns store, so that the id side keeps its
+    primary-key index (casting every id to text instead reads whole tables). Only rows about the
+    scoped entities, whose entity_id is always str(uuid), are converted (CASE keeps the others
+    out of the cast)."""
+    scoped_entities = col(AuditRecord.entity).in_(SCOPED_ENTITIES)
+    if session.get_bind().dialect.name == "sqlite":  # ids stored as 32 hex digits
+        return case((scoped_entities, func.replace(AuditRecord.entity_id, "-", "")), else_=None)
+    return case((scoped_entities, cast(AuditRecord.entity_id, Uuid)), else_=None)
+
+
+SCOPED_ENTITIES = ("zone", "access_rule", "application", "pass")
 
 
 def _members(authority_id: uuid.UUID) -> Any:
@@ -353,27 +441,36 @@ async def audit_page(
     limit: int = 50,
 ) -> Page:
     """Audit records about the authority's zones, rules, applications and passes, plus every
-    record whose actor is a member of the authority (bundles, keys); newest first."""
-    zones = select(_id_text(session, Zone.id)).where(col(Zone.authority_id) == authority_id)
-    rules = (select(_id_text(session, AccessRule.id)).join(Zone, col(Zone.id) == AccessRule.zone_id)
-             .where(col(Zone.authority_id) == authority_id))
-    applications = select(_id_text(session, Application.id)).where(col(Application.authority_id) == authority_id)
-    passes = select(_id_text(session, AccessPass.id)).where(col(AccessPass.authority_id) == authority_id)
+    record whose actor is a member of the authority (bundles, keys); newest first.
+
+    Each record is tested by a primary-key lookup of its entity's authority (scalar subqueries:
+    an EXISTS or IN would be turned into a hash of every application and pass), newest first
+    along the index on `at`, so a page reads about `offset + limit` records whatever the log's
+    length; the count stops at COUNT_CAP records past the page ("plus de …")."""
+    entity_id = _entity_uuid(session)
+
+    zone_owner = select(Zone.authority_id).where(col(Zone.id) == entity_id).scalar_subquery()
+    rule_owner = (select(Zone.authority_id).join(AccessRule, col(AccessRule.zone_id) == Zone.id)
+                  .where(col(AccessRule.id) == entity_id).scalar_subquery())
+    application_owner = select(Application.authority_id).where(col(Application.id) == entity_id).scalar_subquery()
+    pass_owner = select(AccessPass.authority_id).where(col(AccessPass.id) == entity_id).scalar_subquery()
     scope = or_(
-        (col(AuditRecord.entity) == "zone") & col(AuditRecord.entity_id).in_(zones),
-        (col(AuditRecord.entity) == "access_rule") & col(AuditRecord.entity_id).in_(rules),
-        (col(AuditRecord.entity) == "application") & col(AuditRecord.entity_id).in_(applications),
-        (col(AuditRecord.entity) == "pass") & col(AuditRecord.entity_id).in_(passes),
         col(AuditRecord.actor_id).in_(_members(authority_id)),
+        (col(AuditRecord.entity) == "zone") & (zone_owner == authority_id),
+        (col(AuditRecord.entity) == "access_rule") & (rule_owner == authority_id),
+        (col(AuditRecord.entity) == "application") & (application_owner == authority_id),
+        (col(AuditRecord.entity) == "pass") & (pass_owner == authority_id),
     )
     where: list[Any] = [scope]
     if entity:
         where.append(col(AuditRecord.entity) == entity)
-    total = (await session.exec(select(func.count()).select_from(AuditRecord).where(*where))).one()
-    rows = (await session.exec(select(AuditRecord).where(*where)
-                               .order_by(col(AuditRecord.at).desc(), col(AuditRecord.id))
+    newest = (col(AuditRecord.at).desc(), col(AuditRecord.seq).desc(), col(AuditRecord.id))  # same time: latest first
+    total, capped = await capped_count(session, select(AuditRecord.id).where(*where).order_by(*newest),
+                                       max(offset, 0) + COUNT_CAP)
+    offset = _clamp(offset, total, limit)
+    rows = (await session.exec(select(AuditRecord).where(*where).order_by(*newest)
                                .offset(offset).limit(limit))).all()
-    return Page(list(rows), int(total), offset, limit)
+    return Page(list(rows), total, offset, limit, capped)
 
 
 async def list_checks(
@@ -383,15 +480,20 @@ async def list_checks(
     verdict: str = "",
     zone_id: uuid.UUID | None = None,
     serial: str = "",
+    clock_off_s: int | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> Page:
     """Agents' checks in the authority's zones, of its passes, or by its agents; newest first.
-    Rows are (PassCheck, zone code or None, agent name)."""
-    zones = select(Zone.id).where(col(Zone.authority_id) == authority_id)
-    passes = select(AccessPass.id).where(col(AccessPass.authority_id) == authority_id)
-    where: list[Any] = [or_(col(PassCheck.zone_id).in_(zones), col(PassCheck.pass_id).in_(passes),
-                            col(PassCheck.agent_id).in_(_members(authority_id)))]
+    Rows are (PassCheck, zone code or None, agent name). With `clock_off_s`, only the checks made
+    by a phone whose clock was more than that many seconds off the server's (either way)."""
+    # Primary-key lookups of each check's zone and pass (scalar subqueries): the page walks the
+    # index on checked_at, where IN or EXISTS over the authority's passes hashes all of them first.
+    zone = aliased(Zone)  # the rows' query joins Zone too: the subquery must not correlate to it
+    zone_owner = select(zone.authority_id).where(zone.id == PassCheck.zone_id).scalar_subquery()
+    pass_owner = select(AccessPass.authority_id).where(col(AccessPass.id) == PassCheck.pass_id).scalar_subquery()
+    where: list[Any] = [or_(col(PassCheck.agent_id).in_(_members(authority_id)), zone_owner == authority_id,
+                            pass_owner == authority_id)]
     if verdict:
         where.append(col(PassCheck.verdict) == verdict)
     if zone_id is not None:
@@ -399,12 +501,17 @@ async def list_checks(
     needle = _plate_pattern(serial)
     if needle:
         where.append(or_(col(PassCheck.serial).contains(needle), col(PassCheck.plate_seen).contains(needle)))
-    total = (await session.exec(select(func.count()).select_from(PassCheck).where(*where))).one()
+    if clock_off_s is not None:
+        where.append(or_(col(PassCheck.clock_offset_s) > clock_off_s, col(PassCheck.clock_offset_s) < -clock_off_s))
+    newest = (col(PassCheck.checked_at).desc(), col(PassCheck.id))
+    total, capped = await capped_count(session, select(PassCheck.id).where(*where).order_by(*newest),
+                                       max(offset, 0) + COUNT_CAP)
+    offset = _clamp(offset, total, limit)
     rows = (await session.exec(
         select(PassCheck, Zone.code, UserAccount.display_name)
         .outerjoin(Zone, col(Zone.id) == PassCheck.zone_id)
         .join(UserAccount, col(UserAccount.id) == PassCheck.agent_id)
-        .where(*where).order_by(col(PassCheck.checked_at).desc(), col(PassCheck.id))
+        .where(*where).order_by(*newest)
         .offset(offset).limit(limit))).all()
-    return Page(list(rows), int(total), offset, limit)
+    return Page(list(rows), total, offset, limit, capped)
 

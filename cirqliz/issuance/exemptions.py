@@ -10,8 +10,15 @@ purpose name), zone code and ref, start and end as UTC instants (end exclusive; 
 days are taken in the zone's time zone), pass serial, status ('active', 'upcoming', 'expired'
 at the time of the export).
 
-Rows are read with a server-side cursor in batches (`yield_per`) and written as they come, so
-memory stays flat whatever the number of rows.
+Formats. `csv` and `json` are machine formats: the English column names of COLUMNS (stable),
+codes for source, category and status, start and end as ISO 8601 UTC instants
+(`2026-03-01T08:00:00Z`). `csv-fr` is for French spreadsheets: UTF-8 with a BOM, ';', the French
+headers of COLUMNS_FR (same columns, same order), French labels for source, category and status,
+an exemption's first and last day as JJ/MM/AAAA (last day included), a pass's start and end as
+"JJ/MM/AAAA HH:MM" in its zone's time zone (end excluded, as on the pass).
+
+Rows are read with a server-side cursor in large batches (asyncpg's own cursor on PostgreSQL,
+plain tuples) and written as they come, so memory stays flat whatever the number of rows.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import io
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -43,6 +50,9 @@ from cirqliz.domain.windows import zone_info
 from cirqliz.issuance.audit import record_change
 
 COLUMNS = ("plate", "country", "source", "category", "zone_code", "zone_ref", "start", "end", "serial", "status")
+# The same columns in the French spreadsheet file (csv-fr), in the same order.
+COLUMNS_FR = ("Immatriculation", "Pays", "Origine", "Catégorie", "Zone", "Référence de la zone", "Début", "Fin",
+              "Numéro du laissez-passer", "Statut")
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "csv-fr": ("text/csv; charset=utf-8", "csv"),
@@ -70,6 +80,13 @@ def category_label(value: str) -> str:
 
 _PURPOSE_NAMES = {int(p): p.name.lower() for p in Purpose}
 _PURPOSE_CODES = {v: k for k, v in _PURPOSE_NAMES.items()}
+_KIND_VALUES = frozenset(k.value for k in ExemptionKind)
+_STATUS_CODES = {s: s for s in STATUSES}
+# What people read in the French file: labels, never codes.
+STATUS_LABELS_FR = {"active": "en cours", "upcoming": "à venir", "expired": "échue"}
+SOURCE_LABELS_FR = {"exemption": "dérogation", "pass": "laissez-passer"}
+_KIND_LABELS_FR = {k.value: k.label_fr for k in ExemptionKind}
+_PURPOSE_LABELS_FR = {int(p): p.label_fr for p in Purpose}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +172,7 @@ def _exemption_statement(authority_id: uuid.UUID, filters: ExemptionFilter, toda
 
 def _pass_statement(authority_id: uuid.UUID, filters: ExemptionFilter, now: datetime) -> Any:
     statement = (
-        select(AccessPass.plate, AccessPass.purpose, Zone.code, Zone.ref, AccessPass.not_before,
+        select(AccessPass.plate, AccessPass.purpose, Zone.code, Zone.ref, Zone.time_zone, AccessPass.not_before,
                AccessPass.expires_at, AccessPass.serial)
         .join(PassZone, col(PassZone.pass_id) == AccessPass.id)
         .join(Zone, col(Zone.id) == PassZone.zone_id)
@@ -177,44 +194,136 @@ def _pass_statement(authority_id: uuid.UUID, filters: ExemptionFilter, now: date
     return statement.order_by(col(AccessPass.plate), col(AccessPass.serial), col(Zone.ref))
 
 
+async def _record_batches(session: AsyncSession, statement: Any, batch_size: int) -> AsyncIterator[Sequence[Any]]:
+    """Batches of plain rows (tuple-like, in the statement's column order) from a server-side cursor.
+
+    On PostgreSQL (asyncpg) the compiled statement runs on asyncpg's own cursor, `batch_size` rows
+    per fetch, so the rows never become SQLAlchemy Row or ORM objects (half the cost of an export
+    went there); other drivers go through SQLAlchemy's streaming result, same batches.
+    """
+    conn = await session.connection()
+    if conn.dialect.driver == "asyncpg":
+        compiled = statement.compile(dialect=conn.dialect)
+        if compiled.positiontup is not None and "POSTCOMPILE" not in compiled.string:
+            params = compiled.construct_params()
+            processors = compiled._bind_processors  # what SQLAlchemy itself applies to each parameter
+            args = [processors[name](params[name]) if name in processors else params[name]
+                    for name in compiled.positiontup]
+            driver = (await conn.get_raw_connection()).driver_connection
+            if not driver.is_in_transaction():
+                # A cursor needs a transaction: let SQLAlchemy open it (one round trip), so that
+                # it also ends it when the session closes, even if the export stops half-way.
+                await conn.exec_driver_sql("SELECT 1")
+            cursor = await driver.cursor(compiled.string, *args)
+            while records := await cursor.fetch(batch_size):
+                yield records
+            return
+    result = await conn.stream(statement.execution_options(yield_per=batch_size))
+    async for partition in result.partitions(batch_size):
+        yield partition
+
+
+class _DayTexts(dict[date, str]):
+    """date -> its text, computed once per date (an export repeats a few thousand dates)."""
+
+    __slots__ = ("text_of",)
+
+    def __init__(self, text_of: Callable[[date], str]) -> None:
+        super().__init__()
+        self.text_of = text_of
+
+    def __missing__(self, day: date) -> str:
+        text = self[day] = self.text_of(day)
+        return text
+
+
+def _utc_midnight_texts(tz: str, shift: int = 0) -> _DayTexts:
+    """date -> ISO UTC instant of the local midnight `shift` days after it, in zone `tz`."""
+    return _DayTexts(lambda day: _local_midnight(day + timedelta(days=shift), tz))
+
+
+def _french_day(day: date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
 async def iter_exemption_rows(
     session: AsyncSession, *, authority_id: uuid.UUID, filters: ExemptionFilter, now: datetime,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int = DEFAULT_BATCH, french: bool = False,
 ) -> AsyncIterator[list[tuple]]:
     """Batches of rows (tuples in COLUMNS order), exemptions first, then passes; read with a
-    server-side cursor so that only one batch is in memory at a time."""
+    server-side cursor so that only one batch is in memory at a time.
+
+    Machine rows (csv, json): source, category and status as codes, start and end as UTC instants
+    (end exclusive). French rows (`french`, csv-fr): French labels, an exemption's first and last
+    day as JJ/MM/AAAA, a pass's start and end as JJ/MM/AAAA HH:MM in its zone's time zone.
+    """
     today = now.astimezone(zone_info(EXPORT_TZ)).date()
-    if filters.category is None or filters.category in {k.value for k in ExemptionKind}:
-        result = await session.stream(_exemption_statement(authority_id, filters, today)
-                                      .execution_options(yield_per=batch_size))
-        async for partition in result.partitions(batch_size):
+    status_text = STATUS_LABELS_FR if french else _STATUS_CODES
+    if filters.category is None or filters.category in _KIND_VALUES:
+        source = SOURCE_LABELS_FR["exemption"] if french else "exemption"
+        kinds = _Labels(_KIND_LABELS_FR if french else {})
+        active, upcoming, expired = status_text["active"], status_text["upcoming"], status_text["expired"]
+        starts_by_tz: dict[str, _DayTexts] = {}
+        ends_by_tz: dict[str, _DayTexts] = {}
+        french_days = _DayTexts(_french_day)
+        statement = _exemption_statement(authority_id, filters, today)
+        async for records in _record_batches(session, statement, batch_size):
             rows = []
-            for plate, kind, code, ref, tz, starts_on, ends_on, serial in partition:
-                number, country = _split_plate(plate)
-                status = "upcoming" if starts_on > today else ("expired" if ends_on < today else "active")
-                rows.append((number, country, "exemption", kind, code, ref, _local_midnight(starts_on, tz),
-                             _local_midnight(ends_on + timedelta(days=1), tz), serial or "", status))
+            append = rows.append
+            for plate, kind, code, ref, tz, starts_on, ends_on, serial in records:
+                if french:
+                    start_text, end_text = french_days[starts_on], french_days[ends_on]  # last day, inclusive
+                else:
+                    starts = starts_by_tz.get(tz)
+                    if starts is None:
+                        starts = starts_by_tz[tz] = _utc_midnight_texts(tz)
+                        ends_by_tz[tz] = _utc_midnight_texts(tz, 1)
+                    start_text, end_text = starts[starts_on], ends_by_tz[tz][ends_on]  # end exclusive
+                if ":" in plate:
+                    country, _, number = plate.partition(":")
+                else:
+                    number, country = plate, "FR"
+                append((number, country, source, kinds[kind], code, ref, start_text, end_text, serial or "",
+                        upcoming if starts_on > today else (expired if ends_on < today else active)))
             yield rows
     if filters.category is None or filters.category in _PURPOSE_CODES:
-        result = await session.stream(_pass_statement(authority_id, filters, now)
-                                      .execution_options(yield_per=batch_size))
-        async for partition in result.partitions(batch_size):
+        source = SOURCE_LABELS_FR["pass"] if french else "pass"
+        purposes = _PURPOSE_LABELS_FR if french else _PURPOSE_NAMES
+        statement = _pass_statement(authority_id, filters, now)
+        async for records in _record_batches(session, statement, batch_size):
             rows = []
-            for plate, purpose, code, ref, not_before, expires_at, serial in partition:
+            for plate, purpose, code, ref, tz, not_before, expires_at, serial in records:
                 number, country = _split_plate(plate)
                 if not_before.tzinfo is None:
                     not_before, expires_at = not_before.replace(tzinfo=UTC), expires_at.replace(tzinfo=UTC)
                 status = "upcoming" if not_before > now else ("expired" if expires_at <= now else "active")
-                rows.append((number, country, "pass", _PURPOSE_NAMES.get(purpose, str(purpose)), code, ref,
-                             _instant(not_before), _instant(expires_at), serial, status))
+                if french:
+                    start_text, end_text = _french_local(not_before, tz), _french_local(expires_at, tz)
+                else:
+                    start_text, end_text = _instant(not_before), _instant(expires_at)
+                rows.append((number, country, source, purposes.get(purpose, str(purpose)), code, ref, start_text,
+                             end_text, serial, status_text[status]))
             yield rows
+
+
+def _french_local(instant: datetime, tz: str) -> str:
+    return instant.astimezone(zone_info(tz)).strftime("%d/%m/%Y %H:%M")
+
+
+class _Labels(dict[str, str]):
+    """value -> label, a value without a label standing for itself (remembered)."""
+
+    def __missing__(self, value: str) -> str:
+        self[value] = value
+        return value
 
 
 async def encode_rows(batches: AsyncIterator[list[tuple]], fmt: str, counter: list[int]) -> AsyncIterator[bytes]:
     """The bytes of an export, one chunk per batch; `counter[0]` counts the rows written.
 
-    csv: UTF-8, ',' and a header; csv-fr: UTF-8 with a BOM and ';' (French spreadsheets);
-    json: one array of objects, written as it goes.
+    csv: UTF-8, ',' and COLUMNS as header; csv-fr: UTF-8 with a BOM, ';' and COLUMNS_FR as header
+    (French spreadsheets; the rows should be the French ones); json: one array of objects with
+    COLUMNS as keys, written as it goes.
     """
     if fmt not in FORMATS:
         raise DomainError(f"format inconnu : {fmt!r} (attendu : {', '.join(FORMATS)})", code="invalid_format")
@@ -234,7 +343,7 @@ async def encode_rows(batches: AsyncIterator[list[tuple]], fmt: str, counter: li
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";" if fmt == "csv-fr" else ",", lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(COLUMNS_FR if fmt == "csv-fr" else COLUMNS)
     prefix = BOM if fmt == "csv-fr" else ""
     yield (prefix + buffer.getvalue()).encode("utf-8")
     async for rows in batches:
@@ -299,26 +408,30 @@ class ZoneCounts:
     passes_active: int
 
 
-async def counts_by_zone(session: AsyncSession, authority_id: uuid.UUID, now: datetime) -> list[ZoneCounts]:
-    """Per zone of the authority: exemptions (all, and valid today) and passes valid now."""
+async def counts_by_zone(session: AsyncSession, authority_id: uuid.UUID, now: datetime,
+                         zone_ids: Sequence[uuid.UUID] | None = None) -> list[ZoneCounts]:
+    """Per zone of the authority (or of those of `zone_ids`, e.g. one page of them): exemptions
+    (all, and valid today) and passes valid now."""
+    only = [col(Zone.id).in_(list(zone_ids))] if zone_ids is not None else []
     today = now.astimezone(zone_info(EXPORT_TZ)).date()
     active_today = and_(col(Exemption.starts_on) <= today, col(Exemption.ends_on) >= today)
     exemptions = dict((zone_id, (total, active)) for zone_id, total, active in (await session.exec(
         select(Exemption.zone_id, func.count(), func.sum(case((active_today, 1), else_=0)))
-        .join(Zone, col(Zone.id) == Exemption.zone_id).where(col(Zone.authority_id) == authority_id)
+        .join(Zone, col(Zone.id) == Exemption.zone_id).where(col(Zone.authority_id) == authority_id, *only)
         .group_by(col(Exemption.zone_id)))).all())
     passes = dict((await session.exec(
         select(PassZone.zone_id, func.count()).join(AccessPass, col(AccessPass.id) == PassZone.pass_id)
         .where(col(AccessPass.authority_id) == authority_id, col(AccessPass.status) == PassStatus.ACTIVE.value,
-               col(AccessPass.not_before) <= now, col(AccessPass.expires_at) > now)
+               col(AccessPass.not_before) <= now, col(AccessPass.expires_at) > now,
+               *([col(PassZone.zone_id).in_(list(zone_ids))] if zone_ids is not None else []))
         .group_by(col(PassZone.zone_id)))).all())
-    zones = (await session.exec(select(Zone).where(col(Zone.authority_id) == authority_id)
-                                .order_by(col(Zone.ref)))).all()
+    zones = (await session.exec(select(Zone.id, Zone.code, Zone.name, Zone.kind)  # no geometry: a table of counts
+                                .where(col(Zone.authority_id) == authority_id, *only).order_by(col(Zone.ref)))).all()
     out = []
-    for zone in zones:
-        total, active = exemptions.get(zone.id, (0, 0))
-        out.append(ZoneCounts(zone.id, zone.code, zone.name, zone.kind, int(total or 0), int(active or 0),
-                              int(passes.get(zone.id, 0))))
+    for zone_id, code, name, kind in zones:
+        total, active = exemptions.get(zone_id, (0, 0))
+        out.append(ZoneCounts(zone_id, code, name, kind, int(total or 0), int(active or 0),
+                              int(passes.get(zone_id, 0))))
     return out
 
 
@@ -344,7 +457,7 @@ async def stream_export(
     try:
         async with read_maker() as session:
             batches = iter_exemption_rows(session, authority_id=authority_id, filters=filters, now=now,
-                                          batch_size=batch_size)
+                                          batch_size=batch_size, french=fmt == "csv-fr")
             async for chunk in encode_rows(batches, fmt, counter):
                 yield chunk
         complete = True

@@ -73,7 +73,8 @@ class KeyEntry:
         return "active" if self.published_seq is not None else "pending"
 
 
-def _passphrase() -> bytes | None:
+def passphrase() -> bytes | None:
+    """The private keys' passphrase (CIRQLIZ_KEY_PASSPHRASE), None when unset."""
     value = os.environ.get(PASSPHRASE_ENV)
     return value.encode() if value else None
 
@@ -84,7 +85,7 @@ def _write_private(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def _check_private_mode(file: Path) -> None:
+def check_private_mode(file: Path) -> None:
     """Refuse a private key that others than its owner may read or write (a leaked copy cannot be recalled)."""
     if os.name != "posix":
         return
@@ -162,7 +163,7 @@ class KeyStore:
 
     @staticmethod
     def _store_key(path: Path, key: SigningKey) -> None:
-        _write_private(path / "private" / f"{key.kid.hex()}.pem", key.to_pem(_passphrase()))
+        _write_private(path / "private" / f"{key.kid.hex()}.pem", key.to_pem(passphrase()))
         _write_atomic(path / "public" / f"{key.kid.hex()}.pem", key.verify_key().pem())
 
     def _save(self) -> None:
@@ -177,11 +178,15 @@ class KeyStore:
     # ---- keys ------------------------------------------------------------------------------
 
     def _load_private(self, kid: str) -> SigningKey:
+        return self.load_private(kid)
+
+    def load_private(self, kid: str) -> SigningKey:
+        """A private key of this keystore, checked (owner-only file) and decrypted."""
         file = self.path / "private" / f"{kid}.pem"
         if file.exists():
-            _check_private_mode(file)
+            check_private_mode(file)
         try:
-            return SigningKey.from_pem(file.read_bytes(), _passphrase())
+            return SigningKey.from_pem(file.read_bytes(), passphrase())
         except FileNotFoundError as exc:
             raise KeyStoreError(f"private key {kid} is missing from {file.parent}", code="missing_key") from exc
         except (TypeError, ValueError) as exc:
@@ -229,6 +234,10 @@ class KeyStore:
         A key restricted to some zones (`rotate --zones`) never signs a pass for another zone:
         verifiers would refuse it (KEY_NOT_AUTHORISED), so an unrestricted older key signs it.
         """
+        return self.load_private(self.signing_entry(zones).kid)
+
+    def signing_entry(self, zones: Iterable[int] | None = None) -> KeyEntry:
+        """The keyring entry of the key `signing_key` would load (KeyStoreError when none may sign)."""
         usable = [k for k in self.keys if k.status == "active"]
         if not usable:
             pending = any(k.status == "pending" for k in self.keys)
@@ -243,8 +252,7 @@ class KeyStore:
                     "rotate a key for them (`cirqliz keys rotate`) and publish a bundle",
                     code="no_key_for_zones",
                 )
-        newest = max(usable, key=lambda k: (k.published_seq, k.created_at))
-        return self._load_private(newest.kid)
+        return max(usable, key=lambda k: (k.published_seq, k.created_at))
 
     def _now(self) -> int:
         return int(self.clock.now().timestamp())

@@ -38,7 +38,6 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import event, func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -54,9 +53,11 @@ from cirqliz.db.models import (
     TemporaryZone,
     UserAccount,
     Vehicle,
+    window_from_json,
 )
 from cirqliz.domain.applications import ApplicationStatus
 from cirqliz.domain.errors import DomainError
+from cirqliz.domain.hours_form import describe_period, describe_windows
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.plates import parse_plate
@@ -93,12 +94,15 @@ def _day(value: datetime | None) -> str:
 
 
 def _period(start: datetime, end: datetime) -> str:
-    """A period phrased as on the pages: 'du 24/11/2026 au 10/12/2026 inclus' for whole local days,
-    else 'du 24/11/2026 09:00 au 24/11/2026 18:00'."""
-    first, after = start.astimezone(PARIS), end.astimezone(PARIS)
-    if first.time() == after.time() == datetime.min.time():
-        return f"du {first:%d/%m/%Y} au {after - timedelta(days=1):%d/%m/%Y} inclus"
-    return f"du {_local(start)} au {_local(end)}"
+    """A period phrased as on the pages (one wording: describe_period): 'du 24/11/2026 au
+    10/12/2026 inclus' for whole local days, else 'le 24/11/2026 de 9 h à 18 h'."""
+    return describe_period(start, end, "Europe/Paris")
+
+
+def _hours(windows: Sequence[Any] | None) -> str:
+    """A pass's own hours as on the pages ('lun.–ven. 7 h–11 h'); '' when it has none."""
+    items = [window_from_json(w) if isinstance(w, dict) else w for w in windows or ()]
+    return describe_windows(items) if items else ""
 
 
 def plate_display(value: str) -> str:
@@ -131,6 +135,7 @@ class Mailer:
         self.env.filters["purpose"] = purpose_label
         self.env.filters["plate"] = plate_display
         self.env.globals["period"] = _period
+        self.env.filters["hours"] = _hours
 
     @staticmethod
     @lru_cache(maxsize=8)
@@ -377,40 +382,85 @@ async def send_expiry_reminders(
 ) -> int:
     """Remind holders of active passes expiring within `days`; each pass is reminded once.
 
-    The reminder is remembered in `sent_notification` (kind, pass id) in the caller's transaction,
-    and the mail leaves when it commits: running it again, or in two processes at once, sends no
-    second reminder (the unique constraint refuses the second record). Returns the number of passes
-    reminded.
+    Set-based (issue 18): one query finds the passes not reminded yet with their applicant, one
+    finds the professionals of the vehicles' companies for the others, and the reminders are
+    remembered with bulk INSERT … ON CONFLICT DO NOTHING RETURNING in `sent_notification` (kind,
+    pass id), in the caller's transaction; mail goes only for the rows this run inserted, when it
+    commits. Running it again, or in two processes at once, sends no second reminder (the unique
+    constraint turns the second insert into nothing). Returns the number of passes reminded.
     """
     mailer = mailer or Mailer.for_settings(settings)
-    rows = (await session.exec(
-        select(AccessPass).where(
-            col(AccessPass.status) == PassStatus.ACTIVE.value,
-            col(AccessPass.expires_at) > now,
-            col(AccessPass.expires_at) <= now + timedelta(days=days),
-        ).order_by(col(AccessPass.expires_at))
+    due = (col(AccessPass.status) == PassStatus.ACTIVE.value, col(AccessPass.expires_at) > now,
+           col(AccessPass.expires_at) <= now + timedelta(days=days))
+    # A reminder of a pass still due was written at or after its expiry minus `days`, so after
+    # now minus `days`: the records to skip are found without listing every pass id. (The insert
+    # below stays the guarantee: an older record still wins the conflict.)
+    done = (select(SentNotification.ref).where(col(SentNotification.kind) == EXPIRY_REMINDER,
+                                               col(SentNotification.sent_at) > now - timedelta(days=days)))
+    found = (await session.exec(
+        select(AccessPass, UserAccount.email, UserAccount.is_active)
+        .outerjoin(Application, col(Application.id) == AccessPass.application_id)
+        .outerjoin(UserAccount, col(UserAccount.id) == Application.applicant_id)
+        .where(*due).order_by(col(AccessPass.expires_at), col(AccessPass.id))
     )).all()
-    refs = [str(r.id) for r in rows]
-    done = set((await session.exec(
-        select(SentNotification.ref).where(col(SentNotification.kind) == EXPIRY_REMINDER,
-                                           col(SentNotification.ref).in_(refs))
-    )).all()) if refs else set()
-    rows = [r for r in rows if str(r.id) not in done]
+    sent = set((await session.exec(done)).all())
+    rows: list[tuple[AccessPass, list[str]]] = []
+    by_vehicle: dict[uuid.UUID, list[str]] = {}
+    for access_pass, email, active in found:
+        if str(access_pass.id) in sent:
+            continue
+        # Same rules as _pass_recipients: the active applicant, else the vehicle's professionals.
+        if email is not None and active:
+            rows.append((access_pass, [email]))
+        else:
+            rows.append((access_pass, by_vehicle.setdefault(access_pass.vehicle_id, [])
+                         if access_pass.vehicle_id is not None else []))
+    if by_vehicle:
+        members = await session.exec(
+            select(Vehicle.id, UserAccount.email)
+            .join(Membership, col(Membership.organisation_id) == Vehicle.organisation_id)
+            .join(UserAccount, col(UserAccount.id) == Membership.user_id)
+            .where(col(Vehicle.id).in_(select(AccessPass.vehicle_id).where(*due)),
+                   col(Membership.role) == Role.PROFESSIONAL.value, col(UserAccount.is_active).is_(True))
+            .distinct().order_by(col(UserAccount.email))
+        )
+        for vehicle_id, email in members.all():
+            if vehicle_id in by_vehicle:
+                by_vehicle[vehicle_id].append(email)
+    inserted = await _remember_once(session, EXPIRY_REMINDER, [(str(p.id), len(r)) for p, r in rows], now)
     reminded = 0
-    for row in rows:
-        recipients = await _pass_recipients(session, row)
-        try:
-            async with session.begin_nested():
-                session.add(SentNotification(kind=EXPIRY_REMINDER, ref=str(row.id), recipients=len(recipients),
-                                             sent_at=now))
-                await session.flush()
-        except IntegrityError:
+    for access_pass, recipients in rows:
+        if str(access_pass.id) not in inserted:
             continue  # another run reminded it meanwhile
         for address in recipients:
-            mailer.send_after_commit(session, mailer.compose("pass_expiry", to=address, access_pass=row,
-                                                             days_left=max(0, (row.expires_at - now).days)))
+            mailer.send_after_commit(session, mailer.compose(
+                "pass_expiry", to=address, access_pass=access_pass,
+                days_left=max(0, (access_pass.expires_at - now).days)))
         reminded += 1
     return reminded
+
+
+REMEMBER_CHUNK = 1000
+"""Rows per INSERT of sent notifications (5 parameters each: under every driver's limit)."""
+
+
+async def _remember_once(session: AsyncSession, kind: str, refs: list[tuple[str, int]], now: datetime) -> set[str]:
+    """Insert (kind, ref) notifications, skipping those already there; the refs this call inserted."""
+    if not refs:
+        return set()
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = SentNotification.__table__  # type: ignore[attr-defined]
+    inserted: set[str] = set()
+    for start in range(0, len(refs), REMEMBER_CHUNK):
+        chunk = refs[start:start + REMEMBER_CHUNK]
+        statement = insert(table).values([
+            {"id": uuid.uuid4(), "kind": kind, "ref": ref, "recipients": count, "sent_at": now} for ref, count in chunk
+        ]).on_conflict_do_nothing(index_elements=["kind", "ref"]).returning(table.c.ref)
+        inserted.update((await session.exec(statement)).scalars().all())  # type: ignore[call-overload]
+    return inserted
 
 
 # ---- pass status changes ---------------------------------------------------------------------

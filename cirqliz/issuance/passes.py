@@ -167,6 +167,7 @@ async def record_check(
     plate_seen: str | None = None,
     device_id: str | None = None,
     authority_id: uuid.UUID | None = None,
+    clock_offset_s: int | None = None,
 ) -> PassCheck:
     """Store an agent's check uploaded from a device; uploading the same check twice is a no-op.
     With `authority_id` (the agent's authority), the check is tied to a pass of that authority only:
@@ -184,7 +185,7 @@ async def record_check(
     check = PassCheck(
         id=check_id, serial=serial_value, pass_id=pass_id, agent_id=agent_id, zone_id=zone_id,
         checked_at=checked_at, verdict=verdict, reason_code=reason_code, plate_seen=plate_seen,
-        device_id=device_id, uploaded_at=clock.now(),
+        device_id=device_id, uploaded_at=clock.now(), clock_offset_s=clock_offset_s,
     )
     session.add(check)
     await session.flush()

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, any_, func, or_
+from sqlalchemy.orm import load_only
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,8 @@ from cirqliz.db.models import (
     AccessPass,
     AccessRule,
     Application,
+    ApplicationVehicle,
+    ApplicationZone,
     AuditRecord,
     Organisation,
     PassZone,
@@ -38,8 +41,9 @@ from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.vehicles import vehicle_profile
 from cirqliz.domain.zones import ZoneStatus
-from cirqliz.issuance.applications import application_vehicles, application_zones, create_application
+from cirqliz.issuance.applications import create_application
 from cirqliz.issuance.audit import record_change, snapshot
+from cirqliz.issuance.authority_queries import PAGE_SIZE, Page, page_offset
 from cirqliz.issuance.mail import plate_display
 from cirqliz.issuance.vehicles import VEHICLE_FIELDS, register_vehicle
 
@@ -106,10 +110,23 @@ async def scoped_document(
 
 
 async def fleet(session: AsyncSession, organisation_id: uuid.UUID) -> list[Vehicle]:
-    """The organisation's vehicles, by plate."""
+    """The organisation's vehicles, by plate (for the application form's choices)."""
     return list((await session.exec(
         select(Vehicle).where(col(Vehicle.organisation_id) == organisation_id).order_by(col(Vehicle.plate))
     )).all())
+
+
+async def fleet_page(
+    session: AsyncSession, organisation_id: uuid.UUID, *, number: int = 1, limit: int = PAGE_SIZE
+) -> Page:
+    """One page of the organisation's vehicles, by plate (two statements whatever the fleet's size)."""
+    where = col(Vehicle.organisation_id) == organisation_id
+    total = int((await session.exec(select(func.count()).select_from(Vehicle).where(where))).one())
+    offset = page_offset(number, total, limit)
+    rows = (await session.exec(
+        select(Vehicle).where(where).order_by(col(Vehicle.plate), col(Vehicle.id)).offset(offset).limit(limit)
+    )).all()
+    return Page(list(rows), total, offset, limit)
 
 
 async def organisation_applications(
@@ -125,6 +142,48 @@ async def organisation_applications(
     return list((await session.exec(statement)).all())
 
 
+async def applications_page(
+    session: AsyncSession, organisation_id: uuid.UUID, *, status: str | None = None, number: int = 1,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    """One page of the organisation's applications, newest first (optionally of one status)."""
+    where: list[Any] = [col(Application.organisation_id) == organisation_id]
+    if status:
+        where.append(col(Application.status) == status)
+    total = int((await session.exec(select(func.count()).select_from(Application).where(*where))).one())
+    offset = page_offset(number, total, limit)
+    rows = (await session.exec(
+        select(Application).where(*where).order_by(col(Application.created_at).desc(), col(Application.id))
+        .offset(offset).limit(limit))).all()
+    return Page(list(rows), total, offset, limit)
+
+
+def _passes_of_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> Any:
+    """Condition: the pass was issued on one of the organisation's applications or vehicles.
+
+    On PostgreSQL each side is `= ANY(array of the organisation's ids)`: one bitmap scan of each
+    index of access_pass (application_id, vehicle_id), reading only the organisation's passes,
+    where `IN (subquery) OR IN (subquery)` reads every pass of every company."""
+    if session.get_bind().dialect.name != "postgresql":
+        return _pass_of_organisation(organisation_id)
+    applications = select(Application.id).where(col(Application.organisation_id) == organisation_id)
+    vehicles = select(Vehicle.id).where(col(Vehicle.organisation_id) == organisation_id)
+    # ARRAY(subquery): an array value (one InitPlan), not a subquery that ANY would turn into a join.
+    return or_(col(AccessPass.application_id) == any_(func.array(applications.scalar_subquery())),
+               col(AccessPass.vehicle_id) == any_(func.array(vehicles.scalar_subquery())))
+
+
+def pass_state_condition(status: str, now: datetime) -> Any:
+    """SQL for "the pass stands in `status` now" (an active or suspended pass past its end is expired)."""
+    live = (PassStatus.ACTIVE.value, PassStatus.SUSPENDED.value)
+    if status == PassStatus.EXPIRED.value:
+        return or_(col(AccessPass.status) == status,
+                   and_(col(AccessPass.status).in_(live), col(AccessPass.expires_at) <= now))
+    if status in live:
+        return and_(col(AccessPass.status) == status, col(AccessPass.expires_at) > now)
+    return col(AccessPass.status) == status
+
+
 async def organisation_passes(
     session: AsyncSession, organisation_id: uuid.UUID, *, status: str | None = None,
     application_id: uuid.UUID | None = None,
@@ -137,6 +196,45 @@ async def organisation_passes(
         statement = statement.where(col(AccessPass.application_id) == application_id)
     statement = statement.order_by(col(AccessPass.issued_at).desc(), col(AccessPass.serial))
     return list((await session.exec(statement)).all())
+
+
+async def passes_page(
+    session: AsyncSession, organisation_id: uuid.UUID, *, now: datetime, state: str | None = None,
+    number: int = 1, limit: int = PAGE_SIZE,
+) -> Page:
+    """One page of the organisation's passes, newest first, optionally of one state as it stands
+    `now` (see pass_state_condition)."""
+    where: list[Any] = [_passes_of_organisation(session, organisation_id)]
+    if state:
+        where.append(pass_state_condition(state, now))
+    # The page and the count in one statement (a window count): finding the organisation's passes
+    # is what grows with them, so it is done once. Only a page past the end needs a second look.
+    newest = (col(AccessPass.issued_at).desc(), col(AccessPass.serial))
+    offset = page_offset(number, number * limit, limit)
+    found = (await session.exec(select(AccessPass, func.count().over()).where(*where).order_by(*newest)
+                                .offset(offset).limit(limit))).all()
+    if found:
+        return Page([row for row, _total in found], int(found[0][1]), offset, limit)
+    total = int((await session.exec(select(func.count()).select_from(AccessPass).where(*where))).one())
+    if total == 0:
+        return Page([], 0, 0, limit)
+    offset = page_offset(number, total, limit)  # before `offset` tried above: the last page
+    rows = (await session.exec(select(AccessPass).where(*where).order_by(*newest).offset(offset).limit(limit))).all()
+    return Page(list(rows), total, offset, limit)
+
+
+async def passes_zones(session: AsyncSession, pass_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Zone]]:
+    """The zones of several passes, by ref, in one statement (code and ref only: no geometry)."""
+    found: dict[uuid.UUID, list[Zone]] = {p: [] for p in pass_ids}
+    if found:
+        rows = (await session.exec(
+            select(PassZone.pass_id, Zone).join(Zone, col(Zone.id) == PassZone.zone_id)
+            .where(col(PassZone.pass_id).in_(list(found)))
+            .options(load_only(Zone.id, Zone.code, Zone.ref, Zone.name))  # type: ignore[arg-type]
+            .order_by(col(Zone.ref)))).all()
+        for pass_id, zone in rows:
+            found[pass_id].append(zone)
+    return found
 
 
 async def pass_status_reason(session: AsyncSession, row: AccessPass) -> str | None:
@@ -172,15 +270,29 @@ async def pass_zones(session: AsyncSession, pass_id: uuid.UUID) -> list[Zone]:
 async def applications_plates(
     session: AsyncSession, application_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[str]]:
-    """Plates of the vehicles of several applications (for lists)."""
-    return {app_id: [v.plate for v in await application_vehicles(session, app_id)] for app_id in application_ids}
+    """Plates of the vehicles of several applications, by plate (one statement, for lists)."""
+    found: dict[uuid.UUID, list[str]] = {i: [] for i in application_ids}
+    if found:
+        for app_id, plate in (await session.exec(
+                select(ApplicationVehicle.application_id, Vehicle.plate)
+                .join(Vehicle, col(Vehicle.id) == ApplicationVehicle.vehicle_id)
+                .where(col(ApplicationVehicle.application_id).in_(list(found))).order_by(col(Vehicle.plate)))).all():
+            found[app_id].append(plate)
+    return found
 
 
 async def applications_zone_codes(
     session: AsyncSession, application_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[str]]:
-    """Zone codes of several applications (for lists)."""
-    return {app_id: [z.code for z in await application_zones(session, app_id)] for app_id in application_ids}
+    """Zone codes of several applications, by zone ref (one statement, for lists)."""
+    found: dict[uuid.UUID, list[str]] = {i: [] for i in application_ids}
+    if found:
+        for app_id, code in (await session.exec(
+                select(ApplicationZone.application_id, Zone.code)
+                .join(Zone, col(Zone.id) == ApplicationZone.zone_id)
+                .where(col(ApplicationZone.application_id).in_(list(found))).order_by(col(Zone.ref)))).all():
+            found[app_id].append(code)
+    return found
 
 
 async def display_names(session: AsyncSession, user_ids: Sequence[uuid.UUID | None]) -> dict[uuid.UUID, str]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shapely.geometry import shape
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,7 +23,7 @@ from cirqliz.domain.zones import ZoneStatus
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.keystore import KeyStore
 from cirqliz.issuance.lookup import get_or_raise
-from cirqliz.passcode.bundle import BundleContent, BundleZone, Closure, geometry_from_lonlat
+from cirqliz.passcode.bundle import BundleContent, BundleZone, Closure, Geometry, geometry_from_lonlat
 
 # Bundle geometry only helps agents pick their zone: ~5 m tolerance keeps it small.
 SIMPLIFY_DEGREES = 0.00005
@@ -39,6 +43,31 @@ def _polygons(geometry: dict[str, Any]) -> list[list[list[tuple[float, float]]]]
         [list(p.exterior.coords), *[list(i.coords) for i in p.interiors]]
         for p in polygons
     ]
+
+
+SIMPLIFIED_KEPT = 20_000
+"""Zones whose simplified bundle geometry is kept per process (a few KB each)."""
+_simplified: OrderedDict[tuple[uuid.UUID, int, bytes], Geometry] = OrderedDict()
+
+
+def bundle_geometry(zone: Zone) -> Geometry:
+    """The zone's geometry as the bundle carries it, simplified once per (zone id, data_version,
+    geometry digest) in this process: the publish job runs every minute and most zones never change.
+
+    The digest is part of the key because not every edit of a zone's outline bumps data_version.
+    """
+    digest = hashlib.blake2b(json.dumps(zone.geometry, sort_keys=True, separators=(",", ":")).encode(),
+                             digest_size=16).digest()
+    key = (zone.id, zone.data_version, digest)
+    found = _simplified.get(key)
+    if found is None:
+        found = geometry_from_lonlat(_polygons(zone.geometry))
+        _simplified[key] = found
+        while len(_simplified) > SIMPLIFIED_KEPT:
+            _simplified.popitem(last=False)
+    else:
+        _simplified.move_to_end(key)
+    return found
 
 
 def _local_epoch(day: Any, tz: str, *, end: bool = False) -> int:
@@ -129,7 +158,7 @@ async def bundle_zones(
             valid_from=_local_epoch(zone.starts_on, zone.time_zone) if zone.starts_on else None,
             valid_until=_local_epoch(zone.ends_on, zone.time_zone, end=True) if zone.ends_on else None,
             closures=closures.get(zone.id, ()),
-            geometry=geometry_from_lonlat(_polygons(zone.geometry)),
+            geometry=bundle_geometry(zone),
         ))
     return out
 
@@ -154,13 +183,21 @@ async def publish_bundle(
     clock: Clock,
     actor_id: uuid.UUID | None = None,
     max_age: int = 3 * 86400,
+    zones: list[BundleZone] | None = None,
+    serials: list[bytes] | None = None,
 ) -> tuple[bytes, BundleContent]:
-    """Build, sign and store the authority's next trust bundle, and audit it."""
+    """Build, sign and store the authority's next trust bundle, and audit it.
+
+    `zones` and `serials`, when the caller has just read them in the same transaction (the publish
+    job does, to compare with the last bundle), are used as they are instead of being read again.
+    """
     authority = await get_or_raise(session, Organisation, authority_id)
-    zones = await bundle_zones(session, authority_id, now=clock.now())
-    serials = await revoked_serials(session, authority_id, now=clock.now())
-    version = max((z.data_version for z in (await session.exec(
-        select(Zone).where(Zone.authority_id == authority_id))).all()), default=0)
+    if zones is None:
+        zones = await bundle_zones(session, authority_id, now=clock.now())
+    if serials is None:
+        serials = await revoked_serials(session, authority_id, now=clock.now())
+    version = (await session.exec(
+        select(func.max(Zone.data_version)).where(Zone.authority_id == authority_id))).one() or 0
     # after_seq: a keys/ folder restored from an older copy must not make the seq go back
     # (phones would refuse every new bundle as a rollback until it caught up).
     data, content = keystore.build_bundle(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from cirqliz.clock import Clock, to_epoch
 from cirqliz.domain.errors import DomainError
-from cirqliz.issuance.keystore import KeyStore, authority_keys_folder
+from cirqliz.issuance.keystore import KEYRING, KeyStore, authority_keys_folder, check_private_mode, passphrase
 from cirqliz.issuance.signer import ClaimsInput, SignedPass
 from cirqliz.passcode.claims import PassClaims
-from cirqliz.passcode.errors import SchemeError
+from cirqliz.passcode.errors import KeyStoreError, SchemeError
+from cirqliz.passcode.keys import SigningKey
 from cirqliz.passcode.token import sign_pass
 
 SIGNING_REFUSALS_FR = {
@@ -31,6 +33,11 @@ class KeyStoreSigner:
     def __init__(self, keys_root: str | Path, *, clock: Clock | None = None) -> None:
         self.keys_root = Path(keys_root)
         self.clock = clock
+        # Loading a keyring and a private key costs far more than signing (a passphrase-protected
+        # key runs a KDF): both are kept, the keyring while its bytes are unchanged (a rotation,
+        # withdrawal or publication rewrites it), a private key by (file, passphrase).
+        self._keyrings: dict[Path, tuple[bytes, KeyStore]] = {}
+        self._private: dict[tuple[Path, bytes], SigningKey] = {}
 
     def keystore(self, issuer: str) -> KeyStore:
         """The keystore of an issuer (DomainError if it has none, or if `issuer` is not a plain name)."""
@@ -47,11 +54,44 @@ class KeyStoreSigner:
                 code="no_keys",
             ) from exc
 
+    def _current_keystore(self, issuer: str) -> KeyStore:
+        """The issuer's keystore, parsed again only when its keyring file changed."""
+        try:
+            path = authority_keys_folder(self.keys_root, issuer)
+            data = (path / KEYRING).read_bytes()
+        except (SchemeError, OSError):
+            return self.keystore(issuer)  # its typed errors
+        cached = self._keyrings.get(path)
+        if cached is not None and cached[0] == data:
+            return cached[1]
+        store = self.keystore(issuer)
+        self._keyrings[path] = (data, store)
+        return store
+
+    def _private_key(self, store: KeyStore, kid: str) -> SigningKey:
+        """A signing key, loaded once; its file is still checked (present, owner-only) at each use."""
+        file = store.path / "private" / f"{kid}.pem"
+        try:
+            check_private_mode(file)
+        except FileNotFoundError as exc:
+            raise KeyStoreError(f"private key {kid} is missing from {file.parent}", code="missing_key") from exc
+        secret = passphrase()
+        cache_key = (file, hashlib.sha256(secret or b"").digest())
+        key = self._private.get(cache_key)
+        if key is None:
+            key = self._private[cache_key] = store.load_private(kid)
+        return key
+
+    def forget_keys(self) -> None:
+        """Drop every cached keyring and private key (e.g. after restoring a keys folder)."""
+        self._keyrings.clear()
+        self._private.clear()
+
     def sign(self, *, claims_input: ClaimsInput) -> SignedPass:
         """Sign the claims; DomainError when no key may sign yet."""
-        store = self.keystore(claims_input.issuer)
+        store = self._current_keystore(claims_input.issuer)
         try:
-            key = store.signing_key(claims_input.zone_refs)
+            key = self._private_key(store, store.signing_entry(claims_input.zone_refs).kid)
         except SchemeError as exc:
             reason = SIGNING_REFUSALS_FR.get(exc.code or "", exc.message)
             raise DomainError(f"signature impossible : {reason}", code=exc.code) from exc

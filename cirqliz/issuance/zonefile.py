@@ -21,6 +21,13 @@ from cirqliz.imports.common import has_lone_surrogate
 from cirqliz.passcode.bundle import BundleZone, Closure, geometry_from_lonlat
 from cirqliz.passcode.errors import KeyStoreError
 
+_JSON_KINDS = {"list": "un tableau", "str": "un texte", "int": "un nombre", "float": "un nombre",
+               "bool": "un booléen", "NoneType": "null"}
+
+
+def _json_kind(value: Any) -> str:
+    return _JSON_KINDS.get(type(value).__name__, type(value).__name__)
+
 
 def _epoch(value: str | None, what: str) -> int | None:
     if value is None:
@@ -28,20 +35,20 @@ def _epoch(value: str | None, what: str) -> int | None:
     try:
         when = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise KeyStoreError(f"{what}: {value!r} is not an ISO 8601 date-time", code="bad_zone_file") from exc
+        raise KeyStoreError(f"{what} : {value!r} n'est pas une date-heure ISO 8601", code="bad_zone_file") from exc
     if when.tzinfo is None:
-        raise KeyStoreError(f"{what}: {value!r} needs a UTC offset", code="bad_zone_file")
+        raise KeyStoreError(f"{what} : {value!r} doit indiquer son décalage UTC (ex. +01:00)", code="bad_zone_file")
     return int(when.timestamp())
 
 
 def zone_from_json(item: dict[str, Any]) -> BundleZone:
     """One zone entry to a BundleZone; KeyStoreError naming the field on bad input."""
     if not isinstance(item, dict):
-        raise KeyStoreError(f"zone entry must be a JSON object, not {type(item).__name__}", code="bad_zone_file")
+        raise KeyStoreError(f"chaque zone doit être un objet JSON, pas {_json_kind(item)}", code="bad_zone_file")
     try:
         for name in ("code", "name", "kind", "tz"):
             if not isinstance(item[name], str) or not item[name].strip():
-                raise KeyStoreError(f"zone entry: {name} must be non-empty text", code="bad_zone_file")
+                raise KeyStoreError(f"zone : le champ {name} doit être un texte non vide", code="bad_zone_file")
         code = item["code"]
         zone_info(item["tz"])
         return BundleZone(
@@ -52,12 +59,12 @@ def zone_from_json(item: dict[str, Any]) -> BundleZone:
             tz=item["tz"],
             windows=tuple(parse_window(w) for w in item.get("windows", ())),
             restriction=tuple(parse_window(w) for w in item.get("restriction", ())),
-            valid_from=_epoch(item.get("valid_from"), f"zone {code} valid_from"),
-            valid_until=_epoch(item.get("valid_until"), f"zone {code} valid_until"),
+            valid_from=_epoch(item.get("valid_from"), f"zone {code}, valid_from"),
+            valid_until=_epoch(item.get("valid_until"), f"zone {code}, valid_until"),
             closures=tuple(
                 Closure(
-                    _epoch(c["start"], f"zone {code} closure") or 0,
-                    _epoch(c["end"], f"zone {code} closure") or 0,
+                    _epoch(c["start"], f"zone {code}, fermeture") or 0,
+                    _epoch(c["end"], f"zone {code}, fermeture") or 0,
                     c.get("reason", ""),
                 )
                 for c in item.get("closures", ())
@@ -67,12 +74,12 @@ def zone_from_json(item: dict[str, Any]) -> BundleZone:
     except KeyStoreError:
         raise  # already precise (and a ValueError: the last clause would blur it)
     except KeyError as exc:
-        raise KeyStoreError(f"zone entry lacks field {exc}", code="bad_zone_file") from exc
+        raise KeyStoreError(f"zone : le champ {exc} manque", code="bad_zone_file") from exc
     except DomainError as exc:
-        raise KeyStoreError(f"zone {item.get('code')!r}: {exc.message}", code="bad_zone_file") from exc
+        raise KeyStoreError(f"zone {item.get('code')!r} : {exc.message}", code="bad_zone_file") from exc
     except (TypeError, ValueError, AttributeError, OverflowError, IndexError) as exc:
         # a field of the wrong JSON type (a number for a text, an object for a list…)
-        raise KeyStoreError(f"zone {item.get('code')!r}: a field has the wrong type or value ({exc})",
+        raise KeyStoreError(f"zone {item.get('code')!r} : un champ n'a pas le bon type ou la bonne valeur",
                             code="bad_zone_file") from exc
 
 
@@ -88,8 +95,8 @@ def _checked_geometry(polygons: Any, code: str) -> Any:
             for ring in polygon)
         for polygon in polygons)
     if not ok:
-        raise KeyStoreError(f"zone {code!r}: geometry must be MultiPolygon coordinates, [lon, lat] in degrees",
-                            code="bad_zone_file")
+        raise KeyStoreError(f"zone {code!r} : la géométrie doit être des coordonnées MultiPolygon, "
+                            "[longitude, latitude] en degrés", code="bad_zone_file")
     return polygons
 
 
@@ -101,9 +108,12 @@ def load_zones(path: str | Path | None = None) -> tuple[BundleZone, ...]:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise KeyStoreError(f"cannot read zones file {path}: {exc.strerror}", code="bad_zone_file") from exc
+            why = "fichier introuvable" if isinstance(exc, FileNotFoundError) else (
+                "accès refusé" if isinstance(exc, PermissionError) else "erreur de lecture")
+            raise KeyStoreError(f"impossible de lire le fichier de zones {path} : {why}",
+                                code="bad_zone_file") from exc
         except UnicodeDecodeError as exc:
-            raise KeyStoreError(f"zones file {path} is not UTF-8 text", code="bad_zone_file") from exc
+            raise KeyStoreError(f"le fichier de zones {path} n'est pas un texte UTF-8", code="bad_zone_file") from exc
     return zones_from_text(text)
 
 
@@ -112,15 +122,16 @@ def zones_from_text(text: str) -> tuple[BundleZone, ...]:
     try:
         items = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise KeyStoreError(f"zones file is not JSON: {exc}", code="bad_zone_file") from exc
+        where = f" (ligne {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise KeyStoreError(f"le fichier de zones n'est pas du JSON{where}", code="bad_zone_file") from exc
     if not isinstance(items, list):
-        raise KeyStoreError("zones file must hold a JSON array of zones", code="bad_zone_file")
+        raise KeyStoreError("le fichier de zones doit contenir un tableau JSON de zones", code="bad_zone_file")
     if has_lone_surrogate(items):
-        raise KeyStoreError("zones file holds an unpaired \\uD800-\\uDFFF escape (malformed UTF-16)",
+        raise KeyStoreError("le fichier de zones contient un échappement \\uD800-\\uDFFF isolé (UTF-16 mal formé)",
                             code="bad_zone_file")
     zones = tuple(zone_from_json(item) for item in items)
     refs = [z.ref for z in zones]
     codes = [z.code for z in zones]
     if len(set(refs)) != len(refs) or len(set(codes)) != len(codes):
-        raise KeyStoreError("zones file repeats a zone ref or code", code="bad_zone_file")
+        raise KeyStoreError("le fichier de zones répète une référence ou un code de zone", code="bad_zone_file")
     return zones

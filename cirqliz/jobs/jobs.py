@@ -56,7 +56,7 @@ from cirqliz.issuance.events import switch_temporary_zones
 from cirqliz.issuance.passes import expire_passes
 from cirqliz.issuance.publication import bundle_zones, publish_bundle, revoked_serials
 from cirqliz.ops.metrics import observe_job_run
-from cirqliz.passcode.bundle import revocation_hash, sorted_revocations
+from cirqliz.passcode.bundle import BundleContent, BundleZone, revocation_hash, sorted_revocations
 from cirqliz.settings import Settings
 
 log = logging.getLogger("cirqliz.jobs")
@@ -218,27 +218,64 @@ async def _switch(ctx: JobContext) -> JobOutcome:
     return JobOutcome(result.rows, "; ".join(parts) or "aucun changement", result.next_boundary)
 
 
-async def bundle_is_current(session: AsyncSession, authority: Organisation, keystore: Any, now: datetime) -> bool:
-    """Whether the authority's last bundle still says what the database and keyring say."""
+# The last bundle of each keys folder, opened (root signature checked, decoded) once per stored
+# file rather than on every run of the publish job: (seq, mtime_ns, size) -> content.
+_latest_contents: dict[str, tuple[tuple[int, int, int], BundleContent]] = {}
+
+
+def _latest_content(keystore: Any) -> BundleContent | None:
+    """The content of the keystore's last bundle, opened once per stored file in this process."""
+    seq = keystore.last_seq
+    if not seq:
+        return None
+    try:
+        info = (keystore.path / "bundles" / f"{seq}.cose").stat()
+    except OSError:
+        return None
+    stamp = (seq, info.st_mtime_ns, info.st_size)
+    folder = str(keystore.path)
+    cached = _latest_contents.get(folder)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     latest = keystore.latest_bundle()
     if latest is None:
-        return False
-    content = latest.content
+        return None
+    _latest_contents[folder] = (stamp, latest.content)
+    return latest.content
+
+
+async def _current_inputs(
+    session: AsyncSession, authority: Organisation, keystore: Any, now: datetime
+) -> tuple[bool, list[BundleZone] | None, list[bytes] | None]:
+    """Whether the last bundle is current, with the zones and serials read to decide (None when the
+    decision came before reading them)."""
+    content = _latest_content(keystore)
+    if content is None:
+        return False, None, None
     if int(now.timestamp()) - content.issued_at > content.max_age // REFRESH_SHARE:
-        return False
+        return False, None, None
     if any(k.status == "pending" for k in keystore.keys):
-        return False
+        return False, None, None
     withdrawn = {bytes.fromhex(k.kid) for k in keystore.keys if k.withdrawn_at is not None}
     if withdrawn != set(content.withdrawn):
-        return False
+        return False, None, None
     zones = await bundle_zones(session, authority.id, now=now)
     if tuple(sorted(zones, key=lambda z: z.ref)) != tuple(sorted(content.zones, key=lambda z: z.ref)):
-        return False
+        return False, zones, None
     serials = await revoked_serials(session, authority.id, now=now)
-    return sorted_revocations(revocation_hash(authority.code, s) for s in serials) == content.revoked
+    same = sorted_revocations(revocation_hash(authority.code, s) for s in serials) == content.revoked
+    return same, zones, serials
+
+
+async def bundle_is_current(session: AsyncSession, authority: Organisation, keystore: Any, now: datetime) -> bool:
+    """Whether the authority's last bundle still says what the database and keyring say."""
+    current, _zones, _serials = await _current_inputs(session, authority, keystore, now)
+    return current
 
 
 async def _publish(ctx: JobContext) -> JobOutcome:
+    """Publish the bundles that changed. With nothing changed: a constant number of statements per
+    authority, no signature, no new seq, and no geometry simplified again (publication.bundle_geometry)."""
     if ctx.signer is None:
         return JobOutcome(0, "pas de signataire configuré")
     now = ctx.clock.now()
@@ -251,10 +288,11 @@ async def _publish(ctx: JobContext) -> JobOutcome:
             keystore = ctx.signer.keystore(authority.code)
         except DomainError:
             continue  # no keys yet: nothing to publish
-        if await bundle_is_current(ctx.session, authority, keystore, now):
+        current, zones, serials = await _current_inputs(ctx.session, authority, keystore, now)
+        if current:
             continue
         _data, content = await publish_bundle(ctx.session, authority_id=authority.id, keystore=keystore,
-                                              clock=ctx.clock)
+                                              clock=ctx.clock, zones=zones, serials=serials)
         published.append(f"{authority.code} n° {content.seq}")
     return JobOutcome(len(published), ("publiés : " + ", ".join(published)) if published else "à jour")
 
@@ -403,7 +441,9 @@ def jobs_for(settings: Settings) -> list[Job]:
 
 async def last_runs(session: AsyncSession, *, limit: int = 50) -> tuple[dict[str, JobRun], list[JobRun]]:
     """The last run (not skip) of each job, and the most recent records of all kinds."""
-    recent = list((await session.exec(select(JobRun).order_by(col(JobRun.started_at).desc(), col(JobRun.id))
+    # Scheduled jobs only: job_run also records bulk approvals (their own page shows them).
+    recent = list((await session.exec(select(JobRun).where(col(JobRun.name).in_(list(JOBS_BY_NAME)))
+                                      .order_by(col(JobRun.started_at).desc(), col(JobRun.id))
                                       .limit(limit))).all())
     last: dict[str, JobRun] = {}
     for job in JOBS:
@@ -412,3 +452,18 @@ async def last_runs(session: AsyncSession, *, limit: int = 50) -> tuple[dict[str
         if row is not None:
             last[job.name] = row
     return last, recent
+
+
+JOB_OUTCOME_FR = {"running": "en cours", "ok": "réussie", "skipped": "évitée", "failed": "échec"}
+"""How a run ended, as pages and the CLI say it (job_run.outcome)."""
+
+
+def outcome_fr(outcome: str) -> str:
+    """The French word for a run's outcome."""
+    return JOB_OUTCOME_FR.get(outcome, outcome)
+
+
+def job_label_fr(name: str) -> str:
+    """The French label of a job by its name (the name itself when unknown)."""
+    job = JOBS_BY_NAME.get(name)
+    return job.label_fr if job else name

@@ -39,6 +39,8 @@ STALE_GRACE = timedelta(hours=1)
 DB_TIMEOUT_S = 5.0
 SMTP_TIMEOUT_S = 3.0
 MIN_SECRET_LENGTH = 32
+WALLET_CERT_WARNING = timedelta(days=30)
+"""An Apple Pass Type ID certificate expiring sooner than this is reported (passes can no longer be signed after)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +248,40 @@ def _smtp(report: Report, settings: Settings) -> None:
     report.add("courriel", OK, f"serveur SMTP {settings.smtp_host}:{settings.smtp_port} joignable")
 
 
+def _wallet(report: Report, settings: Settings, now: datetime) -> None:
+    """Whether passes can go to the phone's wallet, and whether the Apple certificate is about to expire."""
+    from cirqliz.issuance import wallet
+
+    if not wallet.apple_configured(settings):
+        report.add("Apple Wallet", INFO, "non configuré (CIRQLIZ_WALLET_APPLE_CERT vide) : pas de bouton "
+                                         "« Ajouter à Apple Wallet »")
+    else:
+        try:
+            expires = wallet.apple_certificate_expiry(settings)
+        except wallet.WalletError as exc:
+            report.add("Apple Wallet", FAIL, f"signature impossible : {exc.message}")
+        else:
+            day = expires.strftime("%d/%m/%Y")
+            if expires <= now:
+                report.add("Apple Wallet", FAIL, f"certificat Pass Type ID expiré le {day} : renouvelez-le "
+                                                 "sur le compte développeur Apple (docs/wallet.md)")
+            elif expires - now <= WALLET_CERT_WARNING:
+                report.add("Apple Wallet", INFO, f"certificat Pass Type ID à renouveler : il expire le {day}, "
+                                                 f"dans moins de {WALLET_CERT_WARNING.days} jours (docs/wallet.md)")
+            else:
+                report.add("Apple Wallet", OK, f"signature configurée, certificat valable jusqu'au {day}")
+    if not wallet.google_configured(settings):
+        report.add("Google Wallet", INFO, "non configuré (CIRQLIZ_WALLET_GOOGLE_ISSUER_ID vide) : pas de bouton "
+                                          "« Ajouter à Google Wallet »")
+        return
+    try:
+        account = wallet.load_google(settings)
+    except wallet.WalletError as exc:
+        report.add("Google Wallet", FAIL, f"signature impossible : {exc.message}")
+    else:
+        report.add("Google Wallet", OK, f"signature configurée (émetteur {account.issuer_id}, compte {account.email})")
+
+
 def _open_data(report: Report) -> None:
     try:
         from cirqliz.opendata.files import opendata_status
@@ -267,10 +303,13 @@ async def _scheduler(report: Report, engine: AsyncEngine, now: datetime) -> None
     from cirqliz.db.engine import create_session_factory
 
     async with create_session_factory(engine, read_only=True)() as session:
-        last = (await session.exec(select(JobRun).order_by(col(JobRun.started_at).desc()).limit(1))).first()
+        from cirqliz.jobs.jobs import JOBS_BY_NAME, last_runs
+
+        # Scheduled jobs only (job_run also records bulk approvals, started by people).
+        last = (await session.exec(select(JobRun).where(col(JobRun.name).in_(list(JOBS_BY_NAME)))
+                                   .order_by(col(JobRun.started_at).desc()).limit(1))).first()
         failed = []
         if last is not None:
-            from cirqliz.jobs.jobs import last_runs
 
             latest, _recent = await last_runs(session, limit=1)
             failed = sorted(name for name, run in latest.items() if run.outcome == "failed")
@@ -313,6 +352,7 @@ async def run_doctor(environ: Mapping[str, str], *, clock: Clock) -> Report:
     finally:
         await engine.dispose()
     _smtp(report, settings)
+    _wallet(report, settings, now)
     _open_data(report)
     return report
 

@@ -52,10 +52,11 @@ def b45decode(text: str) -> bytes:
     # a + 45b + 2025c gives each group's 16-bit word in the same slot (a valid group is below
     # 2^16; an invalid one below 2^17, so nothing carries into the next slot). Back to bytes, each
     # slot is [overflow byte, high, low]: the overflow bytes must be zero and are dropped.
-    mask = _group_mask(full // 3)
+    masks = _MASKS.get(full) or _group_masks(full // 3)
+    mask = masks[0]
     v = int.from_bytes(values[:full], "big")
     words = 2025 * (v & mask) + 45 * (v >> 8 & mask) + (v >> 16 & mask)
-    if words & (mask << 16):
+    if words & masks[1]:
         raise MalformedError("Base45: a 3-character group exceeds 65535", code="bad_base45")
     out = bytearray(words.to_bytes(full, "big"))
     del out[::3]
@@ -67,14 +68,14 @@ def b45decode(text: str) -> bytes:
     return bytes(out)
 
 
-_MASKS: dict[int, int] = {}
+_MASKS: dict[int, tuple[int, int]] = {}  # by the length of the full groups, in characters
 
 
-def _group_mask(groups: int) -> int:
-    """0xFF in the low byte of each of `groups` 24-bit slots (cached for pass-sized inputs)."""
-    mask = _MASKS.get(groups)
-    if mask is None:
-        mask = int.from_bytes(b"\xff\x00\x00" * groups, "little")
-        if groups <= 1024:
-            _MASKS[groups] = mask
-    return mask
+def _group_masks(groups: int) -> tuple[int, int]:
+    """0xFF in the low byte of each of `groups` 24-bit slots, and the same shifted to their overflow
+    byte (cached for pass-sized inputs)."""
+    mask = int.from_bytes(b"\xff\x00\x00" * groups, "little")
+    masks = (mask, mask << 16)
+    if groups <= 1024:
+        _MASKS[3 * groups] = masks
+    return masks

@@ -34,9 +34,19 @@ WINDOW_SKIP_HOLIDAYS = 1
 COORDINATE_SCALE = 1_000_000
 
 
+_ISSUER_HASHES: dict[str, Any] = {}  # iss -> SHA-256 state after iss ‖ 0x00 (a territory has a few issuers)
+
+
 def revocation_hash(iss: str, cti: bytes) -> bytes:
     """The revocation entry of a pass: SHA-256(iss ‖ 0x00 ‖ cti) truncated to 8 bytes."""
-    return hashlib.sha256(iss.encode() + b"\x00" + cti).digest()[:REVOCATION_HASH_BYTES]
+    state = _ISSUER_HASHES.get(iss)
+    if state is None:
+        state = hashlib.sha256(iss.encode() + b"\x00")
+        if len(_ISSUER_HASHES) < 64:
+            _ISSUER_HASHES[iss] = state
+    digest = state.copy()  # the issuer's prefix is hashed once, not on every scan
+    digest.update(cti)
+    return digest.digest()[:REVOCATION_HASH_BYTES]
 
 
 @dataclass(frozen=True, slots=True)

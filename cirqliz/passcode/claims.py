@@ -168,30 +168,9 @@ def decode_claims(payload: bytes) -> PassClaims:
 
 # PassClaims is a frozen dataclass: its generated __init__ sets each of its 11 fields through
 # object.__setattr__ by name, which costs as much as reading the claims. The fast path sets the
-# slots through their descriptors instead, then runs the same checks as __post_init__.
+# slots through their descriptors instead, having made the checks of __post_init__ as it read.
 (_SET_ISS, _SET_IAT, _SET_NBF, _SET_EXP, _SET_CTI, _SET_ZONES, _SET_PLATE, _SET_PURPOSE, _SET_WINDOWS,
  _SET_ZONE_DATA, _SET_VERSION) = (PassClaims.__dict__[f.name].__set__ for f in fields(PassClaims))
-
-
-def _checked_claims(
-    iss: str, iat: int, nbf: int, exp: int, cti: bytes, zones: tuple[int, ...], plate: str, purpose: int,
-    windows: tuple[TimeWindow, ...], zone_data_version: int,
-) -> PassClaims:
-    """PassClaims(...) with these fields (and the current profile version), built faster."""
-    claims = object.__new__(PassClaims)
-    _SET_ISS(claims, iss)
-    _SET_IAT(claims, iat)
-    _SET_NBF(claims, nbf)
-    _SET_EXP(claims, exp)
-    _SET_CTI(claims, cti)
-    _SET_ZONES(claims, zones)
-    _SET_PLATE(claims, plate)
-    _SET_PURPOSE(claims, purpose)
-    _SET_WINDOWS(claims, windows)
-    _SET_ZONE_DATA(claims, zone_data_version)
-    _SET_VERSION(claims, PROFILE_VERSION)
-    _validate(claims)
-    return claims
 
 
 class _NotCommon(Exception):
@@ -217,18 +196,6 @@ def _pass_windows(flat: tuple[int, ...]) -> tuple[TimeWindow, ...] | None:
 # with _MIDDLE_MARKERS (keys 4, 5, 6, 7 and their heads).
 _MIDDLE = struct.Struct(">BBIBBIBBIBB8s5s")
 _MIDDLE_MARKERS = (4, 0x1A, 5, 0x1A, 6, 0x1A, 7, 0x48, b"\x3a\x00\x01\x00\x00")
-
-
-def _text_at(data: bytes, pos: int) -> tuple[str, int]:
-    """A text string below 256 bytes with its length in shortest form: (text, next position)."""
-    head = data[pos]
-    if 0x60 <= head < 0x78:
-        size, pos = head - 0x60, pos + 1
-    elif head == 0x78 and data[pos + 1] >= 24:
-        size, pos = data[pos + 1], pos + 2
-    else:
-        raise _NotCommon
-    return data[pos : pos + size].decode("utf-8"), pos + size
 
 
 def _uint_at(data: bytes, pos: int) -> tuple[int, int]:
@@ -270,67 +237,131 @@ def _decode_uints(run: bytes) -> tuple[int, ...]:
     return tuple(values)
 
 
-def _uints_at(data: bytes, pos: int) -> tuple[tuple[int, ...], int]:
-    """An array (fewer than 256 items, length in shortest form) of unsigned integers below 2^32,
-    each in its shortest form: (values, next position). A regular expression finds and checks
-    the items in one call; decoding them is then cached."""
-    head = data[pos]
-    if 0x80 <= head < 0x98:
-        count, pos = head - 0x80, pos + 1
-    elif head == 0x98 and data[pos + 1] >= 24:
-        count, pos = data[pos + 1], pos + 2
-    else:
-        raise _NotCommon
-    match = (_UINTS_PATTERNS[count] or _uints_pattern(count)).match(data, pos)
-    if match is None:
-        raise _NotCommon
-    end = match.end()
-    return _decode_uints(data[pos:end]), end
+@lru_cache(maxsize=4096)
+def _zone_refs(run: bytes) -> tuple[int, ...] | None:
+    """The zone refs of an array's items when they pass the claims' checks (1 to MAX_ZONES refs
+    below 2^32, no repeats), else None. Cached by the raw bytes, checks included."""
+    zones = _decode_uints(run)
+    if not zones or len(zones) > MAX_ZONES or len(set(zones)) != len(zones):
+        return None
+    return zones
+
+
+@lru_cache(maxsize=1024)
+def _window_run(run: bytes) -> tuple[TimeWindow, ...] | None:
+    """The windows of an array's items (at most MAX_WINDOWS), else None. Cached by the raw bytes."""
+    flat = _decode_uints(run)
+    if len(flat) > 3 * MAX_WINDOWS:
+        return None
+    return _pass_windows(flat)
+
+
+_PLATE_BYTES = re.compile(_PLATE.pattern.encode("ascii").lstrip(b"^").rstrip(b"$"))
 
 
 def _read_claims_common(payload: object) -> PassClaims | None:
-    """The claims of a pass in the layout `PassClaims.to_cbor` writes, or None (see above)."""
+    """The claims of a pass in the layout `PassClaims.to_cbor` writes, or None (see above).
+
+    One pass over the bytes with the checks of `_validate` done while reading (or already true
+    by the layout: 4-byte times, an 8-byte cti, integers below 2^32), so `_validate` is not run
+    again on what this accepts.
+    """
     if type(payload) is not bytes or payload[:2] != b"\xa6\x01":  # map(6), key 1 (iss)
         return None
     data = payload
     try:
-        iss, pos = _text_at(data, 2)
+        # iss: text, length in shortest form, 1 to 64 characters
+        head = data[2]
+        if 0x61 <= head < 0x78:
+            size, pos = head - 0x60, 3
+        elif head == 0x78 and data[3] >= 24:
+            size, pos = data[3], 4
+        else:
+            return None
+        iss = data[pos : pos + size].decode("utf-8")
+        pos += size
+        if len(iss) > 64:
+            return None
         k4, h4, exp, k5, h5, nbf, k6, h6, iat, k7, h7, cti, profile_key = _MIDDLE.unpack_from(data, pos)
         if (k4, h4, k5, h5, k6, h6, k7, h7, profile_key) != _MIDDLE_MARKERS:
             return None
-        if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000:  # would be shorter with a smaller head
+        if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000 or exp <= nbf:  # a smaller head would be shorter
             return None
         pos += _MIDDLE.size
         # profile: map(6) with windows or map(5) without, key 0 with version 1, key 1 (zones)
         profile_head = data[pos : pos + 4]
         if profile_head == b"\xa6\x00\x01\x01":
-            zones, pos = _uints_at(data, pos + 4)
-            if data[pos] != P_WINDOWS:
-                return None
-            flat, pos = _uints_at(data, pos + 1)
-            windows = _pass_windows(flat)
-            if windows is None:
-                return None
+            with_windows = True
         elif profile_head == b"\xa5\x00\x01\x01":
-            zones, pos = _uints_at(data, pos + 4)
-            windows = ()
+            with_windows = False
         else:
             return None
-        # key 3 (plate), key 4 (purpose), key 5 (zone data version), then nothing
-        if data[pos] != P_PLATE:
+        pos += 4
+        head = data[pos]
+        if 0x81 <= head < 0x98:
+            count, start = head - 0x80, pos + 1
+        elif head == 0x98 and 24 <= data[pos + 1] <= MAX_ZONES:
+            count, start = data[pos + 1], pos + 2
+        else:
             return None
-        plate, pos = _text_at(data, pos + 1)
-        if data[pos] != P_PURPOSE:
+        match = (_UINTS_PATTERNS[count] or _uints_pattern(count)).match(data, start)
+        if match is None:
             return None
-        purpose, pos = _uint_at(data, pos + 1)
-        if data[pos] != P_ZONE_DATA:
+        pos = match.end()
+        zones = _zone_refs(data[start:pos])
+        if zones is None:
+            return None
+        if with_windows:
+            if data[pos] != P_WINDOWS:
+                return None
+            head = data[pos + 1]
+            if 0x83 <= head < 0x98:
+                count, start = head - 0x80, pos + 2
+            elif head == 0x98 and 24 <= data[pos + 2] <= 3 * MAX_WINDOWS:
+                count, start = data[pos + 2], pos + 3
+            else:
+                return None
+            match = (_UINTS_PATTERNS[count] or _uints_pattern(count)).match(data, start)
+            if match is None:
+                return None
+            pos = match.end()
+            windows = _window_run(data[start:pos])
+            if windows is None:
+                return None
+        else:
+            windows = ()
+        # key 3 (plate, ASCII by its pattern), key 4 (purpose), key 5 (zone data version), then nothing
+        head = data[pos + 1]
+        if data[pos] != P_PLATE or not 0x61 <= head < 0x78:
+            return None
+        end = pos + 2 + head - 0x60
+        plate = data[pos + 2 : end]
+        if not _PLATE_BYTES.fullmatch(plate):
+            return None
+        if data[end] != P_PURPOSE:
+            return None
+        purpose, pos = _uint_at(data, end + 1)
+        if purpose >= 0x10000 or data[pos] != P_ZONE_DATA:
             return None
         zone_data_version, pos = _uint_at(data, pos + 1)
         if pos != len(data):
             return None
-        return _checked_claims(iss, iat, nbf, exp, cti, zones, plate, purpose, windows, zone_data_version)
-    except (_NotCommon, IndexError, UnicodeDecodeError, MalformedError, WindowError, struct.error):
+    except (_NotCommon, IndexError, UnicodeDecodeError, struct.error):
         return None
+    # PassClaims(...) without its __init__ and __post_init__: every check of _validate holds (above).
+    claims = object.__new__(PassClaims)
+    _SET_ISS(claims, iss)
+    _SET_IAT(claims, iat)
+    _SET_NBF(claims, nbf)
+    _SET_EXP(claims, exp)
+    _SET_CTI(claims, cti)
+    _SET_ZONES(claims, zones)
+    _SET_PLATE(claims, plate.decode("ascii"))
+    _SET_PURPOSE(claims, purpose)
+    _SET_WINDOWS(claims, windows)
+    _SET_ZONE_DATA(claims, zone_data_version)
+    _SET_VERSION(claims, PROFILE_VERSION)
+    return claims
 
 
 def _decode_claims_generic(payload: bytes) -> PassClaims:

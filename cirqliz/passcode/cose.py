@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 import cbor2
 
@@ -91,20 +91,21 @@ def decode_sign1(data: bytes, *, deterministic: bool = False) -> Sign1:
     return _decode_sign1_generic(data, deterministic=deterministic)
 
 
-def _read_sign1_common(data: object) -> Sign1 | None:
-    """Fast path for the shape this profile signs: [h'A2 01 alg 04 48 kid', {}, payload, sig64].
+def _common_layout(data: object) -> tuple[int, int, int] | None:
+    """Where the parts of the shape this profile signs are: [h'A2 01 alg 04 48 kid', {}, payload, sig64].
 
     Reads the bytes in place instead of decoding with cbor2 and re-encoding to prove determinism
     (several times faster). It only ever accepts: every byte is checked against the one
     deterministic encoding of that shape, and anything else (other headers, long lengths, wrong
     sizes, trailing bytes) returns None so that `_decode_sign1_generic` decides and names the
-    problem. tests/scheme/test_fast_decoder.py compares both paths on mutated messages.
+    problem. Returns (start of the array, alg, start of the signature's head); the payload's
+    head starts at array start + 16. tests/scheme/test_fast_decoder.py compares both paths on
+    mutated messages.
     """
     if type(data) is not bytes:
         return None
     n = len(data)
-    tagged = data[:1] == b"\xd2"  # tag 18
-    pos = 1 if tagged else 0
+    pos = 1 if data[:1] == b"\xd2" else 0  # tag 18
     # array(4), then bstr(13) holding map(2) {1: one-byte int, 4: bstr(8)}, then the empty map
     if data[pos : pos + 4] != b"\x84\x4d\xa2\x01" or n < pos + 17:
         return None
@@ -118,35 +119,67 @@ def _read_sign1_common(data: object) -> Sign1 | None:
         return None
     if data[pos + 5 : pos + 7] != b"\x04\x48" or data[pos + 15] != 0xA0:
         return None
-    protected_raw = data[pos + 2 : pos + 15]
-    kid = data[pos + 7 : pos + 15]
     # payload: a byte string whose length is in its shortest form
     head = data[pos + 16]
-    pos += 17
+    at = pos + 17
     if 0x40 <= head < 0x58:
         size = head - 0x40
-    elif head == 0x58 and pos < n and data[pos] >= 24:
-        size, pos = data[pos], pos + 1
-    elif head == 0x59 and pos < n and data[pos]:
-        size, pos = int.from_bytes(data[pos : pos + 2], "big"), pos + 2
-    elif head == 0x5A and data[pos : pos + 2] != b"\x00\x00":
-        size, pos = int.from_bytes(data[pos : pos + 4], "big"), pos + 4
+    elif head == 0x58 and at < n and data[at] >= 24:
+        size, at = data[at], at + 1
+    elif head == 0x59 and at < n and data[at]:
+        size, at = int.from_bytes(data[at : at + 2], "big"), at + 2
+    elif head == 0x5A and data[at : at + 2] != b"\x00\x00":
+        size, at = int.from_bytes(data[at : at + 4], "big"), at + 4
     else:
         return None
-    payload = data[pos : pos + size]
-    pos += size
+    at += size
     # signature: bstr(64), and nothing after it
-    if pos + 66 != n or data[pos : pos + 2] != b"\x58\x40":
+    if at + 66 != n or data[at : at + 2] != b"\x58\x40":
         return None
+    return pos, alg_value, at
+
+
+def read_sign1_parts(data: bytes) -> tuple[int, bytes, bytes, bytes, bytes] | None:
+    """(alg, kid, Sig_structure bytes, payload, signature) of a message in the shape this profile
+    signs, or None (then `decode_sign1` decides and names the problem).
+
+    The verifier's path: no Sign1 or header map is built, and the Sig_structure is assembled
+    from the message's own slices (its protected bstr and payload bstr are already in the
+    shortest form the Sig_structure needs: the same bytes as `to_be_signed`).
+    """
+    layout = _common_layout(data)
+    if layout is None:
+        return None
+    pos, alg_value, sig = layout
+    payload_head = data[pos + 16]
+    payload_start = pos + 17 + (0 if payload_head < 0x58 else 1 << (payload_head - 0x58))
+    return (
+        alg_value,
+        data[pos + 7 : pos + 15],
+        b"".join((_SIG1_PREFIX, data[pos + 1 : pos + 15], b"\x40", data[pos + 16 : sig])),
+        data[payload_start:sig],
+        data[sig + 2 :],
+    )
+
+
+def _read_sign1_common(data: object) -> Sign1 | None:
+    """Fast path of `decode_sign1` for the shape this profile signs (see `_common_layout`)."""
+    layout = _common_layout(data)
+    if layout is None:
+        return None
+    pos, alg_value, sig = layout
+    data = cast(bytes, data)  # _common_layout accepts bytes only
+    payload_head = data[pos + 16]
+    payload_start = pos + 17 + (0 if payload_head < 0x58 else 1 << (payload_head - 0x58))
     # Sign1(...) without its frozen-dataclass __init__ (see _SIGN1_SLOTS): same object, faster.
     set_protected_raw, set_protected, set_unprotected, set_payload, set_signature, set_tagged = _SIGN1_SLOTS
     message = object.__new__(Sign1)
-    set_protected_raw(message, protected_raw)
-    set_protected(message, {HEADER_ALG: alg_value, HEADER_KID: kid})
+    set_protected_raw(message, data[pos + 2 : pos + 15])
+    set_protected(message, {HEADER_ALG: alg_value, HEADER_KID: data[pos + 7 : pos + 15]})
     set_unprotected(message, {})
-    set_payload(message, payload)
-    set_signature(message, data[pos + 2 :])
-    set_tagged(message, tagged)
+    set_payload(message, data[payload_start:sig])
+    set_signature(message, data[sig + 2 :])
+    set_tagged(message, pos == 1)
     return message
 
 

@@ -107,7 +107,13 @@ def _raw_to_der(signature: bytes) -> bytes:
     Same bytes as cryptography's encode_dss_signature(r, s), built without converting to Python
     ints and back (it runs on every verify; tests compare the two).
     """
-    body = _der_integer(signature[:32]) + _der_integer(signature[32:])
+    r, s = signature[:32], signature[32:]
+    r0, s0 = r[0], s[0]
+    if r0 and s0:  # the usual case, without the helper calls: 32 significant bytes each
+        body = b"".join((b"\x02\x21\x00" if r0 & 0x80 else b"\x02\x20", r,
+                         b"\x02\x21\x00" if s0 & 0x80 else b"\x02\x20", s))
+    else:
+        body = _der_integer(r) + _der_integer(s)
     return bytes((0x30, len(body))) + body
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from cirqliz.passcode.base45 import b45decode, b45encode
 from cirqliz.passcode.claims import PassClaims
-from cirqliz.passcode.cose import HEADER_ALG, HEADER_KID, Sign1, decode_sign1, sign1
+from cirqliz.passcode.cose import HEADER_ALG, HEADER_KID, Sign1, decode_sign1, read_sign1_parts, sign1
 from cirqliz.passcode.errors import MalformedError
 from cirqliz.passcode.keys import SigningKey
 
 PREFIX = "CQ1:"
+_PREFIX_LEN = len(PREFIX)
 MAX_TEXT = 2000
 
 
@@ -38,3 +39,18 @@ def parse_pass_text(text: str) -> Sign1:
     if not isinstance(kid, bytes) or len(kid) != 8:
         raise MalformedError("protected header must carry an 8-byte kid", code="bad_kid")
     return message
+
+
+def read_pass_parts(text: str) -> tuple[int, bytes, bytes, bytes, bytes] | None:
+    """(alg, kid, Sig_structure bytes, payload, signature) of a pass in the layout `sign_pass`
+    writes, or None for anything else: `parse_pass_text` then decides and names the problem.
+
+    The verifier's fast path: Base45 and the fixed COSE layout, nothing else built.
+    """
+    if type(text) is not str or len(text) > MAX_TEXT or not text.startswith(PREFIX):
+        return None
+    try:
+        data = b45decode(text[_PREFIX_LEN:])
+    except MalformedError:
+        return None
+    return read_sign1_parts(data)

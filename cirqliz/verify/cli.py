@@ -16,6 +16,18 @@ from cirqliz.passcode.errors import BundleError, SchemeError
 from cirqliz.passcode.keys import VerifyKey
 from cirqliz.passcode.token import PREFIX
 from cirqliz.verify.core import verify_pass
+from cirqliz.verify.messages import status_label
+
+
+def os_reason(exc: OSError) -> str:
+    """An operating-system error in French (its own text is English)."""
+    if isinstance(exc, FileNotFoundError):
+        return "fichier introuvable"
+    if isinstance(exc, PermissionError):
+        return "accès refusé"
+    if isinstance(exc, IsADirectoryError):
+        return "c'est un dossier"
+    return "erreur de lecture"
 
 
 class UsageError(Exception):
@@ -27,9 +39,9 @@ def parse_instant(text: str, what: str) -> datetime:
     try:
         when = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise UsageError(f"{what}: {text!r} is not an ISO 8601 date-time (e.g. 2026-11-23T09:30+01:00)") from None
+        raise UsageError(f"{what} : {text!r} n'est pas une date-heure ISO 8601 (ex. 2026-11-23T09:30+01:00)") from None
     if when.tzinfo is None:
-        raise UsageError(f"{what}: {text!r} has no UTC offset; add one, e.g. {text}+01:00 or {text}Z")
+        raise UsageError(f"{what} : {text!r} n'a pas de décalage UTC ; ajoutez-en un, ex. {text}+01:00 ou {text}Z")
     return when
 
 
@@ -42,9 +54,9 @@ def read_image(path: str) -> str:
         image = Image.open(path)
         image.load()
     except FileNotFoundError:
-        raise UsageError(f"--image: no such file {path}") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise UsageError(f"--image: {path} is not a readable PNG or JPEG ({exc})") from None
+        raise UsageError(f"--image : fichier introuvable {path}") from None
+    except (UnidentifiedImageError, OSError):
+        raise UsageError(f"--image : {path} n'est pas une image PNG ou JPEG lisible") from None
     results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=True, try_invert=True)
     texts = [r.text for r in results if r.text]
     for text in texts:
@@ -52,7 +64,7 @@ def read_image(path: str) -> str:
             return text
     if texts:
         return texts[0]
-    raise UsageError(f"--image: no QR code found in {path}")
+    raise UsageError(f"--image : aucun QR code trouvé dans {path}")
 
 
 def load_root(args: argparse.Namespace) -> list[VerifyKey]:
@@ -61,7 +73,7 @@ def load_root(args: argparse.Namespace) -> list[VerifyKey]:
     if not paths:
         ring = Path(args.keys_dir) / "keyring.json"
         if not ring.exists():
-            raise UsageError(f"no root key: pass --root ROOT.pem or --keys-dir (no {ring})")
+            raise UsageError(f"aucune clé racine : donnez --root RACINE.pem ou --keys-dir (pas de {ring})")
         root_kid = json.loads(ring.read_text())["root"]
         paths = [Path(args.keys_dir) / "public" / f"{root_kid}.pem"]
     keys = []
@@ -69,9 +81,9 @@ def load_root(args: argparse.Namespace) -> list[VerifyKey]:
         try:
             keys.append(VerifyKey.from_pem(path.read_bytes()))
         except OSError as exc:
-            raise UsageError(f"cannot read root key {path}: {exc.strerror}") from None
+            raise UsageError(f"impossible de lire la clé racine {path} ({os_reason(exc)})") from None
         except SchemeError as exc:
-            raise UsageError(f"root key {path}: {exc.message}") from None
+            raise UsageError(f"clé racine {path} : {exc.message}") from None
     return keys
 
 
@@ -86,7 +98,7 @@ def load_bundle(path: str, roots: list[VerifyKey], state: dict[str, Any]) -> Tru
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read bundle {path}: {exc.strerror}") from None
+        raise UsageError(f"impossible de lire le paquet de confiance {path} ({os_reason(exc)})") from None
     bundle = open_bundle(data, roots, min_seq=state.get("seq"))
     known = state.get("content")
     if known and bundle.seq == state.get("seq") and content_digest(bundle.content) != known:
@@ -105,22 +117,22 @@ def read_state(path: Path) -> dict[str, Any]:
     bundle and a clock set back through.
     """
     if not path.parent.is_dir():
-        raise UsageError(f"--state: the folder of {path} does not exist")
+        raise UsageError(f"--state : le dossier de {path} n'existe pas")
     if not path.exists():
         return {}
     try:
         state = json.loads(path.read_text())
     except OSError as exc:
-        raise UsageError(f"--state: cannot read {path}: {exc.strerror}") from None
+        raise UsageError(f"--state : impossible de lire {path} ({os_reason(exc)})") from None
     except ValueError:
-        raise UsageError(f"--state: {path} is not a verifier state file (JSON)") from None
+        raise UsageError(f"--state : {path} n'est pas un fichier d'état de vérificateur (JSON)") from None
     if not isinstance(state, dict) or any(
         type(state.get(k, 0)) is not int or state.get(k, 0) < 0 for k in ("seq", "last_seen")
     ):
-        raise UsageError(f"--state: {path} must hold {{\"seq\": N, \"last_seen\": EPOCH}}")
+        raise UsageError(f"--state : {path} doit contenir {{\"seq\": N, \"last_seen\": EPOCH}}")
     content = state.get("content")
     if content is not None and (type(content) is not str or len(content) != 64):
-        raise UsageError(f"--state: {path}: \"content\" must be a SHA-256 in hex")
+        raise UsageError(f"--state : {path} : \"content\" doit être un SHA-256 en hexadécimal")
     return {k: state[k] for k in ("seq", "last_seen", "content") if k in state}
 
 
@@ -133,17 +145,19 @@ def write_state(path: Path, state: dict[str, Any]) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `cirqliz verify`."""
-    parser.add_argument("text", nargs="?", help="the pass text (CQ1:…), or - to read it from standard input")
-    parser.add_argument("--image", help="a PNG or JPEG photo of the QR code instead of TEXT")
-    parser.add_argument("--bundle", required=True, help="trust bundle file (.cose)")
-    parser.add_argument("--zone", required=True, help="code of the zone where the check happens")
-    parser.add_argument("--at", help="check time, ISO 8601 with offset (default: now)")
-    parser.add_argument("--plate", help="plate read on the vehicle, compared with the pass")
-    parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    parser.add_argument("--root", action="append", help="pinned root public key (PEM); repeatable")
+    parser.add_argument("text", nargs="?",
+                        help="le texte du laissez-passer (CQ1:…), ou - pour le lire sur l'entrée standard")
+    parser.add_argument("--image", help="une photo PNG ou JPEG du QR code au lieu du TEXTE")
+    parser.add_argument("--bundle", required=True, help="fichier du paquet de confiance (.cose)")
+    parser.add_argument("--zone", required=True, help="code de la zone du contrôle")
+    parser.add_argument("--at", help="heure du contrôle, ISO 8601 avec décalage (par défaut : maintenant)")
+    parser.add_argument("--plate", help="plaque lue sur le véhicule, comparée au laissez-passer")
+    parser.add_argument("--json", action="store_true", help="afficher le verdict en JSON")
+    parser.add_argument("--root", action="append", help="clé publique racine épinglée (PEM) ; répétable")
     parser.add_argument("--keys-dir", default=os.environ.get("CIRQLIZ_KEYS_DIR", "keys"))
     parser.add_argument(
-        "--state", help="verifier state file (highest bundle seq, last check time), as a phone keeps it"
+        "--state", help="fichier d'état du vérificateur (plus haut numéro de paquet, dernière heure vue), "
+                        "comme un téléphone le garde"
     )
 
 
@@ -151,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     """Execute `cirqliz verify`; returns the exit code."""
     try:
         if args.image and args.text:
-            raise UsageError("give either TEXT or --image, not both")
+            raise UsageError("donnez TEXTE ou --image, pas les deux")
         if args.image:
             text = read_image(args.image)
         elif args.text == "-":
@@ -159,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.text:
             text = args.text.strip()
         else:
-            raise UsageError("give the pass TEXT or --image PHOTO")
+            raise UsageError("donnez le TEXTE du laissez-passer ou --image PHOTO")
         now = parse_instant(args.at, "--at") if args.at else datetime.now().astimezone()
         state_file = Path(args.state) if args.state else None
         state = read_state(state_file) if state_file else {}
@@ -172,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"status": "REFUSED", "reason": "BUNDLE_REFUSED", "detail": exc.message}))
         else:
-            print(f"REFUSED — bundle refused: {exc.message}")
+            print(f"{status_label('REFUSED').upper()} — paquet de confiance refusé : {exc.message}")
         return 1
     verdict = verify_pass(text, bundle, zone=args.zone, now=now, plate=args.plate, last_seen=state.get("last_seen"))
     if state_file:
@@ -182,12 +196,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(verdict.as_json(), ensure_ascii=False, indent=2))
     else:
-        print(f"{verdict.status.value} — {verdict.reason.value}: {verdict.message_fr}")
+        print(f"{status_label(verdict.status.value).upper()} — {verdict.message_fr}")
+        print(f"  code : {verdict.reason.value}")
         if verdict.detail:
             print(f"  détail : {verdict.detail}")
         if verdict.claims:
             c = verdict.claims
             print(f"  plaque : {c.plate}   série : {c.serial}   zones : {list(c.zones)}")
         age = verdict.checked_at - bundle.content.issued_at
-        print(f"  bundle : n° {bundle.seq}, âge {age // 3600} h {age % 3600 // 60} min")
+        print(f"  paquet de confiance : n° {bundle.seq}, âge {age // 3600} h {age % 3600 // 60} min")
     return 0 if verdict.valid else 1

@@ -13,9 +13,10 @@ from cirqliz.domain.plates import loose_key
 from cirqliz.domain.windows import TimeWindow, local_from_epoch
 from cirqliz.passcode.bundle import BundleZone, TrustBundle, revocation_hash
 from cirqliz.passcode.claims import PassClaims, decode_claims
-from cirqliz.passcode.cose import check_alg
+from cirqliz.passcode.cose import HEADER_ALG, HEADER_KID
 from cirqliz.passcode.errors import SchemeError
-from cirqliz.passcode.token import parse_pass_text
+from cirqliz.passcode.keys import algorithm_from_label
+from cirqliz.passcode.token import parse_pass_text, read_pass_parts
 from cirqliz.verify.messages import message
 
 DEFAULT_SKEW = 300
@@ -116,14 +117,15 @@ def _valid(now: int, claims: PassClaims, zone: BundleZone, kid: bytes) -> Verdic
     return verdict
 
 
-def _verdict(reason: Reason, detail: str, now: int, **kw: Any) -> Verdict:
+def _verdict(reason: Reason, detail: str, now: int, claims: PassClaims | None = None, kid: bytes | None = None,
+             zone: BundleZone | None = None) -> Verdict:
     if reason in _GREEN:
         status = Status.VALID
     elif reason in _UNCERTAIN:
         status = Status.UNCERTAIN
     else:
         status = Status.REFUSED
-    return Verdict(status, reason, detail, now, **kw)
+    return Verdict(status, reason, detail, now, claims, zone, kid)
 
 
 def verify_pass(
@@ -142,30 +144,37 @@ def verify_pass(
     bundle's issued_at it bounds "now" from below, so turning the clock back cannot revive an
     expired pass. Never raises for bad input: every outcome is a Verdict.
     """
-    device_now = to_epoch(now)
+    device_now = now if type(now) is int else to_epoch(now)
     content = bundle.content
     last = last_seen or 0
     floor = content.issued_at if content.issued_at >= last else last  # max() without the call
     t = device_now if device_now >= floor else floor
 
-    try:
-        message = parse_pass_text(text)
-    except SchemeError as exc:
-        return _verdict(Reason.MALFORMED, exc.message, t)
-    kid = message.protected[4]
+    parts = read_pass_parts(text)
+    if parts is None:  # not the usual layout: the strict reader decides and names the problem
+        try:
+            message = parse_pass_text(text)
+        except SchemeError as exc:
+            return _verdict(Reason.MALFORMED, exc.message, t)
+        parts = (message.protected[HEADER_ALG], message.protected[HEADER_KID], message.to_be_signed(),
+                 message.payload, message.signature)
+    alg_value, kid, tbs, payload, signature = parts
     # A withdrawn kid is refused as such even once its key entry has left the bundle.
     if kid in content.withdrawn:
         return _verdict(Reason.KEY_WITHDRAWN, f"kid {kid.hex()} was withdrawn", t, kid=kid)
     trusted = bundle.keys_by_kid.get(kid)
     if not trusted:
         return _verdict(Reason.UNKNOWN_KEY, f"kid {kid.hex()} is not in bundle {content.seq}", t, kid=kid)
+    alg = algorithm_from_label(alg_value)  # both readers accept only a supported alg
     signer = None
     failure = "signature does not verify"
-    tbs = message.to_be_signed()
     for candidate in trusted:
+        key = candidate.key
+        if key.alg is not alg:  # the algorithm comes from the key, never from the message
+            failure = f"message says {alg.label} but the key is {key.alg.label}"
+            continue
         try:
-            check_alg(message, candidate.key)
-            candidate.key.verify(message.signature, tbs)
+            key.verify(signature, tbs)
         except SchemeError as exc:
             failure = exc.message
             continue
@@ -174,18 +183,18 @@ def verify_pass(
     if signer is None:
         return _verdict(Reason.BAD_SIGNATURE, failure, t, kid=kid)
     try:
-        claims = decode_claims(message.payload)
+        claims = decode_claims(payload)
     except SchemeError as exc:
         return _verdict(Reason.MALFORMED, exc.message, t, kid=kid)
 
-    common = {"claims": claims, "kid": kid}
+    # Failures pass claims, kid (and the zone once known) positionally: no keyword dict per scan.
     if claims.iss != content.iss:
-        return _verdict(Reason.UNKNOWN_KEY, f"issuer {claims.iss!r} is not {content.iss!r}", t, **common)
+        return _verdict(Reason.UNKNOWN_KEY, f"issuer {claims.iss!r} is not {content.iss!r}", t, claims, kid)
     entry = signer.entry
     if claims.iat < entry.not_before or (entry.not_after is not None and claims.iat >= entry.not_after):
-        return _verdict(Reason.KEY_NOT_AUTHORISED, "key was not valid when the pass was signed", t, **common)
+        return _verdict(Reason.KEY_NOT_AUTHORISED, "key was not valid when the pass was signed", t, claims, kid)
     if entry.zones is not None and not set(claims.zones) <= set(entry.zones):
-        return _verdict(Reason.KEY_NOT_AUTHORISED, "key may not sign for these zones", t, **common)
+        return _verdict(Reason.KEY_NOT_AUTHORISED, "key may not sign for these zones", t, claims, kid)
     checkpoint = bundle.zones_by_code.get(zone)
     if (
         checkpoint is not None
@@ -203,38 +212,41 @@ def verify_pass(
                 claims=claims, kid=kid, zone=checkpoint,
             )
     if revocation_hash(claims.iss, claims.cti) in bundle.revoked_set:
-        return _verdict(Reason.REVOKED, f"serial {claims.serial} is revoked", t, **common)
+        return _verdict(Reason.REVOKED, f"serial {claims.serial} is revoked", t, claims, kid)
     if t >= claims.exp + skew:
-        return _verdict(Reason.EXPIRED, f"expired at {claims.exp}", t, **common)
+        return _verdict(Reason.EXPIRED, f"expired at {claims.exp}", t, claims, kid)
     if t < claims.nbf - skew:
-        return _verdict(Reason.NOT_YET_VALID, f"valid from {claims.nbf}", t, **common)
+        return _verdict(Reason.NOT_YET_VALID, f"valid from {claims.nbf}", t, claims, kid)
 
     if checkpoint is None:
-        return _verdict(Reason.UNKNOWN_ZONE, f"zone {zone!r} is not in bundle {content.seq}", t, **common)
-    common["zone"] = checkpoint
+        return _verdict(Reason.UNKNOWN_ZONE, f"zone {zone!r} is not in bundle {content.seq}", t, claims, kid)
     if checkpoint.ref not in claims.zones:
-        return _verdict(Reason.WRONG_ZONE, f"pass is for zone refs {list(claims.zones)}", t, **common)
+        return _verdict(Reason.WRONG_ZONE, f"pass is for zone refs {list(claims.zones)}", t, claims, kid, checkpoint)
     closure = checkpoint.closure_at(t) if checkpoint.closures else None
     if closure is not None:
-        return _verdict(Reason.ZONE_CLOSED, closure.reason, t, **common)
+        return _verdict(Reason.ZONE_CLOSED, closure.reason, t, claims, kid, checkpoint)
     if plate is not None and plate != claims.plate and loose_key(plate) != loose_key(claims.plate):
-        return _verdict(Reason.PLATE_MISMATCH, f"pass is for {claims.plate}", t, **common)
+        return _verdict(Reason.PLATE_MISMATCH, f"pass is for {claims.plate}", t, claims, kid, checkpoint)
     if t > content.issued_at + content.max_age:
         age = t - content.issued_at
-        return _verdict(Reason.STALE_BUNDLE, f"bundle is {age} s old (max {content.max_age} s)", t, **common)
+        detail = f"bundle is {age} s old (max {content.max_age} s)"
+        return _verdict(Reason.STALE_BUNDLE, detail, t, claims, kid, checkpoint)
     if device_now + skew < floor:
-        return _verdict(Reason.CLOCK_SUSPECT, f"device clock is {floor - device_now} s behind", t, **common)
+        detail = f"device clock is {floor - device_now} s behind"
+        return _verdict(Reason.CLOCK_SUSPECT, detail, t, claims, kid, checkpoint)
     if checkpoint.valid_from is not None and t < checkpoint.valid_from:
-        return _verdict(Reason.OUTSIDE_HOURS, "zone not yet in force", t, **common)
+        return _verdict(Reason.OUTSIDE_HOURS, "zone not yet in force", t, claims, kid, checkpoint)
     if checkpoint.valid_until is not None and t >= checkpoint.valid_until:
-        return _verdict(Reason.OUTSIDE_HOURS, "zone no longer in force", t, **common)
+        return _verdict(Reason.OUTSIDE_HOURS, "zone no longer in force", t, claims, kid, checkpoint)
     if checkpoint.windows or claims.windows:
         local = local_from_epoch(t, checkpoint.tz)
         holidays = bundle.holiday_dates
         if checkpoint.windows and not _inside(checkpoint.windows, local, holidays):
-            return _verdict(Reason.OUTSIDE_HOURS, f"zone hours; local time {local:%a %H:%M}", t, **common)
+            detail = f"zone hours; local time {local:%a %H:%M}"
+            return _verdict(Reason.OUTSIDE_HOURS, detail, t, claims, kid, checkpoint)
         if claims.windows and not _inside(claims.windows, local):
-            return _verdict(Reason.OUTSIDE_HOURS, f"pass hours; local time {local:%a %H:%M}", t, **common)
+            detail = f"pass hours; local time {local:%a %H:%M}"
+            return _verdict(Reason.OUTSIDE_HOURS, detail, t, claims, kid, checkpoint)
     return _valid(t, claims, checkpoint, kid)
 
 

@@ -1,21 +1,25 @@
-"""The audit journal in sentences: who did what, and each changed field as "avant → après", in
-French, with enum values, hours and dates through the same label tables as the other pages
-(never raw JSON, action codes or opening_hours syntax)."""
+"""The audit journal in sentences: who did what, and each changed field as "avant → après", with
+enum values, hours and dates through the same label tables as the other pages (cirqliz.web.labels;
+never raw JSON, action codes or opening_hours syntax).
+
+The sentences are written in French and translated through the catalog (`lang`): verbs and field
+names in the "journal" context of translations/en/journal.po, enum labels as the other pages do.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from cirqliz.db.models import window_from_json
-from cirqliz.domain.applications import ApplicationStatus
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.hours_form import describe_hours, describe_windows
-from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.purposes import Purpose
-from cirqliz.domain.zones import ReviewMode, ZoneKind, ZoneStatus
+from cirqliz.web.i18n import translations
+from cirqliz.web.labels import VALUE_FR
 
+JOURNAL = "journal"  # the catalog context of the journal's verbs and field names
 ACTION_FR: dict[str, str] = {
     "create": "a créé", "update": "a modifié", "delete": "a supprimé", "issue": "a émis",
     "revoke": "a révoqué", "suspend": "a suspendu", "reinstate": "a rétabli", "expire": "a fait expirer",
@@ -56,91 +60,106 @@ FIELD_FR: dict[str, str] = {
     "siren": "SIREN", "comment": "commentaire", "note": "note",
     "created": "créées", "updated": "modifiées", "unchanged": "inchangées", "skipped": "ignorées",
     "errors": "erreurs", "warnings": "avertissements", "orders": "arrêtés à localiser", "repaired": "réparées",
-}
-VALUE_FR: dict[str, str] = {
-    **{s.value: s.label_fr for s in ApplicationStatus},
-    **{ZoneStatus.DRAFT.value: "brouillon", ZoneStatus.ACTIVE.value: "active", ZoneStatus.SUSPENDED.value: "suspendue",
-       ZoneStatus.ARCHIVED.value: "archivée"},
-    **{PassStatus.REVOKED.value: "révoqué", PassStatus.EXPIRED.value: "expiré"},
-    **{ZoneKind.LIMITED_TRAFFIC.value: "zone à trafic limité", ZoneKind.PEDESTRIAN.value: "aire piétonne",
-       ZoneKind.LOW_EMISSION.value: "zone à faibles émissions",
-       ZoneKind.EVENT_PERIMETER.value: "périmètre d'événement"},
-    **{ReviewMode.MANUAL.value: "examen par un instructeur", ReviewMode.AUTOMATIC.value: "automatique"},
-    "created": "créée", "updated": "modifiée", "unchanged": "inchangée", "skipped": "ignorée",
+    "ref": "référence", "reference": "référence", "authority_id": "autorité", "organisation_id": "organisation",
+    "user_id": "personne", "zone_id": "zone", "delegated_to_id": "délégué à", "application_id": "demande",
+    "vehicle_id": "véhicule", "vehicles": "véhicules", "category": "catégorie", "crit_air": "Crit'Air",
+    "energy": "énergie", "gross_weight_kg": "PTAC (kg)", "length_cm": "longueur (cm)", "siret": "SIRET",
+    "not_before": "valable du", "expires_at": "valable jusqu'au", "description": "description",
+    "perimeters": "périmètres", "passes": "laissez-passer", "issuer": "émetteur", "version": "version",
 }
 _HOURS_FIELDS = frozenset({"opening_hours", "restriction_hours"})
 _WINDOW_FIELDS = frozenset({"windows", "restriction_windows"})
 MAX_TEXT = 160
 
 
-def action_sentence(actor: str, action: str, entity: str) -> str:
-    """'Iris Instructrice a refusé la demande' — `entity` already in French with its article-less noun."""
+def _texts(lang: str) -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """(gettext, journal-context gettext) for `lang`."""
+    catalog = translations(lang)
+    return catalog.gettext, lambda text: catalog.pgettext(JOURNAL, text)
+
+
+def action_sentence(actor: str, action: str, entity: str, lang: str = "fr") -> str:
+    """'Iris Instructrice a refusé : demande' — `entity` already in the page's language, article-less."""
+    _, j_ = _texts(lang)
     verb = ACTION_FR.get(action)
-    if verb is None and action.startswith("status_"):
-        verb = f"a passé au statut « {VALUE_FR.get(action[7:], action[7:])} »"
-    if verb is None and action.startswith("import_"):
-        verb = "a importé"
-    return f"{actor} {verb or 'a modifié'} : {entity}"
+    if verb is not None:
+        verb = j_(verb)
+    elif action.startswith("status_"):
+        verb = j_("a passé au statut « %(status)s »") % {"status": _(VALUE_FR.get(action[7:], action[7:]))}
+    elif action.startswith("import_"):
+        verb = j_("a importé")
+    else:
+        verb = j_("a modifié")
+    sentence = j_("%(actor)s %(verb)s : %(entity)s") % {"actor": actor, "verb": verb, "entity": entity}
+    return sentence[:1].upper() + sentence[1:]  # "Le système a créé…"
 
 
-def value_text(field: str, value: Any) -> str:
+def value_text(field: str, value: Any, lang: str = "fr") -> str:
     """A stored value as a person reads it."""
+    _, j_ = _texts(lang)
     if value is None or value == "" or value == []:
         return "—"
     if field in _HOURS_FIELDS and isinstance(value, str):
         try:
-            return describe_hours(value)
+            return describe_hours(value, lang=lang)
         except DomainError:
             return value
     if field in _WINDOW_FIELDS and isinstance(value, list):
         try:
-            return describe_windows([window_from_json(w) for w in value if isinstance(w, Mapping)])
+            return describe_windows([window_from_json(w) for w in value if isinstance(w, Mapping)], lang=lang)
         except (DomainError, KeyError, TypeError, ValueError):
-            return f"{len(value)} créneau(x)"
+            return j_("%(n)s créneau(x)") % {"n": len(value)}
     if field in ("purposes", "purpose"):
         items = value if isinstance(value, list) else [value]
-        return ", ".join(_purpose(v) for v in items)
+        return ", ".join(_purpose(v, _) for v in items)
     if field == "geometry" and isinstance(value, Mapping):
-        return "périmètre dessiné"
+        return j_("périmètre dessiné")
     if isinstance(value, bool):
-        return "oui" if value else "non"
+        return j_("oui") if value else j_("non")
     if isinstance(value, str):
-        text = VALUE_FR.get(value, value)
-        return _date_text(text)
+        label = VALUE_FR.get(value)
+        return _(label) if label is not None else _date_text(value)
     if isinstance(value, list):
-        return ", ".join(value_text(field, v) for v in value) or "—"
+        return ", ".join(value_text(field, v, lang) for v in value) or "—"
     if isinstance(value, Mapping):
-        parts = [f"{FIELD_FR.get(str(k), str(k).replace('_', ' '))} : {value_text(str(k), v)}"
+        parts = [j_("%(field)s : %(value)s") % {"field": _field(str(k), j_), "value": value_text(str(k), v, lang)}
                  for k, v in value.items()]
         return _clip("; ".join(parts))
     return str(value)
 
 
-def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[str]:
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, lang: str = "fr") -> list[str]:
     """One line per field: 'statut : déposée → refusée', 'motif : Hors périmètre' (no before)."""
+    _, j_ = _texts(lang)
     before, after = dict(before or {}), dict(after or {})
     lines = []
     for key in list(dict.fromkeys([*before, *after])):
-        label = FIELD_FR.get(key, key.replace("_", " "))
+        label = _field(key, j_)
         old, new = before.get(key), after.get(key)
         if key in before and key in after:
             if old == new:
                 continue
-            lines.append(f"{label} : {_clip(value_text(key, old))} → {_clip(value_text(key, new))}")
+            text = f"{_clip(value_text(key, old, lang))} → {_clip(value_text(key, new, lang))}"
         elif key in after:
-            lines.append(f"{label} : {_clip(value_text(key, new))}")
+            if new is None or new == "" or new == []:
+                continue  # a new record's empty fields say nothing
+            text = _clip(value_text(key, new, lang))
         else:
-            lines.append(f"{label} : {_clip(value_text(key, old))} → —")
+            text = f"{_clip(value_text(key, old, lang))} → —"
+        lines.append(j_("%(field)s : %(value)s") % {"field": label, "value": text})
     return lines
 
 
-def _purpose(value: Any) -> str:
+def _field(key: str, j_: Callable[[str], str]) -> str:
+    label = FIELD_FR.get(key)
+    return j_(label) if label is not None else key.replace("_", " ")
+
+
+def _purpose(value: Any, gettext: Callable[[str], str]) -> str:
     try:
-        return Purpose(int(value)).label_fr
+        return gettext(Purpose(int(value)).label_fr)
     except (TypeError, ValueError):
         return str(value)
-
-
 def _date_text(text: str) -> str:
     """ISO dates and times as dd/mm/yyyy (hh:mm UTC); anything else unchanged."""
     try:

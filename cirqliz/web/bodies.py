@@ -152,16 +152,19 @@ class CirqlizRequest(Request):
             check_form_text(parse_url_encoded_form_data(body).items())
         return body
 
-    async def stream(self) -> AsyncGenerator[bytes, None]:
+    def stream(self) -> AsyncGenerator[bytes, None]:  # type: ignore[override]
         """The body's chunks; for a multipart form, UnreadableBody (400) as soon as a text part (or a
         file name) holds a control character, before the chunk ending it is given on."""
         content_type, options = self.content_type
         boundary = options.get("boundary")
-        check = (_MultipartTextCheck(boundary.encode("latin-1", "replace"))
-                 if content_type == RequestEncodingType.MULTI_PART and boundary else None)
+        if content_type != RequestEncodingType.MULTI_PART or not boundary:
+            # Litestar's own generator as it is: no second generator around every API or form body.
+            return super().stream()
+        return self._checked_stream(_MultipartTextCheck(boundary.encode("latin-1", "replace")))
+
+    async def _checked_stream(self, check: _MultipartTextCheck) -> AsyncGenerator[bytes, None]:
         async for chunk in super().stream():
-            if check is not None:
-                check.feed(chunk)
+            check.feed(chunk)
             yield chunk
 
     async def form(self) -> Any:

@@ -13,18 +13,38 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.handlers.http_handlers import HTTPRouteHandler
-from litestar.middleware.base import DefineMiddleware
-from litestar.plugins.prometheus import PrometheusConfig
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from cirqliz.settings import Settings
 
 PATH = "/metrics"
+APP_NAME = "cirqliz"
+LABELS = ("method", "path", "status_code", "app_name")
+# The names, labels and types Litestar's PrometheusMiddleware used (prefix cirqliz_http), kept so
+# that dashboards and alerts written against them go on working.
+REQUESTS = Counter("cirqliz_http_requests_total", "Total requests", LABELS)
+DURATION = Histogram("cirqliz_http_request_duration_seconds", "Request duration, in seconds", LABELS)
+IN_PROGRESS = Gauge("cirqliz_http_requests_in_progress", "Total requests currently in progress", LABELS,
+                    multiprocess_mode="livesum")
+ERRORS = Counter("cirqliz_http_requests_error_total", "Total errors in requests", LABELS)
+NOT_COUNTED = frozenset({"OPTIONS", "HEAD"})
 
 
 def is_loopback(host: str | None) -> bool:
@@ -51,15 +71,84 @@ def refusal(settings: Settings, connection: ASGIConnection[Any, Any, Any, Any]) 
                     media_type="text/plain; charset=utf-8")
 
 
-def metrics_config() -> PrometheusConfig:
-    """Request metrics labelled by route template (group_path), prefix cirqliz_http."""
-    return PrometheusConfig(app_name="cirqliz", prefix="cirqliz_http", group_path=True,
-                            exclude=[f"^{PATH}$"], excluded_http_methods=["OPTIONS", "HEAD"])
+Observe = Callable[[float], None]
 
 
-def middleware(settings: Settings) -> list[DefineMiddleware]:
+class _Children:
+    """The labelled children of the request metrics, looked up once per (method, route, status):
+    prometheus_client's `labels()` checks and joins the label values on every call, and this runs
+    on every request."""
+
+    def __init__(self) -> None:
+        self.in_progress: dict[tuple[str, str], Gauge] = {}
+        self.done: dict[tuple[str, str, int], tuple[Callable[[], None], Observe, Callable[[], None] | None]] = {}
+
+    def gauge(self, method: str, path: str) -> Gauge:
+        key = (method, path)
+        child = self.in_progress.get(key)
+        if child is None:
+            child = self.in_progress[key] = IN_PROGRESS.labels(method, path, "200", APP_NAME)
+        return child
+
+    def finished(self, method: str, path: str, status: int) -> tuple[Callable[[], None], Observe,
+                                                                       Callable[[], None] | None]:
+        key = (method, path, status)
+        found = self.done.get(key)
+        if found is None:
+            values = (method, path, str(status), APP_NAME)
+            error = ERRORS.labels(*values).inc if status >= 500 else None
+            found = self.done[key] = (REQUESTS.labels(*values).inc, DURATION.labels(*values).observe, error)
+        return found
+
+
+def metrics_middleware(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: count each HTTP request and its duration by method, route template and status.
+
+    Applied per route by Litestar, so the scope already holds the route's template
+    (`/autorite/demandes/{application_id}`): URLs, ids and plates never become labels. /metrics
+    itself, OPTIONS and HEAD are not counted. A request whose exception escapes counts with the
+    exception's status (500 when it has none), as the client gets it."""
+    children = _Children()
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope.get("method")
+        if scope["type"] != "http" or method in NOT_COUNTED or scope["path"] == PATH:
+            await app(scope, receive, send)
+            return
+        path = scope.get("path_template") or scope["path"]
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        gauge = children.gauge(method, path)
+        gauge.inc()
+        try:
+            await app(scope, receive, send_with_status)
+        except Exception as exc:
+            # Raised by a middleware inside this one (e.g. CSRF's 403): Litestar's outer handler
+            # answers with the exception's status, through the original `send`.
+            status = getattr(exc, "status_code", 500)
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            gauge.dec()
+            count, observe, error = children.finished(method, path, status)
+            count()
+            observe(elapsed)
+            if error is not None:
+                error()
+
+    return middleware
+
+
+def middleware(settings: Settings) -> list[Callable[[ASGIApp], ASGIApp]]:
     """The request-metrics middleware, when metrics are enabled."""
-    return [metrics_config().middleware] if settings.metrics_enabled else []
+    return [metrics_middleware] if settings.metrics_enabled else []
 
 
 def _registry() -> CollectorRegistry:

@@ -8,8 +8,10 @@ so one request's lines can be found across processes.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -19,6 +21,25 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# A new request id is this process's random prefix and a counter: unique across processes and
+# hosts like a uuid4, without reading the system's random source on every request.
+_id_prefix = uuid.uuid4().hex[:8]
+_id_counter = itertools.count(1)
+
+
+def _reseed_ids() -> None:
+    global _id_prefix, _id_counter
+    _id_prefix, _id_counter = uuid.uuid4().hex[:8], itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_reseed_ids)  # a forked worker must not repeat its parent's ids
+
+
+def new_request_id() -> str:
+    """A fresh request id: 16 hex characters."""
+    return f"{_id_prefix}{next(_id_counter) & 0xFFFFFFFF:08x}"
+
+
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{6,64}$")
 access_log = logging.getLogger("cirqliz.access")
 
@@ -70,8 +91,12 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex[:16]
+        # The last X-Request-ID, as a dict of every header would give it, without building that dict.
+        given = ""
+        for name, value in scope.get("headers") or ():
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+        request_id = given if given and _SANE_ID.match(given) else new_request_id()
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -91,11 +116,15 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             status = getattr(exc, "status_code", 500)
             raise
         finally:
-            access_log.info(
-                "%s %s %s", scope.get("method"), scope.get("path"), status,
-                extra={"method": scope.get("method"), "path": scope.get("path"), "status": status,
-                       "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                # The record is made here rather than by access_log.info(): the same record, without
+                # logging's look-up of the calling frame (on every request, for a line that never shows it).
+                method, path = scope.get("method"), scope.get("path")
+                record = access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, "%s %s %s",
+                                               (method, path, status), None, extra={
+                                                   "method": method, "path": path, "status": status,
+                                                   "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+                access_log.handle(record)
             REQUEST_ID.reset(token)
 
     return middleware

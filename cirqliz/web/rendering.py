@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from litestar import Request
 from litestar.response import Template
 
+from cirqliz.db.models import window_from_json
 from cirqliz.domain.errors import DomainError
+from cirqliz.domain.hours_form import describe_period, describe_windows
 from cirqliz.domain.plates import parse_plate
 from cirqliz.domain.windows import to_local
 from cirqliz.web.i18n import LANG_COOKIE, gettext_for, negotiate
@@ -24,6 +27,19 @@ def inclusive_days(start: datetime, end: datetime, tz: str = DISPLAY_TZ) -> tupl
     if first.time() != time.min or after.time() != time.min:
         return None
     return first.strftime("%d/%m/%Y"), (after - timedelta(days=1)).strftime("%d/%m/%Y")
+
+
+def hours_text(windows: Iterable[Any] | None, lang: str = "fr", always: str = "") -> str:
+    """Windows (TimeWindow or their stored JSON) as every page shows them: 'lun.–ven. 7 h–11 h'
+    in French, 'Mon–Fri 07:00–11:00' in English; `always` ('' by default) when there is none."""
+    items = [window_from_json(w) if isinstance(w, Mapping) else w for w in windows or ()]
+    return describe_windows(items, always=always or None, lang=lang) if items else always
+
+
+def period_text(start: datetime, end: datetime, lang: str = "fr", tz: str = DISPLAY_TZ) -> str:
+    """A validity period phrased the one way of every page and e-mail ('du 24/11/2026 au
+    10/12/2026 inclus', 'le 24/11/2026 de 9 h à 18 h')."""
+    return describe_period(start, end, tz, lang=lang)
 
 
 def plate_display(value: str | None) -> str:
@@ -42,7 +58,8 @@ def page(request: Request, template: str, *, status_code: int = 200, **context: 
     user = request.scope.get("user")
     response = Template(
         template_name=template,
-        context={"lang": lang, "_": gettext_for(lang), "user": user, "plate": plate_display, **context},
+        context={"lang": lang, "_": gettext_for(lang), "user": user, "plate": plate_display,
+                 "hours_text": hours_text, "period_text": period_text, **context},
         status_code=status_code,
     )
     if request.query_params.get("lang") == lang:

@@ -334,7 +334,7 @@ class Operator:
                                 "--from", _local(-1, 0).isoformat(), "--to", until.isoformat())
         assert rc == 0, err
         words = err.split()
-        return out.strip(), words[words.index("kid") + 1]
+        return out.strip(), words[words.index("clé") + 1]
 
     def statuses(self) -> dict[str, str]:
         rows = json.loads(self.ok("keys", "list", "--dir", str(self.keys), "--json"))
@@ -383,7 +383,7 @@ def test_key_lifecycle_drill_with_the_cli(tmp_path, capsys, monkeypatch):
 
     # Rotate: B is pending (A still signs) until bundle n+1 publishes it.
     rc, out, _ = op.run("keys", "rotate", "--dir", str(op.keys))
-    assert rc == 0 and "pending" in out
+    assert rc == 0 and "en attente" in out
     kid_b = next(kid for kid, status in op.statuses().items() if status == "pending")
     assert op.sign(until=_local(3, 12))[1] == kid_a
     bundle_n1 = op.build()
@@ -400,7 +400,7 @@ def test_key_lifecycle_drill_with_the_cli(tmp_path, capsys, monkeypatch):
 
     # Withdraw A; bundle n+2 refuses all of A's passes, the expired one included.
     rc, out, _ = op.run("keys", "withdraw", kid_a, "--dir", str(op.keys))
-    assert rc == 0 and "withdrawn" in out
+    assert rc == 0 and "retirée" in out
     rc, _, err = op.run("keys", "withdraw", kid_a, "--dir", str(op.keys))
     assert rc == 1 and "already withdrawn" in err
     assert op.statuses()[kid_a] == "withdrawn"

@@ -117,8 +117,9 @@ class LiveServer:
         self._thread.join(timeout=10)
 
 
-def start_live_server(folder: Path, *, at: datetime = LIVE_T0) -> LiveServer:
-    """Migrate and seed a SQLite database in `folder`, and serve the app on a free local port."""
+def start_live_server(folder: Path, *, at: datetime = LIVE_T0, **extra: Any) -> LiveServer:
+    """Migrate and seed a SQLite database in `folder`, and serve the app on a free local port
+    (`extra`: further Settings fields, e.g. the wallet credentials)."""
     folder.mkdir(parents=True, exist_ok=True)
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{folder / 'cirqliz.db'}",
@@ -128,6 +129,7 @@ def start_live_server(folder: Path, *, at: datetime = LIVE_T0) -> LiveServer:
         documents_dir=str(folder / "documents"),
         outbox_dir=str(folder / "outbox"),
         scheduler_enabled=False,
+        **extra,
     )
     clock = FixedClock(at)
 

@@ -19,6 +19,7 @@ from cirqliz.passcode.keys import VerifyKey
 from cirqliz.verify.core import verify_pass
 
 from .harness import (
+    DOC_IMAGES,
     LIVE_T0,
     IssuedPass,
     LiveServer,
@@ -27,6 +28,8 @@ from .harness import (
     publish,
     revoke_pass,
     sign_in,
+    update_doc_screenshots,
+    write_doc_image,
     write_y4m,
 )
 from .js_timing import measure_js_verify
@@ -301,3 +304,124 @@ def test_a_phone_clock_far_from_the_server_is_pointed_out(camera_browser: Any, l
     assert ("L'horloge de ce téléphone a 120 min d'écart avec le serveur : corrigez la date et l'heure."
             in page.text_content("#message"))
     context.close()
+
+
+def _server_time_shifted(shift: int, device_epoch: int) -> Any:
+    """A route handler passing the bundle through with `X-Server-Time` set `shift` seconds before
+    the device's time: the phone's clock then looks `shift` seconds ahead of the server's."""
+
+    def handler(route: Any) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, headers={**response.headers, "x-server-time": str(device_epoch - shift)})
+
+    return handler
+
+
+def _paste(page: Any, text: str) -> None:
+    """Put `text` on the clipboard and paste it into the manual field, as an agent does."""
+    page.fill("#serial", "")
+    page.evaluate("(t) => navigator.clipboard.writeText(t)", text)
+    page.focus("#serial")
+    page.keyboard.press("Control+V")
+
+
+def _check(page: Any) -> dict[str, str]:
+    before = int(page.evaluate("Number(document.body.dataset.verdicts ?? 0)"))
+    page.click("#serial-form button[type=submit]")
+    page.wait_for_function(f"() => Number(document.body.dataset.verdicts ?? 0) > {before}", timeout=TIMEOUT)
+    return page.evaluate("({...document.querySelector('#verdict').dataset})")
+
+
+def _doc_image(page: Any, name: str) -> None:
+    if update_doc_screenshots():
+        write_doc_image(page.screenshot(full_page=False), DOC_IMAGES / f"{name}.png")
+
+
+def test_a_pasted_pass_text_is_verified_offline_and_a_clock_ahead_is_shown_on_the_verdict(
+    playwright_sync: Any, live_server: LiveServer, screenshots: Path,
+) -> None:
+    """The agent pastes a pass text received in a message (wrapped in lines, lower-case prefix): the
+    offline verifier says VALIDE, as for the scanned code. Then the phone's clock runs 25 minutes
+    ahead of the server's: the verdict itself says so, and the check records carry the offset."""
+    fresh = issue_pass(live_server)
+    browser = launch_chromium(playwright_sync)
+    try:
+        base = live_server.base_url
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR",
+                                      timezone_id="Europe/Paris")
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        context.clock.install(time=DEVICE_TIME)
+        context.clock.resume()
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        sign_in(page, base, "agent", "/scan")
+        page.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT)
+        page.select_option("#zone", "PARIS-CENTRE")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=TIMEOUT)
+
+        # As a messaging app hands it over: "cq1:", lines of 60 characters, a trailing newline.
+        body = fresh.text[4:]
+        pasted = "cq1:" + "\n".join(body[i:i + 60] for i in range(0, len(body), 60)) + "\n"
+        context.set_offline(True)
+        _paste(page, pasted)
+        assert page.input_value("#serial") == pasted  # a text area: the line breaks reach the scanner
+        page.locator("#serial").evaluate("el => el.scrollIntoView({block: 'center'})")
+        page.screenshot(path=str(screenshots / "scanner-paste.png"))
+        _doc_image(page, "agent-coller")
+        verdict = _check(page)
+        assert (verdict["status"], verdict["reason"], verdict["source"]) == ("VALID", "VALID", "paste"), verdict
+        assert page.text_content("#v-status") == "VALIDE"
+        assert page.text_content("#v-plate") == "AB-123-CD"
+        assert fresh.serial[:4] in page.text_content("#v-serial")
+        assert page.is_hidden("#v-clock")  # the phone's clock is 5 min off the server's: no warning
+        _home(page)
+        assert page.input_value("#serial") == ""
+
+        # A text cut short is no verdict and no check: the agent is told to copy it whole.
+        verdicts = page.evaluate("document.body.dataset.verdicts")
+        page.fill("#serial", fresh.text[:150])
+        page.click("#serial-form button[type=submit]")
+        page.wait_for_function("() => document.querySelector('#message').textContent.includes('illisible')")
+        assert "Copiez tout le texte" in page.text_content("#message")
+        assert page.evaluate("document.body.dataset.verdicts") == verdicts
+        assert page.is_visible("#home")
+
+        # Online again, the bundle answers with a server time 25 min behind the phone's.
+        device_epoch = int(page.evaluate("Math.floor(Date.now() / 1000)"))
+        context.route(f"**/bundle/{AUTHORITY_CODE}.cose*", _server_time_shifted(1500, device_epoch))
+        context.set_offline(False)
+        page.wait_for_function("() => Number(document.body.dataset.clockOffset) >= 1500", timeout=TIMEOUT)
+        page.wait_for_function("() => document.body.dataset.pending === '0'", timeout=TIMEOUT)
+        _paste(page, fresh.text)
+        verdict = _check(page)
+        assert (verdict["status"], verdict["reason"]) == ("VALID", "VALID"), verdict
+        assert page.is_visible("#v-clock")
+        assert page.text_content("#v-clock") == "L'horloge du téléphone avance de 25 min : vérifiez la date et l'heure"
+        page.screenshot(path=str(screenshots / "scanner-clock-ahead.png"))
+        _doc_image(page, "agent-horloge-avance")
+
+        # A reload keeps the offset measured at the last sync (an offline reload cannot measure it).
+        _home(page)
+        context.unroute(f"**/bundle/{AUTHORITY_CODE}.cose*")
+        page.wait_for_function("() => document.body.dataset.pending === '0'", timeout=TIMEOUT)
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT)
+        _paste(page, fresh.text)
+        assert _check(page)["clockWarning"] != ""
+        _home(page)
+        context.set_offline(False)
+        page.wait_for_function("() => document.body.dataset.pending === '0'", timeout=TIMEOUT)
+
+        # The server holds the three pasted checks as scanned ones, each with the phone's clock offset.
+        checks = sorted((c for c in _checks_on_server(live_server) if c.serial == fresh.serial),
+                        key=lambda c: c.checked_at)
+        assert [(c.verdict, c.reason_code) for c in checks] == [("VALID", "VALID")] * 3
+        offsets = [c.clock_offset_s for c in checks]
+        assert offsets[0] is not None and abs(offsets[0]) < 600
+        assert all(o is not None and o >= 1500 for o in offsets[1:]), offsets
+        assert errors == []
+        context.close()
+    finally:
+        browser.close()

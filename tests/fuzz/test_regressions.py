@@ -71,14 +71,14 @@ def test_zone_file_with_wrong_types(text: str) -> None:
 
 
 @pytest.mark.parametrize(("field", "message"), [
-    ('"valid_from": "nope"', "zone A valid_from: 'nope' is not an ISO 8601 date-time"),
-    ('"kind": 3', "zone entry: kind must be non-empty text"),
+    ('"valid_from": "nope"', "zone A, valid_from : 'nope' n'est pas une date-heure ISO 8601"),
+    ('"kind": 3', "zone : le champ kind doit être un texte non vide"),
 ])
 def test_zone_file_errors_keep_their_precise_message(field: str, message: str) -> None:
     text = '[{"code": "A", "name": "n", "kind": "k", "tz": "Europe/Paris", "ref": 1, ' + field + "}]"
     with pytest.raises(KeyStoreError) as refused:
         zones_from_text(text)
-    assert message in refused.value.message and "wrong type" not in refused.value.message
+    assert message in refused.value.message and "bon type" not in refused.value.message
 
 
 def test_unicode_digits_in_fleet_csv() -> None:

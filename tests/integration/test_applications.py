@@ -1,6 +1,7 @@
 """Applications in the database: transitions with who and why, eligibility, passes, documents."""
 
 import itertools
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -32,6 +33,7 @@ from cirqliz.db.models import (
 from cirqliz.domain.errors import (
     DocumentError,
     EligibilityError,
+    NotFound,
     ReasonRequired,
     TransitionError,
 )
@@ -336,3 +338,36 @@ async def test_history_keeps_its_order_when_steps_share_a_clock_reading(session,
         steps = await transitions_of(session, app.id)
     assert [s.to_status for s in steps] == ["submitted", "needs_info", "submitted", "rejected"]
     assert all(a.at < b.at for a, b in itertools.pairwise(steps))
+
+
+async def test_approval_at_a_shared_clock_reading_is_recorded_last(session, clock, signer):
+    """The approval (its status UPDATE and transition written in one statement on PostgreSQL)
+    follows earlier steps taken at the same instant, with its reviewer and reason."""
+    async with session.begin():
+        app = await make_submitted_application(session, clock)
+        await request_information(session, application_id=app.id, reviewer_id=USER_REVIEWER_ID,
+                                  clock=clock, reason="Quel chantier ?")
+        await provide_information(session, application_id=app.id, actor_id=USER_ALICE_ID, clock=clock,
+                                  comment="Rue de Rivoli")
+        passes = await approve_application(session, application_id=app.id, reviewer_id=USER_REVIEWER_ID,
+                                           signer=signer, clock=clock, reason="Conforme")
+    session.expunge_all()
+    async with session.begin():
+        steps = await transitions_of(session, app.id)
+        stored = await session.get(Application, app.id)
+        audit = (await session.exec(select(AuditRecord).where(col(AuditRecord.entity_id) == str(app.id))
+                                    .order_by(col(AuditRecord.seq)))).all()
+    assert [s.to_status for s in steps] == ["submitted", "needs_info", "submitted", "approved"]
+    assert all(a.at < b.at for a, b in itertools.pairwise(steps))
+    assert (steps[-1].from_status, steps[-1].actor_id, steps[-1].reason) == ("submitted", USER_REVIEWER_ID,
+                                                                           "Conforme")
+    assert (stored.status, stored.decided_by_id, stored.decision_reason) == ("approved", USER_REVIEWER_ID,
+                                                                           "Conforme")
+    assert passes and audit[-1].action == "approve" and audit[-1].after["status"] == "approved"
+
+
+async def test_approving_an_unknown_application_is_not_found(session, clock, signer):
+    with pytest.raises(NotFound):
+        async with session.begin():
+            await approve_application(session, application_id=uuid.uuid4(), reviewer_id=USER_REVIEWER_ID,
+                                      signer=signer, clock=clock)

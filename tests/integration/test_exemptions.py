@@ -26,6 +26,7 @@ from cirqliz.domain.errors import DomainError
 from cirqliz.issuance.exemptions import (
     BOM,
     COLUMNS,
+    COLUMNS_FR,
     ExemptionFilter,
     counts_by_zone,
     stream_export,
@@ -108,13 +109,47 @@ async def test_csv_lists_exemptions_and_active_passes(engine, clock, listed):
     assert pass_row["serial"] == "00000000000000A1" and pass_row["start"] == "2026-03-01T08:00:00Z"
 
 
-async def test_csv_fr_has_bom_and_semicolons(engine, clock, listed):
+EXPECTED_FR = [
+    # Immatriculation, Pays, Origine, Catégorie, Zone, Statut: labels, never codes
+    ("AB123CD", "FR", "dérogation", "dérogation nationale", "ZFE", "en cours"),
+    ("BAB1234", "D", "dérogation", "pass journée", "ZFE", "à venir"),
+    ("EF456GH", "FR", "dérogation", "dérogation locale", "ZFE", "échue"),
+    ("GH789JK", "FR", "laissez-passer", "Livraison", "CENTRE", "en cours"),
+    ("GH789JK", "FR", "laissez-passer", "Livraison", "ZFE", "en cours"),
+    ("GH789JK", "FR", "laissez-passer", "Artisan, chantier", "CENTRE", "à venir"),
+]
+
+
+async def test_csv_fr_reads_as_a_french_spreadsheet(engine, clock, listed):
+    """csv-fr as a French spreadsheet opens it: BOM, ';', French headers, labels and local dates."""
     data = await _export(engine, clock, fmt="csv-fr")
     assert data.startswith(BOM.encode("utf-8"))
-    text = data.decode("utf-8-sig")
-    assert text.splitlines()[0] == ";".join(COLUMNS)
-    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
-    assert sorted(_key(r) for r in rows) == sorted(EXPECTED)
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert list(rows[0]) == list(COLUMNS_FR) == [
+        "Immatriculation", "Pays", "Origine", "Catégorie", "Zone", "Référence de la zone", "Début", "Fin",
+        "Numéro du laissez-passer", "Statut"]
+    assert sorted((r["Immatriculation"], r["Pays"], r["Origine"], r["Catégorie"], r["Zone"], r["Statut"])
+                  for r in rows) == sorted(EXPECTED_FR)
+    national = next(r for r in rows if r["Catégorie"] == "dérogation nationale")
+    # An exemption's first and last day (inclusive), as people write them.
+    assert (national["Début"], national["Fin"]) == ("20/02/2026", "12/03/2026")
+    assert national["Numéro du laissez-passer"] == "" and national["Référence de la zone"].isdigit()
+    pass_row = next(r for r in rows if r["Origine"] == "laissez-passer" and r["Zone"] == "ZFE")
+    # Paris wall time: 1 March 08:00 UTC is 09:00 (UTC+1); 31 March 08:00 UTC is 10:00 (summer time).
+    assert (pass_row["Début"], pass_row["Fin"]) == ("01/03/2026 09:00", "31/03/2026 10:00")
+    assert pass_row["Numéro du laissez-passer"] == "00000000000000A1"
+    codes = {"exemption", "pass", "national", "local", "day_pass", "delivery", "artisan", "active", "upcoming",
+             "expired"}
+    assert not codes & {cell for row in rows for cell in row.values()}
+
+
+async def test_machine_formats_keep_codes_and_iso_instants(engine, clock, listed):
+    """csv and json stay machine formats: English column names, codes, ISO UTC instants."""
+    rows = _csv(await _export(engine, clock))
+    assert list(rows[0]) == list(COLUMNS)
+    assert {r["status"] for r in rows} == {"active", "upcoming", "expired"}
+    pass_row = next(r for r in rows if r["source"] == "pass" and r["zone_code"] == "ZFE")
+    assert (pass_row["start"], pass_row["end"]) == ("2026-03-01T08:00:00Z", "2026-03-31T08:00:00Z")
 
 
 async def test_json_is_an_array_of_rows(engine, clock, listed):

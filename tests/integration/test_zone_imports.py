@@ -444,7 +444,7 @@ def test_cli_import_export_and_exemptions(monkeypatch, capsys, database_url, sha
     listing = tmp_path / "list.csv"
     code, *_ = _cli(monkeypatch, capsys, database_url, "export", "exemptions", "--authority", "paris",
                     "--format", "csv-fr", "--out", str(listing), "--actor", "instruction@paris.test")
-    assert code == 0 and listing.read_bytes().startswith(b"\xef\xbb\xbfplate;country")
+    assert code == 0 and listing.read_bytes().startswith("\ufeffImmatriculation;Pays".encode())
     code, _, err = _cli(monkeypatch, capsys, database_url, "export", "exemptions", "--authority", "paris",
                         "--actor", "alice@acme.test")
     assert code == 1 and "alice@acme.test" in err

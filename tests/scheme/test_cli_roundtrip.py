@@ -75,7 +75,7 @@ class Cli:
         run = self.ok(*args)
         text = run.out.strip()
         words = run.err.split()
-        return Pass(text, serial=words[words.index("serial") + 1], kid=words[words.index("kid") + 1])
+        return Pass(text, serial=words[words.index("numéro") + 1], kid=words[words.index("clé") + 1])
 
     def verify(self, text: str | None, bundle: Path, *extra: str, zone: str = OPEN_ZONE, at: str = CHECK_AT) -> Run:
         args = ["verify"] + ([text] if text is not None else [])
@@ -248,7 +248,7 @@ def test_tampered_bundle_is_refused(ready: tuple[Cli, Path, Pass]) -> None:
         assert run.json()["status"] == "REFUSED"
     plain = cli("verify", signed.text, "--bundle", str(tampered), "--zone", OPEN_ZONE,
                 "--keys-dir", str(cli.keys), "--at", CHECK_AT)
-    assert plain.rc == 1 and "REFUSED" in plain.out
+    assert plain.rc == 1 and "REFUSÉ" in plain.out
 
 
 def test_root_signed_bundle_with_a_bad_key_entry_is_refused_not_a_crash(ready: tuple[Cli, Path, Pass]) -> None:
@@ -344,7 +344,7 @@ def test_usage_error_naive_at(ready: tuple[Cli, Path, Pass]) -> None:
     cli, bundle, signed = ready
     run = cli.verify(signed.text, bundle, at="2026-11-23T09:30")
     assert run.rc == 2
-    assert "--at" in run.err and "offset" in run.err
+    assert "--at" in run.err and "décalage UTC" in run.err
 
 
 def test_usage_error_unparseable_at(ready: tuple[Cli, Path, Pass]) -> None:
@@ -359,7 +359,7 @@ def test_usage_error_missing_bundle_file(ready: tuple[Cli, Path, Pass]) -> None:
     missing = cli.base / "nope.cose"
     run = cli.verify(signed.text, missing)
     assert run.rc == 2
-    assert "nope.cose" in run.err and "bundle" in run.err
+    assert "nope.cose" in run.err and "paquet de confiance" in run.err
 
 
 def test_usage_error_missing_image(ready: tuple[Cli, Path, Pass]) -> None:
@@ -389,7 +389,7 @@ def test_sign_before_any_bundle_is_a_usage_error(cli: Cli) -> None:
 def test_key_rotation(ready: tuple[Cli, Path, Pass]) -> None:
     cli, _, old = ready
     run = cli.ok("keys", "rotate", "--dir", str(cli.keys))
-    assert "pending" in run.out
+    assert "en attente" in run.out
     # Until a bundle publishes the new key, passes are still signed with the old one.
     assert cli.sign().kid == old.kid
     bundle = cli.build()
@@ -485,4 +485,4 @@ def test_console_script_round_trip(tmp_path: Path) -> None:
     usage = run("verify", text, "--bundle", str(bundle), "--zone", OPEN_ZONE, "--keys-dir", str(keys),
                 "--at", "2026-11-23T09:30")
     assert usage.returncode == 2
-    assert "offset" in usage.stderr
+    assert "décalage UTC" in usage.stderr

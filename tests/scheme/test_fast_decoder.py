@@ -169,6 +169,23 @@ def test_sign1_fast_reader_matches_the_generic_one(claims: PassClaims, tagged: b
     assert outcome(decode_sign1, mutated, deterministic=True) == outcome(reference_decode_sign1, mutated)
 
 
+def reference_parts(data: bytes) -> object:
+    message = reference_decode_sign1(data)
+    return (message.protected[1], message.protected[4], message.to_be_signed(), message.payload, message.signature)
+
+
+@FAST
+@given(pass_claims(), st.booleans(), st.booleans(), edits)
+def test_sign1_parts_reader_matches_the_generic_one(claims: PassClaims, tagged: bool, ed: bool, changes) -> None:
+    """The verifier's reader (no Sign1 built, Sig_structure from the message's own slices)."""
+    message = sign1(claims.to_cbor(), ED_KEY if ed else KEY, tagged=tagged)
+    assert cose.read_sign1_parts(message) == reference_parts(message)  # the usual layout: never gives up
+    mutated = mutate(message, changes)
+    parts = cose.read_sign1_parts(mutated)
+    if parts is not None:  # it only ever accepts what the strict decoder accepts, with the same bytes
+        assert parts == reference_parts(mutated)
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -185,6 +202,9 @@ def test_sign1_fast_reader_matches_the_generic_one(claims: PassClaims, tagged: b
 def test_sign1_unusual_shapes(body: list) -> None:
     for data in (cbor2.dumps(body, canonical=True), cbor2.dumps(cbor2.CBORTag(18, body), canonical=True)):
         assert outcome(decode_sign1, data, deterministic=True) == outcome(reference_decode_sign1, data)
+        parts = cose.read_sign1_parts(data)
+        if parts is not None:
+            assert parts == reference_parts(data)
         for cut in (1, 2, 70):
             assert outcome(decode_sign1, data[:-cut], deterministic=True) == outcome(
                 reference_decode_sign1, data[:-cut]
@@ -281,6 +301,7 @@ BUNDLE = _bundle()
 def reference_verify(monkeypatch: pytest.MonkeyPatch, *args, **kwargs):
     with monkeypatch.context() as patch:
         patch.setattr(cose, "_read_sign1_common", lambda data: None)
+        patch.setattr(cose, "_common_layout", lambda data: None)  # the verifier's reader too
         patch.setattr(claims_module, "_read_claims_common", lambda payload: None)
         return verify_pass(*args, **kwargs)
 

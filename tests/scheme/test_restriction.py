@@ -493,10 +493,10 @@ def test_cli_shows_the_restriction_and_verifies_outside_it(tmp_path: Path, capsy
 
     outside = verify(EVENING)
     assert outside.rc == 0
-    assert outside.out.startswith("VALID — NOT_RESTRICTED: Zone non réglementée à cette heure : accès libre.")
+    assert outside.out.startswith("VALIDE — Zone non réglementée à cette heure : accès libre.\n  code : NOT_RESTRICTED")
     revoked = tmp_path / "revoked.cose"
     revoked.write_bytes(sign_bundle(content(zones=ZONES_R, issued_at=EVENING - 3600, revoked=((ISS, claims().cti),)),
                                     ROOT))
     run = run_cli(capsys, "verify", PASS, "--bundle", str(revoked), "--zone", "ZFE", "--root", str(root),
                   "--at", datetime.fromtimestamp(EVENING - 2 * 3600, PARIS).isoformat())
-    assert (run.rc, run.out.split(":")[0]) == (1, "REFUSED — REVOKED")
+    assert run.rc == 1 and run.out.startswith("REFUSÉ — ") and "\n  code : REVOKED\n" in run.out

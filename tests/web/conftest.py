@@ -2,6 +2,13 @@
 
 Named people come from cirqliz.demo.seed.USERS ("admin", "reviewer", "agent", "organiser",
 "pro", "other_pro"); they all use DEMO_PASSWORD.
+
+Each test gets a fresh copy of the demo world in the same folder of its test process, so that its
+settings are equal from test to test and one application per settings serves every test of the
+process (`AppCache`): building one costs ~0.2 s of CPU (Litestar parses every handler), more than
+most tests. Before each test the app is put back to its first state: `app.state` rebuilt from
+`initial_state` (a new signer, the test's clock), new stores (rate limits), and an app whose routes
+a test changed is built again.
 """
 
 from __future__ import annotations
@@ -15,26 +22,70 @@ from pathlib import Path
 
 import pytest
 from litestar import Litestar
+from litestar.routes import BaseRoute
 from litestar.testing import TestClient
 
 from cirqliz.clock import FixedClock
 from cirqliz.db.migrate import upgrade
 from cirqliz.demo.seed import DEMO_PASSWORD, USERS, seed_demo_database
 from cirqliz.settings import Settings
-from cirqliz.web.app import create_app
+from cirqliz.web.app import create_app, initial_state
+from cirqliz.web.stores import create_stores
 
 WEB_T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 in Paris
+
+
+class AppCache:
+    """Applications built once per test process and settings, handed out in their first state."""
+
+    SIZE = 8  # a few variants of the settings (tests wrap web_world with other limits)
+
+    def __init__(self) -> None:
+        self._apps: dict[Settings, tuple[Litestar, tuple[BaseRoute, ...]]] = {}
+        self._lent: set[Settings] = set()
+        self.built = 0
+
+    def next_test(self) -> None:
+        """A new test starts: every app may be handed out (once) again."""
+        self._lent.clear()
+
+    def app(self, settings: Settings, clock: FixedClock) -> Litestar:
+        """The app over `settings`, with a fresh state on `clock` and fresh stores (a new app when one
+        over the same settings is already in use by this test: two worlds never share a state)."""
+        if settings in self._lent:
+            return create_app(settings, clock=clock)
+        self._lent.add(settings)
+        held = self._apps.get(settings)
+        if held is not None and _same_routes(held[0].routes, held[1]):
+            app = held[0]
+            app.state.clear()
+            app.state.update(initial_state(settings, clock))
+            app.stores = create_stores(settings)
+            return app
+        app = create_app(settings, clock=clock)
+        self.built += 1
+        if held is None and len(self._apps) >= self.SIZE:
+            self._apps.pop(next(iter(self._apps)))
+        self._apps[settings] = (app, tuple(app.routes))
+        return app
+
+
+def _same_routes(routes: list[BaseRoute], first: tuple[BaseRoute, ...]) -> bool:
+    # A test may register a handler of its own (app.register): that app is not handed out again.
+    return len(routes) == len(first) and all(a is b for a, b in zip(routes, first, strict=True))
 
 
 class WebWorld:
     """An application with its settings, clock and folders.
 
-    The app is built on first use of `.app` (building one takes a second or more): fixtures that
-    wrap `web_world` with other settings and their own app do not pay for this one.
+    The app is taken on first use of `.app` (from the process's AppCache when `apps` is given, else
+    built): fixtures that wrap `web_world` with other settings (`with_settings`) do not pay for this one.
     """
 
-    def __init__(self, app: Litestar | None, settings: Settings, clock: FixedClock, root: Path) -> None:
+    def __init__(self, app: Litestar | None, settings: Settings, clock: FixedClock, root: Path,
+                 *, apps: AppCache | None = None) -> None:
         self._app = app
+        self._apps = apps
         self.settings = settings
         self.clock = clock
         self.root = root
@@ -46,8 +97,15 @@ class WebWorld:
     def app(self) -> Litestar:
         """The application over `settings`, built once."""
         if self._app is None:
-            self._app = create_app(self.settings, clock=self.clock)
+            if self._apps is not None:
+                self._app = self._apps.app(self.settings, self.clock)
+            else:
+                self._app = create_app(self.settings, clock=self.clock)
         return self._app
+
+    def with_settings(self, settings: Settings) -> WebWorld:
+        """The same world (folder, clock) served by an app over other settings."""
+        return WebWorld(None, settings, self.clock, self.root, apps=self._apps)
 
 
 def _seed(settings: Settings, clock: FixedClock) -> None:
@@ -78,12 +136,25 @@ def web_world_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def web_apps() -> AppCache:
+    """The applications of this test process, one per settings (see the module's docstring)."""
+    return AppCache()
+
+
+@pytest.fixture(scope="session")
+def web_world_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder every `web_world` of this test process uses in turn (emptied before each test)."""
+    return tmp_path_factory.mktemp("web-world")
+
+
 @pytest.fixture
-def web_world(tmp_path: Path, web_world_template: Path) -> WebWorld:
-    """A migrated SQLite database with the demo world (a copy of the session's template), and the app over it."""
-    shutil.copytree(web_world_template, tmp_path, dirs_exist_ok=True)
-    settings = web_settings(tmp_path)
-    return WebWorld(None, settings, FixedClock(WEB_T0), tmp_path)
+def web_world(web_world_home: Path, web_world_template: Path, web_apps: AppCache) -> WebWorld:
+    """A migrated SQLite database with the demo world (a fresh copy of the session's template), and the app over it."""
+    web_apps.next_test()
+    shutil.rmtree(web_world_home)
+    shutil.copytree(web_world_template, web_world_home)
+    return WebWorld(None, web_settings(web_world_home), FixedClock(WEB_T0), web_world_home, apps=web_apps)
 
 
 @pytest.fixture

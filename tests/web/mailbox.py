@@ -15,7 +15,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from cirqliz.db.engine import create_engine, create_session_factory
 from cirqliz.issuance.api_tokens import create_api_token
 from cirqliz.issuance.mail import Mailer, OutboxMessage
-from cirqliz.web.app import create_app
 
 from .conftest import WebWorld
 
@@ -26,7 +25,7 @@ T = TypeVar("T")
 def outbox_web_world(web_world: WebWorld) -> WebWorld:
     """The demo world, with e-mails written to <tmp>/outbox instead of var/outbox."""
     settings = replace(web_world.settings, outbox_dir=str(web_world.root / "outbox"))
-    return WebWorld(create_app(settings, clock=web_world.clock), settings, web_world.clock, web_world.root)
+    return web_world.with_settings(settings)
 
 
 def outbox(world: WebWorld) -> list[OutboxMessage]:

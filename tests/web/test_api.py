@@ -250,6 +250,29 @@ def test_verify_needs_its_scope(client: TestClient, web_world) -> None:
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
 
 
+def test_every_api_route_runs_the_api_checks_without_copying_its_handler(client: TestClient, web_world,
+                                                                         monkeypatch) -> None:
+    import litestar.handlers.base as handler_base
+
+    from cirqliz.web.controllers import api
+
+    handlers = [h for route in web_world.app.routes if route.path.startswith("/api/v1/")
+                for h in getattr(route, "route_handlers", ())]
+    checked = [h for h in handlers if h.resolve_before_request() is api.api_before_request]
+    assert len(checked) >= 5 and any(h.name == "api_verify" for h in checked)
+    # No handler may bring its own before-request hook (it would replace the token, limit and scope
+    # checks); the exemption lists (opendata.py) keep their guards around api_guard.
+    assert all(h in checked or h.resolve_guards() for h in handlers)
+    copies = []
+    original = handler_base.copy
+    monkeypatch.setattr(handler_base, "copy", lambda value: copies.append(value) or original(value))
+    token = _token(web_world)
+    response = client.post("/api/v1/verify", json={"text": "CQ1:X", "zone": "PARIS-CENTRE"}, headers=_auth(token))
+    assert response.status_code == 200 and response.json()["status"] == "REFUSED"
+    assert copies == []  # a guard would have been given a copy of the handler on every request
+    assert client.post("/api/v1/verify", json={"text": "CQ1:X", "zone": "PARIS-CENTRE"}).status_code == 401
+
+
 # ---- OpenAPI ---------------------------------------------------------------------------------
 
 

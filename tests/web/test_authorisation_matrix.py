@@ -153,8 +153,14 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
         f"/pro/laissez-passer/{SERIAL}/telephone", only(*PRO, ok=404)),
     ("POST", "/pro/laissez-passer/{ref:str}/renouveler"): (
         f"/pro/laissez-passer/{SERIAL}/renouveler", only(*PRO, ok=404)),
+    ("GET", "/pro/laissez-passer/{ref:str}/wallet.pkpass"): (
+        f"/pro/laissez-passer/{SERIAL}/wallet.pkpass", only(*PRO, ok=404)),
+    ("GET", "/pro/laissez-passer/{ref:str}/google-wallet"): (
+        f"/pro/laissez-passer/{SERIAL}/google-wallet", only(*PRO, ok=404)),
     # ---- authority back office ----
     ("GET", "/autorite"): ("/autorite", only(*REVIEW)),
+    ("GET", "/autorite/tableau-de-bord/{file:str}"): (
+        "/autorite/tableau-de-bord/demandes-par-jour.csv?periode=30", only(*REVIEW)),
     ("GET", "/autorite/zones"): ("/autorite/zones", only("admin")),
     ("GET", "/autorite/zones/nouvelle"): ("/autorite/zones/nouvelle", only("admin")),
     ("POST", "/autorite/zones/nouvelle"): ("/autorite/zones/nouvelle", only("admin", ok=422)),
@@ -180,6 +186,10 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/autorite/demandes"): ("/autorite/demandes", only(*REVIEW)),
     ("POST", "/autorite/demandes/acceptation-groupee"): (
         "/autorite/demandes/acceptation-groupee", only(*REVIEW)),
+    ("GET", "/autorite/demandes/acceptation-groupee/{job_id:uuid}"): (
+        f"/autorite/demandes/acceptation-groupee/{NOWHERE}", only(*REVIEW, ok=404)),
+    ("GET", "/autorite/demandes/acceptation-groupee/{job_id:uuid}/etat"): (
+        f"/autorite/demandes/acceptation-groupee/{NOWHERE}/etat", only(*REVIEW, ok=404)),
     ("GET", "/autorite/demandes/{application_id:uuid}"): (f"/autorite/demandes/{NOWHERE}", only(*REVIEW, ok=404)),
     ("POST", "/autorite/demandes/{application_id:uuid}/accepter"): (
         f"/autorite/demandes/{NOWHERE}/accepter", only(*REVIEW, ok=404)),
@@ -409,6 +419,10 @@ def _square(shift: float = 0.0) -> str:
 
 # (method, path template) -> (URL of side X's object, form (or None), expected status per role of the other side)
 CROSS: dict[tuple[str, str], tuple[object, object, dict[str, int]]] = {
+    ("GET", "/autorite/demandes/acceptation-groupee/{job_id:uuid}"): (
+        lambda s: f"/autorite/demandes/acceptation-groupee/{s.ids['bulk']}", None, staff(*REVIEW)),
+    ("GET", "/autorite/demandes/acceptation-groupee/{job_id:uuid}/etat"): (
+        lambda s: f"/autorite/demandes/acceptation-groupee/{s.ids['bulk']}/etat", None, staff(*REVIEW)),
     ("GET", "/autorite/zones/{zone_id:uuid}"): (lambda s: f"/autorite/zones/{s.zone_id}", None, staff("admin")),
     ("POST", "/autorite/zones/{zone_id:uuid}"): (
         lambda s: f"/autorite/zones/{s.zone_id}",
@@ -548,6 +562,10 @@ CROSS: dict[tuple[str, str], tuple[object, object, dict[str, int]]] = {
         lambda s: f"/pro/laissez-passer/{s.ids['serial']}/telephone", None, staff()),
     ("POST", "/pro/laissez-passer/{ref:str}/renouveler"): (
         lambda s: f"/pro/laissez-passer/{s.ids['serial']}/renouveler", None, staff()),
+    ("GET", "/pro/laissez-passer/{ref:str}/wallet.pkpass"): (
+        lambda s: f"/pro/laissez-passer/{s.ids['serial']}/wallet.pkpass", None, staff()),
+    ("GET", "/pro/laissez-passer/{ref:str}/google-wallet"): (
+        lambda s: f"/pro/laissez-passer/{s.ids['serial']}/google-wallet", None, staff()),
     # The API takes bearer tokens (one per company), never a session.
     ("GET", "/api/v1/applications/{application_id:uuid}"): (
         lambda s: f"/api/v1/applications/{s.ids['pending']}", None, staff(others=401)),
@@ -588,6 +606,8 @@ NOT_AUTHORITY_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/donnees/{authority_code:str}/zones.datex2.xml"): "open data, public by design",
     ("GET", "/bundle/{name:str}"): "trust bundles, public by design (scanners download them)",
     ("GET", "/bundle/{code:str}/root.pem"): "root public keys, public by design",
+    ("GET", "/autorite/tableau-de-bord/{file:str}"): (
+        "a dashboard CSV by its name: always the caller's own authority (test_dashboard_charts.py)"),
 }
 
 

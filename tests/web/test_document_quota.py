@@ -9,7 +9,6 @@ from dataclasses import replace
 import pytest
 
 from cirqliz.db.models import Application, SupportingDocument
-from cirqliz.web.app import create_app
 
 from .conftest import WebWorld, login, post_form
 from .test_professional import apply, count, new_application, visible
@@ -23,7 +22,7 @@ def capped_web_world(web_world: WebWorld) -> WebWorld:
     """The demo world with small document caps."""
     settings = replace(web_world.settings, documents_max_per_application=PER_APPLICATION,
                        documents_max_bytes_per_organisation=ORGANISATION_BYTES)
-    return WebWorld(create_app(settings, clock=web_world.clock), settings, web_world.clock, web_world.root)
+    return web_world.with_settings(settings)
 
 
 def pdf(tag: str, size: int = 100) -> tuple[str, bytes, str]:

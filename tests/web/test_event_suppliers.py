@@ -374,7 +374,7 @@ def test_a_submitted_event_mails_the_admins_and_the_dashboard_counts_it(client, 
     assert "administrateurs sont prévenus par e-mail" in text_of(submitted.text)
     (mail,) = mails_to(web_world, ADMIN)
     assert mail.subject == "Événement à examiner : Fête de la musique"
-    assert "Festival de Démo a soumis" in mail.body and "du 01/12/2026 08:00 au 03/12/2026 20:00" in mail.body
+    assert "Festival de Démo a soumis" in mail.body and "du 01/12/2026 à 8 h au 03/12/2026 à 20 h" in mail.body
     assert "1 périmètre." in mail.body
     assert link_in(mail.body, "/autorite/evenements/") == f"/autorite/evenements/{event_id}"
     assert mails_to(web_world, REVIEWER) == []  # the event pages are the admins': no dead link

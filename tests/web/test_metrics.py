@@ -60,6 +60,38 @@ def test_labels_are_route_templates_never_ids_or_plates(metrics_client) -> None:
                    status_code="404") >= 1
 
 
+def test_labels_are_looked_up_once_per_route_and_status(metrics_client, monkeypatch) -> None:
+    from cirqliz.web import metrics
+
+    assert metrics_client.get("/connexion").status_code == 200  # the children of this route now exist
+    calls = []
+    for metric in (metrics.REQUESTS, metrics.DURATION, metrics.IN_PROGRESS, metrics.ERRORS):
+        monkeypatch.setattr(metric, "labels", lambda *values, _m=metric.labels: calls.append(values) or _m(*values))
+    before = _sample(metrics_client.get("/metrics", headers=AUTH).text, "cirqliz_http_requests_total",
+                     path="/connexion", status_code="200", method="GET")
+    for _ in range(3):
+        assert metrics_client.get("/connexion").status_code == 200
+    metrics_client.head("/connexion")  # HEAD and OPTIONS are not counted
+    assert calls == []
+    after = metrics_client.get("/metrics", headers=AUTH).text
+    assert _sample(after, "cirqliz_http_requests_total", path="/connexion", status_code="200", method="GET") \
+        == before + 3
+    assert _sample(after, "cirqliz_http_requests_in_progress", path="/connexion", method="GET") == 0
+    assert _sample(after, "cirqliz_http_requests_total", path="/metrics") == 0  # /metrics itself is not counted
+
+
+def test_a_refusal_by_an_inner_middleware_is_counted_with_its_status(metrics_client) -> None:
+    labels = {"path": "/connexion", "method": "POST"}
+    before = metrics_client.get("/metrics", headers=AUTH).text
+    # No CSRF token: the CSRF middleware refuses with 403 before the handler runs.
+    assert metrics_client.post("/connexion", data={"email": "a@b.fr", "password": "x"}).status_code == 403
+    after = metrics_client.get("/metrics", headers=AUTH).text
+    assert _sample(after, "cirqliz_http_requests_total", status_code="403", **labels) \
+        == _sample(before, "cirqliz_http_requests_total", status_code="403", **labels) + 1
+    assert _sample(after, "cirqliz_http_requests_total", status_code="200", **labels) \
+        == _sample(before, "cirqliz_http_requests_total", status_code="200", **labels)
+
+
 def test_the_token_is_required_when_set(metrics_client) -> None:
     assert metrics_client.get("/metrics").status_code == 401
     assert metrics_client.get("/metrics", headers={"Authorization": "Bearer faux"}).status_code == 401

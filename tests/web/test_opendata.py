@@ -201,7 +201,7 @@ def test_authority_staff_export_csv_json_and_every_export_is_audited(client: Tes
     assert sorted((r["plate"], r["country"], r["category"]) for r in rows) == [
         ("AB123CD", "FR", "national"), ("BAB1234", "D", "national")]
     french = client.get("/autorite/exports/derogations", params={"format": "csv-fr", "status": "active"})
-    assert french.content.startswith("\ufeff".encode()) and b"plate;country;" in french.content
+    assert french.content.startswith("\ufeff".encode()) and b"Immatriculation;Pays;" in french.content
     listed = client.get("/autorite/exports/derogations", params={"format": "json", "category": "national"})
     assert [r["plate"] for r in sorted(listed.json(), key=lambda r: r["plate"])] == ["AB123CD", "BAB1234"]
     records = _exports_audit(web_world)

@@ -78,7 +78,8 @@ def test_event_from_creation_to_supplier_passes(client, web_world) -> None:
     assert _add_zone(client, event_id).status_code == 303
     code = _zone_code(web_world, event_id)
     page = text_of(client.get(f"/organisateur/evenements/{event_id}").text)
-    assert code in page and "rouge" in page and "01/12/2026 10:00" in page  # shown in Paris time
+    assert code in page and "rouge" in page
+    assert "du 01/12/2026 à 10 h au 03/12/2026 à 18 h" in page  # shown in Paris time, one wording of periods
     # Not approved yet: no passes.
     early = _upload_csv(client, event_id, GOOD_CSV.format(rows=f"Son SARL;AB-123-CD;{code};\n"))
     assert early.status_code == 422 and "approuvé" in early.text
@@ -178,7 +179,8 @@ def test_jobs_page_shows_runs(client, web_world) -> None:
     assert _count(web_world, JobRun) == 1
     login(client, "admin")
     page = text_of(client.get("/autorite/taches").text)
-    assert "expire_passes" in page and "ok" in page and "switch_zones" in page and "jamais exécutée" in page
+    assert "expire_passes" in page and "réussie" in page and "switch_zones" in page and "jamais exécutée" in page
+    assert ">ok<" not in client.get("/autorite/taches").text  # the outcome through its label, never raw
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")

@@ -139,11 +139,12 @@ def test_bad_plate_gives_the_french_reason_and_stores_nothing(client, web_world)
 
 def test_duplicate_plate_and_edit(client, web_world) -> None:
     login(client, "pro")
-    response = post_form(client, "/pro/vehicules/nouveau", {"plate": "AB-123-CD", "category": "N1"})
+    response = post_form(client, "/pro/vehicules/nouveau", {"plate": "AB-123-CD", "category": "N1",
+                                                           "crit_air": "2"})
     assert response.status_code == 422
     assert "déjà enregistré" in visible(response.text)
     response = post_form(client, f"/pro/vehicules/{VEHICLE_AB}/modifier", {
-        "plate": "AB-123-CD", "category": "N2", "crit_air": "", "energy": "petrol", "length_cm": "650"})
+        "plate": "AB-123-CD", "category": "N2", "crit_air": "NC", "energy": "petrol", "length_cm": "650"})
     assert response.status_code == 200 and "Véhicule modifié" in response.text
 
     async def work(session):
@@ -212,7 +213,7 @@ def test_fleet_template_is_downloadable(client) -> None:
 def test_apply_check_eligibility_submit_and_follow_the_timeline(client, web_world) -> None:
     login(client, "pro")
     form = client.get("/pro/demandes/nouvelle").text
-    assert "PARIS-CENTRE" in form and "lun.–sam. 07:00–13:00" in visible(form)
+    assert "PARIS-CENTRE" in form and "lun.–sam. 7 h–13 h" in visible(form)
     assert 'id="zones-map"' in form and "/vendor/leaflet/dist/leaflet.js" in form
     response = apply(client, zones=("PARIS-CENTRE", "MARAIS-PIETON"), vehicles=(VEHICLE_AB, VEHICLE_EF),
                      extra={"w1_days": ["0", "1", "2", "3", "4"], "w1_start": "07:30", "w1_end": "10:00",
@@ -220,7 +221,7 @@ def test_apply_check_eligibility_submit_and_follow_the_timeline(client, web_worl
     page = visible(response.text)
     assert "Brouillon enregistré" in page
     assert "Éligible : chaque véhicule remplit les conditions" in page
-    assert "lun.–ven. 07:30–10:00" in page
+    assert "lun.–ven. 7 h 30–10 h" in page
     app_id = uuid.UUID(APP_URL.search(str(response.url)).group(1))
     response = post_form(client, f"/pro/demandes/{app_id}/deposer")
     page = visible(response.text)

@@ -205,3 +205,49 @@ def test_every_scanner_module_is_cached_for_offline_use() -> None:
 
     on_disk = {p.name for p in (STATIC / "scanner").iterdir() if p.suffix in (".js", ".css") and p.name != "sw.js"}
     assert on_disk <= set(SCANNER_MODULES), sorted(on_disk - set(SCANNER_MODULES))
+
+
+def test_checks_carry_the_phone_clock_offset_and_the_checks_page_flags_them(client: TestClient,
+                                                                             web_world: WebWorld) -> None:
+    import html
+
+    login(client, "agent")
+    base = {"checked_at": 1795420800, "verdict": "VALID", "reason": "VALID", "zone": "PARIS-CENTRE"}
+    batch = [
+        {**base, "id": str(uuid.uuid4()), "serial": "00000000000000A1", "clock_offset_s": 1500},  # 25 min ahead
+        {**base, "id": str(uuid.uuid4()), "serial": "00000000000000A2", "clock_offset_s": -7200},  # 2 h behind
+        {**base, "id": str(uuid.uuid4()), "serial": "00000000000000A3", "clock_offset_s": 42},  # within the threshold
+        {**base, "id": str(uuid.uuid4()), "serial": "00000000000000A4"},  # a device that never synced
+    ]
+    response = _post_checks(client, batch)
+    assert response.status_code == 200, response.text
+    stored = {row.serial: row.clock_offset_s for row in _checks(web_world)}
+    assert stored == {"00000000000000A1": 1500, "00000000000000A2": -7200, "00000000000000A3": 42,
+                      "00000000000000A4": None}
+
+    client.post("/deconnexion", data={"_csrf_token": csrf_token(client)})
+    login(client, "reviewer")
+    page = html.unescape(client.get("/autorite/controles").text)
+    assert "horloge décalée : +25 min" in page and "horloge décalée : −2 h" in page
+    assert page.count("horloge décalée :") == 2
+    assert "2 contrôle(s) faits avec une horloge de téléphone décalée de plus de 10 min" in page
+    flagged = html.unescape(client.get("/autorite/controles?horloge=decalee").text)
+    assert "00000000000000A1" in flagged and "00000000000000A2" in flagged
+    assert "00000000000000A3" not in flagged and "00000000000000A4" not in flagged
+    assert 'id="f-horloge" name="horloge" type="checkbox" value="decalee" checked' in flagged
+    english = html.unescape(client.get("/autorite/controles?lang=en").text)
+    assert "clock off: +25 min" in english and "2 check(s) made with a phone clock" in english
+
+
+def test_a_bad_clock_offset_refuses_the_whole_upload_in_french(client: TestClient, web_world: WebWorld) -> None:
+    login(client, "agent")
+    good = {"id": str(uuid.uuid4()), "checked_at": 1795420800, "verdict": "VALID", "clock_offset_s": 60}
+    for bad in ("six cents", 1.5, True, 2_000_000_001, -2_000_000_001, 10**30, [1]):
+        response = _post_checks(client, [good, {**good, "id": str(uuid.uuid4()), "clock_offset_s": bad}])
+        assert response.status_code in (400, 422), (bad, response.text)
+        detail = response.json()["detail"]
+        assert "clock_offset_s" in detail, (bad, detail)
+        assert "Traceback" not in detail and "msgspec" not in detail.lower(), detail
+    assert _checks(web_world) == []
+    assert _post_checks(client, [{**good, "clock_offset_s": -2_000_000_000}]).status_code == 200
+    assert [row.clock_offset_s for row in _checks(web_world)] == [-2_000_000_000]

@@ -106,7 +106,7 @@ def test_serve_demo_still_runs_in_development_without_configuration(bare_env, mo
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
     assert cli.main(["serve", "--demo"]) == 0
-    assert apps and "every demo account uses the password" in capsys.readouterr().out
+    assert apps and "chaque compte de démonstration a le mot de passe" in capsys.readouterr().out
 
 
 def test_demo_user_ids_are_not_predictable() -> None:

@@ -400,5 +400,5 @@ def test_an_event_zone_shows_its_dated_periods(admin, web_world) -> None:
     run(web_world, period)
     page = text_of(admin.get(f"/autorite/zones/{zone_id}").text)
     assert "Et seulement pendant les périodes de l'événement" in page
-    assert "28/11/2026 09:00 → 28/11/2026 21:00" in page
+    assert "le 28/11/2026 de 9 h à 21 h" in page
     assert "périodes de l'événement" not in text_of(admin.get(f"/autorite/zones/{PARIS}").text)

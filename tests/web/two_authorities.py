@@ -41,6 +41,7 @@ from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.windows import parse_window
 from cirqliz.imports.records import TrafficOrderRecord, traffic_order_json
 from cirqliz.issuance.applications import approve_application, create_application, submit_application
+from cirqliz.issuance.bulk_approval import job_row
 from cirqliz.issuance.documents import FileDocumentStore
 from cirqliz.issuance.events import add_event_zone, approve_event, close_zone, create_organiser_event, submit_event
 from cirqliz.issuance.keystore import KeyStore
@@ -192,8 +193,10 @@ async def _objects(session: Any, world: WebWorld, side: Side, admin_id: uuid.UUI
                          code=record.code, name=record.name, insee=record.insee, rules=traffic_order_json(record),
                          created_at=now, updated_at=now)
     session.add(order)
+    bulk = job_row(authority_id=side.authority_id, reviewer_id=admin_id, raw_ids=[str(pending.id)], at=now)
+    session.add(bulk)
     await session.flush()
-    side.ids.update(
+    side.ids.update(bulk=bulk.id,
         pending=pending.id, document=document.id, approved=approved.id, pass_id=row.id, serial=row.serial,
         event_draft=events["draft"], event_submitted=events["submitted"], event_approved=events["approved"],
         event_name=f"Fête submitted {side.name}", closure=closure.id, closure_reason=reason, check=check.id,

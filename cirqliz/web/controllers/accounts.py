@@ -32,6 +32,7 @@ from cirqliz.settings import DEVELOPMENT, Settings
 from cirqliz.web.auth import CurrentUser, home_for, new_session, requires, user_in_session
 from cirqliz.web.client import client_host, is_loopback_client
 from cirqliz.web.deps import DB, ClockDep
+from cirqliz.web.labels import ROLE_LABELS
 from cirqliz.web.rendering import page
 from cirqliz.web.stores import count_hit
 
@@ -46,13 +47,6 @@ REGISTERED = ("Un message vient d'être envoyé à l'adresse indiquée : vérifi
 RESET_SENT = ("Si un compte correspond à cette adresse, un message vient de lui être envoyé avec un lien "
               "valable une heure.")
 
-ROLE_LABELS = {
-    Role.AUTHORITY_ADMIN.value: "Administrateur de l'autorité",
-    Role.REVIEWER.value: "Instructeur",
-    Role.AGENT.value: "Agent de contrôle",
-    Role.ORGANISER.value: "Organisateur d'événement",
-    Role.PROFESSIONAL.value: "Professionnel",
-}
 AUTHORITY_INVITABLE = (Role.REVIEWER, Role.AGENT, Role.AUTHORITY_ADMIN, Role.ORGANISER)
 
 

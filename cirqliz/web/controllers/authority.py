@@ -7,6 +7,9 @@ authority: another authority's rows answer 404, exactly like missing ones.
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import json
 import uuid
 from collections.abc import Mapping
@@ -20,21 +23,19 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
-from cirqliz.db.engine import transaction
+from cirqliz.db.engine import create_session_factory, transaction
 from cirqliz.db.models import AccessPass, Application, Organisation, window_from_json
 from cirqliz.domain.applications import ApplicationStatus
 from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.domain.hours_form import describe_windows
 from cirqliz.domain.organisations import OrganisationKind, Role
-from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.purposes import Purpose, purpose_label
 from cirqliz.domain.windows import to_local
-from cirqliz.domain.zones import ReviewMode, ZoneKind, ZoneStatus
 from cirqliz.issuance import authority_queries as q
+from cirqliz.issuance import dashboard_stats as stats
 from cirqliz.issuance.applications import (
     application_vehicles,
     application_zones,
@@ -45,19 +46,33 @@ from cirqliz.issuance.applications import (
     transitions_of,
 )
 from cirqliz.issuance.audit import record_change, verify_chain
+from cirqliz.issuance.bulk_approval import BulkJob, BulkOutcome, approve_many, create_job, parse_ids
+from cirqliz.issuance.bulk_approval import load_job as load_bulk_job
+from cirqliz.issuance.bulk_approval import run_job as run_bulk_job
 from cirqliz.issuance.documents import FileDocumentStore
 from cirqliz.issuance.events import events_waiting
 from cirqliz.issuance.keystore import KeyStore
 from cirqliz.issuance.mail import notify_application_change
 from cirqliz.issuance.passes import reinstate_pass, revoke_pass, suspend_pass
 from cirqliz.issuance.publication import publish_bundle
+from cirqliz.jobs.jobs import worker_name
 from cirqliz.passcode.bundle import REVOCATION_HASH_BYTES
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.keys import algorithm_from_name
 from cirqliz.verify.messages import reason_label, status_label
-from cirqliz.web import audit_text
+from cirqliz.web import audit_text, charts
 from cirqliz.web.auth import CurrentUser, requires
+from cirqliz.web.controllers.scanner import CLOCK_WARNING_S, clock_is_off, clock_offset_text
 from cirqliz.web.deps import DB, ClockDep, SignerDep
+from cirqliz.web.i18n import gettext_for, negotiate
+from cirqliz.web.labels import (
+    APPLICATION_STATUS_FR,
+    KEY_STATUS_FR,
+    PASS_STATUS_FR,
+    REVIEW_MODE_FR,
+    ZONE_KIND_FR,
+    ZONE_STATUS_FR,
+)
 from cirqliz.web.rendering import DISPLAY_TZ, inclusive_days, page
 from cirqliz.web.served import stored_file_response
 
@@ -65,26 +80,6 @@ REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
 PAGE_SIZE = 50
 
-PASS_STATUS_FR = {
-    PassStatus.ACTIVE.value: "actif",
-    PassStatus.SUSPENDED.value: "suspendu",
-    PassStatus.REVOKED.value: "révoqué",
-    PassStatus.EXPIRED.value: "expiré",
-}
-ZONE_STATUS_FR = {
-    ZoneStatus.DRAFT.value: "brouillon",
-    ZoneStatus.ACTIVE.value: "active",
-    ZoneStatus.SUSPENDED.value: "suspendue",
-    ZoneStatus.ARCHIVED.value: "archivée",
-}
-ZONE_KIND_FR = {
-    ZoneKind.LIMITED_TRAFFIC.value: "zone à trafic limité",
-    ZoneKind.PEDESTRIAN.value: "aire piétonne",
-    ZoneKind.LOW_EMISSION.value: "zone à faibles émissions",
-    ZoneKind.EVENT_PERIMETER.value: "périmètre d'événement",
-}
-REVIEW_MODE_FR = {ReviewMode.MANUAL.value: "examen par un instructeur", ReviewMode.AUTOMATIC.value: "automatique"}
-KEY_STATUS_FR = {"root": "racine", "pending": "en attente de publication", "active": "active", "withdrawn": "retirée"}
 AUDIT_ENTITY_FR = {
     "zone": "zone", "access_rule": "règle d'accès", "application": "demande", "pass": "laissez-passer",
     "bundle": "publication", "key": "clé", "traffic_order": "arrêté de circulation",
@@ -139,7 +134,7 @@ HELPERS: dict[str, Any] = {
     "audit_sentence": audit_text.action_sentence,
     "audit_changes": audit_text.changes,
     "purpose_label": purpose_label,
-    "APP_STATUS": {s.value: s.label_fr for s in ApplicationStatus},
+    "APP_STATUS": APPLICATION_STATUS_FR,
     "PASS_STATUS": PASS_STATUS_FR,
     "ZONE_STATUS": ZONE_STATUS_FR,
     "ZONE_KINDS": ZONE_KIND_FR,
@@ -218,11 +213,113 @@ def _bundle_path(keystore: KeyStore, seq: int) -> Path:
 
 # ---- dashboard ----------------------------------------------------------------------------
 
+CHART_VERDICTS = (("VALID", "#18753c", "solid"), ("REFUSED", "#ce0500", "hatch"), ("UNCERTAIN", "#8f4a00", "dots"))
+# Cells that a spreadsheet would run as a formula are quoted (stored text: zone names, reasons).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardStats:
+    """Everything the dashboard's charts and their CSV files show, for one period."""
+
+    period: stats.Period
+    per_day: list[stats.DayCount]
+    per_zone: list[stats.ZoneCount]
+    per_hour: list[stats.HourCounts]
+    refused_applications: list[stats.ReasonCount]
+    refused_checks: list[stats.ReasonCount]
+
+    @property
+    def applications_total(self) -> int:
+        """Applications submitted over the period."""
+        return sum(d.count for d in self.per_day)
+
+    @property
+    def checks_total(self) -> int:
+        """Checks over the period."""
+        return sum(h.total for h in self.per_hour)
+
+    @property
+    def passes_total(self) -> int:
+        """Pass–zone pairs in force now (a pass valid in two zones counts in each)."""
+        return sum(z.count for z in self.per_zone)
+
+
+async def _dashboard_stats(db: AsyncSession, authority: Organisation, clock: Clock, days: int) -> DashboardStats:
+    period = stats.period_ending(clock.now(), days, stats.authority_time_zone(authority))
+    checks = await stats.check_charts(db, authority.id, period)
+    return DashboardStats(
+        period=period,
+        per_day=await stats.applications_per_day(db, authority.id, period),
+        per_zone=await stats.active_passes_per_zone(db, authority.id, clock.now()),
+        per_hour=checks.per_hour,
+        refused_applications=await stats.refused_applications_by_reason(db, authority.id, period),
+        refused_checks=checks.refused_by_reason,
+    )
+
+
+def _hour(hour: int) -> str:
+    return f"{hour} h"
+
+
+def _reason_text(row: stats.ReasonCount, *, check: bool, lang: str = "fr", other: str = "Autres motifs") -> str:
+    """A refusal reason as people read it: the reviewer's words, or a check reason's sentence."""
+    if row.reason is None:
+        return other
+    if check:
+        return reason_label(row.reason or None, lang)
+    return row.reason or "—"
+
+
+def _charts(data: DashboardStats, lang: str, _: Any) -> dict[str, Any]:
+    """The dashboard's SVG charts (titles and descriptions in the page's language)."""
+    first, last = data.period.first.strftime("%d/%m/%Y"), data.period.last.strftime("%d/%m/%Y")
+    span = _("du %(first)s au %(last)s") % {"first": first, "last": last}
+    out: dict[str, Any] = {}
+    if data.applications_total:
+        out["applications"] = charts.bar_chart(
+            [d.day.strftime("%d/%m") for d in data.per_day], [d.count for d in data.per_day],
+            chart_id="chart-demandes", title=_("Demandes déposées par jour"),
+            desc=_("Diagramme en barres, une barre par jour %(span)s : %(n)s demandes en tout.")
+            % {"span": span, "n": charts.format_number(data.applications_total)})
+    if data.passes_total:
+        out["passes"] = charts.horizontal_bar_chart(
+            [z.name for z in data.per_zone], [z.count for z in data.per_zone],
+            chart_id="chart-zones", title=_("Laissez-passer en cours par zone"),
+            desc=_("Barres horizontales, une par zone, de la plus fournie à la moins fournie."))
+    if data.checks_total:
+        series = [charts.Series(status_label(v, lang), [h.by_verdict.get(v, 0) for h in data.per_hour], colour,
+                                pattern) for v, colour, pattern in CHART_VERDICTS]
+        out["checks"] = charts.stacked_bar_chart(
+            [_hour(h.hour) for h in data.per_hour], series, chart_id="chart-controles",
+            title=_("Contrôles par heure de la journée, selon le verdict"),
+            desc=_("Barres empilées, une par heure de 0 h à 23 h, %(span)s : de bas en haut %(order)s "
+                   "(motifs : plein, hachuré, pointillé). %(n)s contrôles en tout.")
+            % {"span": span, "order": ", ".join(s.label for s in series),
+               "n": charts.format_number(data.checks_total)})
+    if data.refused_applications:
+        rows = data.refused_applications
+        out["refused_applications"] = charts.horizontal_bar_chart(
+            [_reason_text(r, check=False, lang=lang, other=_("Autres motifs")) for r in rows], [r.count for r in rows],
+            chart_id="chart-motifs-demandes", title=_("Demandes refusées par motif"),
+            desc=_("Barres horizontales, une par motif de refus écrit par l'instructeur, %(span)s.") % {"span": span})
+    if data.refused_checks:
+        rows = data.refused_checks
+        out["refused_checks"] = charts.horizontal_bar_chart(
+            [_reason_text(r, check=True, lang=lang, other=_("Autres motifs")) for r in rows], [r.count for r in rows],
+            chart_id="chart-motifs-controles", title=_("Contrôles refusés par motif"),
+            desc=_("Barres horizontales, une par motif de refus du contrôle, %(span)s.") % {"span": span})
+    return out
+
 
 @get("/autorite", guards=REVIEW, name="authority_home")
-async def dashboard(request: Request, db: DB, clock: ClockDep, signer: SignerDep) -> Template:
-    """Counts of applications, passes and zones, events waiting for a decision, and the age of the
-    last published bundle."""
+async def dashboard(
+    request: Request, db: DB, clock: ClockDep, signer: SignerDep,
+    periode: Annotated[str, QueryParameter(name="periode")] = "",
+) -> Template:
+    """Counts of applications, passes and zones, events waiting for a decision, the age of the
+    last published bundle, and charts over the last 7 or 30 days (?periode=)."""
+    days = stats.parse_period(periode)
     authority = await _authority(request, db)
     keystore = _keystore(signer, authority)
     latest = keystore.latest_bundle() if keystore else None
@@ -232,6 +329,8 @@ async def dashboard(request: Request, db: DB, clock: ClockDep, signer: SignerDep
         bundle = {"seq": latest.seq, "issued_at": issued,
                   "age_hours": max(0, int(clock.now().timestamp()) - issued) // 3600,
                   "stale": int(clock.now().timestamp()) - issued > latest.content.max_age}
+    data = await _dashboard_stats(db, authority, clock, days)
+    lang = negotiate(request)
     return _render(
         request, "dashboard.html", authority=authority,
         applications=await q.application_counts(db, authority.id),
@@ -239,7 +338,62 @@ async def dashboard(request: Request, db: DB, clock: ClockDep, signer: SignerDep
         zones=await q.zone_counts(db, authority.id),
         bundle=bundle,
         events_waiting=await events_waiting(db, authority.id),
+        stats=data, charts=_charts(data, lang, gettext_for(lang)), periods=stats.PERIODS,
+        hour_label=_hour, reason_text=_reason_text, format_number=charts.format_number,
+        verdict_label=status_label, chart_verdicts=CHART_VERDICTS,
     )
+
+
+def _csv_cell(value: Any) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _csv_rows(name: str, data: DashboardStats) -> tuple[list[str], list[list[Any]]] | None:
+    """French headers and rows of one chart's CSV; None for an unknown name."""
+    if name == "demandes-par-jour":
+        return ["Jour", "Demandes déposées"], [[d.day.strftime("%d/%m/%Y"), d.count] for d in data.per_day]
+    if name == "laissez-passer-par-zone":
+        return (["Code de la zone", "Zone", "Laissez-passer en cours"],
+                [[z.code, z.name, z.count] for z in data.per_zone])
+    if name == "controles-par-heure":
+        labels = [status_label(v) for v, _, _ in CHART_VERDICTS]
+        return (["Heure", *labels, "Total"],
+                [[_hour(h.hour), *(h.by_verdict.get(v, 0) for v, _, _ in CHART_VERDICTS), h.total]
+                 for h in data.per_hour])
+    if name == "demandes-refusees-par-motif":
+        return ["Motif du refus", "Demandes refusées"], [[_reason_text(r, check=False), r.count]
+                                                         for r in data.refused_applications]
+    if name == "controles-refuses-par-motif":
+        return ["Motif du refus", "Contrôles refusés"], [[_reason_text(r, check=True), r.count]
+                                                          for r in data.refused_checks]
+    return None
+
+
+DASHBOARD_CSV = ("demandes-par-jour", "laissez-passer-par-zone", "controles-par-heure",
+                 "demandes-refusees-par-motif", "controles-refuses-par-motif")
+
+
+@get("/autorite/tableau-de-bord/{file:str}", guards=REVIEW, name="authority_dashboard_csv")
+async def dashboard_csv(
+    request: Request, db: DB, clock: ClockDep, file: FromPath[str],
+    periode: Annotated[str, QueryParameter(name="periode")] = "",
+) -> Response[bytes]:
+    """One dashboard chart as a French spreadsheet CSV (UTF-8 with BOM, ';', local dates)."""
+    days = stats.parse_period(periode)
+    name = file.removesuffix(".csv")
+    if not file.endswith(".csv") or name not in DASHBOARD_CSV:
+        raise NotFound(f"fichier inconnu : {file[:60]}", code="not_found")
+    authority = await _authority(request, db)
+    data = await _dashboard_stats(db, authority, clock, days)
+    headers, rows = _csv_rows(name, data) or ([], [])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows([[_csv_cell(cell) for cell in row] for row in rows])
+    filename = f"{name}-{days}-jours-{data.period.last.isoformat()}.csv"
+    return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 # ---- zones: cirqliz/web/controllers/zones_admin.py -------------------------------------------
@@ -364,41 +518,107 @@ async def application_ask_info(
 
 
 BULK_LABELS_CHUNK = 500
+# Up to this many applications the answer is the result itself; beyond, the approval runs in the
+# background and the answer is its progress page (a big selection would hold the request for minutes).
+BULK_INLINE = 200
+_BULK_TASKS: set[asyncio.Task] = set()  # running background approvals (a reference keeps them alive)
+
+
+def _bulk_mails(request: Request) -> Any:
+    settings = request.app.state.settings
+
+    async def notify(session: AsyncSession, outcomes: list[BulkOutcome], _processed: int) -> None:
+        for outcome in outcomes:
+            if outcome.ok and outcome.application_id is not None:
+                await notify_application_change(session, outcome.application_id, settings=settings)
+
+    return notify
+
+
+def _spaced(count: int) -> str:
+    """1200 → « 1 200 » (French thousands, narrow no-break space)."""
+    return f"{count:,}".replace(",", "\u202f")
+
+
+async def _bulk_result(request: Request, authority_id: uuid.UUID, outcomes: list[BulkOutcome],
+                       db: AsyncSession | None = None, **extra: Any) -> Template:
+    """The result page; labels are read in `db` when given (a second transaction would wait for the
+    request's own on SQLite), else in short transactions of their own."""
+    maker = request.app.state.session_maker
+    labels: dict[uuid.UUID, str] = {}
+    known = [o.application_id for o in outcomes if o.application_id is not None]
+    for start in range(0, len(known), BULK_LABELS_CHUNK):  # only this authority's applications are labelled
+        part = known[start:start + BULK_LABELS_CHUNK]
+        if db is not None:
+            labels |= await q.application_labels(db, part, authority_id)
+            continue
+        async with transaction(maker) as session:
+            labels |= await q.application_labels(session, part, authority_id)
+    rows = [{"id": o.application_id if o.application_id in labels else None,
+             "label": labels.get(o.application_id, o.raw) if o.application_id else o.raw,
+             "ok": o.ok, "message": o.message, "passes": o.passes} for o in outcomes]
+    return _render(request, "bulk_result.html", outcomes=rows, succeeded=sum(1 for o in outcomes if o.ok),
+                   failed=sum(1 for o in outcomes if not o.ok), **extra)
 
 
 @post("/autorite/demandes/acceptation-groupee", guards=REVIEW, name="authority_applications_bulk")
-async def application_bulk_approve(request: Request, clock: ClockDep, signer: SignerDep) -> Template:
-    """Approve the selected applications, each in its own transaction; report each outcome."""
+async def application_bulk_approve(request: Request, clock: ClockDep, signer: SignerDep) -> Response[Any]:
+    """Approve the selected applications of this authority, a chunk per transaction: a small selection
+    answers with the result, a large one starts a background run and answers with its progress page."""
     maker = request.app.state.session_maker
     user = _user(request)
     async with transaction(maker) as session:
         authority = await _authority(request, session)
     form = await request.form()
-    ids = list(dict.fromkeys(str(i) for i in form.getall("ids", [])))
-    outcomes = []
-    labels: dict[uuid.UUID, str] = {}
-    for position, raw in enumerate(ids):
-        if position % BULK_LABELS_CHUNK == 0:  # labels (and the authority check) a chunk at a time
-            chunk = [u for u in map(_uuid_or_none, ids[position:position + BULK_LABELS_CHUNK]) if u is not None]
-            async with transaction(maker) as session:
-                labels = await q.application_labels(session, chunk, authority.id)
-        app_id = _uuid_or_none(raw)
-        label = labels.get(app_id, raw) if app_id is not None else raw
-        try:
-            if app_id is None or app_id not in labels:
-                raise NotFound(f"demande introuvable : {raw}", code="application_not_found")
-            async with transaction(maker) as session:
-                passes = await approve_application(session, application_id=app_id, reviewer_id=user.id,
-                                                   signer=signer, clock=clock)
-                await notify_application_change(session, app_id, settings=request.app.state.settings)
-            outcomes.append({"id": app_id, "label": label, "ok": True, "message": None, "passes": len(passes)})
-        except DomainError as exc:
-            outcomes.append({"id": app_id, "label": label, "ok": False, "message": exc.message, "passes": 0})
-        except IntegrityError:  # e.g. approved at the same moment by someone else: nothing stored here
-            outcomes.append({"id": app_id, "label": label, "ok": False, "passes": 0,
-                             "message": "conflit avec une opération simultanée : rien n'a été enregistré"})
-    return _render(request, "bulk_result.html", outcomes=outcomes,
-                   succeeded=sum(1 for o in outcomes if o["ok"]), failed=sum(1 for o in outcomes if not o["ok"]))
+    raw_ids = [str(i) for i in form.getall("ids", [])]
+    if len(parse_ids(raw_ids)) <= BULK_INLINE:
+        outcomes = await approve_many(maker, authority_id=authority.id, raw_ids=raw_ids, reviewer_id=user.id,
+                                      signer=signer, clock=clock, on_chunk=_bulk_mails(request))
+        return await _bulk_result(request, authority.id, outcomes)
+    job_id = await create_job(maker, authority_id=authority.id, reviewer_id=user.id, raw_ids=raw_ids, clock=clock,
+                              worker=worker_name())
+    task = asyncio.create_task(run_bulk_job(maker, job_id, signer=signer, clock=clock,
+                                            on_chunk=_bulk_mails(request)))
+    _BULK_TASKS.add(task)
+    task.add_done_callback(_BULK_TASKS.discard)
+    return Redirect(f"/autorite/demandes/acceptation-groupee/{job_id}", status_code=303)
+
+
+async def _bulk_job(request: Request, db: AsyncSession, job_id: uuid.UUID) -> BulkJob:
+    authority = await _authority(request, db)
+    job = await load_bulk_job(db, job_id, authority.id)
+    if job is None:  # unknown, or another authority's run
+        raise NotFound("acceptation groupée introuvable", code="bulk_job_not_found")
+    return job
+
+
+def _reader(request: Request) -> AsyncSession:
+    # Read-only (SQLite: a DEFERRED transaction reads the last commit without queueing behind the
+    # running approval's write transaction, which would otherwise hold the page for a whole chunk).
+    return create_session_factory(request.app.state.engine, read_only=True)()
+
+
+@get("/autorite/demandes/acceptation-groupee/{job_id:uuid}", guards=REVIEW, name="authority_bulk_progress")
+async def application_bulk_progress(request: Request, clock: ClockDep, job_id: FromPath[uuid.UUID]) -> Template:
+    """A background bulk approval: its progress (the page reloads itself), then its result; a run cut
+    short (server restarted) says so and stops reloading."""
+    async with _reader(request) as db:
+        job = await _bulk_job(request, db, job_id)
+        if not job.finished:
+            stalled = job.stalled(clock.now())
+            return _render(request, "bulk_progress.html", job=job, refresh_s=None if stalled else 2,
+                           stalled=stalled, format_count=_spaced)
+        return await _bulk_result(request, job.authority_id, job.outcomes(), db, job=job)
+
+
+@get("/autorite/demandes/acceptation-groupee/{job_id:uuid}/etat", guards=REVIEW, name="authority_bulk_state")
+async def application_bulk_state(request: Request, clock: ClockDep, job_id: FromPath[uuid.UUID]) -> dict[str, Any]:
+    """The progress of a background bulk approval, for a page that polls instead of reloading."""
+    async with _reader(request) as db:
+        job = await _bulk_job(request, db, job_id)
+    return {"total": job.total, "processed": job.processed, "accepted": job.accepted,
+            "failed": len(job.failed), "finished": job.finished, "outcome": job.outcome,
+            "stalled": job.stalled(clock.now())}
 
 
 @get("/autorite/demandes/{application_id:uuid}/justificatifs/{document_id:uuid}", guards=REVIEW,
@@ -433,8 +653,9 @@ async def pass_list(
     result = await q.list_passes(db, authority.id, status=status, zone_id=_uuid_or_none(zone), text=search,
                                  offset=_offset(number), limit=PAGE_SIZE)
     zones = await q.authority_zones(db, authority.id)
+    counts, counts_capped = await q.pass_counts_capped(db, authority.id)
     return _render(request, "passes.html", result=result, zones=zones, zone_by_ref={z.ref: z.code for z in zones},
-                   counts=await q.pass_counts(db, authority.id),
+                   counts=counts, counts_capped=counts_capped,
                    filters={"status": status, "zone": zone, "q": search}, number=number)
 
 
@@ -519,16 +740,24 @@ async def check_list(
     verdict: FromQuery[str] = "",
     zone: FromQuery[str] = "",
     serial: FromQuery[str] = "",
+    horloge: FromQuery[str] = "",
     number: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
 ) -> Template:
-    """Agents' checks (uploaded from their scanners)."""
+    """Agents' checks (uploaded from their scanners); those made by a phone whose clock was off are
+    flagged, counted, and can be listed alone (`horloge=decalee`)."""
     authority = await _authority(request, db)
     verdict = verdict if verdict in VERDICTS else ""
-    result = await q.list_checks(db, authority.id, verdict=verdict, zone_id=_uuid_or_none(zone), serial=serial,
+    horloge = "decalee" if horloge == "decalee" else ""
+    filters = {"verdict": verdict, "zone_id": _uuid_or_none(zone), "serial": serial}
+    result = await q.list_checks(db, authority.id, **filters, clock_off_s=CLOCK_WARNING_S if horloge else None,
                                  offset=_offset(number), limit=PAGE_SIZE)
+    clock_off = result if horloge else await q.list_checks(db, authority.id, **filters, clock_off_s=CLOCK_WARNING_S,
+                                                           limit=1)
     return _render(request, "checks.html", result=result, zones=await q.authority_zones(db, authority.id),
-                   verdicts=VERDICTS, filters={"verdict": verdict, "zone": zone, "serial": serial}, number=number,
-                   verdict_label=status_label, reason_label=reason_label)
+                   verdicts=VERDICTS, number=number,
+                   filters={"verdict": verdict, "zone": zone, "serial": serial, "horloge": horloge},
+                   verdict_label=status_label, reason_label=reason_label, clock_off=clock_off,
+                   clock_warning_min=CLOCK_WARNING_S // 60, clock_is_off=clock_is_off, clock_text=clock_offset_text)
 
 
 # ---- keys and publishing ------------------------------------------------------------------
@@ -633,8 +862,9 @@ async def publish(request: Request, db: DB, clock: ClockDep, signer: SignerDep) 
 
 
 ROUTES = [
-    dashboard,  # the zone pages are in zones_admin.ROUTES
-    application_list, application_bulk_approve, application_detail, application_approve, application_reject,
+    dashboard, dashboard_csv,  # the zone pages are in zones_admin.ROUTES
+    application_list, application_bulk_approve, application_bulk_progress, application_bulk_state,
+    application_detail, application_approve, application_reject,
     application_ask_info, application_document,
     pass_list, pass_detail, pass_suspend, pass_reinstate, pass_revoke,
     audit_log, check_list,

@@ -22,14 +22,14 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +37,7 @@ from cirqliz.db.engine import create_session_factory, transaction
 from cirqliz.db.models import Organisation
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.organisations import OrganisationKind, Role
+from cirqliz.issuance import authority_queries
 from cirqliz.issuance.api_tokens import Scope
 from cirqliz.issuance.exemptions import (
     FORMATS,
@@ -331,13 +332,21 @@ def _stream(request: Request, authority: Organisation, filters: ExemptionFilter,
     })
 
 
+async def _counts_page(db: AsyncSession, authority: Organisation, clock: Any, number: int) -> dict[str, Any]:
+    """One page of the counts table (its zones only are counted) and every zone for the form."""
+    result = await authority_queries.zones_page(db, authority.id, number=number)
+    return {"counts": await counts_by_zone(db, authority.id, clock.now(), zone_ids=[z.id for z in result.rows]),
+            "result": result, "zones": await authority_queries.authority_zones(db, authority.id), "filters": {}}
+
+
 @get("/autorite/exports", guards=REVIEW, name="authority_exports")
-async def exports_page(request: Request, db: DB, clock: ClockDep) -> Template:
-    """Counts per zone and the form of the exemption list export."""
+async def exports_page(
+    request: Request, db: DB, clock: ClockDep, number: Annotated[int, QueryParameter(name="page")] = 1
+) -> Template:
+    """Counts per zone (one page of zones at a time) and the form of the exemption list export."""
     authority = await _authority(request, db)
-    return _render(request, "exports.html", authority=authority,
-                   counts=await counts_by_zone(db, authority.id, clock.now()), categories=categories(),
-                   category_label=category_label, error=None,
+    return _render(request, "exports.html", authority=authority, **await _counts_page(db, authority, clock, number),
+                   categories=categories(), category_label=category_label, error=None,
                    values={"format": "csv-fr"}, zfe_refusal=await _zfe_refusal(db, authority))
 
 
@@ -365,7 +374,7 @@ async def exports_download(
         filters = _filters(zone, active_on, category, status)
     except DomainError as exc:
         return _render(request, "exports.html", status_code=422, authority=authority,
-                       counts=await counts_by_zone(db, authority.id, clock.now()), categories=categories(),
+                       **await _counts_page(db, authority, clock, 1), categories=categories(),
                        category_label=category_label,
                        error=exc.message, values=dict(request.query_params),
                        zfe_refusal=await _zfe_refusal(db, authority))
@@ -392,10 +401,12 @@ async def exemptions_csv_api(
     request: Request, db: DB, zone: FromQuery[str] = "", active_on: FromQuery[str] = "",
     category: FromQuery[str] = "", status: FromQuery[str] = "", variant: FromQuery[str] = "",
 ) -> Response[Any]:
-    """The authority's exemption list as CSV, streamed (scope exports:read; variant=fr for ';' and
-    a BOM). Filters: zone (code), active_on (YYYY-MM-DD), category, status (active, upcoming,
-    expired). Columns: plate, country, source, category, zone_code, zone_ref, start, end, serial,
-    status. Every export is audited."""
+    """The authority's exemption list as CSV, streamed (scope exports:read). Filters: zone (code),
+    active_on (YYYY-MM-DD), category, status (active, upcoming, expired). Columns: plate, country,
+    source, category, zone_code, zone_ref, start, end, serial, status, with codes and ISO 8601
+    instants. variant=fr gives the French spreadsheet file instead: UTF-8 with a BOM, ';', French
+    headers (Immatriculation;Pays;…;Statut) and labels, dates as JJ/MM/AAAA (passes: JJ/MM/AAAA HH:MM
+    in the zone's time zone). Every export is audited."""
     return await _api_exemptions(request, db, "csv-fr" if variant == "fr" else "csv", zone, active_on, category,
                                  status)
 

@@ -68,7 +68,7 @@ from cirqliz.issuance.events import (
 from cirqliz.issuance.mail import notify_event_submitted
 from cirqliz.issuance.pro_queries import organisation_names, zone_windows
 from cirqliz.issuance.qr import qr_png, qr_svg
-from cirqliz.jobs.jobs import FEEDS, JOBS, PUBLISH, SWITCH, last_runs
+from cirqliz.jobs.jobs import FEEDS, JOBS, PUBLISH, SWITCH, job_label_fr, last_runs, outcome_fr
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.controllers.authority import ZONE_STATUS_FR
 from cirqliz.web.controllers.professional import HELPERS as PASS_HELPERS
@@ -403,7 +403,7 @@ async def _pass_print(request: Request, db: AsyncSession, clock: Any, event: Eve
     item = _downloadable(await event_pass(db, event.id, pass_id))
     await record_download(db, actor_id=_user(request).id, event_id=event.id, passes=[item], fmt="print",
                           at=clock.now())
-    response = page(request, "pro/pass_print.html", svg=qr_svg(item.access_pass.signed_text or "", ecc="Q", module=1),
+    response = page(request, "pro/pass_print.html", svg=qr_svg(item.access_pass.signed_text or "", module=1),
                     paper="A5" if paper.upper() == "A5" else "A4", back_url=back_url,
                     **await _pass_page_context(db, item))
     response.headers["Cache-Control"] = "private, no-store"
@@ -724,7 +724,7 @@ async def jobs_page(request: Request, db: DB) -> Template:
     settings = request.app.state.settings
     jobs = [(job, last.get(job.name), job.enabled(settings)) for job in JOBS]
     return _render(request, "autorite/taches.html", section="jobs", jobs=jobs, recent=recent, shown=_shown,
-                   scheduler_enabled=settings.scheduler_enabled)
+                   scheduler_enabled=settings.scheduler_enabled, outcome_fr=outcome_fr, job_label_fr=job_label_fr)
 
 
 ROUTES = [

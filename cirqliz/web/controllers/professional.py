@@ -10,6 +10,7 @@ nothing of a refused request is stored.
 from __future__ import annotations
 
 import base64
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,8 +20,8 @@ from typing import Annotated, Any
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.params import Body, FromPath, FromQuery
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge, ServiceUnavailableException
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from cirqliz.db.models import AccessPass, Application, window_from_json
@@ -36,9 +37,18 @@ from cirqliz.domain.organisations import Role
 from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.plates import parse_plate
 from cirqliz.domain.purposes import Purpose
-from cirqliz.domain.vehicles import CritAir, Energy, VehicleCategory
+from cirqliz.domain.vehicles import (
+    CATEGORY_SOURCE_FR,
+    CRIT_AIR_UNCLASSIFIED,
+    CRIT_AIR_UNCLASSIFIED_FR,
+    CritAir,
+    Energy,
+    VehicleCategory,
+    category_explained_fr,
+)
 from cirqliz.domain.windows import TimeWindow, format_minute, parse_minute, zone_info
 from cirqliz.issuance import pro_queries as q
+from cirqliz.issuance import wallet
 from cirqliz.issuance.applications import (
     application_vehicles,
     application_zones,
@@ -57,7 +67,8 @@ from cirqliz.issuance.qr import qr_png, qr_svg
 from cirqliz.web import errors
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
-from cirqliz.web.rendering import inclusive_days, page
+from cirqliz.web.labels import ENERGY_LABELS_FR
+from cirqliz.web.rendering import hours_text, inclusive_days, page, period_text, plate_display
 from cirqliz.web.security import text_upload
 from cirqliz.web.served import stored_file_response
 
@@ -68,19 +79,9 @@ CSV_LIMIT = 2 * 1024 * 1024
 WINDOW_ROWS = 2
 EXPIRING_SOON = timedelta(days=30)
 ProRequest = Request[CurrentUser, Any, Any]
+# ?page=N of the lists; a number past the last page shows the last one (pro_queries.page_offset).
+PageNumber = Annotated[int, QueryParameter(name="page")]
 
-ENERGY_LABELS_FR = {
-    Energy.PETROL: "Essence",
-    Energy.DIESEL: "Gazole",
-    Energy.ELECTRIC: "Électrique",
-    Energy.HYDROGEN: "Hydrogène",
-    Energy.HYBRID_PETROL: "Hybride essence",
-    Energy.HYBRID_DIESEL: "Hybride gazole",
-    Energy.PLUGIN_HYBRID: "Hybride rechargeable",
-    Energy.LPG: "GPL",
-    Energy.NATURAL_GAS: "Gaz naturel (GNV)",
-    Energy.OTHER: "Autre",
-}
 PASS_STATUS_LABELS_FR = {
     PassStatus.ACTIVE: "valide",
     PassStatus.SUSPENDED: "suspendu",
@@ -150,7 +151,9 @@ def local_midnight(day: date, tz: str = LOCAL_TZ) -> datetime:
 class Helpers:
     """Formatting for templates (times shown in Paris time)."""
 
-    categories = tuple((c.value, c.label_fr.rsplit(" (", 1)[0]) for c in VehicleCategory)
+    categories = tuple((c.value, c.explained_fr) for c in VehicleCategory)
+    category_source = CATEGORY_SOURCE_FR
+    crit_air_unclassified = (CRIT_AIR_UNCLASSIFIED, CRIT_AIR_UNCLASSIFIED_FR)
     crit_airs = tuple((str(int(c)), c.label_fr) for c in CritAir)
     energies = tuple((e.value, ENERGY_LABELS_FR[e]) for e in Energy)
     purposes = tuple((int(p), p.label_fr) for p in Purpose)
@@ -214,32 +217,18 @@ class Helpers:
             return value
 
     @staticmethod
+    def category(value: str | None) -> str:
+        """'N1 — camionnette, PTAC ≤ 3,5 t'; 'catégorie non renseignée — à compléter' when empty."""
+        return category_explained_fr(value)
+
+    @staticmethod
     def crit_air(value: int | None) -> str:
         return "non classé" if value is None else CritAir(value).label_fr
 
     @staticmethod
-    def hours(windows: Any, gettext: Any) -> str:
-        """'lun.–sam. 07:00–13:00 ; dim. 08:00–12:00', days translated with `gettext`."""
-        parts = []
-        for raw in windows or ():
-            w = window_from_json(raw) if isinstance(raw, dict) else raw
-            parts.append(f"{_days_text(w.weekdays, gettext)} {format_minute(w.start)}–{format_minute(w.end)}")
-        return " ; ".join(parts)
-
-
-def _days_text(mask: int, gettext: Any) -> str:
-    if mask == 0b1111111:
-        return gettext("tous les jours")
-    days = [i for i in range(7) if mask >> i & 1]
-    runs: list[list[int]] = []
-    for d in days:
-        if runs and runs[-1][-1] == d - 1:
-            runs[-1].append(d)
-        else:
-            runs.append([d])
-    return ", ".join(gettext(DAYS_FR[r[0]]) if len(r) == 1 else
-                     f"{gettext(DAYS_FR[r[0]])}{'–' if len(r) > 2 else ', '}{gettext(DAYS_FR[r[-1]])}"
-                     for r in runs)
+    def hours(windows: Any, lang: str = "fr") -> str:
+        """'lun.–sam. 7 h–13 h ; dim. 8 h–12 h' (the one wording of every page: rendering.hours_text)."""
+        return hours_text(windows, lang)
 
 
 HELPERS = Helpers()
@@ -345,7 +334,7 @@ class VehicleForm:
 def _vehicle_fields(form: VehicleForm) -> tuple[dict[str, Any], list[str]]:
     errors: list[str] = []
     fields = {
-        "plate": form.plate, "category": form.category, "crit_air": form.crit_air.strip() or None,
+        "plate": form.plate, "category": form.category, "crit_air": form.crit_air.strip() or None,  # "NC": None
         "energy": form.energy or Energy.OTHER.value,
         "gross_weight_kg": _int_or_none(form.gross_weight_kg, "poids total autorisé en charge", errors),
         "length_cm": _int_or_none(form.length_cm, "longueur", errors),
@@ -353,14 +342,17 @@ def _vehicle_fields(form: VehicleForm) -> tuple[dict[str, Any], list[str]]:
     if not form.plate.strip():
         errors.append("l'immatriculation est obligatoire")
     if not form.category:
-        errors.append("la catégorie est obligatoire")
+        errors.append("choisissez la catégorie du véhicule (carte grise, rubrique J)")
+    if not form.crit_air.strip():  # no silent "non classé": a forgotten choice would refuse the vehicle in a ZFE
+        errors.append("choisissez la vignette Crit'Air du véhicule, ou « non classé » s'il ne peut pas en avoir")
     return fields, errors
 
 
 @get("/vehicules", name="pro_vehicles")
-async def vehicles(request: ProRequest, db: DB) -> Template:
-    """The fleet."""
-    return pro_page(request, "pro/vehicles.html", vehicles=await q.fleet(db, organisation_of(request)))
+async def vehicles(request: ProRequest, db: DB, number: PageNumber = 1) -> Template:
+    """The fleet, one page at a time."""
+    result = await q.fleet_page(db, organisation_of(request), number=number)
+    return pro_page(request, "pro/vehicles.html", vehicles=result.rows, result=result, filters={})
 
 
 @get("/vehicules/nouveau", name="pro_vehicle_new")
@@ -393,7 +385,8 @@ async def vehicle_edit(request: ProRequest, db: DB, vehicle_id: FromPath[uuid.UU
     """The form filled with a vehicle of the fleet."""
     vehicle = await q.scoped_vehicle(db, organisation_of(request), vehicle_id)
     form = VehicleForm(plate=HELPERS.plate(vehicle.plate), category=vehicle.category,
-                       crit_air="" if vehicle.crit_air is None else str(vehicle.crit_air), energy=vehicle.energy,
+                       crit_air=CRIT_AIR_UNCLASSIFIED if vehicle.crit_air is None else str(vehicle.crit_air),
+                       energy=vehicle.energy,
                        gross_weight_kg=str(vehicle.gross_weight_kg or ""), length_cm=str(vehicle.length_cm or ""))
     return pro_page(request, "pro/vehicle_form.html", form=form, vehicle=vehicle, errors=[])
 
@@ -629,13 +622,16 @@ def _draft_of(app: Application, zone_ids: list[uuid.UUID], vehicle_ids: list[uui
 
 
 @get("/demandes", name="pro_applications")
-async def applications(request: ProRequest, db: DB, statut: FromQuery[str] = "") -> Template:
-    """The company's applications, filtered by status."""
+async def applications(request: ProRequest, db: DB, statut: FromQuery[str] = "", number: PageNumber = 1
+                       ) -> Template:
+    """The company's applications, filtered by status, one page at a time (the same statements for
+    any number of applications: tests/web/test_list_pages.py counts them)."""
     org = organisation_of(request)
     status = statut if statut in {s.value for s in ApplicationStatus} else ""
-    rows = await q.organisation_applications(db, org, status=status or None)
-    ids = [a.id for a in rows]
-    return pro_page(request, "pro/applications.html", applications=rows, status=status,
+    result = await q.applications_page(db, org, status=status or None, number=number)
+    ids = [a.id for a in result.rows]
+    return pro_page(request, "pro/applications.html", applications=result.rows, status=status, result=result,
+                    filters={"statut": status} if status else {},
                     zones=await q.applications_zone_codes(db, ids), plates=await q.applications_plates(db, ids))
 
 
@@ -874,16 +870,18 @@ async def document_download(request: ProRequest, db: DB, document_id: FromPath[u
 
 
 @get("/laissez-passer", name="pro_passes")
-async def passes(request: ProRequest, db: DB, clock: ClockDep, statut: FromQuery[str] = "") -> Template:
-    """The company's passes, filtered by status (as it stands now: a pass past its end is expired)."""
+async def passes(request: ProRequest, db: DB, clock: ClockDep, statut: FromQuery[str] = "",
+                 number: PageNumber = 1) -> Template:
+    """The company's passes, filtered by status as it stands now (a pass past its end is expired),
+    one page at a time (the same statements for any number of passes)."""
     status = statut if statut in {s.value for s in PassStatus} else ""
     now = clock.now()
-    rows = await q.organisation_passes(db, organisation_of(request))
+    result = await q.passes_page(db, organisation_of(request), now=now, state=status or None, number=number)
+    rows = result.rows
     states = {p.id: pass_state(p, now).value for p in rows}
-    if status:
-        rows = [p for p in rows if states[p.id] == status]
-    return pro_page(request, "pro/passes.html", passes=rows, status=status, states=states,
-                    zones={p.id: await q.pass_zones(db, p.id) for p in rows},
+    return pro_page(request, "pro/passes.html", passes=rows, status=status, states=states, result=result,
+                    filters={"statut": status} if status else {},
+                    zones=await q.passes_zones(db, [p.id for p in rows]),
                     soon={p.id for p in rows if states[p.id] == PassStatus.ACTIVE and p.expires_at <= now
                           + EXPIRING_SOON})
 
@@ -930,7 +928,7 @@ async def pass_detail(request: ProRequest, db: DB, clock: ClockDep, ref: FromPat
     view = await _pass_view(db, org, _parse_id(stem, "laissez-passer"), clock.now())
     row = view["p"]
     if not suffix:
-        return pro_page(request, "pro/pass.html", **view)
+        return pro_page(request, "pro/pass.html", wallet=_wallet_offer(request), **view)
     refused = _unusable(request, view)
     if refused is not None:
         return refused
@@ -940,20 +938,20 @@ async def pass_detail(request: ProRequest, db: DB, clock: ClockDep, ref: FromPat
     if suffix == "png":
         return Response(qr_png(_signed_text(row), ecc="M", scale=8), media_type="image/png",
                         headers=headers | {"Content-Disposition": f'inline; filename="{filename}.png"'})
-    return Response(qr_svg(_signed_text(row), ecc="Q", module=1), media_type="image/svg+xml",
+    return Response(qr_svg(_signed_text(row), module=1), media_type="image/svg+xml",
                     headers=headers | {"Content-Disposition": f'inline; filename="{filename}.svg"'})
 
 
 @get("/laissez-passer/{ref:str}/imprimer", name="pro_pass_print")
 async def pass_print(request: ProRequest, db: DB, clock: ClockDep, ref: FromPath[str],
                      format: FromQuery[str] = "A4") -> Template:
-    """A printable page: the QR code at level Q as vector graphics, large plate, zones, hours, validity
+    """A printable page: the QR code (paper default ECC level) as vector graphics, large plate, zones, hours, validity
     (refused with a page saying why for a pass agents refuse)."""
     view = await _pass_view(db, organisation_of(request), _parse_id(ref, "laissez-passer"), clock.now())
     refused = _unusable(request, view)
     if refused is not None:
         return refused
-    svg = qr_svg(_signed_text(view["p"]), ecc="Q", module=1)
+    svg = qr_svg(_signed_text(view["p"]), module=1)
     paper = "A5" if format.upper() == "A5" else "A4"
     return pro_page(request, "pro/pass_print.html", svg=svg, paper=paper, **view)
 
@@ -968,10 +966,77 @@ async def pass_phone(request: ProRequest, db: DB, clock: ClockDep, ref: FromPath
     if refused is not None:
         return refused
     png = base64.b64encode(qr_png(_signed_text(view["p"]), ecc="M", scale=10)).decode("ascii")
-    response = pro_page(request, "pro/pass_phone.html", png=png, offline=True, **view)
+    response = pro_page(request, "pro/pass_phone.html", png=png, offline=True, wallet=_wallet_offer(request), **view)
     # The service worker keeps the offline copy; the browser asks again each time it is online.
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+# ---- the pass in the phone's wallet (issue 19) -------------------------------------------
+
+
+def _wallet_offer(request: ProRequest) -> dict[str, bool]:
+    """Which wallet buttons the pass pages show (only those the deployer configured)."""
+    settings = request.app.state.settings
+    return {"apple": wallet.apple_configured(settings), "google": wallet.google_configured(settings)}
+
+
+def _wallet_pass(view: dict[str, Any]) -> wallet.WalletPass:
+    row, zones, zone_hours = view["p"], view["zones"], view["zone_hours"]
+    if row.windows:
+        hours = hours_text(row.windows)
+    else:
+        hours = " ; ".join(f"{z.code} : {hours_text(zone_hours[z.id]) or 'à toute heure'}" for z in zones)
+    return wallet.WalletPass(
+        serial=row.serial, plate=plate_display(row.plate), zones=[f"{z.name} ({z.code})" for z in zones],
+        hours=hours, validity=period_text(row.not_before, row.expires_at), authority=view["authority"],
+        state=PassStatus(view["state"]), signed_text=row.signed_text or "", not_before=row.not_before,
+        expires_at=row.expires_at)
+
+
+async def _wallet_view(request: ProRequest, db: Any, clock: Any, ref: str, configured: bool) -> dict[str, Any]:
+    """The pass of the user's company (404 for another's, or when this wallet is not configured;
+    a pass never signed has nothing to put in a wallet)."""
+    if not configured:
+        raise NotFound("ce portefeuille n'est pas proposé par ce service", code="not_found")
+    view = await _pass_view(db, organisation_of(request), _parse_id(ref, "laissez-passer"), clock.now())
+    _signed_text(view["p"])
+    return view
+
+
+def _credentials_unavailable(exc: wallet.WalletError) -> ServiceUnavailableException:
+    # The deployer's files are wrong: the holder can do nothing about it, the operator's log says what.
+    logging.getLogger(__name__).warning("wallet credentials unusable: %s", exc.message)
+    return ServiceUnavailableException(detail="Le portefeuille du téléphone est momentanément indisponible.")
+
+
+@get("/laissez-passer/{ref:str}/wallet.pkpass", name="pro_pass_apple_wallet")
+async def pass_apple_wallet(request: ProRequest, db: DB, clock: ClockDep, ref: FromPath[str]) -> Response[bytes]:
+    """The pass for Apple Wallet (a signed .pkpass); a revoked, suspended or expired pass comes voided,
+    without its QR code, so that downloading it again marks it in the wallet."""
+    settings = request.app.state.settings
+    view = await _wallet_view(request, db, clock, ref, wallet.apple_configured(settings))
+    try:
+        data = wallet.pkpass(_wallet_pass(view), wallet.load_apple(settings))
+    except wallet.WalletError as exc:
+        raise _credentials_unavailable(exc) from None
+    filename = f"laissez-passer-{view['p'].serial}.pkpass"
+    return Response(data, media_type=wallet.PKPASS_MEDIA_TYPE, headers={
+        "Cache-Control": "private, no-cache", "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@get("/laissez-passer/{ref:str}/google-wallet", name="pro_pass_google_wallet")
+async def pass_google_wallet(request: ProRequest, db: DB, clock: ClockDep, ref: FromPath[str]) -> Redirect:
+    """To Google Wallet's save page with the pass in a signed JWT (state INACTIVE or EXPIRED, and no QR
+    code, for a pass agents refuse)."""
+    settings = request.app.state.settings
+    view = await _wallet_view(request, db, clock, ref, wallet.google_configured(settings))
+    try:
+        url = wallet.save_url(_wallet_pass(view), wallet.load_google(settings),
+                              origin=settings.base_url.rstrip("/"), now=clock.now())
+    except wallet.WalletError as exc:
+        raise _credentials_unavailable(exc) from None
+    return Redirect(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 @post("/laissez-passer/{ref:str}/renouveler", name="pro_pass_renew")
@@ -1009,7 +1074,8 @@ ROUTES: list = [
             fleet_template, fleet_import, applications, application_new, application_create, application_detail,
             application_edit, application_update, application_submit, application_answer, application_documents,
             application_withdraw,
-            document_download, passes, pass_detail, pass_print, pass_phone, pass_renew,
+            document_download, passes, pass_detail, pass_print, pass_phone, pass_renew, pass_apple_wallet,
+            pass_google_wallet,
         ],
     ),
     pass_service_worker,

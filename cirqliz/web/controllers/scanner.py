@@ -8,7 +8,8 @@ Trust data comes from the authorities' public files /bundle/{code}.cose (?since=
 and /bundle/{code}/root.pem (controllers/authority.py).
 API (role agent, scoped to the agent's authority; POST needs the `x-csrftoken` header):
     GET  /scan/api/serial/{serial}   status of a pass by the serial printed on it (typed fallback)
-    POST /scan/api/checks            upload checks recorded on the device (JSON list; idempotent on `id`)
+    POST /scan/api/checks            upload checks recorded on the device (JSON list; idempotent on `id`;
+                                     `clock_offset_s`: the phone's clock against the server's)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -43,12 +45,17 @@ AGENT = requires(Role.AGENT)
 PUBLIC = {"exclude_from_auth": True}
 MAX_CHECKS_PER_UPLOAD = 500
 VERDICTS = frozenset({"VALID", "REFUSED", "UNCERTAIN"})
+# Beyond this many seconds between the phone's clock and the server's, the agent is warned on every
+# verdict and the authority's checks page flags the record.
+CLOCK_WARNING_S = 600
+# A phone reset to 1970 is about 56 years behind; the bound keeps the value in a PostgreSQL integer.
+CLOCK_OFFSET_LIMIT_S = 2_000_000_000
 
 # Everything the scanner needs offline, besides the page itself (cached by the service worker).
 SCANNER_MODULES = (
     "app.js", "store.js", "sync.js", "clock.js", "camera.js", "geo.js", "view.js", "scanner.css",
     "verifier.js", "base45.js", "bundle.js", "cbor.js", "claims.js", "cose.js", "errors.js", "keys.js",
-    "messages.js", "plates.js", "windows.js", "icon.svg", "icon-192.png", "icon-512.png",
+    "messages.js", "plates.js", "windows.js", "entry.js", "icon.svg", "icon-192.png", "icon-512.png",
 )
 VENDOR_FILES = (
     "zxing-wasm/dist/es/reader/index.js",
@@ -113,6 +120,8 @@ async def scanner_page(request: Request[CurrentUser, Any, Any], db: DB) -> Templ
         "checksUrl": "/scan/api/checks",
         "wasmUrl": ZXING_WASM_URL,
         "swUrl": "/scan/sw.js",
+        "clockWarning": CLOCK_WARNING_S,
+        "clockOffsetLimit": CLOCK_OFFSET_LIMIT_S,
     }
     response = page(request, "scanner/index.html", config=config)
     response.headers["Cache-Control"] = "no-cache"
@@ -200,6 +209,8 @@ class CheckUpload:
     zone: str | None = None
     plate_seen: str | None = None
     device_id: str | None = None
+    # Seconds the phone's clock was ahead of the server's at its last sync (negative: behind).
+    clock_offset_s: int | None = None
 
 
 MAX_CHECK_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
@@ -219,6 +230,33 @@ def _checked_at(item: CheckUpload, number: int) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
+def _clock_offset(item: CheckUpload, number: int) -> int | None:
+    """The phone's clock offset in seconds, or None; a 400 for anything but an integer in range."""
+    value = item.clock_offset_s
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > CLOCK_OFFSET_LIMIT_S:
+        raise _invalid_check(f"contrôle n° {number}, clock_offset_s : nombre entier de secondes attendu, entre "
+                             f"-{CLOCK_OFFSET_LIMIT_S} et {CLOCK_OFFSET_LIMIT_S}")
+    return value
+
+
+def clock_offset_text(seconds: int, gettext: Callable[[str], str]) -> str:
+    """A clock offset for people, signed: '+25 min', '−3 h', '+400 j' (whole minutes, hours or days)."""
+    sign = "+" if seconds >= 0 else "−"
+    size = abs(seconds)
+    if size < 100 * 60:
+        return gettext("{sign}{n} min").format(sign=sign, n=round(size / 60))
+    if size < 48 * 3600:
+        return gettext("{sign}{n} h").format(sign=sign, n=round(size / 3600))
+    return gettext("{sign}{n} j").format(sign=sign, n=round(size / 86400))
+
+
+def clock_is_off(seconds: int | None) -> bool:
+    """Whether a check's clock offset is beyond the warning threshold (either way)."""
+    return seconds is not None and abs(seconds) > CLOCK_WARNING_S
+
+
 @post("/scan/api/checks", guards=[AGENT], name="scanner_checks", status_code=200)
 async def upload_checks(request: Request[CurrentUser, Any, Any], db: DB,
                         data: JSONBody[list[CheckUpload]]) -> dict[str, Any]:
@@ -232,12 +270,13 @@ async def upload_checks(request: Request[CurrentUser, Any, Any], db: DB,
     zone_ids = {z.code: z.id for z in (await db.exec(select(Zone).where(Zone.authority_id == authority.id))).all()}
     # Every item is checked before the first is stored.
     times = [_checked_at(item, number) for number, item in enumerate(data, start=1)]
+    offsets = [_clock_offset(item, number) for number, item in enumerate(data, start=1)]
     for number, item in enumerate(data, start=1):
         if item.verdict not in VERDICTS:
             raise _invalid_check(f"contrôle n° {number} : verdict inconnu {item.verdict[:20]!r} (VALID, REFUSED ou "
                                  "UNCERTAIN)")
     accepted: list[str] = []
-    for item, checked_at in zip(data, times, strict=True):
+    for item, checked_at, offset in zip(data, times, offsets, strict=True):
         try:
             serial = parse_serial(item.serial) if item.serial else None
         except DomainError:
@@ -247,7 +286,7 @@ async def upload_checks(request: Request[CurrentUser, Any, Any], db: DB,
             checked_at=checked_at, verdict=item.verdict,
             serial=serial, zone_id=zone_ids.get(item.zone or ""), reason_code=_clip(item.reason, 64),
             plate_seen=_clip(item.plate_seen, 16), device_id=_clip(item.device_id, 64),
-            authority_id=authority.id,
+            authority_id=authority.id, clock_offset_s=offset,
         )
         accepted.append(str(item.id))
     return {"accepted": accepted}

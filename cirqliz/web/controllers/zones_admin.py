@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -119,12 +119,12 @@ def rule_limits(rule: AccessRule) -> list[str]:
     return out
 
 
-def rule_hours_fr(rule: AccessRule) -> str:
-    """When a rule admits its holders, in French."""
-    always = "à toute heure de la réglementation"
+def rule_hours_fr(rule: AccessRule, lang: str = "fr") -> str:
+    """When a rule admits its holders, in French (or English for the English pages)."""
+    always = "at any time of the restriction" if lang == "en" else "à toute heure de la réglementation"
     if rule.opening_hours:
-        return describe_hours(rule.opening_hours, always=always)
-    return describe_windows([window_from_json(w) for w in rule.windows or ()], always=always)
+        return describe_hours(rule.opening_hours, always=always, lang=lang)
+    return describe_windows([window_from_json(w) for w in rule.windows or ()], always=always, lang=lang)
 
 
 def source_label(source: str) -> str:
@@ -232,13 +232,17 @@ async def _geometry(form: Any) -> Any:
 
 
 @get("/autorite/zones", guards=ADMIN, name="authority_zones")
-async def zone_list(request: Request, db: DB) -> Template:
-    """The authority's zones with their restriction schedule and rules, and the orders to place."""
+async def zone_list(
+    request: Request, db: DB, number: Annotated[int, QueryParameter(name="page")] = 1
+) -> Template:
+    """The authority's zones with their restriction schedule and rules, and the orders to place;
+    one page at a time, without geometry."""
     authority = await _authority(request, db, Role.AUTHORITY_ADMIN)
-    zones = await q.authority_zones(db, authority.id)
+    result = await q.zones_page(db, authority.id, number=number)
+    zones = result.rows
     rules = await q.rules_by_zone(db, [z.id for z in zones])
-    return _render(request, "zones.html", authority=authority, zones=zones, rules=rules,
-                   to_locate=await orders.orders_to_locate(db, authority.id))
+    return _render(request, "zones.html", authority=authority, zones=zones, rules=rules, result=result,
+                   filters={}, to_locate=await orders.orders_to_locate(db, authority.id))
 
 
 def _zone_form_context(request: Request, values: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -1,17 +1,18 @@
 /**
- * The scanner PWA (page /scan): zone choice, camera or typed serial, offline verdict, check
+ * The scanner PWA (page /scan): zone choice, camera, typed serial or pasted pass text, offline verdict, check
  * records uploaded when online, trust bundle sync. Works with no network once the page, its
  * modules, the zxing .wasm (service worker cache), the root key and a bundle (IndexedDB) are held.
  */
 
-import { message, verifyPass } from './verifier.js';
+import { message, parsePassText, verifyPass } from './verifier.js';
 import { TrustStore, uploadChecks } from './sync.js';
 import { getValue, pendingChecks, setValue, addCheck } from './store.js';
 import { CameraScanner, prepareDecoder } from './camera.js';
-import { clockOffset, settleLastSeen } from './clock.js';
+import { clockOffset, clockWarning, offsetForUpload, settleLastSeen } from './clock.js';
+import { firstReadable, readEntry } from './entry.js';
 import { zonesAt } from './geo.js';
 import {
-  fill, formatAge, formatDateTime, formatRestriction, formatWindow, groupSerial, hexBytes, parseSerial, readablePlate,
+  fill, formatAge, formatDateTime, formatDuration, formatRestriction, formatWindow, groupSerial, hexBytes, readablePlate,
   signal, unlockAudio,
 } from './view.js';
 
@@ -21,9 +22,12 @@ const L = JSON.parse($('#scanner-labels').textContent);
 const ZONE_KEY = 'cirqliz.scanner.zone';
 const DEVICE_KEY = 'cirqliz.scanner.device';
 const SKEW = 300;
-const CLOCK_WARNING = 600; // seconds of difference with the server before the agent is told
+const CLOCK_WARNING = config.clockWarning ?? 600; // seconds of difference with the server before the agent is told
+const CLOCK_OFFSET_LIMIT = config.clockOffsetLimit ?? 2_000_000_000;
 const trust = new TrustStore(config);
 let lastSeen = 0;
+// Seconds this phone's clock was ahead of the server's at the last online sync (kept across reloads).
+let offset = null;
 let scanner = null;
 let busy = false;
 
@@ -118,7 +122,8 @@ async function checkClock(serverNow) {
     lastSeen = settled;
     await setValue('lastSeen', lastSeen);
   }
-  const offset = clockOffset(nowEpoch(), serverNow);
+  offset = clockOffset(nowEpoch(), serverNow);
+  await setValue('clockOffset', offset);
   document.body.dataset.clockOffset = String(offset);
   if (Math.abs(offset) > CLOCK_WARNING) say(fill(L.clockOff, { minutes: Math.round(Math.abs(offset) / 60) }), 'error');
 }
@@ -163,6 +168,12 @@ function showVerdict(v, { serial = null, plate = null, zones = null, hours = nul
   for (const [key, value] of Object.entries(timing)) screen.dataset[key] = String(Math.round(value * 100) / 100);
   $('#v-status').textContent = statusTitle(v.status);
   $('#v-reason').textContent = v.text ?? message(v.reason, L.lang);
+  // The verdict is the phone's: with its clock off, validity and hours were judged at the wrong time.
+  const warning = clockWarning(offset, CLOCK_WARNING);
+  $('#v-clock').hidden = warning === null;
+  $('#v-clock').textContent = warning
+    ? fill(warning.ahead ? L.clockAhead : L.clockBehind, { duration: formatDuration(warning.seconds, L) }) : '';
+  screen.dataset.clockWarning = warning ? String(offset) : '';
   const claims = v.claims;
   $('#v-plate').textContent = readablePlate(plate ?? claims?.plate ?? '—');
   $('#v-zones').textContent = zones ?? (claims ? zoneCodes(claims.zones) : '—');
@@ -199,26 +210,34 @@ async function record(v, serial) {
     zone: $('#zone').value || null,
     plate_seen: null,
     device_id: deviceId(),
+    clock_offset_s: offsetForUpload(offset, CLOCK_OFFSET_LIMIT),
   });
   await renderPending();
   upload(); // in the background: nothing waits for the network
 }
 
-async function onScanned(text, timing) {
-  stopCamera();
+/** Verify a pass text offline, show the verdict and record the check: a scanned code or a pasted text alike. */
+async function verifyText(text, source, timing = null) {
   const started = performance.now();
   const v = await verifyPass(text, trust.bundle, { zone: $('#zone').value, now: nowEpoch(), lastSeen: lastSeen || null });
   const verified = performance.now();
-  showVerdict(v, {
-    timing: {
-      verifyMs: verified - started,
+  const measured = { verifyMs: verified - started };
+  if (timing) {
+    Object.assign(measured, {
       decodeMs: timing.decodedAt - timing.frameAt,
       frameToVerdictMs: performance.now() - timing.frameAt,
       frames: timing.frames,
-    },
-  });
+    });
+  }
+  $('#verdict').dataset.source = source;
+  showVerdict(v, { timing: measured });
   await record(v, v.claims?.serial ?? null);
   renderBundleAge();
+}
+
+async function onScanned(text, timing) {
+  stopCamera();
+  await verifyText(text, 'camera', timing);
 }
 
 // ---- camera ----------------------------------------------------------------------------------
@@ -266,7 +285,7 @@ function stopCamera() {
   scanner = null;
 }
 
-// ---- typed serial ----------------------------------------------------------------------------
+// ---- typed serial or pasted pass text ----------------------------------------------------------
 
 function serialVerdict(status, reason, text, t) {
   return { status, reason, text, claims: null, checkedAt: t };
@@ -295,15 +314,19 @@ async function lookupOnline(serial, t) {
   return { v, extra };
 }
 
-async function checkSerial(event) {
+async function checkEntry(event) {
   event.preventDefault();
   unlockAudio();
-  const serial = parseSerial($('#serial').value);
-  if (!serial) {
+  const entry = readEntry($('#serial').value);
+  if (entry.kind === 'pass') return checkPastedPass(entry.texts);
+  if (entry.kind !== 'serial') {
     say(L.serialBad, 'error');
+    $('#serial').focus();
     return;
   }
+  const { serial } = entry;
   if (!ready() || busy) return;
+  $('#verdict').dataset.source = 'serial';
   busy = true;
   try {
     const t = Math.max(nowEpoch(), Number(trust.bundle.content.issuedAt), lastSeen);
@@ -321,6 +344,24 @@ async function checkSerial(event) {
     showVerdict(result.v, { serial, ...(result.extra ?? {}) });
     $('#serial').value = '';
     await record(result.v, serial);
+  } finally {
+    busy = false;
+  }
+}
+
+/** A pasted pass: verified offline exactly like a scanned code; a text cut or altered is not a verdict. */
+async function checkPastedPass(texts) {
+  if (!ready() || busy) return;
+  const text = firstReadable(texts, parsePassText);
+  if (text === null) {
+    say(L.pasteUnreadable, 'error');
+    $('#serial').focus();
+    return;
+  }
+  busy = true;
+  try {
+    await verifyText(text, 'paste');
+    $('#serial').value = '';
   } finally {
     busy = false;
   }
@@ -358,6 +399,7 @@ async function init() {
     });
   }
   lastSeen = Number((await getValue('lastSeen')) ?? 0);
+  offset = (await getValue('clockOffset')) ?? null;
   try {
     await trust.load();
   } catch (err) {
@@ -379,7 +421,14 @@ async function init() {
   });
   $('#next').addEventListener('click', startCamera);
   $('#back').addEventListener('click', () => show('home'));
-  $('#serial-form').addEventListener('submit', checkSerial);
+  $('#serial-form').addEventListener('submit', checkEntry);
+  $('#serial').addEventListener('keydown', (event) => {
+    // A text area, for pasted texts that span lines; Enter still checks, as in the one-line field it replaced.
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      $('#serial-form').requestSubmit();
+    }
+  });
   $('#locate').addEventListener('click', locate);
   $('#sync').addEventListener('click', doSync);
   window.addEventListener('online', doSync);

@@ -8,7 +8,7 @@
 import { compareBytes, decodeStrict, isInteger, isUint } from './cbor.js';
 import { decodeSign1, messageKid, verifySign1 } from './cose.js';
 import { BundleError, MalformedError, SchemeError } from './errors.js';
-import { algorithmFromLabel, importVerifyKey, sha256, toHex } from './keys.js';
+import { algorithmFromLabel, importVerifyKey, toHex } from './keys.js';
 import { isTimeZone, makeWindow, MAX_DAY, WindowError } from './windows.js';
 
 export const FULL = 1;
@@ -23,18 +23,100 @@ const [Z_REF, Z_CODE, Z_NAME, Z_KIND, Z_TZ, Z_WINDOWS, Z_FROM, Z_UNTIL, Z_CLOSUR
 const WINDOW_SKIP_HOLIDAYS = 1;
 const textEncoder = new TextEncoder();
 
+// ---- SHA-256 (FIPS 180-4), synchronous ----------------------------------------------------
+// The revocation check runs on every scan; WebCrypto's digest is asynchronous and its round trip
+// costs more than hashing the ~20 bytes here, so the hash is computed in place. The constants are
+// derived exactly (integer roots with BigInt), not typed in: K[i] is the first 32 bits of the
+// fractional part of the cube root of the i-th prime, H0 of the square roots of the first 8.
+
+const PRIMES = [];
+for (let n = 2; PRIMES.length < 64; n++) if (PRIMES.every((p) => n % p)) PRIMES.push(n);
+
+/** floor(x^(1/k)) for a BigInt x >= 1 (Newton's method from above). */
+function integerRoot(x, k) {
+  const kb = BigInt(k);
+  let r = 1n << BigInt(Math.ceil(x.toString(2).length / k));
+  for (;;) {
+    const next = ((kb - 1n) * r + x / r ** (kb - 1n)) / kb;
+    if (next >= r) return r;
+    r = next;
+  }
+}
+
+const SHA256_K = Uint32Array.from(PRIMES, (p) => Number(integerRoot(BigInt(p) << 96n, 3) & 0xffffffffn));
+const SHA256_H0 = Uint32Array.from(PRIMES.slice(0, 8), (p) => Number(integerRoot(BigInt(p) << 64n, 2) & 0xffffffffn));
+const SHA256_W = new Uint32Array(64);
+
 /**
- * The revocation entry of a pass: first 8 bytes of SHA-256(utf8(iss) ‖ 0x00 ‖ cti).
+ * SHA-256 of `data`, synchronously (same bytes as crypto.subtle.digest('SHA-256', data)).
+ * @param {Uint8Array} data
+ * @returns {Uint8Array} 32 bytes
+ */
+export function sha256Sync(data) {
+  const n = data.length;
+  const padded = new Uint8Array(((n + 9 + 63) >>> 6) << 6);
+  padded.set(data);
+  padded[n] = 0x80;
+  const view = new DataView(padded.buffer);
+  view.setUint32(padded.length - 8, Math.floor(n / 0x20000000));  // bit length, high word
+  view.setUint32(padded.length - 4, (n << 3) >>> 0);
+  const h = SHA256_H0.slice();
+  const w = SHA256_W;
+  const K = SHA256_K;
+  for (let off = 0; off < padded.length; off += 64) {
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + 4 * i);
+    for (let i = 16; i < 64; i++) {
+      const x = w[i - 15];
+      const y = w[i - 2];
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (let i = 0; i < 64; i++) {
+      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      const t1 = (hh + S1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+      hh = g;
+      g = f;
+      f = e;
+      e = (d + t1) | 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) | 0;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+  }
+  const out = new Uint8Array(32);
+  const outView = new DataView(out.buffer);
+  for (let i = 0; i < 8; i++) outView.setUint32(4 * i, h[i]);
+  return out;
+}
+
+/**
+ * The revocation entry of a pass: first 8 bytes of SHA-256(utf8(iss) ‖ 0x00 ‖ cti), synchronously.
+ * @param {string} iss
+ * @param {Uint8Array} cti
+ * @returns {Uint8Array}
+ */
+export function revocationHashSync(iss, cti) {
+  const issBytes = textEncoder.encode(iss);
+  const data = new Uint8Array(issBytes.length + 1 + cti.length);
+  data.set(issBytes, 0);
+  data.set(cti, issBytes.length + 1);
+  return sha256Sync(data).slice(0, REVOCATION_HASH_BYTES);
+}
+
+/**
+ * The revocation entry of a pass (as revocationHashSync; a promise, for existing callers).
  * @param {string} iss
  * @param {Uint8Array} cti
  * @returns {Promise<Uint8Array>}
  */
 export async function revocationHash(iss, cti) {
-  const issBytes = textEncoder.encode(iss);
-  const data = new Uint8Array(issBytes.length + 1 + cti.length);
-  data.set(issBytes, 0);
-  data.set(cti, issBytes.length + 1);
-  return (await sha256(data)).slice(0, REVOCATION_HASH_BYTES);
+  return revocationHashSync(iss, cti);
 }
 
 /**
@@ -315,9 +397,14 @@ export class TrustBundle {
     return this.content.iss;
   }
 
-  /** Whether the pass (iss, cti) is on the revocation list. */
+  /** Whether the pass (iss, cti) is on the revocation list (a promise, for existing callers). */
   async isRevoked(iss, cti) {
-    return containsRevocation(this.revoked, await revocationHash(iss, cti));
+    return this.isRevokedSync(iss, cti);
+  }
+
+  /** Whether the pass (iss, cti) is on the revocation list, synchronously (the verifier's path). */
+  isRevokedSync(iss, cti) {
+    return containsRevocation(this.revoked, revocationHashSync(iss, cti));
   }
 
   /** A zone by code (string) or by ref (number). */

@@ -24,3 +24,18 @@ export function clockOffset(deviceNow, serverNow) {
   if (serverNow === null || serverNow === undefined) return null;
   return deviceNow - serverNow;
 }
+
+/**
+ * The offset to warn about on a verdict, or null: beyond `threshold` seconds either way.
+ * @returns {{ahead: boolean, seconds: number}|null}
+ */
+export function clockWarning(offset, threshold) {
+  if (offset === null || offset === undefined || !Number.isFinite(offset)) return null;
+  return Math.abs(offset) > threshold ? { ahead: offset > 0, seconds: Math.abs(offset) } : null;
+}
+
+/** The offset sent with a check: a whole number within ±`limit` seconds (the server refuses others), or null. */
+export function offsetForUpload(offset, limit) {
+  if (offset === null || offset === undefined || !Number.isFinite(offset)) return null;
+  return Math.max(-limit, Math.min(limit, Math.round(offset)));
+}

@@ -2,7 +2,8 @@
  * The scanner's persistent state in IndexedDB (database "cirqliz-scanner"):
  *   kv      key → value: 'root:<authority>' (pinned root SPKI), 'bundle:<authority>' ({base, deltas,
  *           seq, issuedAt}: the signed bytes, re-verified on load),
- *           'lastSeen' (latest epoch second this device has seen), 'deviceId'
+ *           'lastSeen' (latest epoch second this device has seen), 'deviceId',
+ *           'clockOffset' (seconds this device's clock was ahead of the server's at the last sync)
  *   checks  one record per scan, keyed by the UUID made on the device; `uploaded` 0/1
  */
 

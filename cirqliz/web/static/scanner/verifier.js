@@ -23,7 +23,9 @@ export { b45decode } from './base45.js';
 export { decodeOne, decodeStrict, Tag, CborFloat, Simple } from './cbor.js';
 export { decodeSign1, toBeSigned } from './cose.js';
 export { decodeClaims } from './claims.js';
-export { openBundle, importRootKey, revocationHash, containsRevocation, TrustBundle } from './bundle.js';
+export {
+  openBundle, importRootKey, revocationHash, revocationHashSync, containsRevocation, TrustBundle,
+} from './bundle.js';
 export { SchemeError, MalformedError, BundleError } from './errors.js';
 export { looseKey } from './plates.js';
 export { message, MESSAGES } from './messages.js';
@@ -145,8 +147,8 @@ function checkRestriction(checkpoint, bundle, t, deviceNow, floor, skew, extra) 
 }
 
 /** Steps 9-11: revocation, validity period → a verdict or null. */
-async function checkValidity(claims, bundle, t, skew, extra) {
-  if (await bundle.isRevoked(claims.iss, claims.cti)) return verdict('REVOKED', `serial ${claims.serial} is revoked`, t, extra);
+function checkValidity(claims, bundle, t, skew, extra) {
+  if (bundle.isRevokedSync(claims.iss, claims.cti)) return verdict('REVOKED', `serial ${claims.serial} is revoked`, t, extra);
   if (t >= claims.exp + skew) return verdict('EXPIRED', `expired at ${claims.exp}`, t, extra);
   if (t < claims.nbf - skew) return verdict('NOT_YET_VALID', `valid from ${claims.nbf}`, t, extra);
   return null;
@@ -182,21 +184,28 @@ async function verify(text, bundle, { zone, now, plate = null, lastSeen = null, 
     if (err instanceof SchemeError) return verdict('MALFORMED', err.message, t);
     throw err;
   }
-  const { signer, fail } = await checkSignature(message, bundle, t);
-  if (fail) return fail;
-  const kid = toHex(message.protected.get(HEADER_KID));
-  let claims;
+  // WebCrypto checks the signature off the main thread: the claims are decoded meanwhile (strictly,
+  // and used only once the signature holds), and the outcomes are taken in the specified order.
+  const signature = checkSignature(message, bundle, t);
+  let claims = null;
+  let claimsError = null;
   try {
     claims = decodeClaims(message.payload);
   } catch (err) {
-    if (err instanceof SchemeError) return verdict('MALFORMED', err.message, t, { kid });
-    throw err;
+    claimsError = err;
+  }
+  const { signer, fail } = await signature;
+  if (fail) return fail;
+  const kid = toHex(message.protected.get(HEADER_KID));
+  if (claimsError) {
+    if (claimsError instanceof SchemeError) return verdict('MALFORMED', claimsError.message, t, { kid });
+    throw claimsError;
   }
   const extra = { claims, kid };
   const checkpoint = bundle.zonesByCode.get(zone);
   const refused = checkIssuer(claims, signer, bundle, t, extra)
     ?? checkRestriction(checkpoint, bundle, t, deviceNow, floor, skew, extra)
-    ?? await checkValidity(claims, bundle, t, skew, extra);
+    ?? checkValidity(claims, bundle, t, skew, extra);
   if (refused) return refused;
 
   if (!checkpoint) return verdict('UNKNOWN_ZONE', `zone ${JSON.stringify(zone)} is not in bundle ${content.seq}`, t, extra);

@@ -134,3 +134,11 @@ export function signal(status) {
   const vibrate = { VALID: [120], REFUSED: [300, 100, 300], UNCERTAIN: [200, 100, 100] }[status];
   if (navigator.vibrate && vibrate) navigator.vibrate(vibrate);
 }
+
+/** A length of time in whole minutes, hours or days ('25 min', '3 h', '400 j'), like the checks page. */
+export function formatDuration(seconds, labels) {
+  const s = Math.abs(Number(seconds));
+  if (s < 100 * 60) return fill(labels.durationMinutes, { n: Math.round(s / 60) });
+  if (s < 48 * 3600) return fill(labels.durationHours, { n: Math.round(s / 3600) });
+  return fill(labels.durationDays, { n: Math.round(s / 86400) });
+}
