@@ -54,8 +54,8 @@ COLUMNS = ("plate", "country", "source", "category", "zone_code", "zone_ref", "s
 COLUMNS_FR = ("Immatriculation", "Pays", "Origine", "Catégorie", "Zone", "Référence de la zone", "Début", "Fin",
               "Numéro du laissez-passer", "Statut")
 FORMATS = {
-    "csv": ("text/csv; charset=utf-8", "csv"),
-    "csv-fr": ("text/csv; charset=utf-8", "csv"),
+    "csv": ("text/csv", "csv"),
+    "csv-fr": ("text/csv", "csv"),
     "json": ("application/json", "json"),
 }
 STATUSES = ("active", "upcoming", "expired")

@@ -127,7 +127,7 @@ def tooltips(page: str, chart_id: str) -> dict[str, str]:
 def read_csv(client: TestClient, name: str, period: int = 7) -> list[list[str]]:
     response = client.get(f"/autorite/tableau-de-bord/{name}.csv", params={"periode": period})
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.content.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM for spreadsheets"
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 

@@ -203,7 +203,7 @@ def test_fleet_template_is_downloadable(client) -> None:
     login(client, "pro")
     response = client.get("/pro/vehicules/modele.csv")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.content.decode("utf-8-sig").startswith("plaque;categorie;critair;energie;poids_kg;longueur_cm")
 
 

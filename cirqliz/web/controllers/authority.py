@@ -392,7 +392,7 @@ async def dashboard_csv(
     writer.writerow(headers)
     writer.writerows([[_csv_cell(cell) for cell in row] for row in rows])
     filename = f"{name}-{days}-jours-{data.period.last.isoformat()}.csv"
-    return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
+    return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

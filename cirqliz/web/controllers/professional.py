@@ -430,7 +430,7 @@ FLEET_TEMPLATE = (
 async def fleet_template() -> Response[bytes]:
     """A CSV template to fill in (UTF-8 with BOM so spreadsheet software reads accents)."""
     return Response(
-        ("\ufeff" + FLEET_TEMPLATE).encode("utf-8"), media_type="text/csv; charset=utf-8",
+        ("\ufeff" + FLEET_TEMPLATE).encode("utf-8"), media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="flotte-modele.csv"'},
     )
 
@@ -1060,7 +1060,7 @@ SW_SCOPE = "/pro/laissez-passer/"
 def pass_service_worker() -> Response[bytes]:
     """The service worker of the pass pages (scope /pro/laissez-passer/ only): it keeps the phone
     pages a person opened, to show them without network. Public: it holds no data."""
-    return Response(SERVICE_WORKER.read_bytes(), media_type="text/javascript; charset=utf-8",
+    return Response(SERVICE_WORKER.read_bytes(), media_type="text/javascript",
                     headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": SW_SCOPE})
 
 

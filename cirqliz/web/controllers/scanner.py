@@ -157,7 +157,7 @@ async def service_worker(request: Request) -> Response[str]:
     from cirqliz.web.app import _node_modules
 
     text, version = _service_worker(str(_node_modules()))
-    return Response(text, media_type="text/javascript; charset=utf-8",
+    return Response(text, media_type="text/javascript",
                     headers={"Service-Worker-Allowed": "/scan", "Cache-Control": "no-cache", "ETag": f'"{version}"'})
 
 
