@@ -49,7 +49,7 @@ def authority_keys_folder(keys_root: str | Path, code: str) -> Path:
     """The keys folder of the authority `code` under `keys_root`; KeyStoreError when `code` is not a
     plain folder name (a separator, `..`, an absolute path would leave the keys root)."""
     if not isinstance(code, str) or not _FOLDER_NAME.fullmatch(code) or ".." in code:
-        raise KeyStoreError("an authority code is a plain folder name (letters, digits, - _ .)",
+        raise KeyStoreError("un code d'autorité est un simple nom de dossier (lettres, chiffres, - _ .)",
                             code="bad_authority_code")
     return Path(keys_root) / code
 
@@ -92,8 +92,8 @@ def check_private_mode(file: Path) -> None:
     mode = file.stat().st_mode & 0o777
     if mode & 0o077:
         raise KeyStoreError(
-            f"private key {file} is readable or writable by group or others (mode {mode:04o}): "
-            f"refusing to use it; run `chmod 600 {file}` and check who may have copied it",
+            f"la clé privée {file} est lisible ou modifiable par le groupe ou les autres (mode {mode:04o}) : "
+            f"elle n'est pas utilisée ; lancez `chmod 600 {file}` et vérifiez qui a pu la copier",
             code="key_permissions",
         )
 
@@ -116,7 +116,8 @@ class KeyStore:
         self.clock = clock or SystemClock()
         ring = self.path / KEYRING
         if not ring.exists():
-            raise KeyStoreError(f"no keyring in {self.path}: run `cirqliz keys init` first", code="no_keyring")
+            raise KeyStoreError(f"pas de trousseau de clés dans {self.path} : lancez d'abord `cirqliz keys init`",
+                                code="no_keyring")
         try:
             data = json.loads(ring.read_text())
             self.issuer: str = data["issuer"]
@@ -124,7 +125,7 @@ class KeyStore:
             self.last_seq: int = data["last_seq"]
             self.keys = [KeyEntry(**entry) for entry in data["signing"]]
         except (ValueError, KeyError, TypeError) as exc:
-            raise KeyStoreError(f"keyring {ring} is unreadable: {exc}", code="bad_keyring") from exc
+            raise KeyStoreError(f"le trousseau de clés {ring} est illisible", code="bad_keyring") from exc
 
     # ---- creation --------------------------------------------------------------------------
 
@@ -141,9 +142,9 @@ class KeyStore:
         path = Path(path)
         clock = clock or SystemClock()
         if (path / KEYRING).exists():
-            raise KeyStoreError(f"{path} already holds a keyring: refusing to overwrite it", code="exists")
+            raise KeyStoreError(f"{path} contient déjà un trousseau de clés : il n'est pas remplacé", code="exists")
         if not issuer or len(issuer) > 64:
-            raise KeyStoreError("issuer must be 1 to 64 characters", code="bad_issuer")
+            raise KeyStoreError("l'émetteur doit avoir de 1 à 64 caractères", code="bad_issuer")
         for sub in ("", "private", "public", "bundles"):
             (path / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(path / "private", 0o700)
@@ -188,10 +189,10 @@ class KeyStore:
         try:
             return SigningKey.from_pem(file.read_bytes(), passphrase())
         except FileNotFoundError as exc:
-            raise KeyStoreError(f"private key {kid} is missing from {file.parent}", code="missing_key") from exc
+            raise KeyStoreError(f"la clé privée {kid} manque dans {file.parent}", code="missing_key") from exc
         except (TypeError, ValueError) as exc:
             raise KeyStoreError(
-                f"cannot open private key {kid}: wrong or missing passphrase ({PASSPHRASE_ENV})?",
+                f"impossible d'ouvrir la clé privée {kid} : phrase secrète fausse ou absente ({PASSPHRASE_ENV}) ?",
                 code="bad_passphrase",
             ) from exc
 
@@ -208,7 +209,7 @@ class KeyStore:
         for key in self.keys:
             if key.kid == kid.lower():
                 return key
-        raise KeyStoreError(f"no signing key {kid} in this keyring", code="unknown_kid")
+        raise KeyStoreError(f"pas de clé de signature {kid} dans ce trousseau", code="unknown_kid")
 
     def rotate(self, alg: Algorithm = Algorithm.ES256, zones: Iterable[int] | None = None) -> KeyEntry:
         """Add a signing key; it signs only once a built bundle contains it."""
@@ -223,7 +224,7 @@ class KeyStore:
         """Withdraw a signing key: the next bundle lists it as withdrawn and its passes fail."""
         entry = self.entry(kid)
         if entry.withdrawn_at is not None:
-            raise KeyStoreError(f"key {kid} is already withdrawn", code="already_withdrawn")
+            raise KeyStoreError(f"la clé {kid} est déjà retirée", code="already_withdrawn")
         entry.withdrawn_at = self._now()
         self._save()
         return entry
@@ -241,15 +242,16 @@ class KeyStore:
         usable = [k for k in self.keys if k.status == "active"]
         if not usable:
             pending = any(k.status == "pending" for k in self.keys)
-            hint = "build and publish a bundle first (`cirqliz bundle build`)" if pending else "rotate a new key"
-            raise KeyStoreError(f"no signing key may sign yet: {hint}", code="no_signing_key")
+            hint = ("construisez et publiez d'abord un paquet de confiance (`cirqliz bundle build`)" if pending
+                    else "créez une nouvelle clé (`cirqliz keys rotate`)")
+            raise KeyStoreError(f"aucune clé de signature ne peut encore signer : {hint}", code="no_signing_key")
         if zones is not None:
             wanted = set(zones)
             usable = [k for k in usable if k.zones is None or wanted <= set(k.zones)]
             if not usable:
                 raise KeyStoreError(
-                    f"no active signing key may sign for zone refs {sorted(wanted)}: "
-                    "rotate a key for them (`cirqliz keys rotate`) and publish a bundle",
+                    f"aucune clé de signature active ne peut signer pour les zones {sorted(wanted)} : "
+                    "créez-en une (`cirqliz keys rotate`) et publiez un paquet de confiance",
                     code="no_key_for_zones",
                 )
         return max(usable, key=lambda k: (k.published_seq, k.created_at))
@@ -308,11 +310,12 @@ class KeyStore:
         """A bundle this keystore built earlier, checked again with the root key."""
         file = self.path / "bundles" / f"{seq}.cose"
         if not file.exists():
-            raise KeyStoreError(f"no stored bundle with seq {seq}", code="no_bundle")
+            raise KeyStoreError(f"pas de paquet de confiance n° {seq} enregistré", code="no_bundle")
         try:
             return open_bundle(file.read_bytes(), [self.root_public()])
         except SchemeError as exc:
-            raise KeyStoreError(f"stored bundle {seq} does not verify: {exc}", code="bad_bundle") from exc
+            raise KeyStoreError(f"le paquet de confiance n° {seq} enregistré ne se vérifie pas : {exc}",
+                                code="bad_bundle") from exc
 
     def latest_bundle(self) -> TrustBundle | None:
         """The last bundle built, or None."""
@@ -321,7 +324,8 @@ class KeyStore:
     def delta_since(self, base_seq: int) -> bytes:
         """A delta from stored bundle `base_seq` to the latest one, signed by the root key."""
         if base_seq >= self.last_seq:
-            raise KeyStoreError(f"seq {base_seq} is not older than the latest bundle {self.last_seq}", code="no_delta")
+            raise KeyStoreError(f"le n° {base_seq} n'est pas antérieur au dernier paquet (n° {self.last_seq})",
+                                code="no_delta")
         base = self.stored_bundle(base_seq).content
         latest = self.stored_bundle(self.last_seq).content
         return sign_delta(base, latest, self.root_key())

@@ -74,7 +74,7 @@ class KeyStoreSigner:
         try:
             check_private_mode(file)
         except FileNotFoundError as exc:
-            raise KeyStoreError(f"private key {kid} is missing from {file.parent}", code="missing_key") from exc
+            raise KeyStoreError(f"la clé privée {kid} manque dans {file.parent}", code="missing_key") from exc
         secret = passphrase()
         cache_key = (file, hashlib.sha256(secret or b"").digest())
         key = self._private.get(cache_key)

@@ -402,7 +402,7 @@ def test_key_lifecycle_drill_with_the_cli(tmp_path, capsys, monkeypatch):
     rc, out, _ = op.run("keys", "withdraw", kid_a, "--dir", str(op.keys))
     assert rc == 0 and "retirée" in out
     rc, _, err = op.run("keys", "withdraw", kid_a, "--dir", str(op.keys))
-    assert rc == 1 and "already withdrawn" in err
+    assert rc == 1 and "déjà retirée" in err
     assert op.statuses()[kid_a] == "withdrawn"
     bundle_n2 = op.build()
     op.new_agent()  # the first agent has seen day 3 already; a second one checks tomorrow
@@ -430,7 +430,7 @@ def test_key_lifecycle_drill_with_the_cli(tmp_path, capsys, monkeypatch):
     op.ok("keys", "withdraw", kid_b, "--dir", str(op.keys))
     rc, _, err = op.run("pass", "sign", "--dir", str(op.keys), "--zone", OPEN_ZONE, "--plate", "AB-123-CD",
                         "--from", _local(0, 0).isoformat(), "--to", _local(2, 0).isoformat())
-    assert rc == 1 and "no signing key" in err
+    assert rc == 1 and "aucune clé de signature" in err
 
     # The JavaScript twin replays the same steps and reaches the same verdicts.
     _replay_in_javascript(op, tmp_path)
@@ -490,7 +490,7 @@ def test_operator_mistakes_are_clear_errors_and_change_nothing(tmp_path, capsys,
         (("bundle", "build", "--dir", str(op.keys), "--out", str(tmp_path / "absent" / "b.cose")), "--out"),
         (("bundle", "build", "--dir", str(op.keys), "--out", str(tmp_path / "b.cose"), "--revoked",
           str(tmp_path / "absent.txt")), "--revoked"),
-        (("keys", "withdraw", "0123456789abcdef", "--dir", str(op.keys)), "no signing key"),
+        (("keys", "withdraw", "0123456789abcdef", "--dir", str(op.keys)), "pas de clé de signature"),
     ]
     for args, hint in mistakes:
         rc, out, err = op.run(*args)

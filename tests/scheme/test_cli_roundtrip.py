@@ -222,7 +222,7 @@ def test_no_signing_after_withdrawing_the_only_key(ready: tuple[Cli, Path, Pass]
     run = cli("pass", "sign", "--dir", str(cli.keys), "--zone", OPEN_ZONE, "--plate", "AB-123-CD",
               "--from", from_now(), "--to", from_now(days=1))
     assert run.rc == 1
-    assert "no signing key" in run.err
+    assert "aucune clé de signature" in run.err
 
 
 def test_stale_bundle(ready: tuple[Cli, Path, Pass]) -> None:

@@ -395,7 +395,7 @@ def test_a_private_key_readable_by_others_is_refused(tmp_path: Path, mode: int) 
     store = KeyStore.init(tmp_path / "keys", issuer="TEST")
     file = store.path / "private" / f"{store.root_kid}.pem"
     file.chmod(mode)
-    with pytest.raises(KeyStoreError, match=r"readable or writable by group or others .*chmod 600") as info:
+    with pytest.raises(KeyStoreError, match=r"lisible ou modifiable par le groupe ou les autres .*chmod 600") as info:
         store.root_key()
     assert info.value.code == "key_permissions"
     file.chmod(0o600)
@@ -413,7 +413,7 @@ def test_the_cli_refuses_a_group_readable_key_with_a_message(tmp_path: Path, cap
     capsys.readouterr()
     assert main(["bundle", "build", "--dir", str(keys), "--out", str(tmp_path / "b.cose")]) == 1
     err = capsys.readouterr().err
-    assert "readable or writable by group or others (mode 0644)" in err and "chmod 600" in err
+    assert "lisible ou modifiable par le groupe ou les autres (mode 0644)" in err and "chmod 600" in err
     assert "Traceback" not in err and not (tmp_path / "b.cose").exists()
 
 
