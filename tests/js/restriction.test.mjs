@@ -66,10 +66,10 @@ describe('NOT_RESTRICTED', () => {
 describe('restriction hours in words', () => {
   test('weekly windows, holidays and dated periods', async () => {
     const bundle = await open('restricted');
-    assert.equal(formatRestriction(bundle.zone('ZFE-JOUR'), LABELS), 'réglementée lun.–ven. 08:00–20:00');
-    assert.equal(formatRestriction(bundle.zone('ZTL'), LABELS), 'réglementée lun.–sam. 07:30–19:30 sauf fériés');
+    assert.equal(formatRestriction(bundle.zone('ZFE-JOUR'), LABELS), 'réglementée lun.–ven. 8 h–20 h');
+    assert.equal(formatRestriction(bundle.zone('ZTL'), LABELS), 'réglementée lun.–sam. 7 h 30–19 h 30 sauf fériés');
     assert.equal(formatRestriction(bundle.zone('FETE'), LABELS),
-      'réglementée le 09/05/2026 12:00–24:00 ; le 10/05/2026 00:00–12:00');
+      'réglementée le 09/05/2026 12 h–24 h ; le 10/05/2026 0 h–12 h');
     assert.equal(formatRestriction(bundle.zone('PARIS-CENTRE'), LABELS), null);
     assert.equal(formatRestriction(null, LABELS), null);
   });
@@ -80,12 +80,12 @@ describe('restriction hours in words', () => {
     assert.equal(formatDatedWindow(makeWindow(ALL_DAYS, 0, 1440, { firstDay: d, lastDay: d + 2 }), LABELS),
       'du 13/07/2026 au 15/07/2026 toute la journée');
     assert.equal(formatDatedWindow(makeWindow(0b1100000, 600, 1080, { firstDay: d }), LABELS),
-      'à partir du 13/07/2026 sam. dim. 10:00–18:00');
-    assert.equal(formatDatedWindow(makeWindow(ALL_DAYS, 480, 600, { lastDay: d }), LABELS), "jusqu'au 13/07/2026 08:00–10:00");
+      'à partir du 13/07/2026 sam. dim. 10 h–18 h');
+    assert.equal(formatDatedWindow(makeWindow(ALL_DAYS, 480, 600, { lastDay: d }), LABELS), "jusqu'au 13/07/2026 8 h–10 h");
   });
 
   test('the page labels translate it', () => {
-    const en = { ...LABELS, restricted: 'restricted {hours}', days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'],
+    const en = { ...LABELS, lang: 'en', restricted: 'restricted {hours}', days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'],
       exceptHolidays: 'except public holidays' };
     const zone = { restriction: [makeWindow(0b0011111, 480, 1200, { skipHolidays: true })] };
     assert.equal(formatRestriction(zone, en), 'restricted Mon–Fri 08:00–20:00 except public holidays');

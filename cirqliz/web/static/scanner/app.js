@@ -12,7 +12,7 @@ import { clockOffset, clockWarning, offsetForUpload, settleLastSeen } from './cl
 import { firstReadable, readEntry } from './entry.js';
 import { zonesAt } from './geo.js';
 import {
-  fill, formatAge, formatDateTime, formatDuration, formatRestriction, formatWindow, groupSerial, hexBytes, readablePlate,
+  fill, formatAge, formatDateTime, formatDuration, formatPeriod, formatRestriction, formatWindow, groupSerial, hexBytes, readablePlate,
   signal, unlockAudio,
 } from './view.js';
 
@@ -186,7 +186,7 @@ function showVerdict(v, { serial = null, plate = null, zones = null, hours = nul
   $('#v-hours').textContent = hoursText ?? L.allDay;
   const tz = checkpoint?.tz ?? 'Europe/Paris';
   $('#v-validity').textContent = validity
-    ?? (claims ? `${formatDateTime(claims.nbf, tz, L.lang)} → ${formatDateTime(claims.exp, tz, L.lang)}` : '—');
+    ?? (claims ? formatPeriod(claims.nbf, claims.exp, tz, L.lang) : '—');
   $('#v-serial').textContent = groupSerial(serial ?? claims?.serial ?? '') || '—';
   $('#v-checkpoint').textContent = `${$('#zone').value} · ${formatDateTime(v.checkedAt ?? nowEpoch(), tz, L.lang)}`;
   show('verdict');
@@ -299,7 +299,7 @@ async function lookupOnline(serial, t) {
   const extra = {
     plate: data.plate,
     zones: data.zones.join(', '),
-    validity: `${formatDateTime(data.not_before, 'Europe/Paris', L.lang)} → ${formatDateTime(data.expires_at, 'Europe/Paris', L.lang)}`,
+    validity: formatPeriod(data.not_before, data.expires_at, 'Europe/Paris', L.lang),
     hours: data.windows?.length ? data.windows.map((w) => formatWindow(w, L)).join(' ; ') : null,
   };
   const checkpoint = trust.bundle?.zone($('#zone').value);

@@ -12,7 +12,15 @@ export function fill(template, values = {}) {
   return template.replace(/\{(\w+)\}/g, (_, key) => (key in values ? String(values[key]) : `{${key}}`));
 }
 
-/** 'lun.–sam. 07:00–13:00' for a window {weekdays, start, end}. */
+/** A minute of the day as the pages say it: '7 h', '7 h 30', '24 h' in French; '07:30' in English. */
+export function clockText(minute, lang = 'fr') {
+  if (lang === 'en') return hhmm(minute);
+  const h = Math.floor(minute / 60);
+  const m = minute % 60;
+  return m ? `${h} h ${pad(m)}` : `${h} h`;
+}
+
+/** 'lun.–sam. 7 h–13 h' for a window {weekdays, start, end} (English: 'Mon–Sat 07:00–13:00'). */
 export function formatWindow(w, labels) {
   const days = [];
   for (let d = 0; d < 7; d++) if (w.weekdays & (1 << d)) days.push(d);
@@ -21,7 +29,9 @@ export function formatWindow(w, labels) {
   else if (days.length > 2 && days.at(-1) - days[0] === days.length - 1) {
     dayText = `${labels.days[days[0]]}–${labels.days[days.at(-1)]} `;
   } else dayText = `${days.map((d) => labels.days[d]).join(' ')} `;
-  const hours = w.start === 0 && w.end === 1440 ? labels.allDay : `${hhmm(w.start)}–${hhmm(w.end)}`;
+  const lang = labels.lang ?? 'fr';
+  const hours = w.start === 0 && w.end === 1440 ? labels.allDay
+    : `${clockText(w.start, lang)}–${clockText(w.end, lang)}`;
   return `${dayText}${hours}`;
 }
 
@@ -68,6 +78,40 @@ export function formatDateTime(epoch, tz = 'Europe/Paris', lang = 'fr') {
   return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'fr-FR', {
     timeZone: tz, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
   }).format(new Date(Number(epoch) * 1000));
+}
+
+// A validity period, worded as the server's pages word it (cirqliz/domain/hours_form.py describe_period).
+const PERIOD_WORDS = {
+  fr: { onDay: 'le {a}', wholeDays: 'du {a} au {b} inclus', sameDay: 'le {a} de {b} à {c}', between: 'du {a} à {b} au {c} à {d}' },
+  en: { onDay: 'on {a}', wholeDays: 'from {a} to {b} inclusive', sameDay: 'on {a} from {b} to {c}', between: 'from {a} {b} to {c} {d}' },
+};
+
+function localParts(epoch, tz) {
+  const parts = {};
+  for (const p of new Intl.DateTimeFormat('en-GB', {
+    timeZone: tz, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  }).formatToParts(new Date(Number(epoch) * 1000))) parts[p.type] = p.value;
+  return { day: `${parts.day}/${parts.month}/${parts.year}`, y: +parts.year, m: +parts.month, d: +parts.day,
+    minute: Number(parts.hour) * 60 + Number(parts.minute) };
+}
+
+/**
+ * A period [start, end) in the zone's local time: 'du 24/11/2026 au 10/12/2026 inclus' (whole days),
+ * 'le 24/11/2026 de 9 h à 18 h', 'du 24/11/2026 à 9 h au 25/11/2026 à 18 h 30'.
+ */
+export function formatPeriod(start, end, tz = 'Europe/Paris', lang = 'fr') {
+  const W = PERIOD_WORDS[lang] ?? PERIOD_WORDS.fr;
+  const first = localParts(start, tz);
+  const after = localParts(end, tz);
+  if (first.minute === 0 && after.minute === 0 && Number(end) > Number(start)) {
+    const last = new Date(Date.UTC(after.y, after.m - 1, after.d - 1));
+    const lastDay = `${pad(last.getUTCDate())}/${pad(last.getUTCMonth() + 1)}/${last.getUTCFullYear()}`;
+    return lastDay === first.day ? fill(W.onDay, { a: lastDay }) : fill(W.wholeDays, { a: first.day, b: lastDay });
+  }
+  const from = clockText(first.minute, lang);
+  const to = clockText(after.minute, lang);
+  if (first.day === after.day) return fill(W.sameDay, { a: first.day, b: from, c: to });
+  return fill(W.between, { a: first.day, b: from, c: after.day, d: to });
 }
 
 /** 'il y a 5 min' / '3 h' / '2 j'. */
