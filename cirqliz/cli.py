@@ -383,13 +383,15 @@ def _serve(args: argparse.Namespace) -> int:
         from cirqliz.clock import SystemClock
         from cirqliz.db import migrate
         from cirqliz.demo.seed import DEMO_PASSWORD, USERS, seed_demo_database
+        from cirqliz.web.labels import ROLE_LABELS
 
         migrate.upgrade(settings.database_url)
         seq = asyncio.run(seed_demo_database(settings, clock=SystemClock())).bundle_seq
         print(f"données de démonstration prêtes (paquet de confiance n° {seq}) ; chaque compte de démonstration a le "
               f"mot de passe {DEMO_PASSWORD}")
         for name, (email, _display, _org, roles) in USERS.items():
-            print(f"  {email:<32} {', '.join(r.value for r in roles):<28} ({name})")
+            shown = ", ".join(ROLE_LABELS[r.value] for r in roles)
+            print(f"  {email:<32} {shown:<44} ({name})")
     print(f"CirQliz sur http://{args.host}:{args.port}/  (Ctrl+C pour arrêter)")
     config = uvicorn_config(host=args.host, port=args.port, workers=args.workers)
     if args.workers <= 1:

@@ -106,7 +106,10 @@ def test_serve_demo_still_runs_in_development_without_configuration(bare_env, mo
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
     assert cli.main(["serve", "--demo"]) == 0
-    assert apps and "chaque compte de démonstration a le mot de passe" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert apps and "chaque compte de démonstration a le mot de passe" in out
+    # roles through their labels, never as raw values
+    assert "Administrateur de l'autorité, Instructeur" in out and "authority_admin" not in out
 
 
 def test_demo_user_ids_are_not_predictable() -> None:
