@@ -122,6 +122,10 @@ class Settings:
     """Scheduled feeds fetched over HTTP, whitespace-separated CODE=URL pairs; empty: no fetch."""
     feeds_interval_minutes: int = 15
     """How often scheduled feeds are imported."""
+    partner_private_addresses: bool = False
+    """CIRQLIZ_PARTNER_PRIVATE_ADDRESSES: let partner bundle addresses (issue 19) be on loopback, private or
+    link-local networks, e.g. an intranet between the services of one territory. Off by default: an
+    authority administrator must not be able to make the server probe its own network."""
     # ---- end of scheduled jobs settings ----
     trusted_proxies: str = ""
     """CIRQLIZ_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For is believed (see the module docstring)."""
@@ -233,6 +237,7 @@ class Settings:
             tile_url=get("tile_url"),
             hsts_seconds=whole("hsts_seconds"),
             scheduler_enabled=flag("scheduler_enabled"),
+            partner_private_addresses=flag("partner_private_addresses"),
             # ---- scheduled jobs and feeds (issue 6) ----
             retention_checks_days=whole("retention_checks_days"),
             retention_rejected_applications_days=whole("retention_rejected_applications_days"),

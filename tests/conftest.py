@@ -23,6 +23,7 @@ from pg_databases import create_pg_database as _create_pg_database
 from pg_databases import drop_pg_database as _drop_pg_database
 from pg_databases import pg_url as _pg_url
 from pg_databases import server_url as _server_url
+from remote_files import REAL_FETCH_URL, RemoteFiles
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -251,3 +252,22 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 _hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     _hypothesis_settings.load_profile("ci")
+
+
+@pytest.fixture
+def remote() -> Iterator[RemoteFiles]:
+    """A partner authority's server on 127.0.0.1 (issue 19), stopped after the test."""
+    server = RemoteFiles()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def private_network_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let partner fetches reach the tests' servers on 127.0.0.1, which production refuses
+    (CIRQLIZ_PARTNER_PRIVATE_ADDRESSES); REAL_FETCH_URL keeps the production behaviour."""
+    from cirqliz.issuance import partners
+
+    monkeypatch.setattr(partners, "fetch_url", lambda url, **kw: REAL_FETCH_URL(url, **(kw | {"allow_private": True})))

@@ -408,6 +408,10 @@ class PassCheck(SQLModel, table=True):
     uploaded_at: datetime | None = None
     # Seconds the phone's clock was ahead of the server's at its last sync (negative: behind).
     clock_offset_s: int | None = None
+    # Federation (issue 19): the pass's issuer as the phone read it, and the checkpoint zone as
+    # `ISS/CODE` (a partner authority's zone) or `CODE` (the agent's own authority's).
+    issuer: str | None = Field(default=None, max_length=32)
+    zone_code: str | None = Field(default=None, max_length=65)
 
 
 class AuditRecord(SQLModel, table=True):
@@ -589,7 +593,7 @@ class ZoneSchedule(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     zone_id: uuid.UUID = Field(foreign_key="zone.id", index=True)
     starts_at: datetime
-    ends_at: datetime | None = None
+    ends_at: datetime | None = Field(default=None, index=True)  # the publish job asks what ended
     source: str = Field(max_length=32)  # event, pp-perimetres, datex2, ical
     source_ref: str = Field(default="", max_length=200)  # e.g. the iCalendar UID
     created_at: datetime
@@ -671,3 +675,50 @@ class JobRun(SQLModel, table=True):
     rows: int = Field(default=0)
     detail: str | None = Field(default=None, sa_type=Text)
     worker: str = Field(default="", max_length=100)
+
+
+# ---- federation of trust across authorities (issue 19) -------------------------------------
+
+
+class AuthorityPartner(SQLModel, table=True):
+    """An authority whose passes the agents of `authority_id` check: its root public key is listed
+    in the signed bundle of `authority_id`. Removing a partner deletes the row (the audit keeps it)."""
+
+    __tablename__ = "authority_partner"
+    __table_args__ = (UniqueConstraint("authority_id", "iss"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    authority_id: uuid.UUID = Field(foreign_key="organisation.id", index=True)  # the one who trusts
+    iss: str = Field(max_length=32)  # the partner's issuer code, read from its bundle
+    name: str = Field(max_length=200)
+    bundle_url: str = Field(sa_type=Text)  # as the administrator gave it
+    root_spki: bytes  # SubjectPublicKeyInfo DER of the partner's root key
+    fingerprint: str = Field(max_length=64)  # SHA-256 of root_spki, upper-case hex
+    added_at: datetime
+    added_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+
+
+class PartnerBundle(SQLModel, table=True):
+    """The last accepted bundle of a remote partner (iss, root), shared by every local authority that
+    trusts it; `last_error` (French) says why the last fetch was not taken."""
+
+    __tablename__ = "partner_bundle"
+
+    iss: str = Field(max_length=32, primary_key=True)
+    fingerprint: str = Field(max_length=64, primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    data: bytes
+    fetched_at: datetime
+    last_attempt_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+class BundleChange(SQLModel, table=True):
+    """The change counter of the trust bundles' inputs: one row (id 1) that database triggers bump
+    whenever a zone, access rule, dated period, closure, partner or revoked/suspended pass is written
+    (migration 0014); the publish job compares it instead of reading everything."""
+
+    __tablename__ = "bundle_change"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    changes: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})

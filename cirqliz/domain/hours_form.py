@@ -163,14 +163,15 @@ class _Wording:
     whole_days: str
     same_day_times: str
     between_times: str
+    at_time: str
 
 
 _FR = _Wording(WEEKDAYS_SHORT_FR, "tous les jours", "toute la journée", "{} le lendemain", " et ",
                ", sauf jours fériés", ALWAYS_FR, "le {0}", "du {0} au {1}", "à partir du {0}", "jusqu'au {0}",
-               "du {0} au {1} inclus", "le {0} de {1} à {2}", "du {0} à {1} au {2} à {3}")
+               "du {0} au {1} inclus", "le {0} de {1} à {2}", "du {0} à {1} au {2} à {3}", "{0} à {1}")
 _EN = _Wording(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "every day", "all day", "{} the next day",
                " and ", ", except public holidays", "at all times", "on {0}", "from {0} to {1}", "from {0}",
-               "until {0}", "from {0} to {1} inclusive", "on {0} from {1} to {2}", "from {0} {1} to {2} {3}")
+               "until {0}", "from {0} to {1} inclusive", "on {0} from {1} to {2}", "from {0} {1} to {2} {3}", "{0} {1}")
 _WORDINGS = {"fr": _FR, "en": _EN}
 
 
@@ -270,12 +271,19 @@ def describe_hours(opening_hours: str | None, *, always: str | None = None, lang
     return describe_windows(spec.windows, always=always, lang=lang)
 
 
-def describe_period(start: datetime, end: datetime, tz: str, *, lang: str = "fr") -> str:
+def describe_period(start: datetime, end: datetime | None, tz: str, *, lang: str = "fr") -> str:
     """A validity period [start, end) as every page and e-mail phrases it, in local time of `tz`:
     'du 24/11/2026 au 10/12/2026 inclus' (whole local days; 'le 24/11/2026' for one),
-    'le 24/11/2026 de 9 h à 18 h', 'du 24/11/2026 à 9 h au 25/11/2026 à 18 h 30'."""
+    'le 24/11/2026 de 9 h à 18 h', 'du 24/11/2026 à 9 h au 25/11/2026 à 18 h 30'; with no end,
+    'à partir du 24/11/2026' or 'à partir du 24/11/2026 à 9 h'."""
     words = _wording(lang)
-    first, after = to_local(start, tz), to_local(end, tz)
+    first = to_local(start, tz)
+    if end is None:
+        if first.time() == time.min:
+            return words.from_day.format(_french_date(first.date()))
+        moment = words.at_time.format(_french_date(first.date()), _time(first.hour * 60 + first.minute, lang))
+        return words.from_day.format(moment)
+    after = to_local(end, tz)
     if first.time() == after.time() == time.min and after > first:
         last = (after - timedelta(days=1)).date()
         if last == first.date():

@@ -28,6 +28,7 @@ from cirqliz.domain.windows import day_number
 from cirqliz.passcode.bundle import (
     BundleContent,
     BundleKey,
+    BundlePartner,
     BundleZone,
     TrustBundle,
     open_bundle,
@@ -269,9 +270,15 @@ class KeyStore:
         max_age: int = 3 * 86400,
         zone_data_version: int = 0,
         after_seq: int = 0,
+        name: str = "",
+        partners: Iterable[BundlePartner] = (),
     ) -> tuple[bytes, BundleContent]:
         """Sign and store the next full bundle; pending keys become usable. Its seq follows both this
-        keystore's last one and `after_seq` (the last seq published, as recorded elsewhere)."""
+        keystore's last one and `after_seq` (the last seq published, as recorded elsewhere).
+
+        `name` is the authority's display name (B_NAME) and `partners` the partner authorities whose
+        root keys the bundle lists (BundlePartner, sorted here by iss); both are left out when empty,
+        so a bundle without them keeps its bytes."""
         now = self._now()
         seq = max(self.last_seq, after_seq) + 1
         year = datetime.fromtimestamp(now, UTC).year
@@ -296,6 +303,8 @@ class KeyStore:
             zones=tuple(sorted(zones, key=lambda z: z.ref)),
             holidays=tuple(sorted(day_number(d) for d in holidays_between(year - 1, year + 2))),
             zone_data_version=zone_data_version,
+            name=name,
+            partners=tuple(sorted(partners, key=lambda p: p.iss)),
         )
         data = sign_bundle(content, self.root_key())
         _write_atomic(self.path / "bundles" / f"{seq}.cose", data)
@@ -314,7 +323,7 @@ class KeyStore:
         try:
             return open_bundle(file.read_bytes(), [self.root_public()])
         except SchemeError as exc:
-            raise KeyStoreError(f"le paquet de confiance n° {seq} enregistré ne se vérifie pas : {exc}",
+            raise KeyStoreError(f"le paquet de confiance n° {seq} enregistré ne se vérifie pas ({exc.message})",
                                 code="bad_bundle") from exc
 
     def latest_bundle(self) -> TrustBundle | None:

@@ -27,7 +27,7 @@ from cirqliz.clock import Clock
 from cirqliz.db.engine import transaction
 from cirqliz.db.models import Invitation, Membership, Organisation, UserAccount
 from cirqliz.domain.errors import CompanyIdError, DomainError, NotFound
-from cirqliz.domain.organisations import OrganisationKind, Role, parse_siren
+from cirqliz.domain.organisations import ROLE_LABELS_FR, OrganisationKind, Role, parse_siren
 from cirqliz.issuance.accounts import disable_user, invite_member, normalise_email, pending_invitations
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.keystore import KeyStore, authority_keys_folder
@@ -39,8 +39,6 @@ DEFAULT_TIME_ZONE = "Europe/Paris"
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,31}")
 FIRST_ADMIN_ROLES = (Role.AUTHORITY_ADMIN, Role.REVIEWER)
 AUTHORITY_ROLES = (Role.AUTHORITY_ADMIN, Role.REVIEWER, Role.AGENT)
-ROLE_LABELS_FR = {Role.AUTHORITY_ADMIN.value: "administrateur de l'autorité", Role.REVIEWER.value: "instructeur",
-                  Role.AGENT.value: "agent de contrôle"}
 OPERATOR_FR = "L'exploitant de CirQliz"
 """Who invites, in the mail, when the invitation comes from the command line."""
 
@@ -122,7 +120,7 @@ def parse_authority_role(text: str) -> Role:
 
 def roles_label_fr(roles: tuple[str, ...]) -> str:
     """'administrateur de l'autorité et instructeur'."""
-    labels = [ROLE_LABELS_FR.get(r, r) for r in roles]
+    labels = [label[0].lower() + label[1:] if (label := ROLE_LABELS_FR.get(r)) else r for r in roles]
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " et " + labels[-1]
 
 

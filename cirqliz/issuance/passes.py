@@ -168,10 +168,14 @@ async def record_check(
     device_id: str | None = None,
     authority_id: uuid.UUID | None = None,
     clock_offset_s: int | None = None,
+    issuer: str | None = None,
+    zone_code: str | None = None,
 ) -> PassCheck:
     """Store an agent's check uploaded from a device; uploading the same check twice is a no-op.
     With `authority_id` (the agent's authority), the check is tied to a pass of that authority only:
-    another authority's serial is kept as seen, never linked to that authority's pass."""
+    another authority's serial is kept as seen, never linked to that authority's pass.
+    `issuer` (the pass's issuer, e.g. a partner authority) and `zone_code` (`CODE` or `ISS/CODE`)
+    are kept as the phone sent them, cut to their column sizes (32 and 65)."""
     existing = await session.get(PassCheck, check_id)
     if existing is not None:
         return existing
@@ -186,6 +190,7 @@ async def record_check(
         id=check_id, serial=serial_value, pass_id=pass_id, agent_id=agent_id, zone_id=zone_id,
         checked_at=checked_at, verdict=verdict, reason_code=reason_code, plate_seen=plate_seen,
         device_id=device_id, uploaded_at=clock.now(), clock_offset_s=clock_offset_s,
+        issuer=issuer[:32] if issuer else None, zone_code=zone_code[:65] if zone_code else None,
     )
     session.add(check)
     await session.flush()

@@ -6,12 +6,13 @@ import hashlib
 import json
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shapely.geometry import shape
-from sqlalchemy import func
+from sqlalchemy import Text, cast, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +24,7 @@ from cirqliz.domain.zones import ZoneStatus
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.keystore import KeyStore
 from cirqliz.issuance.lookup import get_or_raise
+from cirqliz.issuance.partners import bundle_partners
 from cirqliz.passcode.bundle import BundleContent, BundleZone, Closure, Geometry, geometry_from_lonlat
 
 # Bundle geometry only helps agents pick their zone: ~5 m tolerance keeps it small.
@@ -50,18 +52,17 @@ SIMPLIFIED_KEPT = 20_000
 _simplified: OrderedDict[tuple[uuid.UUID, int, bytes], Geometry] = OrderedDict()
 
 
-def bundle_geometry(zone: Zone) -> Geometry:
-    """The zone's geometry as the bundle carries it, simplified once per (zone id, data_version,
-    geometry digest) in this process: the publish job runs every minute and most zones never change.
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
-    The digest is part of the key because not every edit of a zone's outline bumps data_version.
-    """
-    digest = hashlib.blake2b(json.dumps(zone.geometry, sort_keys=True, separators=(",", ":")).encode(),
-                             digest_size=16).digest()
-    key = (zone.id, zone.data_version, digest)
+
+def _cached_geometry(zone_id: uuid.UUID, data_version: int, digest: bytes,
+                     geometry: Callable[[], dict[str, Any]]) -> Geometry:
+    """The simplified geometry kept under (zone id, data_version, digest), made from `geometry()` once."""
+    key = (zone_id, data_version, digest)
     found = _simplified.get(key)
     if found is None:
-        found = geometry_from_lonlat(_polygons(zone.geometry))
+        found = geometry_from_lonlat(_polygons(geometry()))
         _simplified[key] = found
         while len(_simplified) > SIMPLIFIED_KEPT:
             _simplified.popitem(last=False)
@@ -70,22 +71,32 @@ def bundle_geometry(zone: Zone) -> Geometry:
     return found
 
 
+def bundle_geometry(zone: Zone) -> Geometry:
+    """The zone's geometry as the bundle carries it, simplified once per (zone id, data_version,
+    geometry digest) in this process: the publish job runs every minute and most zones never change.
+
+    The digest is part of the key because not every edit of a zone's outline bumps data_version.
+    """
+    text = json.dumps(zone.geometry, sort_keys=True, separators=(",", ":"))
+    return _cached_geometry(zone.id, zone.data_version, _digest(text), lambda: zone.geometry)
+
+
 def _local_epoch(day: Any, tz: str, *, end: bool = False) -> int:
     moment = datetime.combine(day, time.max if end else time.min, tzinfo=ZoneInfo(tz))
     return int(moment.timestamp()) + (1 if end else 0)
 
 
-async def _closures(session: AsyncSession, zone_ids: list[uuid.UUID],
+async def _closures(session: AsyncSession, zone_ids: Any,
                     now: datetime | None) -> dict[uuid.UUID, tuple[Closure, ...]]:
-    """Incident closures of the zones still in force or to come at `now` (issue 6), per zone."""
+    """Incident closures of the zones (ids, or a subquery giving them) still in force or to come at
+    `now` (issue 6), per zone."""
     found: dict[uuid.UUID, list[Closure]] = {}
-    if zone_ids:
-        query = select(ZoneClosure).where(col(ZoneClosure.zone_id).in_(zone_ids))
-        if now is not None:
-            query = query.where(ZoneClosure.ends_at > now)
-        for c in (await session.exec(query.order_by(col(ZoneClosure.starts_at), col(ZoneClosure.id)))).all():
-            found.setdefault(c.zone_id, []).append(
-                Closure(int(c.starts_at.timestamp()), int(c.ends_at.timestamp()), c.reason))
+    query = select(ZoneClosure).where(col(ZoneClosure.zone_id).in_(zone_ids))
+    if now is not None:
+        query = query.where(ZoneClosure.ends_at > now)
+    for c in (await session.exec(query.order_by(col(ZoneClosure.starts_at), col(ZoneClosure.id)))).all():
+        found.setdefault(c.zone_id, []).append(
+            Closure(int(c.starts_at.timestamp()), int(c.ends_at.timestamp()), c.reason))
     return {k: tuple(v) for k, v in found.items()}
 
 
@@ -100,11 +111,12 @@ def _intersect(period: TimeWindow, weekly: TimeWindow) -> TimeWindow | None:
     return TimeWindow(days, start, end, first, last, weekly.skip_public_holidays)
 
 
-def restriction_schedule(zone: Zone, periods: list[ZoneSchedule], now: datetime | None) -> tuple[TimeWindow, ...]:
+def restriction_schedule(zone: Any, periods: list[ZoneSchedule], now: datetime | None) -> tuple[TimeWindow, ...]:
     """When the zone's restriction is in force, as the bundle carries it (ADR 0007): its weekly
     restriction windows, within its dated periods when it has some; () means at all times.
 
     Hours that cannot be expressed as windows give () (in force at all times: a pass is asked for).
+    `zone` is a Zone or a row with its restriction_windows and time_zone.
     A weekly window crossing midnight cannot be intersected with a period in one window: the
     periods alone are kept then (restricted for longer, never shorter).
     """
@@ -128,29 +140,41 @@ async def bundle_zones(
 ) -> list[BundleZone]:
     """The authority's published zones as the bundle carries them (closures ending after `now`).
 
-    A constant number of queries whatever the number of zones (issue 18).
+    A constant number of queries whatever the number of zones (issue 18), and little work per zone
+    that did not change: plain rows instead of ORM objects, and each outline read as the stored
+    text, digested, and decoded from JSON only when its simplified form is not kept already.
     """
+    published = (Zone.authority_id == authority_id, col(Zone.status).in_(PUBLISHED_STATUSES))
     zones = (await session.exec(
-        select(Zone).where(Zone.authority_id == authority_id, col(Zone.status).in_(PUBLISHED_STATUSES))
-        .order_by(Zone.ref)
+        select(Zone.id, Zone.ref, Zone.code, Zone.name, Zone.kind, Zone.time_zone,  # type: ignore[call-overload]
+               Zone.restriction_windows, Zone.starts_on, Zone.ends_on, Zone.data_version,
+               cast(col(Zone.geometry), Text).label("geometry_text"))
+        .where(*published).order_by(Zone.ref)
     )).all()
-    ids = [z.id for z in zones]
-    rules: dict[uuid.UUID, list[AccessRule]] = {}
+    # The other tables are read through a subquery, not a list of every zone id as bound parameters
+    # (rendering a thousand of them costs more than the query); all the authority's zones, not only
+    # the published ones, so a status changed by another transaction meanwhile leaves no listed zone
+    # without its rules.
+    ids = select(Zone.id).where(Zone.authority_id == authority_id)
+    rules: dict[uuid.UUID, list[Any]] = {}
     periods: dict[uuid.UUID, list[ZoneSchedule]] = {}
-    if ids:
-        for rule in (await session.exec(select(AccessRule).where(col(AccessRule.zone_id).in_(ids)))).all():
-            rules.setdefault(rule.zone_id, []).append(rule)
+    if zones:
+        found = await session.exec(select(AccessRule.zone_id, AccessRule.windows)  # type: ignore[call-overload]
+                                   .where(col(AccessRule.zone_id).in_(ids)))
+        for zone_id, rule_windows in found.all():
+            rules.setdefault(zone_id, []).append(rule_windows)
         for period in (await session.exec(select(ZoneSchedule).where(col(ZoneSchedule.zone_id).in_(ids))
                                           .order_by(col(ZoneSchedule.starts_at)))).all():
             periods.setdefault(period.zone_id, []).append(period)
-    closures = await _closures(session, ids, now)
+    closures = await _closures(session, ids, now) if zones else {}
     out = []
     for zone in zones:
         zone_rules = rules.get(zone.id, [])
         # A rule without windows admits pass holders at any time: then the zone has no limit.
         windows: list = []
-        if zone_rules and all(r.windows for r in zone_rules):
-            windows = [window_from_json(w) for r in zone_rules for w in (r.windows or [])]
+        if zone_rules and all(zone_rules):
+            windows = [window_from_json(w) for rule_windows in zone_rules for w in rule_windows]
+        text = zone.geometry_text
         out.append(BundleZone(
             ref=zone.ref, code=zone.code, name=zone.name, kind=zone.kind, tz=zone.time_zone,
             windows=tuple(dict.fromkeys(windows)),
@@ -158,7 +182,7 @@ async def bundle_zones(
             valid_from=_local_epoch(zone.starts_on, zone.time_zone) if zone.starts_on else None,
             valid_until=_local_epoch(zone.ends_on, zone.time_zone, end=True) if zone.ends_on else None,
             closures=closures.get(zone.id, ()),
-            geometry=bundle_geometry(zone),
+            geometry=_cached_geometry(zone.id, zone.data_version, _digest(text), lambda t=text: json.loads(t)),
         ))
     return out
 
@@ -202,7 +226,8 @@ async def publish_bundle(
     # (phones would refuse every new bundle as a rollback until it caught up).
     data, content = keystore.build_bundle(
         zones=zones, revoked=[(authority.code, s) for s in serials], max_age=max_age, zone_data_version=version,
-        after_seq=authority.last_bundle_seq,
+        after_seq=authority.last_bundle_seq, name=authority.name,
+        partners=await bundle_partners(session, authority_id),
     )
     authority.last_bundle_seq = content.seq
     await record_change(session, actor_id=actor_id, entity="bundle", entity_id=str(content.seq),

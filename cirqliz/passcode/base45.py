@@ -34,17 +34,17 @@ def b45decode(text: str) -> bytes:
     try:
         raw = text.encode("ascii")
     except UnicodeEncodeError:
-        raise MalformedError("Base45: non-ASCII character", code="bad_base45") from None
+        raise MalformedError("Base45 : caractère non ASCII", code="bad_base45") from None
     values = raw.translate(_VALUES)
     if b"\xff" in values:
         pos = values.index(b"\xff")
         raise MalformedError(
-            f"Base45: character {text[pos]!r} at position {pos} is not in the alphabet",
+            f"Base45 : le caractère {text[pos]!r} en position {pos} n'est pas dans l'alphabet",
             code="bad_base45",
         )
     n = len(values)
     if n % 3 == 1:
-        raise MalformedError("Base45: length leaves a single dangling character", code="bad_base45")
+        raise MalformedError("Base45 : longueur impossible (un caractère isolé à la fin)", code="bad_base45")
     full = n - n % 3
     # All groups at once with big-integer arithmetic instead of a Python loop (4-5x faster).
     # Read as one big-endian integer, group g = (a, b, c) sits in the 24-bit slot counted from the
@@ -57,13 +57,13 @@ def b45decode(text: str) -> bytes:
     v = int.from_bytes(values[:full], "big")
     words = 2025 * (v & mask) + 45 * (v >> 8 & mask) + (v >> 16 & mask)
     if words & masks[1]:
-        raise MalformedError("Base45: a 3-character group exceeds 65535", code="bad_base45")
+        raise MalformedError("Base45 : un groupe de 3 caractères dépasse 65535", code="bad_base45")
     out = bytearray(words.to_bytes(full, "big"))
     del out[::3]
     if n % 3 == 2:
         last = values[full] + values[full + 1] * 45
         if last > 0xFF:
-            raise MalformedError("Base45: the final 2-character group exceeds 255", code="bad_base45")
+            raise MalformedError("Base45 : le dernier groupe de 2 caractères dépasse 255", code="bad_base45")
         out.append(last)
     return bytes(out)
 

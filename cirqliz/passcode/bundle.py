@@ -26,7 +26,10 @@ from cirqliz.passcode.keys import Algorithm, SigningKey, VerifyKey, algorithm_fr
 FULL, DELTA = 1, 2
 REVOCATION_HASH_BYTES = 8
 (B_KIND, B_ISS, B_SEQ, B_ISSUED, B_MAX_AGE, B_KEYS, B_WITHDRAWN, B_REVOKED, B_ZONES, B_HOLIDAYS,
- B_ZONE_DATA, B_BASE_SEQ, B_REVOKED_ADDED, B_REVOKED_REMOVED, B_ZONES_CHANGED, B_ZONES_REMOVED) = range(16)
+ B_ZONE_DATA, B_BASE_SEQ, B_REVOKED_ADDED, B_REVOKED_REMOVED, B_ZONES_CHANGED, B_ZONES_REMOVED,
+ B_PARTNERS, B_NAME) = range(18)
+P_ISS, P_NAME, P_ROOT, P_URL = 1, 2, 3, 4
+ISS_MAX, NAME_MAX = 32, 200
 K_KID, K_ALG, K_SPKI, K_NOT_BEFORE, K_NOT_AFTER, K_ZONES = 1, 2, 3, 4, 5, 6
 (Z_REF, Z_CODE, Z_NAME, Z_KIND, Z_TZ, Z_WINDOWS, Z_FROM, Z_UNTIL, Z_CLOSURES,
  Z_GEOMETRY, Z_RESTRICTION) = range(1, 12)
@@ -97,6 +100,20 @@ class BundleZone:
         return next((c for c in self.closures if c.start <= now < c.end), None)
 
 
+@dataclass(frozen=True, slots=True)
+class BundlePartner:
+    """A partner authority whose passes this authority's agents accept (federation, ADR 0009).
+
+    `root` is the SubjectPublicKeyInfo DER of the partner's root key: the partner's own bundle is
+    accepted only if it verifies with it and states `iss`. `url` is informative.
+    """
+
+    iss: str
+    name: str
+    root: bytes
+    url: str
+
+
 @dataclass(frozen=True)
 class BundleContent:
     """Everything a full bundle states."""
@@ -111,10 +128,24 @@ class BundleContent:
     zones: tuple[BundleZone, ...] = ()
     holidays: tuple[int, ...] = ()
     zone_data_version: int = 0
+    name: str = ""
+    partners: tuple[BundlePartner, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.revoked) % REVOCATION_HASH_BYTES:
-            raise MalformedError("bundle: revocation list length is not a multiple of 8", code="bad_bundle")
+            raise MalformedError("paquet de confiance : longueur de la liste de révocations non multiple de 8",
+                                 code="bad_bundle")
+
+
+def root_fingerprint(spki: bytes) -> str:
+    """SHA-256 of a root's SPKI DER, read out by telephone: 16 groups of 4 uppercase hex digits."""
+    digest = hashlib.sha256(spki).hexdigest().upper()
+    return " ".join(digest[i : i + 4] for i in range(0, 64, 4))
+
+
+def normalise_fingerprint(text: str) -> str:
+    """A fingerprint as an administrator typed it, for comparison: no spaces, colons or dashes; uppercase."""
+    return "".join(c for c in text if c not in " \t:-").upper()
 
 
 def sorted_revocations(hashes: Iterable[bytes]) -> bytes:
@@ -169,8 +200,16 @@ def _key_out(k: BundleKey) -> dict[int, Any]:
     return out
 
 
+def _partner_out(p: BundlePartner) -> dict[int, Any]:
+    return {P_ISS: p.iss, P_NAME: p.name, P_ROOT: p.root, P_URL: p.url}
+
+
+def _partners_out(partners: Iterable[BundlePartner]) -> list[dict[int, Any]]:
+    return [_partner_out(p) for p in sorted(partners, key=lambda p: p.iss)]
+
+
 def _common_out(c: BundleContent, kind: int) -> dict[int, Any]:
-    return {
+    out = {
         B_KIND: kind,
         B_ISS: c.iss,
         B_SEQ: c.seq,
@@ -181,6 +220,9 @@ def _common_out(c: BundleContent, kind: int) -> dict[int, Any]:
         B_HOLIDAYS: sorted(c.holidays),
         B_ZONE_DATA: c.zone_data_version,
     }
+    if c.name:  # absent when unnamed: older bundles keep their bytes
+        out[B_NAME] = c.name
+    return out
 
 
 def encode_full(content: BundleContent) -> bytes:
@@ -188,13 +230,15 @@ def encode_full(content: BundleContent) -> bytes:
     out = _common_out(content, FULL)
     out[B_REVOKED] = content.revoked
     out[B_ZONES] = [_zone_out(z) for z in sorted(content.zones, key=lambda z: z.ref)]
+    if content.partners:  # absent = no partners: bundles without partners keep their bytes
+        out[B_PARTNERS] = _partners_out(content.partners)
     return dumps_deterministic(out)
 
 
 def encode_delta(base: BundleContent, new: BundleContent) -> bytes:
     """Deterministic CBOR payload of a delta that turns `base` into `new`."""
     if new.seq <= base.seq:
-        raise BundleError("a delta must raise seq", code="delta_seq")
+        raise BundleError("un différentiel doit augmenter le numéro de paquet (seq)", code="delta_seq")
     old_set, new_set = set(_split(base.revoked)), set(_split(new.revoked))
     old_zones = {z.ref: z for z in base.zones}
     new_zones = {z.ref: z for z in new.zones}
@@ -206,6 +250,8 @@ def encode_delta(base: BundleContent, new: BundleContent) -> bytes:
         _zone_out(z) for ref, z in sorted(new_zones.items()) if old_zones.get(ref) != z
     ]
     out[B_ZONES_REMOVED] = sorted(set(old_zones) - set(new_zones))
+    if _partners_out(base.partners) != _partners_out(new.partners):
+        out[B_PARTNERS] = _partners_out(new.partners)  # the complete new list (empty: none left)
     return dumps_deterministic(out)
 
 
@@ -223,14 +269,15 @@ def sign_delta(base: BundleContent, new: BundleContent, root: SigningKey) -> byt
 
 
 def _bad(message: str) -> MalformedError:
-    return MalformedError(f"bundle: {message}", code="bad_bundle")
+    # No prefix: open_bundle says "paquet refusé : " in front of it.
+    return MalformedError(message, code="bad_bundle")
 
 
 def _int(value: object, name: str, *, optional: bool = False) -> Any:
     if value is None and optional:
         return None
     if type(value) is not int or value < 0:
-        raise _bad(f"{name} must be an unsigned integer")
+        raise _bad(f"{name} : entier positif ou nul attendu")
     return value
 
 
@@ -240,36 +287,66 @@ _LAST_DAY = date.max.toordinal() - date(1970, 1, 1).toordinal()
 def _day(value: object, name: str, *, optional: bool = False) -> Any:
     day = _int(value, name, optional=optional)
     if day is not None and day > _LAST_DAY:
-        raise _bad(f"{name} is past year 9999")
+        raise _bad(f"{name} : au-delà de l'an 9999")
     return day
 
 
 def _text(value: object, name: str) -> str:
     if type(value) is not str or not value:
-        raise _bad(f"{name} must be non-empty text")
+        raise _bad(f"{name} : texte non vide attendu")
     return value
+
+
+def _bounded_text(value: object, name: str, longest: int) -> str:
+    text = _text(value, name)
+    if len(text) > longest:
+        raise _bad(f"{name} : plus de {longest} caractères")
+    return text
+
+
+def _partner_in(raw: object) -> BundlePartner:
+    p = _map(raw, "partenaire")
+    iss = _bounded_text(p.get(P_ISS), "émetteur (iss) d'un partenaire", ISS_MAX)
+    if "/" in iss:
+        raise _bad(f"émetteur (iss) de partenaire {iss!r} : contient '/' (les zones s'écrivent AUTORITÉ/CODE)")
+    root = p.get(P_ROOT)
+    if not isinstance(root, bytes) or not root:
+        raise _bad(f"clé racine du partenaire {iss} : octets attendus (SubjectPublicKeyInfo DER)")
+    url = p.get(P_URL)
+    if type(url) is not str:
+        raise _bad(f"adresse (url) du partenaire {iss} : texte attendu")
+    return BundlePartner(iss, _bounded_text(p.get(P_NAME), f"nom du partenaire {iss}", NAME_MAX), root, url)
+
+
+def _partners_in(value: object, own_iss: str) -> tuple[BundlePartner, ...]:
+    partners = tuple(_partner_in(p) for p in _seq(value, "partenaires"))
+    if any(a.iss >= b.iss for a, b in itertools.pairwise(partners)):
+        raise _bad("partenaires : à trier par émetteur (iss), sans répétition")
+    if any(p.iss == own_iss for p in partners):
+        raise _bad(f"{own_iss} ne peut pas être son propre partenaire")
+    return partners
 
 
 def _seq(value: object, name: str) -> Sequence[Any]:
     if not isinstance(value, list | tuple):
-        raise _bad(f"{name} must be an array")
+        raise _bad(f"{name} : tableau attendu")
     return value
 
 
 def _map(value: object, name: str) -> Mapping[Any, Any]:
     if not isinstance(value, Mapping):
-        raise _bad(f"{name} must be a map")
+        raise _bad(f"{name} : table associative attendue")
     return value
 
 
-def _window_in(raw: object, name: str = "zone window") -> TimeWindow:
+def _window_in(raw: object, name: str = "créneau de zone") -> TimeWindow:
     items = _seq(raw, name)
     if len(items) not in (3, 4, 6):
-        raise _bad(f"{name} must have 3, 4 or 6 fields")
-    mask, start, end = (_int(v, f"{name} field") for v in items[:3])
-    flags = _int(items[3], f"{name} flags") if len(items) > 3 else 0
-    first = _day(items[4], f"{name} first day", optional=True) if len(items) == 6 else None
-    last = _day(items[5], f"{name} last day", optional=True) if len(items) == 6 else None
+        raise _bad(f"{name} : 3, 4 ou 6 champs attendus")
+    mask, start, end = (_int(v, f"champ du {name}") for v in items[:3])
+    flags = _int(items[3], f"options du {name}") if len(items) > 3 else 0
+    first = _day(items[4], f"premier jour du {name}", optional=True) if len(items) == 6 else None
+    last = _day(items[5], f"dernier jour du {name}", optional=True) if len(items) == 6 else None
     try:
         return TimeWindow(
             mask, start, end,
@@ -278,48 +355,49 @@ def _window_in(raw: object, name: str = "zone window") -> TimeWindow:
             skip_public_holidays=bool(flags & WINDOW_SKIP_HOLIDAYS),
         )
     except (WindowError, ValueError, OverflowError) as exc:
-        raise _bad(f"{name} {list(items)}: {exc}") from exc
+        why = exc.message if isinstance(exc, WindowError) else "date hors limites"
+        raise _bad(f"{name} {list(items)} : {why}") from exc
 
 
 def _restriction_in(z: Mapping[Any, Any]) -> tuple[TimeWindow, ...]:
     if Z_RESTRICTION not in z:
         return ()
-    items = _seq(z[Z_RESTRICTION], "zone restriction")
+    items = _seq(z[Z_RESTRICTION], "réglementation de la zone")
     if not items:
         # "In force at all times" has one encoding, the absent key; an empty array could be read
         # as "never in force" and wave every vehicle through.
-        raise _bad("zone restriction must not be empty (leave it out when in force at all times)")
-    return tuple(_window_in(w, "restriction window") for w in items)
+        raise _bad("réglementation de la zone : ne doit pas être vide (l'omettre quand elle s'applique en permanence)")
+    return tuple(_window_in(w, "créneau de réglementation") for w in items)
 
 
 def _zone_in(raw: object) -> BundleZone:
     z = _map(raw, "zone")
-    tz = _text(z.get(Z_TZ), "zone time zone")
+    tz = _text(z.get(Z_TZ), "fuseau horaire de la zone")
     try:
         zone_info(tz)
     except WindowError as exc:
         raise _bad(exc.message) from exc
     closures = []
-    for c in _seq(z.get(Z_CLOSURES, ()), "closures"):
-        c = _seq(c, "closure")
+    for c in _seq(z.get(Z_CLOSURES, ()), "fermetures"):
+        c = _seq(c, "fermeture")
         if len(c) != 3:
-            raise _bad("closure must be [start, end, reason]")
-        closures.append(Closure(_int(c[0], "closure start"), _int(c[1], "closure end"), str(c[2])))
+            raise _bad("fermeture : [début, fin, motif] attendu")
+        closures.append(Closure(_int(c[0], "début de fermeture"), _int(c[1], "fin de fermeture"), str(c[2])))
     geometry = None
     if Z_GEOMETRY in z:
         geometry = tuple(
-            tuple(tuple(_coords(ring)) for ring in _seq(polygon, "polygon"))
-            for polygon in _seq(z[Z_GEOMETRY], "geometry")
+            tuple(tuple(_coords(ring)) for ring in _seq(polygon, "polygone"))
+            for polygon in _seq(z[Z_GEOMETRY], "géométrie")
         )
     return BundleZone(
-        ref=_int(z.get(Z_REF), "zone ref"),
-        code=_text(z.get(Z_CODE), "zone code"),
-        name=_text(z.get(Z_NAME), "zone name"),
-        kind=_text(z.get(Z_KIND), "zone kind"),
+        ref=_int(z.get(Z_REF), "référence de zone"),
+        code=_text(z.get(Z_CODE), "code de zone"),
+        name=_text(z.get(Z_NAME), "nom de zone"),
+        kind=_text(z.get(Z_KIND), "type de zone"),
         tz=tz,
-        windows=tuple(_window_in(w) for w in _seq(z.get(Z_WINDOWS, ()), "zone windows")),
-        valid_from=_int(z.get(Z_FROM), "valid_from", optional=True),
-        valid_until=_int(z.get(Z_UNTIL), "valid_until", optional=True),
+        windows=tuple(_window_in(w) for w in _seq(z.get(Z_WINDOWS, ()), "créneaux de la zone")),
+        valid_from=_int(z.get(Z_FROM), "début de validité de la zone (valid_from)", optional=True),
+        valid_until=_int(z.get(Z_UNTIL), "fin de validité de la zone (valid_until)", optional=True),
         closures=tuple(closures),
         geometry=geometry,
         restriction=_restriction_in(z),
@@ -327,72 +405,77 @@ def _zone_in(raw: object) -> BundleZone:
 
 
 def _coords(ring: object) -> Sequence[int]:
-    values = _seq(ring, "ring")
+    values = _seq(ring, "contour")
     if len(values) % 2 or any(type(v) is not int for v in values):
-        raise _bad("a ring is a flat array of integer coordinates (lon, lat in 1e-6 degrees)")
+        raise _bad("contour : tableau plat de coordonnées entières attendu (lon, lat en millionièmes de degré)")
     return values
 
 
 def _key_in(raw: object) -> BundleKey:
-    k = _map(raw, "key")
+    k = _map(raw, "clé")
     kid = k.get(K_KID)
     if not isinstance(kid, bytes) or len(kid) != 8:
-        raise _bad("key kid must be 8 bytes")
+        raise _bad("identifiant de clé (kid) : 8 octets attendus")
     spki = k.get(K_SPKI)
     if not isinstance(spki, bytes):
-        raise _bad("key spki must be bytes")
+        raise _bad("clé publique (spki) : octets attendus")
     zones = k.get(K_ZONES)
     return BundleKey(
         kid=kid,
         alg=algorithm_from_label(k.get(K_ALG)),
         spki=spki,
-        not_before=_int(k.get(K_NOT_BEFORE), "not_before"),
-        not_after=_int(k.get(K_NOT_AFTER), "not_after", optional=True),
-        zones=None if zones is None else tuple(_int(r, "key zone") for r in _seq(zones, "key zones")),
+        not_before=_int(k.get(K_NOT_BEFORE), "début de validité de la clé (not_before)"),
+        not_after=_int(k.get(K_NOT_AFTER), "fin de validité de la clé (not_after)", optional=True),
+        zones=None if zones is None else tuple(_int(r, "zone de la clé") for r in _seq(zones, "zones de la clé")),
     )
 
 
 def _revoked_in(value: object, name: str) -> bytes:
     if not isinstance(value, bytes) or len(value) % REVOCATION_HASH_BYTES:
-        raise _bad(f"{name} must be bytes, a multiple of 8 long")
+        raise _bad(f"{name} : octets attendus, en nombre multiple de 8")
     entries = _split(value)
     if any(a >= b for a, b in itertools.pairwise(entries)):
-        raise _bad(f"{name} must be sorted without repeats")
+        raise _bad(f"{name} : entrées à trier, sans répétition")
     return value
 
 
 def decode_payload(payload: bytes) -> tuple[int, BundleContent, dict[str, Any]]:
     """Decode a bundle payload: (kind, content, delta parts). Content of a delta lacks the lists."""
-    data = _map(loads_deterministic(payload, "bundle"), "payload")
+    data = _map(loads_deterministic(payload, "contenu du paquet"), "contenu du paquet")
     kind = data.get(B_KIND)
     if kind not in (FULL, DELTA):
-        raise _bad(f"unknown bundle kind {kind!r}")
-    withdrawn = _seq(data.get(B_WITHDRAWN, ()), "withdrawn")
+        raise _bad(f"type de paquet inconnu {kind!r}")
+    withdrawn = _seq(data.get(B_WITHDRAWN, ()), "clés retirées")
     if any(not isinstance(k, bytes) for k in withdrawn):
-        raise _bad("withdrawn kids must be bytes")
+        raise _bad("clés retirées : identifiants (kid) en octets attendus")
     common = {
-        "iss": _text(data.get(B_ISS), "iss"),
-        "seq": _int(data.get(B_SEQ), "seq"),
-        "issued_at": _int(data.get(B_ISSUED), "issued_at"),
-        "max_age": _int(data.get(B_MAX_AGE), "max_age"),
-        "keys": tuple(_key_in(k) for k in _seq(data.get(B_KEYS), "keys")),
+        "iss": _text(data.get(B_ISS), "émetteur (iss)"),
+        "seq": _int(data.get(B_SEQ), "numéro de paquet (seq)"),
+        "issued_at": _int(data.get(B_ISSUED), "date d'émission (issued_at)"),
+        "max_age": _int(data.get(B_MAX_AGE), "âge maximal (max_age)"),
+        "keys": tuple(_key_in(k) for k in _seq(data.get(B_KEYS), "clés")),
         "withdrawn": frozenset(withdrawn),
-        "holidays": tuple(_day(d, "holiday") for d in _seq(data.get(B_HOLIDAYS, ()), "holidays")),
-        "zone_data_version": _int(data.get(B_ZONE_DATA, 0), "zone data version"),
+        "holidays": tuple(_day(d, "jour férié") for d in _seq(data.get(B_HOLIDAYS, ()), "jours fériés")),
+        "zone_data_version": _int(data.get(B_ZONE_DATA, 0), "version des données de zone"),
+        "name": _bounded_text(data[B_NAME], "nom de l'autorité", NAME_MAX) if B_NAME in data else "",
     }
+    partners = _partners_in(data[B_PARTNERS], common["iss"]) if B_PARTNERS in data else None
     if kind == FULL:
         content = BundleContent(
             **common,
-            revoked=_revoked_in(data.get(B_REVOKED, b""), "revoked"),
+            revoked=_revoked_in(data.get(B_REVOKED, b""), "révocations"),
             zones=tuple(_zone_in(z) for z in _seq(data.get(B_ZONES, ()), "zones")),
+            partners=partners or (),
         )
         return kind, content, {}
     delta = {
-        "base_seq": _int(data.get(B_BASE_SEQ), "base_seq"),
-        "added": _revoked_in(data.get(B_REVOKED_ADDED, b""), "revoked_added"),
-        "removed": _revoked_in(data.get(B_REVOKED_REMOVED, b""), "revoked_removed"),
-        "zones_changed": tuple(_zone_in(z) for z in _seq(data.get(B_ZONES_CHANGED, ()), "zones_changed")),
-        "zones_removed": frozenset(_int(r, "zone ref") for r in _seq(data.get(B_ZONES_REMOVED, ()), "zones_removed")),
+        "base_seq": _int(data.get(B_BASE_SEQ), "numéro du paquet de base (base_seq)"),
+        "added": _revoked_in(data.get(B_REVOKED_ADDED, b""), "révocations ajoutées"),
+        "removed": _revoked_in(data.get(B_REVOKED_REMOVED, b""), "révocations levées"),
+        "zones_changed": tuple(_zone_in(z) for z in _seq(data.get(B_ZONES_CHANGED, ()), "zones modifiées")),
+        "zones_removed": frozenset(_int(r, "référence de zone")
+                                   for r in _seq(data.get(B_ZONES_REMOVED, ()), "zones supprimées")),
+        "partners": partners,  # None: unchanged from the base
     }
     return kind, BundleContent(**common), delta
 
@@ -402,10 +485,12 @@ def apply_delta(base: BundleContent, new_common: BundleContent, delta: Mapping[s
     revoked = (set(_split(base.revoked)) - set(_split(delta["removed"]))) | set(_split(delta["added"]))
     zones = {z.ref: z for z in base.zones if z.ref not in delta["zones_removed"]}
     zones.update({z.ref: z for z in delta["zones_changed"]})
+    partners = delta.get("partners")
     return replace(
         new_common,
         revoked=sorted_revocations(revoked),
         zones=tuple(zones[r] for r in sorted(zones)),
+        partners=base.partners if partners is None else partners,
     )
 
 
@@ -430,6 +515,7 @@ class TrustBundle:
     zones_by_code: Mapping[str, BundleZone] = field(repr=False)
     zones_by_ref: Mapping[int, BundleZone] = field(repr=False)
     holiday_dates: frozenset[date] = field(repr=False)
+    partner_roots: Mapping[str, VerifyKey] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_content(cls, content: BundleContent) -> TrustBundle:
@@ -439,10 +525,16 @@ class TrustBundle:
             try:
                 verify_key = VerifyKey.from_spki(entry.spki, kid=entry.kid)
             except SchemeError as exc:
-                raise _bad(f"key {entry.kid.hex()}: {exc}") from exc
+                raise _bad(f"clé {entry.kid.hex()} : {exc.message}") from exc
             if verify_key.alg is not entry.alg:
-                raise _bad(f"key {entry.kid.hex()}: algorithm does not match its public key")
+                raise _bad(f"clé {entry.kid.hex()} : algorithme différent de celui de sa clé publique")
             keys.setdefault(entry.kid, []).append(TrustedKey(entry, verify_key))
+        roots: dict[str, VerifyKey] = {}
+        for partner in content.partners:
+            try:
+                roots[partner.iss] = VerifyKey.from_spki(partner.root)
+            except SchemeError as exc:
+                raise _bad(f"clé racine du partenaire {partner.iss} : {exc.message}") from exc
         return cls(
             content=content,
             keys_by_kid={kid: tuple(v) for kid, v in keys.items()},
@@ -450,12 +542,22 @@ class TrustBundle:
             zones_by_code={z.code: z for z in content.zones},
             zones_by_ref={z.ref: z for z in content.zones},
             holiday_dates=frozenset(day_from_number(d) for d in content.holidays),
+            partner_roots=roots,
         )
 
     @property
     def seq(self) -> int:
         """The bundle's sequence number."""
         return self.content.seq
+
+    @property
+    def iss(self) -> str:
+        """The authority that issued the bundle."""
+        return self.content.iss
+
+    def partner(self, iss: str) -> BundlePartner | None:
+        """The partner entry for `iss`, if this bundle lists it."""
+        return next((p for p in self.content.partners if p.iss == iss), None)
 
     def is_revoked(self, iss: str, cti: bytes) -> bool:
         """Whether the pass (iss, cti) is on the revocation list."""
@@ -495,11 +597,11 @@ def open_bundle(
     try:
         message = decode_sign1(data, deterministic=True)
     except SchemeError as exc:
-        raise BundleError(f"bundle refused: {exc.message}", code="bundle_malformed") from exc
+        raise BundleError(f"paquet refusé : {exc.message}", code="bundle_malformed") from exc
     kid = message.kid
     candidates = [r for r in roots if r.kid == kid]
     if not candidates:
-        raise BundleError("bundle refused: not signed by a pinned root key", code="bundle_unknown_root")
+        raise BundleError("paquet refusé : pas signé par une clé racine épinglée", code="bundle_unknown_root")
     for root in candidates:
         try:
             verify_sign1(message, root)
@@ -507,19 +609,22 @@ def open_bundle(
         except SchemeError:
             continue
     else:
-        raise BundleError("bundle refused: signature does not verify (tampered?)", code="bundle_bad_signature")
+        raise BundleError("paquet refusé : signature invalide (paquet altéré ?)", code="bundle_bad_signature")
     try:
         kind, content, delta = decode_payload(message.payload)
     except SchemeError as exc:
-        raise BundleError(f"bundle refused: {exc.message}", code="bundle_malformed") from exc
+        raise BundleError(f"paquet refusé : {exc.message}", code="bundle_malformed") from exc
     floor = max(min_seq or 0, current.seq if current else 0)
     if content.seq < floor or (kind == DELTA and current is not None and content.seq <= current.seq):
         raise BundleError(
-            f"bundle refused: seq {content.seq} is older than the {floor} already held (rollback)",
+            f"paquet refusé : n° {content.seq} plus ancien que le n° {floor} déjà détenu (retour en arrière)",
             code="bundle_rollback",
         )
     if current is not None and content.iss != current.content.iss:
-        raise BundleError("bundle refused: issued for another authority", code="bundle_wrong_issuer")
+        raise BundleError(
+            f"paquet refusé : émis par une autre autorité ({content.iss!r} au lieu de {current.content.iss!r})",
+            code="bundle_wrong_issuer",
+        )
     if kind == FULL and current is not None and content.seq == current.seq:
         # One seq names one content: the same again changes nothing, another one is suspect.
         if content != current.content:
@@ -531,16 +636,17 @@ def open_bundle(
         return current
     if kind == DELTA:
         if current is None or current.seq != delta["base_seq"]:
-            held = "none" if current is None else current.seq
+            held = "aucun" if current is None else f"n° {current.seq}"
             raise BundleError(
-                f"delta applies to seq {delta['base_seq']}, held bundle is {held}: fetch a full bundle",
+                f"paquet refusé : différentiel pour le n° {delta['base_seq']}, paquet détenu : {held} ; "
+                "récupérez un paquet complet",
                 code="bundle_delta_base",
             )
         content = apply_delta(current.content, content, delta)
     try:
         return TrustBundle.from_content(content)
     except SchemeError as exc:
-        raise BundleError(f"bundle refused: {exc.message}", code="bundle_malformed") from exc
+        raise BundleError(f"paquet refusé : {exc.message}", code="bundle_malformed") from exc
 
 
 Geometry = tuple[tuple[tuple[int, ...], ...], ...]

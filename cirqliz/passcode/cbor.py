@@ -20,20 +20,32 @@ from cirqliz.passcode.errors import MalformedError
 def loads_one(data: bytes, what: str) -> Any:
     """Decode exactly one CBOR item from `data`; MalformedError on bad CBOR or trailing bytes."""
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise MalformedError(f"{what}: expected bytes", code="not_bytes")
+        raise MalformedError(f"{what} : octets attendus", code="not_bytes")
     fp = io.BytesIO(data)
     try:
         obj = cbor2.CBORDecoder(fp).decode()
     except RecursionError:
-        raise MalformedError(f"{what}: nested too deeply", code="bad_cbor") from None
+        raise MalformedError(f"{what} : imbrication trop profonde", code="bad_cbor") from None
     except (cbor2.CBORError, ValueError, TypeError, OverflowError, MemoryError, IndexError, KeyError) as exc:
-        raise MalformedError(f"{what}: not valid CBOR ({exc})", code="bad_cbor") from exc
+        raise MalformedError(f"{what} : CBOR illisible{_why(data, exc)}", code="bad_cbor") from exc
     if fp.tell() != len(data):
         raise MalformedError(
-            f"{what}: {len(data) - fp.tell()} trailing byte(s) after the CBOR item",
+            f"{what} : {len(data) - fp.tell()} octet(s) en trop après l'élément CBOR",
             code="trailing_bytes",
         )
     return obj
+
+
+def _why(data: bytes, exc: BaseException) -> str:
+    """Why cbor2 could not decode `data`, in French (its own text is English), or ''."""
+    problem = first_problem(bytes(data))
+    if problem is not None:
+        return f" ({problem[1]})"
+    if isinstance(exc, cbor2.CBORDecodeEOF):
+        return " (CBOR tronqué)"
+    if isinstance(exc.__cause__ or exc.__context__, UnicodeDecodeError):
+        return " (texte qui n'est pas de l'UTF-8)"
+    return ""
 
 
 def loads_deterministic(data: bytes, what: str) -> Any:
@@ -41,24 +53,32 @@ def loads_deterministic(data: bytes, what: str) -> Any:
     obj = loads_one(data, what)
     problem = first_problem(bytes(data))
     if problem is not None:
-        raise MalformedError(f"{what}: {problem[1]}", code=problem[0])
+        raise MalformedError(f"{what} : {problem[1]}", code=problem[0])
     if data[:1] and data[0] >> 5 == 6 and not isinstance(obj, cbor2.CBORTag):
         # A tag the decoder turns into a value (2: bignum, 1: date…): that value's deterministic
         # encoding is not the input, and the profile knows only COSE's tags (left as tags).
-        raise MalformedError(f"{what}: CBOR tag with a built-in meaning at byte 0 is not allowed", code="bad_cbor")
+        raise MalformedError(f"{what} : étiquette CBOR à signification prédéfinie à l'octet 0, non admise",
+                             code="bad_cbor")
     return obj
 
 
+# Values that need no rewriting (exact types: a bool or an enum still takes the general path).
+_LEAVES = frozenset((int, str, bytes, type(None)))
+
+
 def _bytewise(obj: Any) -> Any:
+    if type(obj) in _LEAVES:
+        return obj
     if isinstance(obj, dict):
         items = [(cbor2.dumps(k), k, _bytewise(v)) for k, v in obj.items()]
         return {k: v for _, k, v in sorted(items, key=lambda item: item[0])}
     if isinstance(obj, list | tuple):
-        return [_bytewise(v) for v in obj]
+        # Leaves are kept without a call each: a bundle's zone outlines are long lists of integers.
+        return [v if type(v) in _LEAVES else _bytewise(v) for v in obj]
     if isinstance(obj, cbor2.CBORTag):
         return cbor2.CBORTag(obj.tag, _bytewise(obj.value))
     if isinstance(obj, float):
-        raise TypeError("floating-point values are not allowed in this profile")
+        raise TypeError("nombres à virgule flottante interdits dans ce profil")
     return obj
 
 
@@ -81,13 +101,13 @@ def first_problem(data: bytes) -> tuple[str, str] | None:
     except _Problem as problem:
         return problem.code, problem.detail
     except IndexError:
-        return "bad_cbor", "truncated CBOR"
+        return "bad_cbor", "CBOR tronqué"
     return None
 
 
 def diagnose(data: bytes) -> tuple[str, str]:
     """Name the first reason `data` is not deterministic CBOR: (code, explanation)."""
-    return first_problem(data) or ("non_canonical", "encoding is not the deterministic one (RFC 8949 §4.2.1)")
+    return first_problem(data) or ("non_canonical", "encodage non déterministe (RFC 8949 §4.2.1)")
 
 
 def _head(data: bytes, pos: int) -> tuple[int, int, int, int]:
@@ -97,21 +117,21 @@ def _head(data: bytes, pos: int) -> tuple[int, int, int, int]:
     if ai < 24:
         return major, ai, ai, pos
     if ai == 31:
-        raise _Problem("indefinite_length", f"indefinite-length item at byte {pos - 1}")
+        raise _Problem("indefinite_length", f"élément de longueur indéfinie à l'octet {pos - 1}")
     if ai > 27:
-        raise _Problem("bad_cbor", f"reserved additional information at byte {pos - 1}")
+        raise _Problem("bad_cbor", f"information additionnelle réservée à l'octet {pos - 1}")
     size = 1 << (ai - 24)
     if pos + size > len(data):
         raise IndexError
     value = int.from_bytes(data[pos : pos + size], "big")
     if major != 7 and value < (24 if size == 1 else 1 << (4 * size)):
-        raise _Problem("non_minimal", f"length or integer at byte {pos - 1} is not in its shortest form")
+        raise _Problem("non_minimal", f"longueur ou entier à l'octet {pos - 1} pas sous sa forme la plus courte")
     return major, ai, value, pos + size
 
 
 def _item(data: bytes, pos: int, depth: int) -> int:
     if depth > 32:
-        raise _Problem("bad_cbor", "nested too deeply")
+        raise _Problem("bad_cbor", "imbrication trop profonde")
     start = pos
     major, ai, value, pos = _head(data, pos)
     if major in (2, 3):
@@ -128,16 +148,17 @@ def _item(data: bytes, pos: int, depth: int) -> int:
             key = data[key_start:pos]
             if previous is not None:
                 if key == previous:
-                    raise _Problem("duplicate_key", f"duplicate map key at byte {key_start}")
+                    raise _Problem("duplicate_key", f"clé répétée dans une table à l'octet {key_start}")
                 if key < previous:
-                    raise _Problem("unsorted_keys", f"map keys not in deterministic order at byte {key_start}")
+                    raise _Problem("unsorted_keys", f"clés de table hors de l'ordre déterministe à l'octet {key_start}")
             previous = key
             pos = _item(data, pos, depth + 1)
         return pos
     if major == 6:
         if depth > 0:
-            raise _Problem("bad_cbor", f"CBOR tag at byte {start}: tags are not allowed inside the message")
+            raise _Problem("bad_cbor",
+                           f"étiquette CBOR à l'octet {start} : pas d'étiquette admise à l'intérieur du message")
         return _item(data, pos, depth + 1)
     if major == 7 and ai in (25, 26, 27):
-        raise _Problem("float", f"floating-point value at byte {start}")
+        raise _Problem("float", f"nombre à virgule flottante à l'octet {start}")
     return pos

@@ -104,14 +104,14 @@ class PassClaims:
 
 
 def _bad(message: str, code: str = "bad_claims") -> MalformedError:
-    return MalformedError(f"claims: {message}", code=code)
+    return MalformedError(f"contenu du laissez-passer : {message}", code=code)
 
 
 def _uint(value: object, name: str, limit: int = MAX_TIME) -> int:
     if type(value) is float:
-        raise _bad(f"{name} is a floating-point number, expected an integer", "float_time")
+        raise _bad(f"{name} : nombre à virgule flottante, entier attendu", "float_time")
     if type(value) is not int or not 0 <= value < limit:
-        raise _bad(f"{name} must be an unsigned integer below {limit}")
+        raise _bad(f"{name} : entier positif ou nul inférieur à {limit} attendu")
     return value
 
 
@@ -119,34 +119,35 @@ def _validate(c: PassClaims) -> None:
     # Runs for every decoded pass, so the common case is checked inline; the helpers name problems.
     iss, iat, nbf, exp = c.iss, c.iat, c.nbf, c.exp
     if type(iss) is not str or not 0 < len(iss) <= 64:
-        raise _bad("iss must be text of 1 to 64 characters")
+        raise _bad("l'émetteur (iss) doit être un texte de 1 à 64 caractères")
     if not (type(iat) is int and type(nbf) is int and type(exp) is int
             and 0 <= iat < MAX_TIME and 0 <= nbf < MAX_TIME and 0 <= exp < MAX_TIME):
         for name in ("iat", "nbf", "exp"):
             _uint(getattr(c, name), name)
     if exp <= nbf:
-        raise _bad("exp must be after nbf")
+        raise _bad("la fin de validité (exp) doit suivre son début (nbf)")
     if type(c.cti) is not bytes or len(c.cti) != SERIAL_BYTES:
-        raise _bad(f"cti must be exactly {SERIAL_BYTES} bytes")
+        raise _bad(f"le numéro de série (cti) doit faire exactement {SERIAL_BYTES} octets")
     if type(c.version) is not int or c.version != PROFILE_VERSION:
-        raise MalformedError(f"claims: unknown profile version {c.version!r}", code="unknown_profile")
+        raise MalformedError(f"contenu du laissez-passer : version de profil inconnue {c.version!r}",
+                             code="unknown_profile")
     zones = c.zones
     if not zones or len(zones) > MAX_ZONES:
-        raise _bad(f"zones must list 1 to {MAX_ZONES} zone refs")
+        raise _bad(f"de 1 à {MAX_ZONES} références de zone attendues")
     for ref in zones:
         if type(ref) is not int or not 0 <= ref < 2**32:
-            _uint(ref, "zone ref", 2**32)
+            _uint(ref, "référence de zone", 2**32)
     if len(set(zones)) != len(zones):
-        raise _bad("zones repeat a zone ref")
+        raise _bad("une référence de zone est répétée")
     if len(c.windows) > MAX_WINDOWS:
-        raise _bad(f"at most {MAX_WINDOWS} windows")
+        raise _bad(f"au plus {MAX_WINDOWS} créneaux")
     if type(c.plate) is not str or not _PLATE.fullmatch(c.plate):
-        raise _bad("plate must be a normalised plate (A-Z, 0-9, optional country prefix)")
+        raise _bad("plaque non normalisée (A-Z, 0-9, préfixe de pays facultatif)")
     purpose, zone_data_version = c.purpose, c.zone_data_version
     if not (type(purpose) is int and 0 <= purpose < 2**16):
-        _uint(purpose, "purpose", 2**16)
+        _uint(purpose, "motif (purpose)", 2**16)
     if not (type(zone_data_version) is int and 0 <= zone_data_version < 2**32):
-        _uint(zone_data_version, "zone data version", 2**32)
+        _uint(zone_data_version, "version des données de zone", 2**32)
 
 
 def decode_claims(payload: bytes) -> PassClaims:
@@ -366,43 +367,43 @@ def _read_claims_common(payload: object) -> PassClaims | None:
 
 def _decode_claims_generic(payload: bytes) -> PassClaims:
     """Any claims map, decoded by cbor2 and checked field by field (the reference behaviour)."""
-    claims = loads_deterministic(payload, "claims")
+    claims = loads_deterministic(payload, "contenu du laissez-passer")
     if not isinstance(claims, Mapping):
-        raise _bad("payload must be a map")
+        raise _bad("une table associative est attendue")
     extra = set(claims) - _TOP_KEYS
     if extra:
-        raise _bad(f"unknown claim(s) {sorted(extra, key=str)}", "unknown_claim")
+        raise _bad(f"champ(s) inconnu(s) {sorted(extra, key=str)}", "unknown_claim")
     missing = _TOP_KEYS - set(claims)
     if missing:
-        raise _bad(f"missing claim(s) {sorted(missing)}", "missing_claim")
+        raise _bad(f"champ(s) manquant(s) {sorted(missing)}", "missing_claim")
     profile = claims[CLAIM_PROFILE]
     if not isinstance(profile, Mapping):
-        raise _bad("profile claim must be a map")
+        raise _bad("le profil d'accès doit être une table associative")
     extra = set(profile) - _PROFILE_KEYS
     if extra:
-        raise _bad(f"unknown profile field(s) {sorted(extra, key=str)}", "unknown_claim")
+        raise _bad(f"champ(s) inconnu(s) du profil d'accès {sorted(extra, key=str)}", "unknown_claim")
     missing = (_PROFILE_KEYS - {P_WINDOWS}) - set(profile)
     if missing:
-        raise _bad(f"missing profile field(s) {sorted(missing)}", "missing_claim")
+        raise _bad(f"champ(s) manquant(s) du profil d'accès {sorted(missing)}", "missing_claim")
     for name, key in (("iat", CLAIM_IAT), ("nbf", CLAIM_NBF), ("exp", CLAIM_EXP)):
         _uint(claims[key], name)
     zones = profile[P_ZONES]
     if not isinstance(zones, list | tuple):
-        raise _bad("zones must be an array")
+        raise _bad("les zones doivent être un tableau")
     raw_windows = profile.get(P_WINDOWS, ())
     if not isinstance(raw_windows, list | tuple) or (P_WINDOWS in profile and not raw_windows):
-        raise _bad("windows must be a non-empty array when present")
+        raise _bad("les créneaux, quand ils sont présents, doivent être un tableau non vide")
     if len(raw_windows) % 3:
-        raise _bad("windows must hold 3 numbers per window (mask, start minute, end minute)")
+        raise _bad("chaque créneau compte 3 nombres (jours, minute de début, minute de fin)")
     windows = []
     for i in range(0, len(raw_windows), 3):
         raw = raw_windows[i : i + 3]
         for value in raw:
-            _uint(value, "window field", 2**16)
+            _uint(value, "champ de créneau", 2**16)
         try:
             windows.append(TimeWindow(raw[0], raw[1], raw[2]))
         except WindowError as exc:
-            raise _bad(f"window {list(raw)}: {exc.message}", "bad_window") from exc
+            raise _bad(f"créneau {list(raw)} : {exc.message}", "bad_window") from exc
     return PassClaims(
         iss=claims[CLAIM_ISS],
         iat=claims[CLAIM_IAT],

@@ -30,7 +30,7 @@ UNDERSTOOD_HEADERS = frozenset({HEADER_ALG, HEADER_CRIT, HEADER_CONTENT_TYPE, HE
 
 TAG_SIGN1 = 18
 OTHER_COSE_TAGS = {
-    98: "COSE_Sign (several signers)",
+    98: "COSE_Sign (plusieurs signataires)",
     17: "COSE_Mac0",
     97: "COSE_Mac",
     16: "COSE_Encrypt0",
@@ -191,42 +191,43 @@ _SIGN1_SLOTS = tuple(Sign1.__dict__[f.name].__set__ for f in fields(Sign1))
 
 def _decode_sign1_generic(data: bytes, *, deterministic: bool = False) -> Sign1:
     """Any COSE_Sign1, decoded by cbor2 and checked item by item (the reference behaviour)."""
-    obj = loads_deterministic(data, "COSE message") if deterministic else loads_one(data, "COSE message")
+    obj = loads_deterministic(data, "message COSE") if deterministic else loads_one(data, "message COSE")
     tagged = False
     if isinstance(obj, cbor2.CBORTag):
         if obj.tag != TAG_SIGN1:
             kind = OTHER_COSE_TAGS.get(obj.tag)
             if kind:
-                raise UnsupportedError(f"wrong message type: {kind}, expected COSE_Sign1", code="wrong_message_type")
-            raise MalformedError(f"wrong CBOR tag {obj.tag}, expected 18 (COSE_Sign1)", code="wrong_tag")
+                raise UnsupportedError(f"type de message inattendu : {kind}, COSE_Sign1 attendu",
+                                       code="wrong_message_type")
+            raise MalformedError(f"étiquette CBOR {obj.tag} inattendue, 18 (COSE_Sign1) attendue", code="wrong_tag")
         obj, tagged = obj.value, True
     if not isinstance(obj, list | tuple) or len(obj) != 4:
-        raise MalformedError("COSE_Sign1 must be an array of 4 items", code="not_sign1")
+        raise MalformedError("un COSE_Sign1 doit être un tableau de 4 éléments", code="not_sign1")
     protected_raw, unprotected, payload, signature = obj
     if not isinstance(protected_raw, bytes):
-        raise MalformedError("protected header must be a byte string", code="bad_protected")
+        raise MalformedError("l'en-tête protégé doit être une chaîne d'octets", code="bad_protected")
     if not isinstance(unprotected, Mapping):
-        raise MalformedError("unprotected header must be a map", code="bad_unprotected")
+        raise MalformedError("l'en-tête non protégé doit être une table associative", code="bad_unprotected")
     if not isinstance(payload, bytes):
-        raise MalformedError("payload must be a byte string (detached payloads are refused)", code="bad_payload")
+        raise MalformedError("le contenu doit être une chaîne d'octets (contenu détaché refusé)", code="bad_payload")
     if not isinstance(signature, bytes):
-        raise MalformedError("signature must be a byte string", code="bad_signature_type")
+        raise MalformedError("la signature doit être une chaîne d'octets", code="bad_signature_type")
     protected: Mapping[Any, Any] = {}
     if protected_raw:
         loaded = (
-            loads_deterministic(protected_raw, "protected header")
+            loads_deterministic(protected_raw, "en-tête protégé")
             if deterministic
-            else loads_one(protected_raw, "protected header")
+            else loads_one(protected_raw, "en-tête protégé")
         )
         if not isinstance(loaded, Mapping):
-            raise MalformedError("protected header must encode a map", code="bad_protected")
+            raise MalformedError("l'en-tête protégé doit coder une table associative", code="bad_protected")
         protected = loaded
     _check_crit(protected)
     if HEADER_ALG in protected:
         algorithm_from_label(protected[HEADER_ALG])  # UnsupportedError naming it, before the length
     if len(signature) != 64:
         raise MalformedError(
-            f"signature is {len(signature)} bytes, expected exactly 64", code="bad_signature_length"
+            f"signature de {len(signature)} octets au lieu de 64", code="bad_signature_length"
         )
     return Sign1(bytes(protected_raw), protected, unprotected, payload, signature, tagged)
 
@@ -236,15 +237,15 @@ def _check_crit(protected: Mapping[Any, Any]) -> None:
     if crit is None:
         return
     if not isinstance(crit, list | tuple) or not crit:
-        raise MalformedError("crit header must be a non-empty array", code="bad_crit")
+        raise MalformedError("l'en-tête crit doit être un tableau non vide", code="bad_crit")
     # Labels are ints or text; anything else (even unhashable arrays) is simply not understood.
     unknown = [label for label in crit
                if type(label) is not int or label not in UNDERSTOOD_HEADERS or label == HEADER_CRIT]
     if unknown:
-        raise UnsupportedError(f"unknown critical header(s): {unknown}", code="unknown_critical")
+        raise UnsupportedError(f"en-tête(s) critique(s) inconnu(s) : {unknown}", code="unknown_critical")
     missing = [label for label in crit if label not in protected]
     if missing:
-        raise MalformedError(f"critical header(s) {missing} absent from the protected header", code="bad_crit")
+        raise MalformedError(f"en-tête(s) critique(s) {missing} absent(s) de l'en-tête protégé", code="bad_crit")
 
 
 def check_alg(message: Sign1, key: VerifyKey) -> None:
@@ -253,7 +254,7 @@ def check_alg(message: Sign1, key: VerifyKey) -> None:
         alg = algorithm_from_label(message.protected[HEADER_ALG])
         if alg is not key.alg:
             raise SignatureError(
-                f"message says {alg.label} but the key is {key.alg.label}", code="alg_mismatch"
+                f"le message annonce {alg.label} mais la clé est {key.alg.label}", code="alg_mismatch"
             )
 
 

@@ -53,9 +53,9 @@ def algorithm_from_label(label: object) -> Algorithm:
         try:
             return Algorithm(label)
         except ValueError:
-            name = OTHER_ALGORITHMS.get(label, f"algorithm {label}")
-            raise UnsupportedError(f"unsupported algorithm: {name}", code="unsupported_alg") from None
-    raise UnsupportedError(f"unsupported algorithm: {label!r}", code="unsupported_alg")
+            name = OTHER_ALGORITHMS.get(label, f"algorithme {label}")
+            raise UnsupportedError(f"algorithme non pris en charge : {name}", code="unsupported_alg") from None
+    raise UnsupportedError(f"algorithme non pris en charge : {label!r}", code="unsupported_alg")
 
 
 def algorithm_from_name(name: str) -> Algorithm:
@@ -65,7 +65,7 @@ def algorithm_from_name(name: str) -> Algorithm:
         return Algorithm.ES256
     if lowered in ("eddsa", "ed25519"):
         return Algorithm.EDDSA
-    raise UnsupportedError(f"unsupported algorithm: {name}", code="unsupported_alg")
+    raise UnsupportedError(f"algorithme non pris en charge : {name}", code="unsupported_alg")
 
 
 def spki_der(public: PublicKeyType) -> bytes:
@@ -83,11 +83,12 @@ def kid_for(public: PublicKeyType) -> bytes:
 def _algorithm_of(public: object) -> Algorithm:
     if isinstance(public, ec.EllipticCurvePublicKey):
         if not isinstance(public.curve, ec.SECP256R1):
-            raise UnsupportedError(f"unsupported curve: {public.curve.name}", code="unsupported_alg")
+            raise UnsupportedError(f"courbe elliptique non prise en charge : {public.curve.name}",
+                                   code="unsupported_alg")
         return Algorithm.ES256
     if isinstance(public, ed25519.Ed25519PublicKey):
         return Algorithm.EDDSA
-    raise UnsupportedError(f"unsupported key type: {type(public).__name__}", code="unsupported_alg")
+    raise UnsupportedError(f"type de clé non pris en charge : {type(public).__name__}", code="unsupported_alg")
 
 
 def _der_integer(value: bytes) -> bytes:
@@ -135,8 +136,8 @@ class VerifyKey:
         """Load from SubjectPublicKeyInfo DER."""
         try:
             public = serialization.load_der_public_key(der)
-        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-            raise UnsupportedError(f"unreadable public key: {exc}", code="bad_key") from exc
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # its text is English: kept as the cause
+            raise UnsupportedError("clé publique illisible (DER SubjectPublicKeyInfo attendu)", code="bad_key") from exc
         return cls.from_public(public, kid)  # type: ignore[arg-type]
 
     @classmethod
@@ -144,8 +145,8 @@ class VerifyKey:
         """Load from a PEM public key."""
         try:
             public = serialization.load_pem_public_key(pem)
-        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-            raise UnsupportedError(f"unreadable public key: {exc}", code="bad_key") from exc
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # its text is English: kept as the cause
+            raise UnsupportedError("clé publique illisible (PEM attendu)", code="bad_key") from exc
         return cls.from_public(public, kid)  # type: ignore[arg-type]
 
     def spki(self) -> bytes:
@@ -162,7 +163,7 @@ class VerifyKey:
         """Check a raw signature (r‖s for ES256); SignatureError if it does not verify."""
         if len(signature) != 64:
             raise SignatureError(
-                f"signature is {len(signature)} bytes, expected exactly 64", code="bad_signature_length"
+                f"signature de {len(signature)} octets au lieu de 64", code="bad_signature_length"
             )
         try:
             if self.alg is Algorithm.ES256:
@@ -170,7 +171,7 @@ class VerifyKey:
             else:
                 self.public.verify(signature, data)  # type: ignore[call-arg]
         except InvalidSignature:
-            raise SignatureError("signature does not verify", code="bad_signature") from None
+            raise SignatureError("signature invalide", code="bad_signature") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +200,7 @@ class SigningKey:
         """Load a PKCS#8 PEM private key (encrypted when a passphrase is given)."""
         private = serialization.load_pem_private_key(pem, password=passphrase)
         if not isinstance(private, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
-            raise UnsupportedError("unsupported private key type", code="unsupported_alg")
+            raise UnsupportedError("type de clé privée non pris en charge", code="unsupported_alg")
         return cls.from_private(private)
 
     def to_pem(self, passphrase: bytes | None = None) -> bytes:

@@ -26,18 +26,20 @@ def sign_pass(claims: PassClaims, key: SigningKey) -> str:
 def parse_pass_text(text: str) -> Sign1:
     """Prefix, Base45 and COSE layers of a pass, strictly; the signature is not checked here."""
     if not isinstance(text, str):
-        raise MalformedError("pass text must be a string", code="not_text")
+        raise MalformedError("le texte du laissez-passer doit être une chaîne de caractères", code="not_text")
     if len(text) > MAX_TEXT:
-        raise MalformedError(f"pass text longer than {MAX_TEXT} characters", code="too_long")
+        raise MalformedError(f"texte du laissez-passer de plus de {MAX_TEXT} caractères", code="too_long")
     if not text.startswith(PREFIX):
-        raise MalformedError(f"not a CirQliz pass: text must start with {PREFIX!r}", code="bad_prefix")
+        raise MalformedError(f"pas un laissez-passer CirQliz : le texte doit commencer par {PREFIX!r}",
+                             code="bad_prefix")
     message = decode_sign1(b45decode(text[len(PREFIX) :]), deterministic=True)
     if HEADER_ALG not in message.protected:
-        where = "the unprotected header only" if HEADER_ALG in message.unprotected else "no header"
-        raise MalformedError(f"alg must be in the protected header (found in {where})", code="alg_not_protected")
+        where = "que dans l'en-tête non protégé" if HEADER_ALG in message.unprotected else "dans aucun en-tête"
+        raise MalformedError(f"l'algorithme (alg) doit être dans l'en-tête protégé ; il n'est {where}",
+                             code="alg_not_protected")
     kid = message.protected.get(HEADER_KID)
     if not isinstance(kid, bytes) or len(kid) != 8:
-        raise MalformedError("protected header must carry an 8-byte kid", code="bad_kid")
+        raise MalformedError("l'en-tête protégé doit porter un identifiant de clé (kid) de 8 octets", code="bad_kid")
     return message
 
 

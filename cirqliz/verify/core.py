@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
 from cirqliz.clock import to_epoch
 from cirqliz.domain.plates import loose_key
 from cirqliz.domain.windows import TimeWindow, local_from_epoch
-from cirqliz.passcode.bundle import BundleZone, TrustBundle, revocation_hash
+from cirqliz.passcode.bundle import BundleContent, BundleZone, TrustBundle, revocation_hash
 from cirqliz.passcode.claims import PassClaims, decode_claims
 from cirqliz.passcode.cose import HEADER_ALG, HEADER_KID
 from cirqliz.passcode.errors import SchemeError
@@ -20,6 +20,26 @@ from cirqliz.passcode.token import parse_pass_text, read_pass_parts
 from cirqliz.verify.messages import message
 
 DEFAULT_SKEW = 300
+_DAYS_FR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+
+
+def _local_time(local: datetime) -> str:
+    """'mer. 21:00': the local day and time a detail names (built on failure paths only)."""
+    return f"{_DAYS_FR[local.weekday()]} {local:%H:%M}"
+
+
+def _duration(seconds: int) -> str:
+    """'2 h 0 min', as the CLI writes a bundle's age."""
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _instant(epoch: int) -> str:
+    """'04/03/2026 à 07:30 UTC' for a pass's exp or nbf (the number itself past year 9999)."""
+    try:
+        when = datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, ValueError, OSError):
+        return f"{epoch} (horodatage Unix)"
+    return f"{when:%d/%m/%Y} à {when:%H:%M} UTC"
 
 
 class Status(StrEnum):
@@ -58,7 +78,12 @@ _GREEN = frozenset({Reason.VALID, Reason.NOT_RESTRICTED})
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The outcome of one check: status, reason code, detail, and what could be read."""
+    """The outcome of one check: status, reason code, detail, and what could be read.
+
+    `issuer` is the authority whose bundle verified the signature (set once the pass's claims are
+    read and its iss is that bundle's), `issuer_name` its display name; `zone_authority` is the
+    authority of the checkpoint zone (None when that authority is not trusted).
+    """
 
     status: Status
     reason: Reason
@@ -67,6 +92,9 @@ class Verdict:
     claims: PassClaims | None = None
     zone: BundleZone | None = None
     kid: bytes | None = None
+    issuer: str | None = None
+    issuer_name: str | None = None
+    zone_authority: str | None = None
 
     @property
     def valid(self) -> bool:
@@ -95,6 +123,9 @@ class Verdict:
             "zone": self.zone.code if self.zone else None,
             "kid": self.kid.hex() if self.kid else None,
             "claims": self.claims.as_json() if self.claims else None,
+            "issuer": self.issuer,
+            "issuer_name": self.issuer_name,
+            "zone_authority": self.zone_authority,
         }
 
 
@@ -104,8 +135,9 @@ class Verdict:
 _VERDICT_SLOTS = tuple(Verdict.__dict__[f.name].__set__ for f in fields(Verdict))
 
 
-def _valid(now: int, claims: PassClaims, zone: BundleZone, kid: bytes) -> Verdict:
-    set_status, set_reason, set_detail, set_checked_at, set_claims, set_zone, set_kid = _VERDICT_SLOTS
+def _valid(now: int, claims: PassClaims, zone: BundleZone, kid: bytes, issuer: BundleContent) -> Verdict:
+    (set_status, set_reason, set_detail, set_checked_at, set_claims, set_zone, set_kid, set_issuer,
+     set_issuer_name, set_zone_authority) = _VERDICT_SLOTS
     verdict = object.__new__(Verdict)
     set_status(verdict, Status.VALID)
     set_reason(verdict, Reason.VALID)
@@ -114,18 +146,24 @@ def _valid(now: int, claims: PassClaims, zone: BundleZone, kid: bytes) -> Verdic
     set_claims(verdict, claims)
     set_zone(verdict, zone)
     set_kid(verdict, kid)
+    iss = issuer.iss
+    set_issuer(verdict, iss)
+    set_issuer_name(verdict, issuer.name or None)
+    set_zone_authority(verdict, iss)  # a green verdict is always at a zone of the issuer
     return verdict
 
 
 def _verdict(reason: Reason, detail: str, now: int, claims: PassClaims | None = None, kid: bytes | None = None,
-             zone: BundleZone | None = None) -> Verdict:
+             zone: BundleZone | None = None, issuer: BundleContent | None = None,
+             zone_authority: str | None = None) -> Verdict:
     if reason in _GREEN:
         status = Status.VALID
     elif reason in _UNCERTAIN:
         status = Status.UNCERTAIN
     else:
         status = Status.REFUSED
-    return Verdict(status, reason, detail, now, claims, zone, kid)
+    return Verdict(status, reason, detail, now, claims, zone, kid, issuer.iss if issuer else None,
+                   (issuer.name or None) if issuer else None, zone_authority)
 
 
 def verify_pass(
@@ -137,15 +175,22 @@ def verify_pass(
     plate: str | None = None,
     last_seen: int | None = None,
     skew: int = DEFAULT_SKEW,
+    checkpoint_bundle: TrustBundle | None = None,
 ) -> Verdict:
     """Check a pass text at checkpoint `zone` (code) at device time `now`.
 
     `last_seen` is the latest time this device has already observed (its previous scan); with the
     bundle's issued_at it bounds "now" from below, so turning the clock back cannot revive an
-    expired pass. Never raises for bad input: every outcome is a Verdict.
+    expired pass. `checkpoint_bundle` is the bundle of the authority the checkpoint zone belongs to
+    (None: `bundle`, the issuer's); a pass never covers another authority's zone (WRONG_ZONE).
+    Never raises for bad input: every outcome is a Verdict.
     """
     device_now = now if type(now) is int else to_epoch(now)
     content = bundle.content
+    if checkpoint_bundle is None:
+        checkpoint_bundle = bundle
+    place = checkpoint_bundle.content
+    za = place.iss
     last = last_seen or 0
     floor = content.issued_at if content.issued_at >= last else last  # max() without the call
     t = device_now if device_now >= floor else floor
@@ -155,23 +200,24 @@ def verify_pass(
         try:
             message = parse_pass_text(text)
         except SchemeError as exc:
-            return _verdict(Reason.MALFORMED, exc.message, t)
+            return _verdict(Reason.MALFORMED, exc.message, t, zone_authority=za)
         parts = (message.protected[HEADER_ALG], message.protected[HEADER_KID], message.to_be_signed(),
                  message.payload, message.signature)
     alg_value, kid, tbs, payload, signature = parts
     # A withdrawn kid is refused as such even once its key entry has left the bundle.
     if kid in content.withdrawn:
-        return _verdict(Reason.KEY_WITHDRAWN, f"kid {kid.hex()} was withdrawn", t, kid=kid)
+        return _verdict(Reason.KEY_WITHDRAWN, f"clé {kid.hex()} retirée", t, kid=kid, zone_authority=za)
     trusted = bundle.keys_by_kid.get(kid)
     if not trusted:
-        return _verdict(Reason.UNKNOWN_KEY, f"kid {kid.hex()} is not in bundle {content.seq}", t, kid=kid)
+        return _verdict(Reason.UNKNOWN_KEY, f"clé {kid.hex()} absente du paquet de confiance n° {content.seq}", t,
+                        kid=kid, zone_authority=za)
     alg = algorithm_from_label(alg_value)  # both readers accept only a supported alg
     signer = None
-    failure = "signature does not verify"
+    failure = "signature invalide"
     for candidate in trusted:
         key = candidate.key
         if key.alg is not alg:  # the algorithm comes from the key, never from the message
-            failure = f"message says {alg.label} but the key is {key.alg.label}"
+            failure = f"le message annonce {alg.label} mais la clé est {key.alg.label}"
             continue
         try:
             key.verify(signature, tbs)
@@ -181,73 +227,84 @@ def verify_pass(
         signer = candidate
         break
     if signer is None:
-        return _verdict(Reason.BAD_SIGNATURE, failure, t, kid=kid)
+        return _verdict(Reason.BAD_SIGNATURE, failure, t, kid=kid, zone_authority=za)
     try:
         claims = decode_claims(payload)
     except SchemeError as exc:
-        return _verdict(Reason.MALFORMED, exc.message, t, kid=kid)
+        return _verdict(Reason.MALFORMED, exc.message, t, kid=kid, zone_authority=za)
 
     # Failures pass claims, kid (and the zone once known) positionally: no keyword dict per scan.
     if claims.iss != content.iss:
-        return _verdict(Reason.UNKNOWN_KEY, f"issuer {claims.iss!r} is not {content.iss!r}", t, claims, kid)
+        return _verdict(Reason.UNKNOWN_KEY, f"émetteur {claims.iss!r} au lieu de {content.iss!r}", t, claims, kid,
+                        zone_authority=za)
     entry = signer.entry
     if claims.iat < entry.not_before or (entry.not_after is not None and claims.iat >= entry.not_after):
-        return _verdict(Reason.KEY_NOT_AUTHORISED, "key was not valid when the pass was signed", t, claims, kid)
+        return _verdict(Reason.KEY_NOT_AUTHORISED, "clé hors de sa période de validité à la signature", t, claims, kid,
+                        None, content, za)
     if entry.zones is not None and not set(claims.zones) <= set(entry.zones):
-        return _verdict(Reason.KEY_NOT_AUTHORISED, "key may not sign for these zones", t, claims, kid)
-    checkpoint = bundle.zones_by_code.get(zone)
+        return _verdict(Reason.KEY_NOT_AUTHORISED, "clé non autorisée pour ces zones", t, claims, kid, None,
+                        content, za)
+    checkpoint = checkpoint_bundle.zones_by_code.get(zone)
     if (
         checkpoint is not None
         and checkpoint.restriction  # falsy for most zones: nothing more is done for them
-        and t <= content.issued_at + content.max_age
+        and t <= place.issued_at + place.max_age
         and device_now + skew >= floor
         and (not checkpoint.closures or checkpoint.closure_at(t) is None)
     ):
         local = local_from_epoch(t, checkpoint.tz)
-        if not _inside(checkpoint.restriction, local, bundle.holiday_dates):
+        if not _inside(checkpoint.restriction, local, checkpoint_bundle.holiday_dates):
             # Before REVOKED/EXPIRED: at the barrier the question is whether this vehicle may
-            # enter now, and outside the restriction anyone may (ADR 0007).
+            # enter now, and outside the restriction anyone may (ADR 0007), whoever issued the pass.
             return _verdict(
-                Reason.NOT_RESTRICTED, f"restriction not in force; local time {local:%a %H:%M}", t,
-                claims=claims, kid=kid, zone=checkpoint,
+                Reason.NOT_RESTRICTED, f"réglementation pas en vigueur ; heure locale {_local_time(local)}", t,
+                claims, kid, checkpoint, content, za,
             )
     if revocation_hash(claims.iss, claims.cti) in bundle.revoked_set:
-        return _verdict(Reason.REVOKED, f"serial {claims.serial} is revoked", t, claims, kid)
+        return _verdict(Reason.REVOKED, f"numéro de série {claims.serial} révoqué", t, claims, kid, None, content, za)
     if t >= claims.exp + skew:
-        return _verdict(Reason.EXPIRED, f"expired at {claims.exp}", t, claims, kid)
+        return _verdict(Reason.EXPIRED, f"expiré le {_instant(claims.exp)}", t, claims, kid, None, content, za)
     if t < claims.nbf - skew:
-        return _verdict(Reason.NOT_YET_VALID, f"valid from {claims.nbf}", t, claims, kid)
+        return _verdict(Reason.NOT_YET_VALID, f"valide à partir du {_instant(claims.nbf)}", t, claims, kid, None,
+                        content, za)
 
     if checkpoint is None:
-        return _verdict(Reason.UNKNOWN_ZONE, f"zone {zone!r} is not in bundle {content.seq}", t, claims, kid)
+        where = f"de {za} (n° {place.seq})" if za != content.iss else f"n° {place.seq}"
+        return _verdict(Reason.UNKNOWN_ZONE, f"zone {zone!r} absente du paquet de confiance {where}", t, claims, kid,
+                        None, content, za)
+    if za != content.iss:  # zone refs are per authority: a pass never covers another's zone
+        detail = f"laissez-passer émis par {content.iss} ; zone du contrôle relevant de {za}"
+        return _verdict(Reason.WRONG_ZONE, detail, t, claims, kid, checkpoint, content, za)
     if checkpoint.ref not in claims.zones:
-        return _verdict(Reason.WRONG_ZONE, f"pass is for zone refs {list(claims.zones)}", t, claims, kid, checkpoint)
+        detail = f"laissez-passer pour les références de zone {list(claims.zones)}"
+        return _verdict(Reason.WRONG_ZONE, detail, t, claims, kid, checkpoint, content, za)
     closure = checkpoint.closure_at(t) if checkpoint.closures else None
     if closure is not None:
-        return _verdict(Reason.ZONE_CLOSED, closure.reason, t, claims, kid, checkpoint)
+        return _verdict(Reason.ZONE_CLOSED, closure.reason, t, claims, kid, checkpoint, content, za)
     if plate is not None and plate != claims.plate and loose_key(plate) != loose_key(claims.plate):
-        return _verdict(Reason.PLATE_MISMATCH, f"pass is for {claims.plate}", t, claims, kid, checkpoint)
+        return _verdict(Reason.PLATE_MISMATCH, f"laissez-passer établi pour {claims.plate}", t, claims, kid, checkpoint,
+                        content, za)
     if t > content.issued_at + content.max_age:
         age = t - content.issued_at
-        detail = f"bundle is {age} s old (max {content.max_age} s)"
-        return _verdict(Reason.STALE_BUNDLE, detail, t, claims, kid, checkpoint)
+        detail = f"paquet de confiance âgé de {_duration(age)} (au plus {_duration(content.max_age)})"
+        return _verdict(Reason.STALE_BUNDLE, detail, t, claims, kid, checkpoint, content, za)
     if device_now + skew < floor:
-        detail = f"device clock is {floor - device_now} s behind"
-        return _verdict(Reason.CLOCK_SUSPECT, detail, t, claims, kid, checkpoint)
+        detail = f"horloge de l'appareil en retard de {_duration(floor - device_now)}"
+        return _verdict(Reason.CLOCK_SUSPECT, detail, t, claims, kid, checkpoint, content, za)
     if checkpoint.valid_from is not None and t < checkpoint.valid_from:
-        return _verdict(Reason.OUTSIDE_HOURS, "zone not yet in force", t, claims, kid, checkpoint)
+        return _verdict(Reason.OUTSIDE_HOURS, "zone pas encore en vigueur", t, claims, kid, checkpoint, content, za)
     if checkpoint.valid_until is not None and t >= checkpoint.valid_until:
-        return _verdict(Reason.OUTSIDE_HOURS, "zone no longer in force", t, claims, kid, checkpoint)
+        return _verdict(Reason.OUTSIDE_HOURS, "zone plus en vigueur", t, claims, kid, checkpoint, content, za)
     if checkpoint.windows or claims.windows:
         local = local_from_epoch(t, checkpoint.tz)
         holidays = bundle.holiday_dates
         if checkpoint.windows and not _inside(checkpoint.windows, local, holidays):
-            detail = f"zone hours; local time {local:%a %H:%M}"
-            return _verdict(Reason.OUTSIDE_HOURS, detail, t, claims, kid, checkpoint)
+            detail = f"hors des horaires de la zone ; heure locale {_local_time(local)}"
+            return _verdict(Reason.OUTSIDE_HOURS, detail, t, claims, kid, checkpoint, content, za)
         if claims.windows and not _inside(claims.windows, local):
-            detail = f"pass hours; local time {local:%a %H:%M}"
-            return _verdict(Reason.OUTSIDE_HOURS, detail, t, claims, kid, checkpoint)
-    return _valid(t, claims, checkpoint, kid)
+            detail = f"hors des horaires du laissez-passer ; heure locale {_local_time(local)}"
+            return _verdict(Reason.OUTSIDE_HOURS, detail, t, claims, kid, checkpoint, content, za)
+    return _valid(t, claims, checkpoint, kid, content)
 
 
 def _inside(windows: tuple[TimeWindow, ...], local: datetime, holidays: Container[date] = ()) -> bool:

@@ -69,3 +69,35 @@ def reason_label(reason: str | None, lang: str = "fr") -> str:
     if not reason:
         return "—"
     return message(reason, lang) if reason in MESSAGES else reason
+
+
+BUNDLE_REFUSALS: dict[str, tuple[str, str]] = {
+    "bundle_rollback": (
+        "plus ancien que celui déjà vu (retour en arrière refusé, le précédent reste valable)",
+        "older than the one already seen (rollback refused)",
+    ),
+    "bundle_seq_conflict": (
+        "même numéro que celui déjà vu mais contenu différent (suspect)",
+        "same number as the one already seen but other content (suspect)",
+    ),
+    "bundle_unknown_root": (
+        "pas signé par la clé racine que le paquet de votre autorité donne pour ce partenaire",
+        "not signed by the root key your authority's bundle gives for this partner",
+    ),
+    "bundle_bad_signature": ("signature invalide (paquet altéré ?)", "signature does not verify (tampered?)"),
+    "bundle_wrong_issuer": (
+        "émis par une autre autorité que celle que liste le paquet de votre autorité",
+        "issued by another authority than the one your authority's bundle lists",
+    ),
+    "bundle_malformed": ("illisible ou mal formé", "unreadable or malformed"),
+    "bundle_delta_base": (
+        "mise à jour partielle sans le paquet de base : donnez un paquet complet",
+        "delta without its base bundle: give a full bundle",
+    ),
+}
+
+
+def bundle_refusal(code: str, lang: str = "fr") -> str:
+    """Why a trust bundle was refused, from its BundleError code, in `lang` ('fr' or 'en')."""
+    fr, en = BUNDLE_REFUSALS.get(code, ("refusé", "refused"))
+    return en if lang == "en" else fr

@@ -36,7 +36,7 @@ ACTION_FR: dict[str, str] = {
     "remove_from_team": "a retiré de l'équipe",
     "password_reset_request": "a demandé à réinitialiser le mot de passe de",
     "password_reset": "a réinitialisé le mot de passe de", "export_exemptions": "a exporté les dérogations de",
-    "export_refused": "s'est vu refuser l'export de",
+    "export_refused": "s'est vu refuser l'export de", "add": "a ajouté", "remove": "a supprimé",
 }
 FIELD_FR: dict[str, str] = {
     "name": "nom", "code": "code", "kind": "type", "status": "statut", "time_zone": "fuseau horaire",
@@ -66,6 +66,8 @@ FIELD_FR: dict[str, str] = {
     "energy": "énergie", "gross_weight_kg": "PTAC (kg)", "length_cm": "longueur (cm)", "siret": "SIRET",
     "not_before": "valable du", "expires_at": "valable jusqu'au", "description": "description",
     "perimeters": "périmètres", "passes": "laissez-passer", "issuer": "émetteur", "version": "version",
+    "iss": "code de l'autorité", "url": "adresse du paquet", "fingerprint": "empreinte de la clé racine",
+    "local": "sur cette plateforme",
 }
 _HOURS_FIELDS = frozenset({"opening_hours", "restriction_hours"})
 _WINDOW_FIELDS = frozenset({"windows", "restriction_windows"})

@@ -7,7 +7,7 @@ with the catalog (`_(label)`, cirqliz/web/translations/en/*.po), never shows the
 from __future__ import annotations
 
 from cirqliz.domain.applications import ApplicationStatus
-from cirqliz.domain.organisations import Role
+from cirqliz.domain.organisations import ROLE_LABELS_FR
 from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.vehicles import Energy
 from cirqliz.domain.zones import ReviewMode, ZoneKind, ZoneStatus
@@ -38,13 +38,7 @@ REVIEW_MODE_FR: dict[str, str] = {
 KEY_STATUS_FR: dict[str, str] = {
     "root": "racine", "pending": "en attente de publication", "active": "active", "withdrawn": "retirée",
 }
-ROLE_LABELS: dict[str, str] = {
-    Role.AUTHORITY_ADMIN.value: "Administrateur de l'autorité",
-    Role.REVIEWER.value: "Instructeur",
-    Role.AGENT.value: "Agent de contrôle",
-    Role.ORGANISER.value: "Organisateur d'événement",
-    Role.PROFESSIONAL.value: "Professionnel",
-}
+ROLE_LABELS: dict[str, str] = ROLE_LABELS_FR
 IMPORT_OUTCOME_FR: dict[str, str] = {
     "created": "créée", "updated": "modifiée", "unchanged": "inchangée", "skipped": "ignorée",
 }

@@ -36,7 +36,7 @@ def hours_text(windows: Iterable[Any] | None, lang: str = "fr", always: str = ""
     return describe_windows(items, always=always or None, lang=lang) if items else always
 
 
-def period_text(start: datetime, end: datetime, lang: str = "fr", tz: str = DISPLAY_TZ) -> str:
+def period_text(start: datetime, end: datetime | None, lang: str = "fr", tz: str = DISPLAY_TZ) -> str:
     """A validity period phrased the one way of every page and e-mail ('du 24/11/2026 au
     10/12/2026 inclus', 'le 24/11/2026 de 9 h à 18 h')."""
     return describe_period(start, end, tz, lang=lang)

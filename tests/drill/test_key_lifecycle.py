@@ -206,7 +206,7 @@ async def test_key_lifecycle_drill(session_factory, clock, tmp_path):
         late.sync(delta)
     assert replayed.value.code == "bundle_rollback"
     # A device that restarts remembers only the seq it held: bundle n is still refused.
-    with pytest.raises(BundleError, match="rollback"):
+    with pytest.raises(BundleError, match="retour en arrière"):
         open_bundle(bundles[n], device.roots, min_seq=n + 2)
 
     # ---- the device clock set back: CLOCK_SUSPECT, never VALID ---------------------------------------
@@ -415,7 +415,7 @@ def test_key_lifecycle_drill_with_the_cli(tmp_path, capsys, monkeypatch):
     for old in (bundle_n, bundle_n1):
         result = op.verify(long, old, check + timedelta(minutes=3))
         assert (result["status"], result["reason"]) == ("REFUSED", "BUNDLE_REFUSED")
-        assert "rollback" in result["detail"]
+        assert "retour en arrière" in result["detail"]
         assert json.loads(op.state.read_text())["seq"] == 3 + 1  # bundles 1..4: n+2 is seq 4
     assert op.reason(long, bundle_n2, check + timedelta(minutes=4)) == "KEY_WITHDRAWN"
 

@@ -115,3 +115,41 @@ async def test_each_reminder_is_sent_once_under_reruns_and_concurrency(session_f
     clock.advance(timedelta(days=1))  # a day later, still inside the window: nothing again
     assert await _remind(session_factory, clock, again) == 0 and again.queued == []
     assert await _sent(session_factory) == 5
+
+
+async def test_the_hourly_job_asks_one_query_before_loading_the_passes(session_factory, clock, signer, tmp_path,
+                                                                      monkeypatch):
+    """With every due pass reminded already (most hourly runs), the job does not load them (issue 18);
+    a new due pass is still reminded on the next run, on both databases (ref = the pass id as text)."""
+    from cirqliz.issuance import mail
+    from cirqliz.jobs.jobs import REMINDERS, reminders_due, run_job
+
+    settings = Settings(outbox_dir=str(tmp_path / "outbox"), expiry_reminder_days=7)
+    calls = []
+    send = mail.send_expiry_reminders
+
+    async def counting(*args, **kwargs):
+        calls.append(1)
+        return await send(*args, **kwargs)
+
+    monkeypatch.setattr(mail, "send_expiry_reminders", counting)
+
+    async def job() -> int:
+        clock.advance(timedelta(hours=1))
+        run = await run_job(session_factory, REMINDERS, clock=clock, settings=settings)
+        assert run.outcome == "ok", run.detail
+        return run.rows
+
+    async def due() -> bool:
+        async with session_factory() as session:
+            return await reminders_due(session, clock.now(), 7)
+
+    await _passes(session_factory, clock, signer, 3)
+    assert await due()
+    assert (await job(), len(calls)) == (3, 1)
+    assert not await due()
+    assert (await job(), len(calls)) == (0, 1)  # nothing due: not called, no pass loaded
+    await _passes(session_factory, clock, signer, 1)
+    assert await due()
+    assert (await job(), len(calls)) == (1, 2)
+    assert not await due() and await _sent(session_factory) == 4

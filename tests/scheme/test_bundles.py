@@ -253,3 +253,32 @@ def test_same_kid_twice_every_key_is_tried() -> None:
     assert verify_pass(sign_pass(claims(), forged(OTHER, SIGNER.kid)), trust, zone="MARAIS", now=T0).reason is (
         Reason.VALID
     )
+
+
+# ---- refusals say why, in French (the CLI and the keys/bundle commands print them) -------------------
+
+
+def test_refusal_messages_are_french() -> None:
+    data = sign_bundle(content(), ROOT)
+    held = _open(sign_bundle(content(seq=2, issued_at=T0), ROOT))
+    base, new = _evolved()
+    cases = [
+        (refused(sign_bundle(content(), OTHER)), "bundle_unknown_root",
+         "paquet refusé : pas signé par une clé racine épinglée"),
+        (refused(sign_bundle(content(), forged(OTHER, ROOT.kid))), "bundle_bad_signature",
+         "paquet refusé : signature invalide (paquet altéré ?)"),
+        (refused(data[:-1]), "bundle_malformed", "paquet refusé : message COSE : CBOR illisible (CBOR tronqué)"),
+        (refused(data + b"\x00"), "bundle_malformed",
+         "paquet refusé : message COSE : 1 octet(s) en trop après l'élément CBOR"),
+        (refused(sign_bundle(content(seq=1), ROOT), current=held), "bundle_rollback",
+         "paquet refusé : n° 1 plus ancien que le n° 2 déjà détenu (retour en arrière)"),
+        (refused(sign_bundle(content(seq=3, iss="FR-AILLEURS"), ROOT), current=held), "bundle_wrong_issuer",
+         "paquet refusé : émis par une autre autorité ('FR-AILLEURS' au lieu de 'FR-TEST')"),
+        (refused(sign_delta(base, new, ROOT)), "bundle_delta_base",
+         "paquet refusé : différentiel pour le n° 4, paquet détenu : aucun ; récupérez un paquet complet"),
+        (refused(sign_bundle(content(holidays=(10**8,)), ROOT)), "bundle_malformed",
+         "paquet refusé : jour férié : au-delà de l'an 9999"),
+        (refused(sign_bundle(BAD_CONTENTS["p384_key"](), ROOT)), "bundle_malformed",
+         f"paquet refusé : clé {SIGNER.kid.hex()} : courbe elliptique non prise en charge : secp384r1"),
+    ]
+    assert [(e.code, e.message) for e, _, _ in cases] == [(code, message) for _, code, message in cases]

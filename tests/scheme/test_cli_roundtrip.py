@@ -278,7 +278,7 @@ def test_rolled_back_bundle_is_refused(ready: tuple[Cli, Path, Pass]) -> None:
     run = cli.verify(signed.text, old, "--state", str(state))
     assert run.rc == 1
     assert run.json()["reason"] == "BUNDLE_REFUSED"
-    assert "rollback" in str(run.json()["detail"]) or "older" in str(run.json()["detail"])
+    assert "retour en arrière" in run.json()["detail"] and "plus ancien" in run.json()["detail"]
     # The newer bundle is still accepted with the same state.
     assert cli.reason(signed.text, new, "--state", str(state)) == "VALID"
 
@@ -486,3 +486,126 @@ def test_console_script_round_trip(tmp_path: Path) -> None:
                 "--at", "2026-11-23T09:30")
     assert usage.returncode == 2
     assert "décalage UTC" in usage.stderr
+
+
+# ---- federation: --partner-bundle and ISS/CODE zones (golden vectors of federation.json) ---------
+
+
+class Federation:
+    """The bundles of tests/vectors/federation.json written as files, VILLE's root as a PEM."""
+
+    def __init__(self, cli: Cli) -> None:
+        import base64
+
+        from cirqliz.passcode.keys import VerifyKey
+
+        vectors = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "federation.json").read_text())
+        self.cli = cli
+        self.cases = {c["name"]: c for c in vectors["cases"]}
+        self.files = {}
+        for name, data in vectors["bundles"].items():
+            path = cli.base / f"{name}.cose"
+            path.write_bytes(base64.b64decode(data))
+            self.files[name] = path
+        self.root = cli.base / "ville-root.pem"
+        self.root.write_bytes(VerifyKey.from_spki(base64.b64decode(vectors["home_root_spki"])).pem())
+
+    def verify(self, case: str, *partners: str, zone: str | None = None, home: str = "ville_v1",
+               json_out: bool = True, extra: tuple[str, ...] = ()) -> Run:
+        c = self.cases[case]
+        at = datetime.fromtimestamp(c["at"], PARIS).isoformat()
+        args = ["verify", c["text"], "--bundle", str(self.files[home]), "--root", str(self.root),
+                "--zone", zone or c["zone"], "--at", at, *extra]
+        for name in partners:
+            args += ["--partner-bundle", str(self.files[name])]
+        return self.cli(*args, *(["--json"] if json_out else []))
+
+
+@pytest.fixture
+def fed(cli: Cli) -> Federation:
+    return Federation(cli)
+
+
+def test_partner_pass_valid_with_its_issuer(fed: Federation) -> None:
+    run = fed.verify("metro_pass_at_metro_zone", "metro_5", "pref")
+    assert run.rc == 0, run
+    data = run.json()
+    assert (data["reason"], data["issuer"], data["issuer_name"], data["zone_authority"]) == (
+        "VALID", "METRO", "Métropole de Test", "METRO")
+    assert data["partner_refusals"] == []
+    text = fed.verify("metro_pass_at_metro_zone", "metro_5", "pref", json_out=False)
+    assert text.rc == 0 and "Émis par : Métropole de Test (METRO)" in text.out
+    assert "paquet de METRO : n° 5" in text.out
+    home = fed.verify("ville_pass_at_home_zone", "metro_5", json_out=False)
+    assert "Émis par : Ville de Test (VILLE)" in home.out
+
+
+def test_partner_name_from_the_home_bundle_entry(fed: Federation) -> None:
+    run = fed.verify("pref_pass_at_pref_zone_name_from_home_entry", "metro_5", "pref", json_out=False)
+    assert run.rc == 0, run
+    assert "Émis par : Préfecture de Test (PREF)" in run.out
+
+
+def test_home_pass_at_partner_zone_is_wrong_zone(fed: Federation) -> None:
+    run = fed.verify("ville_pass_at_metro_zone_same_ref", "metro_5", json_out=False)
+    assert run.rc == 1
+    assert "WRONG_ZONE" in run.out and "zone de : Métropole de Test (METRO)" in run.out
+
+
+def test_partner_bundle_under_another_root_is_refused_and_the_others_kept(fed: Federation) -> None:
+    run = fed.verify("pref_pass_at_pref_zone_name_from_home_entry", "metro_by_rogue_root", "pref")
+    assert run.rc == 0, run  # PREF's bundle still counts
+    assert "paquet partenaire Métropole (METRO)" in run.err and "refusé" in run.err
+    assert "clé racine" in run.err
+    assert run.json()["partner_refusals"][0]["code"] == "bundle_unknown_root"
+    metro = fed.verify("metro_pass_at_metro_zone", "metro_by_rogue_root", "pref")
+    assert metro.rc == 1 and metro.json()["reason"] == "UNKNOWN_KEY"
+
+
+def test_partner_bundle_stating_another_issuer_is_refused(fed: Federation) -> None:
+    run = fed.verify("metro_pass_at_metro_zone", "metro_root_other_iss")
+    assert run.rc == 1
+    assert "Métropole (METRO)" in run.err and "autre autorité" in run.err
+    assert run.json()["partner_refusals"][0]["code"] == "bundle_wrong_issuer"
+
+
+def test_bundle_of_a_non_partner_is_ignored(fed: Federation) -> None:
+    run = fed.verify("rogue_pass_offered_not_listed", "metro_5", "rogue")
+    assert run.rc == 1 and run.json()["reason"] == "UNKNOWN_KEY"
+    assert "ROGUE n'est pas un partenaire de VILLE" in run.err and "ignoré" in run.err
+
+
+def test_removed_partner_passes_are_unknown(fed: Federation) -> None:
+    run = fed.verify("pref_pass_home_v2_at_home_zone", "metro_5", "pref", home="ville_v2")
+    assert run.rc == 1 and run.json()["reason"] == "UNKNOWN_KEY"
+    assert "PREF n'est pas un partenaire de VILLE" in run.err
+
+
+def test_partner_rollback_refused_with_a_state_file(fed: Federation) -> None:
+    state = fed.cli.base / "state.json"
+    assert fed.verify("metro_pass_at_metro_zone", "metro_5", extra=("--state", str(state))).rc == 0
+    assert json.loads(state.read_text())["partners"]["METRO"]["seq"] == 5
+    run = fed.verify("metro_pass_at_metro_zone", "metro_3", extra=("--state", str(state)))
+    assert run.rc == 1 and run.json()["reason"] == "UNKNOWN_KEY"
+    assert "Métropole (METRO)" in run.err and "plus ancien" in run.err and "n° 3" in run.err
+    assert json.loads(state.read_text())["partners"]["METRO"]["seq"] == 5
+    assert fed.verify("metro_pass_at_metro_zone", "metro_5", extra=("--state", str(state))).rc == 0
+
+
+@pytest.mark.parametrize("zone", ["METRO/", "/ZFE", "A/B/C"])
+def test_zone_with_an_empty_part_is_a_usage_error(fed: Federation, zone: str) -> None:
+    run = fed.verify("metro_pass_at_metro_zone", "metro_5", zone=zone)
+    assert run.rc == 2 and "--zone" in run.err and run.out == ""
+
+
+def test_unreadable_partner_bundle_is_a_usage_error(fed: Federation) -> None:
+    fed.files["missing"] = fed.cli.base / "nope.cose"
+    run = fed.verify("metro_pass_at_metro_zone", "missing")
+    assert run.rc == 2 and "nope.cose" in run.err and "paquet partenaire" in run.err
+
+
+def test_unknown_authority_zone_is_uncertain(fed: Federation) -> None:
+    run = fed.verify("unknown_authority", "metro_5")
+    assert run.rc == 1
+    assert (run.json()["status"], run.json()["reason"], run.json()["zone_authority"]) == (
+        "UNCERTAIN", "UNKNOWN_ZONE", None)

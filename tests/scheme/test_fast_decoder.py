@@ -110,27 +110,27 @@ def reference_b45decode(text: str) -> bytes:
     try:
         raw = text.encode("ascii")
     except UnicodeEncodeError:
-        raise MalformedError("Base45: non-ASCII character", code="bad_base45") from None
+        raise MalformedError("Base45 : caractère non ASCII", code="bad_base45") from None
     table = bytes(ALPHABET.index(chr(c)) if chr(c) in ALPHABET else 0xFF for c in range(256))
     values = raw.translate(table)
     if b"\xff" in values:
         pos = values.index(b"\xff")
         raise MalformedError(
-            f"Base45: character {text[pos]!r} at position {pos} is not in the alphabet", code="bad_base45"
+            f"Base45 : le caractère {text[pos]!r} en position {pos} n'est pas dans l'alphabet", code="bad_base45"
         )
     n = len(values)
     if n % 3 == 1:
-        raise MalformedError("Base45: length leaves a single dangling character", code="bad_base45")
+        raise MalformedError("Base45 : longueur impossible (un caractère isolé à la fin)", code="bad_base45")
     full = n - n % 3
     triples = zip(values[0:full:3], values[1:full:3], values[2:full:3], strict=True)
     words = [a + b * 45 + c * 2025 for a, b, c in triples]
     if words and max(words) > 0xFFFF:
-        raise MalformedError("Base45: a 3-character group exceeds 65535", code="bad_base45")
+        raise MalformedError("Base45 : un groupe de 3 caractères dépasse 65535", code="bad_base45")
     out = struct.pack(f">{len(words)}H", *words)
     if n % 3 == 2:
         last = values[full] + values[full + 1] * 45
         if last > 0xFF:
-            raise MalformedError("Base45: the final 2-character group exceeds 255", code="bad_base45")
+            raise MalformedError("Base45 : le dernier groupe de 2 caractères dépasse 255", code="bad_base45")
         out += bytes((last,))
     return out
 

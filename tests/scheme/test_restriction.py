@@ -166,7 +166,7 @@ def test_bad_restrictions_are_refused_as_malformed_bundles(case: str) -> None:
     with pytest.raises(BundleError) as info:
         open_bundle(data, ROOTS)
     assert info.value.code == "bundle_malformed"
-    assert "restriction" in info.value.message
+    assert "réglementation" in info.value.message
 
 
 def test_dated_restriction_with_open_ends_is_accepted() -> None:
@@ -186,7 +186,7 @@ def test_outside_the_restriction_is_green_with_its_message() -> None:
     assert verdict.message_en == "Zone not restricted at this time: free access."
     assert message("NOT_RESTRICTED", "fr") == verdict.message_fr
     assert verdict.zone == HELD.zone("ZFE") and verdict.claims is not None and verdict.kid == SIGNER.kid
-    assert "Wed 21:00" in verdict.detail
+    assert "heure locale mer. 21:00" in verdict.detail
     data = verdict.as_json()
     assert (data["status"], data["reason"], data["zone"]) == ("VALID", "NOT_RESTRICTED", "ZFE")
 

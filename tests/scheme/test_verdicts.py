@@ -481,3 +481,47 @@ def test_scenario_produces_its_reason(reason: Reason) -> None:
     verdict = SCENARIOS[reason]()
     assert verdict.reason is reason
     assert (verdict.status is Status.VALID) == (reason in (Reason.VALID, Reason.NOT_RESTRICTED))
+
+
+# ---- details: French, for the agent and the operator --------------------------------------------
+
+FRENCH_DETAILS = {
+    Reason.VALID: "",
+    Reason.MALFORMED: "message COSE : 1 octet(s) en trop après l'élément CBOR",
+    Reason.UNKNOWN_KEY: "clé {other} absente du paquet de confiance n° 1",
+    Reason.KEY_WITHDRAWN: "clé {signer} retirée",
+    Reason.BAD_SIGNATURE: "signature invalide",
+    Reason.KEY_NOT_AUTHORISED: "clé non autorisée pour ces zones",
+    Reason.REVOKED: "numéro de série 0123456789ABCDEF révoqué",
+    Reason.EXPIRED: "expiré le 04/03/2026 à 07:30 UTC",
+    Reason.NOT_YET_VALID: "valide à partir du 04/03/2026 à 09:30 UTC",
+    Reason.UNKNOWN_ZONE: "zone 'NOWHERE' absente du paquet de confiance n° 1",
+    Reason.WRONG_ZONE: "laissez-passer pour les références de zone [1, 2, 3, 4, 5, 6, 7]",
+    Reason.ZONE_CLOSED: "Incident : manifestation",
+    Reason.PLATE_MISMATCH: "laissez-passer établi pour AB123CD",
+    Reason.STALE_BUNDLE: "paquet de confiance âgé de 240 h 0 min (au plus 72 h 0 min)",
+    Reason.CLOCK_SUSPECT: "horloge de l'appareil en retard de 24 h 0 min",
+    Reason.OUTSIDE_HOURS: "hors des horaires de la zone ; heure locale mer. 20:00",
+    Reason.NOT_RESTRICTED: "réglementation pas en vigueur ; heure locale mer. 21:00",
+}
+
+
+@pytest.mark.parametrize("reason", list(Reason), ids=lambda r: r.value)
+def test_scenario_detail_is_french(reason: Reason) -> None:
+    expected = FRENCH_DETAILS[reason].format(signer=SIGNER.kid.hex(), other=OTHER.kid.hex())
+    assert SCENARIOS[reason]().detail == expected
+
+
+def test_stale_bundle_detail_gives_hours_and_minutes() -> None:
+    verdict = check(trust=bundle(issued_at=T0 - 7200, max_age=3600))
+    assert verdict.reason is Reason.STALE_BUNDLE
+    assert verdict.detail == "paquet de confiance âgé de 2 h 0 min (au plus 1 h 0 min)"
+
+
+def test_pass_hours_detail_and_an_instant_past_year_9999() -> None:
+    pass_hours = claims(windows=(TimeWindow(ALL_DAYS, 7 * 60, 8 * 60),))
+    verdict = check(sign_pass(pass_hours, SIGNER))
+    assert verdict.detail == "hors des horaires du laissez-passer ; heure locale mer. 09:30"
+    # A time no calendar date can show is named by its number, never an exception.
+    far = check(sign_pass(claims(nbf=2**40 - 2, exp=2**40 - 1), SIGNER))
+    assert (far.reason, far.detail) == (Reason.NOT_YET_VALID, "valide à partir du 1099511627774 (horodatage Unix)")

@@ -28,8 +28,11 @@ def utc(*args: int) -> datetime:
     # summer time: Paris midnight is 22:00 UTC
     (utc(2026, 6, 30, 22), utc(2026, 7, 14, 22), "du 01/07/2026 au 14/07/2026 inclus",
      "from 01/07/2026 to 14/07/2026 inclusive"),
+    # no end (an open-ended zone period): not "date → sans fin"
+    (utc(2026, 11, 23, 23), None, "à partir du 24/11/2026", "from 24/11/2026"),
+    (utc(2026, 11, 24, 8), None, "à partir du 24/11/2026 à 9 h", "from 24/11/2026 09:00"),
 ])
-def test_a_period_reads_one_way(start: datetime, end: datetime, french: str, english: str) -> None:
+def test_a_period_reads_one_way(start: datetime, end: datetime | None, french: str, english: str) -> None:
     assert describe_period(start, end, PARIS) == french
     assert describe_period(start, end, PARIS, lang="en") == english
 

@@ -1,4 +1,5 @@
-"""Write tests/vectors/passes.json: golden vectors of the pass format, with a fixed clock.
+"""Write tests/vectors/passes.json and federation.json: golden vectors of the pass format and of
+the federation of trust (issue 19, ADR 0009), with a fixed clock.
 
 Run `python -m tests.vectors.generate` to add new cases: bundles and cases already in the file
 keep their bytes (ECDSA signatures are randomised, so a fresh build would change every text), and
@@ -25,6 +26,7 @@ from cirqliz.passcode.base45 import b45decode, b45encode
 from cirqliz.passcode.bundle import (
     BundleContent,
     BundleKey,
+    BundlePartner,
     BundleZone,
     Closure,
     revocation_hash,
@@ -38,6 +40,7 @@ from cirqliz.passcode.keys import SigningKey
 from cirqliz.passcode.token import PREFIX, sign_pass
 
 OUT = Path(__file__).with_name("passes.json")
+FEDERATION_OUT = Path(__file__).with_name("federation.json")
 ISS = "FR-TEST"
 
 
@@ -355,6 +358,219 @@ def restricted_cases(case: Any, valid: str) -> None:
     case("restriction_by_delta", passed, "ZFE-JOUR", evening, "VALID", "NOT_RESTRICTED", bundle=["main", "delta_7_10"])
 
 
+# ---- federation of trust (tests/vectors/federation.json) ------------------------------------------
+
+FEDERATION_DESCRIPTION = (
+    "CirQliz federation of trust golden vectors (issue 19, docs/pass-format.md 'Federation', ADR 0009). "
+    "Times are UTC epoch seconds; skew is the verifier's clock tolerance. "
+    "'bundles': name -> base64 COSE_Sign1 bundle (full or delta). 'home_root_spki': base64 SPKI DER of the "
+    "HOME root (VILLE), the only key a scanner pins; partner roots come from the home bundle's key 16. "
+    "How to build the trust set of a case or bundle case: (1) open 'home' (a bundle name, or a list of "
+    "names = a chain: each opened with the previous one as current) with the home root; "
+    "(2) if 'held' is present ({iss: bundle name}), held = open_trust_set(first bundle of the home chain "
+    "opened alone, held bytes, current=none) -- the partner bundles the scanner already holds; "
+    "(3) trust, refusals = open_trust_set(home, {iss: bytes of partners[iss]}, current=held or none). "
+    "An iss offered in 'partners' but not listed in the home bundle is dropped silently (no refusal). "
+    "'cases': {name, home, partners, held?, text, zone ('CODE' = home zone, 'ISS/CODE'), at, plate, "
+    "last_seen, status, reason, issuer, issuer_name, zone_authority}: verify_federated(text, trust, zone, "
+    "now=at, plate, last_seen, skew) must give status, reason, issuer, issuer_name and zone_authority "
+    "(null = none). 'bundle_cases': {name, home, partners, held?, refusals: {iss: BundleError code}, "
+    "trusted: {iss: seq of every partner bundle in the resulting trust set}, home_seq, home_partners: "
+    "[iss listed by the home bundle]}. 'roots_spki' (base64 SPKI DER of every root, by iss) is informative: "
+    "a verifier must take partner roots from the home bundle, never from here."
+)
+
+F_T0 = T0  # Monday 4 May 2026, 09:00 in Paris
+VILLE_ROOT, METRO_ROOT, PREF_ROOT, ROGUE_ROOT = p256(0xF00D_0001), p256(0xF00D_0002), ed(31), p256(0xF00D_0004)
+VILLE_K, METRO_K, PREF_K, ROGUE_K = p256(0xF00D_1001), ed(41), p256(0xF00D_1003), p256(0xF00D_1004)
+SHARED_K = p256(0xF00D_1005)  # one key listed by both METRO and PREF (a shared issuing provider)
+METRO_REVOKED = bytes.fromhex("BADC0FFEE0000001")
+PARTNER_URL = "https://{}.example/bundles/{}.cose"
+
+
+def _authority(iss: str, seq: int, keys: tuple[BundleKey, ...], zones: tuple[BundleZone, ...], *,
+               name: str = "", max_age: int = 14 * 86400, issued_at: int = F_T0 - 3600,
+               revoked: tuple[bytes, ...] = (), partners: tuple[BundlePartner, ...] = ()) -> BundleContent:
+    return BundleContent(
+        iss=iss, seq=seq, issued_at=issued_at, max_age=max_age, keys=keys,
+        revoked=sorted_revocations(revocation_hash(iss, s) for s in revoked),
+        zones=zones, holidays=HOLIDAYS, zone_data_version=1, name=name, partners=partners,
+    )
+
+
+def _partner(iss: str, name: str, root: SigningKey) -> BundlePartner:
+    return BundlePartner(iss, name, root.verify_key().spki(), PARTNER_URL.format(iss.lower(), iss))
+
+
+def _fclaims(iss: str, n: int, zones: tuple[int, ...], **overrides: object) -> PassClaims:
+    base = {
+        "iss": iss, "iat": F_T0 - 2 * 86400 + 60, "nbf": F_T0 - 2 * 86400, "exp": F_T0 + 60 * 86400,
+        "cti": bytes.fromhex(f"{n:016X}"), "zones": zones, "plate": "AB123CD", "purpose": 1,
+        "zone_data_version": 1,
+    }
+    base.update(overrides)
+    return PassClaims(**base)  # type: ignore[arg-type]
+
+
+def build_federation() -> dict:
+    """VILLE (home) trusts METRO and PREF; ROGUE is nobody's partner. Zone refs overlap on purpose
+    (ref 1 in every authority): only the namespacing keeps a VILLE pass out of METRO's zone 1."""
+    nb = F_T0 - 30 * 86400
+    ville_zones = (
+        BundleZone(1, "CENTRE", "Centre-ville", "limited_traffic", "Europe/Paris"),
+        BundleZone(2, "MARCHE", "Rue du marché", "pedestrian", "Europe/Paris"),
+    )
+    metro_zones = (
+        BundleZone(1, "ZFE", "ZFE métropolitaine", "low_emission", "Europe/Paris"),
+        BundleZone(2, "ZFE-JOUR", "ZFE en semaine 8 h–20 h", "low_emission", "Europe/Paris",
+                   restriction=(parse_window("Mo-Fr 08:00-20:00"),)),
+    )
+    pref_zones = (BundleZone(1, "SOMMET", "Périmètre du sommet", "event_perimeter", "Europe/Paris"),)
+    partners_v1 = (_partner("METRO", "Métropole", METRO_ROOT), _partner("PREF", "Préfecture de Test", PREF_ROOT))
+    ville_keys = (key_entry(VILLE_K, nb),)
+    ville_v1 = _authority("VILLE", 1, ville_keys, ville_zones, name="Ville de Test", partners=partners_v1)
+    ville_v2 = _authority("VILLE", 2, ville_keys, ville_zones, name="Ville de Test", partners=partners_v1[:1],
+                          issued_at=F_T0 - 1800)
+    # seq 3: a zone added, partners unchanged (the delta 2 -> 3 carries no key 16)
+    ville_v3 = replace(ville_v2, seq=3, issued_at=F_T0 - 900,
+                       zones=(*ville_zones, BundleZone(3, "GARE", "Parvis de la gare", "pedestrian", "Europe/Paris")))
+    metro_keys = (key_entry(METRO_K, nb), key_entry(SHARED_K, nb))
+    metro = {seq: _authority("METRO", seq, metro_keys, metro_zones, name="Métropole de Test", max_age=2 * 86400,
+                             revoked=(METRO_REVOKED,), issued_at=F_T0 - 3600 * (6 - seq))
+             for seq in (3, 5)}
+    pref = _authority("PREF", 1, (key_entry(PREF_K, nb), key_entry(SHARED_K, nb)), pref_zones)  # no B_NAME
+    rogue = _authority("ROGUE", 1, (key_entry(ROGUE_K, nb),), ville_zones, name="Autorité inconnue")
+    bundles = {
+        "ville_v1": sign_bundle(ville_v1, VILLE_ROOT),
+        "ville_v2": sign_bundle(ville_v2, VILLE_ROOT),
+        "ville_delta_1_2": sign_delta(ville_v1, ville_v2, VILLE_ROOT),
+        "ville_delta_2_3": sign_delta(ville_v2, ville_v3, VILLE_ROOT),
+        "metro_5": sign_bundle(metro[5], METRO_ROOT),
+        "metro_3": sign_bundle(metro[3], METRO_ROOT),
+        "pref": sign_bundle(pref, PREF_ROOT),
+        "rogue": sign_bundle(rogue, ROGUE_ROOT),
+        "metro_by_rogue_root": sign_bundle(metro[5], ROGUE_ROOT),
+        "metro_root_other_iss": sign_bundle(replace(metro[5], iss="METRO-BIS"), METRO_ROOT),
+    }
+    everyone = {"METRO": "metro_5", "PREF": "pref"}
+    ville_pass = sign_pass(_fclaims("VILLE", 1, (1, 2)), VILLE_K)
+    metro_pass = sign_pass(_fclaims("METRO", 2, (1, 2)), METRO_K)
+    pref_pass = sign_pass(_fclaims("PREF", 3, (1,)), PREF_K)
+    evening = F_T0 + 12 * 3600  # Monday 21:00 in Paris: ZFE-JOUR's restriction (Mo-Fr 08-20) is over
+    cases: list[dict[str, Any]] = []
+
+    def case(name: str, text: str, zone: str, status: str, reason: str, issuer: str | None,
+             issuer_name: str | None, zone_authority: str | None, *, when: int = F_T0, home: object = "ville_v1",
+             partners: dict[str, str] | None = None, held: dict[str, str] | None = None,
+             plate: str | None = None) -> None:
+        row: dict[str, Any] = {"name": name, "home": home, "partners": everyone if partners is None else partners}
+        if held is not None:
+            row["held"] = held
+        row |= {"text": text, "zone": zone, "at": when, "plate": plate, "last_seen": None, "status": status,
+                "reason": reason, "issuer": issuer, "issuer_name": issuer_name, "zone_authority": zone_authority}
+        cases.append(row)
+
+    case("ville_pass_at_home_zone", ville_pass, "CENTRE", "VALID", "VALID", "VILLE", "Ville de Test", "VILLE")
+    case("ville_pass_home_prefix_same_zone", ville_pass, "VILLE/CENTRE", "VALID", "VALID", "VILLE", "Ville de Test",
+         "VILLE")
+    case("metro_pass_at_metro_zone", metro_pass, "METRO/ZFE", "VALID", "VALID", "METRO", "Métropole de Test", "METRO")
+    case("pref_pass_at_pref_zone_name_from_home_entry", pref_pass, "PREF/SOMMET", "VALID", "VALID", "PREF",
+         "Préfecture de Test", "PREF")
+    case("shared_kid_picks_bundle_by_iss", sign_pass(_fclaims("PREF", 4, (1,)), SHARED_K), "PREF/SOMMET", "VALID",
+         "VALID", "PREF", "Préfecture de Test", "PREF")
+    case("shared_kid_metro_pass", sign_pass(_fclaims("METRO", 5, (1,)), SHARED_K), "METRO/ZFE", "VALID", "VALID",
+         "METRO", "Métropole de Test", "METRO")
+    case("metro_pass_at_ville_zone", metro_pass, "CENTRE", "REFUSED", "WRONG_ZONE", "METRO", "Métropole de Test",
+         "VILLE")
+    case("ville_pass_at_metro_zone_same_ref", ville_pass, "METRO/ZFE", "REFUSED", "WRONG_ZONE", "VILLE",
+         "Ville de Test", "METRO")
+    case("pref_pass_at_metro_zone", pref_pass, "METRO/ZFE", "REFUSED", "WRONG_ZONE", "PREF", "Préfecture de Test",
+         "METRO")
+    case("rogue_pass_offered_not_listed", sign_pass(_fclaims("ROGUE", 6, (1,)), ROGUE_K), "CENTRE", "REFUSED",
+         "UNKNOWN_KEY", None, None, "VILLE", partners={**everyone, "ROGUE": "rogue"})
+    case("pref_pass_home_v2_without_pref", pref_pass, "PREF/SOMMET", "REFUSED", "UNKNOWN_KEY", None, None,
+         None, home="ville_v2")
+    case("pref_pass_home_v2_at_home_zone", pref_pass, "CENTRE", "REFUSED", "UNKNOWN_KEY", None, None, "VILLE",
+         home="ville_v2")
+    case("pref_pass_after_home_delta_drops_held_pref", pref_pass, "CENTRE", "REFUSED", "UNKNOWN_KEY", None, None,
+         "VILLE", home=["ville_v1", "ville_delta_1_2"], held=everyone, partners={"METRO": "metro_5"})
+    case("metro_pass_after_home_delta", metro_pass, "METRO/ZFE", "VALID", "VALID", "METRO", "Métropole de Test",
+         "METRO", home=["ville_v1", "ville_delta_1_2"], held=everyone, partners={"METRO": "metro_5"})
+    case("metro_revoked", sign_pass(_fclaims("METRO", int.from_bytes(METRO_REVOKED, "big"), (1,)), METRO_K),
+         "METRO/ZFE", "REFUSED", "REVOKED", "METRO", "Métropole de Test", "METRO")
+    case("ville_pass_same_serial_not_revoked_by_metro",
+         sign_pass(_fclaims("VILLE", int.from_bytes(METRO_REVOKED, "big"), (1,)), VILLE_K), "CENTRE", "VALID",
+         "VALID", "VILLE", "Ville de Test", "VILLE")
+    stale = F_T0 + 3 * 86400  # METRO's bundle (max_age 2 days) is stale, VILLE's (14 days) is not
+    case("metro_stale_metro_pass", metro_pass, "METRO/ZFE", "UNCERTAIN", "STALE_BUNDLE", "METRO",
+         "Métropole de Test", "METRO", when=stale)
+    case("metro_stale_ville_pass", ville_pass, "CENTRE", "VALID", "VALID", "VILLE", "Ville de Test", "VILLE",
+         when=stale)
+    case("unknown_authority", ville_pass, "NOPE/X", "UNCERTAIN", "UNKNOWN_ZONE", "VILLE", "Ville de Test", None)
+    case("unknown_zone_of_partner", metro_pass, "METRO/NOWHERE", "UNCERTAIN", "UNKNOWN_ZONE", "METRO",
+         "Métropole de Test", "METRO")
+    case("empty_authority_part", ville_pass, "/CENTRE", "UNCERTAIN", "UNKNOWN_ZONE", "VILLE", "Ville de Test", None)
+    case("empty_zone_part", ville_pass, "VILLE/", "UNCERTAIN", "UNKNOWN_ZONE", "VILLE", "Ville de Test", None)
+    case("ville_pass_at_metro_restricted_zone_evening", ville_pass, "METRO/ZFE-JOUR", "VALID", "NOT_RESTRICTED",
+         "VILLE", "Ville de Test", "METRO", when=evening)
+    case("ville_pass_at_metro_restricted_zone_in_force", ville_pass, "METRO/ZFE-JOUR", "REFUSED", "WRONG_ZONE",
+         "VILLE", "Ville de Test", "METRO")
+    case("metro_pass_at_metro_restricted_zone_in_force", metro_pass, "METRO/ZFE-JOUR", "VALID", "VALID", "METRO",
+         "Métropole de Test", "METRO")
+    case("metro_rollback_keeps_held", metro_pass, "METRO/ZFE", "VALID", "VALID", "METRO", "Métropole de Test",
+         "METRO", held={"METRO": "metro_5"}, partners={"METRO": "metro_3"})
+    case("metro_wrong_root_not_trusted", metro_pass, "CENTRE", "REFUSED", "UNKNOWN_KEY", None, None, "VILLE",
+         partners={"METRO": "metro_by_rogue_root"})
+    case("metro_plate_mismatch", metro_pass, "METRO/ZFE", "REFUSED", "PLATE_MISMATCH", "METRO", "Métropole de Test",
+         "METRO", plate="ZZ-999-ZZ")
+    case("metro_bad_signature", flip_signature(metro_pass), "METRO/ZFE", "REFUSED", "BAD_SIGNATURE", None, None,
+         "METRO")
+
+    def bundle_case(name: str, refusals: dict[str, str], trusted: dict[str, int], *, home: object = "ville_v1",
+                    partners: dict[str, str] | None = None, held: dict[str, str] | None = None,
+                    home_seq: int = 1, home_partners: tuple[str, ...] = ("METRO", "PREF")) -> dict[str, Any]:
+        row: dict[str, Any] = {"name": name, "home": home, "partners": everyone if partners is None else partners}
+        if held is not None:
+            row["held"] = held
+        return row | {"refusals": refusals, "trusted": trusted, "home_seq": home_seq,
+                      "home_partners": list(home_partners)}
+
+    bundle_cases = [
+        bundle_case("all_partners_open", {}, {"METRO": 5, "PREF": 1}),
+        bundle_case("metro_rollback", {"METRO": "bundle_rollback"}, {"METRO": 5},
+                    held={"METRO": "metro_5"}, partners={"METRO": "metro_3"}),
+        bundle_case("metro_older_opens_when_nothing_held", {}, {"METRO": 3},
+                    partners={"METRO": "metro_3"}),
+        bundle_case("metro_signed_by_rogue_root", {"METRO": "bundle_unknown_root"}, {"PREF": 1},
+                    partners={"METRO": "metro_by_rogue_root", "PREF": "pref"}),
+        bundle_case("metro_refused_held_kept", {"METRO": "bundle_unknown_root"}, {"METRO": 5},
+                    held={"METRO": "metro_5"}, partners={"METRO": "metro_by_rogue_root"}),
+        bundle_case("partner_bundle_wrong_issuer", {"METRO": "bundle_wrong_issuer"}, {},
+                    partners={"METRO": "metro_root_other_iss"}),
+        bundle_case("pref_bundle_under_metro_entry", {"METRO": "bundle_unknown_root"}, {},
+                    partners={"METRO": "pref"}),
+        bundle_case("rogue_offered_is_dropped", {}, {"METRO": 5, "PREF": 1},
+                    partners={**everyone, "ROGUE": "rogue"}),
+        bundle_case("home_v2_drops_pref", {}, {"METRO": 5}, home="ville_v2", home_seq=2, home_partners=("METRO",)),
+        bundle_case("home_delta_1_2_removes_pref", {}, {"METRO": 5}, home=["ville_v1", "ville_delta_1_2"],
+                    held=everyone, partners={"METRO": "metro_5"}, home_seq=2, home_partners=("METRO",)),
+        bundle_case("home_delta_2_3_keeps_partners", {}, {"METRO": 5}, home=["ville_v2", "ville_delta_2_3"],
+                    partners={"METRO": "metro_5"}, home_seq=3, home_partners=("METRO",)),
+    ]
+    return {
+        "description": FEDERATION_DESCRIPTION,
+        "generated": datetime(2026, 12, 7, tzinfo=UTC).date().isoformat(),
+        "skew": 300,
+        "home_root_spki": base64.b64encode(VILLE_ROOT.verify_key().spki()).decode(),
+        "roots_spki": {iss: base64.b64encode(k.verify_key().spki()).decode()
+                       for iss, k in (("VILLE", VILLE_ROOT), ("METRO", METRO_ROOT), ("PREF", PREF_ROOT),
+                                      ("ROGUE", ROGUE_ROOT))},
+        "bundles": {name: base64.b64encode(data).decode() for name, data in bundles.items()},
+        "cases": cases,
+        "bundle_cases": bundle_cases,
+    }
+
+
 def merged(old: dict, new: dict) -> dict:
     """`new` with the bundles and cases `old` already has kept byte for byte (only additions).
 
@@ -378,14 +594,15 @@ def merged(old: dict, new: dict) -> dict:
         names = {c["name"] for c in new[key]}
         lost = [name for name in before if name not in names]
         if lost:
-            raise SystemExit(f"cases {lost} are in {OUT.name} but no longer generated")
+            raise SystemExit(f"cases {lost} are in the vectors file but no longer generated")
         out[key] = [before.get(c["name"], c) for c in new[key]]
     return out
 
 
 if __name__ == "__main__":
-    fresh = build()
-    if OUT.exists() and "--fresh" not in sys.argv[1:]:
-        fresh = merged(json.loads(OUT.read_text()), fresh)
-    OUT.write_text(json.dumps(fresh, indent=1, ensure_ascii=False) + "\n")
-    print(f"wrote {OUT}")
+    for out, builder in ((OUT, build), (FEDERATION_OUT, build_federation)):
+        fresh = builder()
+        if out.exists() and "--fresh" not in sys.argv[1:]:
+            fresh = merged(json.loads(out.read_text()), fresh)
+        out.write_text(json.dumps(fresh, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {out}")

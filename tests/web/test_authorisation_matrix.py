@@ -235,6 +235,12 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/scan/sw.js"): ("/scan/sw.js", everyone(200)),
     ("GET", "/scan/api/serial/{serial:str}"): (f"/scan/api/serial/{SERIAL}", only("agent", ok=404)),
     ("POST", "/scan/api/checks"): ("/scan/api/checks", only("agent", ok=400)),
+    # ---- partner authorities (issue 19) ----
+    ("GET", "/autorite/partenaires"): ("/autorite/partenaires", only("admin")),
+    ("POST", "/autorite/partenaires"): ("/autorite/partenaires", only("admin", ok=400)),
+    ("POST", "/autorite/partenaires/{partner_id:uuid}/retrait"): (
+        f"/autorite/partenaires/{NOWHERE}/retrait", only("admin", ok=404)),
+    ("GET", "/scan/partenaires/{name:str}"): ("/scan/partenaires/inconnue.cose", only("agent", ok=404)),
 }
 
 
@@ -570,6 +576,8 @@ CROSS: dict[tuple[str, str], tuple[object, object, dict[str, int]]] = {
     ("GET", "/api/v1/applications/{application_id:uuid}"): (
         lambda s: f"/api/v1/applications/{s.ids['pending']}", None, staff(others=401)),
     ("GET", "/api/v1/passes/{ref:str}"): (lambda s: f"/api/v1/passes/{s.ids['serial']}", None, staff(others=401)),
+    ("POST", "/autorite/partenaires/{partner_id:uuid}/retrait"): (
+        lambda s: f"/autorite/partenaires/{s.ids['partner']}/retrait", lambda s: {"confirm": "oui"}, staff("admin")),
 }
 
 # Routes without a path parameter whose form names another side's object (ids, zone, organiser,
@@ -606,6 +614,9 @@ NOT_AUTHORITY_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/donnees/{authority_code:str}/zones.datex2.xml"): "open data, public by design",
     ("GET", "/bundle/{name:str}"): "trust bundles, public by design (scanners download them)",
     ("GET", "/bundle/{code:str}/root.pem"): "root public keys, public by design",
+    ("GET", "/scan/partenaires/{name:str}"): (
+        "a partner bundle by issuer code: only ever looked up among the partners of the agent's own authority "
+        "(tests/web/test_partners.py)"),
     ("GET", "/autorite/tableau-de-bord/{file:str}"): (
         "a dashboard CSV by its name: always the caller's own authority (test_dashboard_charts.py)"),
 }
@@ -649,9 +660,23 @@ def test_the_cross_check_reports_a_new_route_with_an_id(web_world) -> None:
 @pytest.fixture
 def two_authorities(web_world):
     """web_world with a second authority and objects on both sides."""
-    from .two_authorities import add_second_authority
+    from cirqliz.db.models import AuthorityPartner
 
-    return add_second_authority(web_world)
+    from .two_authorities import add_second_authority, run
+
+    two = add_second_authority(web_world)
+
+    async def partners(session):  # one partner row per side (issue 19), for the CROSS removal
+        for side in (two.a, two.b):
+            row = AuthorityPartner(authority_id=side.authority_id, iss=f"partenaire-{side.name.lower()}",
+                                   name=f"Partenaire {side.name}", bundle_url="https://ailleurs.example/bundle/p.cose",
+                                   root_spki=b"0", fingerprint="0" * 64, added_at=web_world.clock.now())
+            session.add(row)
+            await session.flush()
+            side.ids["partner"] = row.id
+
+    run(web_world, partners)
+    return two
 
 
 def _cross_call(client: TestClient, method: str, url: str, form: dict[str, str] | None) -> object:
@@ -739,6 +764,7 @@ def test_the_cross_forms_change_the_callers_own_objects(two_authorities) -> None
         ("admin", "POST", "/autorite/equipe"): 200,
         ("admin", "POST", "/autorite/organisateurs/{organiser_id:uuid}/invitations"): 200,
         ("admin", "POST", "/autorite/equipe/{user_id:uuid}/retirer"): 303,
+        ("admin", "POST", "/autorite/partenaires/{partner_id:uuid}/retrait"): 303,
         ("reviewer", "POST", "/autorite/laissez-passer/{pass_id:uuid}/suspendre"): 303,
         ("organiser", "POST", "/organisateur/evenements/{event_id:uuid}/soumettre"): 303,
         ("organiser", "POST", "/organisateur/evenements"): 303,

@@ -361,3 +361,18 @@ def test_the_pager_speaks_english_from_the_catalog(web_world: WebWorld, client: 
     add_applications(web_world, 60)
     pager = _pager(client.get("/pro/demandes", params={"page": 2, "lang": "en"}).text)
     assert "Page 2 of 2" in pager and "Previous" in pager and "Précédent" not in pager
+
+
+def test_authority_applications_count_each_status_up_to_a_cap(
+        web_world: WebWorld, client: TestClient, monkeypatch: Any) -> None:
+    from cirqliz.issuance import authority_queries
+
+    login(client, "admin")
+    add_applications(web_world, 70)
+    add_applications(web_world, 2, start=70, status="needs_info")
+    monkeypatch.setattr(authority_queries, "COUNT_CAP", 60)
+    page = client.get("/autorite/demandes").text
+    assert '<span class="badge submitted">plus de 60</span>' in page
+    assert '<span class="badge needs_info">2</span>' in page
+    english = client.get("/autorite/demandes", headers={"Accept-Language": "en"}).text
+    assert '<span class="badge submitted">more than 60</span>' in english

@@ -251,3 +251,51 @@ def test_a_bad_clock_offset_refuses_the_whole_upload_in_french(client: TestClien
     assert _checks(web_world) == []
     assert _post_checks(client, [{**good, "clock_offset_s": -2_000_000_000}]).status_code == 200
     assert [row.clock_offset_s for row in _checks(web_world)] == [-2_000_000_000]
+
+
+def test_checks_carry_the_pass_issuer_and_a_partner_zone(client: TestClient, web_world: WebWorld) -> None:
+    """Issue 19: a check of a partner's pass keeps its issuer and the `ISS/CODE` checkpoint; `HOME/CODE`
+    is the home zone."""
+    login(client, "agent")
+    base = {"checked_at": 1795420800, "verdict": "VALID", "reason": "VALID"}
+    batch = [
+        {**base, "id": str(uuid.uuid4()), "serial": "00000000000000B1", "issuer": "METRO", "zone": "METRO/ZFE"},
+        {**base, "id": str(uuid.uuid4()), "serial": "00000000000000B2", "issuer": AUTHORITY_CODE,
+         "zone": f"{AUTHORITY_CODE}/PARIS-CENTRE"},
+        {**base, "id": str(uuid.uuid4()), "serial": "00000000000000B3", "issuer": AUTHORITY_CODE,
+         "zone": "PARIS-CENTRE"},
+        {**base, "id": str(uuid.uuid4()), "serial": "00000000000000B4"},  # a scanner from before issue 19
+    ]
+    response = _post_checks(client, batch)
+    assert response.status_code == 200, response.text
+    rows = {row.serial: row for row in _checks(web_world)}
+    assert (rows["00000000000000B1"].issuer, rows["00000000000000B1"].zone_code) == ("METRO", "METRO/ZFE")
+    assert rows["00000000000000B1"].zone_id is None  # another authority's zone is not one of ours
+    assert rows["00000000000000B2"].zone_id is not None
+    assert rows["00000000000000B2"].zone_id == rows["00000000000000B3"].zone_id
+    assert (rows["00000000000000B3"].issuer, rows["00000000000000B3"].zone_code) == (AUTHORITY_CODE, "PARIS-CENTRE")
+    assert (rows["00000000000000B4"].issuer, rows["00000000000000B4"].zone_code) == (None, None)
+
+
+def test_a_bad_issuer_or_zone_refuses_the_whole_upload_in_french(client: TestClient, web_world: WebWorld) -> None:
+    login(client, "agent")
+    good = {"id": str(uuid.uuid4()), "checked_at": 1795420800, "verdict": "VALID", "issuer": "METRO"}
+    for field, bad in (("issuer", "X" * 33), ("issuer", ""), ("issuer", 12), ("zone", "Z" * 66)):
+        response = _post_checks(client, [good, {**good, "id": str(uuid.uuid4()), field: bad}])
+        assert response.status_code in (400, 422), (field, bad, response.text)
+        detail = response.json()["detail"]
+        assert field in detail, (bad, detail)
+        assert "Traceback" not in detail and "msgspec" not in detail.lower(), detail
+    assert _checks(web_world) == []
+    assert _post_checks(client, [{**good, "issuer": "X" * 32, "zone": "Y" * 32 + "/" + "Z" * 32}]).status_code == 200
+    assert [(row.issuer, row.zone_code) for row in _checks(web_world)] == [("X" * 32, "Y" * 32 + "/" + "Z" * 32)]
+
+
+def test_page_config_points_at_the_partner_relay(client: TestClient) -> None:
+    login(client, "agent")
+    html = client.get("/scan").text
+    assert '"partnersUrl": "/scan/partenaires/"' in html
+    assert "Émis par" in html
+    assert "Paquet de {name} refus" in html  # in the labels JSON, where "é" is escaped
+    english = client.get("/scan?lang=en").text
+    assert "Issued by" in english and "Bundle from {name} refused" in english

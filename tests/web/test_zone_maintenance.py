@@ -402,3 +402,20 @@ def test_an_event_zone_shows_its_dated_periods(admin, web_world) -> None:
     assert "Et seulement pendant les périodes de l'événement" in page
     assert "le 28/11/2026 de 9 h à 21 h" in page
     assert "périodes de l'événement" not in text_of(admin.get(f"/autorite/zones/{PARIS}").text)
+
+
+def test_an_open_ended_period_reads_from_its_start(admin, web_world) -> None:
+    from datetime import timedelta
+
+    from cirqliz.db.models import ZoneSchedule
+
+    zone_id = ZONE_IDS["NUIT-BLANCHE"]
+
+    async def period(session):
+        session.add(ZoneSchedule(zone_id=zone_id, starts_at=WEB_T0 + timedelta(days=6), ends_at=None,
+                                 source="event", source_ref="test-open", created_at=WEB_T0))
+
+    run(web_world, period)
+    page = text_of(admin.get(f"/autorite/zones/{zone_id}").text)
+    assert "à partir du 29/11/2026 à 9 h" in page
+    assert "sans fin" not in page and "→" not in page

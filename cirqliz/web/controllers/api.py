@@ -36,7 +36,7 @@ from litestar.router import Router as LitestarRouter
 from sqlmodel import col, select
 
 from cirqliz.clock import to_epoch
-from cirqliz.db.models import AccessPass, ApiToken, Organisation, Vehicle, Zone, window_from_json
+from cirqliz.db.models import AccessPass, ApiToken, Organisation, PartnerBundle, Vehicle, Zone, window_from_json
 from cirqliz.domain.applications import ApplicationStatus
 from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.domain.organisations import OrganisationKind
@@ -45,6 +45,7 @@ from cirqliz.domain.plates import normalise_plate
 from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.windows import TimeWindow, parse_window
 from cirqliz.domain.zones import ZoneStatus
+from cirqliz.issuance import partners
 from cirqliz.issuance.api_tokens import (
     PassFilter,
     Scope,
@@ -69,6 +70,7 @@ from cirqliz.passcode.claims import decode_claims
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.token import parse_pass_text, read_pass_parts
 from cirqliz.verify import Reason, Status, Verdict, verify_pass
+from cirqliz.verify.federation import ZONE_SEPARATOR, TrustSet, parse_zone_ref, verify_federated
 from cirqliz.web.controllers.accounts import over_limit
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 
@@ -571,7 +573,8 @@ def _no_bundle(authority_code: str) -> DomainError:
 
 def _unknown_issuer(now: int) -> dict[str, Any]:
     """The verdict for a pass whose issuer is no known authority: refused, nothing of it echoed."""
-    verdict = Verdict(Status.REFUSED, Reason.UNKNOWN_KEY, "the pass names an issuer that is not a known authority", now)
+    verdict = Verdict(Status.REFUSED, Reason.UNKNOWN_KEY,
+                      "le laissez-passer nomme un émetteur qui n'est pas une autorité connue", now)
     return verdict.as_json() | {"bundle_seq": None, "issuer": None}
 
 
@@ -579,7 +582,10 @@ def _unknown_issuer(now: int) -> dict[str, Any]:
 async def verify_api(request: Request, data: JSONBody[VerifyRequest]) -> dict[str, Any]:
     """Check a pass at a checkpoint zone now, with the issuing authority's latest trust bundle
     (scope verify). Always 200 with the verdict: status (VALID, REFUSED, UNCERTAIN), reason,
-    message_fr, message_en, claims. A pass whose issuer is not a known authority is REFUSED
+    message_fr, message_en, claims, issuer, issuer_name, zone_authority. `zone` is a zone code, or
+    `AUTHORITY/CODE` for a zone of another authority (federation: a pass never covers another
+    authority's zone). Trusted: the authorities of this platform and, for a token of an authority,
+    its remote partners' last accepted bundles. A pass whose issuer is not trusted is REFUSED
     (UNKNOWN_KEY)."""
     if not isinstance(data.text, str) or not data.text.strip():
         raise InvalidField("text", "texte du laissez-passer attendu (contenu du QR code, « CQ1:… »)")
@@ -591,6 +597,12 @@ async def verify_api(request: Request, data: JSONBody[VerifyRequest]) -> dict[st
     state = request.app.state
     now = to_epoch(state.clock.now())  # the app's clock, without a dependency to resolve per check
     claimed = _peek_issuer(text)
+    if ZONE_SEPARATOR in zone:
+        try:
+            parse_zone_ref(zone)
+        except ValueError:
+            raise InvalidField("zone", "attendu CODE ou AUTORITÉ/CODE, p. ex. « metro/ZFE-METRO »") from None
+        return await _verify_federated(request, text, zone, claimed, now, data.plate or None)
     if claimed is None:  # unreadable text: find the authority from the zone
         async with state.session_maker() as db:
             row = (await db.exec(select(Organisation.code).join(Zone, col(Zone.authority_id) == Organisation.id)
@@ -601,7 +613,8 @@ async def verify_api(request: Request, data: JSONBody[VerifyRequest]) -> dict[st
     else:
         known = await _known_authority(state, claimed)
         if known is None:
-            return _unknown_issuer(now)
+            # Not an authority of this platform: perhaps a remote partner of the token's authority.
+            return await _verify_federated(request, text, zone, claimed, now, data.plate or None)
         issuer = known
     bundle = latest_bundle(state, issuer)
     verdict = verify_pass(text, bundle, zone=zone, now=now, plate=data.plate or None)
@@ -609,6 +622,97 @@ async def verify_api(request: Request, data: JSONBody[VerifyRequest]) -> dict[st
     result["bundle_seq"] = bundle.content.seq
     result["issuer"] = issuer
     return result
+
+
+async def _token_authority(state: State, client: ApiClient) -> Organisation | None:
+    """The token's organisation when it is an authority (its partners are trusted too), else None."""
+    async with state.session_maker() as db:
+        org = await db.get(Organisation, client.organisation_id)
+    return org if org is not None and org.kind == OrganisationKind.AUTHORITY.value else None
+
+
+async def _remote_partner_bundles(state: State,
+                                  authority: Organisation) -> dict[str, tuple[bytes, TrustBundle, str]]:
+    """The authority's partners that are not on this platform, with their last accepted bundle (root
+    SPKI, opened bundle, name given by the admin); each stored bundle is opened once per (iss, root,
+    seq) in this process."""
+    cache: dict[tuple[str, str], tuple[int, TrustBundle]] | None = state.get("partner_bundle_cache")
+    if cache is None:
+        cache = state.partner_bundle_cache = {}
+    found: dict[str, tuple[bytes, TrustBundle, str]] = {}
+    async with state.session_maker() as db:
+        for partner in await partners.partners_of(db, authority.id):
+            if await partners.is_local(db, state.signer, partner.iss, partner.root_spki):
+                continue
+            key = (partner.iss, partner.fingerprint)
+            seq = (await db.exec(select(PartnerBundle.seq).where(col(PartnerBundle.iss) == partner.iss,
+                                                                  col(PartnerBundle.fingerprint) == partner.fingerprint)
+                                 )).first()
+            if seq is None:
+                continue
+            held = cache.get(key)
+            if held is None or held[0] != seq:
+                row = await db.get(PartnerBundle, key)
+                if row is None:
+                    continue
+                try:
+                    held = cache[key] = (row.seq, partners.open_partner_bundle(row.data, partner.root_spki))
+                except DomainError:
+                    continue
+            found[partner.iss] = (partner.root_spki, held[1], partner.name)
+    return found
+
+
+async def _local_bundle(state: State, code: str | None) -> TrustBundle | None:
+    """The latest bundle of an authority of this platform, or None."""
+    if not code or await _known_authority(state, code) is None:
+        return None
+    try:
+        return latest_bundle(state, code)
+    except DomainError:
+        return None
+
+
+async def _verify_federated(request: Request, text: str, zone: str, claimed: str | None, now: int,
+                            plate: str | None) -> dict[str, Any]:
+    """The verdict with several bundles (verify_federated): the token authority's (home) or else the
+    issuer's, the other local authorities concerned, and the token authority's remote partners."""
+    state = request.app.state
+    authority = await _token_authority(state, _client(request))
+    zone_iss, _code = parse_zone_ref(zone)
+    remote = await _remote_partner_bundles(state, authority) if authority is not None else {}
+    home = await _local_bundle(state, authority.code) if authority is not None else None
+    issuer_local = await _local_bundle(state, claimed)
+    if home is None:
+        home = issuer_local
+    if home is None:
+        if claimed is not None and claimed in remote:
+            home = remote[claimed][1]
+        else:
+            return _unknown_issuer(now)
+    trusted: dict[str, TrustBundle] = {iss: bundle for iss, (_root, bundle, _name) in remote.items()}
+    roots = {iss: root for iss, (root, _bundle, _name) in remote.items()}
+    for bundle in (issuer_local, await _local_bundle(state, zone_iss)):
+        if bundle is not None:
+            trusted.setdefault(bundle.iss, bundle)
+    trusted.pop(home.iss, None)
+    trust = TrustSet(home, trusted, roots)
+    verdict = verify_federated(text, trust, zone=zone, now=now, plate=plate)
+    result = verdict.as_json()
+    used = trust.authority(verdict.issuer) if verdict.issuer else None
+    result["bundle_seq"] = (used or home).content.seq if verdict.issuer else None
+    if verdict.issuer and not result["issuer_name"]:
+        # Bundles without B_NAME: the name the admin gave the partner, or the local authority's.
+        name = remote[verdict.issuer][2] if verdict.issuer in remote else None
+        result["issuer_name"] = name or await _authority_name(state, verdict.issuer)
+    return result
+
+
+async def _authority_name(state: State, code: str) -> str | None:
+    """The name of an authority of this platform (None for any other code)."""
+    async with state.session_maker() as db:
+        return (await db.exec(select(Organisation.name).where(
+            col(Organisation.code) == code, col(Organisation.kind) == OrganisationKind.AUTHORITY.value))).first()
 
 
 # ---- OpenAPI (/schema) -----------------------------------------------------------------------

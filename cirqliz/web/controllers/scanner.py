@@ -9,7 +9,9 @@ and /bundle/{code}/root.pem (controllers/authority.py).
 API (role agent, scoped to the agent's authority; POST needs the `x-csrftoken` header):
     GET  /scan/api/serial/{serial}   status of a pass by the serial printed on it (typed fallback)
     POST /scan/api/checks            upload checks recorded on the device (JSON list; idempotent on `id`;
-                                     `clock_offset_s`: the phone's clock against the server's)
+                                     `clock_offset_s`: the phone's clock against the server's; `issuer`:
+                                     the pass's issuing authority; `zone`: `CODE` or `ISS/CODE`)
+Partner authorities' bundles come through the relay /scan/partenaires/{iss}.cose (issue 19).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ CLOCK_OFFSET_LIMIT_S = 2_000_000_000
 SCANNER_MODULES = (
     "app.js", "store.js", "sync.js", "clock.js", "camera.js", "geo.js", "view.js", "scanner.css",
     "verifier.js", "base45.js", "bundle.js", "cbor.js", "claims.js", "cose.js", "errors.js", "keys.js",
-    "messages.js", "plates.js", "windows.js", "entry.js", "icon.svg", "icon-192.png", "icon-512.png",
+    "messages.js", "plates.js", "windows.js", "entry.js", "federation.js", "icon.svg", "icon-192.png", "icon-512.png",
 )
 VENDOR_FILES = (
     "zxing-wasm/dist/es/reader/index.js",
@@ -118,6 +120,8 @@ async def scanner_page(request: Request[CurrentUser, Any, Any], db: DB) -> Templ
         "rootUrl": f"/bundle/{authority.code}/root.pem",
         "serialUrl": "/scan/api/serial/",
         "checksUrl": "/scan/api/checks",
+        # Partner authorities' bundles, relayed by this server: {partnersUrl}{iss}.cose (?since=SEQ).
+        "partnersUrl": "/scan/partenaires/",
         "wasmUrl": ZXING_WASM_URL,
         "swUrl": "/scan/sw.js",
         "clockWarning": CLOCK_WARNING_S,
@@ -209,10 +213,14 @@ class CheckUpload:
     zone: str | None = None
     plate_seen: str | None = None
     device_id: str | None = None
+    # The pass's issuing authority as the phone read it (a partner's code for a partner's pass).
+    issuer: str | None = None
     # Seconds the phone's clock was ahead of the server's at its last sync (negative: behind).
     clock_offset_s: int | None = None
 
 
+MAX_ISSUER = 32  # an authority code (pass_check.issuer)
+MAX_ZONE_REF = 65  # `ISS/CODE` (pass_check.zone_code)
 MAX_CHECK_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
 
 
@@ -239,6 +247,26 @@ def _clock_offset(item: CheckUpload, number: int) -> int | None:
         raise _invalid_check(f"contrôle n° {number}, clock_offset_s : nombre entier de secondes attendu, entre "
                              f"-{CLOCK_OFFSET_LIMIT_S} et {CLOCK_OFFSET_LIMIT_S}")
     return value
+
+
+def _issuer_and_zone(item: CheckUpload, number: int) -> tuple[str | None, str | None]:
+    """The check's issuer and zone reference, or a 400 when either is too long to be one."""
+    if item.issuer is not None and not 1 <= len(item.issuer) <= MAX_ISSUER:
+        raise _invalid_check(f"contrôle n° {number}, issuer : code d'autorité de 1 à {MAX_ISSUER} caractères attendu")
+    if item.zone is not None and len(item.zone) > MAX_ZONE_REF:
+        raise _invalid_check(f"contrôle n° {number}, zone : référence de zone de {MAX_ZONE_REF} caractères au plus "
+                             "attendue (CODE ou AUTORITÉ/CODE)")
+    return item.issuer, item.zone or None
+
+
+def _home_zone_code(zone: str | None, home: str) -> str | None:
+    """The home authority's zone code a checkpoint reference names ('CODE' or 'HOME/CODE'), else None."""
+    if not zone:
+        return None
+    iss, slash, code = zone.partition("/")
+    if not slash:
+        return zone
+    return code if iss == home else None
 
 
 def clock_offset_text(seconds: int, gettext: Callable[[str], str]) -> str:
@@ -271,12 +299,13 @@ async def upload_checks(request: Request[CurrentUser, Any, Any], db: DB,
     # Every item is checked before the first is stored.
     times = [_checked_at(item, number) for number, item in enumerate(data, start=1)]
     offsets = [_clock_offset(item, number) for number, item in enumerate(data, start=1)]
+    origins = [_issuer_and_zone(item, number) for number, item in enumerate(data, start=1)]
     for number, item in enumerate(data, start=1):
         if item.verdict not in VERDICTS:
             raise _invalid_check(f"contrôle n° {number} : verdict inconnu {item.verdict[:20]!r} (VALID, REFUSED ou "
                                  "UNCERTAIN)")
     accepted: list[str] = []
-    for item, checked_at, offset in zip(data, times, offsets, strict=True):
+    for item, checked_at, offset, (issuer, zone) in zip(data, times, offsets, origins, strict=True):
         try:
             serial = parse_serial(item.serial) if item.serial else None
         except DomainError:
@@ -284,9 +313,10 @@ async def upload_checks(request: Request[CurrentUser, Any, Any], db: DB,
         await record_check(
             db, check_id=item.id, agent_id=request.user.id, clock=clock,
             checked_at=checked_at, verdict=item.verdict,
-            serial=serial, zone_id=zone_ids.get(item.zone or ""), reason_code=_clip(item.reason, 64),
-            plate_seen=_clip(item.plate_seen, 16), device_id=_clip(item.device_id, 64),
-            authority_id=authority.id, clock_offset_s=offset,
+            serial=serial, zone_id=zone_ids.get(_home_zone_code(zone, authority.code) or ""),
+            reason_code=_clip(item.reason, 64), plate_seen=_clip(item.plate_seen, 16),
+            device_id=_clip(item.device_id, 64), authority_id=authority.id, clock_offset_s=offset,
+            issuer=issuer, zone_code=zone,
         )
         accepted.append(str(item.id))
     return {"accepted": accepted}

@@ -4,16 +4,16 @@
  * modules, the zxing .wasm (service worker cache), the root key and a bundle (IndexedDB) are held.
  */
 
-import { message, parsePassText, verifyPass } from './verifier.js';
+import { message, parsePassText, verifyFederated } from './verifier.js';
 import { TrustStore, uploadChecks } from './sync.js';
 import { getValue, pendingChecks, setValue, addCheck } from './store.js';
 import { CameraScanner, prepareDecoder } from './camera.js';
 import { clockOffset, clockWarning, offsetForUpload, settleLastSeen } from './clock.js';
 import { firstReadable, readEntry } from './entry.js';
-import { zonesAt } from './geo.js';
+import { placesAt } from './geo.js';
 import {
-  fill, formatAge, formatDateTime, formatDuration, formatPeriod, formatRestriction, formatWindow, groupSerial, hexBytes, readablePlate,
-  signal, unlockAudio,
+  authoritiesOf, authorityStatus, fill, formatAge, formatDateTime, formatDuration, formatPeriod, formatRestriction, formatWindow,
+  groupSerial, hexBytes, readablePlate, refusalReason, resolveZone, signal, unlockAudio, zoneGroups,
 } from './view.js';
 
 const $ = (selector) => document.querySelector(selector);
@@ -63,6 +63,7 @@ function renderBundleAge() {
     el.textContent = L.noBundle;
     el.dataset.state = 'none';
     document.body.dataset.bundleSeq = '0';
+    document.body.dataset.partnerSeqs = '';
     return;
   }
   const now = nowEpoch();
@@ -70,25 +71,78 @@ function renderBundleAge() {
   const issued = Number(issuedAt);
   const stale = now > issued + Number(maxAge);
   const suspect = now + SKEW < Math.max(issued, lastSeen);
-  const parts = [fill(L.bundleOf, { seq, date: formatDateTime(issued, 'Europe/Paris', L.lang) }),
-    stale ? L.stale : formatAge(now - issued, L)];
-  if (suspect) parts.push(L.clockSuspect);
-  el.textContent = parts.join(' · ');
+  const authorities = authoritiesOf(trust.trust, config.authorityName);
+  if (authorities.length > 1) {
+    // With partners, one part per authority: 'Ville de Lyon : n° 12, il y a 3 min · Métropole : n° 4, il y a 1 h'.
+    const parts = [];
+    for (const authority of authorities) {
+      const status = authorityStatus(authority, now, L);
+      const part = document.createElement('span');
+      part.textContent = status.text;
+      part.dataset.iss = authority.iss;
+      part.dataset.state = status.stale ? 'stale' : 'ok';
+      if (parts.length) parts.push(' · ');
+      parts.push(part);
+    }
+    if (suspect) parts.push(` · ${L.clockSuspect}`);
+    el.replaceChildren(...parts);
+  } else {
+    const parts = [fill(L.bundleOf, { seq, date: formatDateTime(issued, 'Europe/Paris', L.lang) }),
+      stale ? L.stale : formatAge(now - issued, L)];
+    if (suspect) parts.push(L.clockSuspect);
+    el.textContent = parts.join(' · ');
+  }
   el.dataset.state = stale || suspect ? 'stale' : 'ok';
   document.body.dataset.bundleSeq = String(seq);
+  document.body.dataset.partnerSeqs = authorities.slice(1).map((a) => `${a.iss}:${a.bundle.seq}`).join(',');
+}
+
+/** Refused partner bundles, each on its own line: 'Paquet de Métropole refusé : signature invalide ; l'ancien est conservé'. */
+function renderRefusals() {
+  const el = $('#partner-refusals');
+  const names = new Map(trust.listedPartners().map((p) => [p.iss, p.name]));
+  const lines = [];
+  for (const [iss, err] of trust.refusals) {
+    const held = trust.trust?.partners.has(iss);
+    const li = document.createElement('li');
+    li.dataset.iss = iss;
+    li.dataset.code = err.code ?? '';
+    li.textContent = fill(held ? L.partnerRefused : L.partnerRefusedNone,
+      { name: trust.trust?.nameOf?.(iss) ?? names.get(iss) ?? iss, reason: refusalReason(err.code, L) });
+    lines.push(li);
+  }
+  el.replaceChildren(...lines);
+  el.hidden = !lines.length;
+  document.body.dataset.partnerRefusals = [...trust.refusals.keys()].join(',');
 }
 
 function renderZones() {
   const select = $('#zone');
   const chosen = select.value || localStorage.getItem(ZONE_KEY) || '';
-  const zones = trust.bundle ? trust.bundle.content.zones : [];
+  const groups = zoneGroups(trust.trust, config.authorityName);
   select.replaceChildren(select.options[0]);
-  for (const zone of zones) {
+  const option = ({ ref, zone }) => {
     const restriction = formatRestriction(zone, L);
-    const option = new Option(`${zone.code} — ${zone.name}${restriction ? ` (${restriction})` : ''}`, zone.code);
-    select.add(option);
+    return new Option(`${zone.code} — ${zone.name}${restriction ? ` (${restriction})` : ''}`, ref);
+  };
+  if (groups.length > 1) {
+    // Several authorities: one group each (<optgroup label="Métropole de Lyon">), the home one first.
+    for (const group of groups) {
+      const optgroup = document.createElement('optgroup');
+      optgroup.label = group.name;
+      optgroup.dataset.iss = group.iss;
+      for (const place of group.zones) optgroup.append(option(place));
+      select.append(optgroup);
+    }
+  } else {
+    for (const place of groups[0]?.zones ?? []) select.add(option(place));
   }
-  if (zones.some((z) => z.code === chosen)) select.value = chosen;
+  if (resolveZone(trust.trust, chosen)) select.value = resolveZone(trust.trust, chosen).ref;
+}
+
+/** The chosen checkpoint: {iss, name, bundle, zone, ref} or null. */
+function checkpointChosen() {
+  return resolveZone(trust.trust, $('#zone').value, config.authorityName);
 }
 
 async function renderPending() {
@@ -128,12 +182,26 @@ async function checkClock(serverNow) {
   if (Math.abs(offset) > CLOCK_WARNING) say(fill(L.clockOff, { minutes: Math.round(Math.abs(offset) / 60) }), 'error');
 }
 
-async function doSync() {
+let syncing = null;
+
+/** Sync the bundles and upload the checks; a sync asked while one runs joins it. */
+function doSync() {
+  syncing = syncing ?? runSync().finally(() => {
+    syncing = null;
+    document.body.dataset.syncing = '0';
+    document.body.dataset.syncs = String(Number(document.body.dataset.syncs ?? 0) + 1);
+  });
+  document.body.dataset.syncing = '1';
+  return syncing;
+}
+
+async function runSync() {
   renderNet();
   if (navigator.onLine) say(L.syncing);
   const result = await trust.sync();
   document.body.dataset.syncStatus = result.status;
   document.body.dataset.syncCode = result.code ?? '';
+  document.body.dataset.partnerSync = (result.partners ?? []).map((p) => `${p.iss}:${p.status}`).join(',');
   const seq = trust.bundle?.seq ?? 0;
   const texts = {
     updated: [fill(L.syncOk, { seq }), 'ok'],
@@ -146,14 +214,23 @@ async function doSync() {
   await checkClock(result.serverNow ?? null);
   renderZones();
   renderBundleAge();
+  renderRefusals();
   await upload();
   return result;
 }
 
 // ---- verdicts --------------------------------------------------------------------------------
 
-function zoneCodes(refs) {
-  return refs.map((ref) => trust.bundle?.zone(ref)?.code ?? `#${ref}`).join(', ');
+/** The pass's zones by code, looked up in the bundle of the authority that issued it. */
+function zoneCodes(refs, issuer) {
+  const bundle = (issuer && trust.trust?.bundleOf?.(issuer)) || trust.bundle;
+  return refs.map((ref) => bundle?.zone(ref)?.code ?? `#${ref}`).join(', ');
+}
+
+/** An authority's name by its code (its bundle's name, the partner entry's, or the code). */
+function authorityName(iss) {
+  if (!iss) return null;
+  return authoritiesOf(trust.trust, config.authorityName).find((a) => a.iss === iss)?.name ?? iss;
 }
 
 function statusTitle(status) {
@@ -176,8 +253,13 @@ function showVerdict(v, { serial = null, plate = null, zones = null, hours = nul
   screen.dataset.clockWarning = warning ? String(offset) : '';
   const claims = v.claims;
   $('#v-plate').textContent = readablePlate(plate ?? claims?.plate ?? '—');
-  $('#v-zones').textContent = zones ?? (claims ? zoneCodes(claims.zones) : '—');
-  const checkpoint = trust.bundle?.zone($('#zone').value);
+  $('#v-zones').textContent = zones ?? (claims ? zoneCodes(claims.zones, v.issuer) : '—');
+  const issuer = v.issuerName ?? authorityName(v.issuer);
+  $('#v-issuer').textContent = issuer ? (issuer === v.issuer ? issuer : `${issuer} (${v.issuer})`) : '—';
+  screen.dataset.issuer = v.issuer ?? '';
+  const chosen = checkpointChosen();
+  const checkpoint = chosen?.zone ?? null;
+  screen.dataset.zoneAuthority = chosen?.iss ?? '';
   let hoursText = hours;
   // Outside the restriction the hours that matter are the restriction's own.
   if (hoursText === null && v.reason === 'NOT_RESTRICTED') hoursText = formatRestriction(checkpoint, L);
@@ -188,14 +270,15 @@ function showVerdict(v, { serial = null, plate = null, zones = null, hours = nul
   $('#v-validity').textContent = validity
     ?? (claims ? formatPeriod(claims.nbf, claims.exp, tz, L.lang) : '—');
   $('#v-serial').textContent = groupSerial(serial ?? claims?.serial ?? '') || '—';
-  $('#v-checkpoint').textContent = `${$('#zone').value} · ${formatDateTime(v.checkedAt ?? nowEpoch(), tz, L.lang)}`;
+  const where = chosen ? fill(L.zoneOf, { zone: chosen.zone.code, authority: chosen.name }) : $('#zone').value;
+  $('#v-checkpoint').textContent = `${where} · ${formatDateTime(v.checkedAt ?? nowEpoch(), tz, L.lang)}`;
   show('verdict');
   document.body.dataset.verdicts = String(Number(document.body.dataset.verdicts ?? 0) + 1);
   signal(v.status);
   $('#next').focus();
 }
 
-async function record(v, serial) {
+async function record(v, serial, issuer = v.issuer ?? null) {
   const deviceNow = nowEpoch();
   if (deviceNow > lastSeen) {
     lastSeen = deviceNow;
@@ -208,6 +291,7 @@ async function record(v, serial) {
     reason: v.reason,
     serial,
     zone: $('#zone').value || null,
+    issuer,
     plate_seen: null,
     device_id: deviceId(),
     clock_offset_s: offsetForUpload(offset, CLOCK_OFFSET_LIMIT),
@@ -219,7 +303,7 @@ async function record(v, serial) {
 /** Verify a pass text offline, show the verdict and record the check: a scanned code or a pasted text alike. */
 async function verifyText(text, source, timing = null) {
   const started = performance.now();
-  const v = await verifyPass(text, trust.bundle, { zone: $('#zone').value, now: nowEpoch(), lastSeen: lastSeen || null });
+  const v = await verifyFederated(text, trust.trust, { zone: $('#zone').value, now: nowEpoch(), lastSeen: lastSeen || null });
   const verified = performance.now();
   const measured = { verifyMs: verified - started };
   if (timing) {
@@ -243,7 +327,7 @@ async function onScanned(text, timing) {
 // ---- camera ----------------------------------------------------------------------------------
 
 function ready() {
-  if (!trust.bundle) {
+  if (!trust.bundle || !trust.trust) {
     say(L.noBundle, 'error');
     return false;
   }
@@ -302,14 +386,17 @@ async function lookupOnline(serial, t) {
     validity: formatPeriod(data.not_before, data.expires_at, 'Europe/Paris', L.lang),
     hours: data.windows?.length ? data.windows.map((w) => formatWindow(w, L)).join(' ; ') : null,
   };
-  const checkpoint = trust.bundle?.zone($('#zone').value);
+  const chosen = checkpointChosen();
+  const checkpoint = chosen?.zone ?? null;
+  // A typed serial is one of the home authority's passes: it never covers a partner's zone.
+  const foreign = chosen !== null && chosen.iss !== trust.bundle.iss;
   let v;
   // The status word in the page's language (the API answers the code: 'revoked', 'expired'…).
   const status = (code) => fill(L.serialStatus, { status: L.statusWords?.[code] ?? code });
   if (data.status === 'revoked' || data.status === 'suspended') v = serialVerdict('REFUSED', 'REVOKED', status(data.status), t);
   else if (data.status !== 'active' || t >= data.expires_at + SKEW) v = serialVerdict('REFUSED', 'EXPIRED', status(data.status === 'active' ? 'expired' : data.status), t);
   else if (t < data.not_before - SKEW) v = serialVerdict('REFUSED', 'NOT_YET_VALID', message('NOT_YET_VALID', L.lang), t);
-  else if (checkpoint && !data.zone_refs.includes(checkpoint.ref)) v = serialVerdict('REFUSED', 'WRONG_ZONE', message('WRONG_ZONE', L.lang), t);
+  else if (foreign || (checkpoint && !data.zone_refs.includes(checkpoint.ref))) v = serialVerdict('REFUSED', 'WRONG_ZONE', message('WRONG_ZONE', L.lang), t);
   else v = serialVerdict('VALID', 'SERIAL_ONLINE', L.serialOnline, t);
   return { v, extra };
 }
@@ -341,9 +428,11 @@ async function checkEntry(event) {
       }
     }
     result = result ?? { v: serialVerdict('UNCERTAIN', 'SERIAL_NOT_REVOKED', L.serialOfflineOk, t) };
-    showVerdict(result.v, { serial, ...(result.extra ?? {}) });
+    // Known to the home authority's server, or on its revocation list: a home pass.
+    const issuer = result.extra || result.v.reason === 'REVOKED' ? trust.bundle.iss : null;
+    showVerdict({ ...result.v, issuer }, { serial, ...(result.extra ?? {}) });
     $('#serial').value = '';
-    await record(result.v, serial);
+    await record(result.v, serial, issuer);
   } finally {
     busy = false;
   }
@@ -371,18 +460,23 @@ async function checkPastedPass(texts) {
 
 function locate() {
   const out = $('#located');
-  if (!trust.bundle) return say(L.noBundle, 'error');
+  if (!trust.trust) return say(L.noBundle, 'error');
   if (!navigator.geolocation) return (out.textContent = fill(L.locateFailed, { error: '—' }));
   out.textContent = L.locating;
   navigator.geolocation.getCurrentPosition((position) => {
-    const hits = zonesAt(position.coords.longitude, position.coords.latitude, trust.bundle.content.zones);
+    // Every authority's zones at once: the smallest zone containing the position wins, whoever's it is.
+    const places = zoneGroups(trust.trust, config.authorityName).flatMap((g) => g.zones.map((p) => ({ ...p, name: g.name })));
+    const hits = placesAt(position.coords.longitude, position.coords.latitude, places);
     if (!hits.length) {
       out.textContent = L.locatedNone;
       return;
     }
-    $('#zone').value = hits[0].code;
-    localStorage.setItem(ZONE_KEY, hits[0].code);
-    out.textContent = fill(L.locatedIn, { zones: hits.map((z) => z.code).join(', ') });
+    $('#zone').value = hits[0].ref;
+    localStorage.setItem(ZONE_KEY, hits[0].ref);
+    const several = places.some((p) => p.name !== places[0].name);
+    out.textContent = fill(L.locatedIn, {
+      zones: hits.map((p) => (several ? fill(L.zoneOf, { zone: p.zone.code, authority: p.name }) : p.zone.code)).join(', '),
+    });
   }, (err) => {
     out.textContent = fill(L.locateFailed, { error: err.message });
   }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
@@ -407,6 +501,7 @@ async function init() {
   }
   renderZones();
   renderBundleAge();
+  renderRefusals();
   await renderPending();
 
   $('#zone').addEventListener('change', () => localStorage.setItem(ZONE_KEY, $('#zone').value));

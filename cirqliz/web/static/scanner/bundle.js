@@ -3,6 +3,10 @@
  * fast lookups. Twin of cirqliz/passcode/bundle.py open_bundle, with the same refusal codes:
  * bundle_malformed, bundle_unknown_root, bundle_bad_signature, bundle_rollback,
  * bundle_wrong_issuer, bundle_delta_base, bundle_seq_conflict.
+ *
+ * Federation (issue 19): key 16 lists the authority's partners (iss, name, root SPKI, url), key 17
+ * its display name. A full bundle without key 16 has no partners; in a delta, key 16 absent means
+ * "unchanged from the base" and present means "this complete new list".
  */
 
 import { compareBytes, decodeStrict, isInteger, isUint } from './cbor.js';
@@ -15,8 +19,11 @@ export const FULL = 1;
 export const DELTA = 2;
 export const REVOCATION_HASH_BYTES = 8;
 const [B_KIND, B_ISS, B_SEQ, B_ISSUED, B_MAX_AGE, B_KEYS, B_WITHDRAWN, B_REVOKED, B_ZONES, B_HOLIDAYS,
-  B_ZONE_DATA, B_BASE_SEQ, B_REVOKED_ADDED, B_REVOKED_REMOVED, B_ZONES_CHANGED, B_ZONES_REMOVED] =
-  [...Array(16).keys()];
+  B_ZONE_DATA, B_BASE_SEQ, B_REVOKED_ADDED, B_REVOKED_REMOVED, B_ZONES_CHANGED, B_ZONES_REMOVED,
+  B_PARTNERS, B_NAME] = [...Array(18).keys()];
+const [P_ISS, P_NAME, P_ROOT, P_URL] = [1, 2, 3, 4];
+export const MAX_ISS_CHARS = 32;
+export const MAX_NAME_CHARS = 200;
 const [K_KID, K_ALG, K_SPKI, K_NOT_BEFORE, K_NOT_AFTER, K_ZONES] = [1, 2, 3, 4, 5, 6];
 const [Z_REF, Z_CODE, Z_NAME, Z_KIND, Z_TZ, Z_WINDOWS, Z_FROM, Z_UNTIL, Z_CLOSURES, Z_GEOMETRY, Z_RESTRICTION] =
   [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
@@ -242,6 +249,45 @@ function zoneIn(raw) {
   };
 }
 
+/** Non-empty text of at most `most` characters (code points, as Python's len). */
+function shortText(value, name, most) {
+  const s = text(value, name);
+  if (s.length > most && [...s].length > most) throw bad(`${name} must be at most ${most} characters`);
+  return s;
+}
+
+/** Code point order of two strings (Python's str order; `<` compares UTF-16 units). */
+export function textOrder(a, b) {
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < x.length && i < y.length; i++) {
+    const d = x[i].codePointAt(0) - y[i].codePointAt(0);
+    if (d) return d;
+  }
+  return x.length - y.length;
+}
+
+function partnerIn(raw) {
+  const p = map(raw, 'partner');
+  const root = get(p, P_ROOT);
+  if (!(root instanceof Uint8Array) || !root.length) throw bad('partner root must be bytes (SubjectPublicKeyInfo DER)');
+  const url = get(p, P_URL);
+  if (typeof url !== 'string') throw bad('partner url must be text');
+  const iss = shortText(get(p, P_ISS), 'partner iss', MAX_ISS_CHARS);
+  if (iss.includes('/')) throw bad(`partner iss ${JSON.stringify(iss)} contains '/' (zones are named ISS/CODE)`);
+  return { iss, name: shortText(get(p, P_NAME), 'partner name', MAX_NAME_CHARS), root, url };
+}
+
+/** The partner list (key 16): sorted by iss, no repeated iss, never the bundle's own iss. */
+function partnersIn(raw, ownIss) {
+  const partners = seq(raw, 'partners').map(partnerIn);
+  for (let i = 1; i < partners.length; i++) {
+    if (textOrder(partners[i - 1].iss, partners[i].iss) >= 0) throw bad('partners must be sorted by iss without repeats');
+  }
+  if (partners.some((p) => p.iss === ownIss)) throw bad(`partner iss ${JSON.stringify(ownIss)} is the bundle's own`);
+  return partners;
+}
+
 function keyIn(raw) {
   const k = map(raw, 'key');
   const kid = get(k, K_KID);
@@ -284,8 +330,9 @@ export function decodePayload(payload) {
   if (kind !== FULL && kind !== DELTA) throw bad(`unknown bundle kind ${String(kind)}`);
   const withdrawn = seq(get(data, B_WITHDRAWN, []), 'withdrawn');
   if (withdrawn.some((k) => !(k instanceof Uint8Array))) throw bad('withdrawn kids must be bytes');
+  const iss = text(get(data, B_ISS), 'iss');
   const content = {
-    iss: text(get(data, B_ISS), 'iss'),
+    iss,
     seq: int(get(data, B_SEQ), 'seq'),
     issuedAt: int(get(data, B_ISSUED), 'issued_at'),
     maxAge: int(get(data, B_MAX_AGE), 'max_age'),
@@ -295,6 +342,8 @@ export function decodePayload(payload) {
     zoneDataVersion: int(get(data, B_ZONE_DATA, 0), 'zone data version'),
     revoked: new Uint8Array(0),
     zones: [],
+    name: data.has(B_NAME) ? shortText(data.get(B_NAME), 'name', MAX_NAME_CHARS) : '',
+    partners: data.has(B_PARTNERS) ? partnersIn(data.get(B_PARTNERS), iss) : [],
   };
   if (kind === FULL) {
     content.revoked = revokedIn(get(data, B_REVOKED, new Uint8Array(0)), 'revoked');
@@ -307,6 +356,8 @@ export function decodePayload(payload) {
     removed: revokedIn(get(data, B_REVOKED_REMOVED, new Uint8Array(0)), 'revoked_removed'),
     zonesChanged: seq(get(data, B_ZONES_CHANGED, []), 'zones_changed').map(zoneIn),
     zonesRemoved: new Set(seq(get(data, B_ZONES_REMOVED, []), 'zones_removed').map((r) => int(r, 'zone ref'))),
+    // null: the partners are the base's; an array: the complete new list.
+    partners: data.has(B_PARTNERS) ? content.partners : null,
   };
   return { kind, content, delta };
 }
@@ -343,6 +394,7 @@ export function applyDelta(base, newContent, delta) {
     ...newContent,
     revoked: sortedRevocations([...kept, ...entriesHex(delta.added)]),
     zones: [...zones.keys()].sort(byRef).map((ref) => zones.get(ref)),
+    partners: delta.partners ?? base.partners,
   };
 }
 
@@ -351,7 +403,7 @@ export function applyDelta(base, newContent, delta) {
 /** A bundle whose signature was checked, indexed for fast lookups (open once, verify many). */
 export class TrustBundle {
   /** Use TrustBundle.fromContent or openBundle. */
-  constructor(content, keysByKid) {
+  constructor(content, keysByKid, partnerRoots = new Map()) {
     this.content = content;
     /** @type {Map<string, {entry: object, key: object}[]>} kid hex → candidate keys */
     this.keysByKid = keysByKid;
@@ -363,6 +415,8 @@ export class TrustBundle {
     this.zonesByRef = new Map(content.zones.map((z) => [z.ref, z]));
     /** @type {Set<number>} public holidays as day numbers */
     this.holidays = new Set(content.holidays);
+    /** @type {Map<string, {entry: object, key: object}>} partner iss → its entry and imported root key */
+    this.partnerRoots = partnerRoots;
   }
 
   /**
@@ -384,7 +438,16 @@ export class TrustBundle {
       if (!keysByKid.has(hex)) keysByKid.set(hex, []);
       keysByKid.get(hex).push({ entry, key });
     }
-    return new TrustBundle(content, keysByKid);
+    const partnerRoots = new Map();
+    for (const entry of content.partners ?? []) {
+      try {
+        partnerRoots.set(entry.iss, { entry, key: await importVerifyKey(entry.root) });
+      } catch (err) {
+        if (err instanceof SchemeError) throw bad(`partner ${entry.iss} root: ${err.message}`);
+        throw err;
+      }
+    }
+    return new TrustBundle(content, keysByKid, partnerRoots);
   }
 
   /** The bundle's sequence number. */
@@ -395,6 +458,21 @@ export class TrustBundle {
   /** The issuing authority. */
   get iss() {
     return this.content.iss;
+  }
+
+  /** The authority's display name (key 17), '' when the bundle has none. */
+  get name() {
+    return this.content.name ?? '';
+  }
+
+  /** The partner authorities this bundle lists: [{iss, name, root, url}], sorted by iss. */
+  get partners() {
+    return this.content.partners ?? [];
+  }
+
+  /** The partner entry for `iss`, or null. */
+  partner(iss) {
+    return this.partnerRoots.get(iss)?.entry ?? null;
   }
 
   /** Whether the pass (iss, cti) is on the revocation list (a promise, for existing callers). */
@@ -529,8 +607,8 @@ export async function openBundle(bytes, rootKeys, { current = null, minSeq = nul
     }
     return current;
   }
-  if (kind === DELTA) content = applyDelta(current.content, content, delta);
   try {
+    if (kind === DELTA) content = applyDelta(current.content, content, delta);
     // bundle.py lets this MalformedError('bad_bundle') escape as is; here it is a refusal too.
     return await TrustBundle.fromContent(content);
   } catch (err) {

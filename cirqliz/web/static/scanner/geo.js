@@ -53,3 +53,13 @@ export function zonesAt(lon, lat, zones) {
   }
   return hits.sort((a, b) => a.area - b.area).map((h) => h.zone);
 }
+
+/**
+ * The checkpoints containing (lon, lat) across several authorities, the smallest zone first,
+ * whichever authority it belongs to. `places`: [{ref, zone, ...}] (e.g. zoneGroups() flattened);
+ * returns the matching places.
+ */
+export function placesAt(lon, lat, places) {
+  const byZone = new Map(places.map((place) => [place.zone, place]));
+  return zonesAt(lon, lat, places.map((place) => place.zone)).map((zone) => byZone.get(zone));
+}

@@ -42,3 +42,60 @@ export function message(reason, lang = 'fr') {
   const [fr, en] = MESSAGES[reason];
   return lang === 'en' ? en : fr;
 }
+
+/**
+ * Why a trust bundle (the home one or a partner's) was refused, by BundleError code: a phrase in
+ * French and English to follow "Paquet de <autorité> refusé : " (cirqliz/verify/messages.py BUNDLE_REFUSALS).
+ */
+export const BUNDLE_REFUSALS = Object.freeze({
+  bundle_rollback: [
+    'plus ancien que celui déjà vu (retour en arrière refusé, le précédent reste valable)',
+    'older than the one already seen (rollback refused)',
+  ],
+  bundle_seq_conflict: [
+    'même numéro que celui déjà vu mais contenu différent (suspect)',
+    'same number as the one already seen but other content (suspect)',
+  ],
+  bundle_unknown_root: [
+    'pas signé par la clé racine que le paquet de votre autorité donne pour ce partenaire',
+    "not signed by the root key your authority's bundle gives for this partner",
+  ],
+  bundle_bad_signature: ['signature invalide (paquet altéré ?)', 'signature does not verify (tampered?)'],
+  bundle_wrong_issuer: [
+    'émis par une autre autorité que celle que liste le paquet de votre autorité',
+    "issued by another authority than the one your authority's bundle lists",
+  ],
+  bundle_malformed: ['illisible ou mal formé', 'unreadable or malformed'],
+  bundle_delta_base: [
+    'mise à jour partielle sans le paquet de base : donnez un paquet complet',
+    'delta without its base bundle: give a full bundle',
+  ],
+});
+
+/**
+ * Why a trust bundle was refused, from its BundleError code (messages.py bundle_refusal).
+ * @param {string} code e.g. 'bundle_rollback'
+ * @param {'fr'|'en'} [lang] French unless 'en'
+ * @returns {string}
+ */
+export function bundleRefusal(code, lang = 'fr') {
+  const [fr, en] = BUNDLE_REFUSALS[code] ?? ['refusé', 'refused'];
+  return lang === 'en' ? en : fr;
+}
+
+/**
+ * The explanation of a verdict, naming the authorities when a pass of one authority is shown at a
+ * checkpoint zone of another (verifyFederated: WRONG_ZONE with issuer ≠ zoneAuthority).
+ * @param {{reason: string, issuer?: string|null, issuerName?: string|null, zoneAuthority?: string|null}} verdict
+ * @param {'fr'|'en'} [lang]
+ */
+export function verdictMessage(verdict, lang = 'fr') {
+  const { reason, issuer, zoneAuthority } = verdict;
+  if (reason === 'WRONG_ZONE' && issuer && zoneAuthority && issuer !== zoneAuthority) {
+    const by = verdict.issuerName ? `${verdict.issuerName} (${issuer})` : issuer;
+    return lang === 'en'
+      ? `Pass issued by ${by}: not valid in a zone of ${zoneAuthority}.`
+      : `Laissez-passer émis par ${by} : non valable dans une zone de ${zoneAuthority}.`;
+  }
+  return message(reason, lang);
+}

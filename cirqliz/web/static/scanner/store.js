@@ -1,7 +1,8 @@
 /**
  * The scanner's persistent state in IndexedDB (database "cirqliz-scanner"):
  *   kv      key → value: 'root:<authority>' (pinned root SPKI), 'bundle:<authority>' ({base, deltas,
- *           seq, issuedAt}: the signed bytes, re-verified on load),
+ *           seq, issuedAt}: the signed bytes, re-verified on load), 'partner:<authority>:<iss>' (the
+ *           same record for each partner authority the home bundle lists; deleted when it leaves the list),
  *           'lastSeen' (latest epoch second this device has seen), 'deviceId',
  *           'clockOffset' (seconds this device's clock was ahead of the server's at the last sync)
  *   checks  one record per scan, keyed by the UUID made on the device; `uploaded` 0/1
@@ -49,6 +50,17 @@ export async function getValue(key) {
 /** Store a value in the kv store. */
 export async function setValue(key, value) {
   return request((await store('kv', 'readwrite')).put(value, key));
+}
+
+/** Remove a value of the kv store (nothing when absent). */
+export async function deleteValue(key) {
+  return request((await store('kv', 'readwrite')).delete(key));
+}
+
+/** The keys of the kv store that start with `prefix`, sorted. */
+export async function keysWithPrefix(prefix) {
+  const range = IDBKeyRange.bound(prefix, `${prefix}\uffff`);
+  return (await request((await store('kv', 'readonly')).getAllKeys(range))).sort();
 }
 
 /** Add a check record (its `id` is a UUID made on the device). */

@@ -9,6 +9,9 @@
  *   const bundle = await openBundle(bundleBytes, [rootSpki]);           // once per sync
  *   const v = await verifyPass(scannedText, bundle, { zone: 'PARIS-CENTRE', now: Date.now() / 1000 });
  *   show(v.status, message(v.reason, 'fr'));
+ *
+ * Partner authorities (issue 19): openTrustSet / verifyFederated (federation.js, re-exported here)
+ * check a pass with its issuer's bundle at a checkpoint 'CODE' (home) or 'ISS/CODE' (partner).
  */
 
 import { decodeClaims } from './claims.js';
@@ -28,7 +31,12 @@ export {
 } from './bundle.js';
 export { SchemeError, MalformedError, BundleError } from './errors.js';
 export { looseKey } from './plates.js';
-export { message, MESSAGES } from './messages.js';
+export {
+  message, MESSAGES, BUNDLE_REFUSALS, bundleRefusal, verdictMessage,
+} from './messages.js';
+export {
+  openTrustSet, TrustSet, verifyFederated, parseZoneRef, rootFingerprint, normaliseFingerprint,
+} from './federation.js';
 
 export const PREFIX = 'CQ1:';
 export const MAX_TEXT = 2000;
@@ -137,7 +145,7 @@ function checkIssuer(claims, signer, bundle, t, extra) {
  */
 function checkRestriction(checkpoint, bundle, t, deviceNow, floor, skew, extra) {
   if (!checkpoint || !checkpoint.restriction.length) return null;
-  const content = bundle.content;
+  const content = bundle.content; // the checkpoint zone's bundle: its freshness and holidays
   if (t > add(content.issuedAt, content.maxAge) || add(deviceNow, skew) < floor) return null;
   if (checkpoint.closures.some((c) => c.start <= t && t < c.end)) return null;
   const local = localFromEpoch(t, checkpoint.tz);
@@ -154,7 +162,7 @@ function checkValidity(claims, bundle, t, skew, extra) {
   return null;
 }
 
-/** Step 18: zone in force, and local time inside the zone's and the pass's windows. */
+/** Step 18: zone in force, and local time inside the zone's and the pass's windows (`bundle`: the zone's). */
 function checkHours(checkpoint, claims, bundle, t, extra) {
   if (checkpoint.validFrom !== null && t < checkpoint.validFrom) return verdict('OUTSIDE_HOURS', 'zone not yet in force', t, extra);
   if (checkpoint.validUntil !== null && t >= checkpoint.validUntil) {
@@ -171,7 +179,9 @@ function checkHours(checkpoint, claims, bundle, t, extra) {
   return null;
 }
 
-async function verify(text, bundle, { zone, now, plate = null, lastSeen = null, skew = DEFAULT_SKEW }) {
+async function verify(text, bundle, {
+  zone, now, plate = null, lastSeen = null, skew = DEFAULT_SKEW, checkpointBundle = null,
+}) {
   const deviceNow = toEpoch(now);
   const content = bundle.content;
   const floor = max(content.issuedAt, lastSeen || 0);
@@ -202,14 +212,24 @@ async function verify(text, bundle, { zone, now, plate = null, lastSeen = null, 
     throw claimsError;
   }
   const extra = { claims, kid };
-  const checkpoint = bundle.zonesByCode.get(zone);
+  // The checkpoint zone's bundle: the issuer's own unless a federated check says otherwise.
+  const zoneBundle = checkpointBundle ?? bundle;
+  const checkpoint = zoneBundle.zonesByCode.get(zone);
   const refused = checkIssuer(claims, signer, bundle, t, extra)
-    ?? checkRestriction(checkpoint, bundle, t, deviceNow, floor, skew, extra)
+    ?? checkRestriction(checkpoint, zoneBundle, t, deviceNow, floor, skew, extra)
     ?? checkValidity(claims, bundle, t, skew, extra);
   if (refused) return refused;
 
-  if (!checkpoint) return verdict('UNKNOWN_ZONE', `zone ${JSON.stringify(zone)} is not in bundle ${content.seq}`, t, extra);
+  if (!checkpoint) {
+    const where = zoneBundle === bundle ? `${content.seq}` : `${zoneBundle.content.iss} ${zoneBundle.content.seq}`;
+    return verdict('UNKNOWN_ZONE', `zone ${JSON.stringify(zone)} is not in bundle ${where}`, t, extra);
+  }
   extra.zone = checkpoint;
+  if (zoneBundle !== bundle) {
+    // Zone refs are per authority: a pass never covers another authority's zone.
+    const detail = `pass issued by ${content.iss}; checkpoint zone belongs to ${zoneBundle.content.iss}`;
+    return verdict('WRONG_ZONE', detail, t, extra);
+  }
   if (!claims.zones.includes(checkpoint.ref)) return verdict('WRONG_ZONE', `pass is for zone refs [${claims.zones}]`, t, extra);
   const closure = checkpoint.closures.find((c) => c.start <= t && t < c.end);
   if (closure) return verdict('ZONE_CLOSED', closure.reason, t, extra);
@@ -223,11 +243,16 @@ async function verify(text, bundle, { zone, now, plate = null, lastSeen = null, 
   if (add(deviceNow, skew) < floor) {
     return verdict('CLOCK_SUSPECT', `device clock is ${add(floor, -deviceNow)} s behind`, t, extra);
   }
-  return checkHours(checkpoint, claims, bundle, t, extra) ?? verdict('VALID', '', t, extra);
+  return checkHours(checkpoint, claims, zoneBundle, t, extra) ?? verdict('VALID', '', t, extra);
 }
 
 /**
  * Check a pass text at checkpoint `zone` (its code) at device time `now`.
+ *
+ * `checkpointBundle` is the bundle the checkpoint zone belongs to (default: `bundle`, the issuer's):
+ * the zone is looked up there and the NOT_RESTRICTED step uses its freshness and holidays; when it
+ * is another authority's bundle, a pass that passes the revocation and validity steps is
+ * WRONG_ZONE. verifyFederated (federation.js) picks both bundles from a TrustSet.
  *
  * `lastSeen` is the latest time this device has already observed (its previous scan); with the
  * bundle's issued_at it bounds "now" from below, so turning the clock back cannot revive an
@@ -235,7 +260,8 @@ async function verify(text, bundle, { zone, now, plate = null, lastSeen = null, 
  * @param {string} text the scanned pass text ('CQ1:…')
  * @param {import('./bundle.js').TrustBundle} bundle an opened trust bundle
  * @param {{zone: string, now: number|Date, plate?: string|null, lastSeen?: number|null,
- *   skew?: number}} options `now` and `lastSeen` in UTC epoch seconds
+ *   skew?: number, checkpointBundle?: import('./bundle.js').TrustBundle|null}} options `now` and
+ *   `lastSeen` in UTC epoch seconds
  * @returns {Promise<{status: string, reason: string, detail: string, claims: object|null,
  *   zone: object|null, kid: string|null, checkedAt: number}>}
  */

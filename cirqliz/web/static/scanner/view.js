@@ -186,3 +186,79 @@ export function formatDuration(seconds, labels) {
   if (s < 48 * 3600) return fill(labels.durationHours, { n: Math.round(s / 3600) });
   return fill(labels.durationDays, { n: Math.round(s / 86400) });
 }
+
+// ---- several authorities (issue 19) ------------------------------------------------------------
+
+/** The checkpoint reference of a zone: 'CODE' for the home authority's, 'ISS/CODE' for a partner's. */
+export function zoneRef(iss, code, homeIss) {
+  return !iss || iss === homeIss ? code : `${iss}/${code}`;
+}
+
+/**
+ * The authorities of a trust set, home first then partners in the set's order:
+ * [{iss, name, bundle, home}] (`name`: the bundle's own name, else the home bundle's partner
+ * entry, else `homeName` for the home authority, else the code).
+ */
+export function authoritiesOf(trust, homeName = '') {
+  if (!trust?.home) return [];
+  const entries = new Map((trust.home.content.partners ?? []).map((p) => [p.iss, p]));
+  const nameOf = (bundle, fallback) => bundle.content.name || fallback || bundle.iss;
+  const out = [{ iss: trust.home.iss, name: nameOf(trust.home, homeName), bundle: trust.home, home: true }];
+  for (const [iss, bundle] of trust.partners ?? []) {
+    out.push({ iss, name: nameOf(bundle, entries.get(iss)?.name), bundle, home: false });
+  }
+  return out;
+}
+
+/**
+ * The checkpoint a reference names in a trust set: {iss, name, bundle, zone, ref} or null
+ * ('CODE' and 'HOME/CODE' are the home authority's zone CODE; 'ISS/CODE' partner ISS's).
+ */
+export function resolveZone(trust, ref, homeName = '') {
+  if (!trust?.home || !ref) return null;
+  const cut = ref.indexOf('/');
+  const iss = cut < 0 ? trust.home.iss : ref.slice(0, cut);
+  const code = cut < 0 ? ref : ref.slice(cut + 1);
+  const authority = authoritiesOf(trust, homeName).find((a) => a.iss === iss);
+  const zone = authority?.bundle.zone(code) ?? null;
+  if (!zone) return null;
+  return { iss, name: authority.name, bundle: authority.bundle, zone, ref: zoneRef(iss, code, trust.home.iss) };
+}
+
+/** The zone choice grouped by authority: [{iss, name, zones: [{ref, zone}]}], home first. */
+export function zoneGroups(trust, homeName = '') {
+  return authoritiesOf(trust, homeName).map(({ iss, name, bundle }) => ({
+    iss, name, zones: bundle.content.zones.map((zone) => ({ ref: zoneRef(iss, zone.code, trust.home.iss), zone })),
+  }));
+}
+
+/**
+ * One authority's data in the bundle line: {name, seq, stale, age, text} with `text` like
+ * 'Métropole de Lyon : n° 4, il y a 1 h' (labels.authorityData), the age replaced by labels.stale
+ * once the bundle is older than its max_age.
+ */
+export function authorityStatus({ name, bundle }, now, labels) {
+  const { issuedAt, maxAge, seq } = bundle.content;
+  const issued = Number(issuedAt);
+  const stale = now > issued + Number(maxAge);
+  const age = stale ? labels.stale : formatAge(now - issued, labels);
+  return { name, seq, stale, age, text: fill(labels.authorityData, { name, seq, age }) };
+}
+
+// French defaults of the bundle refusal reasons (the page gives them translated).
+const REFUSAL_REASONS = {
+  bundle_rollback: 'numéro plus ancien que celui détenu (retour en arrière)',
+  bundle_seq_conflict: 'même numéro que celui détenu mais contenu différent',
+  bundle_bad_signature: 'signature invalide',
+  bundle_unknown_root: "non signé par la clé racine attendue",
+  bundle_wrong_issuer: 'émis par une autre autorité',
+  bundle_malformed: 'illisible',
+  bundle_delta_base: 'mise à jour sans base connue',
+  other: 'erreur {code}',
+};
+
+/** A bundle refusal code in words ('signature invalide'). */
+export function refusalReason(code, labels = {}) {
+  const reasons = { ...REFUSAL_REASONS, ...(labels.refusalReasons ?? {}) };
+  return fill(reasons[code] ?? reasons.other, { code });
+}
