@@ -917,7 +917,7 @@ def _add_onboarding_commands(sub: argparse._SubParsersAction) -> None:
         "create", help="créer une autorité, ses clés, son premier paquet de confiance et inviter son administrateur",
         description="Crée l'autorité (code = émetteur des laissez-passer et dossier des clés), ses clés "
                     "sous $CIRQLIZ_KEYS_DIR/CODE, publie son premier paquet de confiance et invite son "
-                    "administrateur (rôles authority_admin et reviewer).")
+                    "administrateur (rôles administrateur de l'autorité et instructeur).")
     create.add_argument("code", type=_typed(ob.parse_authority_code),
                         help="code court : 2 à 32 lettres sans accent, chiffres, - ou _ (gardé en minuscules)")
     create.add_argument("--name", required=True, type=_typed(ob.parse_authority_name), metavar="NOM",

@@ -162,10 +162,13 @@ def _home(page: Any) -> None:
     page.wait_for_selector("#home:not([hidden])")
 
 
+DOC_SHOTS = {"federation-home-390.png", "federation-verdict-metro-390.png", "federation-refused-1280.png"}
+
+
 def _shot(page: Any, name: str, screenshots: Path) -> None:
     """The test's screenshot; with CIRQLIZ_UPDATE_DOC_SCREENSHOTS=1 also the guide's (docs/partenaires.md)."""
     png = page.screenshot(path=str(screenshots / name), full_page=True)
-    if update_doc_screenshots():
+    if update_doc_screenshots() and name in DOC_SHOTS:
         write_doc_image(png, DOC_IMAGES / name.replace("federation-", "agent-partenaires-"))
 
 

@@ -275,6 +275,11 @@ def test_checks_carry_the_pass_issuer_and_a_partner_zone(client: TestClient, web
     assert rows["00000000000000B2"].zone_id == rows["00000000000000B3"].zone_id
     assert (rows["00000000000000B3"].issuer, rows["00000000000000B3"].zone_code) == (AUTHORITY_CODE, "PARIS-CENTRE")
     assert (rows["00000000000000B4"].issuer, rows["00000000000000B4"].zone_code) == (None, None)
+    # The authority's checks page shows the partner's zone and who issued the pass.
+    login(client, "admin")
+    page = client.get("/autorite/controles").text
+    assert "METRO/ZFE" in page and "émis par METRO" in page
+    assert f"émis par {AUTHORITY_CODE}" not in page  # its own passes need no mention
 
 
 def test_a_bad_issuer_or_zone_refuses_the_whole_upload_in_french(client: TestClient, web_world: WebWorld) -> None:
