@@ -757,7 +757,7 @@ async def check_list(
     clock_off = result if horloge else await q.list_checks(db, authority.id, **filters, clock_off_s=CLOCK_WARNING_S,
                                                            limit=1)
     return _render(request, "checks.html", result=result, zones=await q.authority_zones(db, authority.id),
-                   verdicts=VERDICTS, number=number,
+                   verdicts=VERDICTS, number=number, home_code=authority.code,
                    filters={"verdict": verdict, "zone": zone, "serial": serial, "horloge": horloge},
                    verdict_label=status_label, reason_label=reason_label, clock_off=clock_off,
                    clock_warning_min=CLOCK_WARNING_S // 60, clock_is_off=clock_is_off, clock_text=clock_offset_text)
