@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, literal, update
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, make_transient_to_detached
@@ -61,7 +61,7 @@ from cirqliz.domain.passes import PassStatus, new_serial, pass_days, serial_hex
 from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.windows import TimeWindow
 from cirqliz.domain.zones import ReviewMode, ZoneStatus
-from cirqliz.issuance.audit import record_change, record_changes
+from cirqliz.issuance.audit import head_columns, note_head, record_change, record_changes
 from cirqliz.issuance.documents import DocumentStore
 from cirqliz.issuance.lookup import get_or_raise
 from cirqliz.issuance.mail import plate_display
@@ -587,20 +587,159 @@ async def approve_application(
     # No autoflush: the session holds nothing to write (the transition, passes and zones are plain
     # INSERTs, the audit records plain rows inserted in one statement at commit).
     with session.no_autoflush:
-        # Only a submitted application is approved: the status UPDATE returns the row (not read first).
-        app, step = await _apply(session, application_id=application_id,
-                                 action=ApplicationAction.APPROVE, actor_id=reviewer_id,
-                                 reason=reason, clock=clock, from_status=ApplicationStatus.SUBMITTED)
-        # Zones with their rules and issuer, and locked vehicles, are read once, for the check and
-        # for the passes.
-        zones, rules, issuer = await _zones_rules_issuer(session, app)
-        vehicles = await application_vehicles(session, app.id, lock=True)
+        read = await _approval_read(session, application_id) if dialect_of(session) == "sqlite" else None
+        if read is not None:
+            app, zones, rules, issuer, vehicles, latest = read
+            step = await _approve_read(session, app, latest, actor_id=reviewer_id, reason=reason, clock=clock)
+        else:
+            # Only a submitted application is approved: the status UPDATE returns the row (not read first).
+            app, step = await _apply(session, application_id=application_id,
+                                     action=ApplicationAction.APPROVE, actor_id=reviewer_id,
+                                     reason=reason, clock=clock, from_status=ApplicationStatus.SUBMITTED)
+            # Zones with their rules and issuer, and locked vehicles, are read once, for the check and
+            # for the passes.
+            zones, rules, issuer, vehicles = await _locked_vehicles_zones(session, app)
         await _check_eligible(session, app, zones=zones, vehicles=vehicles, rules=rules)
         windows = tuple(window_from_json(w) for w in app.windows)
         return await _issue_passes(
             session, app=app, vehicles=vehicles, zones=zones, windows=windows, issuer=issuer,
             signer=signer, issued_by=reviewer_id, at=step.at, serial_source=serial_source,
         )
+
+
+async def _approval_read(
+    session: AsyncSession, application_id: uuid.UUID
+) -> tuple[Application, list[Zone], dict[uuid.UUID, list[AccessRuleSpec]], str, list[Vehicle],
+           datetime | None] | None:
+    """SQLite: everything an approval reads, in one statement — the application, its last transition's
+    time, its vehicles (by id), zones (by ref) with their rules (in order) and issuer, and the audit
+    chain's head (noted for the commit, see `note_head`). Rows already in the session are refreshed
+    from the database, so only when the session holds no change to write (none is lost). None when
+    the general path must run: the session holds changes, the application is missing, not submitted,
+    or without a vehicle or a zone (that path reports each case). Sound because a SQLite write
+    transaction is the only writer from its first write on, and the status UPDATE that follows
+    still requires 'submitted'."""
+    sync = session.sync_session
+    if sync.identity_map.check_modified() or sync.new or sync.deleted:
+        return None
+    rows = (await session.exec(_APPROVAL_READ, params={"application_id": application_id},
+                               execution_options=_REFRESH)).all()
+    if not rows or rows[0][0].status != ApplicationStatus.SUBMITTED.value:
+        return None
+    app, latest, head_seq, head_hash = rows[0][:4]
+    vehicles: dict[uuid.UUID, Vehicle] = {}
+    zones: dict[uuid.UUID, Zone] = {}
+    rules: dict[uuid.UUID, list[AccessRuleSpec]] = {}
+    issuer = ""
+    for _app, _latest, _seq, _hash, vehicle, zone, rule, code in rows:
+        vehicles.setdefault(vehicle.id, vehicle)
+        if zone is None:
+            continue
+        zones.setdefault(zone.id, zone)
+        found = rules.setdefault(zone.id, [])
+        if rule is not None:
+            found.append(rule_spec(rule))
+        issuer = code
+    if not zones or not issuer:
+        return None
+    note_head(session, head_seq, head_hash)
+    return app, list(zones.values()), rules, issuer, list(vehicles.values()), latest
+
+
+async def _approve_read(
+    session: AsyncSession, app: Application, latest: datetime | None, *, actor_id: uuid.UUID | None,
+    reason: str | None, clock: Clock,
+) -> ApplicationTransition:
+    """The approval's status change for an application read by `_approval_read` (UPDATE … WHERE
+    status = 'submitted', its transition and audit record), as `_apply` does."""
+    now = clock.now()
+    step = transition(ApplicationStatus.SUBMITTED, ApplicationAction.APPROVE, actor_id=actor_id, reason=reason,
+                      at=now)
+    values = {"status": step.to_status.value, "updated_at": now, "decided_at": now, "decided_by_id": actor_id,
+              "decision_reason": step.reason}
+    connection = await session.connection()
+    result = await connection.execute(_APPROVE_UPDATE, {"app_id": app.id, "from_status": step.from_status.value}
+                                      | {f"v_{name}": value for name, value in values.items()})
+    if result.rowcount != 1:
+        await session.refresh(app)
+        next_status(app.status, ApplicationAction.APPROVE)  # raises the precise TransitionError
+        raise TransitionError(f"la demande a changé d'état pendant l'opération ({app.status})",
+                              code="concurrent_transition")
+    for name, value in values.items():  # what the UPDATE wrote, without reading the row back
+        set_committed_value(app, name, value)
+    await _record_transition(session, app, step, latest)
+    return step
+
+
+async def _locked_vehicles_zones(
+    session: AsyncSession, app: Application
+) -> tuple[list[Zone], dict[uuid.UUID, list[AccessRuleSpec]], str, list[Vehicle]]:
+    """An application's zones (by ref) with their rules and issuer, and its vehicles (by id) locked FOR
+    UPDATE, in one statement (two when it has no zone or vehicle)."""
+    rows = (await session.exec(_VEHICLES_ZONES_LOCKED, params={"application_id": app.id})).all()
+    vehicles: dict[uuid.UUID, Vehicle] = {}
+    zones: dict[uuid.UUID, Zone] = {}
+    rules: dict[uuid.UUID, list[AccessRuleSpec]] = {}
+    issuer = ""
+    for vehicle, zone, rule, code in rows:
+        vehicles.setdefault(vehicle.id, vehicle)
+        if zone is not None:
+            zones.setdefault(zone.id, zone)
+            found = rules.setdefault(zone.id, [])
+            if rule is not None:
+                found.append(rule_spec(rule))
+            issuer = code
+    if not zones or not issuer:
+        zone_list, rules, issuer = await _zones_rules_issuer(session, app)
+        return zone_list, rules, issuer, list(vehicles.values())
+    return list(zones.values()), rules, issuer, list(vehicles.values())
+
+
+def _first_vehicle() -> Any:
+    return (select(ApplicationVehicle.vehicle_id)
+            .where(col(ApplicationVehicle.application_id) == bindparam("application_id"))
+            .order_by(col(ApplicationVehicle.vehicle_id)).limit(1).scalar_subquery())
+
+
+# One row per vehicle, and the zones × rules joined to the first vehicle's row only (rows: vehicles +
+# zones × rules − 1 at most, never their product).
+_HEAD_SEQ, _HEAD_HASH = head_columns()
+_APPROVAL_READ = (
+    select(Application, _latest_transition(bindparam("application_id")), _HEAD_SEQ, _HEAD_HASH, Vehicle, Zone,
+           AccessRule, Organisation.code)
+    .join(ApplicationVehicle, col(ApplicationVehicle.application_id) == Application.id)
+    .join(Vehicle, col(Vehicle.id) == ApplicationVehicle.vehicle_id)
+    .outerjoin(ApplicationZone, and_(col(ApplicationZone.application_id) == Application.id,
+                                     col(ApplicationVehicle.vehicle_id) == _first_vehicle()))
+    .outerjoin(Zone, col(Zone.id) == ApplicationZone.zone_id)
+    .outerjoin(Organisation, col(Organisation.id) == Zone.authority_id)
+    .outerjoin(AccessRule, col(AccessRule.zone_id) == Zone.id)
+    .where(col(Application.id) == bindparam("application_id"))
+    .order_by(col(Vehicle.id), col(Zone.ref), col(AccessRule.position))
+)
+# As _APPROVAL_READ without the application (already returned by its status UPDATE), vehicles locked.
+_VEHICLES_ZONES_LOCKED = (
+    select(Vehicle, Zone, AccessRule, Organisation.code)
+    .select_from(ApplicationVehicle)
+    .join(Vehicle, col(Vehicle.id) == ApplicationVehicle.vehicle_id)
+    .outerjoin(ApplicationZone, and_(col(ApplicationZone.application_id) == ApplicationVehicle.application_id,
+                                     col(ApplicationVehicle.vehicle_id) == _first_vehicle()))
+    .outerjoin(Zone, col(Zone.id) == ApplicationZone.zone_id)
+    .outerjoin(Organisation, col(Organisation.id) == Zone.authority_id)
+    .outerjoin(AccessRule, col(AccessRule.zone_id) == Zone.id)
+    .where(col(ApplicationVehicle.application_id) == bindparam("application_id"))
+    .order_by(col(Vehicle.id), col(Zone.ref), col(AccessRule.position))
+    .with_for_update(of=Vehicle)
+)
+_REFRESH = {"populate_existing": True}
+_APPROVE_NAMES = ("status", "updated_at", "decided_at", "decided_by_id", "decision_reason")
+_APPROVE_UPDATE = (
+    update(Application.__table__)  # type: ignore[attr-defined]
+    .where(Application.__table__.c.id == bindparam("app_id"),  # type: ignore[attr-defined]
+           Application.__table__.c.status == bindparam("from_status"))  # type: ignore[attr-defined]
+    .values({name: bindparam(f"v_{name}", type_=Application.__table__.c[name].type)  # type: ignore[attr-defined]
+             for name in _APPROVE_NAMES})
+)
 
 
 def insert_ignoring_serial_conflict(dialect: str, table: Any) -> Any:
@@ -615,10 +754,25 @@ _PASS_INSERTS: dict[str, Any] = {}
 
 def _pass_insert(dialect: str) -> Any:
     # Built once per dialect so its compiled form is cached (a statement per call compiles each time).
+    # SQLite: no RETURNING, the row count tells whether every row went in (one fetch less).
     if dialect not in _PASS_INSERTS:
         table = AccessPass.__table__  # type: ignore[attr-defined]
-        _PASS_INSERTS[dialect] = insert_ignoring_serial_conflict(dialect, table).returning(table.c.id)
+        statement = insert_ignoring_serial_conflict(dialect, table)
+        _PASS_INSERTS[dialect] = statement if dialect == "sqlite" else statement.returning(table.c.id)
     return _PASS_INSERTS[dialect]
+
+
+async def _inserted_ids(connection: Any, statement: Any, rows: list[dict[str, Any]], dialect: str) -> set[uuid.UUID]:
+    """The ids of `rows` the serial-conflict-ignoring INSERT stored."""
+    result = await connection.execute(statement, rows)
+    if dialect != "sqlite":
+        return set(result.scalars())
+    if result.rowcount == len(rows):
+        return {values["id"] for values in rows}
+    table = AccessPass.__table__  # type: ignore[attr-defined]
+    ids = [values["id"] for values in rows]
+    found = await connection.execute(select(table.c.id).where(table.c.id.in_(ids)))
+    return set(found.scalars())
 
 
 def dialect_of(session: AsyncSession) -> str:
@@ -676,7 +830,8 @@ async def issue_passes(
     it, without a savepoint, then drawn and signed again), their zones with one more; the audit
     records are added to the session (chained and written with the commit). The stored values, in
     order."""
-    statement = _pass_insert(dialect_of(session))
+    dialect = dialect_of(session)
+    statement = _pass_insert(dialect)
     connection = await session.connection()
     waiting = list(enumerate(orders))
     stored: dict[int, dict[str, Any]] = {}
@@ -684,7 +839,7 @@ async def issue_passes(
         batch = [(position, _signed_values(order, issuer=issuer, signer=signer, issued_by=issued_by, at=at,
                                            serial=serial_source()))
                  for position, order in waiting]
-        inserted = set((await connection.execute(statement, [values for _p, values in batch])).scalars())
+        inserted = await _inserted_ids(connection, statement, [values for _p, values in batch], dialect)
         stored |= {position: values for position, values in batch if values["id"] in inserted}
         waiting = [(position, orders[position]) for position, values in batch if values["id"] not in inserted]
         if not waiting:

@@ -102,6 +102,7 @@ AUDIT_LOCK_ID = 0x4351_0100  # pg_advisory_xact_lock key ("CQ" + 0x100; jobs use
 GENESIS = "0" * 64
 _PENDING = "cirqliz.audit.pending"  # session.info key: records of this transaction not yet chained
 _COMMITTING = "cirqliz.audit.committing"  # (entity, action) counts, for the metrics once committed
+_HEAD = "cirqliz.audit.head"  # SQLite: the chain head (seq, hash) already read in this write transaction
 VERIFY_BATCH = 2000
 
 
@@ -141,6 +142,28 @@ def _head_statement() -> Any:
             .order_by(col(AuditRecord.seq).desc()).limit(1))
 
 
+def head_columns() -> tuple[Any, Any]:
+    """The chain head's seq and hash as two scalar subqueries (NULL when the chain is empty), to be
+    read by a statement the use case runs anyway; see `note_head`."""
+    head = _head_statement().subquery()
+    return select(head.c.seq).scalar_subquery(), select(head.c.hash).scalar_subquery()
+
+
+def note_head(session: AsyncSession, seq: int | None, digest: str | None) -> None:
+    """SQLite only: the chain head read (with `head_columns`) by a statement of this transaction
+    that wrote, or will write before the commit, so the commit's chaining need not read it again.
+    Sound on SQLite alone: a transaction that writes is the only writer from its first write until
+    it commits, and a read made before that write belongs to a snapshot the write would refuse
+    (SQLITE_BUSY_SNAPSHOT) had another writer committed since; the chain only grows at commit."""
+    if dialect_name(session.sync_session) == "sqlite":
+        session.info[_HEAD] = (int(seq), str(digest)) if seq is not None else (0, GENESIS)
+
+
+def dialect_name(session: Session) -> str:
+    """The dialect name of the session's bind."""
+    return session.get_bind().dialect.name
+
+
 @event.listens_for(Session, "before_commit")
 def _chain_pending(session: Session) -> None:
     """Give this transaction's records their seq and hashes, right before it commits."""
@@ -163,8 +186,12 @@ def _chain_pending(session: Session) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_ID})
-    head = connection.execute(_head_statement()).first()
-    seq, prev = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
+    noted = session.info.pop(_HEAD, None)
+    if noted is not None and connection.dialect.name == "sqlite":
+        seq, prev = noted  # read earlier in this write transaction (note_head)
+    else:
+        head = connection.execute(_head_statement()).first()
+        seq, prev = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
     counts: dict[tuple[str, str], int] = {}
     rows = []
     for record in records:
@@ -200,6 +227,7 @@ def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
         session.info.pop(_COMMITTING, None)
+        session.info.pop(_HEAD, None)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, time
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -135,20 +136,53 @@ def restriction_schedule(zone: Any, periods: list[ZoneSchedule], now: datetime |
     return tuple(dict.fromkeys(both)) or (TimeWindow(ALL_DAYS, 0, 1, dated[0].first_day, dated[0].first_day),)
 
 
+ZONES_KEPT = 20_000
+"""Bundle zones kept per process, by everything they are made from (see bundle_zones)."""
+_zones_kept: OrderedDict[tuple[Any, ...], BundleZone] = OrderedDict()
+
+
+def _json_text(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _bundle_zone(zone: Any, rule_texts: tuple[str | None, ...], periods: list[ZoneSchedule],
+                 closures: tuple[Closure, ...], digest: bytes, now: datetime | None) -> BundleZone:
+    """The zone as the bundle carries it, from its row (JSON columns as text), its rules' windows
+    (as text), its dated periods and closures."""
+    zone_rules = [_json_text(t) for t in rule_texts]
+    # A rule without windows admits pass holders at any time: then the zone has no limit.
+    windows: list = []
+    if zone_rules and all(zone_rules):
+        windows = [window_from_json(w) for rule_windows in zone_rules for w in rule_windows]
+    text = zone.geometry_text
+    restricted = SimpleNamespace(restriction_windows=_json_text(zone.restriction_text), time_zone=zone.time_zone)
+    return BundleZone(
+        ref=zone.ref, code=zone.code, name=zone.name, kind=zone.kind, tz=zone.time_zone,
+        windows=tuple(dict.fromkeys(windows)),
+        restriction=restriction_schedule(restricted, periods, now),
+        valid_from=_local_epoch(zone.starts_on, zone.time_zone) if zone.starts_on else None,
+        valid_until=_local_epoch(zone.ends_on, zone.time_zone, end=True) if zone.ends_on else None,
+        closures=closures,
+        geometry=_cached_geometry(zone.id, zone.data_version, digest, lambda t=text: json.loads(t)),
+    )
+
+
 async def bundle_zones(
     session: AsyncSession, authority_id: uuid.UUID, *, now: datetime | None = None
 ) -> list[BundleZone]:
     """The authority's published zones as the bundle carries them (closures ending after `now`).
 
     A constant number of queries whatever the number of zones (issue 18), and little work per zone
-    that did not change: plain rows instead of ORM objects, and each outline read as the stored
-    text, digested, and decoded from JSON only when its simplified form is not kept already.
+    that did not change: plain rows instead of ORM objects, JSON columns read as their stored text,
+    and a zone whose row, outline digest, rules' windows and closures are the same as at an earlier
+    call (and that has no dated period, which depends on `now`) is that call's BundleZone object,
+    not a new one: nothing decoded, and its bundle encoding is kept (cirqliz.passcode.bundle).
     """
     published = (Zone.authority_id == authority_id, col(Zone.status).in_(PUBLISHED_STATUSES))
     zones = (await session.exec(
         select(Zone.id, Zone.ref, Zone.code, Zone.name, Zone.kind, Zone.time_zone,  # type: ignore[call-overload]
-               Zone.restriction_windows, Zone.starts_on, Zone.ends_on, Zone.data_version,
-               cast(col(Zone.geometry), Text).label("geometry_text"))
+               cast(col(Zone.restriction_windows), Text).label("restriction_text"), Zone.starts_on, Zone.ends_on,
+               Zone.data_version, cast(col(Zone.geometry), Text).label("geometry_text"))
         .where(*published).order_by(Zone.ref)
     )).all()
     # The other tables are read through a subquery, not a list of every zone id as bound parameters
@@ -156,11 +190,14 @@ async def bundle_zones(
     # the published ones, so a status changed by another transaction meanwhile leaves no listed zone
     # without its rules.
     ids = select(Zone.id).where(Zone.authority_id == authority_id)
-    rules: dict[uuid.UUID, list[Any]] = {}
+    rules: dict[uuid.UUID, list[str | None]] = {}
     periods: dict[uuid.UUID, list[ZoneSchedule]] = {}
     if zones:
-        found = await session.exec(select(AccessRule.zone_id, AccessRule.windows)  # type: ignore[call-overload]
-                                   .where(col(AccessRule.zone_id).in_(ids)))
+        found = await session.exec(select(AccessRule.zone_id,  # type: ignore[call-overload]
+                                          cast(col(AccessRule.windows), Text))
+                                   .where(col(AccessRule.zone_id).in_(ids))
+                                   # a stable order: the same rules always give the same bundle
+                                   .order_by(col(AccessRule.position), col(AccessRule.id)))
         for zone_id, rule_windows in found.all():
             rules.setdefault(zone_id, []).append(rule_windows)
         for period in (await session.exec(select(ZoneSchedule).where(col(ZoneSchedule.zone_id).in_(ids))
@@ -169,34 +206,38 @@ async def bundle_zones(
     closures = await _closures(session, ids, now) if zones else {}
     out = []
     for zone in zones:
-        zone_rules = rules.get(zone.id, [])
-        # A rule without windows admits pass holders at any time: then the zone has no limit.
-        windows: list = []
-        if zone_rules and all(zone_rules):
-            windows = [window_from_json(w) for rule_windows in zone_rules for w in rule_windows]
-        text = zone.geometry_text
-        out.append(BundleZone(
-            ref=zone.ref, code=zone.code, name=zone.name, kind=zone.kind, tz=zone.time_zone,
-            windows=tuple(dict.fromkeys(windows)),
-            restriction=restriction_schedule(zone, periods.get(zone.id, []), now),
-            valid_from=_local_epoch(zone.starts_on, zone.time_zone) if zone.starts_on else None,
-            valid_until=_local_epoch(zone.ends_on, zone.time_zone, end=True) if zone.ends_on else None,
-            closures=closures.get(zone.id, ()),
-            geometry=_cached_geometry(zone.id, zone.data_version, _digest(text), lambda t=text: json.loads(t)),
-        ))
+        rule_texts = tuple(rules.get(zone.id, ()))
+        zone_closures = closures.get(zone.id, ())
+        digest = _digest(zone.geometry_text)
+        zone_periods = periods.get(zone.id)
+        if zone_periods:  # what the bundle says of them depends on `now`: made each time
+            out.append(_bundle_zone(zone, rule_texts, zone_periods, zone_closures, digest, now))
+            continue
+        key = (zone.id, zone.ref, zone.code, zone.name, zone.kind, zone.time_zone, zone.restriction_text,
+               zone.starts_on, zone.ends_on, zone.data_version, digest, rule_texts, zone_closures)
+        kept = _zones_kept.get(key)
+        if kept is None:
+            kept = _zones_kept[key] = _bundle_zone(zone, rule_texts, [], zone_closures, digest, now)
+            while len(_zones_kept) > ZONES_KEPT:
+                _zones_kept.popitem(last=False)
+        else:
+            _zones_kept.move_to_end(key)
+        out.append(kept)
     return out
 
 
 async def revoked_serials(session: AsyncSession, authority_id: uuid.UUID, *, now: datetime) -> list[bytes]:
-    """Serials of revoked or suspended passes that have not expired yet."""
-    rows = (await session.exec(
-        select(AccessPass.serial).where(
+    """Serials of revoked or suspended passes that have not expired yet (in no particular order).
+
+    Read as one comma-separated text, not a row per pass (issue 18: thousands of them at city scale)."""
+    joined = (await session.exec(
+        select(func.aggregate_strings(AccessPass.serial, ",")).where(  # type: ignore[call-overload]
             AccessPass.authority_id == authority_id,
             col(AccessPass.status).in_((PassStatus.REVOKED.value, PassStatus.SUSPENDED.value)),
             AccessPass.expires_at > now,
         )
-    )).all()
-    return [bytes.fromhex(serial) for serial in rows]
+    )).one()
+    return [bytes.fromhex(serial) for serial in joined.split(",")] if joined else []
 
 
 async def publish_bundle(

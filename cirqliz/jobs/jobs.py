@@ -400,6 +400,9 @@ async def _publish(ctx: JobContext) -> JobOutcome:
             _data, content = await publish_bundle(ctx.session, authority_id=authority.id, keystore=keystore,
                                                   clock=ctx.clock, zones=zones, serials=serials)
             published.append(f"{authority.code} n° {content.seq}")
+            written = _stamp(keystore)
+            if written is not None:  # the file just written: its content is known, no need to decode it again
+                _latest_contents[str(keystore.path)] = (written, content)
         stamp = _stamp(keystore)
         _remember_after_commit(ctx.session, key, None if stamp is None or changes is None else
                                _Seen(stamp, changes, authority.code, authority.name, now))

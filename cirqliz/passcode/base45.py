@@ -36,8 +36,8 @@ def b45decode(text: str) -> bytes:
     except UnicodeEncodeError:
         raise MalformedError("Base45 : caractère non ASCII", code="bad_base45") from None
     values = raw.translate(_VALUES)
-    if b"\xff" in values:
-        pos = values.index(b"\xff")
+    if 0xFF in values:  # an int operand is a plain memchr, several times faster than b"\xff"
+        pos = values.index(0xFF)
         raise MalformedError(
             f"Base45 : le caractère {text[pos]!r} en position {pos} n'est pas dans l'alphabet",
             code="bad_base45",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -18,7 +19,7 @@ from typing import Any
 
 from cirqliz.domain.errors import WindowError
 from cirqliz.domain.windows import TimeWindow, day_from_number, day_number, zone_info
-from cirqliz.passcode.cbor import dumps_deterministic, loads_deterministic
+from cirqliz.passcode.cbor import Encoded, array_head, dumps_deterministic, loads_deterministic
 from cirqliz.passcode.cose import decode_sign1, sign1, verify_sign1
 from cirqliz.passcode.errors import BundleError, MalformedError, SchemeError
 from cirqliz.passcode.keys import Algorithm, SigningKey, VerifyKey, algorithm_from_label
@@ -191,6 +192,41 @@ def _zone_out(z: BundleZone) -> dict[int, Any]:
     return out
 
 
+ZONE_ITEMS_KEPT = 20_000
+"""Encoded zones kept per process (a few KB each): a zone object encoded once, not at every bundle."""
+_zone_items: OrderedDict[int, tuple[BundleZone, bytes]] = OrderedDict()
+
+
+def _zone_item(z: BundleZone) -> bytes:
+    """The zone's deterministic CBOR item, the same bytes as encoding `_zone_out(z)`.
+
+    Kept per zone object (issue 18: the publisher hands the same BundleZone objects for the zones
+    that did not change, cirqliz.issuance.publication), and only for a zone made of immutable
+    parts (hashable: no list inside), so the kept bytes cannot go stale; the entry holds the object,
+    so its id is not reused while kept."""
+    key = id(z)
+    found = _zone_items.get(key)
+    if found is not None and found[0] is z:
+        _zone_items.move_to_end(key)
+        return found[1]
+    data = dumps_deterministic(_zone_out(z))
+    try:
+        hash(z)
+    except TypeError:  # a list somewhere in the zone: encoded each time
+        return data
+    _zone_items[key] = (z, data)
+    _zone_items.move_to_end(key)
+    while len(_zone_items) > ZONE_ITEMS_KEPT:
+        _zone_items.popitem(last=False)
+    return data
+
+
+def _zones_out(zones: Iterable[BundleZone]) -> Encoded:
+    """A CBOR array of the zones' items, as `[_zone_out(z) for z in zones]` encodes, from the kept items."""
+    items = [_zone_item(z) for z in zones]
+    return Encoded(array_head(len(items)) + b"".join(items))
+
+
 def _key_out(k: BundleKey) -> dict[int, Any]:
     out: dict[int, Any] = {K_KID: k.kid, K_ALG: int(k.alg), K_SPKI: k.spki, K_NOT_BEFORE: k.not_before}
     if k.not_after is not None:
@@ -229,7 +265,7 @@ def encode_full(content: BundleContent) -> bytes:
     """Deterministic CBOR payload of a full bundle."""
     out = _common_out(content, FULL)
     out[B_REVOKED] = content.revoked
-    out[B_ZONES] = [_zone_out(z) for z in sorted(content.zones, key=lambda z: z.ref)]
+    out[B_ZONES] = _zones_out(sorted(content.zones, key=lambda z: z.ref))
     if content.partners:  # absent = no partners: bundles without partners keep their bytes
         out[B_PARTNERS] = _partners_out(content.partners)
     return dumps_deterministic(out)
@@ -246,9 +282,7 @@ def encode_delta(base: BundleContent, new: BundleContent) -> bytes:
     out[B_BASE_SEQ] = base.seq
     out[B_REVOKED_ADDED] = sorted_revocations(new_set - old_set)
     out[B_REVOKED_REMOVED] = sorted_revocations(old_set - new_set)
-    out[B_ZONES_CHANGED] = [
-        _zone_out(z) for ref, z in sorted(new_zones.items()) if old_zones.get(ref) != z
-    ]
+    out[B_ZONES_CHANGED] = _zones_out(z for ref, z in sorted(new_zones.items()) if old_zones.get(ref) != z)
     out[B_ZONES_REMOVED] = sorted(set(old_zones) - set(new_zones))
     if _partners_out(base.partners) != _partners_out(new.partners):
         out[B_PARTNERS] = _partners_out(new.partners)  # the complete new list (empty: none left)

@@ -82,9 +82,40 @@ def _bytewise(obj: Any) -> Any:
     return obj
 
 
+class Encoded:
+    """A CBOR item already encoded deterministically (by `dumps_deterministic`, or `array_head`
+    followed by such items), which `dumps_deterministic` writes as it is: a part that did not change
+    is encoded once, not on every call (issue 18: a bundle's zones)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def _write_encoded(encoder: Any, value: Any) -> None:
+    if type(value) is Encoded:
+        encoder.write(value.data)
+        return
+    raise cbor2.CBOREncodeError(f"cannot encode type {type(value)}")
+
+
+def array_head(count: int) -> bytes:
+    """The head of a definite-length array of `count` items (shortest form, as cbor2 writes it)."""
+    if count < 0:
+        raise ValueError("longueur de tableau négative")
+    if count < 24:
+        return bytes((0x80 | count,))
+    for ai, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if count < 1 << (8 * size):
+            return bytes((0x80 | ai,)) + count.to_bytes(size, "big")
+    raise ValueError("tableau trop long")
+
+
 def dumps_deterministic(obj: Any) -> bytes:
-    """Encode with deterministic CBOR: map keys in bytewise order, shortest forms, no floats."""
-    return cbor2.dumps(_bytewise(obj))
+    """Encode with deterministic CBOR: map keys in bytewise order, shortest forms, no floats.
+    `Encoded` parts are written as they are (never as map keys)."""
+    return cbor2.dumps(_bytewise(obj), default=_write_encoded)
 
 
 class _Problem(Exception):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -167,11 +167,17 @@ def decode_claims(payload: bytes) -> PassClaims:
 # compares both paths on mutated passes.
 
 
-# PassClaims is a frozen dataclass: its generated __init__ sets each of its 11 fields through
-# object.__setattr__ by name, which costs as much as reading the claims. The fast path sets the
-# slots through their descriptors instead, having made the checks of __post_init__ as it read.
-(_SET_ISS, _SET_IAT, _SET_NBF, _SET_EXP, _SET_CTI, _SET_ZONES, _SET_PLATE, _SET_PURPOSE, _SET_WINDOWS,
- _SET_ZONE_DATA, _SET_VERSION) = (PassClaims.__dict__[f.name].__set__ for f in fields(PassClaims))
+class _ReadClaims:
+    """PassClaims's slots without the frozen __setattr__, for the fast path.
+
+    PassClaims's generated __init__ sets each of its 11 fields through object.__setattr__ by name,
+    which costs as much as reading the claims. The fast path stores the fields on this twin (same
+    slots, so the same memory layout), having made the checks of __post_init__ as it read, then
+    turns it into a PassClaims by __class__ assignment (CPython allows it between classes of
+    identical layout).
+    """
+
+    __slots__ = PassClaims.__slots__
 
 
 class _NotCommon(Exception):
@@ -192,13 +198,6 @@ def _pass_windows(flat: tuple[int, ...]) -> tuple[TimeWindow, ...] | None:
         return None
 
 
-# After iss: exp, nbf, iat as 4-byte integers (every time from 1970-01-01T18:12Z to 2106), cti as
-# bstr(8), then the profile's key -65537. Read with one struct call; the marker bytes are compared
-# with _MIDDLE_MARKERS (keys 4, 5, 6, 7 and their heads).
-_MIDDLE = struct.Struct(">BBIBBIBBIBB8s5s")
-_MIDDLE_MARKERS = (4, 0x1A, 5, 0x1A, 6, 0x1A, 7, 0x48, b"\x3a\x00\x01\x00\x00")
-
-
 def _uint_at(data: bytes, pos: int) -> tuple[int, int]:
     """An unsigned integer below 2^32 in its shortest form: (value, next position)."""
     head = data[pos]
@@ -216,15 +215,24 @@ def _uint_at(data: bytes, pos: int) -> tuple[int, int]:
 # One unsigned integer below 2^32 in its shortest form, as _uint_at reads it.
 _UINT = rb"(?:[\x00-\x17]|\x18[\x18-\xff]|\x19[\x01-\xff].|\x1a(?:[\x01-\xff].|\x00[\x01-\xff])..)"
 
-
-_UINTS_PATTERNS: list[re.Pattern[bytes] | None] = [None] * 256  # by item count, compiled when first needed
-
-
-def _uints_pattern(count: int) -> re.Pattern[bytes]:
-    pattern = _UINTS_PATTERNS[count]
-    if pattern is None:
-        pattern = _UINTS_PATTERNS[count] = re.compile(rb"%s{%d}" % (_UINT, count), re.DOTALL)
-    return pattern
+# Everything after iss, in one match: keys 4, 5, 6 with 4-byte times (every time from
+# 1970-01-01T18:12Z to 2106), key 7 with bstr(8), the profile's key -65537, then the profile:
+# map(5) or map(6) (group 1), key 0 with version 1, key 1 with the zones' head and items (group 2),
+# key 2 with the windows' head and items (group 3, absent in a map(5)), key 3 with the plate's text
+# head (4) and its characters (5), key 4 with the purpose, key 5 with the zone data version (6).
+# Unambiguous: an item run ends where a key and a head no item can start with follow (0x02 then
+# an array head, 0x03 then a text head), a plate where 0x04 follows. The heads' counts and the
+# plate's length are compared with what was matched afterwards.
+_AFTER_ISS = re.compile(
+    rb"\x04\x1a....\x05\x1a....\x06\x1a....\x07\x48.{8}\x3a\x00\x01\x00\x00"
+    rb"([\xa5\xa6])\x00\x01\x01"
+    rb"((?:[\x81-\x97]|\x98[\x18-\x20])" + _UINT + rb"+?)"
+    rb"(?:\x02((?:[\x83-\x97]|\x98[\x18-\x30])" + _UINT + rb"+?))?"
+    rb"\x03([\x61-\x77])((?:[A-Z]{1,3}:)?[A-Z0-9]{1,12})"
+    rb"\x04(" + _UINT + rb"\x05" + _UINT + rb")",
+    re.DOTALL,
+)
+_TIMES = struct.Struct(">2xI2xI2xI2x8s")  # exp, nbf, iat, cti between the marker bytes
 
 
 @lru_cache(maxsize=4096)
@@ -238,131 +246,117 @@ def _decode_uints(run: bytes) -> tuple[int, ...]:
     return tuple(values)
 
 
+def _counted(part: bytes) -> tuple[int, ...] | None:
+    """The items of an array (its head, then the items as _AFTER_ISS matched them), or None when
+    their number is not the head's."""
+    head = part[0]
+    if head == 0x98:
+        count, run = part[1], part[2:]
+    else:
+        count, run = head & 0x1F, part[1:]
+    values = _decode_uints(run)
+    return values if len(values) == count else None
+
+
 @lru_cache(maxsize=4096)
-def _zone_refs(run: bytes) -> tuple[int, ...] | None:
-    """The zone refs of an array's items when they pass the claims' checks (1 to MAX_ZONES refs
-    below 2^32, no repeats), else None. Cached by the raw bytes, checks included."""
-    zones = _decode_uints(run)
+def _zone_refs(part: bytes) -> tuple[int, ...] | None:
+    """The zone refs of an array when they pass the claims' checks (1 to MAX_ZONES refs below
+    2^32, no repeats), else None. Cached by the raw bytes, checks included."""
+    zones = _counted(part)
     if not zones or len(zones) > MAX_ZONES or len(set(zones)) != len(zones):
         return None
     return zones
 
 
 @lru_cache(maxsize=1024)
-def _window_run(run: bytes) -> tuple[TimeWindow, ...] | None:
-    """The windows of an array's items (at most MAX_WINDOWS), else None. Cached by the raw bytes."""
-    flat = _decode_uints(run)
-    if len(flat) > 3 * MAX_WINDOWS:
+def _window_run(part: bytes) -> tuple[TimeWindow, ...] | None:
+    """The windows of an array (at most MAX_WINDOWS), else None. Cached by the raw bytes."""
+    flat = _counted(part)
+    if flat is None or len(flat) > 3 * MAX_WINDOWS:
         return None
     return _pass_windows(flat)
 
 
-_PLATE_BYTES = re.compile(_PLATE.pattern.encode("ascii").lstrip(b"^").rstrip(b"$"))
+@lru_cache(maxsize=1024)
+def _purpose_and_version(part: bytes) -> tuple[int, int] | None:
+    """(purpose below 2^16, zone data version) from `purpose 0x05 version`, else None. Cached."""
+    try:
+        purpose, pos = _uint_at(part, 0)
+        if purpose >= 0x10000 or part[pos] != P_ZONE_DATA:
+            return None
+        version, pos = _uint_at(part, pos + 1)
+    except (_NotCommon, IndexError):
+        return None
+    return (purpose, version) if pos == len(part) else None
 
 
 def _read_claims_common(payload: object) -> PassClaims | None:
     """The claims of a pass in the layout `PassClaims.to_cbor` writes, or None (see above).
 
-    One pass over the bytes with the checks of `_validate` done while reading (or already true
-    by the layout: 4-byte times, an 8-byte cti, integers below 2^32), so `_validate` is not run
-    again on what this accepts.
+    iss by hand, the rest with one regular expression (_AFTER_ISS), with the checks of `_validate`
+    done while reading (or already true by the layout: 4-byte times, an 8-byte cti, integers below
+    2^32), so `_validate` is not run again on what this accepts.
     """
     if type(payload) is not bytes or payload[:2] != b"\xa6\x01":  # map(6), key 1 (iss)
         return None
     data = payload
+    # iss: text, length in shortest form, 1 to 64 characters
+    head = data[2] if len(data) > 2 else 0
+    if 0x61 <= head < 0x78:
+        size, pos = head - 0x60, 3
+    elif head == 0x78 and len(data) > 3 and data[3] >= 24:
+        size, pos = data[3], 4
+    else:
+        return None
     try:
-        # iss: text, length in shortest form, 1 to 64 characters
-        head = data[2]
-        if 0x61 <= head < 0x78:
-            size, pos = head - 0x60, 3
-        elif head == 0x78 and data[3] >= 24:
-            size, pos = data[3], 4
-        else:
-            return None
         iss = data[pos : pos + size].decode("utf-8")
-        pos += size
-        if len(iss) > 64:
+    except UnicodeDecodeError:
+        return None
+    pos += size
+    if len(iss) > 64:
+        return None
+    match = _AFTER_ISS.fullmatch(data, pos)
+    if match is None:
+        return None
+    profile_head, zone_part, window_part, plate_head, plate, tail = match.groups()
+    exp, nbf, iat, cti = _TIMES.unpack_from(data, pos)
+    if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000 or exp <= nbf:  # a smaller head would be shorter
+        return None
+    zones = _zone_refs(zone_part)
+    if zones is None:
+        return None
+    if window_part is None:
+        if profile_head != b"\xa5":  # map(6) promises the windows
             return None
-        k4, h4, exp, k5, h5, nbf, k6, h6, iat, k7, h7, cti, profile_key = _MIDDLE.unpack_from(data, pos)
-        if (k4, h4, k5, h5, k6, h6, k7, h7, profile_key) != _MIDDLE_MARKERS:
+        windows: tuple[TimeWindow, ...] | None = ()
+    elif profile_head != b"\xa6":
+        return None
+    else:
+        windows = _window_run(window_part)
+        if windows is None:
             return None
-        if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000 or exp <= nbf:  # a smaller head would be shorter
-            return None
-        pos += _MIDDLE.size
-        # profile: map(6) with windows or map(5) without, key 0 with version 1, key 1 (zones)
-        profile_head = data[pos : pos + 4]
-        if profile_head == b"\xa6\x00\x01\x01":
-            with_windows = True
-        elif profile_head == b"\xa5\x00\x01\x01":
-            with_windows = False
-        else:
-            return None
-        pos += 4
-        head = data[pos]
-        if 0x81 <= head < 0x98:
-            count, start = head - 0x80, pos + 1
-        elif head == 0x98 and 24 <= data[pos + 1] <= MAX_ZONES:
-            count, start = data[pos + 1], pos + 2
-        else:
-            return None
-        match = (_UINTS_PATTERNS[count] or _uints_pattern(count)).match(data, start)
-        if match is None:
-            return None
-        pos = match.end()
-        zones = _zone_refs(data[start:pos])
-        if zones is None:
-            return None
-        if with_windows:
-            if data[pos] != P_WINDOWS:
-                return None
-            head = data[pos + 1]
-            if 0x83 <= head < 0x98:
-                count, start = head - 0x80, pos + 2
-            elif head == 0x98 and 24 <= data[pos + 2] <= 3 * MAX_WINDOWS:
-                count, start = data[pos + 2], pos + 3
-            else:
-                return None
-            match = (_UINTS_PATTERNS[count] or _uints_pattern(count)).match(data, start)
-            if match is None:
-                return None
-            pos = match.end()
-            windows = _window_run(data[start:pos])
-            if windows is None:
-                return None
-        else:
-            windows = ()
-        # key 3 (plate, ASCII by its pattern), key 4 (purpose), key 5 (zone data version), then nothing
-        head = data[pos + 1]
-        if data[pos] != P_PLATE or not 0x61 <= head < 0x78:
-            return None
-        end = pos + 2 + head - 0x60
-        plate = data[pos + 2 : end]
-        if not _PLATE_BYTES.fullmatch(plate):
-            return None
-        if data[end] != P_PURPOSE:
-            return None
-        purpose, pos = _uint_at(data, end + 1)
-        if purpose >= 0x10000 or data[pos] != P_ZONE_DATA:
-            return None
-        zone_data_version, pos = _uint_at(data, pos + 1)
-        if pos != len(data):
-            return None
-    except (_NotCommon, IndexError, UnicodeDecodeError, struct.error):
+    if len(plate) != plate_head[0] - 0x60:
+        return None
+    numbers = _purpose_and_version(tail)
+    if numbers is None:
         return None
     # PassClaims(...) without its __init__ and __post_init__: every check of _validate holds (above).
-    claims = object.__new__(PassClaims)
-    _SET_ISS(claims, iss)
-    _SET_IAT(claims, iat)
-    _SET_NBF(claims, nbf)
-    _SET_EXP(claims, exp)
-    _SET_CTI(claims, cti)
-    _SET_ZONES(claims, zones)
-    _SET_PLATE(claims, plate.decode("ascii"))
-    _SET_PURPOSE(claims, purpose)
-    _SET_WINDOWS(claims, windows)
-    _SET_ZONE_DATA(claims, zone_data_version)
-    _SET_VERSION(claims, PROFILE_VERSION)
-    return claims
+    claims = _ReadClaims()
+    claims.iss = iss
+    claims.iat = iat
+    claims.nbf = nbf
+    claims.exp = exp
+    claims.cti = cti
+    claims.zones = zones
+    claims.plate = plate.decode("ascii")
+    claims.purpose, claims.zone_data_version = numbers
+    claims.windows = windows
+    claims.version = PROFILE_VERSION
+    claims.__class__ = PassClaims  # type: ignore[assignment]
+    return claims  # type: ignore[return-value]
+
+
+read_claims_common = _read_claims_common  # for the verifier's hot path (None: call decode_claims)
 
 
 def _decode_claims_generic(payload: bytes) -> PassClaims:
@@ -370,7 +364,8 @@ def _decode_claims_generic(payload: bytes) -> PassClaims:
     claims = loads_deterministic(payload, "contenu du laissez-passer")
     if not isinstance(claims, Mapping):
         raise _bad("une table associative est attendue")
-    extra = set(claims) - _TOP_KEYS
+    # type(k) is int: cbor2's simple values and booleans compare equal to small ints (true == 1)
+    extra = {k for k in claims if type(k) is not int or k not in _TOP_KEYS}
     if extra:
         raise _bad(f"champ(s) inconnu(s) {sorted(extra, key=str)}", "unknown_claim")
     missing = _TOP_KEYS - set(claims)
@@ -379,7 +374,7 @@ def _decode_claims_generic(payload: bytes) -> PassClaims:
     profile = claims[CLAIM_PROFILE]
     if not isinstance(profile, Mapping):
         raise _bad("le profil d'accès doit être une table associative")
-    extra = set(profile) - _PROFILE_KEYS
+    extra = {k for k in profile if type(k) is not int or k not in _PROFILE_KEYS}
     if extra:
         raise _bad(f"champ(s) inconnu(s) du profil d'accès {sorted(extra, key=str)}", "unknown_claim")
     missing = (_PROFILE_KEYS - {P_WINDOWS}) - set(profile)

@@ -38,7 +38,7 @@ OTHER_ALGORITHMS = {
     -35: "ES384", -36: "ES512", -37: "PS256", -38: "PS384", -39: "PS512", -47: "ES256K",
     -257: "RS256", -258: "RS384", -259: "RS512", 4: "HMAC 256/64", 5: "HMAC 256/256",
 }
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 _BY_LABEL = {int(a): a for a in Algorithm}
@@ -102,20 +102,27 @@ def _der_integer(value: bytes) -> bytes:
     return bytes((0x02, len(value))) + value
 
 
-def _raw_to_der(signature: bytes) -> bytes:
+# DER heads of the usual signature (r and s with 32 significant bytes each), indexed by their top
+# bits: SEQUENCE and INTEGER r heads by r0 >> 7 << 1 | s0 >> 7, INTEGER s head by s0 >> 7.
+_DER_SEQ_R = (b"\x30\x44\x02\x20", b"\x30\x45\x02\x20", b"\x30\x45\x02\x21\x00", b"\x30\x46\x02\x21\x00")
+_DER_INT_S = (b"\x02\x20", b"\x02\x21\x00")
+
+
+def raw_to_der(signature: bytes) -> bytes:
     """The DER (SEQUENCE of two INTEGERs) form of a raw 64-byte ES256 signature r‖s.
 
     Same bytes as cryptography's encode_dss_signature(r, s), built without converting to Python
     ints and back (it runs on every verify; tests compare the two).
     """
-    r, s = signature[:32], signature[32:]
-    r0, s0 = r[0], s[0]
-    if r0 and s0:  # the usual case, without the helper calls: 32 significant bytes each
-        body = b"".join((b"\x02\x21\x00" if r0 & 0x80 else b"\x02\x20", r,
-                         b"\x02\x21\x00" if s0 & 0x80 else b"\x02\x20", s))
-    else:
-        body = _der_integer(r) + _der_integer(s)
+    r0, s0 = signature[0], signature[32]
+    if r0 and s0:  # the usual case: 32 significant bytes each, heads from the tables
+        s7 = s0 >> 7
+        return b"".join((_DER_SEQ_R[r0 >> 7 << 1 | s7], signature[:32], _DER_INT_S[s7], signature[32:]))
+    body = _der_integer(signature[:32]) + _der_integer(signature[32:])
     return bytes((0x30, len(body))) + body
+
+
+_raw_to_der = raw_to_der  # the former private name
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +174,7 @@ class VerifyKey:
             )
         try:
             if self.alg is Algorithm.ES256:
-                self.public.verify(_raw_to_der(signature), data, _ECDSA_SHA256)  # type: ignore[call-arg]
+                self.public.verify(raw_to_der(signature), data, ECDSA_SHA256)  # type: ignore[call-arg]
             else:
                 self.public.verify(signature, data)  # type: ignore[call-arg]
         except InvalidSignature:
@@ -221,7 +228,7 @@ class SigningKey:
     def sign(self, data: bytes) -> bytes:
         """Raw signature over `data`: 64 bytes (r‖s for ES256)."""
         if self.alg is Algorithm.ES256:
-            der = self.private.sign(data, _ECDSA_SHA256)  # type: ignore[call-arg]
+            der = self.private.sign(data, ECDSA_SHA256)  # type: ignore[call-arg]
             r, s = decode_dss_signature(der)
             return r.to_bytes(32, "big") + s.to_bytes(32, "big")
         return self.private.sign(data)  # type: ignore[call-arg]

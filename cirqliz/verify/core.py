@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Container
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
 
 from cirqliz.clock import to_epoch
 from cirqliz.domain.plates import loose_key
 from cirqliz.domain.windows import TimeWindow, local_from_epoch
 from cirqliz.passcode.bundle import BundleContent, BundleZone, TrustBundle, revocation_hash
-from cirqliz.passcode.claims import PassClaims, decode_claims
+from cirqliz.passcode.claims import PassClaims, decode_claims, read_claims_common
 from cirqliz.passcode.cose import HEADER_ALG, HEADER_KID
 from cirqliz.passcode.errors import SchemeError
-from cirqliz.passcode.keys import algorithm_from_label
+from cirqliz.passcode.keys import ECDSA_SHA256, Algorithm, algorithm_from_label, raw_to_der
 from cirqliz.passcode.token import parse_pass_text, read_pass_parts
 from cirqliz.verify.messages import message
 
 DEFAULT_SKEW = 300
+_ES256 = Algorithm.ES256
+_ALGORITHMS = {int(a): a for a in Algorithm}  # by COSE value; both readers only pass on ints
 _DAYS_FR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 
 
@@ -129,28 +133,33 @@ class Verdict:
         }
 
 
-# Verdict is a frozen dataclass whose generated __init__ sets each field through object.__setattr__
-# by name; a green verdict is built on every good scan, so its slots are set directly (Verdict has
-# no __post_init__: the result is the same object).
-_VERDICT_SLOTS = tuple(Verdict.__dict__[f.name].__set__ for f in fields(Verdict))
+class _GreenVerdict:
+    """Verdict's slots without the frozen __setattr__: a green verdict is built on every good scan.
+
+    Its frozen dataclass __init__ sets each field through object.__setattr__ by name; this twin
+    (same slots, so the same memory layout) takes plain attribute stores, then becomes a Verdict
+    by __class__ assignment, which CPython allows between classes of identical layout. Verdict has
+    no __post_init__: the result is the same object as Verdict(...) would build.
+    """
+
+    __slots__ = Verdict.__slots__
 
 
 def _valid(now: int, claims: PassClaims, zone: BundleZone, kid: bytes, issuer: BundleContent) -> Verdict:
-    (set_status, set_reason, set_detail, set_checked_at, set_claims, set_zone, set_kid, set_issuer,
-     set_issuer_name, set_zone_authority) = _VERDICT_SLOTS
-    verdict = object.__new__(Verdict)
-    set_status(verdict, Status.VALID)
-    set_reason(verdict, Reason.VALID)
-    set_detail(verdict, "")
-    set_checked_at(verdict, now)
-    set_claims(verdict, claims)
-    set_zone(verdict, zone)
-    set_kid(verdict, kid)
+    verdict = _GreenVerdict()
+    verdict.status = Status.VALID
+    verdict.reason = Reason.VALID
+    verdict.detail = ""
+    verdict.checked_at = now
+    verdict.claims = claims
+    verdict.zone = zone
+    verdict.kid = kid
     iss = issuer.iss
-    set_issuer(verdict, iss)
-    set_issuer_name(verdict, issuer.name or None)
-    set_zone_authority(verdict, iss)  # a green verdict is always at a zone of the issuer
-    return verdict
+    verdict.issuer = iss
+    verdict.issuer_name = issuer.name or None
+    verdict.zone_authority = iss  # a green verdict is always at a zone of the issuer
+    verdict.__class__ = Verdict  # type: ignore[assignment]
+    return verdict  # type: ignore[return-value]
 
 
 def _verdict(reason: Reason, detail: str, now: int, claims: PassClaims | None = None, kid: bytes | None = None,
@@ -211,7 +220,8 @@ def verify_pass(
     if not trusted:
         return _verdict(Reason.UNKNOWN_KEY, f"clé {kid.hex()} absente du paquet de confiance n° {content.seq}", t,
                         kid=kid, zone_authority=za)
-    alg = algorithm_from_label(alg_value)  # both readers accept only a supported alg
+    # both readers accept only a supported alg; the dict lookup spares the call on every scan
+    alg = _ALGORITHMS.get(alg_value) or algorithm_from_label(alg_value)
     signer = None
     failure = "signature invalide"
     for candidate in trusted:
@@ -219,19 +229,29 @@ def verify_pass(
         if key.alg is not alg:  # the algorithm comes from the key, never from the message
             failure = f"le message annonce {alg.label} mais la clé est {key.alg.label}"
             continue
-        try:
-            key.verify(signature, tbs)
-        except SchemeError as exc:
-            failure = exc.message
-            continue
+        if alg is _ES256 and len(signature) == 64:
+            # VerifyKey.verify's ES256 branch, inlined: the same check, one call and one try fewer
+            try:
+                key.public.verify(raw_to_der(signature), tbs, ECDSA_SHA256)  # type: ignore[call-arg]
+            except InvalidSignature:
+                failure = "signature invalide"
+                continue
+        else:
+            try:
+                key.verify(signature, tbs)
+            except SchemeError as exc:
+                failure = exc.message
+                continue
         signer = candidate
         break
     if signer is None:
         return _verdict(Reason.BAD_SIGNATURE, failure, t, kid=kid, zone_authority=za)
-    try:
-        claims = decode_claims(payload)
-    except SchemeError as exc:
-        return _verdict(Reason.MALFORMED, exc.message, t, kid=kid, zone_authority=za)
+    claims = read_claims_common(payload)  # decode_claims's fast path, called directly
+    if claims is None:
+        try:
+            claims = decode_claims(payload)
+        except SchemeError as exc:
+            return _verdict(Reason.MALFORMED, exc.message, t, kid=kid, zone_authority=za)
 
     # Failures pass claims, kid (and the zone once known) positionally: no keyword dict per scan.
     if claims.iss != content.iss:
@@ -295,13 +315,16 @@ def verify_pass(
         return _verdict(Reason.OUTSIDE_HOURS, "zone pas encore en vigueur", t, claims, kid, checkpoint, content, za)
     if checkpoint.valid_until is not None and t >= checkpoint.valid_until:
         return _verdict(Reason.OUTSIDE_HOURS, "zone plus en vigueur", t, claims, kid, checkpoint, content, za)
-    if checkpoint.windows or claims.windows:
+    zone_windows = checkpoint.windows
+    pass_windows = claims.windows
+    if zone_windows or pass_windows:
         local = local_from_epoch(t, checkpoint.tz)
-        holidays = bundle.holiday_dates
-        if checkpoint.windows and not _inside(checkpoint.windows, local, holidays):
+        minute = local.hour * 60 + local.minute
+        weekday = local.weekday()
+        if zone_windows and not _inside_at(zone_windows, local, minute, weekday, bundle.holiday_dates):
             detail = f"hors des horaires de la zone ; heure locale {_local_time(local)}"
             return _verdict(Reason.OUTSIDE_HOURS, detail, t, claims, kid, checkpoint, content, za)
-        if claims.windows and not _inside(claims.windows, local):
+        if pass_windows and not _inside_at(pass_windows, local, minute, weekday, ()):
             detail = f"hors des horaires du laissez-passer ; heure locale {_local_time(local)}"
             return _verdict(Reason.OUTSIDE_HOURS, detail, t, claims, kid, checkpoint, content, za)
     return _valid(t, claims, checkpoint, kid, content)
@@ -311,5 +334,22 @@ def _inside(windows: tuple[TimeWindow, ...], local: datetime, holidays: Containe
     # any(generator) costs more than the check itself for one or two windows
     for window in windows:
         if window.contains_local(local, holidays):
+            return True
+    return False
+
+
+def _inside_at(windows: tuple[TimeWindow, ...], local: datetime, minute: int, weekday: int,
+               holidays: Container[date]) -> bool:
+    """_inside with the local minute of day and weekday read once for every window.
+
+    A same-day window without dates or holidays is checked here (TimeWindow.contains_local's
+    common case); any other asks contains_local.
+    """
+    for w in windows:
+        start = w.start
+        if start < w.end and w.first_day is None and w.last_day is None and not w.skip_public_holidays:
+            if start <= minute < w.end and w.weekdays >> weekday & 1:
+                return True
+        elif w.contains_local(local, holidays):
             return True
     return False

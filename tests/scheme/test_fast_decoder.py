@@ -33,6 +33,7 @@ from cirqliz.passcode.cose import decode_sign1, sign1
 from cirqliz.passcode.errors import MalformedError, SchemeError
 from cirqliz.passcode.keys import Algorithm, SigningKey, _raw_to_der
 from cirqliz.passcode.token import PREFIX, sign_pass
+from cirqliz.verify import core as verify_core
 from cirqliz.verify import verify_pass
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -303,7 +304,13 @@ def reference_verify(monkeypatch: pytest.MonkeyPatch, *args, **kwargs):
         patch.setattr(cose, "_read_sign1_common", lambda data: None)
         patch.setattr(cose, "_common_layout", lambda data: None)  # the verifier's reader too
         patch.setattr(claims_module, "_read_claims_common", lambda payload: None)
+        patch.setattr(verify_core, "read_claims_common", lambda payload: None)  # called directly there
+        patch.setattr(verify_core, "_inside_at", _reference_inside_at)
         return verify_pass(*args, **kwargs)
+
+
+def _reference_inside_at(windows, local, minute, weekday, holidays):
+    return verify_core._inside(windows, local, holidays)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -373,6 +380,77 @@ def test_local_time_is_the_same_as_through_utc(seconds: int, tz: str) -> None:
     assert (got, got.replace(tzinfo=None), got.fold, got.utcoffset()) == (
         expected, expected.replace(tzinfo=None), expected.fold, expected.utcoffset(),
     )
+
+
+@FAST
+@given(st.lists(windows, min_size=1, max_size=3), st.integers(0, 2**32), st.integers(0, 2),
+       st.sampled_from(["Europe/Paris", "Australia/Lord_Howe", "America/Cayenne"]))
+def test_window_check_at_a_minute_matches_contains_local(ws: list[TimeWindow], seconds: int, kind: int,
+                                                          tz: str) -> None:
+    """core._inside_at (minute and weekday read once) decides as TimeWindow.contains_local."""
+    from cirqliz.domain.windows import local_from_epoch
+
+    local = local_from_epoch(seconds, tz)
+    if kind == 1:  # dated, closed on public holidays: contains_local's other branch
+        ws[0] = dataclasses.replace(ws[0], first_day=local.date() - timedelta(days=1), skip_public_holidays=True)
+    elif kind == 2:
+        ws[0] = dataclasses.replace(ws[0], last_day=local.date() - timedelta(days=1))
+    holidays = {local.date()} if seconds % 2 else set()
+    got = verify_core._inside_at(tuple(ws), local, local.hour * 60 + local.minute, local.weekday(), holidays)
+    assert got == any(w.contains_local(local, holidays) for w in ws)
+
+
+def test_green_verdict_and_fast_claims_are_the_objects_their_constructors_build() -> None:
+    """The fast paths build PassClaims and the green Verdict without __init__ (slot twins)."""
+    claims = PassClaims(iss="PARIS75", iat=T0 - 86400, nbf=T0 - 86400, exp=T0 + 86400, cti=bytes(range(8)),
+                        zones=(1, 3), plate="AB123CD", purpose=1, windows=(TimeWindow(127, 0, 1440),))
+    verdict = verify_pass(sign_pass(claims, KEY), BUNDLE, zone="Z1", now=T0)
+    assert verdict.reason.value == "VALID"
+    assert type(verdict) is verify_core.Verdict and type(verdict.claims) is PassClaims
+    rebuilt = verify_core.Verdict(*(getattr(verdict, f.name) for f in dataclasses.fields(verify_core.Verdict)))
+    assert (verdict, repr(verdict), hash(verdict)) == (rebuilt, repr(rebuilt), hash(rebuilt))
+    assert (verdict.claims, hash(verdict.claims)) == (claims, hash(claims))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verdict.detail = "x"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verdict.claims.plate = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("zones", [(2, 3), (3,), tuple(range(24)), tuple(range(2, 34)),
+                                   (23, 24, 255, 256, 2**16, 2**32 - 1)])
+@pytest.mark.parametrize("flat", [(), (2, 3, 4), (3, 2, 5, 127, 0, 1440), (1, 3, 24) * 8, (1, 2, 3) * 16])
+def test_claims_reader_takes_item_values_that_look_like_keys(zones: tuple[int, ...], flat: tuple[int, ...]) -> None:
+    """Zone refs and window numbers 2 and 3 are the bytes of the keys that follow their arrays."""
+    ws = tuple(TimeWindow(*flat[i : i + 3]) for i in range(0, len(flat), 3))
+    claims = PassClaims(iss="PARIS75", iat=T0, nbf=T0, exp=T0 + 1, cti=bytes(8), zones=zones, plate="F:AB123",
+                        purpose=3, windows=ws, zone_data_version=2)
+    payload = claims.to_cbor()
+    assert claims_module._read_claims_common(payload) == claims
+    assert claims_module._decode_claims_generic(payload) == claims
+
+
+@pytest.mark.parametrize("delta", [-2, -1, 1, 2])
+@pytest.mark.parametrize("array", ["zones", "windows"])
+def test_claims_reader_refuses_an_array_head_that_miscounts_its_items(array: str, delta: int) -> None:
+    claims = PassClaims(iss="PARIS75", iat=T0, nbf=T0, exp=T0 + 1, cti=bytes(8), zones=(5, 6, 7, 8), plate="AB1",
+                        purpose=3, windows=(TimeWindow(1, 60, 120), TimeWindow(2, 60, 120)))
+    payload = bytearray(claims.to_cbor())
+    at = payload.index(b"\x84\x05\x06\x07\x08") if array == "zones" else payload.index(b"\x02\x86") + 1
+    payload[at] += delta
+    assert claims_module._read_claims_common(bytes(payload)) is None
+    assert outcome(decode_claims, bytes(payload))[0] == "error"
+
+
+def test_a_simple_value_is_not_the_int_key_it_equals() -> None:
+    """cbor2 decodes simple(5) (0xe5) as a value equal to 5: it is not the profile's key 5 (the JS
+    decoder refuses it as unknown_claim too; it was accepted here, found by test_properties)."""
+    claims = PassClaims(iss="PARIS75", iat=T0, nbf=T0, exp=T0 + 1, cti=bytes(8), zones=(1,), plate="AB1",
+                        purpose=3, zone_data_version=0)
+    payload = claims.to_cbor()
+    assert payload.endswith(b"\x05\x00")
+    changed = payload[:-2] + b"\xe5\x00"
+    result = outcome(decode_claims, changed)
+    assert result[:3] == ("error", "MalformedError", "unknown_claim")
 
 
 # ---- QR codewords ---------------------------------------------------------------------------

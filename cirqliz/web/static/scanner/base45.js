@@ -37,20 +37,28 @@ function valuesOf(text) {
  * @throws {MalformedError} code 'bad_base45'
  */
 export function b45decode(text) {
-  const values = valuesOf(text);
-  const n = values.length;
+  const n = text.length;
+  let bad45 = false; // a character outside the alphabet: reported by valuesOf, with its position
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || VALUES[c] === 255) {
+      bad45 = true;
+      break;
+    }
+  }
+  if (bad45) valuesOf(text); // throws, naming the first problem as before
   if (n % 3 === 1) throw bad('length leaves a single dangling character');
   const full = n - (n % 3);
   const out = new Uint8Array((full / 3) * 2 + (n % 3 === 2 ? 1 : 0));
   // Every 3-character group is checked before the final pair, as in the Python twin.
   for (let i = 0, o = 0; i < full; i += 3, o += 2) {
-    const word = values[i] + values[i + 1] * 45 + values[i + 2] * 2025;
+    const word = VALUES[text.charCodeAt(i)] + VALUES[text.charCodeAt(i + 1)] * 45 + VALUES[text.charCodeAt(i + 2)] * 2025;
     if (word > 0xffff) throw bad('a 3-character group exceeds 65535');
     out[o] = word >> 8;
     out[o + 1] = word & 0xff;
   }
   if (n % 3 === 2) {
-    const last = values[full] + values[full + 1] * 45;
+    const last = VALUES[text.charCodeAt(full)] + VALUES[text.charCodeAt(full + 1)] * 45;
     if (last > 0xff) throw bad('the final 2-character group exceeds 255');
     out[out.length - 1] = last;
   }

@@ -43,10 +43,18 @@ function bstrHead(n) {
  * @returns {Uint8Array}
  */
 export function toBeSigned(protectedRaw, payload, externalAad = new Uint8Array(0)) {
-  const parts = [SIG1_PREFIX];
-  for (const b of [protectedRaw, externalAad, payload]) parts.push(Uint8Array.from(bstrHead(b.length)), b);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  // One allocation, heads written in place (it runs on every verify).
+  const heads = [bstrHead(protectedRaw.length), bstrHead(externalAad.length), bstrHead(payload.length)];
+  const out = new Uint8Array(SIG1_PREFIX.length + heads[0].length + protectedRaw.length + heads[1].length
+    + externalAad.length + heads[2].length + payload.length);
+  out.set(SIG1_PREFIX, 0);
+  let at = SIG1_PREFIX.length;
+  for (const [head, body] of [[heads[0], protectedRaw], [heads[1], externalAad], [heads[2], payload]]) {
+    out.set(head, at);
+    at += head.length;
+    out.set(body, at);
+    at += body.length;
+  }
   return out;
 }
 
@@ -82,6 +90,58 @@ function unwrapTag(obj) {
 }
 
 /**
+ * Fast path of decodeSign1 for the shape this profile signs, cose.py _common_layout:
+ * [h'A2 01 alg 04 48 kid', {}, payload, sig64], optionally tagged 18. Every byte is checked
+ * against the one deterministic encoding of that shape; anything else (other headers, long
+ * lengths, wrong sizes, trailing bytes) gives null and the generic decoder decides and names the
+ * problem. The result is what the generic decoder returns for the same bytes.
+ * @param {Uint8Array} data
+ */
+export function readSign1Common(data) {
+  if (!(data instanceof Uint8Array)) return null;
+  const n = data.length;
+  const pos = n > 0 && data[0] === 0xd2 ? 1 : 0; // tag 18
+  // array(4), then bstr(13) holding map(2) {1: one-byte int, 4: bstr(8)}, then the empty map
+  if (n < pos + 17 || data[pos] !== 0x84 || data[pos + 1] !== 0x4d || data[pos + 2] !== 0xa2 || data[pos + 3] !== 0x01) {
+    return null;
+  }
+  const alg = data[pos + 4]; // -7 (ES256, 0x26) or -8 (EdDSA, 0x27); the generic path names any other
+  if ((alg !== 0x26 && alg !== 0x27) || data[pos + 5] !== 0x04 || data[pos + 6] !== 0x48 || data[pos + 15] !== 0xa0) {
+    return null;
+  }
+  // payload: a byte string whose length is in its shortest form
+  const head = data[pos + 16];
+  let at = pos + 17;
+  let size;
+  if (head >= 0x40 && head < 0x58) {
+    size = head - 0x40;
+  } else if (head === 0x58 && at + 1 <= n && data[at] >= 24) {
+    size = data[at];
+    at += 1;
+  } else if (head === 0x59 && at + 2 <= n && data[at] !== 0) {
+    size = data[at] * 0x100 + data[at + 1];
+    at += 2;
+  } else if (head === 0x5a && at + 4 <= n && (data[at] !== 0 || data[at + 1] !== 0)) {
+    size = ((data[at] * 0x100 + data[at + 1]) * 0x100 + data[at + 2]) * 0x100 + data[at + 3];
+    at += 4;
+  } else {
+    return null;
+  }
+  const payloadStart = at;
+  at += size;
+  // signature: bstr(64), and nothing after it
+  if (at + 66 !== n || data[at] !== 0x58 || data[at + 1] !== 0x40) return null;
+  return {
+    protectedRaw: data.slice(pos + 2, pos + 15),
+    protected: new Map([[HEADER_ALG, alg === 0x26 ? -7 : -8], [HEADER_KID, data.slice(pos + 7, pos + 15)]]),
+    unprotected: new Map(),
+    payload: data.slice(payloadStart, at),
+    signature: data.slice(at + 2),
+    tagged: pos === 1,
+  };
+}
+
+/**
  * Parse a COSE_Sign1, tagged 18 or untagged, with deterministic CBOR for the outer structure and
  * the protected header; the signature is not checked here.
  * @param {Uint8Array} data
@@ -90,6 +150,11 @@ function unwrapTag(obj) {
  * @throws {MalformedError} with the codes of cose.py decode_sign1
  */
 export function decodeSign1(data) {
+  return readSign1Common(data) ?? decodeSign1Generic(data);
+}
+
+/** decodeSign1 without its fast path: the reference behaviour (tests compare the two). */
+export function decodeSign1Generic(data) {
   const [obj, tagged] = unwrapTag(decodeStrict(data, 'COSE message'));
   if (!Array.isArray(obj) || obj.length !== 4) throw new MalformedError('COSE_Sign1 must be an array of 4 items', 'not_sign1');
   const [protectedRaw, unprotected, payload, signature] = obj;

@@ -20,7 +20,7 @@ import { b45decode } from './base45.js';
 import { MalformedError, SchemeError } from './errors.js';
 import { toHex, verifyRaw } from './keys.js';
 import { looseKey } from './plates.js';
-import { containsLocal, describeLocal, localFromEpoch } from './windows.js';
+import { containsLocal, describeLocal, formatterFor, localFromEpoch } from './windows.js';
 
 export { b45decode } from './base45.js';
 export { decodeOne, decodeStrict, Tag, CborFloat, Simple } from './cbor.js';
@@ -94,6 +94,55 @@ function toEpoch(now) {
   return typeof now === 'bigint' ? now : Math.trunc(now);
 }
 
+// ---- local time, with each time zone's UTC offset kept for one UTC hour ---------------------
+// Intl's formatToParts is the slow part of a verify; the offset of a zone is the same over a whole
+// UTC hour unless a transition falls inside it, so it is read once per zone and hour (at the
+// hour's first and last second: when they differ, every call in that hour asks Intl). Between
+// 1970 and 2106 only; other instants always ask Intl (localFromEpoch).
+const HOUR_OFFSETS = new Map(); // tz → {hour, offset (seconds) or null}
+const SECONDS_FORMATTERS = new Map();
+
+/** Wall-clock seconds (as if UTC) minus `seconds`: the zone's UTC offset at that instant. */
+function offsetAt(seconds, tz) {
+  let f = SECONDS_FORMATTERS.get(tz);
+  if (!f) {
+    formatterFor(tz); // throws RangeError for an unknown zone, as localFromEpoch does
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+      hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+    SECONDS_FORMATTERS.set(tz, f);
+  }
+  const p = {};
+  for (const part of f.formatToParts(new Date(seconds * 1000))) p[part.type] = part.value;
+  const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour) % 24, Number(p.minute),
+    Number(p.second)) / 1000;
+  return wall - seconds;
+}
+
+/** localFromEpoch(seconds, tz), the same object, without Intl once the hour's offset is known. */
+export function localAt(seconds, tz) {
+  if (typeof seconds !== 'number' || !(seconds >= 0 && seconds < 2 ** 32)) return localFromEpoch(seconds, tz);
+  const hour = Math.floor(seconds / 3600);
+  let known = HOUR_OFFSETS.get(tz);
+  if (known === undefined || known.hour !== hour) {
+    const first = offsetAt(hour * 3600, tz);
+    known = { hour, offset: first === offsetAt(hour * 3600 + 3599, tz) ? first : null };
+    HOUR_OFFSETS.set(tz, known);
+  }
+  if (known.offset === null) return localFromEpoch(seconds, tz);
+  const wall = Math.floor(seconds) + known.offset;
+  const days = Math.floor(wall / 86400);
+  const date = new Date(wall * 1000);
+  const inDay = wall - days * 86400;
+  return {
+    year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(),
+    hour: Math.floor(inDay / 3600), minute: Math.floor((inDay % 3600) / 60),
+    weekday: (((days + 3) % 7) + 7) % 7,
+    dayNumber: days,
+  };
+}
+
 /** Steps 2-4: a not withdrawn, trusted key whose signature verifies → {signer} or a verdict. */
 async function checkSignature(message, bundle, t) {
   const kid = message.protected.get(HEADER_KID);
@@ -148,7 +197,7 @@ function checkRestriction(checkpoint, bundle, t, deviceNow, floor, skew, extra) 
   const content = bundle.content; // the checkpoint zone's bundle: its freshness and holidays
   if (t > add(content.issuedAt, content.maxAge) || add(deviceNow, skew) < floor) return null;
   if (checkpoint.closures.some((c) => c.start <= t && t < c.end)) return null;
-  const local = localFromEpoch(t, checkpoint.tz);
+  const local = localAt(t, checkpoint.tz);
   if (checkpoint.restriction.some((w) => containsLocal(w, local, bundle.holidays))) return null;
   return verdict('NOT_RESTRICTED', `restriction not in force; local time ${describeLocal(local)}`, t,
     { ...extra, zone: checkpoint });
@@ -169,7 +218,7 @@ function checkHours(checkpoint, claims, bundle, t, extra) {
     return verdict('OUTSIDE_HOURS', 'zone no longer in force', t, extra);
   }
   if (!checkpoint.windows.length && !claims.windows.length) return null;
-  const local = localFromEpoch(t, checkpoint.tz);
+  const local = localAt(t, checkpoint.tz);
   if (checkpoint.windows.length && !checkpoint.windows.some((w) => containsLocal(w, local, bundle.holidays))) {
     return verdict('OUTSIDE_HOURS', `zone hours; local time ${describeLocal(local)}`, t, extra);
   }
