@@ -704,33 +704,33 @@ def _first_vehicle() -> Any:
 # One row per vehicle, and the zones × rules joined to the first vehicle's row only (rows: vehicles +
 # zones × rules − 1 at most, never their product).
 _HEAD_SEQ, _HEAD_HASH = head_columns()
-_APPROVAL_READ = (
+
+
+def _with_vehicles_zones_rules(query: Any) -> Any:
+    """`query` (from application_vehicle) joined to the vehicles, and the zones, their authority's
+    code and their rules on the first vehicle's row, in the order the approval reads them."""
+    return (
+        query.join(Vehicle, col(Vehicle.id) == ApplicationVehicle.vehicle_id)
+        .outerjoin(ApplicationZone, and_(col(ApplicationZone.application_id) == ApplicationVehicle.application_id,
+                                         col(ApplicationVehicle.vehicle_id) == _first_vehicle()))
+        .outerjoin(Zone, col(Zone.id) == ApplicationZone.zone_id)
+        .outerjoin(Organisation, col(Organisation.id) == Zone.authority_id)
+        .outerjoin(AccessRule, col(AccessRule.zone_id) == Zone.id)
+        .where(col(ApplicationVehicle.application_id) == bindparam("application_id"))
+        .order_by(col(Vehicle.id), col(Zone.ref), col(AccessRule.position))
+    )
+
+
+_APPROVAL_READ = _with_vehicles_zones_rules(
     select(Application, _latest_transition(bindparam("application_id")), _HEAD_SEQ, _HEAD_HASH, Vehicle, Zone,
            AccessRule, Organisation.code)
+    .select_from(Application)
     .join(ApplicationVehicle, col(ApplicationVehicle.application_id) == Application.id)
-    .join(Vehicle, col(Vehicle.id) == ApplicationVehicle.vehicle_id)
-    .outerjoin(ApplicationZone, and_(col(ApplicationZone.application_id) == Application.id,
-                                     col(ApplicationVehicle.vehicle_id) == _first_vehicle()))
-    .outerjoin(Zone, col(Zone.id) == ApplicationZone.zone_id)
-    .outerjoin(Organisation, col(Organisation.id) == Zone.authority_id)
-    .outerjoin(AccessRule, col(AccessRule.zone_id) == Zone.id)
-    .where(col(Application.id) == bindparam("application_id"))
-    .order_by(col(Vehicle.id), col(Zone.ref), col(AccessRule.position))
 )
 # As _APPROVAL_READ without the application (already returned by its status UPDATE), vehicles locked.
-_VEHICLES_ZONES_LOCKED = (
-    select(Vehicle, Zone, AccessRule, Organisation.code)
-    .select_from(ApplicationVehicle)
-    .join(Vehicle, col(Vehicle.id) == ApplicationVehicle.vehicle_id)
-    .outerjoin(ApplicationZone, and_(col(ApplicationZone.application_id) == ApplicationVehicle.application_id,
-                                     col(ApplicationVehicle.vehicle_id) == _first_vehicle()))
-    .outerjoin(Zone, col(Zone.id) == ApplicationZone.zone_id)
-    .outerjoin(Organisation, col(Organisation.id) == Zone.authority_id)
-    .outerjoin(AccessRule, col(AccessRule.zone_id) == Zone.id)
-    .where(col(ApplicationVehicle.application_id) == bindparam("application_id"))
-    .order_by(col(Vehicle.id), col(Zone.ref), col(AccessRule.position))
-    .with_for_update(of=Vehicle)
-)
+_VEHICLES_ZONES_LOCKED = _with_vehicles_zones_rules(
+    select(Vehicle, Zone, AccessRule, Organisation.code).select_from(ApplicationVehicle)
+).with_for_update(of=Vehicle)
 _REFRESH = {"populate_existing": True}
 _APPROVE_NAMES = ("status", "updated_at", "decided_at", "decided_by_id", "decision_reason")
 _APPROVE_UPDATE = (
