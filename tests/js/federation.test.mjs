@@ -330,7 +330,7 @@ describe('verifyFederated', () => {
       const alone = await verifyPass(c.text, await openBundle(RAW[c.bundle], [TEST_ROOT]), passOptions(c));
       const v = await verifyFederated(c.text, trusts[c.bundle], { ...passOptions(c), zone: `FR-TEST/${c.zone}` });
       assert.deepEqual([v.status, v.reason], [c.status, c.reason], `${c.name}: ${v.detail}`);
-      if (!v.detail.endsWith('is in no trusted bundle')) assert.equal(v.detail, alone.detail, c.name);
+      if (!v.detail.endsWith('absente de tous les paquets de confiance')) assert.equal(v.detail, alone.detail, c.name);
       assert.equal(v.zoneAuthority, 'FR-TEST', c.name);
       if (v.claims?.iss === 'FR-TEST') {
         assert.equal(v.issuer, 'FR-TEST', c.name);
@@ -355,7 +355,7 @@ describe('verifyFederated', () => {
         assert.equal(v.zoneAuthority, 'VILLE');
         if (v.reason === 'WRONG_ZONE') {
           assert.equal(v.status, 'REFUSED');
-          assert.equal(v.detail, 'pass issued by FR-TEST; checkpoint zone belongs to VILLE');
+          assert.equal(v.detail, 'laissez-passer émis par FR-TEST ; zone du contrôle relevant de VILLE');
           assert.equal(v.zone.code, c.zone);
           assert.equal(verdictMessage(v), 'Laissez-passer émis par Autorité de test (FR-TEST) : non valable dans une zone de VILLE.');
         }
@@ -386,7 +386,7 @@ describe('verifyFederated', () => {
       assert.deepEqual([v.status, v.reason, v.issuer, v.zoneAuthority], ['UNCERTAIN', 'UNKNOWN_ZONE', 'FR-TEST', authority], zone);
     }
     const rogue = await verifyFederated(c.text, trust, { ...passOptions(c), zone: 'ROGUE/PARIS-CENTRE' });
-    assert.equal(rogue.detail, 'zone "ROGUE/PARIS-CENTRE": authority "ROGUE" is not trusted by this device (resync)');
+    assert.equal(rogue.detail, "zone 'ROGUE/PARIS-CENTRE' : autorité 'ROGUE' inconnue de cet appareil (resynchroniser)");
     const expired = PASSES.cases.find((x) => x.name === 'expired');
     assert.equal((await verifyFederated(expired.text, trust, { ...passOptions(expired), zone: 'ROGUE/X' })).reason, 'EXPIRED');
   });
@@ -396,7 +396,7 @@ describe('verifyFederated', () => {
     const alone = (await openTrustSet(await openHome(homePayload({ partners: [] })), { 'FR-TEST': RAW.main })).trust;
     const v = await verifyFederated(c.text, alone, { ...passOptions(c), zone: 'FR-TEST/PARIS-CENTRE' });
     assert.deepEqual([v.status, v.reason, v.issuer, v.issuerName, v.zoneAuthority], ['REFUSED', 'UNKNOWN_KEY', null, null, null]);
-    assert.match(v.detail, /^kid [0-9a-f]{16} is in no trusted bundle$/);
+    assert.match(v.detail, /^clé [0-9a-f]{16} absente de tous les paquets de confiance$/);
     const m = await verifyFederated('CQ1:???', alone, { ...passOptions(c), zone: 'PARIS-CENTRE' });
     assert.deepEqual([m.reason, m.issuer, m.zoneAuthority], ['MALFORMED', null, 'VILLE']);
   });
@@ -431,7 +431,7 @@ describe('verifyPass checkpointBundle', () => {
     const c = PASSES.cases.find((x) => x.name === 'valid_es256');
     const v = await verifyPass(c.text, main, { ...passOptions(c), zone: 'ZFE-JOUR', checkpointBundle: home });
     assert.deepEqual([v.reason, v.zone.code], ['WRONG_ZONE', 'ZFE-JOUR']);
-    assert.equal(v.detail, 'pass issued by FR-TEST; checkpoint zone belongs to VILLE');
+    assert.equal(v.detail, 'laissez-passer émis par FR-TEST ; zone du contrôle relevant de VILLE');
   });
 });
 
@@ -501,7 +501,7 @@ describe('golden vectors: federation', () => {
 test('verifyFederated never throws: without a trust set it answers MALFORMED', async () => {
   const v = await verifyFederated('CQ1:X', null, { zone: 'ZFE', now: 1777878000 });
   assert.deepEqual([v.status, v.reason, v.issuer, v.zoneAuthority], ['REFUSED', 'MALFORMED', null, null]);
-  assert.match(v.detail, /^verifier error/);
+  assert.match(v.detail, /^erreur interne du vérificateur \(TypeError\)$/);
 });
 
 test('every bundle refusal code has a French and an English explanation', () => {

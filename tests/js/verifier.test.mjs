@@ -419,7 +419,7 @@ describe('verifyPass never throws', () => {
     assert.ok(bundle instanceof TrustBundle);
     const ed = VECTORS.cases.find((c) => c.name === 'valid_ed25519');
     const v = await verifyPass(ed.text, bundle, options(ed));
-    assert.deepEqual([v.reason, v.detail], ['BAD_SIGNATURE', 'Ed25519 not supported by this browser']);
+    assert.deepEqual([v.reason, v.detail], ['BAD_SIGNATURE', 'Ed25519 non pris en charge par ce navigateur']);
     const es = await verifyPass(valid.text, bundle, options(valid));
     assert.equal(es.reason, 'VALID');
   });

@@ -32,6 +32,7 @@ from cirqliz.settings import DEVELOPMENT, Settings
 from cirqliz.web.auth import CurrentUser, home_for, new_session, requires, user_in_session
 from cirqliz.web.client import client_host, is_loopback_client
 from cirqliz.web.deps import DB, ClockDep
+from cirqliz.web.device_cookies import remember_device
 from cirqliz.web.labels import ROLE_LABELS
 from cirqliz.web.rendering import page
 from cirqliz.web.stores import count_hit
@@ -261,17 +262,21 @@ async def reset_submit(
                     error="Les deux mots de passe ne sont pas identiques.")
     try:
         async with db.begin_nested():
-            await service.reset_password(db, token=token, password=data.password, clock=clock,
-                                         secret_key=settings_of(request).secret_key)
+            user = await service.reset_password(db, token=token, password=data.password, clock=clock,
+                                                secret_key=settings_of(request).secret_key)
     except service.TokenError as exc:
         return page(request, "comptes/mot_de_passe.html", status_code=400, token=None, error=sentence(exc.message))
     except DomainError as exc:
         return page(request, "comptes/mot_de_passe.html", status_code=400, token=token, error=sentence(exc.message))
     request.clear_session()  # reset_password raised the session version: every session of the user ended
-    return page(request, "comptes/message.html", title="Mot de passe modifié",
+    done = page(request, "comptes/message.html", title="Mot de passe modifié",
                 message="Votre mot de passe a été modifié : vos autres sessions ont été fermées. "
                         "Vous pouvez vous connecter.", link="/connexion",
                 link_label="Se connecter")
+    # The link proved the mailbox: this browser is trusted, so a lock-out of the account cannot keep
+    # its owner out after a reset (web/device_cookies.py).
+    remember_device(request, done, user.email, clock.now())
+    return done
 
 
 # ---- invitations -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,15 +27,19 @@ from cirqliz.web.auth import (
 )
 from cirqliz.web.client import client_host
 from cirqliz.web.deps import DB, ClockDep
+from cirqliz.web.device_cookies import remember_device, trusted_device
 from cirqliz.web.rendering import page
 from cirqliz.web.stores import count_hit
 
 PUBLIC = {"exclude_from_auth": True}
 LOGIN_ATTEMPTS = 5
-"""Failed sign-ins per client address and account in LOGIN_WINDOW."""
+"""Failed sign-ins per client address and account in LOGIN_WINDOW (untrusted attempts)."""
 LOGIN_ATTEMPTS_PER_ACCOUNT = 10
-"""Failed sign-ins per account, from any address, in LOGIN_WINDOW."""
+"""Failed sign-ins per account, from any address, in LOGIN_WINDOW (untrusted attempts)."""
+DEVICE_ATTEMPTS = 5
+"""Failed sign-ins per device cookie in LOGIN_WINDOW; past them the cookie is ignored (web/device_cookies.py)."""
 LOGIN_WINDOW = 15 * 60
+TOO_MANY_ATTEMPTS = "Trop de tentatives : réessayez dans quelques minutes."
 
 
 @dataclass
@@ -122,6 +127,10 @@ def _attempt_keys(request: Request, email: str) -> tuple[str, str]:
     return f"{client_host(request)}:{email}", f"account:{email}"
 
 
+def _device_key(nonce: str) -> str:
+    return f"device:{nonce}"
+
+
 async def _too_many_attempts(request: Request, email: str) -> bool:
     store = request.app.stores.get("login_attempts")
     by_address, by_account = _attempt_keys(request, email)
@@ -130,9 +139,21 @@ async def _too_many_attempts(request: Request, email: str) -> bool:
         everywhere is not None and int(everywhere) >= LOGIN_ATTEMPTS_PER_ACCOUNT)
 
 
-async def _count_failure(request: Request, email: str) -> None:
+async def _trusted_nonce(request: Request, email: str, now: datetime) -> str | None:
+    """The nonce of a valid device cookie for `email` that has not failed too often lately, else None
+    (then the attempt is an untrusted one, under the per-address and per-account limits)."""
+    nonce = trusted_device(request, email, now)
+    if nonce is None:
+        return None
+    failed = await request.app.stores.get("login_attempts").get(_device_key(nonce))
+    return None if failed is not None and int(failed) >= DEVICE_ATTEMPTS else nonce
+
+
+async def _count_failure(request: Request, email: str, nonce: str | None) -> None:
+    # A trusted device's failures count against its own cookie only: they never help lock the
+    # account for everybody else.
     store = request.app.stores.get("login_attempts")
-    for key in _attempt_keys(request, email):
+    for key in ((_device_key(nonce),) if nonce else _attempt_keys(request, email)):
         await count_hit(store, key, expires_in=LOGIN_WINDOW)
 
 
@@ -143,22 +164,26 @@ async def login_submit(
     clock: ClockDep,
     data: Annotated[LoginForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
-    """Check the password; on success the session cookie holds the user id. The same work and the
-    same answers whether the address has an account or not."""
+    """Check the password; on success the session cookie holds the user id and the browser becomes a
+    trusted device of the account. The same work and the same answers whether the address has an
+    account or not."""
     email = data.email.strip().lower()
-    if await _too_many_attempts(request, email):
+    nonce = await _trusted_nonce(request, email, clock.now())
+    if nonce is None and await _too_many_attempts(request, email):
         return page(request, "auth/login.html", status_code=429, next=_safe_next(data.next), email=email,
-                    error="Trop de tentatives : réessayez dans quelques minutes.")
+                    error=TOO_MANY_ATTEMPTS, locked=True)
     user = await check_credentials(db, email=email, password=data.password)
     if user is None:
-        await _count_failure(request, email)
+        await _count_failure(request, email, nonce)
         return page(request, "auth/login.html", status_code=400, next=_safe_next(data.next), email=email,
                     error="Adresse ou mot de passe incorrect.")
     current = await user_in_session(db, user.id)
     request.clear_session()  # a fresh session on every sign-in (no fixation)
     request.set_session(new_session(user, clock.now()))
     target = _safe_next(data.next) or (home_for(current) if current else "/")
-    return Redirect(target, status_code=303)
+    response = Redirect(target, status_code=303)
+    remember_device(request, response, email, clock.now())
+    return response
 
 
 @post("/deconnexion", name="logout")

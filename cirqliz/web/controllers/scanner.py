@@ -57,7 +57,8 @@ CLOCK_OFFSET_LIMIT_S = 2_000_000_000
 SCANNER_MODULES = (
     "app.js", "store.js", "sync.js", "clock.js", "camera.js", "geo.js", "view.js", "scanner.css",
     "verifier.js", "base45.js", "bundle.js", "cbor.js", "claims.js", "cose.js", "errors.js", "keys.js",
-    "messages.js", "plates.js", "windows.js", "entry.js", "federation.js", "icon.svg", "icon-192.png", "icon-512.png",
+    "messages.js", "plates.js", "windows.js", "entry.js", "federation.js", "signout.js",
+    "icon.svg", "icon-192.png", "icon-512.png",
 )
 VENDOR_FILES = (
     "zxing-wasm/dist/es/reader/index.js",
@@ -128,7 +129,9 @@ async def scanner_page(request: Request[CurrentUser, Any, Any], db: DB) -> Templ
         "clockOffsetLimit": CLOCK_OFFSET_LIMIT_S,
     }
     response = page(request, "scanner/index.html", config=config)
-    response.headers["Cache-Control"] = "no-cache"
+    # The page names the agent: only the service worker keeps it (deleted at sign-out), never the
+    # browser's own caches, which "back" would show offline after a sign-out on a shared phone.
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -4,6 +4,7 @@
  */
 
 import { MalformedError } from './errors.js';
+import { pyRepr } from './messages.js';
 
 export const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
 
@@ -12,20 +13,20 @@ const VALUES = new Uint8Array(128).fill(255);
 for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
 
 function bad(message) {
-  return new MalformedError(`Base45: ${message}`, 'bad_base45');
+  return new MalformedError(`Base45 : ${message}`, 'bad_base45');
 }
 
 function valuesOf(text) {
   const values = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 128) throw bad('non-ASCII character');
+    if (c >= 128) throw bad('caractère non ASCII');
     values[i] = VALUES[c];
   }
   // Python reports a non-ASCII character before any character outside the alphabet.
   const pos = values.indexOf(255);
   if (pos >= 0) {
-    throw bad(`character ${JSON.stringify(text[pos])} at position ${pos} is not in the alphabet`);
+    throw bad(`le caractère ${pyRepr(text[pos])} en position ${pos} n'est pas dans l'alphabet`);
   }
   return values;
 }
@@ -47,19 +48,19 @@ export function b45decode(text) {
     }
   }
   if (bad45) valuesOf(text); // throws, naming the first problem as before
-  if (n % 3 === 1) throw bad('length leaves a single dangling character');
+  if (n % 3 === 1) throw bad('longueur impossible (un caractère isolé à la fin)');
   const full = n - (n % 3);
   const out = new Uint8Array((full / 3) * 2 + (n % 3 === 2 ? 1 : 0));
   // Every 3-character group is checked before the final pair, as in the Python twin.
   for (let i = 0, o = 0; i < full; i += 3, o += 2) {
     const word = VALUES[text.charCodeAt(i)] + VALUES[text.charCodeAt(i + 1)] * 45 + VALUES[text.charCodeAt(i + 2)] * 2025;
-    if (word > 0xffff) throw bad('a 3-character group exceeds 65535');
+    if (word > 0xffff) throw bad('un groupe de 3 caractères dépasse 65535');
     out[o] = word >> 8;
     out[o + 1] = word & 0xff;
   }
   if (n % 3 === 2) {
     const last = VALUES[text.charCodeAt(full)] + VALUES[text.charCodeAt(full + 1)] * 45;
-    if (last > 0xff) throw bad('the final 2-character group exceeds 255');
+    if (last > 0xff) throw bad('le dernier groupe de 2 caractères dépasse 255');
     out[out.length - 1] = last;
   }
   return out;

@@ -13,6 +13,7 @@ import { compareBytes, decodeStrict, isInteger, isUint } from './cbor.js';
 import { decodeSign1, messageKid, verifySign1 } from './cose.js';
 import { BundleError, MalformedError, SchemeError } from './errors.js';
 import { algorithmFromLabel, importVerifyKey, toHex } from './keys.js';
+import { pyRepr } from './messages.js';
 import { isTimeZone, makeWindow, MAX_DAY, WindowError } from './windows.js';
 
 export const FULL = 1;
@@ -148,7 +149,7 @@ export function containsRevocation(revoked, entry) {
 // ---- decoding: every problem is 'bad_bundle', reported as bundle_malformed ------------------
 
 function bad(message) {
-  return new MalformedError(`bundle: ${message}`, 'bad_bundle');
+  return new MalformedError(message, 'bad_bundle');
 }
 
 /** map.get(key), or `fallback` when the key is absent (a CBOR null stays null, as in Python). */
@@ -158,46 +159,46 @@ function get(map, key, fallback = null) {
 
 function int(value, name, optional = false) {
   if (value === null && optional) return null;
-  if (!isUint(value)) throw bad(`${name} must be an unsigned integer`);
+  if (!isUint(value)) throw bad(`${name} : entier positif ou nul attendu`);
   return value;
 }
 
 function text(value, name) {
-  if (typeof value !== 'string' || !value) throw bad(`${name} must be non-empty text`);
+  if (typeof value !== 'string' || !value) throw bad(`${name} : texte non vide attendu`);
   return value;
 }
 
 function seq(value, name) {
-  if (!Array.isArray(value)) throw bad(`${name} must be an array`);
+  if (!Array.isArray(value)) throw bad(`${name} : tableau attendu`);
   return value;
 }
 
 function map(value, name) {
-  if (!(value instanceof Map)) throw bad(`${name} must be a map`);
+  if (!(value instanceof Map)) throw bad(`${name} : table associative attendue`);
   return value;
 }
 
 function day(value, name) {
   const d = int(value, name, true);
   // Python's datetime.date stops at 9999-12-31; a later day cannot be represented there either.
-  if (d !== null && d > MAX_DAY) throw bad(`${name} ${d} is out of range`);
+  if (d !== null && d > MAX_DAY) throw bad(`${name} : au-delà de l'an 9999`);
   return d === null ? null : Number(d);
 }
 
-function windowIn(raw, name = 'zone window') {
+function windowIn(raw, name = 'créneau de zone') {
   const items = seq(raw, name);
-  if (![3, 4, 6].includes(items.length)) throw bad(`${name} must have 3, 4 or 6 fields`);
-  const [mask, start, end] = items.slice(0, 3).map((v) => int(v, `${name} field`));
-  const flags = items.length > 3 ? int(items[3], `${name} flags`) : 0;
-  const firstDay = items.length === 6 ? day(items[4], `${name} first day`) : null;
-  const lastDay = items.length === 6 ? day(items[5], `${name} last day`) : null;
+  if (![3, 4, 6].includes(items.length)) throw bad(`${name} : 3, 4 ou 6 champs attendus`);
+  const [mask, start, end] = items.slice(0, 3).map((v) => int(v, `champ du ${name}`));
+  const flags = items.length > 3 ? int(items[3], `options du ${name}`) : 0;
+  const firstDay = items.length === 6 ? day(items[4], `premier jour du ${name}`) : null;
+  const lastDay = items.length === 6 ? day(items[5], `dernier jour du ${name}`) : null;
   const skipHolidays = typeof flags === 'bigint'
     ? (flags & BigInt(WINDOW_SKIP_HOLIDAYS)) !== 0n
     : flags % 2 === WINDOW_SKIP_HOLIDAYS;
   try {
     return makeWindow(mask, start, end, { firstDay, lastDay, skipHolidays });
   } catch (err) {
-    if (err instanceof WindowError) throw bad(`${name} [${items.join(', ')}]: ${err.message}`);
+    if (err instanceof WindowError) throw bad(`${name} ${pyRepr(items)} : ${err.message}`);
     throw err;
   }
 }
@@ -205,44 +206,44 @@ function windowIn(raw, name = 'zone window') {
 /** When the zone's restriction is in force (bundle.py _restriction_in): [] = at all times. */
 function restrictionIn(z) {
   if (!z.has(Z_RESTRICTION)) return [];
-  const items = seq(z.get(Z_RESTRICTION), 'zone restriction');
+  const items = seq(z.get(Z_RESTRICTION), 'réglementation de la zone');
   // "In force at all times" has one encoding, the absent key; an empty array could be read as
   // "never in force" and wave every vehicle through.
-  if (!items.length) throw bad('zone restriction must not be empty (leave it out when in force at all times)');
-  return items.map((w) => windowIn(w, 'restriction window'));
+  if (!items.length) throw bad("réglementation de la zone : ne doit pas être vide (l'omettre quand elle s'applique en permanence)");
+  return items.map((w) => windowIn(w, 'créneau de réglementation'));
 }
 
 function closureIn(raw) {
-  const c = seq(raw, 'closure');
-  if (c.length !== 3) throw bad('closure must be [start, end, reason]');
-  return { start: int(c[0], 'closure start'), end: int(c[1], 'closure end'), reason: String(c[2]) };
+  const c = seq(raw, 'fermeture');
+  if (c.length !== 3) throw bad('fermeture : [début, fin, motif] attendu');
+  return { start: int(c[0], 'début de fermeture'), end: int(c[1], 'fin de fermeture'), reason: String(c[2]) };
 }
 
 function coords(ring) {
-  const values = seq(ring, 'ring');
+  const values = seq(ring, 'contour');
   if (values.length % 2 || values.some((v) => !isInteger(v))) {
-    throw bad('a ring is a flat array of integer coordinates (lon, lat in 1e-6 degrees)');
+    throw bad('contour : tableau plat de coordonnées entières attendu (lon, lat en millionièmes de degré)');
   }
   return values;
 }
 
 function zoneIn(raw) {
   const z = map(raw, 'zone');
-  const tz = text(get(z, Z_TZ), 'zone time zone');
-  if (!isTimeZone(tz)) throw bad(`fuseau horaire inconnu : ${JSON.stringify(tz)}`);
-  const closures = seq(get(z, Z_CLOSURES, []), 'closures').map(closureIn);
+  const tz = text(get(z, Z_TZ), 'fuseau horaire de la zone');
+  if (!isTimeZone(tz)) throw bad(`fuseau horaire inconnu : ${pyRepr(tz)}`);
+  const closures = seq(get(z, Z_CLOSURES, []), 'fermetures').map(closureIn);
   const geometry = z.has(Z_GEOMETRY)
-    ? seq(z.get(Z_GEOMETRY), 'geometry').map((polygon) => seq(polygon, 'polygon').map(coords))
+    ? seq(z.get(Z_GEOMETRY), 'géométrie').map((polygon) => seq(polygon, 'polygone').map(coords))
     : null;
   return {
-    ref: int(get(z, Z_REF), 'zone ref'),
-    code: text(get(z, Z_CODE), 'zone code'),
-    name: text(get(z, Z_NAME), 'zone name'),
-    kind: text(get(z, Z_KIND), 'zone kind'),
+    ref: int(get(z, Z_REF), 'référence de zone'),
+    code: text(get(z, Z_CODE), 'code de zone'),
+    name: text(get(z, Z_NAME), 'nom de zone'),
+    kind: text(get(z, Z_KIND), 'type de zone'),
     tz,
-    windows: seq(get(z, Z_WINDOWS, []), 'zone windows').map(windowIn),
-    validFrom: int(get(z, Z_FROM), 'valid_from', true),
-    validUntil: int(get(z, Z_UNTIL), 'valid_until', true),
+    windows: seq(get(z, Z_WINDOWS, []), 'créneaux de la zone').map(windowIn),
+    validFrom: int(get(z, Z_FROM), 'début de validité de la zone (valid_from)', true),
+    validUntil: int(get(z, Z_UNTIL), 'fin de validité de la zone (valid_until)', true),
     closures,
     geometry,
     restriction: restrictionIn(z),
@@ -252,7 +253,7 @@ function zoneIn(raw) {
 /** Non-empty text of at most `most` characters (code points, as Python's len). */
 function shortText(value, name, most) {
   const s = text(value, name);
-  if (s.length > most && [...s].length > most) throw bad(`${name} must be at most ${most} characters`);
+  if (s.length > most && [...s].length > most) throw bad(`${name} : plus de ${most} caractères`);
   return s;
 }
 
@@ -268,52 +269,57 @@ export function textOrder(a, b) {
 }
 
 function partnerIn(raw) {
-  const p = map(raw, 'partner');
+  // In bundle.py's order: iss first, so that the later messages can name the partner.
+  const p = map(raw, 'partenaire');
+  const iss = shortText(get(p, P_ISS), "émetteur (iss) d'un partenaire", MAX_ISS_CHARS);
+  if (iss.includes('/')) {
+    throw bad(`émetteur (iss) de partenaire ${pyRepr(iss)} : contient '/' (les zones s'écrivent AUTORITÉ/CODE)`);
+  }
   const root = get(p, P_ROOT);
-  if (!(root instanceof Uint8Array) || !root.length) throw bad('partner root must be bytes (SubjectPublicKeyInfo DER)');
+  if (!(root instanceof Uint8Array) || !root.length) {
+    throw bad(`clé racine du partenaire ${iss} : octets attendus (SubjectPublicKeyInfo DER)`);
+  }
   const url = get(p, P_URL);
-  if (typeof url !== 'string') throw bad('partner url must be text');
-  const iss = shortText(get(p, P_ISS), 'partner iss', MAX_ISS_CHARS);
-  if (iss.includes('/')) throw bad(`partner iss ${JSON.stringify(iss)} contains '/' (zones are named ISS/CODE)`);
-  return { iss, name: shortText(get(p, P_NAME), 'partner name', MAX_NAME_CHARS), root, url };
+  if (typeof url !== 'string') throw bad(`adresse (url) du partenaire ${iss} : texte attendu`);
+  return { iss, name: shortText(get(p, P_NAME), `nom du partenaire ${iss}`, MAX_NAME_CHARS), root, url };
 }
 
 /** The partner list (key 16): sorted by iss, no repeated iss, never the bundle's own iss. */
 function partnersIn(raw, ownIss) {
-  const partners = seq(raw, 'partners').map(partnerIn);
+  const partners = seq(raw, 'partenaires').map(partnerIn);
   for (let i = 1; i < partners.length; i++) {
-    if (textOrder(partners[i - 1].iss, partners[i].iss) >= 0) throw bad('partners must be sorted by iss without repeats');
+    if (textOrder(partners[i - 1].iss, partners[i].iss) >= 0) throw bad('partenaires : à trier par émetteur (iss), sans répétition');
   }
-  if (partners.some((p) => p.iss === ownIss)) throw bad(`partner iss ${JSON.stringify(ownIss)} is the bundle's own`);
+  if (partners.some((p) => p.iss === ownIss)) throw bad(`${ownIss} ne peut pas être son propre partenaire`);
   return partners;
 }
 
 function keyIn(raw) {
-  const k = map(raw, 'key');
+  const k = map(raw, 'clé');
   const kid = get(k, K_KID);
-  if (!(kid instanceof Uint8Array) || kid.length !== 8) throw bad('key kid must be 8 bytes');
+  if (!(kid instanceof Uint8Array) || kid.length !== 8) throw bad('identifiant de clé (kid) : 8 octets attendus');
   const spki = get(k, K_SPKI);
-  if (!(spki instanceof Uint8Array)) throw bad('key spki must be bytes');
+  if (!(spki instanceof Uint8Array)) throw bad('clé publique (spki) : octets attendus');
   const zones = get(k, K_ZONES);
   return {
     kid,
     alg: algorithmFromLabel(get(k, K_ALG)),
     spki,
-    notBefore: int(get(k, K_NOT_BEFORE), 'not_before'),
-    notAfter: int(get(k, K_NOT_AFTER), 'not_after', true),
-    zones: zones === null ? null : seq(zones, 'key zones').map((r) => int(r, 'key zone')),
+    notBefore: int(get(k, K_NOT_BEFORE), 'début de validité de la clé (not_before)'),
+    notAfter: int(get(k, K_NOT_AFTER), 'fin de validité de la clé (not_after)', true),
+    zones: zones === null ? null : seq(zones, 'zones de la clé').map((r) => int(r, 'zone de la clé')),
   };
 }
 
 /** Split a revocation byte string into hex entries, refusing bad lengths and disorder. */
 function revokedIn(value, name) {
   if (!(value instanceof Uint8Array) || value.length % REVOCATION_HASH_BYTES) {
-    throw bad(`${name} must be bytes, a multiple of 8 long`);
+    throw bad(`${name} : octets attendus, en nombre multiple de 8`);
   }
   for (let i = REVOCATION_HASH_BYTES; i < value.length; i += REVOCATION_HASH_BYTES) {
     const prev = value.subarray(i - REVOCATION_HASH_BYTES, i);
     if (compareBytes(prev, value.subarray(i, i + REVOCATION_HASH_BYTES)) >= 0) {
-      throw bad(`${name} must be sorted without repeats`);
+      throw bad(`${name} : entrées à trier, sans répétition`);
     }
   }
   return value;
@@ -325,37 +331,38 @@ function revokedIn(value, name) {
  * @throws {SchemeError}
  */
 export function decodePayload(payload) {
-  const data = map(decodeStrict(payload, 'bundle'), 'payload');
+  const data = map(decodeStrict(payload, 'contenu du paquet'), 'contenu du paquet');
   const kind = get(data, B_KIND);
-  if (kind !== FULL && kind !== DELTA) throw bad(`unknown bundle kind ${String(kind)}`);
-  const withdrawn = seq(get(data, B_WITHDRAWN, []), 'withdrawn');
-  if (withdrawn.some((k) => !(k instanceof Uint8Array))) throw bad('withdrawn kids must be bytes');
-  const iss = text(get(data, B_ISS), 'iss');
+  if (kind !== FULL && kind !== DELTA) throw bad(`type de paquet inconnu ${pyRepr(kind)}`);
+  const withdrawn = seq(get(data, B_WITHDRAWN, []), 'clés retirées');
+  if (withdrawn.some((k) => !(k instanceof Uint8Array))) throw bad('clés retirées : identifiants (kid) en octets attendus');
+  const iss = text(get(data, B_ISS), 'émetteur (iss)');
   const content = {
     iss,
-    seq: int(get(data, B_SEQ), 'seq'),
-    issuedAt: int(get(data, B_ISSUED), 'issued_at'),
-    maxAge: int(get(data, B_MAX_AGE), 'max_age'),
-    keys: seq(get(data, B_KEYS), 'keys').map(keyIn),
+    seq: int(get(data, B_SEQ), 'numéro de paquet (seq)'),
+    issuedAt: int(get(data, B_ISSUED), "date d'émission (issued_at)"),
+    maxAge: int(get(data, B_MAX_AGE), 'âge maximal (max_age)'),
+    keys: seq(get(data, B_KEYS), 'clés').map(keyIn),
     withdrawn,
-    holidays: seq(get(data, B_HOLIDAYS, []), 'holidays').map((d) => day(d, 'holiday')),
-    zoneDataVersion: int(get(data, B_ZONE_DATA, 0), 'zone data version'),
+    holidays: seq(get(data, B_HOLIDAYS, []), 'jours fériés').map((d) => day(d, 'jour férié')),
+    zoneDataVersion: int(get(data, B_ZONE_DATA, 0), 'version des données de zone'),
     revoked: new Uint8Array(0),
     zones: [],
-    name: data.has(B_NAME) ? shortText(data.get(B_NAME), 'name', MAX_NAME_CHARS) : '',
+    name: data.has(B_NAME) ? shortText(data.get(B_NAME), "nom de l'autorité", MAX_NAME_CHARS) : '',
     partners: data.has(B_PARTNERS) ? partnersIn(data.get(B_PARTNERS), iss) : [],
   };
   if (kind === FULL) {
-    content.revoked = revokedIn(get(data, B_REVOKED, new Uint8Array(0)), 'revoked');
+    content.revoked = revokedIn(get(data, B_REVOKED, new Uint8Array(0)), 'révocations');
     content.zones = seq(get(data, B_ZONES, []), 'zones').map(zoneIn);
     return { kind, content, delta: null };
   }
   const delta = {
-    baseSeq: int(get(data, B_BASE_SEQ), 'base_seq'),
-    added: revokedIn(get(data, B_REVOKED_ADDED, new Uint8Array(0)), 'revoked_added'),
-    removed: revokedIn(get(data, B_REVOKED_REMOVED, new Uint8Array(0)), 'revoked_removed'),
-    zonesChanged: seq(get(data, B_ZONES_CHANGED, []), 'zones_changed').map(zoneIn),
-    zonesRemoved: new Set(seq(get(data, B_ZONES_REMOVED, []), 'zones_removed').map((r) => int(r, 'zone ref'))),
+    baseSeq: int(get(data, B_BASE_SEQ), 'numéro du paquet de base (base_seq)'),
+    added: revokedIn(get(data, B_REVOKED_ADDED, new Uint8Array(0)), 'révocations ajoutées'),
+    removed: revokedIn(get(data, B_REVOKED_REMOVED, new Uint8Array(0)), 'révocations levées'),
+    zonesChanged: seq(get(data, B_ZONES_CHANGED, []), 'zones modifiées').map(zoneIn),
+    zonesRemoved: new Set(seq(get(data, B_ZONES_REMOVED, []), 'zones supprimées')
+      .map((r) => int(r, 'référence de zone'))),
     // null: the partners are the base's; an array: the complete new list.
     partners: data.has(B_PARTNERS) ? content.partners : null,
   };
@@ -430,10 +437,10 @@ export class TrustBundle {
       try {
         key = await importVerifyKey(entry.spki, entry.kid);
       } catch (err) {
-        if (err instanceof SchemeError) throw bad(`key ${toHex(entry.kid)}: ${err.message}`);
+        if (err instanceof SchemeError) throw bad(`clé ${toHex(entry.kid)} : ${err.message}`);
         throw err;
       }
-      if (key.alg !== entry.alg) throw bad(`key ${toHex(entry.kid)}: algorithm does not match its public key`);
+      if (key.alg !== entry.alg) throw bad(`clé ${toHex(entry.kid)} : algorithme différent de celui de sa clé publique`);
       const hex = toHex(entry.kid);
       if (!keysByKid.has(hex)) keysByKid.set(hex, []);
       keysByKid.get(hex).push({ entry, key });
@@ -443,7 +450,7 @@ export class TrustBundle {
       try {
         partnerRoots.set(entry.iss, { entry, key: await importVerifyKey(entry.root) });
       } catch (err) {
-        if (err instanceof SchemeError) throw bad(`partner ${entry.iss} root: ${err.message}`);
+        if (err instanceof SchemeError) throw bad(`clé racine du partenaire ${entry.iss} : ${err.message}`);
         throw err;
       }
     }
@@ -505,13 +512,13 @@ export async function importRootKey(spki) {
 }
 
 function refused(message, code) {
-  return new BundleError(`bundle refused: ${message}`, code);
+  return new BundleError(`paquet refusé : ${message}`, code);
 }
 
 async function checkRootSignature(message, roots) {
   const kid = messageKid(message);
   const candidates = kid === null ? [] : roots.filter((r) => toHex(r.kid) === toHex(kid));
-  if (!candidates.length) throw refused('not signed by a pinned root key', 'bundle_unknown_root');
+  if (!candidates.length) throw refused('pas signé par une clé racine épinglée', 'bundle_unknown_root');
   for (const root of candidates) {
     try {
       await verifySign1(message, root);
@@ -520,7 +527,7 @@ async function checkRootSignature(message, roots) {
       if (!(err instanceof SchemeError)) throw err;
     }
   }
-  throw refused('signature does not verify (tampered?)', 'bundle_bad_signature');
+  throw refused('signature invalide (paquet altéré ?)', 'bundle_bad_signature');
 }
 
 /** Deep equality of decoded values: numbers, BigInts, strings, null, bytes, arrays, plain objects. */
@@ -547,12 +554,16 @@ function checkSequence(kind, content, delta, current, minSeq) {
   const held = current ? current.seq : 0;
   const floor = (minSeq ?? 0) > held ? minSeq : held;
   if (content.seq < floor || (kind === DELTA && current && content.seq <= current.seq)) {
-    throw refused(`seq ${content.seq} is older than the ${floor} already held (rollback)`, 'bundle_rollback');
+    throw refused(`n° ${content.seq} plus ancien que le n° ${floor} déjà détenu (retour en arrière)`, 'bundle_rollback');
   }
-  if (current && content.iss !== current.content.iss) throw refused('issued for another authority', 'bundle_wrong_issuer');
+  if (current && content.iss !== current.content.iss) {
+    const which = `${pyRepr(content.iss)} au lieu de ${pyRepr(current.content.iss)}`;
+    throw refused(`émis par une autre autorité (${which})`, 'bundle_wrong_issuer');
+  }
   if (kind === DELTA && (!current || current.seq !== delta.baseSeq)) {
     throw new BundleError(
-      `delta applies to seq ${delta.baseSeq}, held bundle is ${current ? current.seq : 'none'}: fetch a full bundle`,
+      `paquet refusé : différentiel pour le n° ${delta.baseSeq}, paquet détenu : ${current ? `n° ${current.seq}` : 'aucun'} ; `
+        + 'récupérez un paquet complet',
       'bundle_delta_base',
     );
   }

@@ -87,7 +87,7 @@ class Decoder {
   }
 
   need(n) {
-    if (this.pos + n > this.data.length) throw new Hard('truncated CBOR');
+    if (this.pos + n > this.data.length) throw new Hard('CBOR tronqué');
   }
 
   byte() {
@@ -111,27 +111,27 @@ class Decoder {
     const ai = ib & 31;
     if (ai < 24) return [major, ai, BigInt(ai)];
     if (ai === 31) return [major, ai, null];
-    if (ai > 27) throw new Hard(`reserved additional information at byte ${start}`);
+    if (ai > 27) throw new Hard(`information additionnelle réservée à l'octet ${start}`);
     const size = 1 << (ai - 24);
     const value = this.argument(size);
     if (major !== 7) {
       const shortest = size === 1 ? 24n : 1n << BigInt(4 * size);
       if (value < shortest) {
-        this.note('non_minimal', `length or integer at byte ${start} is not in its shortest form`);
+        this.note('non_minimal', `longueur ou entier à l'octet ${start} pas sous sa forme la plus courte`);
       }
     }
     return [major, ai, value];
   }
 
   length(value) {
-    if (value > BigInt(this.data.length)) throw new Hard('truncated CBOR');
+    if (value > BigInt(this.data.length)) throw new Hard('CBOR tronqué');
     return Number(value);
   }
 
   item(depth) {
     const start = this.pos;
-    if (depth > HARD_DEPTH) throw new Hard('nested too deeply');
-    if (depth > MAX_DEPTH) this.note('bad_cbor', 'nested too deeply', false);
+    if (depth > HARD_DEPTH) throw new Hard('imbrication trop profonde');
+    if (depth > MAX_DEPTH) this.note('bad_cbor', 'imbrication trop profonde', false);
     const [major, ai, value] = this.head();
     if (value === null) return this.indefinite(major, start, depth);
     switch (major) {
@@ -149,7 +149,7 @@ class Decoder {
         return this.map(this.length(value), depth);
       case 6:
         // The profile uses one tag only, COSE_Sign1's 18 around the whole message.
-        if (depth > 0) throw new Hard('CBOR tags are not allowed inside the message');
+        if (depth > 0) throw new Hard(`étiquette CBOR à l'octet ${start} : pas d'étiquette admise à l'intérieur du message`);
         return new Tag(toInteger(value), this.item(depth + 1));
       default:
         return this.simple(ai, Number(value), start);
@@ -167,7 +167,7 @@ class Decoder {
     try {
       return utf8.decode(raw);
     } catch {
-      throw new Hard('invalid UTF-8 in a text string');
+      throw new Hard("texte qui n'est pas de l'UTF-8");
     }
   }
 
@@ -193,15 +193,15 @@ class Decoder {
   checkKeyOrder(previous, key, at) {
     if (previous === null) return;
     const order = compareBytes(key, previous);
-    if (order === 0) this.note('duplicate_key', `duplicate map key at byte ${at}`);
-    else if (order < 0) this.note('unsorted_keys', `map keys not in deterministic order at byte ${at}`);
+    if (order === 0) this.note('duplicate_key', `clé répétée dans une table à l'octet ${at}`);
+    else if (order < 0) this.note('unsorted_keys', `clés de table hors de l'ordre déterministe à l'octet ${at}`);
   }
 
   /** Indefinite-length item: decoded (cbor2 accepts it), but never deterministic. */
   indefinite(major, start, depth) {
-    if (major === 7) throw new Hard(`break code where a data item was expected at byte ${start}`);
-    if (major < 2 || major === 6) throw new Hard(`indefinite length on major type ${major} at byte ${start}`);
-    this.note('indefinite_length', `indefinite-length item at byte ${start}`);
+    if (major === 7) throw new Hard(`code de fin (break) à l'octet ${start}, où un élément était attendu`);
+    if (major < 2 || major === 6) throw new Hard(`longueur indéfinie impossible pour le type majeur ${major} à l'octet ${start}`);
+    this.note('indefinite_length', `élément de longueur indéfinie à l'octet ${start}`);
     if (major === 4) return this.untilBreak(() => this.item(depth + 1));
     if (major === 5) {
       const out = new Map();
@@ -231,13 +231,13 @@ class Decoder {
   chunk(major) {
     const start = this.pos;
     const [m, , value] = this.head();
-    if (m !== major || value === null) throw new Hard(`bad chunk in an indefinite string at byte ${start}`);
+    if (m !== major || value === null) throw new Hard(`morceau incorrect dans une chaîne de longueur indéfinie à l'octet ${start}`);
     return major === 3 ? this.text(this.length(value)) : this.bytes(this.length(value));
   }
 
   simple(ai, value, start) {
     if (ai >= 25) return this.float(ai, start);
-    if (ai === 24 && value < 32) throw new Hard(`invalid two-byte simple value at byte ${start}`);
+    if (ai === 24 && value < 32) throw new Hard(`valeur simple sur deux octets incorrecte à l'octet ${start}`);
     if (value === 20) return false;
     if (value === 21) return true;
     if (value === 22) return null;
@@ -252,7 +252,7 @@ class Decoder {
     else if (size === 4) value = view.getFloat32(0);
     else value = view.getFloat64(0);
     // The profile has no floating-point values at all (times are integers): always refused.
-    this.note('float', `floating-point value at byte ${start}`, true);
+    this.note('float', `nombre à virgule flottante à l'octet ${start}`, true);
     return new CborFloat(value);
   }
 }
@@ -260,7 +260,7 @@ class Decoder {
 function asBytes(data, what) {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  throw new MalformedError(`${what}: expected bytes`, 'not_bytes');
+  throw new MalformedError(`${what} : octets attendus`, 'not_bytes');
 }
 
 function run(data, what) {
@@ -269,12 +269,15 @@ function run(data, what) {
   try {
     value = decoder.item(0);
   } catch (err) {
-    if (err instanceof Hard) throw new MalformedError(`${what}: not valid CBOR (${err.message})`, 'bad_cbor');
+    // cbor.py names the first problem its byte walk meets, a determinism one when it comes first.
+    if (err instanceof Hard) {
+      throw new MalformedError(`${what} : CBOR illisible (${decoder.problem?.[1] ?? err.message})`, 'bad_cbor');
+    }
     throw err;
   }
   const left = decoder.data.length - decoder.pos;
   if (left) {
-    throw new MalformedError(`${what}: ${left} trailing byte(s) after the CBOR item`, 'trailing_bytes');
+    throw new MalformedError(`${what} : ${left} octet(s) en trop après l'élément CBOR`, 'trailing_bytes');
   }
   return [value, decoder];
 }
@@ -300,8 +303,8 @@ export function decodeOne(data, what = 'CBOR') {
 export function decodeStrict(data, what = 'CBOR') {
   const [value, decoder] = run(data, what);
   if (!decoder.deterministic) {
-    const [code, detail] = decoder.problem ?? ['non_canonical', 'encoding is not the deterministic one'];
-    throw new MalformedError(`${what}: ${detail}`, code);
+    const [code, detail] = decoder.problem ?? ['non_canonical', 'encodage non déterministe (RFC 8949 §4.2.1)'];
+    throw new MalformedError(`${what} : ${detail}`, code);
   }
   return value;
 }

@@ -5,6 +5,7 @@
 
 import { CborFloat, decodeStrict, isInteger } from './cbor.js';
 import { MalformedError } from './errors.js';
+import { pyRepr } from './messages.js';
 import { toHex } from './keys.js';
 import { makeWindow, WindowError } from './windows.js';
 
@@ -26,39 +27,38 @@ const TOP_KEYS = [CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI, CLAIM_P
 const PROFILE_KEYS = [P_VERSION, P_ZONES, P_WINDOWS, P_PLATE, P_PURPOSE, P_ZONE_DATA];
 
 function bad(message, code = 'bad_claims') {
-  return new MalformedError(`claims: ${message}`, code);
+  return new MalformedError(`contenu du laissez-passer : ${message}`, code);
 }
 
 function uint(value, name, limit = MAX_TIME) {
-  if (value instanceof CborFloat) throw bad(`${name} is a floating-point number, expected an integer`, 'float_time');
-  if (!isInteger(value) || !(value >= 0 && value < limit)) throw bad(`${name} must be an unsigned integer below ${limit}`);
+  if (value instanceof CborFloat) throw bad(`${name} : nombre à virgule flottante, entier attendu`, 'float_time');
+  if (!isInteger(value) || !(value >= 0 && value < limit)) throw bad(`${name} : entier positif ou nul inférieur à ${limit} attendu`);
   return Number(value);
 }
 
-function keyName(k) {
-  return typeof k === 'string' ? JSON.stringify(k) : String(k);
-}
-
-function checkKeys(map, allowed, required, what) {
-  const extra = [...map.keys()].filter((k) => !allowed.includes(k));
-  if (extra.length) throw bad(`unknown ${what}(s) [${extra.map(keyName).join(', ')}]`, 'unknown_claim');
-  const missing = required.filter((k) => !map.has(k));
-  if (missing.length) throw bad(`missing ${what}(s) [${missing.join(', ')}]`, 'missing_claim');
+/** `of` follows "champ(s) inconnu(s)" ('' for the claims, " du profil d'accès" for the profile). */
+function checkKeys(map, allowed, required, of) {
+  // Listed as claims.py lists them: sorted(extra, key=str), sorted(missing).
+  const extra = [...map.keys()].filter((k) => !allowed.includes(k))
+    .sort((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
+  if (extra.length) throw bad(`champ(s) inconnu(s)${of} ${pyRepr(extra)}`, 'unknown_claim');
+  const missing = required.filter((k) => !map.has(k)).sort((a, b) => a - b);
+  if (missing.length) throw bad(`champ(s) manquant(s)${of} ${pyRepr(missing)}`, 'missing_claim');
 }
 
 function decodeWindows(profile) {
   const present = profile.has(P_WINDOWS);
   const raw = present ? profile.get(P_WINDOWS) : [];
-  if (!Array.isArray(raw) || (present && raw.length === 0)) throw bad('windows must be a non-empty array when present');
-  if (raw.length % 3) throw bad('windows must hold 3 numbers per window (mask, start minute, end minute)');
+  if (!Array.isArray(raw) || (present && raw.length === 0)) throw bad('les créneaux, quand ils sont présents, doivent être un tableau non vide');
+  if (raw.length % 3) throw bad('chaque créneau compte 3 nombres (jours, minute de début, minute de fin)');
   const windows = [];
   for (let i = 0; i < raw.length; i += 3) {
     const triple = raw.slice(i, i + 3);
-    for (const v of triple) uint(v, 'window field', 2 ** 16);
+    for (const v of triple) uint(v, 'champ de créneau', 2 ** 16);
     try {
       windows.push(makeWindow(triple[0], triple[1], triple[2]));
     } catch (err) {
-      if (err instanceof WindowError) throw bad(`window [${triple.join(', ')}]: ${err.message}`, 'bad_window');
+      if (err instanceof WindowError) throw bad(`créneau [${triple.join(', ')}] : ${err.message}`, 'bad_window');
       throw err;
     }
   }
@@ -72,22 +72,22 @@ function codePoints(text) {
 /** The checks of PassClaims.__post_init__ (claims.py _validate), in order. */
 function validate(c) {
   if (typeof c.iss !== 'string' || !(codePoints(c.iss) > 0 && codePoints(c.iss) <= 64)) {
-    throw bad('iss must be text of 1 to 64 characters');
+    throw bad("l'émetteur (iss) doit être un texte de 1 à 64 caractères");
   }
-  if (c.exp <= c.nbf) throw bad('exp must be after nbf');
-  if (!(c.cti instanceof Uint8Array) || c.cti.length !== SERIAL_BYTES) throw bad(`cti must be exactly ${SERIAL_BYTES} bytes`);
+  if (c.exp <= c.nbf) throw bad('la fin de validité (exp) doit suivre son début (nbf)');
+  if (!(c.cti instanceof Uint8Array) || c.cti.length !== SERIAL_BYTES) throw bad(`le numéro de série (cti) doit faire exactement ${SERIAL_BYTES} octets`);
   if (!isInteger(c.version) || c.version !== PROFILE_VERSION) {
-    throw new MalformedError(`claims: unknown profile version ${String(c.version)}`, 'unknown_profile');
+    throw new MalformedError(`contenu du laissez-passer : version de profil inconnue ${pyRepr(c.version)}`, 'unknown_profile');
   }
-  if (c.zones.length === 0 || c.zones.length > MAX_ZONES) throw bad(`zones must list 1 to ${MAX_ZONES} zone refs`);
-  c.zones = c.zones.map((ref) => uint(ref, 'zone ref', 2 ** 32));
-  if (new Set(c.zones).size !== c.zones.length) throw bad('zones repeat a zone ref');
-  if (c.windows.length > MAX_WINDOWS) throw bad(`at most ${MAX_WINDOWS} windows`);
+  if (c.zones.length === 0 || c.zones.length > MAX_ZONES) throw bad(`de 1 à ${MAX_ZONES} références de zone attendues`);
+  c.zones = c.zones.map((ref) => uint(ref, 'référence de zone', 2 ** 32));
+  if (new Set(c.zones).size !== c.zones.length) throw bad('une référence de zone est répétée');
+  if (c.windows.length > MAX_WINDOWS) throw bad(`au plus ${MAX_WINDOWS} créneaux`);
   if (typeof c.plate !== 'string' || !PLATE.test(c.plate)) {
-    throw bad('plate must be a normalised plate (A-Z, 0-9, optional country prefix)');
+    throw bad('plaque non normalisée (A-Z, 0-9, préfixe de pays facultatif)');
   }
-  c.purpose = uint(c.purpose, 'purpose', 2 ** 16);
-  c.zoneDataVersion = uint(c.zoneDataVersion, 'zone data version', 2 ** 32);
+  c.purpose = uint(c.purpose, 'motif (purpose)', 2 ** 16);
+  c.zoneDataVersion = uint(c.zoneDataVersion, 'version des données de zone', 2 ** 32);
 }
 
 /**
@@ -105,17 +105,17 @@ export function decodeClaims(payload) {
 
 /** decodeClaims without its fast path: the reference behaviour (tests compare the two). */
 export function decodeClaimsGeneric(payload) {
-  const claims = decodeStrict(payload, 'claims');
-  if (!(claims instanceof Map)) throw bad('payload must be a map');
-  checkKeys(claims, TOP_KEYS, TOP_KEYS, 'claim');
+  const claims = decodeStrict(payload, 'contenu du laissez-passer');
+  if (!(claims instanceof Map)) throw bad('une table associative est attendue');
+  checkKeys(claims, TOP_KEYS, TOP_KEYS, '');
   const profile = claims.get(CLAIM_PROFILE);
-  if (!(profile instanceof Map)) throw bad('profile claim must be a map');
-  checkKeys(profile, PROFILE_KEYS, PROFILE_KEYS.filter((k) => k !== P_WINDOWS), 'profile field');
+  if (!(profile instanceof Map)) throw bad("le profil d'accès doit être une table associative");
+  checkKeys(profile, PROFILE_KEYS, PROFILE_KEYS.filter((k) => k !== P_WINDOWS), " du profil d'accès");
   const iat = uint(claims.get(CLAIM_IAT), 'iat');
   const nbf = uint(claims.get(CLAIM_NBF), 'nbf');
   const exp = uint(claims.get(CLAIM_EXP), 'exp');
   const zones = profile.get(P_ZONES);
-  if (!Array.isArray(zones)) throw bad('zones must be an array');
+  if (!Array.isArray(zones)) throw bad('les zones doivent être un tableau');
   const c = {
     iss: claims.get(CLAIM_ISS),
     iat, nbf, exp,

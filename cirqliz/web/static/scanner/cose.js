@@ -8,6 +8,7 @@
 
 import { decodeStrict, Tag } from './cbor.js';
 import { MalformedError, SignatureError, UnsupportedError } from './errors.js';
+import { pyRepr } from './messages.js';
 import { algorithmFromLabel, algorithmName, verifyRaw } from './keys.js';
 
 export const HEADER_ALG = 1;
@@ -18,7 +19,7 @@ const UNDERSTOOD_HEADERS = new Set([HEADER_ALG, HEADER_CRIT, HEADER_CONTENT_TYPE
 
 export const TAG_SIGN1 = 18;
 const OTHER_COSE_TAGS = {
-  98: 'COSE_Sign (several signers)',
+  98: 'COSE_Sign (plusieurs signataires)',
   17: 'COSE_Mac0',
   97: 'COSE_Mac',
   16: 'COSE_Encrypt0',
@@ -67,15 +68,15 @@ function checkCrit(protectedMap) {
   const crit = protectedMap.has(HEADER_CRIT) ? protectedMap.get(HEADER_CRIT) : null;
   if (crit === null) return;
   if (!Array.isArray(crit) || crit.length === 0) {
-    throw new MalformedError('crit header must be a non-empty array', 'bad_crit');
+    throw new MalformedError("l'en-tête crit doit être un tableau non vide", 'bad_crit');
   }
   const unknown = crit.filter((label) => !UNDERSTOOD_HEADERS.has(label) || label === HEADER_CRIT);
   if (unknown.length) {
-    throw new UnsupportedError(`unknown critical header(s): ${unknown.map(String).join(', ')}`, 'unknown_critical');
+    throw new UnsupportedError(`en-tête(s) critique(s) inconnu(s) : ${pyRepr(unknown)}`, 'unknown_critical');
   }
   const missing = crit.filter((label) => !protectedMap.has(label));
   if (missing.length) {
-    throw new MalformedError(`critical header(s) ${missing.join(', ')} absent from the protected header`, 'bad_crit');
+    throw new MalformedError(`en-tête(s) critique(s) ${pyRepr(missing)} absent(s) de l'en-tête protégé`, 'bad_crit');
   }
 }
 
@@ -83,8 +84,8 @@ function unwrapTag(obj) {
   if (!(obj instanceof Tag)) return [obj, false];
   if (obj.tag !== TAG_SIGN1) {
     const kind = OTHER_COSE_TAGS[String(obj.tag)];
-    if (kind) throw new UnsupportedError(`wrong message type: ${kind}, expected COSE_Sign1`, 'wrong_message_type');
-    throw new MalformedError(`wrong CBOR tag ${obj.tag}, expected 18 (COSE_Sign1)`, 'wrong_tag');
+    if (kind) throw new UnsupportedError(`type de message inattendu : ${kind}, COSE_Sign1 attendu`, 'wrong_message_type');
+    throw new MalformedError(`étiquette CBOR ${obj.tag} inattendue, 18 (COSE_Sign1) attendue`, 'wrong_tag');
   }
   return [obj.value, true];
 }
@@ -155,25 +156,25 @@ export function decodeSign1(data) {
 
 /** decodeSign1 without its fast path: the reference behaviour (tests compare the two). */
 export function decodeSign1Generic(data) {
-  const [obj, tagged] = unwrapTag(decodeStrict(data, 'COSE message'));
-  if (!Array.isArray(obj) || obj.length !== 4) throw new MalformedError('COSE_Sign1 must be an array of 4 items', 'not_sign1');
+  const [obj, tagged] = unwrapTag(decodeStrict(data, 'message COSE'));
+  if (!Array.isArray(obj) || obj.length !== 4) throw new MalformedError('un COSE_Sign1 doit être un tableau de 4 éléments', 'not_sign1');
   const [protectedRaw, unprotected, payload, signature] = obj;
-  if (!(protectedRaw instanceof Uint8Array)) throw new MalformedError('protected header must be a byte string', 'bad_protected');
-  if (!(unprotected instanceof Map)) throw new MalformedError('unprotected header must be a map', 'bad_unprotected');
+  if (!(protectedRaw instanceof Uint8Array)) throw new MalformedError("l'en-tête protégé doit être une chaîne d'octets", 'bad_protected');
+  if (!(unprotected instanceof Map)) throw new MalformedError("l'en-tête non protégé doit être une table associative", 'bad_unprotected');
   if (!(payload instanceof Uint8Array)) {
-    throw new MalformedError('payload must be a byte string (detached payloads are refused)', 'bad_payload');
+    throw new MalformedError("le contenu doit être une chaîne d'octets (contenu détaché refusé)", 'bad_payload');
   }
-  if (!(signature instanceof Uint8Array)) throw new MalformedError('signature must be a byte string', 'bad_signature_type');
+  if (!(signature instanceof Uint8Array)) throw new MalformedError("la signature doit être une chaîne d'octets", 'bad_signature_type');
   let protectedMap = new Map();
   if (protectedRaw.length) {
-    protectedMap = decodeStrict(protectedRaw, 'protected header');
-    if (!(protectedMap instanceof Map)) throw new MalformedError('protected header must encode a map', 'bad_protected');
+    protectedMap = decodeStrict(protectedRaw, 'en-tête protégé');
+    if (!(protectedMap instanceof Map)) throw new MalformedError("l'en-tête protégé doit coder une table associative", 'bad_protected');
   }
   checkCrit(protectedMap);
   // Another algorithm has signatures of another size: name it rather than the length.
   if (protectedMap.has(HEADER_ALG)) algorithmFromLabel(protectedMap.get(HEADER_ALG));
   if (signature.length !== 64) {
-    throw new MalformedError(`signature is ${signature.length} bytes, expected exactly 64`, 'bad_signature_length');
+    throw new MalformedError(`signature de ${signature.length} octets au lieu de 64`, 'bad_signature_length');
   }
   return { protectedRaw, protected: protectedMap, unprotected, payload, signature, tagged };
 }
@@ -202,7 +203,7 @@ export function checkAlg(message, key) {
   if (!has(message.protected, HEADER_ALG)) return;
   const alg = algorithmFromLabel(message.protected.get(HEADER_ALG));
   if (alg !== key.alg) {
-    throw new SignatureError(`message says ${algorithmName(alg)} but the key is ${algorithmName(key.alg)}`, 'alg_mismatch');
+    throw new SignatureError(`le message annonce ${algorithmName(alg)} mais la clé est ${algorithmName(key.alg)}`, 'alg_mismatch');
   }
 }
 

@@ -17,6 +17,7 @@ import { decodeClaims } from './claims.js';
 import { HEADER_KID } from './cose.js';
 import { BundleError, SchemeError } from './errors.js';
 import { toHex } from './keys.js';
+import { pyRepr } from './messages.js';
 import { parsePassText, verifyPass } from './verifier.js';
 
 /**
@@ -142,8 +143,8 @@ export async function openTrustSet(home, partnerBytes, { current = null } = {}) 
     try {
       const bundle = await openBundle(bytes, [home.partnerRoots.get(iss).key], { current: held });
       if (bundle.iss !== iss) {
-        throw new BundleError(`bundle refused: issued by ${JSON.stringify(bundle.iss)}, not the partner ${JSON.stringify(iss)}`,
-          'bundle_wrong_issuer');
+        throw new BundleError(`paquet refusé : émis par ${pyRepr(bundle.iss)} au lieu de ${pyRepr(iss)}, l'autorité que `
+          + 'liste le paquet de votre autorité', 'bundle_wrong_issuer');
       }
       partners.set(iss, bundle);
     } catch (err) {
@@ -196,7 +197,7 @@ export async function verifyFederated(text, trust, options = {}) {
     // Not reachable with well-formed arguments (a TrustSet); a verifier still answers with a verdict.
     const t = typeof options.now === 'number' ? Math.trunc(options.now) : null;
     return {
-      status: 'REFUSED', reason: 'MALFORMED', detail: `verifier error: ${err?.message ?? String(err)}`, checkedAt: t,
+      status: 'REFUSED', reason: 'MALFORMED', detail: `erreur interne du vérificateur (${err?.name ?? typeof err})`, checkedAt: t,
       claims: null, zone: null, kid: null, issuer: null, issuerName: null, zoneAuthority: null,
     };
   }
@@ -219,12 +220,12 @@ async function federated(text, trust, options) {
     zone: zoneBundle ? code : options.zone,
     checkpointBundle: zoneBundle ?? bundle,
   });
-  if (message !== null && issuer === null) verdict.detail = `kid ${verdict.kid} is in no trusted bundle`;
+  if (message !== null && issuer === null) verdict.detail = `clé ${verdict.kid} absente de tous les paquets de confiance`;
   else if (!zoneBundle && verdict.reason === 'UNKNOWN_ZONE') {
     const ref = parseZoneRef(options.zone);
     verdict.detail = ref
-      ? `zone ${JSON.stringify(options.zone)}: authority ${JSON.stringify(ref.iss)} is not trusted by this device (resync)`
-      : `zone ${JSON.stringify(options.zone)}: expected CODE or ISS/CODE`;
+      ? `zone ${pyRepr(options.zone)} : autorité ${pyRepr(ref.iss)} inconnue de cet appareil (resynchroniser)`
+      : `zone ${pyRepr(options.zone)} : attendu CODE ou AUTORITÉ/CODE`;
   }
   // The issuer is known once the signature held and the claims name the bundle's authority.
   const iss = issuer !== null && verdict.claims?.iss === issuer.iss ? issuer.iss : null;

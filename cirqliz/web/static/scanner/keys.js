@@ -6,6 +6,7 @@
 
 import { SignatureError, UnsupportedError } from './errors.js';
 import { isInteger } from './cbor.js';
+import { pyRepr } from './messages.js';
 
 export const ES256 = -7;
 export const EDDSA = -8;
@@ -17,7 +18,7 @@ const OTHER_ALGORITHMS = {
   '-257': 'RS256', '-258': 'RS384', '-259': 'RS512', '4': 'HMAC 256/64', '5': 'HMAC 256/256',
 };
 
-export const ED25519_UNSUPPORTED = 'Ed25519 not supported by this browser';
+export const ED25519_UNSUPPORTED = 'Ed25519 non pris en charge par ce navigateur';
 
 const OID_EC_PUBLIC_KEY = '2a8648ce3d0201'; // 1.2.840.10045.2.1
 const OID_P256 = '2a8648ce3d030107'; // 1.2.840.10045.3.1.7
@@ -28,7 +29,7 @@ let subtleCrypto = null; // crypto.subtle, kept once found: two DOM getters fewe
 function subtle() {
   if (subtleCrypto) return subtleCrypto;
   const s = globalThis.crypto?.subtle;
-  if (!s) throw new UnsupportedError('WebCrypto is not available (a secure context is required)', 'no_webcrypto');
+  if (!s) throw new UnsupportedError('WebCrypto indisponible (un contexte sécurisé est requis)', 'no_webcrypto');
   subtleCrypto = s;
   return s;
 }
@@ -56,10 +57,10 @@ export async function sha256(bytes) {
 export function algorithmFromLabel(label) {
   if (isInteger(label)) {
     if (label === ES256 || label === EDDSA) return label;
-    const name = OTHER_ALGORITHMS[String(label)] ?? `algorithm ${label}`;
-    throw new UnsupportedError(`unsupported algorithm: ${name}`, 'unsupported_alg');
+    const name = OTHER_ALGORITHMS[String(label)] ?? `algorithme ${label}`;
+    throw new UnsupportedError(`algorithme non pris en charge : ${name}`, 'unsupported_alg');
   }
-  throw new UnsupportedError(`unsupported algorithm: ${String(label)}`, 'unsupported_alg');
+  throw new UnsupportedError(`algorithme non pris en charge : ${pyRepr(label)}`, 'unsupported_alg');
 }
 
 /** Name of an algorithm as written in docs and messages. */
@@ -70,17 +71,17 @@ export function algorithmName(alg) {
 // ---- just enough DER to tell which algorithm an SPKI is for ----------------------------------
 
 function derElement(bytes, pos) {
-  if (pos + 2 > bytes.length) throw new Error('truncated DER');
+  if (pos + 2 > bytes.length) throw new Error('DER tronqué');
   const tag = bytes[pos];
   let len = bytes[pos + 1];
   let at = pos + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n < 1 || n > 3 || at + n > bytes.length) throw new Error('bad DER length');
+    if (n < 1 || n > 3 || at + n > bytes.length) throw new Error('longueur DER incorrecte');
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + bytes[at++];
   }
-  if (at + len > bytes.length) throw new Error('truncated DER');
+  if (at + len > bytes.length) throw new Error('DER tronqué');
   return { tag, start: at, end: at + len };
 }
 
@@ -89,13 +90,13 @@ function spkiAlgorithm(spki) {
   const outer = derElement(spki, 0);
   const algId = derElement(spki, outer.start);
   const oid = derElement(spki, algId.start);
-  if (outer.tag !== 0x30 || algId.tag !== 0x30 || oid.tag !== 0x06) throw new Error('not a SubjectPublicKeyInfo');
+  if (outer.tag !== 0x30 || algId.tag !== 0x30 || oid.tag !== 0x06) throw new Error('pas une SubjectPublicKeyInfo');
   const name = toHex(spki.subarray(oid.start, oid.end));
   if (name === OID_ED25519) return EDDSA;
-  if (name !== OID_EC_PUBLIC_KEY) throw new Error('unsupported key type');
+  if (name !== OID_EC_PUBLIC_KEY) throw new Error('type de clé non pris en charge');
   const curve = derElement(spki, oid.end);
   if (curve.tag !== 0x06 || toHex(spki.subarray(curve.start, curve.end)) !== OID_P256) {
-    throw new Error('unsupported curve (only P-256)');
+    throw new Error('courbe elliptique non prise en charge (P-256 seulement)');
   }
   return ES256;
 }
@@ -114,7 +115,7 @@ export async function importVerifyKey(spki, kid) {
   try {
     alg = spkiAlgorithm(der);
   } catch (err) {
-    throw new UnsupportedError(`unreadable public key: ${err.message}`, 'bad_key');
+    throw new UnsupportedError(`clé publique illisible : ${err.message}`, 'bad_key');
   }
   const params = alg === ES256 ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'Ed25519' };
   const key = { kid: kid ?? (await sha256(der)).slice(0, 8), alg, spki: der, cryptoKey: null, unsupported: null };
@@ -122,7 +123,7 @@ export async function importVerifyKey(spki, kid) {
     key.cryptoKey = await subtle().importKey('spki', der, params, false, ['verify']);
   } catch (err) {
     if (alg === EDDSA && err?.name === 'NotSupportedError') key.unsupported = ED25519_UNSUPPORTED;
-    else throw new UnsupportedError(`unreadable public key: ${err?.message ?? err}`, 'bad_key');
+    else throw new UnsupportedError('clé publique illisible (DER SubjectPublicKeyInfo attendu)', 'bad_key');
   }
   return key;
 }
@@ -134,15 +135,16 @@ export async function importVerifyKey(spki, kid) {
  */
 export async function verifyRaw(key, signature, data) {
   if (signature.length !== 64) {
-    throw new SignatureError(`signature is ${signature.length} bytes, expected exactly 64`, 'bad_signature_length');
+    throw new SignatureError(`signature de ${signature.length} octets au lieu de 64`, 'bad_signature_length');
   }
-  if (!key.cryptoKey) throw new SignatureError(key.unsupported ?? 'key not usable', 'alg_unsupported');
+  if (!key.cryptoKey) throw new SignatureError(key.unsupported ?? 'clé inutilisable', 'alg_unsupported');
   const params = key.alg === ES256 ? ES256_VERIFY : ED25519_VERIFY;
   let ok;
   try {
     ok = await subtle().verify(params, key.cryptoKey, signature, data);
   } catch (err) {
-    throw new SignatureError(`signature check failed: ${err?.message ?? err}`, 'bad_signature');
+    // The browser's own text is English: the code and a French phrase are enough for the agent.
+    throw new SignatureError('vérification de la signature impossible (WebCrypto)', 'bad_signature');
   }
-  if (!ok) throw new SignatureError('signature does not verify', 'bad_signature');
+  if (!ok) throw new SignatureError('signature invalide', 'bad_signature');
 }

@@ -1,4 +1,7 @@
-/** One-line explanations of each verdict reason, in French and English (cirqliz/verify/messages.py). */
+/**
+ * One-line explanations of each verdict reason, in French and English (cirqliz/verify/messages.py),
+ * and the French pieces of verdict details (core.py's _duration, _instant, and repr()).
+ */
 
 export const MESSAGES = Object.freeze({
   VALID: ['Laissez-passer valide pour cette zone à cette heure.', 'Pass valid for this zone at this time.'],
@@ -98,4 +101,63 @@ export function verdictMessage(verdict, lang = 'fr') {
       : `Laissez-passer émis par ${by} : non valable dans une zone de ${zoneAuthority}.`;
   }
   return message(reason, lang);
+}
+
+// ---- pieces of the verifier's details, written as cirqliz/verify/core.py writes them ----------
+
+const LAST_PY_SECOND = 253402300799; // 9999-12-31 23:59:59 UTC, the last instant Python's datetime holds
+
+/**
+ * A value as Python's repr() writes it in a detail: a string in quotes ('ZFE', "l'an"), a list
+ * as [1, 2]; anything else as String() does.
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function pyRepr(value) {
+  if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
+  if (typeof value !== 'string') return String(value);
+  const q = value.includes("'") && !value.includes('"') ? '"' : "'";
+  let out = q;
+  for (const ch of value) {
+    const c = ch.codePointAt(0);
+    if (ch === '\\' || ch === q) out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || (c >= 0x7f && c <= 0xa0)) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return out + q;
+}
+
+/** '2 h 0 min': a duration in seconds (a Number or a BigInt). */
+export function durationFr(seconds) {
+  const s = BigInt(seconds);
+  return `${s / 3600n} h ${(s % 3600n) / 60n} min`;
+}
+
+/** '04/03/2026 à 07:30 UTC' for a pass's exp or nbf (the number itself past year 9999). */
+export function instantFr(epoch) {
+  if (!(epoch >= 0 && epoch <= LAST_PY_SECOND)) return `${epoch} (horodatage Unix)`;
+  const d = new Date(Number(epoch) * 1000);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${String(d.getUTCFullYear()).padStart(4, '0')} à `
+    + `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+}
+
+/**
+ * The question asked before signing out while `n` (≥ 1) check records are still on the phone,
+ * unsent: signing out erases them (signout.js).
+ * @param {number} n
+ * @param {'fr'|'en'} [lang] French unless 'en'
+ */
+export function unsentChecksMessage(n, lang = 'fr') {
+  if (lang === 'en') {
+    return n === 1
+      ? '1 check has not been sent yet. Signing out anyway will erase it from this phone.'
+      : `${n} checks have not been sent yet. Signing out anyway will erase them from this phone.`;
+  }
+  return n === 1
+    ? "1 contrôle n'est pas encore envoyé. Se déconnecter quand même l'effacera de ce téléphone."
+    : `${n} contrôles ne sont pas encore envoyés. Se déconnecter quand même les effacera de ce téléphone.`;
 }

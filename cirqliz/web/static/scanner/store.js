@@ -6,6 +6,8 @@
  *           'lastSeen' (latest epoch second this device has seen), 'deviceId',
  *           'clockOffset' (seconds this device's clock was ahead of the server's at the last sync)
  *   checks  one record per scan, keyed by the UUID made on the device; `uploaded` 0/1
+ * At sign-out (signout.js) the checks are erased: they name plates. The kv store holds no personal
+ * data (public bundles, the device's clock floor) and stays, so the next agent keeps the rollback defence.
  */
 
 const DB_NAME = 'cirqliz-scanner';
@@ -75,6 +77,11 @@ export async function pendingChecks(limit = 200) {
   return rows.sort((a, b) => a.checked_at - b.checked_at);
 }
 
+/** How many checks are not uploaded yet. */
+export async function countPending() {
+  return request((await store('checks', 'readonly')).index('uploaded').count(IDBKeyRange.only(0)));
+}
+
 /** Mark checks as uploaded (the server accepted their ids). */
 export async function markUploaded(ids) {
   const checks = await store('checks', 'readwrite');
@@ -82,6 +89,18 @@ export async function markUploaded(ids) {
     const row = await request(checks.get(id));
     if (row) await request(checks.put({ ...row, uploaded: 1 }));
   }));
+}
+
+/** Erase every check record of the device, sent or not (sign-out on a shared phone). */
+export async function clearChecks() {
+  const tx = (await openDb()).transaction('checks', 'readwrite');
+  tx.objectStore('checks').clear();
+  // Resolved once committed: the page leaves right after, which could abort a pending transaction.
+  await new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error);
+  });
 }
 
 /** Every check stored on the device (newest first), for display and tests. */

@@ -20,6 +20,7 @@ import { b45decode } from './base45.js';
 import { MalformedError, SchemeError } from './errors.js';
 import { toHex, verifyRaw } from './keys.js';
 import { looseKey } from './plates.js';
+import { durationFr, instantFr, pyRepr } from './messages.js';
 import { containsLocal, describeLocal, formatterFor, localFromEpoch } from './windows.js';
 
 export { b45decode } from './base45.js';
@@ -53,20 +54,22 @@ const GREEN = new Set(['VALID', 'NOT_RESTRICTED']);
  * @throws {MalformedError}
  */
 export function parsePassText(text) {
-  if (typeof text !== 'string') throw new MalformedError('pass text must be a string', 'not_text');
+  if (typeof text !== 'string') throw new MalformedError('le texte du laissez-passer doit être une chaîne de caractères', 'not_text');
   // Python counts code points; UTF-16 length is an upper bound, so count only when it matters.
-  if (text.length > MAX_TEXT && [...text].length > MAX_TEXT) throw new MalformedError(`pass text longer than ${MAX_TEXT} characters`, 'too_long');
+  if (text.length > MAX_TEXT && [...text].length > MAX_TEXT) {
+    throw new MalformedError(`texte du laissez-passer de plus de ${MAX_TEXT} caractères`, 'too_long');
+  }
   if (!text.startsWith(PREFIX)) {
-    throw new MalformedError(`not a CirQliz pass: text must start with '${PREFIX}'`, 'bad_prefix');
+    throw new MalformedError(`pas un laissez-passer CirQliz : le texte doit commencer par ${pyRepr(PREFIX)}`, 'bad_prefix');
   }
   const message = decodeSign1(b45decode(text.slice(PREFIX.length)));
   if (!message.protected.has(HEADER_ALG)) {
-    const where = message.unprotected.has(HEADER_ALG) ? 'the unprotected header only' : 'no header';
-    throw new MalformedError(`alg must be in the protected header (found in ${where})`, 'alg_not_protected');
+    const where = message.unprotected.has(HEADER_ALG) ? "que dans l'en-tête non protégé" : 'dans aucun en-tête';
+    throw new MalformedError(`l'algorithme (alg) doit être dans l'en-tête protégé ; il n'est ${where}`, 'alg_not_protected');
   }
   const kid = message.protected.get(HEADER_KID);
   if (!(kid instanceof Uint8Array) || kid.length !== 8) {
-    throw new MalformedError('protected header must carry an 8-byte kid', 'bad_kid');
+    throw new MalformedError("l'en-tête protégé doit porter un identifiant de clé (kid) de 8 octets", 'bad_kid');
   }
   return message;
 }
@@ -148,12 +151,12 @@ async function checkSignature(message, bundle, t) {
   const kid = message.protected.get(HEADER_KID);
   const kidHex = toHex(kid);
   // A withdrawn kid is refused as such even once its key entry has left the bundle.
-  if (bundle.withdrawn.has(kidHex)) return { fail: verdict('KEY_WITHDRAWN', `kid ${kidHex} was withdrawn`, t, { kid: kidHex }) };
+  if (bundle.withdrawn.has(kidHex)) return { fail: verdict('KEY_WITHDRAWN', `clé ${kidHex} retirée`, t, { kid: kidHex }) };
   const trusted = bundle.keysByKid.get(kidHex);
   if (!trusted || !trusted.length) {
-    return { fail: verdict('UNKNOWN_KEY', `kid ${kidHex} is not in bundle ${bundle.seq}`, t, { kid: kidHex }) };
+    return { fail: verdict('UNKNOWN_KEY', `clé ${kidHex} absente du paquet de confiance n° ${bundle.seq}`, t, { kid: kidHex }) };
   }
-  let failure = 'signature does not verify';
+  let failure = 'signature invalide';
   const tbs = messageToBeSigned(message);
   for (const candidate of trusted) {
     try {
@@ -172,16 +175,16 @@ async function checkSignature(message, bundle, t) {
 function checkIssuer(claims, signer, bundle, t, extra) {
   const content = bundle.content;
   if (claims.iss !== content.iss) {
-    return verdict('UNKNOWN_KEY', `issuer ${JSON.stringify(claims.iss)} is not ${JSON.stringify(content.iss)}`, t, extra);
+    return verdict('UNKNOWN_KEY', `émetteur ${pyRepr(claims.iss)} au lieu de ${pyRepr(content.iss)}`, t, extra);
   }
   const entry = signer.entry;
   if (claims.iat < entry.notBefore || (entry.notAfter !== null && claims.iat >= entry.notAfter)) {
-    return verdict('KEY_NOT_AUTHORISED', 'key was not valid when the pass was signed', t, extra);
+    return verdict('KEY_NOT_AUTHORISED', 'clé hors de sa période de validité à la signature', t, extra);
   }
   if (entry.zones !== null) {
     const allowed = new Set(entry.zones);
     if (!claims.zones.every((ref) => allowed.has(ref))) {
-      return verdict('KEY_NOT_AUTHORISED', 'key may not sign for these zones', t, extra);
+      return verdict('KEY_NOT_AUTHORISED', 'clé non autorisée pour ces zones', t, extra);
     }
   }
   return null;
@@ -199,31 +202,31 @@ function checkRestriction(checkpoint, bundle, t, deviceNow, floor, skew, extra) 
   if (checkpoint.closures.some((c) => c.start <= t && t < c.end)) return null;
   const local = localAt(t, checkpoint.tz);
   if (checkpoint.restriction.some((w) => containsLocal(w, local, bundle.holidays))) return null;
-  return verdict('NOT_RESTRICTED', `restriction not in force; local time ${describeLocal(local)}`, t,
+  return verdict('NOT_RESTRICTED', `réglementation pas en vigueur ; heure locale ${describeLocal(local)}`, t,
     { ...extra, zone: checkpoint });
 }
 
 /** Steps 9-11: revocation, validity period → a verdict or null. */
 function checkValidity(claims, bundle, t, skew, extra) {
-  if (bundle.isRevokedSync(claims.iss, claims.cti)) return verdict('REVOKED', `serial ${claims.serial} is revoked`, t, extra);
-  if (t >= claims.exp + skew) return verdict('EXPIRED', `expired at ${claims.exp}`, t, extra);
-  if (t < claims.nbf - skew) return verdict('NOT_YET_VALID', `valid from ${claims.nbf}`, t, extra);
+  if (bundle.isRevokedSync(claims.iss, claims.cti)) return verdict('REVOKED', `numéro de série ${claims.serial} révoqué`, t, extra);
+  if (t >= claims.exp + skew) return verdict('EXPIRED', `expiré le ${instantFr(claims.exp)}`, t, extra);
+  if (t < claims.nbf - skew) return verdict('NOT_YET_VALID', `valide à partir du ${instantFr(claims.nbf)}`, t, extra);
   return null;
 }
 
 /** Step 18: zone in force, and local time inside the zone's and the pass's windows (`bundle`: the zone's). */
 function checkHours(checkpoint, claims, bundle, t, extra) {
-  if (checkpoint.validFrom !== null && t < checkpoint.validFrom) return verdict('OUTSIDE_HOURS', 'zone not yet in force', t, extra);
+  if (checkpoint.validFrom !== null && t < checkpoint.validFrom) return verdict('OUTSIDE_HOURS', 'zone pas encore en vigueur', t, extra);
   if (checkpoint.validUntil !== null && t >= checkpoint.validUntil) {
-    return verdict('OUTSIDE_HOURS', 'zone no longer in force', t, extra);
+    return verdict('OUTSIDE_HOURS', 'zone plus en vigueur', t, extra);
   }
   if (!checkpoint.windows.length && !claims.windows.length) return null;
   const local = localAt(t, checkpoint.tz);
   if (checkpoint.windows.length && !checkpoint.windows.some((w) => containsLocal(w, local, bundle.holidays))) {
-    return verdict('OUTSIDE_HOURS', `zone hours; local time ${describeLocal(local)}`, t, extra);
+    return verdict('OUTSIDE_HOURS', `hors des horaires de la zone ; heure locale ${describeLocal(local)}`, t, extra);
   }
   if (claims.windows.length && !claims.windows.some((w) => containsLocal(w, local))) {
-    return verdict('OUTSIDE_HOURS', `pass hours; local time ${describeLocal(local)}`, t, extra);
+    return verdict('OUTSIDE_HOURS', `hors des horaires du laissez-passer ; heure locale ${describeLocal(local)}`, t, extra);
   }
   return null;
 }
@@ -270,27 +273,29 @@ async function verify(text, bundle, {
   if (refused) return refused;
 
   if (!checkpoint) {
-    const where = zoneBundle === bundle ? `${content.seq}` : `${zoneBundle.content.iss} ${zoneBundle.content.seq}`;
-    return verdict('UNKNOWN_ZONE', `zone ${JSON.stringify(zone)} is not in bundle ${where}`, t, extra);
+    const place = zoneBundle.content;
+    const where = place.iss !== content.iss ? `de ${place.iss} (n° ${place.seq})` : `n° ${place.seq}`;
+    return verdict('UNKNOWN_ZONE', `zone ${pyRepr(zone)} absente du paquet de confiance ${where}`, t, extra);
   }
   extra.zone = checkpoint;
   if (zoneBundle !== bundle) {
     // Zone refs are per authority: a pass never covers another authority's zone.
-    const detail = `pass issued by ${content.iss}; checkpoint zone belongs to ${zoneBundle.content.iss}`;
+    const detail = `laissez-passer émis par ${content.iss} ; zone du contrôle relevant de ${zoneBundle.content.iss}`;
     return verdict('WRONG_ZONE', detail, t, extra);
   }
-  if (!claims.zones.includes(checkpoint.ref)) return verdict('WRONG_ZONE', `pass is for zone refs [${claims.zones}]`, t, extra);
+  if (!claims.zones.includes(checkpoint.ref)) return verdict('WRONG_ZONE', `laissez-passer pour les références de zone ${pyRepr(claims.zones)}`, t, extra);
   const closure = checkpoint.closures.find((c) => c.start <= t && t < c.end);
   if (closure) return verdict('ZONE_CLOSED', closure.reason, t, extra);
   if (plate !== null && plate !== undefined && looseKey(plate) !== looseKey(claims.plate)) {
-    return verdict('PLATE_MISMATCH', `pass is for ${claims.plate}`, t, extra);
+    return verdict('PLATE_MISMATCH', `laissez-passer établi pour ${claims.plate}`, t, extra);
   }
   const oldest = add(content.issuedAt, content.maxAge);
   if (t > oldest) {
-    return verdict('STALE_BUNDLE', `bundle is ${add(t, -content.issuedAt)} s old (max ${content.maxAge} s)`, t, extra);
+    const age = `${durationFr(add(t, -content.issuedAt))} (au plus ${durationFr(content.maxAge)})`;
+    return verdict('STALE_BUNDLE', `paquet de confiance âgé de ${age}`, t, extra);
   }
   if (add(deviceNow, skew) < floor) {
-    return verdict('CLOCK_SUSPECT', `device clock is ${add(floor, -deviceNow)} s behind`, t, extra);
+    return verdict('CLOCK_SUSPECT', `horloge de l'appareil en retard de ${durationFr(add(floor, -deviceNow))}`, t, extra);
   }
   return checkHours(checkpoint, claims, zoneBundle, t, extra) ?? verdict('VALID', '', t, extra);
 }
@@ -320,6 +325,7 @@ export async function verifyPass(text, bundle, options = {}) {
   } catch (err) {
     // Not reachable with well-formed arguments; a verifier still answers with a verdict.
     const t = typeof options.now === 'number' ? Math.trunc(options.now) : null;
-    return verdict('MALFORMED', `verifier error: ${err?.message ?? String(err)}`, t);
+    // The error's own text is the engine's English: the agent reads its kind only.
+    return verdict('MALFORMED', `erreur interne du vérificateur (${err?.name ?? typeof err})`, t);
   }
 }

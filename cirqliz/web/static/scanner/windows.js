@@ -10,7 +10,7 @@ export const MINUTES_PER_DAY = 1440;
 export const ALL_DAYS = 0b1111111;
 /** Day number of 9999-12-31, the last date Python's datetime.date can hold. */
 export const MAX_DAY = 2932896;
-const DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+const DAY_NAMES = ['lun.', 'mar.', 'mer.', 'jeu.', 'ven.', 'sam.', 'dim.'];
 
 /** A window field is out of range; `code` as in cirqliz/domain/windows.py. */
 export class WindowError extends Error {
@@ -121,7 +121,7 @@ export function containsLocal(w, local, holidays = null) {
   return !(w.skipHolidays && holidays !== null && holidays.has(day));
 }
 
-/** 'Mon 09:05', as Python's `%a %H:%M` writes a local time. */
+/** 'lun. 09:05': a local day and time as a verdict's detail names it (core.py _local_time). */
 export function describeLocal(local) {
   const pad = (n) => String(n).padStart(2, '0');
   return `${DAY_NAMES[local.weekday]} ${pad(local.hour)}:${pad(local.minute)}`;

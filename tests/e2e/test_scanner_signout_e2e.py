@@ -1,0 +1,216 @@
+"""Signing out of the scanner on a shared phone, in Chromium: afterwards no cache, service worker or
+check record of the agent is left, and /scan opened offline shows no name; unsent checks are sent
+first, and when they cannot be (offline) the agent is asked before they are erased."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from cirqliz.db.models import PassCheck
+from cirqliz.demo.seed import USER_IDS
+
+from .harness import LIVE_T0, IssuedPass, LiveServer, issue_pass, launch_chromium, sign_in
+
+DEVICE_TIME = LIVE_T0 + timedelta(minutes=5)
+TIMEOUT = 20_000
+
+# What the phone holds for the scanner, read from a page of the site (the inspector tab).
+DEVICE_STATE = """async () => {
+  const caches_ = (await caches.keys()).filter((name) => name.startsWith('cirqliz-scanner-'));
+  const workers = (await navigator.serviceWorker.getRegistrations())
+    .map((r) => new URL(r.scope).pathname).filter((path) => path.startsWith('/scan'));
+  let checks = null;
+  let kv = [];
+  if ((await indexedDB.databases()).some((d) => d.name === 'cirqliz-scanner')) {
+    const db = await new Promise((resolve, reject) => {
+      const req = indexedDB.open('cirqliz-scanner');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const all = (name, keys) => new Promise((resolve) => {
+      const store = db.transaction(name).objectStore(name);
+      const req = keys ? store.getAllKeys() : store.getAll();
+      req.onsuccess = () => resolve(req.result);
+    });
+    checks = await all('checks');
+    kv = await all('kv', true);
+    db.close();
+  }
+  let page = null;
+  for (const name of caches_) {
+    const hit = await (await caches.open(name)).match('/scan');
+    if (hit) page = await hit.text();
+  }
+  return { caches: caches_, workers, checks, kv, page };
+}"""
+
+QUESTION_3 = "3 contrôles ne sont pas encore envoyés. Se déconnecter quand même les effacera de ce téléphone."
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_sync: Any) -> Any:
+    """One Chromium for the module; each test is a fresh phone (context)."""
+    chromium = launch_chromium(playwright_sync)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="module")
+def a_pass(live_server: LiveServer) -> IssuedPass:
+    """A valid pass for PARIS-CENTRE, pasted as text (no camera needed)."""
+    return issue_pass(live_server)
+
+
+def _signed_in_scanner(browser: Any, base: str) -> tuple[Any, Any, Any, str]:
+    """A fresh phone (context) with the agent signed in on /scan, the service worker in control and
+    the page cached; plus an inspector tab on the site. Returns (context, scanner, inspector, agent name)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR")
+    context.clock.install(time=DEVICE_TIME)
+    context.clock.resume()
+    page = context.new_page()
+    sign_in(page, base, "agent", "/scan")
+    page.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT)
+    page.select_option("#zone", "PARIS-CENTRE")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=TIMEOUT)
+    agent = page.evaluate("JSON.parse(document.querySelector('#scanner-config').textContent).agent")
+    inspector = context.new_page()
+    inspector.goto(f"{base}/healthz")
+    state = inspector.evaluate(DEVICE_STATE)
+    # Before sign-out the phone does hold the agent's page, as a shared phone would.
+    assert state["caches"] and state["workers"] == ["/scan"]
+    assert agent and agent in state["page"]
+    return context, page, inspector, agent
+
+
+def _check_pass(page: Any, text: str) -> None:
+    """Paste a pass text into the manual field and check it (a check record with its serial)."""
+    before = int(page.evaluate("Number(document.body.dataset.verdicts ?? 0)"))
+    page.fill("#serial", text)
+    page.click("#serial-form button[type=submit]")
+    page.wait_for_function(f"() => Number(document.body.dataset.verdicts ?? 0) > {before}", timeout=TIMEOUT)
+    page.click("#back")
+    page.wait_for_selector("#home:not([hidden])")
+
+
+def _checks_on_server(server: LiveServer) -> list[PassCheck]:
+    async def query(session: Any) -> list[PassCheck]:
+        rows = await session.exec(select(PassCheck).where(col(PassCheck.agent_id) == USER_IDS["agent"]))
+        return list(rows.all())
+
+    return server.run(query)
+
+
+def _settled_content(page: Any) -> str:
+    """The page's HTML once Chromium has finished putting its error page in place."""
+    for _ in range(50):
+        try:
+            return str(page.content())
+        except Exception as exc:  # Playwright's Error while the error page replaces the document
+            if "navigating" not in str(exc):
+                raise
+            page.wait_for_timeout(100)
+    raise AssertionError("the page never settled")
+
+
+def _assert_forgotten(inspector: Any, base: str, agent: str) -> None:
+    """Nothing of the agent on the phone, and /scan opened offline shows no name."""
+    state = inspector.evaluate(DEVICE_STATE)
+    assert state["caches"] == []
+    assert state["workers"] == []
+    assert state["checks"] == []
+    assert state["page"] is None
+    assert any(key.startswith("bundle:") for key in state["kv"])  # public trust data may stay
+    inspector.context.set_offline(True)
+    with pytest.raises(Exception, match="ERR_INTERNET_DISCONNECTED"):
+        inspector.goto(f"{base}/scan")
+    assert agent not in _settled_content(inspector)  # the browser's offline page, not the agent's
+    inspector.context.set_offline(False)
+
+
+def test_sign_out_sends_the_checks_then_leaves_nothing(
+    browser: Any, live_server: LiveServer, a_pass: IssuedPass,
+) -> None:
+    base = live_server.base_url
+    context, page, inspector, agent = _signed_in_scanner(browser, base)
+    errors: list[str] = []
+    questions: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    before = len(_checks_on_server(live_server))
+
+    # Two checks the server could not take yet (its upload fails): unsent at sign-out time.
+    context.route("**/scan/api/checks", lambda route: route.abort())
+    for _ in range(2):
+        _check_pass(page, a_pass.text)
+    page.wait_for_function("() => document.body.dataset.pending === '2'", timeout=TIMEOUT)
+    held = inspector.evaluate(DEVICE_STATE)["checks"]
+    assert {c["serial"] for c in held} == {a_pass.serial}  # whose car was checked where: personal data
+    context.unroute("**/scan/api/checks")
+
+    with page.expect_navigation(url=f"{base}/", timeout=TIMEOUT):
+        page.click("#signout button[type=submit]")
+    assert questions == []  # sent at sign-out: nothing to ask
+    assert len(_checks_on_server(live_server)) == before + 2
+    _assert_forgotten(inspector, base, agent)
+    # "Back" offline does not bring the agent's page out of the browser's own caches either.
+    context.set_offline(True)
+    with pytest.raises(Exception, match="ERR_INTERNET_DISCONNECTED"):
+        page.go_back()
+    assert agent not in _settled_content(page)
+    context.set_offline(False)
+    # Signed out on the server too: online, /scan asks to sign in, with no name.
+    page.goto(f"{base}/scan")
+    assert "/connexion" in page.url
+    assert agent not in page.content()
+    assert errors == []
+    context.close()
+
+
+def test_offline_sign_out_asks_before_erasing_unsent_checks(
+    browser: Any, live_server: LiveServer, a_pass: IssuedPass,
+) -> None:
+    base = live_server.base_url
+    context, page, inspector, agent = _signed_in_scanner(browser, base)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    before = len(_checks_on_server(live_server))
+    context.set_offline(True)
+    for _ in range(3):
+        _check_pass(page, a_pass.text)
+    page.wait_for_function("() => document.body.dataset.pending === '3'", timeout=TIMEOUT)
+
+    # "No": the agent stays signed in, the checks and the page stay.
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.click("#signout button[type=submit]")
+    page.wait_for_timeout(500)  # time enough for a wrong sign-out to erase or leave
+    assert questions == [QUESTION_3]
+    assert page.url == f"{base}/scan"
+    state = inspector.evaluate(DEVICE_STATE)
+    assert len(state["checks"]) == 3 and state["caches"] and state["workers"] == ["/scan"]
+
+    # "Yes": erased from the phone; the sign-out request itself cannot leave while offline.
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    with page.expect_event("framenavigated", timeout=TIMEOUT):
+        page.click("#signout button[type=submit]")
+    assert questions == [QUESTION_3, QUESTION_3]
+    _assert_forgotten(inspector, base, agent)
+    assert len(_checks_on_server(live_server)) == before
+    assert errors == []
+    context.close()
+
+
+def test_sign_out_from_another_page_forgets_the_scanner(browser: Any, live_server: LiveServer) -> None:
+    """The agent leaves the scanner ("Quitter le contrôle") and signs out from the site's header."""
+    base = live_server.base_url
+    context, page, inspector, agent = _signed_in_scanner(browser, base)
+    page.click("text=Quitter le contrôle")
+    page.wait_for_url(f"{base}/**")
+    with page.expect_navigation(timeout=TIMEOUT):
+        page.click("header form[action='/deconnexion'] button[type=submit]")
+    _assert_forgotten(inspector, base, agent)
+    context.close()
