@@ -28,6 +28,9 @@ cirqliz.jobs.jobs.run_job (a new tick each run); bundles are read anonymously. T
 the growth of the process's resident set across 200 page requests at full size (after a warm-up),
 target <= 16 MB.
 Quick mode: a twentieth and a two-hundredth of the sizes, 2 repeats instead of 9, 20 requests for memory.
+CIRQLIZ_BENCH_SCALE_ONLY=word[,word…] measures only the rows whose name contains one of the words
+(case-insensitive; `publish` names both publish rows), on the same worlds: e.g.
+`CIRQLIZ_BENCH_SCALE_ONLY=publish python -m bench --only scale`.
 If PostgreSQL does not answer, the rows say 'not measured' with the reason.
 """
 
@@ -38,6 +41,7 @@ import gc
 import json
 import logging
 import math
+import os
 import random
 import shutil
 import tempfile
@@ -106,6 +110,16 @@ PAGES = (
     ("/autorite/demandes", "admin", "/autorite/demandes"),
     ("/autorite/laissez-passer", "admin", "/autorite/laissez-passer"),
 )
+
+
+ONLY_ENV = "CIRQLIZ_BENCH_SCALE_ONLY"
+ONLY_GROUPS = {"publish": ("POST /autorite/publier", "publish job (publish_bundles)")}
+
+
+def _selected(name: str) -> bool:
+    """Whether the row `name` is measured in this run (see CIRQLIZ_BENCH_SCALE_ONLY above)."""
+    words = [w.strip().lower() for w in os.environ.get(ONLY_ENV, "").split(",") if w.strip()]
+    return not words or any(name in ONLY_GROUPS.get(w, ()) or w in name.lower() for w in words)
 
 
 # ---- the worlds ---------------------------------------------------------------------------------
@@ -460,11 +474,16 @@ def run(config: Config) -> list[Row]:
         stack.enter_context(_server_log_to_file())
         small, full = (Site(*made[name], Path(tmp) / name, stack) for name in ("small", "full"))
         for name, who, path in PAGES:
-            rows.append(_measure(name, small, full, (lambda w=who, p=path: small.get(w, p),
-                                                      lambda w=who, p=path: full.get(w, p)), repeats))
+            if _selected(name):
+                rows.append(_measure(name, small, full, (lambda w=who, p=path: small.get(w, p),
+                                                          lambda w=who, p=path: full.get(w, p)), repeats))
         for (name, small_call), (_same, full_call) in zip(_actions(small), _actions(full), strict=True):
-            rows.append(_measure(name, small, full, (small_call, full_call), repeats))
-        rows.append(_memory(full, config.scale(200, 20)))
+            if _selected(name):
+                rows.append(_measure(name, small, full, (small_call, full_call), repeats))
+        if _selected("memory"):
+            rows.append(_memory(full, config.scale(200, 20)))
+        if not rows:
+            return [not_measured(f"scale: {ONLY_ENV}={os.environ.get(ONLY_ENV)}", "ms", "no row matches")]
         note = (f"full size: {full_sizes.applications:,} applications ({full_sizes.company_applications:,} of the "
                 f"timed company), {full_sizes.checks:,} checks, {full_sizes.audit:,} audit records, "
                 f"{full_sizes.zones:,} zones")

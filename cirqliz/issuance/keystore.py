@@ -272,9 +272,12 @@ class KeyStore:
         after_seq: int = 0,
         name: str = "",
         partners: Iterable[BundlePartner] = (),
+        revoked_entries: bytes | None = None,
     ) -> tuple[bytes, BundleContent]:
         """Sign and store the next full bundle; pending keys become usable. Its seq follows both this
         keystore's last one and `after_seq` (the last seq published, as recorded elsewhere).
+        `revoked_entries`, when given, is the revocation list already made (sorted_revocations of
+        the revocation hashes), used instead of `revoked`.
 
         `name` is the authority's display name (B_NAME) and `partners` the partner authorities whose
         root keys the bundle lists (BundlePartner, sorted here by iss); both are left out when empty,
@@ -299,7 +302,8 @@ class KeyStore:
             max_age=max_age,
             keys=bundle_keys,
             withdrawn=frozenset(bytes.fromhex(k.kid) for k in self.keys if k.withdrawn_at is not None),
-            revoked=sorted_revocations(revocation_hash(iss, cti) for iss, cti in revoked),
+            revoked=(revoked_entries if revoked_entries is not None
+                     else sorted_revocations(revocation_hash(iss, cti) for iss, cti in revoked)),
             zones=tuple(sorted(zones, key=lambda z: z.ref)),
             holidays=tuple(sorted(day_number(d) for d in holidays_between(year - 1, year + 2))),
             zone_data_version=zone_data_version,

@@ -7,13 +7,16 @@ import json
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from shapely.geometry import shape
-from sqlalchemy import Text, cast, func
+from sqlalchemy import Text, cast, event, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,7 +29,15 @@ from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.keystore import KeyStore
 from cirqliz.issuance.lookup import get_or_raise
 from cirqliz.issuance.partners import bundle_partners
-from cirqliz.passcode.bundle import BundleContent, BundleZone, Closure, Geometry, geometry_from_lonlat
+from cirqliz.passcode.bundle import (
+    BundleContent,
+    BundleZone,
+    Closure,
+    Geometry,
+    geometry_from_lonlat,
+    revocation_hash,
+    sorted_revocations,
+)
 
 # Bundle geometry only helps agents pick their zone: ~5 m tolerance keeps it small.
 SIMPLIFY_DEGREES = 0.00005
@@ -88,17 +99,19 @@ def _local_epoch(day: Any, tz: str, *, end: bool = False) -> int:
 
 
 async def _closures(session: AsyncSession, zone_ids: Any,
-                    now: datetime | None) -> dict[uuid.UUID, tuple[Closure, ...]]:
+                    now: datetime | None) -> tuple[dict[uuid.UUID, tuple[Closure, ...]], datetime | None]:
     """Incident closures of the zones (ids, or a subquery giving them) still in force or to come at
-    `now` (issue 6), per zone."""
+    `now` (issue 6), per zone, and when the first of them ends."""
     found: dict[uuid.UUID, list[Closure]] = {}
+    first_end: datetime | None = None
     query = select(ZoneClosure).where(col(ZoneClosure.zone_id).in_(zone_ids))
     if now is not None:
         query = query.where(ZoneClosure.ends_at > now)
     for c in (await session.exec(query.order_by(col(ZoneClosure.starts_at), col(ZoneClosure.id)))).all():
         found.setdefault(c.zone_id, []).append(
             Closure(int(c.starts_at.timestamp()), int(c.ends_at.timestamp()), c.reason))
-    return {k: tuple(v) for k, v in found.items()}
+        first_end = c.ends_at if first_end is None else min(first_end, c.ends_at)
+    return {k: tuple(v) for k, v in found.items()}, first_end
 
 
 def _intersect(period: TimeWindow, weekly: TimeWindow) -> TimeWindow | None:
@@ -170,7 +183,16 @@ def _bundle_zone(zone: Any, rule_texts: tuple[str | None, ...], periods: list[Zo
 async def bundle_zones(
     session: AsyncSession, authority_id: uuid.UUID, *, now: datetime | None = None
 ) -> list[BundleZone]:
-    """The authority's published zones as the bundle carries them (closures ending after `now`).
+    """The authority's published zones as the bundle carries them (closures ending after `now`)."""
+    return (await _read_zones(session, authority_id, now))[0]
+
+
+async def _read_zones(
+    session: AsyncSession, authority_id: uuid.UUID, now: datetime | None
+) -> tuple[list[BundleZone], datetime | None]:
+    """The authority's published zones as the bundle carries them (closures ending after `now`), and
+    the first moment after `now` when that list would say something else with the same data (a
+    closure or a dated period ending), None if never.
 
     A constant number of queries whatever the number of zones (issue 18), and little work per zone
     that did not change: plain rows instead of ORM objects, JSON columns read as their stored text,
@@ -203,7 +225,11 @@ async def bundle_zones(
         for period in (await session.exec(select(ZoneSchedule).where(col(ZoneSchedule.zone_id).in_(ids))
                                           .order_by(col(ZoneSchedule.starts_at)))).all():
             periods.setdefault(period.zone_id, []).append(period)
-    closures = await _closures(session, ids, now) if zones else {}
+    closures, first_end = await _closures(session, ids, now) if zones else ({}, None)
+    ends = [p.ends_at for found in periods.values() for p in found
+            if p.ends_at is not None and (now is None or p.ends_at > now)]
+    if ends:
+        first_end = min(ends) if first_end is None else min(first_end, *ends)
     out = []
     for zone in zones:
         rule_texts = tuple(rules.get(zone.id, ()))
@@ -223,7 +249,7 @@ async def bundle_zones(
         else:
             _zones_kept.move_to_end(key)
         out.append(kept)
-    return out
+    return out, first_end
 
 
 async def revoked_serials(session: AsyncSession, authority_id: uuid.UUID, *, now: datetime) -> list[bytes]:
@@ -240,6 +266,109 @@ async def revoked_serials(session: AsyncSession, authority_id: uuid.UUID, *, now
     return [bytes.fromhex(serial) for serial in joined.split(",")] if joined else []
 
 
+# ---- the inputs of a bundle, kept while the database says nothing changed (issue 18) ---------------
+# Publishing again at city scale re-read every zone's outline (~2 MB) and hashed every revoked
+# serial, though most publications follow no change of them. The database bumps a change counter
+# (bundle_change, migration 0014) in the very transaction that writes a zone, a rule, a dated
+# period, a closure or a listed pass, whatever wrote it; the publish job already relies on it. So
+# what a publication read (zones, revocation list, zone data version) is kept per keys folder and
+# authority with the counter read before reading them (a change committed meanwhile bumps it past
+# that value), and used again while: the counter is the same, the last stored bundle is the one
+# this process wrote from them (another database or another publisher: read again), the clock has
+# not gone back, and nothing read has ended since (a closure, a dated period or a listed pass:
+# `until`). It is kept only once the transaction that read it has committed (a rolled back write
+# of its own would otherwise stay in it). Any other case reads everything, as before.
+
+BUNDLE_CHANGE = sa.table("bundle_change", sa.column("id", sa.Integer), sa.column("changes", sa.BigInteger))
+
+
+@dataclass(frozen=True)
+class BundleInputs:
+    """What a bundle carries from the database besides the authority's name and partners."""
+
+    zones: tuple[BundleZone, ...]
+    revoked: bytes  # the revocation list (sorted_revocations of the revocation hashes)
+    revocations: int  # how many passes it lists
+    zone_data_version: int
+
+
+@dataclass(frozen=True)
+class _Kept:
+    changes: int
+    stamp: tuple[int, int, int] | None
+    read_at: datetime
+    until: datetime | None
+    inputs: BundleInputs
+
+
+_inputs_kept: dict[tuple[str, uuid.UUID, str], _Kept] = {}
+
+
+def _stamp(folder: Path, seq: int) -> tuple[int, int, int] | None:
+    """(seq, mtime_ns, size) of a stored bundle, None if missing."""
+    try:
+        info = (folder / "bundles" / f"{seq}.cose").stat()
+    except OSError:
+        return None
+    return (seq, info.st_mtime_ns, info.st_size)
+
+
+async def _changes(session: AsyncSession) -> int | None:
+    found = (await session.exec(select(BUNDLE_CHANGE.c.changes)  # type: ignore[call-overload]
+                                .where(BUNDLE_CHANGE.c.id == 1))).first()
+    return None if found is None else int(found)
+
+
+async def _revocation_list(session: AsyncSession, authority_id: uuid.UUID, iss: str,
+                           now: datetime) -> tuple[bytes, int, datetime | None]:
+    """The revocation list of the authority's listed passes at `now`, how many passes, and when the
+    first of them expires."""
+    joined, first_end = (await session.exec(
+        select(func.aggregate_strings(AccessPass.serial, ","),  # type: ignore[call-overload]
+               func.min(AccessPass.expires_at)).where(
+            AccessPass.authority_id == authority_id,
+            col(AccessPass.status).in_((PassStatus.REVOKED.value, PassStatus.SUSPENDED.value)),
+            AccessPass.expires_at > now,
+        )
+    )).one()
+    if not joined:
+        return b"", 0, None
+    serials = joined.split(",")
+    return (sorted_revocations(revocation_hash(iss, bytes.fromhex(s)) for s in serials), len(serials),
+            first_end)
+
+
+async def bundle_inputs(session: AsyncSession, authority: Organisation, keys_folder: Path | None,
+                        now: datetime) -> tuple[BundleInputs, Callable[[int], None]]:
+    """The authority's bundle inputs at `now` (read, or kept from an earlier publication: see above),
+    and a function to call with the seq of the bundle stored from them (it keeps them)."""
+    changes = await _changes(session)  # first: see above
+    key = (str(keys_folder), authority.id, authority.code)  # the code: the revocation hashes depend on it
+    kept = _inputs_kept.get(key)
+    if (kept is not None and changes is not None and keys_folder is not None and kept.changes == changes
+            and kept.read_at <= now and (kept.until is None or now < kept.until)
+            and kept.stamp is not None and kept.stamp == _stamp(keys_folder, authority.last_bundle_seq)):
+        inputs, until = kept.inputs, kept.until
+    else:
+        zones, zones_end = await _read_zones(session, authority.id, now)
+        revoked, count, revoked_end = await _revocation_list(session, authority.id, authority.code, now)
+        version = (await session.exec(
+            select(func.max(Zone.data_version)).where(Zone.authority_id == authority.id))).one() or 0
+        inputs = BundleInputs(tuple(zones), revoked, count, version)
+        until = min((t for t in (zones_end, revoked_end) if t is not None), default=None)
+
+    def keep(seq: int) -> None:
+        if changes is None or keys_folder is None:
+            return
+        entry = _Kept(changes, _stamp(keys_folder, seq), now, until, inputs)
+
+        def remember(_session: Any) -> None:
+            _inputs_kept[key] = entry
+        _inputs_kept.pop(key, None)
+        event.listen(session.sync_session, "after_commit", remember, once=True)
+    return inputs, keep
+
+
 async def publish_bundle(
     session: AsyncSession,
     *,
@@ -254,25 +383,36 @@ async def publish_bundle(
     """Build, sign and store the authority's next trust bundle, and audit it.
 
     `zones` and `serials`, when the caller has just read them in the same transaction (the publish
-    job does, to compare with the last bundle), are used as they are instead of being read again.
+    job does, to compare with the last bundle), are used as they are instead of being read again;
+    otherwise they come from bundle_inputs (kept from the last publication while nothing changed).
     """
     authority = await get_or_raise(session, Organisation, authority_id)
-    if zones is None:
-        zones = await bundle_zones(session, authority_id, now=clock.now())
-    if serials is None:
-        serials = await revoked_serials(session, authority_id, now=clock.now())
-    version = (await session.exec(
-        select(func.max(Zone.data_version)).where(Zone.authority_id == authority_id))).one() or 0
+    now = clock.now()
+    keep: Callable[[int], None] | None = None
+    if zones is None and serials is None:
+        inputs, keep = await bundle_inputs(session, authority, getattr(keystore, "path", None), now)
+        zones, revoked, count, version = list(inputs.zones), inputs.revoked, inputs.revocations, \
+            inputs.zone_data_version
+    else:
+        if zones is None:
+            zones = await bundle_zones(session, authority_id, now=now)
+        if serials is None:
+            serials = await revoked_serials(session, authority_id, now=now)
+        revoked, count = sorted_revocations(revocation_hash(authority.code, s) for s in serials), len(serials)
+        version = (await session.exec(
+            select(func.max(Zone.data_version)).where(Zone.authority_id == authority_id))).one() or 0
     # after_seq: a keys/ folder restored from an older copy must not make the seq go back
     # (phones would refuse every new bundle as a rollback until it caught up).
     data, content = keystore.build_bundle(
-        zones=zones, revoked=[(authority.code, s) for s in serials], max_age=max_age, zone_data_version=version,
+        zones=zones, revoked_entries=revoked, max_age=max_age, zone_data_version=version,
         after_seq=authority.last_bundle_seq, name=authority.name,
         partners=await bundle_partners(session, authority_id),
     )
     authority.last_bundle_seq = content.seq
+    if keep is not None:
+        keep(content.seq)
     await record_change(session, actor_id=actor_id, entity="bundle", entity_id=str(content.seq),
                         action="publish", at=datetime.now(UTC) if clock is None else clock.now(),
                         after={"authority": authority.code, "seq": content.seq, "zones": len(zones),
-                               "revocations": len(serials), "bytes": len(data)})
+                               "revocations": count, "bytes": len(data)})
     return data, content

@@ -221,10 +221,23 @@ def _zone_item(z: BundleZone) -> bytes:
     return data
 
 
+_last_zones: list[Any] = [(), None]
+"""The last zones array encoded, (zones, Encoded): publishing again with the same zone objects in the
+same order (cirqliz.issuance.publication keeps them) encodes nothing, not even the array."""
+
+
 def _zones_out(zones: Iterable[BundleZone]) -> Encoded:
     """A CBOR array of the zones' items, as `[_zone_out(z) for z in zones]` encodes, from the kept items."""
+    zones = tuple(zones)
+    last, encoded = _last_zones
+    if encoded is not None and len(last) == len(zones) and all(a is b for a, b in zip(last, zones, strict=True)):
+        return encoded
     items = [_zone_item(z) for z in zones]
-    return Encoded(array_head(len(items)) + b"".join(items))
+    encoded = Encoded(array_head(len(items)) + b"".join(items))
+    # Only zones whose item _zone_item kept (immutable ones): then the array cannot go stale either.
+    if all(_zone_items.get(id(z), (None,))[0] is z for z in zones):
+        _last_zones[:] = [zones, encoded]
+    return encoded
 
 
 def _key_out(k: BundleKey) -> dict[int, Any]:
