@@ -368,6 +368,13 @@ def uvicorn_config(*, host: str, port: int, workers: int = 1) -> Any:
                           log_level="info", proxy_headers=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
+def listening_base_url(host: str, port: int) -> str:
+    """The address of `cirqliz serve --host HOST --port PORT` as a browser on this machine reaches it
+    (a wildcard host is reached through the loopback address)."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 (a lookup)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -378,6 +385,9 @@ def _serve(args: argparse.Namespace) -> int:
     # Production unless told otherwise; written to the environment so that the application built by
     # uvicorn (cirqliz.web.asgi:create, in every worker process) reads the same mode.
     os.environ["CIRQLIZ_ENV"] = os.environ.get("CIRQLIZ_ENV") or (DEVELOPMENT if args.demo else PRODUCTION)
+    # Links in mails, on phones and on /pro/api use the base address: without an explicit one, the
+    # address this server listens on rather than the default port, where nobody may listen.
+    os.environ["CIRQLIZ_BASE_URL"] = os.environ.get("CIRQLIZ_BASE_URL") or listening_base_url(args.host, args.port)
     settings = Settings.from_env()
     if args.demo:
         from cirqliz.clock import SystemClock
@@ -392,7 +402,8 @@ def _serve(args: argparse.Namespace) -> int:
         for name, (email, _display, _org, roles) in USERS.items():
             shown = ", ".join(ROLE_LABELS[r.value] for r in roles)
             print(f"  {email:<32} {shown:<44} ({name})")
-    print(f"CirQliz sur http://{args.host}:{args.port}/  (Ctrl+C pour arrêter)")
+    print(f"CirQliz sur http://{args.host}:{args.port}/  (Ctrl+C pour arrêter) ; "
+          f"adresse des liens : {settings.base_url}")
     config = uvicorn_config(host=args.host, port=args.port, workers=args.workers)
     if args.workers <= 1:
         uvicorn.Server(config).run()
@@ -1035,19 +1046,53 @@ async def _onboarding_async(args: argparse.Namespace, settings: Any) -> int:
             return 0
         async with transaction(maker) as session:
             people = await ob.list_users(session, args.authority)
-            pending = (await ob.authority_pending_invitations(session, args.authority, clock.now())
-                       if args.authority else [])
-        for person in people:
-            roles = ", ".join(f"{code}:{role}" for code, role in person.roles) or "aucun rôle"
-            state = "actif" if person.active else "désactivé"
-            print(f"{person.email:<40} {state:<10} {roles}  ({person.display_name})")
-        if not people:
-            print("aucun compte")
-        for invitation in pending:
-            print(f"{invitation.email:<40} {'invité':<10} {invitation.role} (en attente)")
+            codes = [args.authority] if args.authority else [a.code for a in await ob.list_authorities(session)]
+            pending = [(code, invitation) for code in codes
+                       for invitation in await ob.authority_pending_invitations(session, code, clock.now())]
+        _print_users(people, pending)
         return 0
     finally:
         await engine.dispose()
+
+
+def _roles_by_organisation(pairs: Sequence[tuple[str, str]]) -> str:
+    """'lyon : Administrateur de l'autorité, Instructeur' (French role labels, by organisation code)."""
+    from cirqliz.domain.organisations import ROLE_LABELS_FR
+
+    rank = {role: i for i, role in enumerate(ROLE_LABELS_FR)}  # the label table's order, highest role first
+    grouped: dict[str, list[str]] = {}
+    for code, role in pairs:
+        grouped.setdefault(code, []).append(role)
+    return " ; ".join(
+        f"{code} : {', '.join(ROLE_LABELS_FR.get(r, r) for r in sorted(roles, key=lambda r: rank.get(r, len(rank))))}"
+        for code, roles in grouped.items())
+
+
+def _print_users(people: Sequence[Any], pending: Sequence[tuple[str, Any]]) -> None:
+    """The lines of `cirqliz user list`: accounts, then pending invitations (one line per address and
+    authority, whatever the number of roles it grants), then what exists when no account is active."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    for person in people:
+        roles = _roles_by_organisation(person.roles) or "aucun rôle"
+        state = "actif" if person.active else "désactivé"
+        print(f"{person.email:<40} {state:<10} {roles}  ({person.display_name})")
+    invited: dict[tuple[str, str], list[Any]] = {}
+    for code, invitation in pending:
+        invited.setdefault((invitation.email, code), []).append(invitation)
+    for (email, code), invitations in invited.items():
+        until = min(i.expires_at for i in invitations)
+        until = (until if until.tzinfo else until.replace(tzinfo=UTC)).astimezone(ZoneInfo("Europe/Paris"))
+        roles = _roles_by_organisation([(code, i.role) for i in invitations])
+        print(f"{email:<40} {'invité':<10} {roles}  (invitation en attente jusqu'au {until:%d/%m/%Y %H:%M})")
+    if any(person.active for person in people):
+        return
+    if not invited:
+        print("aucun compte actif ; aucune invitation en attente")
+        return
+    count = f"{len(invited)} invitation{'s' if len(invited) > 1 else ''} en attente"
+    print(f"aucun compte actif ; {count} : {', '.join(dict.fromkeys(email for email, _code in invited))}")
 
 
 def _deliver_invitation(settings: Any, organisation_name: str, link: Any) -> None:

@@ -657,7 +657,8 @@ class EventPass(SQLModel, table=True):
 
 
 class JobRun(SQLModel, table=True):
-    """One run (or skip) of a scheduled job by one process, for the admin page."""
+    """One run (or skip) of a scheduled job by one process, or one authority's share of it, for the
+    admin page."""
 
     __tablename__ = "job_run"
     __table_args__ = (
@@ -675,6 +676,9 @@ class JobRun(SQLModel, table=True):
     rows: int = Field(default=0)
     detail: str | None = Field(default=None, sa_type=Text)
     worker: str = Field(default="", max_length=100)
+    # The authority a run worked for (a bulk approval, its share of a publication or a feed import);
+    # null for a platform-wide run. An authority's jobs page lists its own runs and the platform's.
+    authority_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id", index=True)
 
 
 # ---- federation of trust across authorities (issue 19) -------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import Uuid, case, cast, func, or_
+from sqlalchemy import Uuid, case, cast, func, or_, text
 from sqlalchemy.orm import aliased, load_only
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel, col, select
@@ -22,16 +22,21 @@ from cirqliz.clock import Clock
 from cirqliz.db.models import (
     AccessPass,
     AccessRule,
+    ApiToken,
     Application,
     ApplicationVehicle,
     ApplicationZone,
     AuditRecord,
+    Event,
+    Exemption,
+    Invitation,
     Membership,
     Organisation,
     PassCheck,
     PassZone,
     Revocation,
     SupportingDocument,
+    TrafficOrder,
     UserAccount,
     Vehicle,
     Zone,
@@ -424,25 +429,47 @@ async def pass_revocation(session: AsyncSession, pass_id: uuid.UUID) -> Revocati
 # ---- audit and checks ---------------------------------------------------------------------
 
 
-def _entity_uuid(session: AsyncSession) -> ColumnElement[Any]:
-    """`audit_record.entity_id` in the form the id columns store, so that the id side keeps its
-    primary-key index (casting every id to text instead reads whole tables). Only rows about the
-    scoped entities, whose entity_id is always str(uuid), are converted (CASE keeps the others
-    out of the cast)."""
-    scoped_entities = col(AuditRecord.entity).in_(SCOPED_ENTITIES)
+def _as_stored_id(session: AsyncSession, text: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A uuid string in the form the id columns store, so that the id side keeps its primary-key
+    index (casting every id to text instead reads whole tables)."""
     if session.get_bind().dialect.name == "sqlite":  # ids stored as 32 hex digits
-        return case((scoped_entities, func.replace(AuditRecord.entity_id, "-", "")), else_=None)
-    return case((scoped_entities, cast(AuditRecord.entity_id, Uuid)), else_=None)
+        return func.replace(text, "-", "")
+    return cast(text, Uuid)
 
 
-SCOPED_ENTITIES = ("zone", "access_rule", "application", "pass")
+def _entity_uuid(session: AsyncSession) -> ColumnElement[Any]:
+    """`audit_record.entity_id` as a stored id, for the entities named by a uuid only (CASE keeps
+    every other value, e.g. the "*" of the expiry sweep, out of the cast)."""
+    uuid_like = col(AuditRecord.entity).in_(UUID_ENTITIES) & (func.length(AuditRecord.entity_id) == 36)
+    return case((uuid_like, _as_stored_id(session, col(AuditRecord.entity_id))), else_=None)
 
 
-def _members(authority_id: uuid.UUID) -> Any:
-    return select(Membership.user_id).where(col(Membership.organisation_id) == authority_id)
+def _json_text(key: str) -> ColumnElement[Any]:
+    """`key` of the record's `after`, else of its `before` (a deletion keeps only `before`)."""
+    return func.coalesce(col(AuditRecord.after)[key].as_string(), col(AuditRecord.before)[key].as_string())
 
 
-AUDIT_ENTITIES = ("zone", "access_rule", "application", "pass", "bundle", "key")
+def _json_uuid(session: AsyncSession, key: str, entities: tuple[str, ...]) -> ColumnElement[Any]:
+    """`_json_text(key)` as a stored id, for records about `entities` only."""
+    value = _json_text(key)
+    return case((col(AuditRecord.entity).in_(entities) & (func.length(value) == 36), _as_stored_id(session, value)),
+                else_=None)
+
+
+def _org_owner(org_id: Any) -> Any:
+    """The authority an organisation belongs to: itself for an authority, its authority for an
+    organiser; a company belongs to none (its own id, never an authority's)."""
+    return (select(func.coalesce(Organisation.authority_id, Organisation.id))
+            .where(col(Organisation.id) == org_id).scalar_subquery())
+
+
+# Entities whose audit records are named by the row's uuid.
+UUID_ENTITIES = ("zone", "access_rule", "application", "pass", "traffic_order", "exemption", "event", "api_token",
+                 "organisation", "invitation")
+# Entities whose records carry the authority's code (`authority` in after/before).
+CODED_ENTITIES = ("bundle", "key", "partner", "import")
+# Entities whose records are named by the authority's own id.
+AUTHORITY_NAMED_ENTITIES = ("zone_import", "export")
 
 
 async def audit_page(
@@ -453,30 +480,65 @@ async def audit_page(
     offset: int = 0,
     limit: int = 50,
 ) -> Page:
-    """Audit records about the authority's zones, rules, applications and passes, plus every
-    record whose actor is a member of the authority (bundles, keys); newest first.
+    """Audit records about the authority's own objects, newest first: its zones, rules, traffic
+    orders, applications, passes, exemptions, events, API tokens, bundles, keys, partners and
+    imports; the authority itself and its organisers, their members and invitations. A record about
+    another organisation is never listed, even when its actor is also one of the authority's members.
 
     Each record is tested by a primary-key lookup of its entity's authority (scalar subqueries:
     an EXISTS or IN would be turned into a hash of every application and pass), newest first
     along the index on `at`, so a page reads about `offset + limit` records whatever the log's
     length; the count stops at COUNT_CAP records past the page ("plus de …")."""
+    authority = await get_or_raise(session, Organisation, authority_id)
     entity_id = _entity_uuid(session)
+    ent = col(AuditRecord.entity)
 
-    zone_owner = select(Zone.authority_id).where(col(Zone.id) == entity_id).scalar_subquery()
+    def owner(model: Any, column: Any = None) -> Any:
+        # correlate: nested in _org_owner's subquery, it must still read the outer audit_record
+        return select(column if column is not None else model.authority_id).where(model.id == entity_id) \
+            .correlate(AuditRecord).scalar_subquery()
+
+    zone_owner = owner(Zone)
     rule_owner = (select(Zone.authority_id).join(AccessRule, col(AccessRule.zone_id) == Zone.id)
                   .where(col(AccessRule.id) == entity_id).scalar_subquery())
-    application_owner = select(Application.authority_id).where(col(Application.id) == entity_id).scalar_subquery()
-    pass_owner = select(AccessPass.authority_id).where(col(AccessPass.id) == entity_id).scalar_subquery()
-    scope = or_(
-        col(AuditRecord.actor_id).in_(_members(authority_id)),
-        (col(AuditRecord.entity) == "zone") & (zone_owner == authority_id),
-        (col(AuditRecord.entity) == "access_rule") & (rule_owner == authority_id),
-        (col(AuditRecord.entity) == "application") & (application_owner == authority_id),
-        (col(AuditRecord.entity) == "pass") & (pass_owner == authority_id),
+    # A deleted rule is found by the zone its record's `before` names.
+    deleted_rule_owner = (select(Zone.authority_id)
+                          .where(col(Zone.id) == _json_uuid(session, "zone_id", ("access_rule",))).scalar_subquery())
+    exemption_owner = (select(Zone.authority_id).join(Exemption, col(Exemption.zone_id) == Zone.id)
+                       .where(col(Exemption.id) == entity_id).scalar_subquery())
+    member_org = _json_uuid(session, "organisation_id", ("membership", "invitation"))
+    invitation_org = func.coalesce(owner(Invitation, Invitation.organisation_id), member_org)
+    # One CASE (only the record's own entity's lookup runs), not an OR of "entity = … AND …": an OR of
+    # entity tests lets PostgreSQL gather every matching record through the entity index, then sort.
+    owner_of_record = case(
+        (ent == "zone", zone_owner),
+        # A rule; the rules of a zone replaced at once by an import (named by the zone's id); a deleted
+        # rule, by the zone its record's `before` names.
+        (ent == "access_rule", func.coalesce(rule_owner, zone_owner, deleted_rule_owner)),
+        (ent == "application", owner(Application)),
+        (ent == "pass", owner(AccessPass)),
+        (ent == "traffic_order", owner(TrafficOrder)),
+        (ent == "exemption", exemption_owner),
+        (ent == "event", _org_owner(owner(Event, Event.organiser_id))),
+        (ent == "api_token", _org_owner(owner(ApiToken, ApiToken.organisation_id))),
+        (ent == "organisation", _org_owner(entity_id)),
+        (ent == "membership", _org_owner(member_org)),
+        (ent == "invitation", _org_owner(invitation_org)),
+        (ent == "user", _org_owner(_json_uuid(session, "team_id", ("user",)))),
+        else_=None,
     )
+    scope = or_(
+        owner_of_record == authority_id,
+        ent.in_(CODED_ENTITIES) & (_json_text("authority") == authority.code),
+        ent.in_(AUTHORITY_NAMED_ENTITIES) & (col(AuditRecord.entity_id) == str(authority_id)),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # The lookups' estimated cost (each record's, over the whole log) sets off PostgreSQL's JIT,
+        # whose compilation takes seconds where the query itself reads about a page of records.
+        await session.exec(text("SET LOCAL jit = off"))  # type: ignore[call-overload]
     where: list[Any] = [scope]
     if entity:
-        where.append(col(AuditRecord.entity) == entity)
+        where.append(ent == entity)
     newest = (col(AuditRecord.at).desc(), col(AuditRecord.seq).desc(), col(AuditRecord.id))  # same time: latest first
     total, capped = await capped_count(session, select(AuditRecord.id).where(*where).order_by(*newest),
                                        max(offset, 0) + COUNT_CAP)
@@ -484,6 +546,111 @@ async def audit_page(
     rows = (await session.exec(select(AuditRecord).where(*where).order_by(*newest)
                                .offset(offset).limit(limit))).all()
     return Page(list(rows), total, offset, limit, capped)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSubjects:
+    """What the records of a journal page are about, found in one query per kind of object:
+    `objects[(kind, id)]` the fields of an object a record is about or names in its values (absent:
+    deleted, or not the authority's), `people[user id]` display names of the persons they name."""
+
+    objects: dict[tuple[str, str], dict[str, Any]]
+    people: dict[str, str]
+
+
+def _uuids(values: Iterable[Any]) -> set[uuid.UUID]:
+    found = set()
+    for value in values:
+        try:
+            found.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return found
+
+
+def _value_ids(value: Any) -> Iterable[Any]:
+    """Every string inside a record's before/after that may be an object's uuid."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _value_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _value_ids(item)
+    elif isinstance(value, str) and len(value) == 36:
+        yield value
+
+
+def _person_id(record: AuditRecord) -> Any:
+    """The user a user, membership or invitation record is about (None when it names none)."""
+    if record.entity == "user":
+        return record.entity_id
+    return (record.after or {}).get("user_id") or (record.before or {}).get("user_id")
+
+
+async def audit_subjects(session: AsyncSession, authority_id: uuid.UUID, records: Sequence[AuditRecord]
+                         ) -> AuditSubjects:
+    """The objects the `records` are about or name in their values (zones, organisations, people,
+    applications, events, passes), the authority's own only for zones, rules, orders, applications,
+    passes, events and tokens: one query per kind of object present, none per record."""
+    ids: dict[str, set[uuid.UUID]] = {}
+    for record in records:
+        ids.setdefault(record.entity, set()).update(_uuids([record.entity_id]))
+    named = _uuids(v for r in records for v in (*_value_ids(r.before), *_value_ids(r.after)))
+    objects: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def keep(kind: str, rows: Iterable[Any]) -> None:
+        for row in rows:
+            data = dict(row._mapping) if hasattr(row, "_mapping") else {"id": row}  # one column: scalars
+            objects[(kind, str(data["id"]))] = data
+
+    # An import names the rules it replaces by their zone's id.
+    zone_ids = ids.get("zone", set()) | ids.get("access_rule", set()) | named
+    if zone_ids:
+        keep("zone", (await session.exec(
+            select(Zone.id, Zone.name, Zone.code)
+            .where(col(Zone.id).in_(zone_ids), col(Zone.authority_id) == authority_id))).all())
+    if ids.get("access_rule"):
+        keep("access_rule", (await session.exec(
+            select(AccessRule.id, AccessRule.name, col(Zone.id).label("zone_id"), col(Zone.name).label("zone_name"),
+                   col(Zone.code).label("zone_code"))
+            .join(Zone, col(Zone.id) == AccessRule.zone_id)
+            .where(col(AccessRule.id).in_(ids["access_rule"]), col(Zone.authority_id) == authority_id))).all())
+    if ids.get("application", set()) | named:
+        keep("application", (await session.exec(
+            select(Application.id).where(col(Application.id).in_(ids.get("application", set()) | named),
+                                         col(Application.authority_id) == authority_id))).all())
+    if ids.get("pass", set()) | named:
+        keep("pass", (await session.exec(
+            select(AccessPass.id, AccessPass.serial).where(col(AccessPass.id).in_(ids.get("pass", set()) | named),
+                                                           col(AccessPass.authority_id) == authority_id))).all())
+    if ids.get("traffic_order"):
+        keep("traffic_order", (await session.exec(
+            select(TrafficOrder.id, TrafficOrder.name, TrafficOrder.code)
+            .where(col(TrafficOrder.id).in_(ids["traffic_order"]), col(TrafficOrder.authority_id) == authority_id)
+        )).all())
+    owned = func.coalesce(Organisation.authority_id, Organisation.id) == authority_id
+    if ids.get("organisation", set()) | named:  # the organisations the authority's records name (companies too)
+        keep("organisation", (await session.exec(
+            select(Organisation.id, Organisation.name, Organisation.kind)
+            .where(col(Organisation.id).in_(ids.get("organisation", set()) | named)))).all())
+    if ids.get("event", set()) | named:
+        keep("event", (await session.exec(
+            select(Event.id, Event.name).join(Organisation, col(Organisation.id) == Event.organiser_id)
+            .where(col(Event.id).in_(ids.get("event", set()) | named), owned))).all())
+    if ids.get("api_token"):
+        keep("api_token", (await session.exec(
+            select(ApiToken.id, ApiToken.name).join(Organisation, col(Organisation.id) == ApiToken.organisation_id)
+            .where(col(ApiToken.id).in_(ids["api_token"]), owned))).all())
+    person_ids = _uuids(_person_id(r) for r in records if r.entity in ("user", "membership", "invitation")) | named
+    people: dict[str, str] = {}
+    if person_ids:
+        people = {str(user_id): name for user_id, name in (await session.exec(
+            select(UserAccount.id, UserAccount.display_name).where(col(UserAccount.id).in_(person_ids)))).all()}
+    return AuditSubjects(objects, people)
+
+
+def _members(authority_id: uuid.UUID) -> Any:
+    return select(Membership.user_id).where(col(Membership.organisation_id) == authority_id)
 
 
 async def list_checks(

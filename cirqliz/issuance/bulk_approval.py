@@ -355,7 +355,7 @@ def job_row(*, authority_id: uuid.UUID, reviewer_id: uuid.UUID | None, raw_ids: 
     ids = [raw for raw, _app_id in parse_ids(raw_ids)]
     job = BulkJob(uuid.uuid4(), authority_id, len(ids), 0, "running", ids)
     return JobRun(id=job.id, name=JOB_NAME, tick=at, started_at=at, outcome="running", rows=0,
-                  detail=_detail(job, reviewer_id), worker=worker)
+                  detail=_detail(job, reviewer_id), worker=worker, authority_id=authority_id)
 
 
 async def load_job(session: AsyncSession, job_id: uuid.UUID, authority_id: uuid.UUID) -> BulkJob | None:

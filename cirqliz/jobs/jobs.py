@@ -43,6 +43,7 @@ from cirqliz.db.models import (
     ApplicationTransitionRecord,
     ApplicationVehicle,
     ApplicationZone,
+    AuthorityPartner,
     JobRun,
     Organisation,
     PassCheck,
@@ -61,7 +62,7 @@ from cirqliz.issuance.documents import FileDocumentStore
 from cirqliz.issuance.event_imports import guess_format, import_file
 from cirqliz.issuance.events import switch_temporary_zones
 from cirqliz.issuance.partners import SYNC_INTERVAL as PARTNER_SYNC_INTERVAL
-from cirqliz.issuance.partners import bundle_partners, partner_bundles_job
+from cirqliz.issuance.partners import bundle_partners, fetcher, sync_in_session
 from cirqliz.issuance.passes import expire_passes
 from cirqliz.issuance.publication import bundle_zones, publish_bundle, revoked_serials
 from cirqliz.ops.metrics import observe_job_run
@@ -91,11 +92,14 @@ class JobContext:
 
 @dataclass
 class JobOutcome:
-    """What a run did: rows changed, a short detail, and an optional exact next wake-up."""
+    """What a run did: rows changed, a short detail, and an optional exact next wake-up; `shares`:
+    what it did for each authority it worked for (rows, detail), each recorded as that authority's
+    own run next to the platform-wide one (job_run.authority_id)."""
 
     rows: int = 0
     detail: str = ""
     next_run: datetime | None = None
+    shares: dict[uuid.UUID, tuple[int, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -184,10 +188,10 @@ async def _run_once(
     worker = worker or worker_name()
     began = time.perf_counter()
 
-    def finished(outcome: str, rows: int = 0, detail: str = "") -> JobRun:
+    def finished(outcome: str, rows: int = 0, detail: str = "", authority_id: uuid.UUID | None = None) -> JobRun:
         return JobRun(name=job.name, tick=tick, started_at=started_at, finished_at=clock.now(),
                       duration_ms=int((time.perf_counter() - began) * 1000), outcome=outcome, rows=rows,
-                      detail=detail[:2000] or None, worker=worker)
+                      detail=detail[:2000] or None, worker=worker, authority_id=authority_id)
 
     skip: str | None = None
     try:
@@ -201,6 +205,8 @@ async def _run_once(
                 outcome = await job.run(JobContext(session, clock, settings, tick, signer))
                 run = finished("ok", outcome.rows, outcome.detail)
                 session.add(run)  # committed with the job's own changes, under the lock
+                for authority_id, (rows, detail) in sorted(outcome.shares.items(), key=lambda i: str(i[0])):
+                    session.add(finished("ok", rows, detail, authority_id))
     except Exception as exc:  # a failed run is recorded, and the scheduler tries again next tick
         log.exception("job %s failed", job.name)
         return await _record(maker, finished("failed", 0, f"{type(exc).__name__}: {exc}")), None
@@ -386,6 +392,7 @@ async def _publish(ctx: JobContext) -> JobOutcome:
         select(Organisation).where(col(Organisation.kind) == OrganisationKind.AUTHORITY.value)
         .order_by(col(Organisation.code)))).all()
     published = []
+    shares: dict[uuid.UUID, tuple[int, str]] = {}
     for authority in authorities:
         try:
             keystore = ctx.signer.keystore(authority.code)
@@ -400,13 +407,15 @@ async def _publish(ctx: JobContext) -> JobOutcome:
             _data, content = await publish_bundle(ctx.session, authority_id=authority.id, keystore=keystore,
                                                   clock=ctx.clock, zones=zones, serials=serials)
             published.append(f"{authority.code} n° {content.seq}")
+            shares[authority.id] = (1, f"paquet n° {content.seq} publié")
             written = _stamp(keystore)
             if written is not None:  # the file just written: its content is known, no need to decode it again
                 _latest_contents[str(keystore.path)] = (written, content)
         stamp = _stamp(keystore)
         _remember_after_commit(ctx.session, key, None if stamp is None or changes is None else
                                _Seen(stamp, changes, authority.code, authority.name, now))
-    return JobOutcome(len(published), ("publiés : " + ", ".join(published)) if published else "à jour")
+    return JobOutcome(len(published), ("publiés : " + ", ".join(published)) if published else "à jour",
+                      shares=shares)
 
 
 def _feed_sources(settings: Settings) -> list[tuple[str, str, str]]:
@@ -438,6 +447,7 @@ async def _feeds(ctx: JobContext) -> JobOutcome:
         return JobOutcome(0, "aucun flux configuré")
     changed = 0
     lines = []
+    own: dict[uuid.UUID, tuple[int, list[str]]] = {}  # per authority: rows changed, its feeds' lines
     for code, name, location in sources:
         authority = (await ctx.session.exec(select(Organisation).where(col(Organisation.code) == code))).first()
         fmt = guess_format(name) or "perimeters"
@@ -448,14 +458,16 @@ async def _feeds(ctx: JobContext) -> JobOutcome:
             data = await asyncio.to_thread(_read_feed, location)  # a slow server must not block the loop
             report = await import_file(ctx.session, fmt=fmt, data=data, authority_id=authority.id, clock=ctx.clock)
         except (ImportFileError, DomainError) as exc:
-            lines.append(f"{name} : {exc.message}")
-            continue
+            line, rows = f"{name} : {exc.message}", 0
         except OSError as exc:
-            lines.append(f"{name} : lecture impossible ({exc})")
-            continue
-        changed += report.changed
-        lines.append(f"{name} : {report.summary()}")
-    return JobOutcome(changed, "\n".join(lines))
+            line, rows = f"{name} : lecture impossible ({exc})", 0
+        else:
+            line, rows = f"{name} : {report.summary()}", report.changed
+        changed += rows
+        lines.append(line)
+        done, said = own.get(authority.id, (0, []))
+        own[authority.id] = (done + rows, [*said, line])
+    return JobOutcome(changed, "\n".join(lines), shares={a: (rows, "\n".join(said)) for a, (rows, said) in own.items()})
 
 
 async def _purge(ctx: JobContext) -> JobOutcome:
@@ -558,6 +570,25 @@ async def _reminders(ctx: JobContext) -> JobOutcome:
     return JobOutcome(count, f"{count} rappel(s) d'expiration")
 
 
+async def _partner_bundles(ctx: JobContext) -> JobOutcome:
+    """The partners' bundles fetched (cirqliz.issuance.partners.partner_bundles_job), and for each
+    local authority what was fetched of its own partners."""
+    if ctx.signer is None:
+        return JobOutcome(0, "pas de signataire configuré")
+    report = await sync_in_session(ctx.session, ctx.clock, signer=ctx.signer, fetch=fetcher(ctx.settings))
+    said = [(iss, f"{iss} n° {seq}", 1) for iss, seq in report.updated] + [
+        (iss, f"{iss} : {error}", 0) for iss, error in report.errors]
+    shares: dict[uuid.UUID, tuple[int, str]] = {}
+    if said:
+        trusting = (await ctx.session.exec(select(AuthorityPartner.authority_id, AuthorityPartner.iss).where(
+            col(AuthorityPartner.iss).in_({iss for iss, _line, _rows in said})))).all()
+        for authority_id in sorted({a for a, _iss in trusting}, key=str):
+            mine = {iss for a, iss in trusting if a == authority_id}
+            lines = [(line, rows) for iss, line, rows in said if iss in mine]
+            shares[authority_id] = (sum(rows for _line, rows in lines), "; ".join(line for line, _rows in lines))
+    return JobOutcome(len(report.updated), report.detail, shares=shares)
+
+
 EXPIRE = Job("expire_passes", LOCK_BASE + 1, timedelta(minutes=1), _expire, "Expiration des laissez-passer")
 SWITCH = Job("switch_zones", LOCK_BASE + 2, timedelta(minutes=1), _switch,
              "Ouverture et fermeture des zones temporaires")
@@ -567,7 +598,7 @@ FEEDS = Job("import_feeds", LOCK_BASE + 4, timedelta(minutes=15), _feeds, "Impor
             enabled=lambda s: bool(s.feeds_dir or s.feed_urls))
 PURGE = Job("purge", LOCK_BASE + 5, timedelta(days=1), _purge, "Purge des données échues")
 REMINDERS = Job("expiry_reminders", LOCK_BASE + 6, timedelta(hours=1), _reminders, "Rappels d'expiration")
-PARTNER_BUNDLES = Job("partner_bundles", LOCK_BASE + 7, PARTNER_SYNC_INTERVAL, partner_bundles_job,
+PARTNER_BUNDLES = Job("partner_bundles", LOCK_BASE + 7, PARTNER_SYNC_INTERVAL, _partner_bundles,
                       "Paquets des autorités partenaires")
 JOBS: tuple[Job, ...] = (EXPIRE, SWITCH, PUBLISH, FEEDS, PURGE, REMINDERS, PARTNER_BUNDLES)
 JOBS_BY_NAME = {job.name: job for job in JOBS}
@@ -587,16 +618,23 @@ def jobs_for(settings: Settings) -> list[Job]:
     return out
 
 
-async def last_runs(session: AsyncSession, *, limit: int = 50) -> tuple[dict[str, JobRun], list[JobRun]]:
-    """The last run (not skip) of each job, and the most recent records of all kinds."""
+async def last_runs(session: AsyncSession, *, limit: int = 50, authority_id: uuid.UUID | None = None,
+                    ) -> tuple[dict[str, JobRun], list[JobRun]]:
+    """The last run (not skip) of each job, and the most recent records of all kinds: the
+    platform-wide runs, and with `authority_id` that authority's own shares of them too (never
+    another authority's); at the same time, the authority's own share comes first."""
+    mine = col(JobRun.authority_id).is_(None)
+    if authority_id is not None:
+        mine = or_(mine, col(JobRun.authority_id) == authority_id)
+    newest = (col(JobRun.started_at).desc(), col(JobRun.authority_id).is_(None), col(JobRun.id))
     # Scheduled jobs only: job_run also records bulk approvals (their own page shows them).
-    recent = list((await session.exec(select(JobRun).where(col(JobRun.name).in_(list(JOBS_BY_NAME)))
-                                      .order_by(col(JobRun.started_at).desc(), col(JobRun.id))
-                                      .limit(limit))).all())
+    recent = list((await session.exec(select(JobRun).where(col(JobRun.name).in_(list(JOBS_BY_NAME)), mine)
+                                      .order_by(*newest).limit(limit))).all())
     last: dict[str, JobRun] = {}
     for job in JOBS:
-        row = (await session.exec(select(JobRun).where(col(JobRun.name) == job.name, col(JobRun.outcome) != "skipped")
-                                  .order_by(col(JobRun.started_at).desc()).limit(1))).first()
+        row = (await session.exec(select(JobRun).where(col(JobRun.name) == job.name, col(JobRun.outcome) != "skipped",
+                                                       mine)
+                                  .order_by(*newest).limit(1))).first()
         if row is not None:
             last[job.name] = row
     return last, recent

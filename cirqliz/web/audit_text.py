@@ -8,16 +8,23 @@ names in the "journal" context of translations/en/journal.po, enum labels as the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cirqliz.db.models import window_from_json
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.hours_form import describe_hours, describe_windows
 from cirqliz.domain.purposes import Purpose
+from cirqliz.issuance.mail import application_reference
 from cirqliz.web.i18n import translations
 from cirqliz.web.labels import VALUE_FR
+
+if TYPE_CHECKING:
+    from cirqliz.db.models import AuditRecord
+    from cirqliz.issuance.authority_queries import AuditSubjects
 
 JOURNAL = "journal"  # the catalog context of the journal's verbs and field names
 ACTION_FR: dict[str, str] = {
@@ -69,6 +76,24 @@ FIELD_FR: dict[str, str] = {
     "iss": "code de l'autorité", "url": "adresse du paquet", "fingerprint": "empreinte de la clé racine",
     "local": "sur cette plateforme",
 }
+# What a record is about when that object no longer exists (or is not the viewer's authority's).
+GONE_FR: dict[str, str] = {
+    "zone": "zone supprimée", "access_rule": "règle supprimée", "application": "demande supprimée",
+    "pass": "laissez-passer supprimé", "traffic_order": "arrêté supprimé", "organisation": "organisation supprimée",
+    "event": "événement supprimé", "api_token": "jeton supprimé", "user": "compte supprimé",
+    "membership": "compte supprimé", "invitation": "invitation supprimée", "partner": "partenaire supprimé",
+}
+SUBJECT_FR: dict[str, str] = {
+    "code": "%(name)s (%(code)s)", "number": "n° %(ref)s", "bundle": "paquet n° %(seq)s",
+    "rule": "« %(rule)s », zone %(zone)s", "zone_rules": "règles de la zone %(zone)s",
+    "invited": "personne invitée",
+}
+# Personal data that only an authority's administrators see in the journal (they manage the team and
+# its invitations; reviewers see their colleagues' names, as actors, not their addresses).
+ADMIN_ONLY_FIELDS = frozenset({"email"})
+HIDDEN_VALUE = "réservé aux administrateurs"
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+UNNAMED = "non affiché"  # an internal identifier with no name to show (a closure, another authority's object)
 _HOURS_FIELDS = frozenset({"opening_hours", "restriction_hours"})
 _WINDOW_FIELDS = frozenset({"windows", "restriction_windows"})
 MAX_TEXT = 160
@@ -96,11 +121,14 @@ def action_sentence(actor: str, action: str, entity: str, lang: str = "fr") -> s
     return sentence[:1].upper() + sentence[1:]  # "Le système a créé…"
 
 
-def value_text(field: str, value: Any, lang: str = "fr") -> str:
-    """A stored value as a person reads it."""
+def value_text(field: str, value: Any, lang: str = "fr", names: Mapping[str, str] | None = None) -> str:
+    """A stored value as a person reads it; an object's uuid becomes its name from `names` (never
+    the uuid itself: "non affiché" when it has none)."""
     _, j_ = _texts(lang)
     if value is None or value == "" or value == []:
         return "—"
+    if isinstance(value, str) and UUID_TEXT.fullmatch(value):
+        return (names or {}).get(value.lower()) or j_(UNNAMED)
     if field in _HOURS_FIELDS and isinstance(value, str):
         try:
             return describe_hours(value, lang=lang)
@@ -122,18 +150,26 @@ def value_text(field: str, value: Any, lang: str = "fr") -> str:
         label = VALUE_FR.get(value)
         return _(label) if label is not None else _date_text(value)
     if isinstance(value, list):
-        return ", ".join(value_text(field, v, lang) for v in value) or "—"
+        return ", ".join(value_text(field, v, lang, names) for v in value) or "—"
     if isinstance(value, Mapping):
-        parts = [j_("%(field)s : %(value)s") % {"field": _field(str(k), j_), "value": value_text(str(k), v, lang)}
+        parts = [j_("%(field)s : %(value)s") % {"field": _field(str(k), j_),
+                                                   "value": value_text(str(k), v, lang, names)}
                  for k, v in value.items()]
         return _clip("; ".join(parts))
     return str(value)
 
 
-def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, lang: str = "fr") -> list[str]:
-    """One line per field: 'statut : déposée → refusée', 'motif : Hors périmètre' (no before)."""
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, lang: str = "fr", *,
+            hidden: Iterable[str] = (), names: Mapping[str, str] | None = None) -> list[str]:
+    """One line per field: 'statut : déposée → refusée', 'motif : Hors périmètre' (no before).
+    The `hidden` fields (personal data the viewer's role does not see) are named, their values not;
+    objects' uuids are shown by their `names` (see value_text)."""
     _, j_ = _texts(lang)
     before, after = dict(before or {}), dict(after or {})
+    masked = j_(HIDDEN_VALUE)
+    for key in set(hidden) & {*before, *after}:
+        before.update({key: masked} if before.get(key) else {})
+        after.update({key: masked} if after.get(key) else {})
     lines = []
     for key in list(dict.fromkeys([*before, *after])):
         label = _field(key, j_)
@@ -141,13 +177,13 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, l
         if key in before and key in after:
             if old == new:
                 continue
-            text = f"{_clip(value_text(key, old, lang))} → {_clip(value_text(key, new, lang))}"
+            text = f"{_clip(value_text(key, old, lang, names))} → {_clip(value_text(key, new, lang, names))}"
         elif key in after:
             if new is None or new == "" or new == []:
                 continue  # a new record's empty fields say nothing
-            text = _clip(value_text(key, new, lang))
+            text = _clip(value_text(key, new, lang, names))
         else:
-            text = f"{_clip(value_text(key, old, lang))} → —"
+            text = f"{_clip(value_text(key, old, lang, names))} → —"
         lines.append(j_("%(field)s : %(value)s") % {"field": label, "value": text})
     return lines
 
@@ -176,3 +212,91 @@ def _date_text(text: str) -> str:
 
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What a journal record is about, in the business's words, and the page showing it (if the
+    viewer may open one)."""
+
+    text: str
+    href: str | None = None
+
+
+def subject(record: AuditRecord, found: AuditSubjects, *, admin: bool, lang: str = "fr") -> Subject | None:
+    """The object of `record` ('Centre historique (ZTL-01)', 'n° 1A2B3C4D', 'paquet n° 12'…), never
+    its uuid; None for a record whose entity has no name of its own (an import, an export).
+    `admin`: the viewer is an authority administrator (zone, order, event and key pages are theirs,
+    and so are the addresses of pending invitations)."""
+    _, j_ = _texts(lang)
+    entity, data = record.entity, dict(record.after or {}) or dict(record.before or {})
+    row = found.objects.get((entity, record.entity_id))
+    gone = GONE_FR.get(entity)
+
+    def missing() -> Subject | None:
+        return Subject(j_(gone)) if gone is not None else None
+
+    if entity in ("zone", "traffic_order"):
+        if row is None:
+            return missing()
+        page = "zones" if entity == "zone" else "arretes"
+        return Subject(j_(SUBJECT_FR["code"]) % {"name": row["name"], "code": row["code"]},
+                       f"/autorite/{page}/{row['id']}" if admin else None)
+    if entity == "access_rule":
+        if row is not None:
+            return Subject(j_(SUBJECT_FR["rule"]) % {"rule": row["name"] or "—", "zone": row["zone_code"]},
+                           f"/autorite/zones/{row['zone_id']}/regles/{row['id']}" if admin else None)
+        zone = found.objects.get(("zone", record.entity_id))  # an import's replacement of a zone's rules
+        if zone is not None:
+            return Subject(j_(SUBJECT_FR["zone_rules"]) % {"zone": zone["code"]},
+                           f"/autorite/zones/{zone['id']}" if admin else None)
+        return missing()
+    if entity == "application":
+        if row is None:
+            return missing()
+        return Subject(j_(SUBJECT_FR["number"]) % {"ref": application_reference(row["id"])},
+                       f"/autorite/demandes/{row['id']}")
+    if entity == "pass":
+        if row is None:
+            return None if record.entity_id == "*" else missing()  # "*": the expiry sweep of every pass
+        return Subject(j_(SUBJECT_FR["number"]) % {"ref": row["serial"]}, f"/autorite/laissez-passer/{row['id']}")
+    if entity == "organisation":
+        if row is None:
+            return missing()
+        organiser = row["kind"] == "organiser" and admin
+        return Subject(row["name"], f"/autorite/organisateurs/{row['id']}" if organiser else None)
+    if entity in ("event", "api_token"):
+        if row is None:
+            return missing()
+        return Subject(row["name"], f"/autorite/evenements/{row['id']}" if entity == "event" and admin else None)
+    if entity == "key":
+        return Subject(record.entity_id, "/autorite/cles" if admin else None)
+    if entity == "bundle":
+        return Subject(j_(SUBJECT_FR["bundle"]) % {"seq": record.entity_id})
+    if entity == "partner":
+        return Subject(str(data["name"])) if data.get("name") else missing()
+    if entity in ("user", "membership", "invitation"):
+        person = record.entity_id if entity == "user" else data.get("user_id")
+        name = found.people.get(str(person)) if person else None
+        if name:
+            return Subject(name)
+        if entity == "invitation" and data.get("email"):
+            return Subject(str(data["email"]) if admin else j_(SUBJECT_FR["invited"]))
+        return missing()
+    return None
+
+
+def value_names(found: AuditSubjects, lang: str = "fr") -> dict[str, str]:
+    """The names of the objects a page's records name in their values, by uuid (for `changes`)."""
+    _, j_ = _texts(lang)
+    names = dict(found.people)
+    for (kind, object_id), row in found.objects.items():
+        if kind == "zone":
+            names[object_id] = j_(SUBJECT_FR["code"]) % {"name": row["name"], "code": row["code"]}
+        elif kind == "application":
+            names[object_id] = j_(SUBJECT_FR["number"]) % {"ref": application_reference(row["id"])}
+        elif kind == "pass":
+            names[object_id] = j_(SUBJECT_FR["number"]) % {"ref": row["serial"]}
+        elif kind in ("organisation", "event"):
+            names[object_id] = row["name"]
+    return names

@@ -7,7 +7,7 @@ with the catalog (`_(label)`, cirqliz/web/translations/en/*.po), never shows the
 from __future__ import annotations
 
 from cirqliz.domain.applications import ApplicationStatus
-from cirqliz.domain.organisations import ROLE_LABELS_FR
+from cirqliz.domain.organisations import ROLE_LABELS_FR, OrganisationKind
 from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.vehicles import Energy
 from cirqliz.domain.zones import ReviewMode, ZoneKind, ZoneStatus
@@ -39,13 +39,15 @@ KEY_STATUS_FR: dict[str, str] = {
     "root": "racine", "pending": "en attente de publication", "active": "active", "withdrawn": "retirée",
 }
 ROLE_LABELS: dict[str, str] = ROLE_LABELS_FR
+ORGANISATION_KIND_FR: dict[str, str] = {
+    OrganisationKind.AUTHORITY.value: "autorité",
+    OrganisationKind.ORGANISER.value: "organisateur d'événements",
+    OrganisationKind.COMPANY.value: "entreprise",
+}
 IMPORT_OUTCOME_FR: dict[str, str] = {
     "created": "créée", "updated": "modifiée", "unchanged": "inchangée", "skipped": "ignorée",
 }
 
-# Any stored value of the tables above, for texts that do not know which enum a value belongs to
-# (the journal's before/after): where a value means two things, the later table wins (a zone's
-# "active" and "suspended" read as a zone's).
 ENERGY_LABELS_FR: dict[Energy, str] = {
     Energy.PETROL: "Essence",
     Energy.DIESEL: "Gazole",
@@ -58,8 +60,12 @@ ENERGY_LABELS_FR: dict[Energy, str] = {
     Energy.NATURAL_GAS: "Gaz naturel (GNV)",
     Energy.OTHER: "Autre",
 }
+ENERGY_FR: dict[str, str] = {e.value: label for e, label in ENERGY_LABELS_FR.items()}
 
+# Any stored value of the tables above, for texts that do not know which enum a value belongs to
+# (the journal's before/after): where a value means two things, the later table wins (a zone's
+# "active" and "suspended" read as a zone's, "organiser" as the role).
 VALUE_FR: dict[str, str] = {
-    **APPLICATION_STATUS_FR, **PASS_STATUS_FR, **ZONE_STATUS_FR, **ZONE_KIND_FR, **REVIEW_MODE_FR, **ROLE_LABELS,
-    **IMPORT_OUTCOME_FR, **{e.value: label for e, label in ENERGY_LABELS_FR.items()},
+    **APPLICATION_STATUS_FR, **PASS_STATUS_FR, **ZONE_STATUS_FR, **ZONE_KIND_FR, **REVIEW_MODE_FR,
+    **ORGANISATION_KIND_FR, **ROLE_LABELS, **IMPORT_OUTCOME_FR, **ENERGY_FR,
 }

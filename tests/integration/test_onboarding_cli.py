@@ -163,7 +163,7 @@ def test_invite_then_disable_ends_the_session_at_once(install: Install, capsys) 
         assert accept(client, link, "Alain Agent") == "/scan"
         assert client.get("/scan").status_code == 200
         listing = run_cli(capsys, "user", "list", "--authority", "lyon")
-        assert "agent@lyon.fr" in listing.out and "lyon:agent" in listing.out and "actif" in listing.out
+        assert "agent@lyon.fr" in listing.out and "lyon : Agent de contrôle" in listing.out and "actif" in listing.out
         assert "admin@lyon.fr" in listing.out and "en attente" in listing.out
 
         token = install.run(_token_created_by("agent@lyon.fr"))

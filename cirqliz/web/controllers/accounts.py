@@ -351,6 +351,16 @@ class InviteForm:
 async def send_invitation(request: Request, db: DB, clock: ClockDep, user: CurrentUser, *,
                            organisation_id: uuid.UUID, email: str, role: str) -> str:
     """Invite (in a savepoint) and queue the e-mail; returns the address invited."""
+    email, _link = await invite_and_mail(request, db, clock, user, organisation_id=organisation_id, email=email,
+                                         role=role)
+    return email
+
+
+async def invite_and_mail(request: Request, db: DB, clock: ClockDep, user: CurrentUser, *,
+                          organisation_id: uuid.UUID, email: str, role: str) -> tuple[str, str | None]:
+    """Invite (in a savepoint) and queue the e-mail; returns the address invited and, when no SMTP
+    server is configured (the mail only reaches the outbox folder), the link for the inviter to hand
+    over, as `cirqliz user invite` prints it; None when the mail really leaves."""
     settings = settings_of(request)
     async with db.begin_nested():
         invitation, token = await service.invite_member(
@@ -358,11 +368,11 @@ async def send_invitation(request: Request, db: DB, clock: ClockDep, user: Curre
             secret_key=settings.secret_key)
     organisation = await db.get(Organisation, organisation_id)
     mailer = mailer_of(request)
+    link = f"{settings.base_url.rstrip('/')}/invitation/{token}"
     mailer.send_after_commit(db, mailer.compose(
         "invitation", to=invitation.email, inviter=user.display_name, organisation=organisation,
-        role_label=ROLE_LABELS.get(invitation.role, invitation.role), expires_at=invitation.expires_at,
-        link=f"{settings.base_url.rstrip('/')}/invitation/{token}"))
-    return invitation.email
+        role_label=ROLE_LABELS.get(invitation.role, invitation.role), expires_at=invitation.expires_at, link=link))
+    return invitation.email, link if mailer.uses_outbox else None
 
 
 # Shown after a redirect (?ok=…): fixed texts, never reflected input. The same text whether or not
@@ -371,7 +381,8 @@ TEAM_NOTICES = {"retire": "Membre retiré de l'équipe : toutes ses sessions ont
 
 
 async def _team_page(request: Request, db: DB, clock: ClockDep, *, organisation_id: uuid.UUID, authority: bool,
-                     error: str | None = None, notice: str | None = None, status: int = 200) -> Template:
+                     error: str | None = None, notice: str | None = None, status: int = 200,
+                     invitation_link: str | None = None) -> Template:
     organisation = await db.get(Organisation, organisation_id)
     groups = [(organisation, await service.organisation_members(db, organisation_id))]
     organisers: list[Organisation] = []
@@ -386,7 +397,8 @@ async def _team_page(request: Request, db: DB, clock: ClockDep, *, organisation_
     return page(request, "comptes/equipe.html", status_code=status, organisation=organisation, groups=groups,
                 invitations=invitations, org_names=names, role_labels=ROLE_LABELS, authority=authority,
                 roles=[(r.value, ROLE_LABELS[r.value]) for r in AUTHORITY_INVITABLE], organisers=organisers,
-                error=error, notice=notice or TEAM_NOTICES.get(request.query_params.get("ok", "")), action=base)
+                error=error, notice=notice or TEAM_NOTICES.get(request.query_params.get("ok", "")), action=base,
+                invitation_link=invitation_link)
 
 
 @get("/pro/equipe", guards=[requires(Role.PROFESSIONAL)], name="pro_team")
@@ -403,13 +415,13 @@ async def pro_team_invite(
     """Invite a colleague into the company (role: professional)."""
     org_id = request.user.organisation_for(Role.PROFESSIONAL)
     try:
-        email = await send_invitation(request, db, clock, request.user, organisation_id=org_id, email=data.email,
-                                       role=Role.PROFESSIONAL.value)
+        email, link = await invite_and_mail(request, db, clock, request.user, organisation_id=org_id,
+                                            email=data.email, role=Role.PROFESSIONAL.value)
     except DomainError as exc:
         return await _team_page(request, db, clock, organisation_id=org_id, authority=False, status=400,
                                 error=sentence(exc.message))
     return await _team_page(request, db, clock, organisation_id=org_id, authority=False,
-                            notice=f"Invitation envoyée à {email}.")
+                            notice=f"Invitation envoyée à {email}.", invitation_link=link)
 
 
 @get("/autorite/equipe", guards=[requires(Role.AUTHORITY_ADMIN)], name="authority_team")
@@ -437,13 +449,13 @@ async def authority_team_invite(
             # Another authority's organiser reads like an unknown one: its existence is not confirmed.
             if await authority_organiser(db, org_id, target) is None:
                 raise DomainError("choisissez l'organisateur d'événements", code="no_organiser")
-        email = await send_invitation(request, db, clock, request.user, organisation_id=target, email=data.email,
-                                       role=data.role)
+        email, link = await invite_and_mail(request, db, clock, request.user, organisation_id=target,
+                                            email=data.email, role=data.role)
     except DomainError as exc:
         return await _team_page(request, db, clock, organisation_id=org_id, authority=True, status=400,
                                 error=sentence(exc.message))
     return await _team_page(request, db, clock, organisation_id=org_id, authority=True,
-                            notice=f"Invitation envoyée à {email}.")
+                            notice=f"Invitation envoyée à {email}.", invitation_link=link)
 
 
 # ---- removing a member (a lost phone, someone who left) ---------------------------------------

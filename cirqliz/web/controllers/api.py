@@ -741,7 +741,8 @@ class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         """Swagger UI's page without inline script or style (the Content-Security-Policy forbids them):
-        /static/common/swagger-init.js loads the document from /schema/openapi.json, validator off."""
+        /static/common/swagger-init.js loads the document from /schema/openapi.json, validator off.
+        A header leads back to the site (the viewer has no menu of its own)."""
         title = html.escape(str(openapi_schema["info"]["title"]))
         return (
             "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
@@ -752,7 +753,8 @@ class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
             f"<script src=\"{self.js_url}\" defer></script>"
             f"<script src=\"{self.standalone_preset_js_url}\" defer></script>"
             "<script src=\"/static/common/swagger-init.js\" defer></script>"
-            "</head><body><div id=\"swagger-container\" data-spec-url=\"/schema/openapi.json\"></div></body></html>"
+            "</head><body><header class=\"schema-back\"><a href=\"/\">← Retour à CirQliz</a></header>"
+            "<div id=\"swagger-container\" data-spec-url=\"/schema/openapi.json\"></div></body></html>"
         ).encode()
 
     def receive_router(self, router: LitestarRouter) -> None:

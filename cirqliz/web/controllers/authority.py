@@ -68,6 +68,7 @@ from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.i18n import gettext_for, negotiate
 from cirqliz.web.labels import (
     APPLICATION_STATUS_FR,
+    ENERGY_FR,
     KEY_STATUS_FR,
     PASS_STATUS_FR,
     REVIEW_MODE_FR,
@@ -84,7 +85,9 @@ PAGE_SIZE = 50
 AUDIT_ENTITY_FR = {
     "zone": "zone", "access_rule": "règle d'accès", "application": "demande", "pass": "laissez-passer",
     "bundle": "publication", "key": "clé", "traffic_order": "arrêté de circulation",
-    "partner": "autorité partenaire",
+    "partner": "autorité partenaire", "organisation": "organisation", "membership": "rôle dans l'équipe",
+    "invitation": "invitation", "user": "compte", "event": "événement", "api_token": "jeton d'API",
+    "exemption": "dérogation", "import": "import d'événements", "zone_import": "import de zones", "export": "export",
 }
 VERDICTS = ("VALID", "REFUSED", "UNCERTAIN")
 
@@ -142,6 +145,7 @@ HELPERS: dict[str, Any] = {
     "ZONE_KINDS": ZONE_KIND_FR,
     "REVIEW_MODES": REVIEW_MODE_FR,
     "KEY_STATUS": KEY_STATUS_FR,
+    "ENERGY": ENERGY_FR,
     "AUDIT_ENTITIES": AUDIT_ENTITY_FR,
     "PURPOSES": [(int(p), p.label_fr) for p in Purpose],
     "NOTICES": NOTICES,
@@ -730,10 +734,16 @@ async def audit_log(
     entity = entity if entity in AUDIT_ENTITY_FR else ""
     result = await q.audit_page(db, authority.id, entity=entity, offset=_offset(number), limit=PAGE_SIZE)
     names = await q.user_names(db, [r.actor_id for r in result.rows])
+    found = await q.audit_subjects(db, authority.id, result.rows)
+    admin = any(m.role == Role.AUTHORITY_ADMIN.value and m.organisation_id == authority.id
+                for m in _user(request).roles)
+    lang = negotiate(request)
+    subjects = {r.id: audit_text.subject(r, found, admin=admin, lang=lang) for r in result.rows}
     # The whole log's hash chain (ADR 0006); bounded to its tail so the page stays fast on long logs.
     chain = await verify_chain(db, tail=AUDIT_PAGE_CHAIN_TAIL)
-    return _render(request, "audit.html", result=result, names=names, filters={"entity": entity}, number=number,
-                   chain=chain)
+    return _render(request, "audit.html", result=result, names=names, subjects=subjects, filters={"entity": entity},
+                   number=number, chain=chain, hidden_fields=() if admin else audit_text.ADMIN_ONLY_FIELDS,
+                   value_names=audit_text.value_names(found, lang))
 
 
 @get("/autorite/controles", guards=REVIEW, name="authority_checks")

@@ -68,7 +68,7 @@ from cirqliz.issuance.events import (
 from cirqliz.issuance.mail import notify_event_submitted
 from cirqliz.issuance.pro_queries import organisation_names, zone_windows
 from cirqliz.issuance.qr import qr_png, qr_svg
-from cirqliz.jobs.jobs import FEEDS, JOBS, PUBLISH, SWITCH, job_label_fr, last_runs, outcome_fr
+from cirqliz.jobs.jobs import FEEDS, JOBS, PARTNER_BUNDLES, PUBLISH, SWITCH, job_label_fr, last_runs, outcome_fr
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.controllers.authority import ZONE_STATUS_FR
 from cirqliz.web.controllers.professional import HELPERS as PASS_HELPERS
@@ -699,18 +699,20 @@ async def import_upload(request: Request, db: DB, clock: ClockDep) -> Template:
 # ---- authority: scheduled jobs -------------------------------------------------------------------
 
 
-# Runs are recorded for the whole platform (job_run has no authority). These jobs' details name the
-# authorities, zones and feeds they touched, and their row counts add up every authority's: an
-# authority's admin sees their outcome only. A failure's detail (an exception's text) can quote any
+# A platform-wide run (job_run.authority_id null) of these jobs names in its detail the authorities,
+# zones, feeds and partners it touched, and its row count adds up every authority's: an authority's
+# admin sees its outcome only, and next to it the authority's own share (its own row, authority_id
+# set: its bundle, its feeds, its partners). A failure's detail (an exception's text) can quote any
 # row: it stays in the server logs and the operator's `cirqliz worker --once`.
-PLATFORM_DETAIL_JOBS = frozenset(job.name for job in (SWITCH, PUBLISH, FEEDS))
+PLATFORM_DETAIL_JOBS = frozenset(job.name for job in (SWITCH, PUBLISH, FEEDS, PARTNER_BUNDLES))
 
 
 def _shown(run: Any) -> tuple[str, str]:
-    """(rows, detail) of a run as an authority's admin may see them."""
+    """(rows, detail) of a run as an authority's admin may see them (the page lists no other
+    authority's runs)."""
     if run.outcome == "failed":
         return "—", "Échec : le détail est dans les journaux du serveur (exploitant)."
-    if run.name in PLATFORM_DETAIL_JOBS and run.outcome != "skipped":
+    if run.authority_id is None and run.name in PLATFORM_DETAIL_JOBS and run.outcome != "skipped":
         return "—", "Toutes autorités : détail réservé à l'exploitant."
     return str(run.rows), run.detail or ""
 
@@ -719,8 +721,8 @@ def _shown(run: Any) -> tuple[str, str]:
 async def jobs_page(request: Request, db: DB) -> Template:
     """Each scheduled job: last run, duration, outcome; rows and detail where they concern no
     authority in particular; and the latest runs and skips."""
-    await _authority(request, db)
-    last, recent = await last_runs(db)
+    authority = await _authority(request, db)
+    last, recent = await last_runs(db, authority_id=authority.id)
     settings = request.app.state.settings
     jobs = [(job, last.get(job.name), job.enabled(settings)) for job in JOBS]
     return _render(request, "autorite/taches.html", section="jobs", jobs=jobs, recent=recent, shown=_shown,
