@@ -617,7 +617,7 @@ async def audit_subjects(session: AsyncSession, authority_id: uuid.UUID, records
             .where(col(AccessRule.id).in_(ids["access_rule"]), col(Zone.authority_id) == authority_id))).all())
     if ids.get("application", set()) | named:
         keep("application", (await session.exec(
-            select(Application.id).where(col(Application.id).in_(ids.get("application", set()) | named),
+            select(Application.id, Application.status).where(col(Application.id).in_(ids.get("application", set()) | named),
                                          col(Application.authority_id) == authority_id))).all())
     if ids.get("pass", set()) | named:
         keep("pass", (await session.exec(

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from cirqliz.db.models import window_from_json
+from cirqliz.domain.applications import ApplicationStatus
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.hours_form import describe_hours, describe_windows
 from cirqliz.domain.purposes import Purpose
@@ -254,8 +255,10 @@ def subject(record: AuditRecord, found: AuditSubjects, *, admin: bool, lang: str
     if entity == "application":
         if row is None:
             return missing()
+        # A draft is the company's own until submitted: the authority has no page for it.
+        draft = row.get("status") == ApplicationStatus.DRAFT.value
         return Subject(j_(SUBJECT_FR["number"]) % {"ref": application_reference(row["id"])},
-                       f"/autorite/demandes/{row['id']}")
+                       None if draft else f"/autorite/demandes/{row['id']}")
     if entity == "pass":
         if row is None:
             return None if record.entity_id == "*" else missing()  # "*": the expiry sweep of every pass

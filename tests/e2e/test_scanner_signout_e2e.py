@@ -1,9 +1,11 @@
 """Signing out of the scanner on a shared phone, in Chromium: afterwards no cache, service worker or
 check record of the agent is left, and /scan opened offline shows no name; unsent checks are sent
-first, and when they cannot be (offline) the agent is asked before they are erased."""
+first, and when they cannot be (offline) the agent is asked before they are erased. A sign-out made
+offline is recorded on the phone and finished when the network returns: the server session ends."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +16,7 @@ from cirqliz.db.models import PassCheck
 from cirqliz.demo.seed import USER_IDS
 
 from .harness import LIVE_T0, IssuedPass, LiveServer, issue_pass, launch_chromium, sign_in
+from .page_audit import axe_violations
 
 DEVICE_TIME = LIVE_T0 + timedelta(minutes=5)
 TIMEOUT = 20_000
@@ -45,10 +48,13 @@ DEVICE_STATE = """async () => {
     const hit = await (await caches.open(name)).match('/scan');
     if (hit) page = await hit.text();
   }
-  return { caches: caches_, workers, checks, kv, page };
+  const pending = localStorage.getItem('cirqliz.scanner.signoutPending');
+  return { caches: caches_, workers, checks, kv, page, pending };
 }"""
 
 QUESTION_3 = "3 contrôles ne sont pas encore envoyés. Se déconnecter quand même les effacera de ce téléphone."
+PENDING = ("Déconnexion enregistrée : elle sera terminée dès le retour du réseau. Ce téléphone ne montre plus rien "
+           "de l'agent.")
 
 
 @pytest.fixture(scope="module")
@@ -193,12 +199,14 @@ def test_offline_sign_out_asks_before_erasing_unsent_checks(
     state = inspector.evaluate(DEVICE_STATE)
     assert len(state["checks"]) == 3 and state["caches"] and state["workers"] == ["/scan"]
 
-    # "Yes": erased from the phone; the sign-out request itself cannot leave while offline.
+    # "Yes": erased from the phone; the sign-out request itself cannot leave while offline: recorded.
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
-    with page.expect_event("framenavigated", timeout=TIMEOUT):
-        page.click("#signout button[type=submit]")
+    page.click("#signout button[type=submit]")
+    page.wait_for_selector("#signout-pending", timeout=TIMEOUT)
     assert questions == [QUESTION_3, QUESTION_3]
-    _assert_forgotten(inspector, base, agent)
+    assert page.inner_text("#signout-pending") == PENDING
+    _assert_forgotten(inspector, base, agent)  # back online at its end: the sign-out is finished
+    page.wait_for_url(f"{base}/connexion", timeout=TIMEOUT)
     assert len(_checks_on_server(live_server)) == before
     assert errors == []
     context.close()
@@ -213,4 +221,127 @@ def test_sign_out_from_another_page_forgets_the_scanner(browser: Any, live_serve
     with page.expect_navigation(timeout=TIMEOUT):
         page.click("header form[action='/deconnexion'] button[type=submit]")
     _assert_forgotten(inspector, base, agent)
+    context.close()
+
+
+# ---- a sign-out made offline, finished when the network returns ------------------------------------
+
+# Recorded at DOMContentLoaded, before signout.js has replaced anything: what the first frame would show.
+FIRST_FRAME = """document.addEventListener('DOMContentLoaded', () => {
+  const home = document.querySelector('#home');
+  const gate = document.documentElement.dataset.signoutPending ?? null;
+  window.firstFrame = home ? { home: getComputedStyle(home).display, gate } : null;
+});"""
+
+
+def _session_status(browser: Any, base: str, cookies: list[dict[str, Any]]) -> tuple[int, str]:
+    """Another device holding a copy of the phone's cookies: (status of the session probe, where /scan leads)."""
+    context = browser.new_context()
+    try:
+        context.add_cookies([c for c in cookies if c["name"] == "cirqliz_session"])
+        probe = context.request.get(f"{base}/scan/api/session", headers={"Accept": "application/json"})
+        page = context.new_page()
+        page.goto(f"{base}/scan")
+        return probe.status, page.url
+    finally:
+        context.close()
+
+
+def _sign_out_offline(context: Any, page: Any) -> None:
+    """No network, nothing unsent: the agent signs out; the phone says it is recorded."""
+    context.set_offline(True)
+    page.click("#signout button[type=submit]")
+    page.wait_for_selector("#signout-pending", timeout=TIMEOUT)
+    assert page.inner_text("#signout-pending") == PENDING
+
+
+def test_offline_sign_out_ends_the_session_when_the_network_returns(browser: Any, live_server: LiveServer) -> None:
+    base = live_server.base_url
+    context, page, inspector, agent = _signed_in_scanner(browser, base)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    tag = page.evaluate("JSON.parse(document.querySelector('#scanner-config').textContent).session")
+    cookies = context.cookies()
+
+    _sign_out_offline(context, page)
+    assert agent not in page.inner_text("body")
+    assert not page.is_visible("#home")
+    state = inspector.evaluate(DEVICE_STATE)
+    assert state["caches"] == [] and state["workers"] == [] and state["page"] is None
+    assert json.loads(state["pending"]) == {"session": tag}  # the session's tag: nothing personal
+    # Until then the server still takes the cookie: that is what the mark is for.
+    assert _session_status(browser, base, cookies) == (200, f"{base}/scan")
+
+    context.set_offline(False)
+    page.wait_for_url(f"{base}/connexion", timeout=TIMEOUT)
+    assert inspector.evaluate(DEVICE_STATE)["pending"] is None
+    page.goto(f"{base}/scan")
+    assert "/connexion" in page.url and agent not in page.content()
+    status, lands = _session_status(browser, base, cookies)
+    assert status == 401 and "/connexion" in lands  # the old cookie is refused
+    assert errors == []
+    context.close()
+
+
+def test_the_next_load_of_the_scanner_finishes_a_sign_out_left_pending(browser: Any, live_server: LiveServer) -> None:
+    """The page that recorded the sign-out was closed offline: /scan, opened once online, shows nothing
+    of the agent (not even in its first frame), ends the session as soon as the server takes it, then
+    asks to sign in."""
+    base = live_server.base_url
+    context, page, inspector, agent = _signed_in_scanner(browser, base)
+    cookies = context.cookies()
+    _sign_out_offline(context, page)
+    page.close()
+    context.set_offline(False)
+
+    # The network is back but the sign-out request does not get through yet.
+    context.route("**/deconnexion", lambda route: route.abort())
+    again = context.new_page()
+    errors: list[str] = []
+    again.on("pageerror", lambda exc: errors.append(str(exc)))
+    again.add_init_script(FIRST_FRAME)
+    again.goto(f"{base}/scan")
+    assert again.url == f"{base}/scan"  # the server still knows the session: it sent the agent's page
+    again.wait_for_selector("#signout-pending", timeout=TIMEOUT)
+    assert again.evaluate("window.firstFrame") == {"home": "none", "gate": "1"}
+    again.wait_for_function("() => document.documentElement.dataset.signoutState === 'waiting'", timeout=TIMEOUT)
+    assert again.inner_text("#signout-pending") == PENDING
+    assert agent not in again.content()  # not hidden: gone from the page
+    assert again.evaluate("document.body.dataset.ready") is None  # the scanner never started
+    assert axe_violations(again) == []
+    state = inspector.evaluate(DEVICE_STATE)
+    assert state["workers"] == [] and state["caches"] == []  # nor its service worker, which would cache the page
+    assert state["pending"] is not None
+    assert _session_status(browser, base, cookies)[0] == 200
+
+    context.unroute("**/deconnexion")
+    again.evaluate("window.dispatchEvent(new Event('online'))")
+    again.wait_for_url(f"{base}/connexion", timeout=TIMEOUT)
+    assert inspector.evaluate(DEVICE_STATE)["pending"] is None
+    status, lands = _session_status(browser, base, cookies)
+    assert status == 401 and "/connexion" in lands
+    assert errors == []
+    context.close()
+
+
+def test_a_mark_for_an_earlier_session_leaves_a_new_sign_in_alone(browser: Any, live_server: LiveServer) -> None:
+    """The pending page was closed offline; back online, the next agent signs in before any page of the
+    old session finishes the sign-out: the new session is not ended, the scanner starts, the mark goes."""
+    base = live_server.base_url
+    context, page, inspector, _ = _signed_in_scanner(browser, base)
+    _sign_out_offline(context, page)
+    page.close()
+    context.set_offline(False)
+    assert inspector.evaluate(DEVICE_STATE)["pending"] is not None
+
+    nxt = context.new_page()
+    errors: list[str] = []
+    nxt.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(nxt, base, "agent", "/scan")
+    nxt.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT)
+    assert nxt.is_visible("#home") and not nxt.is_visible("#signout-pending")
+    assert inspector.evaluate(DEVICE_STATE)["pending"] is None
+    nxt.wait_for_timeout(500)
+    assert nxt.url == f"{base}/scan"  # still signed in
+    assert errors == []
     context.close()

@@ -234,6 +234,7 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/scan/manifest.webmanifest"): ("/scan/manifest.webmanifest", everyone(200)),
     ("GET", "/scan/sw.js"): ("/scan/sw.js", everyone(200)),
     ("GET", "/scan/api/serial/{serial:str}"): (f"/scan/api/serial/{SERIAL}", only("agent", ok=404)),
+    ("GET", "/scan/api/session"): ("/scan/api/session", only(*SIGNED_IN)),
     ("POST", "/scan/api/checks"): ("/scan/api/checks", only("agent", ok=400)),
     # ---- partner authorities (issue 19) ----
     ("GET", "/autorite/partenaires"): ("/autorite/partenaires", only("admin")),

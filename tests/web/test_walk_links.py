@@ -77,14 +77,7 @@ def lived_in_world(web_world):
     return web_world
 
 
-# Known dead link, owned by the journal's work: /autorite/journal links a draft's "créée" record to
-# /autorite/demandes/<id>, which is 404 for the authority (drafts are the company's own). Strict: once
-# fixed, these two cases pass and the marks must go.
-JOURNAL_DRAFT_LINK = pytest.mark.xfail(strict=True, reason="journal: lien vers une demande en brouillon (404)")
-
-
-@pytest.mark.parametrize("role", [pytest.param(r, marks=JOURNAL_DRAFT_LINK) if r in ("reviewer", "admin") else r
-                                  for r in HOMES])
+@pytest.mark.parametrize("role", list(HOMES))
 def test_every_link_shown_to_each_role_leads_somewhere(lived_in_world, role: str) -> None:
     with TestClient(lived_in_world.app, base_url=f"http://{HOST}") as client:
         if HOMES[role] is not None:

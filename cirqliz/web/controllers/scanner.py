@@ -8,6 +8,8 @@ Trust data comes from the authorities' public files /bundle/{code}.cose (?since=
 and /bundle/{code}/root.pem (controllers/authority.py).
 API (role agent, scoped to the agent's authority; POST needs the `x-csrftoken` header):
     GET  /scan/api/serial/{serial}   status of a pass by the serial printed on it (typed fallback)
+    GET  /scan/api/session           the tag of the signed-in session (any role; anonymous → 401/303), for
+                                     a sign-out recorded offline (signout.js): it ends that session only
     POST /scan/api/checks            upload checks recorded on the device (JSON list; idempotent on `id`;
                                      `clock_offset_s`: the phone's clock against the server's; `issuer`:
                                      the pass's issuing authority; `zone`: `CODE` or `ISS/CODE`)
@@ -57,7 +59,7 @@ CLOCK_OFFSET_LIMIT_S = 2_000_000_000
 SCANNER_MODULES = (
     "app.js", "store.js", "sync.js", "clock.js", "camera.js", "geo.js", "view.js", "scanner.css",
     "verifier.js", "base45.js", "bundle.js", "cbor.js", "claims.js", "cose.js", "errors.js", "keys.js",
-    "messages.js", "plates.js", "windows.js", "entry.js", "federation.js", "signout.js",
+    "messages.js", "plates.js", "windows.js", "entry.js", "federation.js", "signout.js", "signout-gate.js",
     "icon.svg", "icon-192.png", "icon-512.png",
 )
 VENDOR_FILES = (
@@ -108,6 +110,15 @@ async def _authority_of(db: DB, user: CurrentUser) -> Organisation:
     return org
 
 
+def session_tag(session: dict[str, Any]) -> str | None:
+    """A name of this sign-in session that pages may hold: one-way from the random session id, and not
+    the key its sign-out is recorded under (auth.sign_out_session). None without a session id."""
+    sid = session.get("sid")
+    if not sid:
+        return None
+    return hashlib.sha256(f"cirqliz-scanner-session:{sid}".encode()).hexdigest()[:32]
+
+
 @get("/scan", guards=[AGENT], name="scanner")
 async def scanner_page(request: Request[CurrentUser, Any, Any], db: DB) -> Template:
     """The scanner shell: everything else happens in the browser, online or not."""
@@ -127,6 +138,8 @@ async def scanner_page(request: Request[CurrentUser, Any, Any], db: DB) -> Templ
         "swUrl": "/scan/sw.js",
         "clockWarning": CLOCK_WARNING_S,
         "clockOffsetLimit": CLOCK_OFFSET_LIMIT_S,
+        # A sign-out made offline names the session it is for: a later sign-in on the phone is not ended.
+        "session": session_tag(request.session),
     }
     response = page(request, "scanner/index.html", config=config)
     # The page names the agent: only the service worker keeps it (deleted at sign-out), never the
@@ -166,6 +179,14 @@ async def service_worker(request: Request) -> Response[str]:
     text, version = _service_worker(str(_node_modules()))
     return Response(text, media_type="text/javascript",
                     headers={"Service-Worker-Allowed": "/scan", "Cache-Control": "no-cache", "ETag": f'"{version}"'})
+
+
+@get("/scan/api/session", name="scanner_session", sync_to_thread=False)
+def current_session(request: Request[CurrentUser, Any, Any]) -> Response[dict[str, Any]]:
+    """The tag of the session signed in now. Any signed-in user: the sign-out module runs on every page
+    of an agent, who may have lost the role since; the session middleware answers anonymous requests and
+    sessions expired or signed out (401 in JSON, else 303 to /connexion) — then nothing is left to end."""
+    return Response({"session": session_tag(request.session)}, headers={"Cache-Control": "no-store"})
 
 
 def _epoch(value: datetime | None) -> int | None:
@@ -325,4 +346,4 @@ async def upload_checks(request: Request[CurrentUser, Any, Any], db: DB,
     return {"accepted": accepted}
 
 
-ROUTES: list = [scanner_page, manifest, service_worker, serial_status, upload_checks]
+ROUTES: list = [scanner_page, manifest, service_worker, serial_status, current_session, upload_checks]

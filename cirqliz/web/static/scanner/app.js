@@ -11,6 +11,7 @@ import { CameraScanner, prepareDecoder } from './camera.js';
 import { clockOffset, clockWarning, offsetForUpload, settleLastSeen } from './clock.js';
 import { firstReadable, readEntry } from './entry.js';
 import { placesAt } from './geo.js';
+import { onSignOutPending, signOutWaiting } from './signout.js';
 import {
   authoritiesOf, authorityStatus, fill, formatAge, formatDateTime, formatDuration, formatPeriod, formatRestriction, formatWindow,
   groupSerial, hexBytes, readablePlate, refusalReason, resolveZone, signal, unlockAudio, zoneGroups,
@@ -30,6 +31,7 @@ let lastSeen = 0;
 let offset = null;
 let scanner = null;
 let busy = false;
+let ageTimer = null;
 
 const nowEpoch = () => Math.floor(Date.now() / 1000);
 
@@ -485,6 +487,7 @@ function locate() {
 // ---- start -----------------------------------------------------------------------------------
 
 async function init() {
+  onSignOutPending(stop);
   show('home');
   renderNet();
   if ('serviceWorker' in navigator) {
@@ -528,7 +531,7 @@ async function init() {
   $('#sync').addEventListener('click', doSync);
   window.addEventListener('online', doSync);
   window.addEventListener('offline', renderNet);
-  setInterval(renderBundleAge, 30000);
+  ageTimer = setInterval(renderBundleAge, 30000);
 
   await doSync();
   document.body.dataset.ready = '1';
@@ -539,4 +542,13 @@ async function init() {
   }
 }
 
-init();
+/** Signed out here with no network (signout.js): nothing more is synced, shown or scanned. */
+function stop() {
+  stopCamera();
+  clearInterval(ageTimer);
+  window.removeEventListener('online', doSync);
+  window.removeEventListener('offline', renderNet);
+}
+
+// A sign-out waiting on this phone: no scanner, not even its service worker (it would cache this page again).
+if (!signOutWaiting()) init();
