@@ -27,6 +27,7 @@ from cirqliz.db.models import (
     ApplicationVehicle,
     ApplicationZone,
     AuditRecord,
+    AuthorityPartner,
     Event,
     Exemption,
     Invitation,
@@ -617,8 +618,9 @@ async def audit_subjects(session: AsyncSession, authority_id: uuid.UUID, records
             .where(col(AccessRule.id).in_(ids["access_rule"]), col(Zone.authority_id) == authority_id))).all())
     if ids.get("application", set()) | named:
         keep("application", (await session.exec(
-            select(Application.id, Application.status).where(col(Application.id).in_(ids.get("application", set()) | named),
-                                         col(Application.authority_id) == authority_id))).all())
+            select(Application.id, Application.status).where(
+                col(Application.id).in_(ids.get("application", set()) | named),
+                col(Application.authority_id) == authority_id))).all())
     if ids.get("pass", set()) | named:
         keep("pass", (await session.exec(
             select(AccessPass.id, AccessPass.serial).where(col(AccessPass.id).in_(ids.get("pass", set()) | named),
@@ -651,6 +653,20 @@ async def audit_subjects(session: AsyncSession, authority_id: uuid.UUID, records
 
 def _members(authority_id: uuid.UUID) -> Any:
     return select(Membership.user_id).where(col(Membership.organisation_id) == authority_id)
+
+
+async def issuer_names(session: AsyncSession, authority_id: uuid.UUID, codes: Iterable[str]) -> dict[str, str]:
+    """Names of pass issuers met in checks: the name this authority gave a partner, else the name of an
+    authority of this platform; codes found in neither are left out (shown as they are)."""
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    names = {code: name for code, name in (await session.exec(
+        select(Organisation.code, Organisation.name).where(
+            col(Organisation.code).in_(wanted), col(Organisation.kind) == OrganisationKind.AUTHORITY.value))).all()}
+    names.update((await session.exec(select(AuthorityPartner.iss, AuthorityPartner.name).where(
+        col(AuthorityPartner.authority_id) == authority_id, col(AuthorityPartner.iss).in_(wanted)))).all())
+    return names
 
 
 async def list_checks(

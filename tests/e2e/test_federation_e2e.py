@@ -311,3 +311,21 @@ def test_partner_passes_checked_offline_refused_bundle_and_removed_partner(
     assert ("metro", metro.ref, "VALID") in seen and ("pref", pref.ref, "VALID") in seen
     assert (AUTHORITY_CODE, "PARIS-CENTRE", "VALID") in seen
     assert (None, "PARIS-CENTRE", "UNKNOWN_KEY") in seen
+
+    # The authority's checks page names the partner that issued each pass, on a phone and a desk.
+    browser = launch_chromium(playwright_sync)
+    try:
+        for width, height in ((390, 844), (1280, 900)):
+            context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR",
+                                          timezone_id="Europe/Paris")
+            page = context.new_page()
+            sign_in(page, base, "admin", "/autorite/controles")
+            page.wait_for_selector("small.issuer", timeout=TIMEOUT)
+            issuers = set(page.eval_on_selector_all("small.issuer", "els => els.map((e) => e.textContent)"))
+            assert {"émis par Métropole de Lyon", "émis par Préfecture du Rhône"} <= issuers, issuers
+            assert not any("metro" in text or "pref" in text for text in issuers), issuers
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+            _shot(page, f"federation-checks-{width}.png", screenshots)
+            context.close()
+    finally:
+        browser.close()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 from litestar.testing import TestClient
 from sqlmodel import col, select
 
-from cirqliz.db.models import PassCheck
-from cirqliz.demo.seed import AUTHORITY_CODE, USER_IDS
+from cirqliz.db.models import AuthorityPartner, PassCheck
+from cirqliz.demo.seed import AUTHORITY_CODE, AUTHORITY_ID, USER_IDS
 from cirqliz.passcode.bundle import open_bundle
 from cirqliz.passcode.keys import VerifyKey
 from cirqliz.web.controllers.scanner import scanner_assets
@@ -281,6 +282,25 @@ def test_checks_carry_the_pass_issuer_and_a_partner_zone(client: TestClient, web
     assert "METRO/ZFE" in page and "émis par METRO" in page
     assert f"émis par {AUTHORITY_CODE}" not in page  # its own passes need no mention
 
+
+
+def test_the_checks_page_names_a_partner_issuer_and_formats_the_plate(client: TestClient, web_world: WebWorld) -> None:
+    """A partner's pass reads "émis par <the name the administrator gave the partner>", not its code."""
+    async def add_partner(session):
+        session.add(AuthorityPartner(authority_id=AUTHORITY_ID, iss="METRO", name="Métropole de Lyon",
+                                     bundle_url="https://metro.example/bundle/metro.cose", root_spki=b"\x30",
+                                     fingerprint="0" * 64, added_at=datetime(2026, 11, 23, tzinfo=UTC)))
+        await session.commit()
+
+    _run(web_world, add_partner)
+    login(client, "agent")
+    check = {"checked_at": 1795420800, "verdict": "VALID", "reason": "VALID", "id": str(uuid.uuid4()),
+             "serial": "00000000000000C1", "issuer": "METRO", "zone": "METRO/ZFE", "plate_seen": "ab123cd"}
+    assert _post_checks(client, [check]).status_code == 200
+    login(client, "admin")
+    page = client.get("/autorite/controles").text
+    assert "émis par Métropole de Lyon" in page and "émis par METRO" not in page
+    assert "AB-123-CD" in page
 
 def test_a_bad_issuer_or_zone_refuses_the_whole_upload_in_french(client: TestClient, web_world: WebWorld) -> None:
     login(client, "agent")

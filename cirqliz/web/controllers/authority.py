@@ -766,8 +766,10 @@ async def check_list(
                                  offset=_offset(number), limit=PAGE_SIZE)
     clock_off = result if horloge else await q.list_checks(db, authority.id, **filters, clock_off_s=CLOCK_WARNING_S,
                                                            limit=1)
+    issuers = {c.issuer for c, _zone, _agent in result.rows if c.issuer and c.issuer != authority.code}
     return _render(request, "checks.html", result=result, zones=await q.authority_zones(db, authority.id),
                    verdicts=VERDICTS, number=number, home_code=authority.code,
+                   issuer_names=await q.issuer_names(db, authority.id, issuers),
                    filters={"verdict": verdict, "zone": zone, "serial": serial, "horloge": horloge},
                    verdict_label=status_label, reason_label=reason_label, clock_off=clock_off,
                    clock_warning_min=CLOCK_WARNING_S // 60, clock_is_off=clock_is_off, clock_text=clock_offset_text)
