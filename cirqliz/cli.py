@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import secrets
@@ -902,6 +903,8 @@ async def _audit_verify(settings: Any) -> int:
 ONBOARDING_COMMANDS = ("authority", "user", "doctor")
 INVITATION_LINK_FR = "Lien d'invitation : "
 """Start of the line that shows an invitation link when no SMTP server is configured (one line, once)."""
+BASE_URL_UNSET_FR = "Adresse du site non configurée (CIRQLIZ_BASE_URL) : le lien suppose {base}."
+"""Said after a link minted without CIRQLIZ_BASE_URL: only `cirqliz serve` knows its own address."""
 
 
 def _typed(parse: Any) -> Any:
@@ -979,6 +982,8 @@ def _onboarding_command(args: argparse.Namespace) -> int:
     # default), so a link is never signed with the public development key by mistake.
     mints = (args.command, args.action) in (("authority", "create"), ("user", "invite"))
     settings = Settings.from_env(default_env=PRODUCTION if mints else DEVELOPMENT)
+    if not os.environ.get("CIRQLIZ_BASE_URL"):  # set but empty reads as unset, as for `cirqliz serve`
+        settings = dataclasses.replace(settings, base_url=Settings.__dataclass_fields__["base_url"].default)
     try:
         return asyncio.run(_onboarding_async(args, settings))
     except InvalidInput as exc:
@@ -1115,6 +1120,7 @@ def _deliver_invitation(settings: Any, organisation_name: str, link: Any) -> Non
         print(f"invitation de {who} : pas de serveur SMTP (CIRQLIZ_SMTP_HOST), courriel écrit dans {path.parent} ; "
               "transmettez ce lien à la personne :")
         print(f"{INVITATION_LINK_FR}{link.url(settings.base_url)}")
+        _note_unset_base_url(settings)
         return
     try:
         mailer.send_smtp(message)
@@ -1122,8 +1128,18 @@ def _deliver_invitation(settings: Any, organisation_name: str, link: Any) -> Non
         print(f"cirqliz: l'envoi du courriel à {link.email} a échoué ({type(exc).__name__}) : transmettez ce lien "
               "vous-même", file=sys.stderr)
         print(f"{INVITATION_LINK_FR}{link.url(settings.base_url)}")
+        _note_unset_base_url(settings)
         return
     print(f"invitation envoyée par courriel à {who}")
+    _note_unset_base_url(settings)  # the mailed link assumes the same address
+
+
+def _note_unset_base_url(settings: Any) -> None:
+    """Without CIRQLIZ_BASE_URL a command that only prints a link cannot know the site's address (the
+    server's port is not known here, unlike `cirqliz serve`): say which one the link assumes, on the
+    line after it (standard output, so that it stays after the link when both are piped)."""
+    if not os.environ.get("CIRQLIZ_BASE_URL"):
+        print(BASE_URL_UNSET_FR.format(base=settings.base_url.rstrip("/")))
 
 
 class FrenchArgumentParser(argparse.ArgumentParser):

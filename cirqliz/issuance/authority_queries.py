@@ -49,6 +49,7 @@ from cirqliz.domain.passes import PassStatus
 from cirqliz.domain.zones import ZoneKind, check_time_zone, check_zone_dates
 from cirqliz.issuance.audit import record_change, snapshot
 from cirqliz.issuance.lookup import get_or_raise
+from cirqliz.issuance.mail import plate_display
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -356,7 +357,7 @@ async def application_labels(
         .where(col(Application.id).in_(list(application_ids)), col(Application.authority_id) == authority_id)
     )).all()
     plates, _codes = await plates_and_zones(session, [app_id for app_id, _ in rows])
-    return {app_id: f"{name} — {', '.join(plates[app_id])}" for app_id, name in rows}
+    return {app_id: f"{name} — {', '.join(plate_display(p) for p in plates[app_id])}" for app_id, name in rows}
 
 
 async def application_documents(session: AsyncSession, application_id: uuid.UUID) -> list[SupportingDocument]:

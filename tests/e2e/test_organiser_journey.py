@@ -191,7 +191,7 @@ def test_the_organiser_journey_to_the_suppliers_phones(walk: Walk, live_server: 
     expect(organiser.get_by_label(re.compile("Envoyer à chaque prestataire"))).to_be_checked()
     organiser.get_by_role("button", name="Émettre les laissez-passer").click()
     expect(organiser.get_by_text("2 laissez-passer émis.")).to_be_visible()
-    expect(organiser.get_by_text("1 e-mail(s) envoyé(s)")).to_be_visible()
+    expect(organiser.get_by_text("1 courriel(s) envoyé(s)")).to_be_visible()
     walk.audit(organiser, "laissez-passer", doc_from="#laissez-passer")
     passes = _event_passes(live_server, event_id)
     assert [p.plate for p in passes] == ["AB123CD", "EF456GH"]

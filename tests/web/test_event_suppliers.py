@@ -140,7 +140,7 @@ def test_the_organiser_gets_each_pass_and_the_suppliers_their_phone_link(client,
     issued = _upload(client, event_id, _csv(code))
     assert issued.status_code == 200, issued.text
     page = text_of(issued.text)
-    assert "3 laissez-passer émis" in page and "2 e-mail(s) envoyé(s)" in page
+    assert "3 laissez-passer émis" in page and "2 courriel(s) envoyé(s)" in page
     assert "AB-123-CD" in page  # plates as people write them, not the stored AB123CD
     rows = _passes(web_world, event_id)
     assert len(rows) == 3
@@ -371,7 +371,7 @@ def test_a_submitted_event_mails_the_admins_and_the_dashboard_counts_it(client, 
     assert _add_zone(client, event_id).status_code == 303
     assert outbox(web_world) == []  # a draft notifies nobody
     submitted = post_form(client, f"/organisateur/evenements/{event_id}/soumettre")
-    assert "administrateurs sont prévenus par e-mail" in text_of(submitted.text)
+    assert "administrateurs sont prévenus par courriel" in text_of(submitted.text)
     (mail,) = mails_to(web_world, ADMIN)
     assert mail.subject == "Événement à examiner : Fête de la musique"
     assert "Festival de Démo a soumis" in mail.body and "du 01/12/2026 à 8 h au 03/12/2026 à 20 h" in mail.body

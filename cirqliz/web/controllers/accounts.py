@@ -336,7 +336,11 @@ async def invitation_accept(
                                       error=sentence(exc.message))
     current = await user_in_session(db, user.id)
     _sign_in(request, user, clock)
-    return Redirect(home_for(current) if current else "/", status_code=303)
+    response = Redirect(home_for(current) if current else "/", status_code=303)
+    # The link proved the mailbox and the person is now signed in, as after a sign-in: this browser is
+    # trusted, so a lock-out of the account cannot keep them out of it (web/device_cookies.py).
+    remember_device(request, response, user.email, clock.now())
+    return response
 
 
 @dataclass
@@ -346,14 +350,6 @@ class InviteForm:
     email: str = ""
     role: str = ""
     organisation_id: str = ""
-
-
-async def send_invitation(request: Request, db: DB, clock: ClockDep, user: CurrentUser, *,
-                           organisation_id: uuid.UUID, email: str, role: str) -> str:
-    """Invite (in a savepoint) and queue the e-mail; returns the address invited."""
-    email, _link = await invite_and_mail(request, db, clock, user, organisation_id=organisation_id, email=email,
-                                         role=role)
-    return email
 
 
 async def invite_and_mail(request: Request, db: DB, clock: ClockDep, user: CurrentUser, *,
@@ -471,7 +467,8 @@ async def _removal_page(request: Request, db: DB, *, team_id: uuid.UUID, user_id
         raise NotFoundException("Membre introuvable.")
     roles = [(org.name, ROLE_LABELS.get(m.role, m.role)) for m, org in rows]
     return page(request, "comptes/retirer.html", status_code=status, team=team, person=person, roles=roles,
-                action=f"{base}/{user_id}/retirer", back=base, myself=person.id == request.user.id, error=error)
+                action=f"{base}/{user_id}/retirer", back=base, myself=person.id == request.user.id, error=error,
+                authority=base.startswith("/autorite/"))
 
 
 async def _remove(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep, *, team_id: uuid.UUID,

@@ -89,7 +89,7 @@ IMPORT_LIMIT = MAX_UPLOAD_BYTES * 4 // 3 + MIB
 NOTICES = {
     "event_created": "Événement créé (brouillon) : ajoutez ses périmètres puis soumettez-le à l'autorité.",
     "zone_added": "Périmètre ajouté.",
-    "submitted": "Événement soumis à l'autorité : ses administrateurs sont prévenus par e-mail.",
+    "submitted": "Événement soumis à l'autorité : ses administrateurs sont prévenus par courriel.",
     "approved": "Événement approuvé : ses périmètres s'ouvriront et se fermeront d'eux-mêmes.",
     "rejected": "Événement refusé. L'organisateur voit le motif.",
     "closed": "Fermeture publiée : les agents la reçoivent avec les prochaines données de confiance.",

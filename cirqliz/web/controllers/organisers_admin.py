@@ -25,7 +25,7 @@ from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.issuance import accounts as service
 from cirqliz.issuance.organisations import authority_organiser, authority_organisers, create_organiser
 from cirqliz.web.auth import CurrentUser, requires
-from cirqliz.web.controllers.accounts import ROLE_LABELS, send_invitation, sentence
+from cirqliz.web.controllers.accounts import ROLE_LABELS, invite_and_mail, sentence
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.rendering import page
 
@@ -96,7 +96,7 @@ async def organiser_create(request: AdminRequest, db: DB, clock: ClockDep,
 
 async def _organiser_page(request: AdminRequest, db: DB, clock: ClockDep, organiser_id: uuid.UUID, *,
                           email: str = "", error: str | None = None, notice: str | None = None,
-                          status: int = 200) -> Template:
+                          status: int = 200, invitation_link: str | None = None) -> Template:
     authority = await _authority(request, db)
     organiser = await authority_organiser(db, authority.id, organiser_id)
     if organiser is None:
@@ -104,7 +104,7 @@ async def _organiser_page(request: AdminRequest, db: DB, clock: ClockDep, organi
     return page(request, "autorite/organisateur.html", status_code=status, section="organisers",
                 authority=authority, organiser=organiser, members=await service.organisation_members(db, organiser.id),
                 invitations=await service.pending_invitations(db, [organiser.id], clock.now()),
-                role_labels=ROLE_LABELS, email=email, error=error,
+                role_labels=ROLE_LABELS, email=email, error=error, invitation_link=invitation_link,
                 notice=notice or NOTICES.get(request.query_params.get("ok", "")))
 
 
@@ -118,17 +118,19 @@ async def organiser_detail(request: AdminRequest, db: DB, clock: ClockDep,
 @post("/autorite/organisateurs/{organiser_id:uuid}/invitations", guards=ADMIN, name="authority_organiser_invite")
 async def organiser_invite(request: AdminRequest, db: DB, clock: ClockDep, organiser_id: FromPath[uuid.UUID],
                            data: Annotated[OrganiserInviteForm, FORM]) -> Template:
-    """Invite a user into the organiser (role: organiser of events) and mail them the link."""
+    """Invite a user into the organiser (role: organiser of events) and mail them the link; without an
+    SMTP server the page shows the link for the admin to hand over, as the team pages do."""
     authority = await _authority(request, db)
     if await authority_organiser(db, authority.id, organiser_id) is None:
         raise NotFoundException("Organisateur introuvable.")
     try:
-        email = await send_invitation(request, db, clock, request.user, organisation_id=organiser_id,
-                                      email=data.email, role=Role.ORGANISER.value)
+        email, link = await invite_and_mail(request, db, clock, request.user, organisation_id=organiser_id,
+                                            email=data.email, role=Role.ORGANISER.value)
     except DomainError as exc:
         return await _organiser_page(request, db, clock, organiser_id, email=data.email, status=400,
                                      error=sentence(exc.message))
-    return await _organiser_page(request, db, clock, organiser_id, notice=f"Invitation envoyée à {email}.")
+    return await _organiser_page(request, db, clock, organiser_id, notice=f"Invitation envoyée à {email}.",
+                                 invitation_link=link)
 
 
 ROUTES = [organisers, organiser_create, organiser_detail, organiser_invite]
