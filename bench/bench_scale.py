@@ -28,8 +28,11 @@ cirqliz.jobs.jobs.run_job (a new tick each run); bundles are read anonymously. T
 the growth of the process's resident set across 200 page requests at full size (after a warm-up),
 target <= 16 MB.
 Quick mode: a twentieth and a two-hundredth of the sizes, 2 repeats instead of 9, 20 requests for memory.
+The "after one change" publish row makes one small change before each timed publication, outside
+the timing: the hours of one zone's rule, alternately 07:00-11:00 and 07:00-12:00, through
+cirqliz.issuance.zones.update_access_rule (what the rule form calls), committed.
 CIRQLIZ_BENCH_SCALE_ONLY=word[,word…] measures only the rows whose name contains one of the words
-(case-insensitive; `publish` names both publish rows), on the same worlds: e.g.
+(case-insensitive; `publish` names the three publish rows), on the same worlds: e.g.
 `CIRQLIZ_BENCH_SCALE_ONLY=publish python -m bench --only scale`.
 If PostgreSQL does not answer, the rows say 'not measured' with the reason.
 """
@@ -44,7 +47,9 @@ import math
 import os
 import random
 import shutil
+import statistics
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -59,6 +64,7 @@ from bench.harness import (
     RESULTS_DIR,
     Config,
     Row,
+    Timing,
     create_postgres_database,
     drop_postgres_database,
     interleaved,
@@ -113,7 +119,8 @@ PAGES = (
 
 
 ONLY_ENV = "CIRQLIZ_BENCH_SCALE_ONLY"
-ONLY_GROUPS = {"publish": ("POST /autorite/publier", "publish job (publish_bundles)")}
+PUBLISH_AFTER_CHANGE = "POST /autorite/publier after one change"
+ONLY_GROUPS = {"publish": ("POST /autorite/publier", PUBLISH_AFTER_CHANGE, "publish job (publish_bundles)")}
 
 
 def _selected(name: str) -> bool:
@@ -393,6 +400,32 @@ class Site:
         outcome = self.client.blocking_portal.call(go)
         return 200 if outcome == "ok" else 500
 
+    def change_one_rule(self) -> None:
+        """One small change, committed: the hours of the first zone's rule, alternately 07:00-11:00
+        and 07:00-12:00, through the service the rule form calls."""
+        from sqlmodel import col, select
+
+        from cirqliz.db.models import AccessRule, Zone
+        from cirqliz.demo.seed import AUTHORITY_ID, USER_IDS
+        from cirqliz.domain.windows import TimeWindow
+        from cirqliz.issuance.zones import update_access_rule
+
+        self.rule_changes = getattr(self, "rule_changes", 0) + 1
+        end = 660 if self.rule_changes % 2 else 720
+        app, clock = self.app, self.clock
+
+        async def go() -> None:
+            async with app.state.session_maker() as session, session.begin():
+                rule = (await session.exec(
+                    select(AccessRule).join(Zone, col(Zone.id) == AccessRule.zone_id)
+                    .where(Zone.authority_id == AUTHORITY_ID, Zone.code == "Z-100"))).one()
+                await update_access_rule(session, rule_id=rule.id, clock=clock,
+                                         windows=[TimeWindow(63, 420, end)], purposes=rule.purposes,
+                                         categories=rule.categories, review_mode=rule.review_mode,
+                                         name=rule.name, actor_id=USER_IDS["admin"])
+
+        self.client.blocking_portal.call(go)
+
     def latest_seq(self) -> int:
         from cirqliz.demo.seed import AUTHORITY_CODE
 
@@ -401,32 +434,73 @@ class Site:
         return latest.seq if latest else 0
 
 
-def _actions(site: Site) -> list[tuple[str, Callable[[], int]]]:
+Action = tuple[str, Callable[[], int], Callable[[], None] | None]
+
+
+def _actions(site: Site) -> list[Action]:
+    """(row name, the timed call, what to do before each call outside the timing, if anything)."""
     from cirqliz.demo.seed import AUTHORITY_CODE
 
     since = max(0, site.latest_seq() - 1)
+
+    def publish() -> int:
+        return 200 if site.post("admin", "/autorite/publier") in (200, 303) else 500
+
     return [
-        ("POST /autorite/publier", lambda: 200 if site.post("admin", "/autorite/publier") in (200, 303) else 500),
-        ("publish job (publish_bundles)", lambda: site.job("publish_bundles")),
+        ("POST /autorite/publier", publish, None),
+        (PUBLISH_AFTER_CHANGE, publish, site.change_one_rule),
+        ("publish job (publish_bundles)", lambda: site.job("publish_bundles"), None),
         (f"GET /bundle/{AUTHORITY_CODE}.cose (anonymous)",
-         lambda: site.get("anonymous", f"/bundle/{AUTHORITY_CODE}.cose")),
+         lambda: site.get("anonymous", f"/bundle/{AUTHORITY_CODE}.cose"), None),
         ("GET bundle ?since=N delta (anonymous)",
-         lambda: site.get("anonymous", f"/bundle/{AUTHORITY_CODE}.cose?since={since}")),
-        ("expiry reminders job", lambda: site.job("expiry_reminders")),
+         lambda: site.get("anonymous", f"/bundle/{AUTHORITY_CODE}.cose?since={since}"), None),
+        ("expiry reminders job", lambda: site.job("expiry_reminders"), None),
     ]
 
 
+def _interleaved_prepared(calls: dict[str, Callable[[], object]], prepares: dict[str, Callable[[], None]],
+                          repeats: int) -> dict[str, Timing]:
+    """harness.interleaved with number=1, calling prepares[name]() before each timed call, untimed."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    names = list(calls)
+    for name in names:  # warm up
+        prepares[name]()
+        calls[name]()
+    for round_ in range(repeats):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            prepares[name]()
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                start = time.perf_counter()
+                calls[name]()
+                samples[name].append(time.perf_counter() - start)
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+    return {name: Timing(min(values), statistics.median(values), repeats, 1) for name, values in samples.items()}
+
+
 def _measure(name: str, small: Site, full: Site, calls: tuple[Callable[[], int], Callable[[], int]],
-             repeats: int) -> Row:
+             repeats: int, prepares: tuple[Callable[[], None], Callable[[], None]] | None = None) -> Row:
+    """Time `calls` (1/10 size, full size) side by side; `prepares`, when given, run before each
+    call, outside the timing and outside the statement count."""
     statuses = {}
     counts = {}
-    for label, site, call in (("small", small, calls[0]), ("full", full, calls[1])):
+    for label, site, call, prepare in (("small", small, calls[0], prepares and prepares[0]),
+                                       ("full", full, calls[1], prepares and prepares[1])):
+        if prepare:
+            prepare()
         before = site.statements
         statuses[label] = call()
         counts[label] = site.statements - before
     if any(status != 200 for status in statuses.values()):
         return Row(f"scale: {name}", "ms", None, ok=False, note=f"answer {statuses} (expected 200)")
-    timings = interleaved({"small": lambda: calls[0](), "full": lambda: calls[1]()}, number=1, repeats=repeats)
+    funcs = {"small": lambda: calls[0](), "full": lambda: calls[1]()}
+    if prepares is None:
+        timings = interleaved(funcs, number=1, repeats=repeats)
+    else:
+        timings = _interleaved_prepared(funcs, {"small": prepares[0], "full": prepares[1]}, repeats)
     full_ms, small_ms = timings["full"].median * 1e3, timings["small"].median * 1e3
     verdict = "met" if full_ms <= PAGE_LIMIT_MS else "NOT met"
     return Row(f"scale: {name}", "ms", full_ms, small_ms, limit=RATIO_LIMIT,
@@ -477,9 +551,11 @@ def run(config: Config) -> list[Row]:
             if _selected(name):
                 rows.append(_measure(name, small, full, (lambda w=who, p=path: small.get(w, p),
                                                           lambda w=who, p=path: full.get(w, p)), repeats))
-        for (name, small_call), (_same, full_call) in zip(_actions(small), _actions(full), strict=True):
+        for (name, small_call, small_prep), (_same, full_call, full_prep) in zip(_actions(small), _actions(full),
+                                                                                   strict=True):
             if _selected(name):
-                rows.append(_measure(name, small, full, (small_call, full_call), repeats))
+                prepares = (small_prep, full_prep) if small_prep and full_prep else None
+                rows.append(_measure(name, small, full, (small_call, full_call), repeats, prepares))
         if _selected("memory"):
             rows.append(_memory(full, config.scale(200, 20)))
         if not rows:

@@ -167,6 +167,9 @@ class Zone(SQLModel, table=True):
     delegated_to_id: uuid.UUID | None = Field(default=None, foreign_key="organisation.id")
     event_id: uuid.UUID | None = Field(default=None, foreign_key="event.id")
     data_version: int = Field(default=1)
+    # A new value whenever the outline changes, set by the database only (migration 0016: any
+    # writer; the value on an object in memory may be stale): the publisher keeps outlines by it.
+    geometry_version: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
     # The restriction schedule (ADR 0007): when the restriction is in force; null = at all times
     # within the zone's dates. `restriction_hours` is the OSM opening_hours text as given, and
     # `restriction_windows` its windows (null when the text cannot be expressed as windows).

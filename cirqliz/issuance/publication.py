@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections import OrderedDict
@@ -61,36 +60,26 @@ def _polygons(geometry: dict[str, Any]) -> list[list[list[tuple[float, float]]]]
 
 SIMPLIFIED_KEPT = 20_000
 """Zones whose simplified bundle geometry is kept per process (a few KB each)."""
-_simplified: OrderedDict[tuple[uuid.UUID, int, bytes], Geometry] = OrderedDict()
+_simplified: OrderedDict[tuple[uuid.UUID, int], Geometry] = OrderedDict()
+"""Simplified outlines by (zone id, geometry_version): the database gives a zone a geometry_version
+never given before whenever its outline is written (migration 0016), so a pair names one outline."""
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
-
-
-def _cached_geometry(zone_id: uuid.UUID, data_version: int, digest: bytes,
-                     geometry: Callable[[], dict[str, Any]]) -> Geometry:
-    """The simplified geometry kept under (zone id, data_version, digest), made from `geometry()` once."""
-    key = (zone_id, data_version, digest)
-    found = _simplified.get(key)
-    if found is None:
-        found = geometry_from_lonlat(_polygons(geometry()))
-        _simplified[key] = found
-        while len(_simplified) > SIMPLIFIED_KEPT:
-            _simplified.popitem(last=False)
-    else:
-        _simplified.move_to_end(key)
+def _kept_outline(zone_id: uuid.UUID, version: int) -> Geometry | None:
+    found = _simplified.get((zone_id, version))
+    if found is not None:
+        _simplified.move_to_end((zone_id, version))
     return found
 
 
-def bundle_geometry(zone: Zone) -> Geometry:
-    """The zone's geometry as the bundle carries it, simplified once per (zone id, data_version,
-    geometry digest) in this process: the publish job runs every minute and most zones never change.
-
-    The digest is part of the key because not every edit of a zone's outline bumps data_version.
-    """
-    text = json.dumps(zone.geometry, sort_keys=True, separators=(",", ":"))
-    return _cached_geometry(zone.id, zone.data_version, _digest(text), lambda: zone.geometry)
+def _outline(zone_id: uuid.UUID, version: int, text: str) -> Geometry:
+    """The simplified outline of the zone's geometry (JSON text) at `version`, made once."""
+    found = _kept_outline(zone_id, version)
+    if found is None:
+        found = _simplified[(zone_id, version)] = geometry_from_lonlat(_polygons(json.loads(text)))
+        while len(_simplified) > SIMPLIFIED_KEPT:
+            _simplified.popitem(last=False)
+    return found
 
 
 def _local_epoch(day: Any, tz: str, *, end: bool = False) -> int:
@@ -151,6 +140,9 @@ def restriction_schedule(zone: Any, periods: list[ZoneSchedule], now: datetime |
 
 ZONES_KEPT = 20_000
 """Bundle zones kept per process, by everything they are made from (see bundle_zones)."""
+ID, GEOMETRY_VERSION = 0, 10  # positions in the rows of _read_zones's first query
+OUTLINES_BY_ID = 200
+"""Outlines to read at most by a list of zone ids; more are read with every published zone's."""
 _zones_kept: OrderedDict[tuple[Any, ...], BundleZone] = OrderedDict()
 
 
@@ -159,15 +151,14 @@ def _json_text(text: str | None) -> Any:
 
 
 def _bundle_zone(zone: Any, rule_texts: tuple[str | None, ...], periods: list[ZoneSchedule],
-                 closures: tuple[Closure, ...], digest: bytes, now: datetime | None) -> BundleZone:
+                 closures: tuple[Closure, ...], geometry: Geometry, now: datetime | None) -> BundleZone:
     """The zone as the bundle carries it, from its row (JSON columns as text), its rules' windows
-    (as text), its dated periods and closures."""
+    (as text), its dated periods, closures and simplified outline."""
     zone_rules = [_json_text(t) for t in rule_texts]
     # A rule without windows admits pass holders at any time: then the zone has no limit.
     windows: list = []
     if zone_rules and all(zone_rules):
         windows = [window_from_json(w) for rule_windows in zone_rules for w in rule_windows]
-    text = zone.geometry_text
     restricted = SimpleNamespace(restriction_windows=_json_text(zone.restriction_text), time_zone=zone.time_zone)
     return BundleZone(
         ref=zone.ref, code=zone.code, name=zone.name, kind=zone.kind, tz=zone.time_zone,
@@ -176,7 +167,7 @@ def _bundle_zone(zone: Any, rule_texts: tuple[str | None, ...], periods: list[Zo
         valid_from=_local_epoch(zone.starts_on, zone.time_zone) if zone.starts_on else None,
         valid_until=_local_epoch(zone.ends_on, zone.time_zone, end=True) if zone.ends_on else None,
         closures=closures,
-        geometry=_cached_geometry(zone.id, zone.data_version, digest, lambda t=text: json.loads(t)),
+        geometry=geometry,
     )
 
 
@@ -196,17 +187,39 @@ async def _read_zones(
 
     A constant number of queries whatever the number of zones (issue 18), and little work per zone
     that did not change: plain rows instead of ORM objects, JSON columns read as their stored text,
-    and a zone whose row, outline digest, rules' windows and closures are the same as at an earlier
-    call (and that has no dated period, which depends on `now`) is that call's BundleZone object,
-    not a new one: nothing decoded, and its bundle encoding is kept (cirqliz.passcode.bundle).
+    outlines (kilobytes each) read only for the zones whose (id, geometry_version) this process has
+    not simplified yet, and a zone whose row, outline, rules' windows and closures are the same as
+    at an earlier call (and that has no dated period, which depends on `now`) is that call's
+    BundleZone object, not a new one: nothing decoded, and its bundle encoding is kept
+    (cirqliz.passcode.bundle).
     """
     published = (Zone.authority_id == authority_id, col(Zone.status).in_(PUBLISHED_STATUSES))
-    zones = (await session.exec(
+    # Columns only: read through the connection (no ORM row processing), after the flush the ORM
+    # would have done.
+    await session.flush()
+    connection = await session.connection()
+    zones = (await connection.execute(
         select(Zone.id, Zone.ref, Zone.code, Zone.name, Zone.kind, Zone.time_zone,  # type: ignore[call-overload]
                cast(col(Zone.restriction_windows), Text).label("restriction_text"), Zone.starts_on, Zone.ends_on,
-               Zone.data_version, cast(col(Zone.geometry), Text).label("geometry_text"))
+               Zone.data_version, Zone.geometry_version)
         .where(*published).order_by(Zone.ref)
     )).all()
+    # Rows by position (ID, …, GEOMETRY_VERSION): a Row's attributes by name cost more than the rest
+    # of the loop for a zone that did not change.
+    outlines = {row[ID]: found for row in zones
+                if (found := _kept_outline(row[ID], row[GEOMETRY_VERSION])) is not None}
+    missing = [row[ID] for row in zones if row[ID] not in outlines]
+    if missing:
+        # With the version read again beside the text: another transaction may have written the
+        # outline since the first query (PostgreSQL reads each statement's own snapshot).
+        query = select(Zone.id, Zone.geometry_version,  # type: ignore[call-overload]
+                       cast(col(Zone.geometry), Text))
+        # A few ids as parameters; many (a cold process): every published zone, as the first query.
+        query = query.where(col(Zone.id).in_(missing)) if len(missing) <= OUTLINES_BY_ID else query.where(*published)
+        for zone_id, version, text in (await connection.execute(query)).all():
+            outlines[zone_id] = _outline(zone_id, version, text)
+        # A zone deleted meanwhile has no outline: left out, as the next publication will.
+        zones = [row for row in zones if row[ID] in outlines]
     # The other tables are read through a subquery, not a list of every zone id as bound parameters
     # (rendering a thousand of them costs more than the query); all the authority's zones, not only
     # the published ones, so a status changed by another transaction meanwhile leaves no listed zone
@@ -215,11 +228,11 @@ async def _read_zones(
     rules: dict[uuid.UUID, list[str | None]] = {}
     periods: dict[uuid.UUID, list[ZoneSchedule]] = {}
     if zones:
-        found = await session.exec(select(AccessRule.zone_id,  # type: ignore[call-overload]
-                                          cast(col(AccessRule.windows), Text))
-                                   .where(col(AccessRule.zone_id).in_(ids))
-                                   # a stable order: the same rules always give the same bundle
-                                   .order_by(col(AccessRule.position), col(AccessRule.id)))
+        found = await connection.execute(select(AccessRule.zone_id,  # type: ignore[call-overload]
+                                                cast(col(AccessRule.windows), Text))
+                                         .where(col(AccessRule.zone_id).in_(ids))
+                                         # a stable order: the same rules always give the same bundle
+                                         .order_by(col(AccessRule.position), col(AccessRule.id)))
         for zone_id, rule_windows in found.all():
             rules.setdefault(zone_id, []).append(rule_windows)
         for period in (await session.exec(select(ZoneSchedule).where(col(ZoneSchedule.zone_id).in_(ids))
@@ -232,18 +245,22 @@ async def _read_zones(
         first_end = min(ends) if first_end is None else min(first_end, *ends)
     out = []
     for zone in zones:
-        rule_texts = tuple(rules.get(zone.id, ()))
-        zone_closures = closures.get(zone.id, ())
-        digest = _digest(zone.geometry_text)
-        zone_periods = periods.get(zone.id)
+        row = tuple(zone)
+        zone_id = row[ID]
+        rule_texts = tuple(rules.get(zone_id, ()))
+        # Most zones have neither: no lookup then.
+        zone_closures = closures.get(zone_id, ()) if closures else ()
+        geometry = outlines[zone_id]
+        zone_periods = periods.get(zone_id) if periods else None
         if zone_periods:  # what the bundle says of them depends on `now`: made each time
-            out.append(_bundle_zone(zone, rule_texts, zone_periods, zone_closures, digest, now))
+            out.append(_bundle_zone(zone, rule_texts, zone_periods, zone_closures, geometry, now))
             continue
-        key = (zone.id, zone.ref, zone.code, zone.name, zone.kind, zone.time_zone, zone.restriction_text,
-               zone.starts_on, zone.ends_on, zone.data_version, digest, rule_texts, zone_closures)
+        # The outline by identity: a kept BundleZone holds its outline object, so no other object
+        # has that id while the entry is kept, and the same (id, geometry_version) gives the same object.
+        key = (row, id(geometry), rule_texts, zone_closures)
         kept = _zones_kept.get(key)
-        if kept is None:
-            kept = _zones_kept[key] = _bundle_zone(zone, rule_texts, [], zone_closures, digest, now)
+        if kept is None or kept.geometry is not geometry:
+            kept = _zones_kept[key] = _bundle_zone(zone, rule_texts, [], zone_closures, geometry, now)
             while len(_zones_kept) > ZONES_KEPT:
                 _zones_kept.popitem(last=False)
         else:
@@ -333,9 +350,39 @@ async def _revocation_list(session: AsyncSession, authority_id: uuid.UUID, iss: 
     )).one()
     if not joined:
         return b"", 0, None
+    last = _last_revocations.get(iss)
+    if last is not None and last[0] == joined:  # the same serials in the same order: the same list
+        return last[1], last[2], first_end
     serials = joined.split(",")
-    return (sorted_revocations(revocation_hash(iss, bytes.fromhex(s)) for s in serials), len(serials),
-            first_end)
+    revoked = sorted_revocations(_revocation_hashes(iss, serials))
+    if len(_last_revocations) >= 64:
+        _last_revocations.clear()
+    _last_revocations[iss] = (joined, revoked, len(serials))
+    return revoked, len(serials), first_end
+
+
+REVOCATION_HASHES_KEPT = 500_000
+"""Revocation hashes kept per process (about 150 bytes each), by authority code and serial."""
+_hashes_kept: dict[str, dict[str, bytes]] = {}
+_last_revocations: dict[str, tuple[str, bytes, int]] = {}
+"""Per authority code: the last serials read (as one text), their revocation list and count."""
+
+
+def _revocation_hashes(iss: str, serials: list[str]) -> list[bytes]:
+    """The revocation hashes of the serials (hex text) under `iss`, each computed once per process:
+    a publication after one revocation hashes one serial, not every listed one."""
+    kept = _hashes_kept.setdefault(iss, {})
+    out = []
+    for serial in serials:
+        found = kept.get(serial)
+        if found is None:
+            found = kept[serial] = revocation_hash(iss, bytes.fromhex(serial))
+        out.append(found)
+    if sum(len(k) for k in _hashes_kept.values()) > REVOCATION_HASHES_KEPT:
+        _hashes_kept.clear()  # bounded: the ones listed now are kept
+        if len(serials) <= REVOCATION_HASHES_KEPT:
+            _hashes_kept[iss] = dict(zip(serials, out, strict=True))
+    return out
 
 
 async def bundle_inputs(session: AsyncSession, authority: Organisation, keys_folder: Path | None,
