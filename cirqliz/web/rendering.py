@@ -1,7 +1,8 @@
-"""Page rendering: every template gets the language, `_`, the user and the CSRF input."""
+"""Page rendering: every template gets the language, `_`, the user, the CSRF input and the session tag."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -52,6 +53,17 @@ def plate_display(value: str | None) -> str:
         return value
 
 
+def session_tag(session: Mapping[str, Any] | None) -> str | None:
+    """A name of this sign-in session that pages may hold (<meta name="cirqliz-session">, GET /moi/session):
+    one-way from the random session id, and not the key its sign-out is recorded under
+    (auth.sign_out_session). A sign-out made offline names it, so it never ends a later session."""
+    sid = (session or {}).get("sid")
+    if not sid:
+        return None
+    # The prefix is the one the scanner used first: marks recorded then still match.
+    return hashlib.sha256(f"cirqliz-scanner-session:{sid}".encode()).hexdigest()[:32]
+
+
 def page(request: Request, template: str, *, status_code: int = 200, **context: Any) -> Template:
     """A Template response with the common context."""
     lang = negotiate(request)
@@ -59,7 +71,8 @@ def page(request: Request, template: str, *, status_code: int = 200, **context: 
     response = Template(
         template_name=template,
         context={"lang": lang, "_": gettext_for(lang), "user": user, "plate": plate_display,
-                 "hours_text": hours_text, "period_text": period_text, **context},
+                 "hours_text": hours_text, "period_text": period_text,
+                 "session_tag": session_tag(request.scope.get("session")) if user else None, **context},
         status_code=status_code,
     )
     if request.query_params.get("lang") == lang:

@@ -48,7 +48,7 @@ DEVICE_STATE = """async () => {
     const hit = await (await caches.open(name)).match('/scan');
     if (hit) page = await hit.text();
   }
-  const pending = localStorage.getItem('cirqliz.scanner.signoutPending');
+  const pending = localStorage.getItem('cirqliz.signoutPending');
   return { caches: caches_, workers, checks, kv, page, pending };
 }"""
 
@@ -239,7 +239,7 @@ def _session_status(browser: Any, base: str, cookies: list[dict[str, Any]]) -> t
     context = browser.new_context()
     try:
         context.add_cookies([c for c in cookies if c["name"] == "cirqliz_session"])
-        probe = context.request.get(f"{base}/scan/api/session", headers={"Accept": "application/json"})
+        probe = context.request.get(f"{base}/moi/session", headers={"Accept": "application/json"})
         page = context.new_page()
         page.goto(f"{base}/scan")
         return probe.status, page.url

@@ -171,7 +171,7 @@ test('the session ending on its own between the probe and the sign-out still dro
 });
 
 test('the gate script of the scanner page reads the same mark; without a page nothing waits', async () => {
-  const gate = await readFile(new URL('../../cirqliz/web/static/scanner/signout-gate.js', import.meta.url), 'utf8');
+  const gate = await readFile(new URL('../../cirqliz/web/static/common/signout-gate.js', import.meta.url), 'utf8');
   assert.ok(gate.includes(`'${PENDING_KEY}'`));
   assert.equal(signOutWaiting(), false);
 });

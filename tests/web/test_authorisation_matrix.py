@@ -71,6 +71,7 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("POST", "/connexion"): ("/connexion", everyone(400)),
     ("POST", "/deconnexion"): ("/deconnexion", only(*SIGNED_IN, ok=303)),
     ("GET", "/moi"): ("/moi", only(*SIGNED_IN, ok=303)),
+    ("GET", "/moi/session"): ("/moi/session", only(*SIGNED_IN)),
     ("GET", "/healthz"): ("/healthz", everyone(200)),
     # Prometheus: loopback or CIRQLIZ_METRICS_TOKEN only; the test client is neither (tests/web/test_metrics.py).
     ("GET", "/metrics"): ("/metrics", everyone(403)),
@@ -234,7 +235,6 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/scan/manifest.webmanifest"): ("/scan/manifest.webmanifest", everyone(200)),
     ("GET", "/scan/sw.js"): ("/scan/sw.js", everyone(200)),
     ("GET", "/scan/api/serial/{serial:str}"): (f"/scan/api/serial/{SERIAL}", only("agent", ok=404)),
-    ("GET", "/scan/api/session"): ("/scan/api/session", only(*SIGNED_IN)),
     ("POST", "/scan/api/checks"): ("/scan/api/checks", only("agent", ok=400)),
     # ---- partner authorities (issue 19) ----
     ("GET", "/autorite/partenaires"): ("/autorite/partenaires", only("admin")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 
 from cirqliz.web.observability import JsonFormatter
 
@@ -35,3 +36,18 @@ def test_the_access_line_has_the_status_the_client_got_when_a_middleware_refuses
     assert response.status_code == 413
     records = [r for r in caplog.records if r.name == "cirqliz.access" and getattr(r, "path", "") == "/connexion"]
     assert records and records[-1].status == 413
+
+
+def test_a_json_line_gives_the_utc_time_to_the_millisecond_and_any_extra_value() -> None:
+    formatter = JsonFormatter()
+    for created in (1795420800.0, 1795420800.9996, 1795420801.25, 1795420800.5):  # also back in time
+        record = logging.LogRecord("cirqliz.access", logging.INFO, __file__, 0, "POST %s", ("/vérif",), None)
+        record.created = created
+        record.path, record.status = "/vérif", 200
+        record.duration_ms = object()  # not JSON: written as its text rather than failing the request
+        line = json.loads(formatter.format(record))
+        expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        assert line["time"] == expected, (created, line["time"])
+        assert line["message"] == "POST /vérif" and line["path"] == "/vérif" and line["status"] == 200
+        assert line["duration_ms"].startswith("<object object")
+        assert line["level"] == "info" and line["logger"] == "cirqliz.access" and line["request_id"] == "-"

@@ -134,7 +134,7 @@ def test_the_phone_page_keeps_itself_with_files_only(client: TestClient, web_wor
     assert "register('/pro/laissez-passer/sw.js', { scope: '/pro/laissez-passer/' })" in script
     # Every page of a professional carries the sign-out hook that forgets the kept passes.
     for url in ("/pro", "/pro/equipe", f"/pro/laissez-passer/{issued.id}"):
-        assert '<script src="/static/pro/pass-offline-signout.js" defer></script>' in client.get(url).text, url
+        assert '<script type="module" src="/static/pro/pass-offline-signout.js"></script>' in client.get(url).text, url
     assert "caches.delete('cirqliz-passes')" in client.get("/static/pro/pass-offline-signout.js").text
     client.cookies.clear()
     login(client, "agent")

@@ -1,5 +1,5 @@
 """The server side of a sign-out made offline on the scanner (static/scanner/signout.js): the page names
-its session by a tag, /scan/api/session says which session the phone holds now, and /deconnexion can be
+its session by a tag, /moi/session says which session the phone holds now, and /deconnexion can be
 posted by script with the CSRF header alone; a session already over answers 401, never a sign-out."""
 
 from __future__ import annotations
@@ -33,19 +33,19 @@ def _script_sign_out(client: TestClient, token: str) -> object:
 
 def test_the_page_and_the_probe_name_the_same_session_and_a_new_sign_in_another(client: TestClient) -> None:
     login(client, "agent")
-    probe = client.get("/scan/api/session", headers=JSON)
+    probe = client.get("/moi/session", headers=JSON)
     assert probe.status_code == 200, probe.text
     assert probe.headers["cache-control"] == "no-store"
     tag = probe.json()["session"]
     assert re.fullmatch(r"[0-9a-f]{32}", tag)
     assert _page_session(client) == tag
-    assert client.get("/scan/api/session", headers=JSON).json()["session"] == tag  # stable for the session
+    assert client.get("/moi/session", headers=JSON).json()["session"] == tag  # stable for the session
     login(client, "agent")  # signing in again: a new session id, so another tag
-    assert client.get("/scan/api/session", headers=JSON).json()["session"] != tag
+    assert client.get("/moi/session", headers=JSON).json()["session"] != tag
 
 
 def test_anonymous_probe_is_refused(client: TestClient) -> None:
-    anonymous = client.get("/scan/api/session", headers=JSON)
+    anonymous = client.get("/moi/session", headers=JSON)
     assert anonymous.status_code == 401
     assert anonymous.json()["code"] == "not_authenticated"
 
@@ -59,11 +59,11 @@ def test_sign_out_by_script_ends_the_session_for_the_old_cookie_too(client: Test
     assert refused.status_code == 403  # no token: the CSRF check still applies to scripts
     answer = _script_sign_out(client, token)
     assert answer.status_code == 303 and answer.headers["location"] == "/"
-    assert client.get("/scan/api/session", headers=JSON).status_code == 401
+    assert client.get("/moi/session", headers=JSON).status_code == 401
     # Someone who kept a copy of the cookie gets nothing either.
     with TestClient(web_world.app) as copy:
         copy.cookies.set("cirqliz_session", old_cookie)
-        assert copy.get("/scan/api/session", headers=JSON).status_code == 401
+        assert copy.get("/moi/session", headers=JSON).status_code == 401
         again = copy.get("/scan", follow_redirects=False)
         assert again.status_code == 303 and again.headers["location"].startswith("/connexion")
 
@@ -74,6 +74,6 @@ def test_a_session_already_expired_answers_401_to_the_probe_and_the_sign_out(
     login(client, "agent")
     token = csrf_token(client)
     web_world.clock.advance(timedelta(seconds=SESSION_MAX_AGE + 1))
-    assert client.get("/scan/api/session", headers=JSON).status_code == 401
+    assert client.get("/moi/session", headers=JSON).status_code == 401
     late = _script_sign_out(client, token)
     assert late.status_code == 401  # nothing left to end: signout.js drops its mark on this answer

@@ -28,7 +28,7 @@ from cirqliz.web.auth import (
 from cirqliz.web.client import client_host
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.device_cookies import remember_device, trusted_device
-from cirqliz.web.rendering import page
+from cirqliz.web.rendering import page, session_tag
 from cirqliz.web.stores import count_hit
 
 PUBLIC = {"exclude_from_auth": True}
@@ -201,6 +201,15 @@ async def me(request: Request[CurrentUser, Any, Any]) -> Redirect:
     return Redirect(home_for(request.user), status_code=303)
 
 
+@get("/moi/session", name="me_session", sync_to_thread=False)
+def my_session(request: Request[CurrentUser, Any, Any]) -> Response[dict[str, Any]]:
+    """The tag of the session signed in now (the one pages carry), for a sign-out recorded offline
+    (static/common/signout-pending.js): it ends that session only. Any signed-in user; the session
+    middleware answers anonymous requests and sessions expired or signed out (401 in JSON, else 303
+    to /connexion) — then nothing is left to end."""
+    return Response({"session": session_tag(request.session)}, headers={"Cache-Control": "no-store"})
+
+
 @get("/healthz", opt=PUBLIC, name="healthz", sync_to_thread=False)
 def healthz() -> dict[str, str]:
     """The process answers."""
@@ -240,4 +249,4 @@ async def _opendata_validation(state: State, now: float) -> dict[str, str]:
 
 
 ROUTES = [home, legal_notice, accessibility_statement, personal_data, contact, favicon, login_form, login_submit,
-          logout, me, healthz, readyz]
+          logout, me, my_session, healthz, readyz]

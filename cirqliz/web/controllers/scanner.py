@@ -8,12 +8,12 @@ Trust data comes from the authorities' public files /bundle/{code}.cose (?since=
 and /bundle/{code}/root.pem (controllers/authority.py).
 API (role agent, scoped to the agent's authority; POST needs the `x-csrftoken` header):
     GET  /scan/api/serial/{serial}   status of a pass by the serial printed on it (typed fallback)
-    GET  /scan/api/session           the tag of the signed-in session (any role; anonymous → 401/303), for
-                                     a sign-out recorded offline (signout.js): it ends that session only
     POST /scan/api/checks            upload checks recorded on the device (JSON list; idempotent on `id`;
                                      `clock_offset_s`: the phone's clock against the server's; `issuer`:
                                      the pass's issuing authority; `zone`: `CODE` or `ISS/CODE`)
 Partner authorities' bundles come through the relay /scan/partenaires/{iss}.cose (issue 19).
+A sign-out made offline (static/common/signout-pending.js) asks GET /moi/session (controllers/public.py)
+which session the phone holds; the page gives its own in its settings (`session`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from cirqliz.domain.passes import parse_serial
 from cirqliz.issuance.passes import record_check
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB
-from cirqliz.web.rendering import page
+from cirqliz.web.rendering import page, session_tag
 
 STATIC = Path(__file__).parents[1] / "static"
 TEMPLATES = Path(__file__).parents[1] / "templates"
@@ -59,9 +59,11 @@ CLOCK_OFFSET_LIMIT_S = 2_000_000_000
 SCANNER_MODULES = (
     "app.js", "store.js", "sync.js", "clock.js", "camera.js", "geo.js", "view.js", "scanner.css",
     "verifier.js", "base45.js", "bundle.js", "cbor.js", "claims.js", "cose.js", "errors.js", "keys.js",
-    "messages.js", "plates.js", "windows.js", "entry.js", "federation.js", "signout.js", "signout-gate.js",
+    "messages.js", "plates.js", "windows.js", "entry.js", "federation.js", "signout.js",
     "icon.svg", "icon-192.png", "icon-512.png",
 )
+# Files of static/common/ the scanner page uses (the sign-out that holds without network).
+COMMON_MODULES = ("signout-pending.js", "signout-gate.js")
 VENDOR_FILES = (
     "zxing-wasm/dist/es/reader/index.js",
     "zxing-wasm/dist/es/share.js",
@@ -74,11 +76,13 @@ def scanner_assets() -> list[str]:
     """URLs the service worker pre-caches (the page /scan comes first)."""
     return (["/scan", "/scan/manifest.webmanifest"]
             + [f"/static/scanner/{name}" for name in SCANNER_MODULES]
+            + [f"/static/common/{name}" for name in COMMON_MODULES]
             + [f"/vendor/{name}" for name in VENDOR_FILES])
 
 
 def _cached_files(node_modules: str) -> list[Path]:
     return ([STATIC / "scanner" / name for name in (*SCANNER_MODULES, "sw.js")]
+            + [STATIC / "common" / name for name in COMMON_MODULES]
             + [Path(node_modules) / name for name in VENDOR_FILES]
             + [TEMPLATES / "scanner" / "index.html"])
 
@@ -108,15 +112,6 @@ async def _authority_of(db: DB, user: CurrentUser) -> Organisation:
     if org is None or org.kind != OrganisationKind.AUTHORITY:
         raise PermissionDeniedException("Le contrôle n'est ouvert qu'aux agents d'une autorité.")
     return org
-
-
-def session_tag(session: dict[str, Any]) -> str | None:
-    """A name of this sign-in session that pages may hold: one-way from the random session id, and not
-    the key its sign-out is recorded under (auth.sign_out_session). None without a session id."""
-    sid = session.get("sid")
-    if not sid:
-        return None
-    return hashlib.sha256(f"cirqliz-scanner-session:{sid}".encode()).hexdigest()[:32]
 
 
 @get("/scan", guards=[AGENT], name="scanner")
@@ -179,14 +174,6 @@ async def service_worker(request: Request) -> Response[str]:
     text, version = _service_worker(str(_node_modules()))
     return Response(text, media_type="text/javascript",
                     headers={"Service-Worker-Allowed": "/scan", "Cache-Control": "no-cache", "ETag": f'"{version}"'})
-
-
-@get("/scan/api/session", name="scanner_session", sync_to_thread=False)
-def current_session(request: Request[CurrentUser, Any, Any]) -> Response[dict[str, Any]]:
-    """The tag of the session signed in now. Any signed-in user: the sign-out module runs on every page
-    of an agent, who may have lost the role since; the session middleware answers anonymous requests and
-    sessions expired or signed out (401 in JSON, else 303 to /connexion) — then nothing is left to end."""
-    return Response({"session": session_tag(request.session)}, headers={"Cache-Control": "no-store"})
 
 
 def _epoch(value: datetime | None) -> int | None:
@@ -346,4 +333,4 @@ async def upload_checks(request: Request[CurrentUser, Any, Any], db: DB,
     return {"accepted": accepted}
 
 
-ROUTES: list = [scanner_page, manifest, service_worker, serial_status, current_session, upload_checks]
+ROUTES: list = [scanner_page, manifest, service_worker, serial_status, upload_checks]

@@ -4,6 +4,9 @@
  * uses in the cache `cirqliz-passes`. The status line says whether the copy is kept; its texts come
  * from the page (data-ready, data-failed, data-unsupported), in the page's language.
  * `document.body.dataset.offline` is 'pret' once the copy is kept, 'echec' otherwise (for the tests).
+ * A sign-out waiting on this browser (common/signout-pending.js): nothing is kept, and that module
+ * shows its message instead of the pass and finishes the sign-out (or lets the page be, if it was for
+ * an earlier session).
  */
 (() => {
   const CACHE = 'cirqliz-passes';
@@ -45,5 +48,19 @@
     }
   }
 
-  keep();
+  function signOutWaiting() {
+    try {
+      return window.localStorage.getItem('cirqliz.signoutPending') !== null;
+    } catch (err) {
+      return false; // no storage: no sign-out can have been recorded in it
+    }
+  }
+
+  if (signOutWaiting()) {
+    document.body.dataset.offline = 'attente';
+    // Without that module (offline, not kept), still nothing of the person who signed out.
+    import('/static/common/signout-pending.js').catch(() => document.body.replaceChildren());
+  } else {
+    keep();
+  }
 })();

@@ -6,7 +6,8 @@
  *   CSS, icons, the zxing-wasm module and its .wasm);
  * - navigations to /scan: network first (fresh page and session check), the cached page when
  *   there is no network;
- * - static files and /vendor: cache first (the cache name carries VERSION, renewed on change);
+ * - the scanner's static files (and the common sign-out ones it uses), /vendor: cache first (the
+ *   cache name carries VERSION, renewed on change);
  * - the API (/scan/api/…, bundle endpoints): network only — the page keeps the last verified
  *   bundle and the pending checks in IndexedDB, which is what works offline.
  */
@@ -66,7 +67,8 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin) return;
   if (request.mode === 'navigate' && (url.pathname === PAGE || url.pathname === `${PAGE}/`)) {
     event.respondWith(pageFirstFromNetwork(request));
-  } else if (url.pathname.startsWith('/static/scanner/') || url.pathname.startsWith('/vendor/zxing-wasm/')
+  } else if (url.pathname.startsWith('/static/scanner/') || url.pathname.startsWith('/static/common/signout-')
+             || url.pathname.startsWith('/vendor/zxing-wasm/')
              || url.pathname === '/scan/manifest.webmanifest') {
     event.respondWith(cacheFirst(request));
   }
