@@ -299,3 +299,16 @@ def write_doc_image(png: bytes, path: Path, *, max_bytes: int = DOC_IMAGE_MAX_BY
                 path.write_bytes(data)
                 return len(data)
     raise ValueError(f"{path.name}: {len(data)} bytes even at 24 colours and 70 % scale")
+
+
+def session_elsewhere(browser: Any, base_url: str, cookies: list[dict[str, Any]], path: str) -> tuple[int, str]:
+    """Another device holding a copy of a session cookie: (status of GET /moi/session, where `path` leads)."""
+    context = browser.new_context()
+    try:
+        context.add_cookies([c for c in cookies if c["name"] == "cirqliz_session"])
+        probe = context.request.get(f"{base_url}/moi/session", headers={"Accept": "application/json"})
+        page = context.new_page()
+        page.goto(f"{base_url}{path}")
+        return probe.status, page.url
+    finally:
+        context.close()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .harness import IssuedPass, LiveServer, issue_pass, launch_chromium, sign_in
+from .harness import IssuedPass, LiveServer, issue_pass, launch_chromium, session_elsewhere, sign_in
 from .page_audit import axe_violations
 
 TIMEOUT = 20_000
@@ -84,16 +84,7 @@ def _settled_content(page: Any) -> str:
 
 
 def _session_status(browser: Any, base: str, cookies: list[dict[str, Any]]) -> tuple[int, str]:
-    """Another device holding a copy of the cookie: (status of the session probe, where /pro leads)."""
-    context = browser.new_context()
-    try:
-        context.add_cookies([c for c in cookies if c["name"] == "cirqliz_session"])
-        probe = context.request.get(f"{base}/moi/session", headers={"Accept": "application/json"})
-        page = context.new_page()
-        page.goto(f"{base}/pro")
-        return probe.status, page.url
-    finally:
-        context.close()
+    return session_elsewhere(browser, base, cookies, "/pro")
 
 
 def _sign_out_offline(context: Any, page: Any, text: str = PENDING) -> None:

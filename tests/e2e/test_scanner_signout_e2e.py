@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from cirqliz.db.models import PassCheck
 from cirqliz.demo.seed import USER_IDS
 
-from .harness import LIVE_T0, IssuedPass, LiveServer, issue_pass, launch_chromium, sign_in
+from .harness import LIVE_T0, IssuedPass, LiveServer, issue_pass, launch_chromium, session_elsewhere, sign_in
 from .page_audit import axe_violations
 
 DEVICE_TIME = LIVE_T0 + timedelta(minutes=5)
@@ -235,16 +235,7 @@ FIRST_FRAME = """document.addEventListener('DOMContentLoaded', () => {
 
 
 def _session_status(browser: Any, base: str, cookies: list[dict[str, Any]]) -> tuple[int, str]:
-    """Another device holding a copy of the phone's cookies: (status of the session probe, where /scan leads)."""
-    context = browser.new_context()
-    try:
-        context.add_cookies([c for c in cookies if c["name"] == "cirqliz_session"])
-        probe = context.request.get(f"{base}/moi/session", headers={"Accept": "application/json"})
-        page = context.new_page()
-        page.goto(f"{base}/scan")
-        return probe.status, page.url
-    finally:
-        context.close()
+    return session_elsewhere(browser, base, cookies, "/scan")
 
 
 def _sign_out_offline(context: Any, page: Any) -> None:

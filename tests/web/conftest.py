@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from litestar import Litestar
 from litestar.routes import BaseRoute
-from litestar.testing import TestClient
+from litestar.testing import TestClient, transport
 
 from cirqliz.clock import FixedClock
 from cirqliz.db.migrate import upgrade
@@ -190,3 +190,18 @@ def login(client: TestClient, who: str) -> TestClient:
 def text_of(html: str) -> str:
     """Visible text of a page, whitespace folded (for assertions on messages)."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture
+def peer(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The TCP peer address of the test client's requests (Litestar's is "testclient"): set ["host"]."""
+    current = {"host": "203.0.113.7"}
+    parse = transport.TestClientTransport.parse_request
+
+    def with_peer(self, request):  # type: ignore[no-untyped-def]
+        scope = parse(self, request)
+        scope["client"] = (current["host"], 50000)
+        return scope
+
+    monkeypatch.setattr(transport.TestClientTransport, "parse_request", with_peer)
+    return current

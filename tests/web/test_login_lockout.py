@@ -16,7 +16,7 @@ from http.cookies import SimpleCookie
 
 import httpx
 import pytest
-from litestar.testing import TestClient, transport
+from litestar.testing import TestClient
 
 from cirqliz.demo.seed import DEMO_PASSWORD, USERS
 from cirqliz.web.app import create_app
@@ -36,18 +36,10 @@ REDIS_URL = os.environ.get("CIRQLIZ_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
-def peer(monkeypatch) -> dict[str, str]:
-    """The TCP peer address of the test client's requests: set ["host"]."""
-    current = {"host": HOME}
-    parse = transport.TestClientTransport.parse_request
-
-    def with_peer(self, request):  # type: ignore[no-untyped-def]
-        scope = parse(self, request)
-        scope["client"] = (current["host"], 50000)
-        return scope
-
-    monkeypatch.setattr(transport.TestClientTransport, "parse_request", with_peer)
-    return current
+def peer(peer: dict[str, str]) -> dict[str, str]:
+    """The shared `peer` fixture (tests/web/conftest.py), starting from HOME."""
+    peer["host"] = HOME
+    return peer
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import argon2
 import httpx
 import pytest
 import uvicorn
-from litestar.testing import TestClient, transport
+from litestar.testing import TestClient
 from sqlmodel import col, select
 
 from cirqliz import cli
@@ -36,19 +36,6 @@ NEW_PASSWORD = "nouveau-secret-2026"
 PRO = USERS["pro"][0]
 
 
-@pytest.fixture
-def peer(monkeypatch) -> dict[str, str]:
-    """The TCP peer address of the test client's requests (Litestar's is "testclient"): set ["host"]."""
-    current = {"host": "203.0.113.7"}
-    parse = transport.TestClientTransport.parse_request
-
-    def with_peer(self, request):  # type: ignore[no-untyped-def]
-        scope = parse(self, request)
-        scope["client"] = (current["host"], 50000)
-        return scope
-
-    monkeypatch.setattr(transport.TestClientTransport, "parse_request", with_peer)
-    return current
 
 
 def _app(world: WebWorld, **changes: object) -> TestClient:

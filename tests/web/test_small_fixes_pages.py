@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from litestar.testing import TestClient, transport
+from litestar.testing import TestClient
 
 from cirqliz.demo.seed import DEMO_PASSWORD, ORGANISER_ID, USER_IDS, USERS
 from cirqliz.issuance.mail import Mailer
@@ -173,18 +173,10 @@ def test_the_submitted_notice_says_courriel_in_french_and_e_mail_in_english(clie
 
 
 @pytest.fixture
-def peer(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The TCP peer address of the test client's requests: set ["host"] (as in test_login_lockout.py)."""
-    current = {"host": HOME}
-    parse = transport.TestClientTransport.parse_request
-
-    def with_peer(self, request):  # type: ignore[no-untyped-def]
-        scope = parse(self, request)
-        scope["client"] = (current["host"], 50000)
-        return scope
-
-    monkeypatch.setattr(transport.TestClientTransport, "parse_request", with_peer)
-    return current
+def peer(peer: dict[str, str]) -> dict[str, str]:
+    """The shared `peer` fixture (tests/web/conftest.py), starting from HOME."""
+    peer["host"] = HOME
+    return peer
 
 
 def _invite_and_accept(world, client: TestClient) -> object:
