@@ -63,6 +63,18 @@ def test_with_a_mail_server_the_organiser_page_shows_no_link(web_world, monkeypa
     assert "/invitation/" not in invited.text and "Aucun serveur de courriel" not in invited.text
 
 
+
+def test_the_invitation_notice_is_in_the_page_language(web_world) -> None:
+    """The address is not part of the catalog entry: « Invitation envoyée à … » reads in English too."""
+    with TestClient(web_world.app) as admin:
+        login(admin, "admin")
+        admin.cookies.set("lang", "en")
+        for url in (f"{ORGANISER_PAGE}/invitations", "/autorite/equipe"):
+            invited = post_form(admin, url, {"email": INVITED, "role": "agent"})
+            assert invited.status_code == 200, invited.text
+            assert f"Invitation sent to {INVITED}." in visible(invited.text), url
+            assert "Invitation envoyée" not in invited.text, url
+
 def test_a_refused_organiser_invitation_shows_no_link(client) -> None:
     login(client, "admin")
     refused = post_form(client, f"{ORGANISER_PAGE}/invitations", {"email": "pas-une-adresse"})

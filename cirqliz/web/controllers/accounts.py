@@ -33,6 +33,7 @@ from cirqliz.web.auth import CurrentUser, home_for, new_session, requires, user_
 from cirqliz.web.client import client_host, is_loopback_client
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.device_cookies import remember_device
+from cirqliz.web.i18n import gettext_for, negotiate
 from cirqliz.web.labels import ROLE_LABELS
 from cirqliz.web.rendering import page
 from cirqliz.web.stores import count_hit
@@ -59,6 +60,11 @@ async def over_limit(request: Request, store_name: str, key: str, *, limit: int,
     store = request.app.stores.get(store_name)
     bucket = f"{key}:{int(time.time()) // window}"
     return await count_hit(store, bucket, expires_in=window) > limit
+
+
+def invitation_sent(request: Request, email: str) -> str:
+    """« Invitation envoyée à … » in the request's language (the address is not in the catalog)."""
+    return gettext_for(negotiate(request))("Invitation envoyée à %(email)s.") % {"email": email}
 
 
 def settings_of(request: Request) -> Settings:
@@ -417,7 +423,7 @@ async def pro_team_invite(
         return await _team_page(request, db, clock, organisation_id=org_id, authority=False, status=400,
                                 error=sentence(exc.message))
     return await _team_page(request, db, clock, organisation_id=org_id, authority=False,
-                            notice=f"Invitation envoyée à {email}.", invitation_link=link)
+                            notice=invitation_sent(request, email), invitation_link=link)
 
 
 @get("/autorite/equipe", guards=[requires(Role.AUTHORITY_ADMIN)], name="authority_team")
@@ -451,7 +457,7 @@ async def authority_team_invite(
         return await _team_page(request, db, clock, organisation_id=org_id, authority=True, status=400,
                                 error=sentence(exc.message))
     return await _team_page(request, db, clock, organisation_id=org_id, authority=True,
-                            notice=f"Invitation envoyée à {email}.", invitation_link=link)
+                            notice=invitation_sent(request, email), invitation_link=link)
 
 
 # ---- removing a member (a lost phone, someone who left) ---------------------------------------

@@ -25,7 +25,7 @@ from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.issuance import accounts as service
 from cirqliz.issuance.organisations import authority_organiser, authority_organisers, create_organiser
 from cirqliz.web.auth import CurrentUser, requires
-from cirqliz.web.controllers.accounts import ROLE_LABELS, invite_and_mail, sentence
+from cirqliz.web.controllers.accounts import ROLE_LABELS, invitation_sent, invite_and_mail, sentence
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.rendering import page
 
@@ -129,7 +129,7 @@ async def organiser_invite(request: AdminRequest, db: DB, clock: ClockDep, organ
     except DomainError as exc:
         return await _organiser_page(request, db, clock, organiser_id, email=data.email, status=400,
                                      error=sentence(exc.message))
-    return await _organiser_page(request, db, clock, organiser_id, notice=f"Invitation envoyée à {email}.",
+    return await _organiser_page(request, db, clock, organiser_id, notice=invitation_sent(request, email),
                                  invitation_link=link)
 
 
