@@ -313,6 +313,12 @@ class SupportingDocument(SQLModel, table=True):
     uploaded_at: datetime
 
 
+LISTED_PASS_STATUSES = (PassStatus.REVOKED.value, PassStatus.SUSPENDED.value)
+"""The statuses of the passes a revocation list names (with their expiry not yet passed)."""
+LISTED_PASS_WHERE = f"status IN ('{LISTED_PASS_STATUSES[0]}', '{LISTED_PASS_STATUSES[1]}')"
+"""The predicate of ix_access_pass_listed; a query must state it as is for the planner to use it."""
+
+
 class AccessPass(SQLModel, table=True):
     """An issued, signed pass."""
 
@@ -329,6 +335,10 @@ class AccessPass(SQLModel, table=True):
         # Capped counts by status; with the index above it replaces a single-column authority_id
         # index, so issuing maintains as many indexes as before.
         Index("ix_access_pass_authority_status", "authority_id", "status"),
+        # The revocation list read at each publication (issue 18): an index-only scan of the listed
+        # passes. serial is a key column, not INCLUDE, so both databases hold the same index.
+        Index("ix_access_pass_listed", "authority_id", "expires_at", "serial",
+              postgresql_where=text(LISTED_PASS_WHERE), sqlite_where=text(LISTED_PASS_WHERE)),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

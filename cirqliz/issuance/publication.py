@@ -20,8 +20,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
-from cirqliz.db.models import AccessPass, AccessRule, Organisation, Zone, ZoneClosure, ZoneSchedule, window_from_json
-from cirqliz.domain.passes import PassStatus
+from cirqliz.db.models import (
+    LISTED_PASS_STATUSES,
+    AccessPass,
+    AccessRule,
+    Organisation,
+    Zone,
+    ZoneClosure,
+    ZoneSchedule,
+    window_from_json,
+)
 from cirqliz.domain.windows import ALL_DAYS, TimeWindow, periods_as_windows
 from cirqliz.domain.zones import ZoneStatus
 from cirqliz.issuance.audit import record_change
@@ -269,6 +277,13 @@ async def _read_zones(
     return out, first_end
 
 
+# Statuses rendered as literals, in the order of ix_access_pass_listed's predicate (migration 0017):
+# neither planner matches bound parameters to a partial index's WHERE (PostgreSQL's generic plans,
+# SQLite always).
+_LISTED = col(AccessPass.status).in_(sa.bindparam("listed_statuses", LISTED_PASS_STATUSES, expanding=True,
+                                                  literal_execute=True))
+
+
 async def revoked_serials(session: AsyncSession, authority_id: uuid.UUID, *, now: datetime) -> list[bytes]:
     """Serials of revoked or suspended passes that have not expired yet (in no particular order).
 
@@ -276,7 +291,7 @@ async def revoked_serials(session: AsyncSession, authority_id: uuid.UUID, *, now
     joined = (await session.exec(
         select(func.aggregate_strings(AccessPass.serial, ",")).where(  # type: ignore[call-overload]
             AccessPass.authority_id == authority_id,
-            col(AccessPass.status).in_((PassStatus.REVOKED.value, PassStatus.SUSPENDED.value)),
+            _LISTED,
             AccessPass.expires_at > now,
         )
     )).one()
@@ -344,7 +359,7 @@ async def _revocation_list(session: AsyncSession, authority_id: uuid.UUID, iss: 
         select(func.aggregate_strings(AccessPass.serial, ","),  # type: ignore[call-overload]
                func.min(AccessPass.expires_at)).where(
             AccessPass.authority_id == authority_id,
-            col(AccessPass.status).in_((PassStatus.REVOKED.value, PassStatus.SUSPENDED.value)),
+            _LISTED,
             AccessPass.expires_at > now,
         )
     )).one()
