@@ -31,6 +31,9 @@ Two socket set-ups, each for both apps:
   loads the bundle once and calls verify_pass per request is measured instead (the note says so).
 - hello world: a Litestar app whose handler reads the body (without parsing it) and returns
   {"hello": "world"}.
+- floor (information, one round, `nodelay`): the stand-in below, a Litestar app that only parses
+  the body and calls verify_pass, against hello world: the most the row could reach on this stack
+  with the same check and nothing of what the application adds around it.
 
 Load: `wrk` (1 thread, 32 connections, 10 s; quick: 2 s) when it is on PATH, else an asyncio
 HTTP/1.1 keep-alive client in this process (32 connections, same duration). A warm-up load of
@@ -79,6 +82,7 @@ from bench.harness import (
 ORDER = 100
 NAME = "online verify endpoint vs hello-world Litestar (req/s)"
 STOCK_NAME = "  same, stock `uvicorn --workers 2` socket (no TCP_NODELAY)"
+FLOOR_NAME = "  floor: Litestar + verify_pass only (no token, log, metrics, headers) vs hello world"
 PATH = "/api/v1/verify"
 CONNECTIONS = 32
 WORKERS = 2
@@ -410,12 +414,16 @@ def run(config: Config) -> list[Row]:
             tool = "wrk -t1" if shutil.which("wrk") else "asyncio client"
             what = "POST /api/v1/verify of the application" if endpoint else (
                 "NO /api/v1/verify in the application: a minimal Litestar app in bench/ calling verify_pass")
-            for mode, name, limit, mode_rounds in (
-                ("nodelay", NAME, 0.6, rounds),
-                ("stock", STOCK_NAME, None, 1),
+            # The floor: the same check in a Litestar app with nothing else (what the application's
+            # token guard, rate limit, request id, access log, metrics and headers add is the rest).
+            floor = (("nodelay", FLOOR_NAME, None, 1, "minimal_verify_app"),) if endpoint else ()
+            for mode, name, limit, mode_rounds, factory in (
+                ("nodelay", NAME, 0.6, rounds, ours_factory),
+                ("stock", STOCK_NAME, None, 1, ours_factory),
+                *floor,
             ):
-                with serve("hello_world", env, folder / f"hello-{mode}.log", mode) as hello_port, \
-                        serve(ours_factory, env, folder / f"ours-{mode}.log", mode) as ours_port:
+                with serve("hello_world", env, folder / f"hello-{mode}-{factory}.log", mode) as hello_port, \
+                        serve(factory, env, folder / f"ours-{mode}-{factory}.log", mode) as ours_port:
                     ports = {"ours": ours_port, "hello": hello_port}
                     problems = _check(ports, headers, body)
                     if problems:
@@ -430,7 +438,8 @@ def run(config: Config) -> list[Row]:
                          f"{CONNECTIONS} keep-alive connections, "
                          f"{seconds} s, {mode_rounds} round(s), best of each; {database_kind}, rate-limit store "
                          "in memory")
-                rows.append(_row(name, results, limit=limit, what=what, setup=setup))
+                rows.append(_row(name, results, limit=limit, setup=setup,
+                                 what=what if factory == ours_factory else "bench.bench_online.minimal_verify_app"))
                 rows[-1].extra.update(endpoint=endpoint, database=database_kind, socket=mode)
     return rows
 

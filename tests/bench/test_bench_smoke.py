@@ -166,15 +166,17 @@ def test_field_robustness_rates(rows: list[Row]) -> None:
 
 
 def test_online_endpoint_rows(rows: list[Row]) -> None:
-    row, stock = _of(rows, "online")
-    assert row.unit == stock.unit == "req/s" and row.op == ">=" and row.limit == 0.6 and stock.limit is None
-    for each in (row, stock):
+    row, stock, floor = _of(rows, "online")
+    assert row.unit == stock.unit == floor.unit == "req/s" and row.op == ">=" and row.limit == 0.6
+    assert stock.limit is None and floor.limit is None  # information rows
+    assert "minimal_verify_app" in floor.note and "floor" in floor.name
+    for each in (row, stock, floor):
         assert each.measured is not None and each.baseline is not None
         assert "endpoint" in each.extra
         # each server's CPU per request, measured from its process group (robust to a loaded machine)
         assert all(run["cpu_us"] > 0 for runs in each.extra["runs"].values() for run in runs)
         assert "server CPU per request" in each.note
-    assert (row.extra["socket"], stock.extra["socket"]) == ("nodelay", "stock")
+    assert (row.extra["socket"], stock.extra["socket"], floor.extra["socket"]) == ("nodelay", "stock", "nodelay")
 
 
 

@@ -205,8 +205,8 @@ def _open_in_queue(journey: Journey, reviewer: Any, plate: str) -> None:
     reviewer.goto(f"{journey.base}/autorite")
     reviewer.get_by_role("link", name="Instruire les demandes").click()
     expect(reviewer.get_by_role("heading", name="Demandes à instruire")).to_be_visible()
-    # The back office shows plates as stored (FR482TZ), the company's pages as printed (FR-482-TZ).
-    row = reviewer.get_by_role("row").filter(has_text=COMPANY).filter(has_text=plate.replace("-", ""))
+    # The back office shows plates as printed (FR-482-TZ), as the company's pages do.
+    row = reviewer.get_by_role("row").filter(has_text=COMPANY).filter(has_text=plate)
     expect(row).to_have_count(1)
     row.get_by_role("link", name=COMPANY).click()
     expect(reviewer.get_by_role("heading", name=f"Demande de {COMPANY}")).to_be_visible()
