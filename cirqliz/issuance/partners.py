@@ -691,13 +691,3 @@ async def _store(session: AsyncSession, targets: Iterable[SyncTarget],
         if refused is not None:
             report.errors.append((target.iss, refused))
     return report
-
-
-async def partner_bundles_job(ctx: Any) -> Any:
-    """The scheduled job's body (every SYNC_INTERVAL): `ctx` is cirqliz.jobs.jobs.JobContext."""
-    from cirqliz.jobs.jobs import JobOutcome  # the jobs module imports this one
-
-    if ctx.signer is None:
-        return JobOutcome(0, "pas de signataire configuré")
-    report = await sync_in_session(ctx.session, ctx.clock, signer=ctx.signer, fetch=fetcher(ctx.settings))
-    return JobOutcome(len(report.updated), report.detail)

@@ -7,7 +7,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -284,16 +284,23 @@ _LISTED = col(AccessPass.status).in_(sa.bindparam("listed_statuses", LISTED_PASS
                                                   literal_execute=True))
 
 
+def _listed(authority_id: uuid.UUID, now: datetime) -> tuple[Any, ...]:
+    """The authority's passes the bundle lists at `now`: revoked or suspended, not expired yet."""
+    return (AccessPass.authority_id == authority_id, _LISTED, AccessPass.expires_at > now)
+
+
+async def _zone_data_version(session: AsyncSession, authority_id: uuid.UUID) -> int:
+    return (await session.exec(
+        select(func.max(Zone.data_version)).where(Zone.authority_id == authority_id))).one() or 0
+
+
 async def revoked_serials(session: AsyncSession, authority_id: uuid.UUID, *, now: datetime) -> list[bytes]:
     """Serials of revoked or suspended passes that have not expired yet (in no particular order).
 
     Read as one comma-separated text, not a row per pass (issue 18: thousands of them at city scale)."""
     joined = (await session.exec(
-        select(func.aggregate_strings(AccessPass.serial, ",")).where(  # type: ignore[call-overload]
-            AccessPass.authority_id == authority_id,
-            _LISTED,
-            AccessPass.expires_at > now,
-        )
+        select(func.aggregate_strings(AccessPass.serial, ","))  # type: ignore[call-overload]
+        .where(*_listed(authority_id, now))
     )).one()
     return [bytes.fromhex(serial) for serial in joined.split(",")] if joined else []
 
@@ -336,8 +343,9 @@ class _Kept:
 _inputs_kept: dict[tuple[str, uuid.UUID, str], _Kept] = {}
 
 
-def _stamp(folder: Path, seq: int) -> tuple[int, int, int] | None:
-    """(seq, mtime_ns, size) of a stored bundle, None if missing."""
+def bundle_stamp(folder: Path, seq: int) -> tuple[int, int, int] | None:
+    """(seq, mtime_ns, size) of bundle `seq` stored in a keys folder, None if missing: tells a bundle
+    file from any other written later under the same seq."""
     try:
         info = (folder / "bundles" / f"{seq}.cose").stat()
     except OSError:
@@ -357,11 +365,7 @@ async def _revocation_list(session: AsyncSession, authority_id: uuid.UUID, iss: 
     first of them expires."""
     joined, first_end = (await session.exec(
         select(func.aggregate_strings(AccessPass.serial, ","),  # type: ignore[call-overload]
-               func.min(AccessPass.expires_at)).where(
-            AccessPass.authority_id == authority_id,
-            _LISTED,
-            AccessPass.expires_at > now,
-        )
+               func.min(AccessPass.expires_at)).where(*_listed(authority_id, now))
     )).one()
     if not joined:
         return b"", 0, None
@@ -409,20 +413,19 @@ async def bundle_inputs(session: AsyncSession, authority: Organisation, keys_fol
     kept = _inputs_kept.get(key)
     if (kept is not None and changes is not None and keys_folder is not None and kept.changes == changes
             and kept.read_at <= now and (kept.until is None or now < kept.until)
-            and kept.stamp is not None and kept.stamp == _stamp(keys_folder, authority.last_bundle_seq)):
+            and kept.stamp is not None and kept.stamp == bundle_stamp(keys_folder, authority.last_bundle_seq)):
         inputs, until = kept.inputs, kept.until
     else:
         zones, zones_end = await _read_zones(session, authority.id, now)
         revoked, count, revoked_end = await _revocation_list(session, authority.id, authority.code, now)
-        version = (await session.exec(
-            select(func.max(Zone.data_version)).where(Zone.authority_id == authority.id))).one() or 0
+        version = await _zone_data_version(session, authority.id)
         inputs = BundleInputs(tuple(zones), revoked, count, version)
         until = min((t for t in (zones_end, revoked_end) if t is not None), default=None)
 
     def keep(seq: int) -> None:
         if changes is None or keys_folder is None:
             return
-        entry = _Kept(changes, _stamp(keys_folder, seq), now, until, inputs)
+        entry = _Kept(changes, bundle_stamp(keys_folder, seq), now, until, inputs)
 
         def remember(_session: Any) -> None:
             _inputs_kept[key] = entry
@@ -461,8 +464,7 @@ async def publish_bundle(
         if serials is None:
             serials = await revoked_serials(session, authority_id, now=now)
         revoked, count = sorted_revocations(revocation_hash(authority.code, s) for s in serials), len(serials)
-        version = (await session.exec(
-            select(func.max(Zone.data_version)).where(Zone.authority_id == authority_id))).one() or 0
+        version = await _zone_data_version(session, authority_id)
     # after_seq: a keys/ folder restored from an older copy must not make the seq go back
     # (phones would refuse every new bundle as a rollback until it caught up).
     data, content = keystore.build_bundle(
@@ -474,7 +476,7 @@ async def publish_bundle(
     if keep is not None:
         keep(content.seq)
     await record_change(session, actor_id=actor_id, entity="bundle", entity_id=str(content.seq),
-                        action="publish", at=datetime.now(UTC) if clock is None else clock.now(),
+                        action="publish", at=now,
                         after={"authority": authority.code, "seq": content.seq, "zones": len(zones),
                                "revocations": count, "bytes": len(data)})
     return data, content

@@ -64,7 +64,7 @@ from cirqliz.issuance.events import switch_temporary_zones
 from cirqliz.issuance.partners import SYNC_INTERVAL as PARTNER_SYNC_INTERVAL
 from cirqliz.issuance.partners import bundle_partners, fetcher, sync_in_session
 from cirqliz.issuance.passes import expire_passes
-from cirqliz.issuance.publication import bundle_zones, publish_bundle, revoked_serials
+from cirqliz.issuance.publication import bundle_stamp, bundle_zones, publish_bundle, revoked_serials
 from cirqliz.ops.metrics import observe_job_run
 from cirqliz.passcode.bundle import BundleContent, BundleZone, revocation_hash, sorted_revocations
 from cirqliz.settings import Settings
@@ -332,13 +332,7 @@ async def bundle_changes(session: AsyncSession) -> int | None:
 def _stamp(keystore: Any) -> tuple[int, int, int] | None:
     """(seq, mtime_ns, size) of the keystore's last stored bundle, or None."""
     seq = keystore.last_seq
-    if not seq:
-        return None
-    try:
-        info = (keystore.path / "bundles" / f"{seq}.cose").stat()
-    except OSError:
-        return None
-    return (seq, info.st_mtime_ns, info.st_size)
+    return bundle_stamp(keystore.path, seq) if seq else None
 
 
 async def _ended_since(session: AsyncSession, authority_id: uuid.UUID, since: datetime, now: datetime) -> bool:
@@ -571,8 +565,8 @@ async def _reminders(ctx: JobContext) -> JobOutcome:
 
 
 async def _partner_bundles(ctx: JobContext) -> JobOutcome:
-    """The partners' bundles fetched (cirqliz.issuance.partners.partner_bundles_job), and for each
-    local authority what was fetched of its own partners."""
+    """The partners' bundles fetched (every SYNC_INTERVAL, cirqliz.issuance.partners.sync_in_session,
+    inside the job's transaction), and for each local authority what was fetched of its own partners."""
     if ctx.signer is None:
         return JobOutcome(0, "pas de signataire configuré")
     report = await sync_in_session(ctx.session, ctx.clock, signer=ctx.signer, fetch=fetcher(ctx.settings))

@@ -288,14 +288,14 @@ async def test_sync_takes_a_newer_bundle_and_keeps_it_against_a_rollback_or_a_fo
 
 
 async def test_the_job_body_syncs_inside_the_jobs_transaction(session_factory, clock, signer, remote, pref) -> None:
-    from cirqliz.jobs.jobs import JobContext
+    from cirqliz.jobs.jobs import JobContext, _partner_bundles
     from cirqliz.settings import Settings
 
     await add(session_factory, clock, signer, bundle_url=f"{remote.base}/bundle/pref.cose",
               fingerprint=fingerprint_of(pref))
     publish_remote(remote, pref, "pref")
     async with session_factory() as session, session.begin():
-        outcome = await service.partner_bundles_job(JobContext(session=session, clock=clock, settings=Settings(),
+        outcome = await _partner_bundles(JobContext(session=session, clock=clock, settings=Settings(),
                                                                tick=clock.now(), signer=signer))
     assert outcome.rows == 1 and outcome.detail == "pref n° 2"
 
