@@ -137,6 +137,36 @@ def local_from_epoch(seconds: int, tz: str) -> datetime:
     return datetime.fromtimestamp(seconds, zone_info(tz))  # same as via UTC, one object fewer
 
 
+# utc_offset_at keeps, per zone, the last span of _SPAN seconds found to have one UTC offset
+# throughout: its two ends have the same offset, and offsets never change twice within a span
+# (the closest two changes in the tz database are days apart; tests/unit/test_windows_dst.py checks).
+_SPAN = 3600
+_OFFSET_SPANS: dict[str, tuple[int, int, int]] = {}
+
+
+def _offset_seconds(seconds: int, zone: ZoneInfo) -> int:
+    offset = datetime.fromtimestamp(seconds, zone).utcoffset() or timedelta()
+    return offset.days * 86400 + offset.seconds
+
+
+def utc_offset_at(seconds: int, tz: str) -> int:
+    """The UTC offset in seconds of IANA zone `tz` at UTC epoch `seconds`: local wall time is
+    seconds + offset, as `local_from_epoch` has it, without building a datetime on most calls."""
+    span = _OFFSET_SPANS.get(tz)
+    if span is not None and span[0] <= seconds < span[1]:
+        return span[2]
+    zone = zone_info(tz)
+    offset = _offset_seconds(seconds, zone)
+    start = seconds - seconds % _SPAN
+    try:
+        same = _offset_seconds(start, zone) == offset == _offset_seconds(start + _SPAN - 1, zone)
+    except (OverflowError, ValueError, OSError):  # a span that ends past the datetime range
+        same = False
+    if same and (span is not None or len(_OFFSET_SPANS) < 256):
+        _OFFSET_SPANS[tz] = (start, start + _SPAN, offset)
+    return offset
+
+
 def any_window_contains(
     windows: Iterable[TimeWindow], local: datetime, holidays: Container[date] = ()
 ) -> bool:

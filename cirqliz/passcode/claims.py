@@ -217,21 +217,24 @@ _UINT = rb"(?:[\x00-\x17]|\x18[\x18-\xff]|\x19[\x01-\xff].|\x1a(?:[\x01-\xff].|\
 
 # Everything after iss, in one match: keys 4, 5, 6 with 4-byte times (every time from
 # 1970-01-01T18:12Z to 2106), key 7 with bstr(8), the profile's key -65537, then the profile:
-# map(5) or map(6) (group 1), key 0 with version 1, key 1 with the zones' head and items (group 2),
-# key 2 with the windows' head and items (group 3, absent in a map(5)), key 3 with the plate's text
-# head (4) and its characters (5), key 4 with the purpose, key 5 with the zone data version (6).
+# group 1 from the map(5) or map(6) head through key 0 with version 1, key 1 with the zones' head
+# and items, key 2 with the windows' head and items (absent in a map(5)); then key 3 with the
+# plate's text head (2) and its characters (3), key 4 with the purpose, key 5 with the zone data
+# version (4). Group 1 is split again by _PROFILE_BLOCK (only when not cached yet), which makes the
+# same choices: its lazy runs are tried in the same order and must end at the same byte.
 # Unambiguous: an item run ends where a key and a head no item can start with follow (0x02 then
 # an array head, 0x03 then a text head), a plate where 0x04 follows. The heads' counts and the
 # plate's length are compared with what was matched afterwards.
+_ZONE_RUN = rb"(?:[\x81-\x97]|\x98[\x18-\x20])" + _UINT + rb"+?"
+_WINDOW_RUN = rb"(?:[\x83-\x97]|\x98[\x18-\x30])" + _UINT + rb"+?"
 _AFTER_ISS = re.compile(
     rb"\x04\x1a....\x05\x1a....\x06\x1a....\x07\x48.{8}\x3a\x00\x01\x00\x00"
-    rb"([\xa5\xa6])\x00\x01\x01"
-    rb"((?:[\x81-\x97]|\x98[\x18-\x20])" + _UINT + rb"+?)"
-    rb"(?:\x02((?:[\x83-\x97]|\x98[\x18-\x30])" + _UINT + rb"+?))?"
+    rb"([\xa5\xa6]\x00\x01\x01" + _ZONE_RUN + rb"(?:\x02" + _WINDOW_RUN + rb")?)"
     rb"\x03([\x61-\x77])((?:[A-Z]{1,3}:)?[A-Z0-9]{1,12})"
     rb"\x04(" + _UINT + rb"\x05" + _UINT + rb")",
     re.DOTALL,
 )
+_PROFILE_BLOCK = re.compile(rb"[\xa5\xa6]\x00\x01\x01(" + _ZONE_RUN + rb")(?:\x02(" + _WINDOW_RUN + rb"))?", re.DOTALL)
 _TIMES = struct.Struct(">2xI2xI2xI2x8s")  # exp, nbf, iat, cti between the marker bytes
 
 
@@ -318,26 +321,61 @@ def _read_claims_common(payload: object) -> PassClaims | None:
     match = _AFTER_ISS.fullmatch(data, pos)
     if match is None:
         return None
-    profile_head, zone_part, window_part, plate_head, plate, tail = match.groups()
-    exp, nbf, iat, cti = _TIMES.unpack_from(data, pos)
-    if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000 or exp <= nbf:  # a smaller head would be shorter
+    return claims_from_match(iss, data, pos, *match.groups())
+
+
+# Caches of the parts that repeat from pass to pass, by their raw bytes (a territory has a few
+# zone and window sets, purposes and data versions): plain dicts, filled up to a bound, cheaper
+# to ask than lru_cache wrappers on every scan.
+_BLOCKS: dict[bytes, tuple[tuple[int, ...], tuple[TimeWindow, ...]] | None] = {}
+_TAILS: dict[bytes, tuple[int, int] | None] = {}
+_CACHE_BOUND = 4096
+
+
+def _zones_and_windows(block: bytes) -> tuple[tuple[int, ...], tuple[TimeWindow, ...]] | None:
+    """(zones, windows) of a profile's start as _AFTER_ISS matched it (group 1), else None."""
+    match = _PROFILE_BLOCK.fullmatch(block)
+    if match is None:  # not for a group 1 of _AFTER_ISS: kept for other callers
         return None
+    zone_part, window_part = match.groups()
     zones = _zone_refs(zone_part)
     if zones is None:
         return None
     if window_part is None:
-        if profile_head != b"\xa5":  # map(6) promises the windows
+        if block[0] != 0xA5:  # map(6) promises the windows
             return None
-        windows: tuple[TimeWindow, ...] | None = ()
-    elif profile_head != b"\xa6":
+        return zones, ()
+    if block[0] != 0xA6:
         return None
-    else:
-        windows = _window_run(window_part)
-        if windows is None:
-            return None
+    windows = _window_run(window_part)
+    return None if windows is None else (zones, windows)
+
+
+def claims_from_match(iss: str, data: bytes, at: int, block: bytes, plate_head: bytes, plate: bytes,
+                      tail: bytes) -> PassClaims | None:
+    """The claims from what _AFTER_ISS matched at `at` (just after iss) in `data`, with the checks of
+    `_validate` made here (or already true by the layout), or None when the generic path must decide.
+
+    Also called by token.read_pass_fast, whose pattern embeds _AFTER_ISS.
+    """
+    exp, nbf, iat, cti = _TIMES.unpack_from(data, at)
+    if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000 or exp <= nbf:  # a smaller head would be shorter
+        return None
+    found = _BLOCKS.get(block, False)
+    if found is False:
+        found = _zones_and_windows(block)
+        if len(_BLOCKS) < _CACHE_BOUND:
+            _BLOCKS[block] = found
+    if found is None:
+        return None
+    zones, windows = found
     if len(plate) != plate_head[0] - 0x60:
         return None
-    numbers = _purpose_and_version(tail)
+    numbers = _TAILS.get(tail, False)
+    if numbers is False:
+        numbers = _purpose_and_version(tail)
+        if len(_TAILS) < _CACHE_BOUND:
+            _TAILS[tail] = numbers
     if numbers is None:
         return None
     # PassClaims(...) without its __init__ and __post_init__: every check of _validate holds (above).

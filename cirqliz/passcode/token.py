@@ -7,9 +7,20 @@ The whole text stays in the QR alphanumeric alphabet, so the code is as small as
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from cirqliz.passcode.base45 import b45decode, b45encode
-from cirqliz.passcode.claims import PassClaims
-from cirqliz.passcode.cose import HEADER_ALG, HEADER_KID, Sign1, decode_sign1, read_sign1_parts, sign1
+from cirqliz.passcode.claims import _AFTER_ISS, PassClaims
+from cirqliz.passcode.cose import (
+    _SIG1_PREFIX,
+    HEADER_ALG,
+    HEADER_KID,
+    Sign1,
+    decode_sign1,
+    read_sign1_parts,
+    sign1,
+)
 from cirqliz.passcode.errors import MalformedError
 from cirqliz.passcode.keys import SigningKey
 
@@ -56,3 +67,63 @@ def read_pass_parts(text: str) -> tuple[int, bytes, bytes, bytes, bytes] | None:
     except MalformedError:
         return None
     return read_sign1_parts(data)
+
+
+# A whole pass as `sign_pass` writes it, in one match: the COSE layout of cose._common_layout
+# (optional tag 18, protected {1: -7 or -8, 4: kid}, empty unprotected map) with a payload of 24 to
+# 65535 bytes whose head is in its shortest form, then the claims as claims._read_claims_common
+# reads them (iss head, iss, then _AFTER_ISS), then the 64-byte signature and the end. Lengths the
+# pattern cannot count (payload, iss) are compared with their heads afterwards; a lazy iss that
+# stopped too early only sends the pass to the slower readers, which decide.
+_PASS = re.compile(
+    rb"\xd2?\x84\x4d\xa2\x01[\x26\x27]\x04\x48.{8}\xa0"
+    rb"(?:\x58[\x18-\xff]|\x59[\x01-\xff].)"
+    rb"\xa6\x01(?:[\x61-\x77]|\x78[\x18-\xff])(.{1,255}?)"
+    + _AFTER_ISS.pattern
+    + rb"\x58\x40.{64}",
+    re.DOTALL,
+)
+
+
+def read_pass_fast(text: str) -> tuple[int, bytes, bytes, bytes, bytes, tuple[Any, ...] | None] | None:
+    """(alg, kid, Sig_structure bytes, payload, signature, claim parts) of a pass, or None when
+    `parse_pass_text` must decide and name the problem. The first five are `read_pass_parts`'s;
+    claim parts, when the claims are in the usual layout, are the arguments of
+    `claims.claims_from_match`, which gives what `read_claims_common(payload)` would (None: ask it).
+    The claims themselves are built once the signature is checked: nothing is cached from a forgery.
+
+    The verifier's fast path: Base45, then one match for the COSE layout and the claims.
+    """
+    if type(text) is not str or len(text) > MAX_TEXT or not text.startswith(PREFIX):
+        return None
+    try:
+        data = b45decode(text[_PREFIX_LEN:])
+    except MalformedError:
+        return None
+    match = _PASS.fullmatch(data)
+    if match is not None:
+        iss, block, plate_head, plate, tail = match.groups()
+        pos = 1 if data[0] == 0xD2 else 0
+        start = pos + 16  # the payload's head, then its length (one byte, or two)
+        if data[start] == 0x58:
+            size, payload_start = data[start + 1], start + 2
+        else:
+            size, payload_start = data[start + 1] << 8 | data[start + 2], start + 3
+        end = len(data) - 66  # the signature's head
+        iss_head = data[payload_start + 2]
+        at = payload_start + 3 if iss_head < 0x78 else payload_start + 4  # iss
+        if end - payload_start == size and len(iss) == (iss_head - 0x60 if iss_head < 0x78 else data[at - 1]):
+            try:
+                issuer = iss.decode("utf-8")
+            except UnicodeDecodeError:
+                issuer = ""  # not text: the claims reader refuses it too (None below)
+            return (
+                -7 if data[pos + 4] == 0x26 else -8,
+                data[pos + 7 : pos + 15],
+                b"".join((_SIG1_PREFIX, data[pos + 1 : pos + 15], b"\x40", data[start:end])),
+                data[payload_start:end],
+                data[end + 2 :],
+                (issuer, data, at + len(iss), block, plate_head, plate, tail) if 0 < len(issuer) <= 64 else None,
+            )
+    parts = read_sign1_parts(data)
+    return None if parts is None else (*parts, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -12,13 +13,13 @@ from cryptography.exceptions import InvalidSignature
 
 from cirqliz.clock import to_epoch
 from cirqliz.domain.plates import loose_key
-from cirqliz.domain.windows import TimeWindow, local_from_epoch
+from cirqliz.domain.windows import TimeWindow, local_from_epoch, utc_offset_at
 from cirqliz.passcode.bundle import BundleContent, BundleZone, TrustBundle, revocation_hash
-from cirqliz.passcode.claims import PassClaims, decode_claims, read_claims_common
+from cirqliz.passcode.claims import PassClaims, claims_from_match, decode_claims, read_claims_common
 from cirqliz.passcode.cose import HEADER_ALG, HEADER_KID
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.keys import ECDSA_SHA256, Algorithm, algorithm_from_label, raw_to_der
-from cirqliz.passcode.token import parse_pass_text, read_pass_parts
+from cirqliz.passcode.token import parse_pass_text, read_pass_fast
 from cirqliz.verify.messages import message
 
 DEFAULT_SKEW = 300
@@ -204,15 +205,15 @@ def verify_pass(
     floor = content.issued_at if content.issued_at >= last else last  # max() without the call
     t = device_now if device_now >= floor else floor
 
-    parts = read_pass_parts(text)
+    parts = read_pass_fast(text)
     if parts is None:  # not the usual layout: the strict reader decides and names the problem
         try:
             message = parse_pass_text(text)
         except SchemeError as exc:
             return _verdict(Reason.MALFORMED, exc.message, t, zone_authority=za)
         parts = (message.protected[HEADER_ALG], message.protected[HEADER_KID], message.to_be_signed(),
-                 message.payload, message.signature)
-    alg_value, kid, tbs, payload, signature = parts
+                 message.payload, message.signature, None)
+    alg_value, kid, tbs, payload, signature, claim_parts = parts
     # A withdrawn kid is refused as such even once its key entry has left the bundle.
     if kid in content.withdrawn:
         return _verdict(Reason.KEY_WITHDRAWN, f"clé {kid.hex()} retirée", t, kid=kid, zone_authority=za)
@@ -246,7 +247,8 @@ def verify_pass(
         break
     if signer is None:
         return _verdict(Reason.BAD_SIGNATURE, failure, t, kid=kid, zone_authority=za)
-    claims = read_claims_common(payload)  # decode_claims's fast path, called directly
+    # decode_claims's fast paths, called directly: from what read_pass_fast matched, else the payload
+    claims = claims_from_match(*claim_parts) if claim_parts is not None else read_claims_common(payload)
     if claims is None:
         try:
             claims = decode_claims(payload)
@@ -301,7 +303,8 @@ def verify_pass(
     closure = checkpoint.closure_at(t) if checkpoint.closures else None
     if closure is not None:
         return _verdict(Reason.ZONE_CLOSED, closure.reason, t, claims, kid, checkpoint, content, za)
-    if plate is not None and plate != claims.plate and loose_key(plate) != loose_key(claims.plate):
+    # claims.plate is normalised (A-Z, 0-9, optional "XX:" prefix): its loose key is what follows the colon
+    if plate is not None and plate != claims.plate and loose_key(plate) != claims.plate.rpartition(":")[2]:
         return _verdict(Reason.PLATE_MISMATCH, f"laissez-passer établi pour {claims.plate}", t, claims, kid, checkpoint,
                         content, za)
     if t > content.issued_at + content.max_age:
@@ -318,14 +321,19 @@ def verify_pass(
     zone_windows = checkpoint.windows
     pass_windows = claims.windows
     if zone_windows or pass_windows:
-        local = local_from_epoch(t, checkpoint.tz)
-        minute = local.hour * 60 + local.minute
-        weekday = local.weekday()
-        if zone_windows and not _inside_at(zone_windows, local, minute, weekday, bundle.holiday_dates):
-            detail = f"hors des horaires de la zone ; heure locale {_local_time(local)}"
+        # Local minute and weekday by epoch arithmetic (1970-01-01 was a Thursday): no datetime
+        # is built unless a window or a refusal's detail needs one.
+        tz = checkpoint.tz
+        wall = t + utc_offset_at(t, tz)
+        if type(wall) is not int:  # a float last_seen (hand-edited CLI state): floored, as datetime does
+            wall = math.floor(wall)
+        minute = wall // 60 % 1440
+        weekday = (wall // 86400 + 3) % 7
+        if zone_windows and not _inside_at(zone_windows, t, tz, minute, weekday, bundle.holiday_dates):
+            detail = f"hors des horaires de la zone ; heure locale {_local_time(local_from_epoch(t, tz))}"
             return _verdict(Reason.OUTSIDE_HOURS, detail, t, claims, kid, checkpoint, content, za)
-        if pass_windows and not _inside_at(pass_windows, local, minute, weekday, ()):
-            detail = f"hors des horaires du laissez-passer ; heure locale {_local_time(local)}"
+        if pass_windows and not _inside_at(pass_windows, t, tz, minute, weekday, ()):
+            detail = f"hors des horaires du laissez-passer ; heure locale {_local_time(local_from_epoch(t, tz))}"
             return _verdict(Reason.OUTSIDE_HOURS, detail, t, claims, kid, checkpoint, content, za)
     return _valid(t, claims, checkpoint, kid, content)
 
@@ -338,18 +346,27 @@ def _inside(windows: tuple[TimeWindow, ...], local: datetime, holidays: Containe
     return False
 
 
-def _inside_at(windows: tuple[TimeWindow, ...], local: datetime, minute: int, weekday: int,
+def _inside_at(windows: tuple[TimeWindow, ...], t: int, tz: str, minute: int, weekday: int,
                holidays: Container[date]) -> bool:
-    """_inside with the local minute of day and weekday read once for every window.
+    """_inside at epoch `t` in zone `tz`, whose local minute of day and weekday are given.
 
-    A same-day window without dates or holidays is checked here (TimeWindow.contains_local's
-    common case); any other asks contains_local.
+    A window without dates or holidays is checked here (TimeWindow.contains_local's common case,
+    same-day or across midnight); any other asks contains_local with the local time.
     """
+    local = None
     for w in windows:
-        start = w.start
-        if start < w.end and w.first_day is None and w.last_day is None and not w.skip_public_holidays:
-            if start <= minute < w.end and w.weekdays >> weekday & 1:
+        if w.first_day is None and w.last_day is None and not w.skip_public_holidays:
+            start, end = w.start, w.end
+            if start < end:
+                if start <= minute < end and w.weekdays >> weekday & 1:
+                    return True
+            elif (minute >= start and w.weekdays >> weekday & 1) or (
+                minute < end and w.weekdays >> (weekday - 1) % 7 & 1
+            ):
                 return True
-        elif w.contains_local(local, holidays):
-            return True
+        else:
+            if local is None:
+                local = local_from_epoch(t, tz)
+            if w.contains_local(local, holidays):
+                return True
     return False

@@ -32,7 +32,7 @@ from cirqliz.passcode.claims import PassClaims, decode_claims
 from cirqliz.passcode.cose import decode_sign1, sign1
 from cirqliz.passcode.errors import MalformedError, SchemeError
 from cirqliz.passcode.keys import Algorithm, SigningKey, _raw_to_der
-from cirqliz.passcode.token import PREFIX, sign_pass
+from cirqliz.passcode.token import PREFIX, read_pass_fast, read_pass_parts, sign_pass
 from cirqliz.verify import core as verify_core
 from cirqliz.verify import verify_pass
 
@@ -187,6 +187,62 @@ def test_sign1_parts_reader_matches_the_generic_one(claims: PassClaims, tagged: 
         assert parts == reference_parts(mutated)
 
 
+def reference_pass_parts(text: str):
+    """What the verifier read before read_pass_fast: the COSE parts, then the claims of the payload."""
+    parts = read_pass_parts(text)
+    if parts is None:
+        return None
+    return (*parts, claims_module.read_claims_common(parts[3]))
+
+
+def fast_pass_parts(text: str):
+    parts = read_pass_fast(text)
+    if parts is None:
+        return None
+    *cose_parts, claim_parts = parts
+    claims = claims_module.claims_from_match(*claim_parts) if claim_parts is not None else None
+    return (*cose_parts, claims), claim_parts is not None
+
+
+@FAST
+@given(pass_claims(), st.booleans(), st.booleans(), edits)
+def test_pass_reader_matches_the_parts_and_claims_readers(claims: PassClaims, tagged: bool, ed: bool,
+                                                          changes) -> None:
+    """read_pass_fast (one match for COSE and claims) gives what read_pass_parts and the claims
+    reader give, on passes and on mutations of them; on the passes it exists for, it never leaves
+    the claims to the slower reader."""
+    message = sign1(claims.to_cbor(), ED_KEY if ed else KEY, tagged=tagged)
+    for i, data in enumerate((message, mutate(message, changes))):
+        text = PREFIX + b45encode(data)
+        expected = reference_pass_parts(text)
+        got = fast_pass_parts(text)
+        if expected is None:
+            assert got is None
+            continue
+        assert got is not None
+        (*cose_parts, fast_claims), matched = got
+        assert tuple(cose_parts) == expected[:5]
+        assert fast_claims == expected[5] if matched else expected[5] is None or i == 1
+        if i == 0 and all(0x10000 <= t < 2**32 for t in (claims.iat, claims.nbf, claims.exp)):
+            assert matched and fast_claims == claims  # the layout the reader exists for: it must not give up
+
+
+def test_pass_reader_gives_up_on_an_iss_whose_head_miscounts() -> None:
+    claims = PassClaims(iss="PARIS75", iat=T0, nbf=T0, exp=T0 + 1, cti=bytes(8), zones=(1,), plate="AB1",
+                        purpose=3)
+    payload = claims.to_cbor()
+    assert payload[2] == 0x67
+    for head in (0x66, 0x68):
+        text = PREFIX + b45encode(sign1(payload[:2] + bytes((head,)) + payload[3:], KEY, tagged=False))
+        assert read_pass_fast(text)[5] is None
+        assert fast_pass_parts(text)[0][:5] == reference_pass_parts(text)[:5]
+    # a signed pass whose iss is not UTF-8: malformed, never claims with an empty or mangled iss
+    text = PREFIX + b45encode(sign1(payload[:3] + b"\xff" + payload[4:], KEY, tagged=False))
+    assert read_pass_fast(text)[5] is None
+    verdict = verify_pass(text, BUNDLE, zone="Z1", now=T0)
+    assert (verdict.reason.value, verdict.claims) == ("MALFORMED", None)
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -305,12 +361,13 @@ def reference_verify(monkeypatch: pytest.MonkeyPatch, *args, **kwargs):
         patch.setattr(cose, "_common_layout", lambda data: None)  # the verifier's reader too
         patch.setattr(claims_module, "_read_claims_common", lambda payload: None)
         patch.setattr(verify_core, "read_claims_common", lambda payload: None)  # called directly there
+        patch.setattr(verify_core, "read_pass_fast", lambda text: None)  # COSE layout and claims in one match
         patch.setattr(verify_core, "_inside_at", _reference_inside_at)
         return verify_pass(*args, **kwargs)
 
 
-def _reference_inside_at(windows, local, minute, weekday, holidays):
-    return verify_core._inside(windows, local, holidays)
+def _reference_inside_at(windows, t, tz, minute, weekday, holidays):
+    return verify_core._inside(windows, datetime.fromtimestamp(t, UTC).astimezone(zone_info(tz)), holidays)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -396,7 +453,7 @@ def test_window_check_at_a_minute_matches_contains_local(ws: list[TimeWindow], s
     elif kind == 2:
         ws[0] = dataclasses.replace(ws[0], last_day=local.date() - timedelta(days=1))
     holidays = {local.date()} if seconds % 2 else set()
-    got = verify_core._inside_at(tuple(ws), local, local.hour * 60 + local.minute, local.weekday(), holidays)
+    got = verify_core._inside_at(tuple(ws), seconds, tz, local.hour * 60 + local.minute, local.weekday(), holidays)
     assert got == any(w.contains_local(local, holidays) for w in ws)
 
 
@@ -482,3 +539,39 @@ def test_qr_matrix_is_the_one_qrcode_builds(length: int) -> None:
         code.add_data(qrcode.util.QRData(text, mode=qrcode.util.MODE_ALPHA_NUM), optimize=0)
         code.make(fit=True)
         assert qr.qr_matrix(text, ecc) == code.get_matrix()
+
+
+@FAST
+@given(st.text(min_size=1, max_size=64), st.binary(min_size=8, max_size=8))
+def test_revocation_hash_is_the_specified_sha256(iss: str, cti: bytes) -> None:
+    """revocation_hash uses CPython's own SHA-256 (faster for one short message): same digest."""
+    import hashlib
+
+    from cirqliz.passcode.bundle import revocation_hash
+
+    expected = hashlib.sha256(iss.encode() + b"\x00" + cti).digest()[:8]
+    assert revocation_hash(iss, cti) == expected
+    assert revocation_hash(iss, cti) == expected  # the issuer's cached prefix state is not changed
+
+
+@FAST
+@given(plates)
+def test_loose_key_of_a_normalised_plate_is_what_follows_the_colon(plate: str) -> None:
+    """The verifier compares a typed plate with the pass's (normalised) plate this way."""
+    from cirqliz.domain.plates import loose_key
+
+    assert loose_key(plate) == plate.rpartition(":")[2]
+
+
+@pytest.mark.parametrize("offset", [0.25, 0.75, 59.5, 3600.5])
+def test_a_float_last_seen_decides_as_the_reference_path(monkeypatch: pytest.MonkeyPatch, offset: float) -> None:
+    """The local minute comes from epoch arithmetic: a float time (a hand-edited CLI state) still
+    works and is floored as datetime floors it."""
+    claims = PassClaims(iss="PARIS75", iat=T0 - 86400, nbf=T0 - 86400, exp=T0 + 86400, cti=bytes(8), zones=(1,),
+                        plate="AB123CD", purpose=1, windows=(TimeWindow(127, 9 * 60 + 30, 10 * 60 + 31),))
+    text = sign_pass(claims, KEY)
+    for base in (T0 - 3600, T0 + 59, T0 + 3540):  # 08:30, 09:31 and 10:29 in Paris, before and in the window
+        ours = verify_pass(text, BUNDLE, zone="Z1", now=base, last_seen=base + offset)
+        reference = reference_verify(monkeypatch, text, BUNDLE, zone="Z1", now=base, last_seen=base + offset)
+        assert (ours.reason, ours.detail, ours.checked_at) == (reference.reason, reference.detail, reference.checked_at)
+

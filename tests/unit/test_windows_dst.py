@@ -93,3 +93,39 @@ def test_holidays_close_the_window_that_opens_on_them():
 )
 def test_pass_days_count_local_days(start, duration, days):
     assert len(pass_days(start, start + duration, PARIS)) == days
+
+
+# ---- utc_offset_at: the verifier's local time by epoch arithmetic ----------------------------
+
+
+def test_no_zone_changes_its_offset_twice_within_a_cached_span() -> None:
+    """utc_offset_at caches a span whose two ends have the same offset: only right while no zone
+    has two changes closer than a span (the closest in the tz database are days apart)."""
+    import zoneinfo
+    from zoneinfo import _zoneinfo as pure_zoneinfo  # the pure-Python reader exposes the transitions
+
+    from cirqliz.domain import windows
+
+    closest = min(
+        (b - a, name)
+        for name in zoneinfo.available_timezones()
+        for zone in [pure_zoneinfo.ZoneInfo.no_cache(name)]
+        for a, b in zip(zone._trans_utc, zone._trans_utc[1:], strict=False)
+    )
+    assert closest[0] > windows._SPAN, closest
+
+
+@pytest.mark.parametrize("tz", ["Europe/Paris", "Australia/Lord_Howe", "Africa/Monrovia", "America/St_Johns"])
+def test_utc_offset_at_follows_every_change_minute_by_minute(tz: str) -> None:
+    """Scanned in order across changes (the cache is asked, hit and refilled), as a device would."""
+    from cirqliz.domain import windows
+
+    zone = windows.zone_info(tz)
+    windows._OFFSET_SPANS.clear()
+    for first in (1_774_746_000, 1_792_890_000, 63_000_000, -2_000_000_000):  # 2026 changes, 1972, 1906
+        for seconds in range(first - 2 * 86_400, first + 2 * 86_400, 59):
+            local = datetime.fromtimestamp(seconds, zone)
+            offset = windows.utc_offset_at(seconds, tz)
+            assert timedelta(seconds=offset) == local.utcoffset(), (tz, seconds)
+            wall = seconds + offset
+            assert (wall // 60 % 1440, (wall // 86_400 + 3) % 7) == (local.hour * 60 + local.minute, local.weekday())
