@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
+from cirqliz.db.bulk_insert import insert_rows
 from cirqliz.db.models import (
     AccessPass,
     AccessRule,
@@ -65,9 +66,10 @@ from cirqliz.issuance.audit import head_columns, note_head, record_change, recor
 from cirqliz.issuance.documents import DocumentStore
 from cirqliz.issuance.lookup import get_or_raise
 from cirqliz.issuance.mail import plate_display
-from cirqliz.issuance.signer import ClaimsInput, PassSigner
+from cirqliz.issuance.signer import ClaimsInput, PassSigner, batch_signer
 from cirqliz.issuance.vehicles import profile_of
 from cirqliz.issuance.zones import rule_spec, zone_rules
+from cirqliz.labels import ZONE_STATUS_FR
 
 SERIAL_ATTEMPTS = 5
 # Statuses whose passes count against a yearly quota (a revoked pass gives its days back).
@@ -287,8 +289,8 @@ async def assess_application(
 
 
 def _zone_inactive(zone: Zone) -> tuple[Refusal, ...]:
-    return (Refusal("zone_not_active",
-                    f"la zone {zone.code} n'est pas ouverte aux demandes ({zone.status})"),)
+    status = ZONE_STATUS_FR.get(zone.status, zone.status)
+    return (Refusal("zone_not_active", f"la zone {zone.code} n'est pas ouverte aux demandes ({status})"),)
 
 
 def _within_zone_dates(decision: Decision, request: PassRequest, zone: Zone) -> Decision:
@@ -390,7 +392,8 @@ async def _apply(
         app = app or await get_or_raise(session, Application, application_id)
         await session.refresh(app)
         next_status(app.status, action)  # raises the precise TransitionError
-        raise TransitionError(f"la demande a changé d'état pendant l'opération ({app.status})",
+        raise TransitionError(f"la demande a changé d'état pendant l'opération "
+                              f"({ApplicationStatus(app.status).label_fr})",
                               code="concurrent_transition")
     if app is None:
         app = changed[0]
@@ -663,7 +666,8 @@ async def _approve_read(
     if result.rowcount != 1:
         await session.refresh(app)
         next_status(app.status, ApplicationAction.APPROVE)  # raises the precise TransitionError
-        raise TransitionError(f"la demande a changé d'état pendant l'opération ({app.status})",
+        raise TransitionError(f"la demande a changé d'état pendant l'opération "
+                              f"({ApplicationStatus(app.status).label_fr})",
                               code="concurrent_transition")
     for name, value in values.items():  # what the UPDATE wrote, without reading the row back
         set_committed_value(app, name, value)
@@ -833,6 +837,7 @@ async def issue_passes(
     dialect = dialect_of(session)
     statement = _pass_insert(dialect)
     connection = await session.connection()
+    signer = batch_signer(signer)
     waiting = list(enumerate(orders))
     stored: dict[int, dict[str, Any]] = {}
     for _attempt in range(SERIAL_ATTEMPTS):
@@ -850,8 +855,7 @@ async def issue_passes(
     result = [stored[position] for position in range(len(orders))]
     links = [{"pass_id": values["id"], "zone_id": zone.id}
              for order, values in zip(orders, result, strict=True) for zone in order.zones]
-    if links:
-        await connection.execute(insert(PassZone.__table__), links)  # type: ignore[attr-defined]
+    await connection.run_sync(insert_rows, PassZone.__table__, links)  # type: ignore[attr-defined]
     await record_changes(session, [
         {"actor_id": issued_by, "entity": "pass", "entity_id": values["id"], "action": "issue", "at": at,
          "after": {"serial": values["serial"], "status": values["status"], "plate": values["plate"],

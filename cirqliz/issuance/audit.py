@@ -12,17 +12,29 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, func, insert, inspect, text
+from sqlalchemy import event, func, inspect, text
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from cirqliz.db.bulk_insert import insert_rows
 from cirqliz.db.models import AuditRecord
 from cirqliz.ops.metrics import observe_audit
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def json_safe(value: Any) -> Any:
     """A JSON-storable copy of `value` (UUIDs, times, enums and bytes as strings)."""
+    kind = type(value)
+    # Exact types first (subclasses such as str or int enums take the general path below): the
+    # ABC checks cost more than the copy itself, thousands of times per bulk approval.
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if kind is uuid.UUID:
+        return str(value)
     if isinstance(value, Mapping):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -210,8 +222,8 @@ def _chain_pending(session: Session) -> None:
         counts[key] = counts.get(key, 0) + 1
     if len(rows) < len(records):  # ORM records chained above: write them (plain rows need no flush)
         session.flush()
-    if rows:
-        connection.execute(insert(AuditRecord.__table__), rows)  # type: ignore[attr-defined]
+    if rows:  # PostgreSQL: after the lock's statement, so the transaction has begun (COPY needs it)
+        insert_rows(connection, AuditRecord.__table__, rows)  # type: ignore[attr-defined]
     session.info[_COMMITTING] = counts
 
 

@@ -41,3 +41,10 @@ class PassSigner(Protocol):
     def sign(self, *, claims_input: ClaimsInput) -> SignedPass:
         """Return the signed text; must sign exactly `claims_input.serial`."""
         ...
+
+
+def batch_signer(signer: PassSigner) -> PassSigner:
+    """The signer for one batch of passes: `signer.for_batch()` when it has one (a signer that
+    chooses and checks its key once per batch), else `signer` itself."""
+    for_batch = getattr(signer, "for_batch", None)
+    return for_batch() if callable(for_batch) else signer

@@ -87,24 +87,53 @@ class KeyStoreSigner:
         self._keyrings.clear()
         self._private.clear()
 
-    def sign(self, *, claims_input: ClaimsInput) -> SignedPass:
-        """Sign the claims; DomainError when no key may sign yet."""
-        store = self._current_keystore(claims_input.issuer)
+    def key_for(self, issuer: str, zone_refs: tuple[int, ...]) -> SigningKey:
+        """The key that signs for `issuer` and these zones now; DomainError when none may."""
+        store = self._current_keystore(issuer)
         try:
-            key = self._private_key(store, store.signing_entry(claims_input.zone_refs).kid)
+            return self._private_key(store, store.signing_entry(zone_refs).kid)
         except SchemeError as exc:
             reason = SIGNING_REFUSALS_FR.get(exc.code or "", exc.message)
             raise DomainError(f"signature impossible : {reason}", code=exc.code) from exc
-        claims = PassClaims(
-            iss=claims_input.issuer,
-            iat=to_epoch(claims_input.issued_at),
-            nbf=to_epoch(claims_input.not_before),
-            exp=to_epoch(claims_input.expires_at),
-            cti=claims_input.serial,
-            zones=tuple(claims_input.zone_refs),
-            plate=claims_input.plate,
-            purpose=int(claims_input.purpose),
-            windows=tuple(claims_input.windows),
-            zone_data_version=claims_input.zone_data_version,
-        )
-        return SignedPass(sign_pass(claims, key), key.kid.hex(), claims_input.serial)
+
+    def sign(self, *, claims_input: ClaimsInput) -> SignedPass:
+        """Sign the claims; DomainError when no key may sign yet."""
+        return sign_with(self.key_for(claims_input.issuer, tuple(claims_input.zone_refs)), claims_input)
+
+    def for_batch(self) -> BatchSigner:
+        """A signer for one batch of passes (one transaction): the keyring and the key's file are
+        checked at the batch's first pass for an issuer and zones, not at every pass."""
+        return BatchSigner(self)
+
+
+class BatchSigner:
+    """KeyStoreSigner.sign with the key chosen once per (issuer, zones) of a batch."""
+
+    def __init__(self, signer: KeyStoreSigner) -> None:
+        self._signer = signer
+        self._keys: dict[tuple[str, tuple[int, ...]], SigningKey] = {}
+
+    def sign(self, *, claims_input: ClaimsInput) -> SignedPass:
+        """Sign the claims; DomainError when no key may sign."""
+        wanted = (claims_input.issuer, tuple(claims_input.zone_refs))
+        key = self._keys.get(wanted)
+        if key is None:
+            key = self._keys[wanted] = self._signer.key_for(*wanted)
+        return sign_with(key, claims_input)
+
+
+def sign_with(key: SigningKey, claims_input: ClaimsInput) -> SignedPass:
+    """The pass of `claims_input` signed with `key`."""
+    claims = PassClaims(
+        iss=claims_input.issuer,
+        iat=to_epoch(claims_input.issued_at),
+        nbf=to_epoch(claims_input.not_before),
+        exp=to_epoch(claims_input.expires_at),
+        cti=claims_input.serial,
+        zones=tuple(claims_input.zone_refs),
+        plate=claims_input.plate,
+        purpose=int(claims_input.purpose),
+        windows=tuple(claims_input.windows),
+        zone_data_version=claims_input.zone_data_version,
+    )
+    return SignedPass(sign_pass(claims, key), key.kid.hex(), claims_input.serial)

@@ -64,3 +64,23 @@ def test_a_cached_key_is_still_refused_when_its_file_is_opened_up_or_gone(tmp_pa
     with pytest.raises(DomainError) as missing:
         signer.sign(claims_input=_claims(4))
     assert missing.value.code == "missing_key"
+
+
+def test_a_batch_checks_the_keyring_and_the_key_once(tmp_path: Path, published: KeyStore, monkeypatch) -> None:
+    reads: list[Path] = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self) or original(self))
+    batch = KeyStoreSigner(tmp_path).for_batch()
+    kids = {batch.sign(claims_input=_claims(n)).kid for n in range(5)}
+    assert kids == {published.keys[0].kid}
+    assert [p.name for p in reads] == ["keyring.json", f"{published.keys[0].kid}.pem"]  # once each
+    assert {batch.sign(claims_input=_claims(n)).serial for n in range(5, 7)} == {_claims(5).serial, _claims(6).serial}
+
+
+def test_a_batch_refuses_like_the_signer(tmp_path: Path, published: KeyStore) -> None:
+    kid = published.keys[0].kid
+    (published.path / "private" / f"{kid}.pem").chmod(0o644)
+    with pytest.raises(DomainError) as refused:
+        KeyStoreSigner(tmp_path).for_batch().sign(claims_input=_claims(1))
+    assert refused.value.code == "key_permissions"
+    assert refused.value.message.startswith("signature impossible : la clé privée de signature est lisible")
