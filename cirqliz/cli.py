@@ -117,10 +117,6 @@ def _add_opendata_commands(sub: argparse._SubParsersAction) -> None:
     opendata_cli.add_commands(sub)
 
 
-KEY_ROLE_FR = {"root": "racine", "signing": "signature"}
-KEY_STATUS_FR = {"root": "—", "pending": "en attente", "active": "active", "withdrawn": "retirée", "retired": "retirée"}
-
-
 def _fail(message: str, code: int = 1) -> int:
     print(f"cirqliz: {message}", file=sys.stderr)
     return code
@@ -170,6 +166,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(rows, indent=2))
         else:
+            from cirqliz.labels import KEY_ROLE_FR, KEY_STATUS_FR
+
             for row in rows:
                 seq = "" if row["published_seq"] is None else f"paquet n° {row['published_seq']}"
                 role = KEY_ROLE_FR.get(row["role"], row["role"])
@@ -946,13 +944,18 @@ def _add_onboarding_commands(sub: argparse._SubParsersAction) -> None:
     siren.add_argument("code", help="code de l'autorité")
     siren.add_argument("siren", type=_typed(ob.parse_authority_siren), help="SIREN de la collectivité (9 chiffres)")
 
-    user = sub.add_parser("user", help="comptes : inviter, désactiver, lister").add_subparsers(
-        dest="action", required=True, metavar="{invite,disable,list}")
-    invite = user.add_parser("invite", help="inviter une personne dans une autorité")
+    user = sub.add_parser("user", help="comptes : inviter, annuler une invitation, désactiver, lister").add_subparsers(
+        dest="action", required=True, metavar="{invite,uninvite,disable,list}")
+    invite = user.add_parser("invite", help="inviter une personne dans une autorité (remplace son invitation en "
+                                            "attente dans cette autorité, s'il y en a une)")
     invite.add_argument("email", type=_typed(ob.parse_email), help="adresse électronique de la personne")
     invite.add_argument("--authority", required=True, metavar="CODE", help="code de l'autorité")
     invite.add_argument("--role", required=True, choices=[r.value for r in ob.AUTHORITY_ROLES],
                         help="authority_admin (administrateur), reviewer (instructeur) ou agent (contrôle)")
+    uninvite = user.add_parser("uninvite", help="annuler les invitations en attente d'une adresse dans une autorité "
+                                                "(leur lien ne fonctionne plus)")
+    uninvite.add_argument("email", type=_typed(ob.parse_email), help="adresse électronique invitée")
+    uninvite.add_argument("--authority", required=True, metavar="CODE", help="code de l'autorité")
     disable = user.add_parser("disable", help="désactiver un compte (ses sessions se terminent aussitôt)")
     disable.add_argument("email", type=_typed(ob.parse_email), help="adresse électronique du compte")
     listing = user.add_parser("list", help="lister les comptes et leurs rôles")
@@ -1037,7 +1040,17 @@ async def _onboarding_async(args: argparse.Namespace, settings: Any) -> int:
                     session, code=args.authority, email=args.email, role=args.role, clock=clock,
                     secret_key=settings.secret_key)
                 name = authority.name
+            if link.replaced:
+                print(f"L'invitation précédente à {link.email} ({ob.roles_label_fr(link.replaced)}) a été "
+                      "remplacée : son lien ne fonctionne plus.")
             _deliver_invitation(settings, name, link)
+            return 0
+        if args.action == "uninvite":
+            async with transaction(maker) as session:
+                authority, cancelled = await ob.cancel_authority_invitations(
+                    session, code=args.authority, email=args.email, clock=clock)
+            roles = ob.roles_label_fr(tuple(i.role for i in cancelled))
+            print(f"Invitation à {args.email} annulée ({authority.code} : {roles}) : son lien ne fonctionne plus.")
             return 0
         if args.action == "disable":
             async with transaction(maker) as session:
@@ -1062,14 +1075,14 @@ async def _onboarding_async(args: argparse.Namespace, settings: Any) -> int:
 
 def _roles_by_organisation(pairs: Sequence[tuple[str, str]]) -> str:
     """'lyon : Administrateur de l'autorité, Instructeur' (French role labels, by organisation code)."""
-    from cirqliz.domain.organisations import ROLE_LABELS_FR
+    from cirqliz.labels import ROLE_FR
 
-    rank = {role: i for i, role in enumerate(ROLE_LABELS_FR)}  # the label table's order, highest role first
+    rank = {role: i for i, role in enumerate(ROLE_FR)}  # the label table's order, highest role first
     grouped: dict[str, list[str]] = {}
     for code, role in pairs:
         grouped.setdefault(code, []).append(role)
     return " ; ".join(
-        f"{code} : {', '.join(ROLE_LABELS_FR.get(r, r) for r in sorted(roles, key=lambda r: rank.get(r, len(rank))))}"
+        f"{code} : {', '.join(ROLE_FR.get(r, r) for r in sorted(roles, key=lambda r: rank.get(r, len(rank))))}"
         for code, roles in grouped.items())
 
 

@@ -492,6 +492,7 @@ class Invitation(SQLModel, table=True):
     expires_at: datetime
     accepted_at: datetime | None = None
     accepted_user_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    cancelled_at: datetime | None = None  # cancelled by a manager, or replaced by a newer invitation
 
 
 class PasswordReset(SQLModel, table=True):

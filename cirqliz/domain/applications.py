@@ -26,18 +26,10 @@ class ApplicationStatus(StrEnum):
 
     @property
     def label_fr(self) -> str:
-        """French label shown to people."""
-        return _STATUS_LABELS_FR[self]
+        """French label shown to people (cirqliz.labels)."""
+        from cirqliz.labels import APPLICATION_STATUS_FR  # the table imports this module
 
-
-_STATUS_LABELS_FR = {
-    ApplicationStatus.DRAFT: "brouillon",
-    ApplicationStatus.SUBMITTED: "déposée",
-    ApplicationStatus.NEEDS_INFO: "complément demandé",
-    ApplicationStatus.APPROVED: "acceptée",
-    ApplicationStatus.REJECTED: "refusée",
-    ApplicationStatus.WITHDRAWN: "retirée",
-}
+        return APPLICATION_STATUS_FR[self]
 
 
 class ApplicationAction(StrEnum):

@@ -29,16 +29,6 @@ class Role(StrEnum):
     AGENT = "agent"
 
 
-ROLE_LABELS_FR: dict[str, str] = {
-    Role.AUTHORITY_ADMIN.value: "Administrateur de l'autorité",
-    Role.REVIEWER.value: "Instructeur",
-    Role.AGENT.value: "Agent de contrôle",
-    Role.ORGANISER.value: "Organisateur d'événement",
-    Role.PROFESSIONAL.value: "Professionnel",
-}
-"""The one French label of each role (pages, e-mails, CLI); lower-cased inside a sentence."""
-
-
 # Which roles make sense in which kind of organisation.
 ROLES_BY_KIND: dict[OrganisationKind, frozenset[Role]] = {
     OrganisationKind.AUTHORITY: frozenset({Role.AUTHORITY_ADMIN, Role.REVIEWER, Role.AGENT}),

@@ -39,8 +39,10 @@ def check_pass_transition(current: str, target: str) -> PassStatus:
     """The target status if allowed from `current`, else TransitionError."""
     source, goal = PassStatus(current), PassStatus(target)
     if (source, goal) not in PASS_TRANSITIONS:
+        from cirqliz.labels import PASS_STATUS_FR  # the table imports this module
+
         raise TransitionError(
-            f"un laissez-passer « {source.value} » ne peut pas passer à « {goal.value} »",
+            f"un laissez-passer « {PASS_STATUS_FR[source]} » ne peut pas passer à « {PASS_STATUS_FR[goal]} »",
             code="illegal_pass_transition",
         )
     return goal
@@ -88,12 +90,7 @@ class ExemptionKind(StrEnum):
 
     @property
     def label_fr(self) -> str:
-        """French label shown to people."""
-        return _EXEMPTION_LABELS_FR[self]
+        """French label shown to people (cirqliz.labels)."""
+        from cirqliz.labels import EXEMPTION_KIND_FR  # the table imports this module
 
-
-_EXEMPTION_LABELS_FR = {
-    ExemptionKind.NATIONAL: "dérogation nationale",
-    ExemptionKind.LOCAL: "dérogation locale",
-    ExemptionKind.DAY_PASS: "pass journée",
-}
+        return EXEMPTION_KIND_FR[self]

@@ -21,22 +21,10 @@ class Purpose(IntEnum):
 
     @property
     def label_fr(self) -> str:
-        """French label shown to people."""
-        return _LABELS_FR[self]
+        """French label shown to people (cirqliz.labels)."""
+        from cirqliz.labels import PURPOSE_FR  # the table imports this module
 
-
-_LABELS_FR = {
-    Purpose.DELIVERY: "Livraison",
-    Purpose.ARTISAN: "Artisan, chantier",
-    Purpose.RESIDENT: "Riverain",
-    Purpose.EMERGENCY: "Urgence, secours",
-    Purpose.EVENT_SUPPLIER: "Prestataire d'événement",
-    Purpose.REMOVAL: "Déménagement",
-    Purpose.PUBLIC_SERVICE: "Service public",
-    Purpose.HEALTH_CARE: "Soins à domicile",
-    Purpose.TAXI: "Taxi, VTC",
-    Purpose.OTHER: "Autre",
-}
+        return PURPOSE_FR[self]
 
 
 def purpose_label(code: int) -> str:

@@ -29,49 +29,28 @@ class VehicleCategory(StrEnum):
 
     @property
     def label_fr(self) -> str:
-        """French label shown to people."""
-        return _CATEGORY_LABELS_FR[self.value[0]] + f" ({self.value})"
+        """French label shown to people (cirqliz.labels)."""
+        from cirqliz.labels import VEHICLE_CATEGORY_FR  # the table imports this module
+
+        return VEHICLE_CATEGORY_FR[self]
 
     @property
     def description_fr(self) -> str:
         """What the category is, in a driver's words ('camionnette, PTAC ≤ 3,5 t')."""
-        return CATEGORY_DESCRIPTIONS_FR[self]
+        from cirqliz.labels import VEHICLE_CATEGORY_DESCRIPTION_FR  # the table imports this module
+
+        return VEHICLE_CATEGORY_DESCRIPTION_FR[self]
 
     @property
     def explained_fr(self) -> str:
         """The code and what it is: 'N1 — camionnette, PTAC ≤ 3,5 t' (forms, lists, import help)."""
-        return f"{self.value} — {CATEGORY_DESCRIPTIONS_FR[self]}"
+        return f"{self.value} — {self.description_fr}"
 
-
-_CATEGORY_LABELS_FR = {
-    "L": "deux ou trois roues, quadricycle",
-    "M": "transport de personnes",
-    "N": "transport de marchandises",
-}
 
 CATEGORY_SOURCE_FR = ("Catégories européennes : directive 2007/46/CE (annexe II, aujourd'hui règlement (UE) "
                       "2018/858) pour M et N, règlement (UE) n° 168/2013 pour L ; elles figurent sur la carte "
                       "grise, rubrique J.")
 """Where the categories come from, in one line shown beside them."""
-
-# PTAC: poids total autorisé en charge (carte grise, rubrique F.2). The L limits are those of
-# règlement (UE) n° 168/2013, annexe I; M and N those of règlement (UE) 2018/858, article 4.
-CATEGORY_DESCRIPTIONS_FR: dict[VehicleCategory, str] = {
-    VehicleCategory.L1E: "cyclomoteur à deux roues, ≤ 50 cm³ ou ≤ 4 kW, ≤ 45 km/h",
-    VehicleCategory.L2E: "cyclomoteur à trois roues, ≤ 45 km/h",
-    VehicleCategory.L3E: "moto à deux roues, plus de 50 cm³ ou plus de 45 km/h",
-    VehicleCategory.L4E: "moto avec side-car",
-    VehicleCategory.L5E: "tricycle à moteur, plus de 45 km/h",
-    VehicleCategory.L6E: "quadricycle léger (voiturette sans permis), ≤ 425 kg à vide, ≤ 45 km/h",
-    VehicleCategory.L7E: "quadricycle lourd (quad, voiturette), ≤ 450 kg à vide (600 kg pour les "
-                         "marchandises), ≤ 15 kW",
-    VehicleCategory.M1: "voiture, 8 places assises au plus en plus du conducteur",
-    VehicleCategory.M2: "minibus, plus de 8 places en plus du conducteur, PTAC ≤ 5 t",
-    VehicleCategory.M3: "autobus ou autocar, plus de 8 places en plus du conducteur, PTAC > 5 t",
-    VehicleCategory.N1: "camionnette, PTAC ≤ 3,5 t",
-    VehicleCategory.N2: "camion, 3,5 t < PTAC ≤ 12 t",
-    VehicleCategory.N3: "poids lourd, PTAC > 12 t",
-}
 
 CATEGORY_MISSING_FR = "catégorie non renseignée — à compléter"
 """Shown for a stored vehicle whose category is empty or no longer known."""
@@ -98,8 +77,10 @@ class CritAir(IntEnum):
 
     @property
     def label_fr(self) -> str:
-        """French label, e.g. 'Crit'Air 3' or 'Crit'Air 0 (électrique)'."""
-        return "Crit'Air 0 (électrique)" if self == CritAir.ZERO else f"Crit'Air {int(self)}"
+        """French label, e.g. 'Crit'Air 3' or 'Crit'Air 0 (électrique)' (cirqliz.labels)."""
+        from cirqliz.labels import CRIT_AIR_FR  # the table imports this module
+
+        return CRIT_AIR_FR[self]
 
 
 class Energy(StrEnum):

@@ -51,8 +51,10 @@ def check_zone_transition(current: str, target: str) -> ZoneStatus:
     """The target status if a zone may go there from `current`, else TransitionError."""
     source, goal = ZoneStatus(current), ZoneStatus(target)
     if (source, goal) not in ZONE_TRANSITIONS:
+        from cirqliz.labels import ZONE_STATUS_FR  # the table imports this module
+
         raise TransitionError(
-            f"une zone « {source.value} » ne peut pas passer à « {goal.value} »",
+            f"une zone « {ZONE_STATUS_FR[source]} » ne peut pas passer à « {ZONE_STATUS_FR[goal]} »",
             code="illegal_zone_transition",
         )
     return goal

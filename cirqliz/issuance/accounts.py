@@ -16,8 +16,10 @@ import re
 import secrets
 import unicodedata
 import uuid
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -212,16 +214,35 @@ async def organisation_members(session: AsyncSession, organisation_id: uuid.UUID
     return list(members.values())
 
 
+def _pending(now: datetime) -> tuple[Any, ...]:
+    """The conditions of an invitation that can still be accepted (not accepted, cancelled nor expired)."""
+    return (col(Invitation.accepted_at).is_(None), col(Invitation.cancelled_at).is_(None),
+            col(Invitation.expires_at) > now)
+
+
 async def pending_invitations(session: AsyncSession, organisation_ids: list[uuid.UUID], now: datetime
                               ) -> list[Invitation]:
-    """Invitations not accepted yet and not expired, newest first."""
+    """Invitations not accepted yet, not cancelled and not expired, newest first."""
     if not organisation_ids:
         return []
     return list((await session.exec(
-        select(Invitation).where(col(Invitation.organisation_id).in_(organisation_ids),
-                                 col(Invitation.accepted_at).is_(None), col(Invitation.expires_at) > now)
+        select(Invitation).where(col(Invitation.organisation_id).in_(organisation_ids), *_pending(now))
         .order_by(col(Invitation.created_at).desc())
     )).all())
+
+
+@dataclass(frozen=True, slots=True)
+class Invited:
+    """What `invite_member` did: the invitation, the token to send, and the pending invitations of the
+    same address into the same organisation that it cancelled and replaced. Unpacks as
+    (invitation, token)."""
+
+    invitation: Invitation
+    token: str
+    replaced: tuple[Invitation, ...] = ()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.invitation, self.token))
 
 
 async def invite_member(
@@ -234,10 +255,16 @@ async def invite_member(
     clock: Clock,
     secret_key: str,
     ttl: timedelta = INVITATION_TTL,
-) -> tuple[Invitation, str]:
-    """Record an invitation and return it with the token to send (only its hash is stored)."""
+    replace_pending: bool = True,
+) -> Invited:
+    """Record an invitation and return it with the token to send (only its hash is stored). The
+    address's pending invitations into the organisation (any role) are cancelled and replaced by it,
+    so one link is valid at a time (`replace_pending=False`: kept, for several roles sent at once)."""
     address = normalise_email(email)
-    org = await session.get(Organisation, organisation_id)
+    # Locked (PostgreSQL; SQLite writers queue anyway): two invitations of the same address at the
+    # same moment are serialised, so the second one sees the first and replaces it.
+    org = (await session.exec(select(Organisation).where(col(Organisation.id) == organisation_id)
+                              .with_for_update(key_share=True))).first()
     if org is None:
         raise DomainError("organisation introuvable", code="not_found")
     try:
@@ -257,6 +284,13 @@ async def invite_member(
     now = clock.now()
     expires_at = now + ttl
     token = new_token(token_key(secret_key, INVITE), expires_at)
+    replaced: list[Invitation] = []
+    if replace_pending:
+        for old in (await session.exec(select(Invitation).where(
+                col(Invitation.organisation_id) == org.id, col(Invitation.email) == address, *_pending(now))
+                .order_by(col(Invitation.created_at)))).all():
+            if await _cancel(session, old, actor_id=invited_by, now=now, replaced=True):
+                replaced.append(old)
     invitation = Invitation(organisation_id=org.id, email=address, role=member_role.value,
                             token_hash=token_hash(token), invited_by_id=invited_by, created_at=now,
                             expires_at=expires_at)
@@ -265,7 +299,54 @@ async def invite_member(
     await record_change(session, actor_id=invited_by, entity="invitation", entity_id=invitation.id,
                         action="create", at=now,
                         after={"organisation_id": org.id, "email": address, "role": member_role.value})
-    return invitation, token
+    return Invited(invitation, token, tuple(replaced))
+
+
+async def _cancel(session: AsyncSession, invitation: Invitation, *, actor_id: uuid.UUID | None, now: datetime,
+                  replaced: bool = False) -> bool:
+    """Cancel a pending invitation (audited); False when it was accepted or cancelled meanwhile. A
+    conditional UPDATE, as acceptance claims it: of a cancellation and an acceptance at the same
+    moment, exactly one wins."""
+    claimed = await session.exec(
+        update(Invitation).where(col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None),
+                                 col(Invitation.cancelled_at).is_(None))
+        .values(cancelled_at=now).returning(Invitation.id).execution_options(synchronize_session=False)
+    )
+    if claimed.first() is None:
+        return False
+    await session.refresh(invitation)
+    await record_change(session, actor_id=actor_id, entity="invitation", entity_id=invitation.id, action="cancel",
+                        at=now, before=snapshot(invitation, "organisation_id", "email", "role"),
+                        after={"replaced": True} if replaced else None)
+    return True
+
+
+async def cancel_invitation(
+    session: AsyncSession,
+    *,
+    invitation_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    clock: Clock,
+    organisation_ids: Collection[uuid.UUID] | None = None,
+) -> Invitation:
+    """Cancel a pending invitation: its link stops working at once. Whoever may invite into its
+    organisation may cancel it (`may_invite`; no actor: the operator). NotFound for an unknown one,
+    one outside `organisation_ids` (the caller's team) or one the actor may not manage; DomainError
+    for one already accepted or cancelled."""
+    invitation = await session.get(Invitation, invitation_id)
+    if invitation is None or (organisation_ids is not None and invitation.organisation_id not in organisation_ids):
+        raise NotFound("invitation introuvable", code="invitation_not_found")
+    organisation = await session.get(Organisation, invitation.organisation_id)
+    if organisation is None or not await may_invite(session, actor_id, organisation):
+        raise NotFound("invitation introuvable", code="invitation_not_found")
+    if not await _cancel(session, invitation, actor_id=actor_id, now=clock.now()):
+        await session.refresh(invitation)
+        if invitation.accepted_at is not None:
+            raise DomainError(f"l'invitation à {invitation.email} a déjà été acceptée : elle ne peut plus être "
+                              "annulée (retirez la personne de l'équipe si elle ne doit pas y être)",
+                              code="invitation_accepted")
+        raise DomainError(f"l'invitation à {invitation.email} est déjà annulée", code="invitation_cancelled")
+    return invitation
 
 
 async def open_invitation(session: AsyncSession, *, token: str, clock: Clock, secret_key: str) -> Invitation:
@@ -278,6 +359,9 @@ async def open_invitation(session: AsyncSession, *, token: str, clock: Clock, se
         raise TokenError("invitation inconnue ou annulée")
     if invitation.accepted_at is not None:
         raise TokenError("cette invitation a déjà été utilisée : connectez-vous", code="used_token")
+    if invitation.cancelled_at is not None:
+        raise TokenError("cette invitation a été annulée : utilisez le lien d'une invitation plus récente ou "
+                         "demandez-en une nouvelle", code="cancelled_token")
     if invitation.expires_at <= now:
         raise TokenError("cette invitation a expiré : demandez-en une nouvelle", code="expired_token")
     # Checked again at acceptance: an invitation sent outside the inviter's authority (before the
@@ -319,12 +403,13 @@ async def accept_invitation(
         raise DomainError("un compte existe déjà avec cette adresse : saisissez son mot de passe actuel",
                           code="wrong_password")
     claimed = await session.exec(
-        update(Invitation).where(col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None))
+        update(Invitation).where(col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None),
+                                 col(Invitation.cancelled_at).is_(None))
         .values(accepted_at=now, accepted_user_id=user.id).returning(Invitation.id)
         .execution_options(synchronize_session=False)
     )
     if claimed.first() is None:
-        raise TokenError("cette invitation a déjà été utilisée", code="used_token")
+        raise TokenError("cette invitation a déjà été utilisée ou vient d'être annulée", code="used_token")
     if not user.is_active:
         if await _disabled_by_the_operator(session, user):
             raise DomainError("ce compte a été désactivé par l'exploitant du service : demandez-lui de le "
@@ -370,14 +455,15 @@ async def _accept_other_roles(session: AsyncSession, *, invitation: Invitation, 
         col(Membership.user_id) == user.id, col(Membership.organisation_id) == invitation.organisation_id))).all())
     others = (await session.exec(select(Invitation).where(
         col(Invitation.organisation_id) == invitation.organisation_id, col(Invitation.email) == invitation.email,
-        col(Invitation.id) != invitation.id, col(Invitation.accepted_at).is_(None), col(Invitation.expires_at) > now,
+        col(Invitation.id) != invitation.id, *_pending(now),
     ).order_by(col(Invitation.created_at)))).all()
     organisation = await session.get(Organisation, invitation.organisation_id)
     for other in others:
         if organisation is None or not await may_invite(session, other.invited_by_id, organisation):
             continue  # its inviter may no longer invite here: that link stays refused
         claimed = await session.exec(
-            update(Invitation).where(col(Invitation.id) == other.id, col(Invitation.accepted_at).is_(None))
+            update(Invitation).where(col(Invitation.id) == other.id, col(Invitation.accepted_at).is_(None),
+                                     col(Invitation.cancelled_at).is_(None))
             .values(accepted_at=now, accepted_user_id=user.id).returning(Invitation.id)
             .execution_options(synchronize_session=False)
         )
@@ -493,11 +579,10 @@ async def remove_member(
                             action="delete", at=now, before=before)
     pending = (await session.exec(select(Invitation).where(
         col(Invitation.email) == user.email, col(Invitation.accepted_at).is_(None),
+        col(Invitation.cancelled_at).is_(None),
         col(Invitation.organisation_id).in_([org.id for org in await team_organisations(session, team)])))).all()
     for invitation in pending:
-        await session.delete(invitation)
-        await record_change(session, actor_id=actor_id, entity="invitation", entity_id=invitation.id,
-                            action="cancel", at=now, before=snapshot(invitation, "organisation_id", "email", "role"))
+        await _cancel(session, invitation, actor_id=actor_id, now=now)
     await session.flush()
     revoked = await revoke_tokens_created_by(session, user_id=user_id, actor_id=actor_id, clock=clock,
                                              organisation_ids={org.id for _, org in rows})

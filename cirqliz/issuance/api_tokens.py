@@ -24,6 +24,7 @@ from cirqliz.clock import Clock
 from cirqliz.db.models import AccessPass, ApiToken, Application, PassZone, Vehicle, Zone
 from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.issuance.audit import record_change
+from cirqliz.labels import SCOPE_FR
 
 TOKEN_PREFIX = "cqz_"  # noqa: S105 (a marker, not a secret)
 SHOWN_PREFIX = 12
@@ -39,16 +40,8 @@ class Scope(StrEnum):
 
     @property
     def label_fr(self) -> str:
-        """French description shown on the token page."""
-        return _SCOPE_LABELS[self]
-
-
-_SCOPE_LABELS = {
-    Scope.APPLICATIONS_WRITE: "déposer et suivre des demandes",
-    Scope.PASSES_READ: "lire les laissez-passer (texte, QR, statut)",
-    Scope.VERIFY: "vérifier un laissez-passer",
-    Scope.EXPORTS_READ: "lire les exports",
-}
+        """French description shown on the token page (cirqliz.labels)."""
+        return SCOPE_FR[self]
 
 
 def hash_api_token(token: str) -> str:

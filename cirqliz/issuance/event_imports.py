@@ -47,6 +47,7 @@ from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.events import local_dates, replace_schedule
 from cirqliz.issuance.lookup import get_or_raise
 from cirqliz.issuance.zones import add_access_rule, create_zone
+from cirqliz.labels import IMPORT_OUTCOME_FR
 
 Format = Literal["perimeters", "datex2", "ical"]
 FORMATS: dict[str, str] = {
@@ -66,7 +67,7 @@ SCHEDULE_MODEL = 2
 schedule, ADR 0007): the next import of an unchanged file then updates its zones once."""
 
 Action = Literal["created", "updated", "unchanged", "skipped"]
-ACTION_FR = {"created": "créée", "updated": "mise à jour", "unchanged": "inchangée", "skipped": "ignorée"}
+ACTION_FR = IMPORT_OUTCOME_FR
 CHANGE_FR = {
     "name": "nom", "geometry": "périmètre", "time_zone": "fuseau horaire", "kind": "type de zone",
     "permanent": "permanence", "starts_on": "date de début", "ends_on": "date de fin",

@@ -50,6 +50,7 @@ from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.lookup import get_or_raise
 from cirqliz.issuance.signer import ClaimsInput, PassSigner
 from cirqliz.issuance.zones import add_access_rule, change_zone_status, create_event, create_zone
+from cirqliz.labels import EVENT_STATUS_FR
 
 EVENT_SOURCE = "event"
 LEVELS = {"red": "rouge", "blue": "bleu"}
@@ -57,7 +58,6 @@ LEVEL_LABELS_FR = {
     "red": "rouge : aucune circulation motorisée sans laissez-passer",
     "blue": "bleu : les véhicules ont besoin d'un laissez-passer",
 }
-EVENT_STATUS_FR = {"draft": "brouillon", "submitted": "soumis", "approved": "approuvé", "rejected": "refusé"}
 EDITABLE = ("draft", "rejected")
 SERIAL_ATTEMPTS = 5
 MAX_CSV_LINES = 5000

@@ -48,6 +48,7 @@ from cirqliz.domain.passes import ExemptionKind, PassStatus
 from cirqliz.domain.purposes import Purpose
 from cirqliz.domain.windows import zone_info
 from cirqliz.issuance.audit import record_change
+from cirqliz.labels import EXEMPTION_STATUS_FR
 
 COLUMNS = ("plate", "country", "source", "category", "zone_code", "zone_ref", "start", "end", "serial", "status")
 # The same columns in the French spreadsheet file (csv-fr), in the same order.
@@ -83,7 +84,7 @@ _PURPOSE_CODES = {v: k for k, v in _PURPOSE_NAMES.items()}
 _KIND_VALUES = frozenset(k.value for k in ExemptionKind)
 _STATUS_CODES = {s: s for s in STATUSES}
 # What people read in the French file: labels, never codes.
-STATUS_LABELS_FR = {"active": "en cours", "upcoming": "à venir", "expired": "échue"}
+STATUS_LABELS_FR = EXEMPTION_STATUS_FR
 SOURCE_LABELS_FR = {"exemption": "dérogation", "pass": "laissez-passer"}
 _KIND_LABELS_FR = {k.value: k.label_fr for k in ExemptionKind}
 _PURPOSE_LABELS_FR = {int(p): p.label_fr for p in Purpose}

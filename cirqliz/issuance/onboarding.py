@@ -27,12 +27,19 @@ from cirqliz.clock import Clock
 from cirqliz.db.engine import transaction
 from cirqliz.db.models import Invitation, Membership, Organisation, UserAccount
 from cirqliz.domain.errors import CompanyIdError, DomainError, NotFound
-from cirqliz.domain.organisations import ROLE_LABELS_FR, OrganisationKind, Role, parse_siren
-from cirqliz.issuance.accounts import disable_user, invite_member, normalise_email, pending_invitations
+from cirqliz.domain.organisations import OrganisationKind, Role, parse_siren
+from cirqliz.issuance.accounts import (
+    cancel_invitation,
+    disable_user,
+    invite_member,
+    normalise_email,
+    pending_invitations,
+)
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.keystore import KeyStore, authority_keys_folder
 from cirqliz.issuance.organisations import create_organisation
 from cirqliz.issuance.publication import publish_bundle
+from cirqliz.labels import ROLE_FR
 
 DEFAULT_TIME_ZONE = "Europe/Paris"
 # The code is the pass issuer and the name of the keys folder: a plain name, never a path.
@@ -120,7 +127,7 @@ def parse_authority_role(text: str) -> Role:
 
 def roles_label_fr(roles: tuple[str, ...]) -> str:
     """'administrateur de l'autorité et instructeur'."""
-    labels = [label[0].lower() + label[1:] if (label := ROLE_LABELS_FR.get(r)) else r for r in roles]
+    labels = [label[0].lower() + label[1:] if (label := ROLE_FR.get(r)) else r for r in roles]
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " et " + labels[-1]
 
 
@@ -129,12 +136,14 @@ def roles_label_fr(roles: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class InvitationLink:
-    """An invitation to send: the address, the roles it grants and its token (shown once)."""
+    """An invitation to send: the address, the roles it grants and its token (shown once); `replaced`:
+    the roles of the address's pending invitations it cancelled and replaced (none: nothing replaced)."""
 
     email: str
     roles: tuple[str, ...]
     token: str
     expires_at: datetime
+    replaced: tuple[str, ...] = ()
 
     def url(self, base_url: str) -> str:
         """The absolute link of the invitation page."""
@@ -158,14 +167,17 @@ class AuthorityCreated:
 async def _invite(session: AsyncSession, org: Organisation, email: str, roles: tuple[Role, ...], *, clock: Clock,
                   secret_key: str) -> InvitationLink:
     # One invitation per role; accepting the first link accepts the others (same address, same
-    # organisation), so one link is all the person needs.
+    # organisation), so one link is all the person needs. The first one replaces the address's
+    # pending invitations; the others join it.
     first = None
     for role in roles:
-        invitation, token = await invite_member(session, organisation_id=org.id, email=email, role=role.value,
-                                                invited_by=None, clock=clock, secret_key=secret_key)
-        first = first or (invitation, token)
+        invited = await invite_member(session, organisation_id=org.id, email=email, role=role.value,
+                                      invited_by=None, clock=clock, secret_key=secret_key,
+                                      replace_pending=first is None)
+        first = first or invited
     assert first is not None
-    return InvitationLink(first[0].email, tuple(r.value for r in roles), first[1], first[0].expires_at)
+    return InvitationLink(first.invitation.email, tuple(r.value for r in roles), first.token,
+                          first.invitation.expires_at, tuple(old.role for old in first.replaced))
 
 
 async def create_authority(
@@ -331,6 +343,21 @@ async def invite_to_authority(session: AsyncSession, *, code: str, email: str, r
     authority = await authority_by_code(session, code)
     link = await _invite(session, authority, address, (member_role,), clock=clock, secret_key=secret_key)
     return authority, link
+
+
+async def cancel_authority_invitations(session: AsyncSession, *, code: str, email: str, clock: Clock
+                                       ) -> tuple[Organisation, list[Invitation]]:
+    """Cancel, as the operator, every pending invitation of an address into an authority (its link
+    stops working at once); NotFound when there is none."""
+    address = parse_email(email)
+    authority = await authority_by_code(session, code)
+    pending = [i for i in await pending_invitations(session, [authority.id], clock.now()) if i.email == address]
+    if not pending:
+        raise NotFound(f"aucune invitation en attente pour {address} dans l'autorité {authority.code} "
+                       "(cirqliz user list --authority " + authority.code + ")", code="invitation_not_found")
+    for invitation in pending:
+        await cancel_invitation(session, invitation_id=invitation.id, actor_id=None, clock=clock)
+    return authority, pending
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from cirqliz.domain.errors import CompanyIdError, DomainError
 from cirqliz.domain.organisations import ROLES_BY_KIND, OrganisationKind, Role, parse_siren, parse_siret
 from cirqliz.issuance.audit import record_change, snapshot
 from cirqliz.issuance.lookup import get_or_raise
+from cirqliz.labels import ORGANISATION_KIND_FR, ROLE_FR
 
 
 async def create_organisation(
@@ -113,8 +114,8 @@ async def add_membership(
     member_role = Role(role)
     if member_role not in ROLES_BY_KIND[OrganisationKind(org.kind)]:
         raise DomainError(
-            f"le rôle « {member_role.value} » n'existe pas dans une organisation de type "
-            f"« {org.kind} »",
+            f"le rôle « {ROLE_FR[member_role]} » n'existe pas dans une organisation de type "
+            f"« {ORGANISATION_KIND_FR.get(org.kind, org.kind)} »",
             code="role_not_allowed",
         )
     now = clock.now()

@@ -25,8 +25,9 @@ from cirqliz.imports.records import traffic_order_record
 from cirqliz.issuance.audit import record_change
 from cirqliz.issuance.zone_imports import apply_zone_records
 from cirqliz.issuance.zones import geometry_summary
+from cirqliz.labels import TRAFFIC_ORDER_STATUS_FR
 
-STATUS_FR = {TrafficOrderStatus.TO_LOCATE.value: "à localiser", TrafficOrderStatus.LOCATED.value: "localisé"}
+STATUS_FR = TRAFFIC_ORDER_STATUS_FR
 
 
 async def authority_orders(session: AsyncSession, authority_id: uuid.UUID, *, status: str | None = None

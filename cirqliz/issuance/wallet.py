@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 
 from cirqliz.domain.errors import DomainError
 from cirqliz.domain.passes import PassStatus
+from cirqliz.labels import PASS_STATUS_FR, capitalised
 from cirqliz.settings import Settings
 
 GOOGLE_SAVE_URL = "https://pay.google.com/gp/v/save/"
@@ -38,12 +39,7 @@ SCANNER_ICONS = Path(__file__).resolve().parents[1] / "web" / "static" / "scanne
 PKPASS_MEDIA_TYPE = "application/vnd.apple.pkpass"
 # Apple's sizes in points: icon 29×29, logo at most 160×50; @2x files for Retina screens.
 ICON_SIZES = {"icon.png": 29, "icon@2x.png": 58, "icon@3x.png": 87, "logo.png": 50, "logo@2x.png": 100}
-STATE_LABELS_FR = {
-    PassStatus.ACTIVE: "Valide",
-    PassStatus.SUSPENDED: "Suspendu",
-    PassStatus.REVOKED: "Révoqué",
-    PassStatus.EXPIRED: "Expiré",
-}
+STATE_LABELS_FR = {status: capitalised(label) for status, label in PASS_STATUS_FR.items()}
 GOOGLE_STATES = {
     PassStatus.ACTIVE: "ACTIVE",
     PassStatus.SUSPENDED: "INACTIVE",

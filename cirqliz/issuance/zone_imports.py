@@ -66,12 +66,12 @@ from cirqliz.imports.zfe import import_zfe
 from cirqliz.issuance.audit import record_change, snapshot
 from cirqliz.issuance.lookup import get_or_raise
 from cirqliz.issuance.zones import change_zone_status, create_zone
+from cirqliz.labels import IMPORT_OUTCOME_FR, TRAFFIC_ORDER_STATUS_FR, ZFE_VEHICLE_CLASS_FR, capitalised
 
 FORMATS = ("zfe", "cerema")
 Action = Literal["created", "updated", "unchanged", "skipped", "order"]
 OrderAction = Literal["created", "updated", "unchanged"]
-ACTION_FR = {"created": "créée", "updated": "modifiée", "unchanged": "inchangée", "skipped": "ignorée",
-             "order": "à localiser"}
+ACTION_FR = {**IMPORT_OUTCOME_FR, "order": TRAFFIC_ORDER_STATUS_FR[TrafficOrderStatus.TO_LOCATE]}
 ORDER_ACTION_FR = {"created": "nouvel arrêté", "updated": "arrêté modifié", "unchanged": "arrêté déjà connu"}
 # The `source` stored on zones, rules and orders, per importer source. "cerema" is what the rule
 # markers said before migration 0010, which moved them into the fields.
@@ -93,9 +93,6 @@ FIELD_FR = {"name": "nom", "kind": "type", "time_zone": "fuseau horaire", "perma
             "url_order": "lien de l'arrêté", "url_site": "site d'information",
             "source_properties": "propriétés d'origine", "code": "code", "insee": "code commune",
             "order_ref": "référence de l'arrêté", "order_date": "date de l'arrêté", "order_object": "objet"}
-VEHICLE_CLASS_FR = {"vp": "Voitures particulières", "vul": "Véhicules utilitaires légers", "pl": "Poids lourds",
-                    "autobus_autocars": "Autobus et autocars",
-                    "deux_rm": "Deux-roues, tricycles et quadricycles à moteur"}
 
 
 class ZoneImportRefused(DomainError):
@@ -375,7 +372,7 @@ def _number_fr(value: float) -> str:
 def zfe_rule_label(vehicle_class: str, critair_from: str) -> str:
     """French name of an imported ZFE rule, e.g. "Voitures particulières — Crit'Air V4 et au-delà
     restreints"."""
-    who = VEHICLE_CLASS_FR.get(vehicle_class, vehicle_class)
+    who = capitalised(ZFE_VEHICLE_CLASS_FR.get(vehicle_class, vehicle_class))
     if critair_from == "EL":
         what = "tous véhicules restreints, électriques compris"
     elif critair_from == "NC":

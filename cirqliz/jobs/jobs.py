@@ -65,6 +65,7 @@ from cirqliz.issuance.partners import SYNC_INTERVAL as PARTNER_SYNC_INTERVAL
 from cirqliz.issuance.partners import bundle_partners, fetcher, sync_in_session
 from cirqliz.issuance.passes import expire_passes
 from cirqliz.issuance.publication import bundle_stamp, bundle_zones, publish_bundle, revoked_serials
+from cirqliz.labels import JOB_OUTCOME_FR
 from cirqliz.ops.metrics import observe_job_run
 from cirqliz.passcode.bundle import BundleContent, BundleZone, revocation_hash, sorted_revocations
 from cirqliz.settings import Settings
@@ -634,12 +635,8 @@ async def last_runs(session: AsyncSession, *, limit: int = 50, authority_id: uui
     return last, recent
 
 
-JOB_OUTCOME_FR = {"running": "en cours", "ok": "réussie", "skipped": "évitée", "failed": "échec"}
-"""How a run ended, as pages and the CLI say it (job_run.outcome)."""
-
-
 def outcome_fr(outcome: str) -> str:
-    """The French word for a run's outcome."""
+    """The French word for a run's outcome (job_run.outcome), as pages and the CLI say it."""
     return JOB_OUTCOME_FR.get(outcome, outcome)
 
 

@@ -46,6 +46,10 @@ ACTION_FR: dict[str, str] = {
     "password_reset": "a réinitialisé le mot de passe de", "export_exemptions": "a exporté les dérogations de",
     "export_refused": "s'est vu refuser l'export de", "add": "a ajouté", "remove": "a supprimé",
 }
+# Actions whose sentence names the object itself: "Alice Admin a annulé l'invitation" (then its subject).
+ENTITY_ACTION_FR: dict[tuple[str, str], str] = {
+    ("invitation", "cancel"): "a annulé l'invitation",
+}
 FIELD_FR: dict[str, str] = {
     "name": "nom", "code": "code", "kind": "type", "status": "statut", "time_zone": "fuseau horaire",
     "permanent": "permanente", "starts_on": "début", "ends_on": "fin", "geometry": "périmètre",
@@ -75,7 +79,7 @@ FIELD_FR: dict[str, str] = {
     "not_before": "valable du", "expires_at": "valable jusqu'au", "description": "description",
     "perimeters": "périmètres", "passes": "laissez-passer", "issuer": "émetteur", "version": "version",
     "iss": "code de l'autorité", "url": "adresse du paquet", "fingerprint": "empreinte de la clé racine",
-    "local": "sur cette plateforme",
+    "local": "sur cette plateforme", "replaced": "remplacée par une nouvelle invitation",
 }
 # What a record is about when that object no longer exists (or is not the viewer's authority's).
 GONE_FR: dict[str, str] = {
@@ -106,9 +110,14 @@ def _texts(lang: str) -> tuple[Callable[[str], str], Callable[[str], str]]:
     return catalog.gettext, lambda text: catalog.pgettext(JOURNAL, text)
 
 
-def action_sentence(actor: str, action: str, entity: str, lang: str = "fr") -> str:
-    """'Iris Instructrice a refusé : demande' — `entity` already in the page's language, article-less."""
+def action_sentence(actor: str, action: str, entity: str, lang: str = "fr", kind: str = "") -> str:
+    """'Iris Instructrice a refusé : demande' — `entity` already in the page's language, article-less;
+    `kind` (the entity's code) picks a sentence of ENTITY_ACTION_FR: 'Alice a annulé l'invitation'."""
     _, j_ = _texts(lang)
+    phrase = ENTITY_ACTION_FR.get((kind, action))
+    if phrase is not None:
+        sentence = j_("%(actor)s %(verb)s") % {"actor": actor, "verb": j_(phrase)}
+        return sentence[:1].upper() + sentence[1:]
     verb = ACTION_FR.get(action)
     if verb is not None:
         verb = j_(verb)
@@ -283,8 +292,10 @@ def subject(record: AuditRecord, found: AuditSubjects, *, admin: bool, lang: str
         name = found.people.get(str(person)) if person else None
         if name:
             return Subject(name)
-        if entity == "invitation" and data.get("email"):
-            return Subject(str(data["email"]) if admin else j_(SUBJECT_FR["invited"]))
+        if entity == "invitation":
+            data = {**dict(record.before or {}), **dict(record.after or {})}  # a cancellation: the address is before
+            if data.get("email"):
+                return Subject(str(data["email"]) if admin else j_(SUBJECT_FR["invited"]))
         return missing()
     return None
 

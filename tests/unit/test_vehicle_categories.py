@@ -1,4 +1,4 @@
-"""Issue 17: every vehicle category is explained in a driver's words, from one table in the domain."""
+"""Issue 17: every vehicle category is explained in a driver's words, from one table (cirqliz.labels)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import pytest
 
 from cirqliz.domain.errors import VehicleError
 from cirqliz.domain.vehicles import (
-    CATEGORY_DESCRIPTIONS_FR,
     CATEGORY_MISSING_FR,
     CATEGORY_SOURCE_FR,
     VehicleCategory,
@@ -14,6 +13,7 @@ from cirqliz.domain.vehicles import (
     parse_crit_air,
     vehicle_profile,
 )
+from cirqliz.labels import VEHICLE_CATEGORY_DESCRIPTION_FR as CATEGORY_DESCRIPTIONS_FR
 
 
 def test_every_category_has_its_explanation() -> None:

@@ -99,6 +99,10 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
     ("GET", "/autorite/equipe/{user_id:uuid}/retirer"): (f"/autorite/equipe/{NOWHERE}/retirer", only("admin", ok=404)),
     ("POST", "/autorite/equipe/{user_id:uuid}/retirer"): (
         f"/autorite/equipe/{NOWHERE}/retirer", only("admin", ok=404)),
+    ("POST", "/pro/equipe/invitations/{invitation_id:uuid}/annuler"): (
+        f"/pro/equipe/invitations/{NOWHERE}/annuler", only(*PRO, ok=404)),
+    ("POST", "/autorite/equipe/invitations/{invitation_id:uuid}/annuler"): (
+        f"/autorite/equipe/invitations/{NOWHERE}/annuler", only("admin", ok=404)),
     # ---- the authority's organisers (issue 15) ----
     ("GET", "/autorite/organisateurs"): ("/autorite/organisateurs", only("admin")),
     ("POST", "/autorite/organisateurs"): ("/autorite/organisateurs", only("admin", ok=422)),
@@ -106,6 +110,8 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, int]]] = {
         f"/autorite/organisateurs/{NOWHERE}", only("admin", ok=404)),
     ("POST", "/autorite/organisateurs/{organiser_id:uuid}/invitations"): (
         f"/autorite/organisateurs/{NOWHERE}/invitations", only("admin", ok=404)),
+    ("POST", "/autorite/organisateurs/{organiser_id:uuid}/invitations/{invitation_id:uuid}/annuler"): (
+        f"/autorite/organisateurs/{NOWHERE}/invitations/{NOWHERE}/annuler", only("admin", ok=404)),
     ("GET", "/pro/api"): ("/pro/api", only(*PRO)),
     ("POST", "/pro/api"): ("/pro/api", only(*PRO, ok=400)),
     ("POST", "/pro/api/{token_id:uuid}/revoquer"): (f"/pro/api/{NOWHERE}/revoquer", only(*PRO, ok=404)),
@@ -536,7 +542,15 @@ CROSS: dict[tuple[str, str], tuple[object, object, dict[str, int]]] = {
     ("POST", "/autorite/organisateurs/{organiser_id:uuid}/invitations"): (
         lambda s: f"/autorite/organisateurs/{s.organiser_id}/invitations", lambda s: {"email": "intrus@example.fr"},
         staff("admin")),
+    # A pending invitation into a side's authority, and into its organiser.
+    ("POST", "/autorite/equipe/invitations/{invitation_id:uuid}/annuler"): (
+        lambda s: f"/autorite/equipe/invitations/{s.ids['invitation']}/annuler", None, staff("admin")),
+    ("POST", "/autorite/organisateurs/{organiser_id:uuid}/invitations/{invitation_id:uuid}/annuler"): (
+        lambda s: f"/autorite/organisateurs/{s.organiser_id}/invitations/{s.ids['organiser_invitation']}/annuler",
+        None, staff("admin")),
     # The company's team: no authority's staff reaches it (the demo company applies to both sides).
+    ("POST", "/pro/equipe/invitations/{invitation_id:uuid}/annuler"): (
+        lambda s: f"/pro/equipe/invitations/{s.ids['invitation']}/annuler", None, staff()),
     ("GET", "/pro/equipe/{user_id:uuid}/retirer"): (
         lambda s: f"/pro/equipe/{USER_IDS['other_pro']}/retirer", None, staff()),
     ("POST", "/pro/equipe/{user_id:uuid}/retirer"): (
@@ -668,7 +682,15 @@ def two_authorities(web_world):
     two = add_second_authority(web_world)
 
     async def partners(session):  # one partner row per side (issue 19), for the CROSS removal
-        for side in (two.a, two.b):
+        from cirqliz.issuance.accounts import invite_member
+
+        for side in (two.a, two.b):  # and pending invitations into its authority and its organiser
+            for key, org_id in (("invitation", side.authority_id), ("organiser_invitation", side.organiser_id)):
+                invited = await invite_member(session, organisation_id=org_id, email=f"{key}-{side.name}@example.fr",
+                                              role="reviewer" if key == "invitation" else "organiser",
+                                              invited_by=None, clock=web_world.clock,
+                                              secret_key=web_world.settings.secret_key)
+                side.ids[key] = invited.invitation.id
             row = AuthorityPartner(authority_id=side.authority_id, iss=f"partenaire-{side.name.lower()}",
                                    name=f"Partenaire {side.name}", bundle_url="https://ailleurs.example/bundle/p.cose",
                                    root_spki=b"0", fingerprint="0" * 64, added_at=web_world.clock.now())
@@ -765,6 +787,8 @@ def test_the_cross_forms_change_the_callers_own_objects(two_authorities) -> None
         ("admin", "POST", "/autorite/equipe"): 200,
         ("admin", "POST", "/autorite/organisateurs/{organiser_id:uuid}/invitations"): 200,
         ("admin", "POST", "/autorite/equipe/{user_id:uuid}/retirer"): 303,
+        ("admin", "POST", "/autorite/equipe/invitations/{invitation_id:uuid}/annuler"): 303,
+        ("admin", "POST", "/autorite/organisateurs/{organiser_id:uuid}/invitations/{invitation_id:uuid}/annuler"): 303,
         ("admin", "POST", "/autorite/partenaires/{partner_id:uuid}/retrait"): 303,
         ("reviewer", "POST", "/autorite/laissez-passer/{pass_id:uuid}/suspendre"): 303,
         ("organiser", "POST", "/organisateur/evenements/{event_id:uuid}/soumettre"): 303,

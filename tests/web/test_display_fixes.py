@@ -23,7 +23,7 @@ def _labels(client: TestClient, url: str) -> dict:
 def test_scanner_serial_lookup_says_the_pass_status_in_the_page_language(client: TestClient) -> None:
     login(client, "agent")
     assert _labels(client, "/scan?lang=fr")["statusWords"] == {
-        "active": "actif", "suspended": "suspendu", "revoked": "révoqué", "expired": "expiré"}
+        "active": "valide", "suspended": "suspendu", "revoked": "révoqué", "expired": "expiré"}
     assert _labels(client, "/scan?lang=en")["statusWords"]["revoked"] == "revoked"
     # The typed-serial verdict goes through the words, never the raw API code.
     code = SCANNER_JS.read_text(encoding="utf-8")

@@ -300,7 +300,7 @@ def test_authority_passes_count_up_to_a_cap_in_total_and_by_status(
     page = client.get("/autorite/laissez-passer").text
     assert "plus de 60 résultats" in page
     assert "Page 1 sur plus de 2" in _pager(page) and "Suivant" in _pager(page)
-    assert "actif (plus de 60)" in page and "suspendu (3)" in page
+    assert "valide (plus de 60)" in page and "suspendu (3)" in page
     exact = client.get("/autorite/laissez-passer", params={"status": "suspended"}).text
     assert "3 résultat(s)" in exact and "plus de 60 résultats" not in exact
     english = client.get("/autorite/laissez-passer", headers={"Accept-Language": "en"}).text

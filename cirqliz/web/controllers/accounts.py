@@ -20,7 +20,7 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from cirqliz.clock import Clock
-from cirqliz.db.models import Organisation, UserAccount
+from cirqliz.db.models import Invitation, Organisation, UserAccount
 from cirqliz.domain.errors import CompanyIdError, DomainError, NotFound
 from cirqliz.domain.organisations import Role
 from cirqliz.issuance import accounts as service
@@ -62,9 +62,21 @@ async def over_limit(request: Request, store_name: str, key: str, *, limit: int,
     return await count_hit(store, bucket, expires_in=window) > limit
 
 
-def invitation_sent(request: Request, email: str) -> str:
-    """« Invitation envoyée à … » in the request's language (the address is not in the catalog)."""
-    return gettext_for(negotiate(request))("Invitation envoyée à %(email)s.") % {"email": email}
+def invitation_sent(request: Request, email: str, *, replaced: bool = False) -> str:
+    """« Invitation envoyée à … » in the request's language (the address is not in the catalog), and
+    « L'invitation précédente à … a été remplacée » when it replaced a pending one."""
+    _ = gettext_for(negotiate(request))
+    text = _("Invitation envoyée à %(email)s.") % {"email": email}
+    if replaced:
+        text += " " + _("L'invitation précédente à %(email)s a été remplacée : son lien ne fonctionne plus.") % {
+            "email": email}
+    return text
+
+
+def invitation_cancelled(request: Request, email: str) -> str:
+    """« Invitation à … annulée » in the request's language."""
+    return gettext_for(negotiate(request))("Invitation à %(email)s annulée : son lien ne fonctionne plus.") % {
+        "email": email}
 
 
 def settings_of(request: Request) -> Settings:
@@ -360,21 +372,53 @@ class InviteForm:
 
 async def invite_and_mail(request: Request, db: DB, clock: ClockDep, user: CurrentUser, *,
                           organisation_id: uuid.UUID, email: str, role: str) -> tuple[str, str | None]:
-    """Invite (in a savepoint) and queue the e-mail; returns the address invited and, when no SMTP
-    server is configured (the mail only reaches the outbox folder), the link for the inviter to hand
-    over, as `cirqliz user invite` prints it; None when the mail really leaves."""
+    """Invite (in a savepoint; a pending invitation of the address into the organisation is replaced)
+    and queue the e-mail; returns the notice for the page (« Invitation envoyée à … », and « …
+    remplacée ») and, when no SMTP server is configured (the mail only reaches the outbox folder), the
+    link for the inviter to hand over, as `cirqliz user invite` prints it; None when the mail really leaves."""
     settings = settings_of(request)
     async with db.begin_nested():
-        invitation, token = await service.invite_member(
+        invited = await service.invite_member(
             db, organisation_id=organisation_id, email=email, role=role, invited_by=user.id, clock=clock,
             secret_key=settings.secret_key)
+    invitation, token = invited
     organisation = await db.get(Organisation, organisation_id)
     mailer = mailer_of(request)
     link = f"{settings.base_url.rstrip('/')}/invitation/{token}"
     mailer.send_after_commit(db, mailer.compose(
         "invitation", to=invitation.email, inviter=user.display_name, organisation=organisation,
         role_label=ROLE_LABELS.get(invitation.role, invitation.role), expires_at=invitation.expires_at, link=link))
-    return invitation.email, link if mailer.uses_outbox else None
+    notice = invitation_sent(request, invitation.email, replaced=bool(invited.replaced))
+    return notice, link if mailer.uses_outbox else None
+
+
+async def cancel_pending_invitation(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep, *,
+                                    invitation_id: uuid.UUID, organisation_ids: list[uuid.UUID]) -> str | None:
+    """Cancel an invitation into one of `organisation_ids` (the page's team) in a savepoint. None when
+    done; the French refusal otherwise (already accepted or cancelled); 404 for an invitation outside
+    the team, exactly like an unknown one."""
+    try:
+        async with db.begin_nested():
+            await service.cancel_invitation(db, invitation_id=invitation_id, actor_id=request.user.id, clock=clock,
+                                            organisation_ids=organisation_ids)
+    except NotFound as exc:
+        raise NotFoundException("Invitation introuvable.") from exc
+    except DomainError as exc:
+        return sentence(exc.message)
+    return None
+
+
+async def cancelled_notice(request: Request, db: DB, organisation_ids: list[uuid.UUID]) -> str | None:
+    """The notice after a cancellation (?annulee=ID): the address comes from the database, only for an
+    invitation of the page's team that is cancelled; never reflected input."""
+    try:
+        invitation_id = uuid.UUID(request.query_params.get("annulee", ""))
+    except ValueError:
+        return None
+    invitation = await db.get(Invitation, invitation_id)
+    if invitation is None or invitation.cancelled_at is None or invitation.organisation_id not in organisation_ids:
+        return None
+    return invitation_cancelled(request, invitation.email)
 
 
 # Shown after a redirect (?ok=…): fixed texts, never reflected input. The same text whether or not
@@ -396,11 +440,11 @@ async def _team_page(request: Request, db: DB, clock: ClockDep, *, organisation_
     invitations = await service.pending_invitations(db, ids, clock.now())
     names = {org.id: org.name for org, _ in groups}
     base = "/autorite/equipe" if authority else "/pro/equipe"
+    notice = notice or TEAM_NOTICES.get(request.query_params.get("ok", "")) or await cancelled_notice(request, db, ids)
     return page(request, "comptes/equipe.html", status_code=status, organisation=organisation, groups=groups,
                 invitations=invitations, org_names=names, role_labels=ROLE_LABELS, authority=authority,
                 roles=[(r.value, ROLE_LABELS[r.value]) for r in AUTHORITY_INVITABLE], organisers=organisers,
-                error=error, notice=notice or TEAM_NOTICES.get(request.query_params.get("ok", "")), action=base,
-                invitation_link=invitation_link)
+                error=error, notice=notice, action=base, invitation_link=invitation_link)
 
 
 @get("/pro/equipe", guards=[requires(Role.PROFESSIONAL)], name="pro_team")
@@ -417,13 +461,27 @@ async def pro_team_invite(
     """Invite a colleague into the company (role: professional)."""
     org_id = request.user.organisation_for(Role.PROFESSIONAL)
     try:
-        email, link = await invite_and_mail(request, db, clock, request.user, organisation_id=org_id,
-                                            email=data.email, role=Role.PROFESSIONAL.value)
+        notice, link = await invite_and_mail(request, db, clock, request.user, organisation_id=org_id,
+                                             email=data.email, role=Role.PROFESSIONAL.value)
     except DomainError as exc:
         return await _team_page(request, db, clock, organisation_id=org_id, authority=False, status=400,
                                 error=sentence(exc.message))
-    return await _team_page(request, db, clock, organisation_id=org_id, authority=False,
-                            notice=invitation_sent(request, email), invitation_link=link)
+    return await _team_page(request, db, clock, organisation_id=org_id, authority=False, notice=notice,
+                            invitation_link=link)
+
+
+@post("/pro/equipe/invitations/{invitation_id:uuid}/annuler", guards=[requires(Role.PROFESSIONAL)],
+      name="pro_team_invitation_cancel")
+async def pro_team_invitation_cancel(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep,
+                                     invitation_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Cancel a pending invitation into the company: its link stops working at once."""
+    org_id = request.user.organisation_for(Role.PROFESSIONAL)
+    refused = await cancel_pending_invitation(request, db, clock, invitation_id=invitation_id,
+                                              organisation_ids=[org_id])
+    if refused:
+        return await _team_page(request, db, clock, organisation_id=org_id, authority=False, status=409,
+                                error=refused)
+    return Redirect(f"/pro/equipe?annulee={invitation_id}", status_code=303)
 
 
 @get("/autorite/equipe", guards=[requires(Role.AUTHORITY_ADMIN)], name="authority_team")
@@ -451,13 +509,28 @@ async def authority_team_invite(
             # Another authority's organiser reads like an unknown one: its existence is not confirmed.
             if await authority_organiser(db, org_id, target) is None:
                 raise DomainError("choisissez l'organisateur d'événements", code="no_organiser")
-        email, link = await invite_and_mail(request, db, clock, request.user, organisation_id=target,
-                                            email=data.email, role=data.role)
+        notice, link = await invite_and_mail(request, db, clock, request.user, organisation_id=target,
+                                             email=data.email, role=data.role)
     except DomainError as exc:
         return await _team_page(request, db, clock, organisation_id=org_id, authority=True, status=400,
                                 error=sentence(exc.message))
-    return await _team_page(request, db, clock, organisation_id=org_id, authority=True,
-                            notice=invitation_sent(request, email), invitation_link=link)
+    return await _team_page(request, db, clock, organisation_id=org_id, authority=True, notice=notice,
+                            invitation_link=link)
+
+
+@post("/autorite/equipe/invitations/{invitation_id:uuid}/annuler", guards=[requires(Role.AUTHORITY_ADMIN)],
+      name="authority_team_invitation_cancel")
+async def authority_team_invitation_cancel(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep,
+                                           invitation_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Cancel a pending invitation into the authority or one of its organisers."""
+    org_id = request.user.organisation_for(Role.AUTHORITY_ADMIN)
+    team = await db.get(Organisation, org_id)
+    scope = [org.id for org in await service.team_organisations(db, team)] if team else []
+    refused = await cancel_pending_invitation(request, db, clock, invitation_id=invitation_id, organisation_ids=scope)
+    if refused:
+        return await _team_page(request, db, clock, organisation_id=org_id, authority=True, status=409,
+                                error=refused)
+    return Redirect(f"/autorite/equipe?annulee={invitation_id}", status_code=303)
 
 
 # ---- removing a member (a lost phone, someone who left) ---------------------------------------
@@ -609,6 +682,7 @@ async def dev_outbox(request: Request) -> Template:
 ROUTES = [
     register_form, register_submit, forgotten_form, forgotten_submit, reset_form, reset_submit,
     invitation_form, invitation_accept, pro_team, pro_team_invite, authority_team, authority_team_invite,
+    pro_team_invitation_cancel, authority_team_invitation_cancel,
     authority_team_remove_form, authority_team_remove, pro_team_remove_form, pro_team_remove,
     api_tokens, api_token_create, api_token_revoke, dev_outbox,
 ]

@@ -57,6 +57,7 @@ from cirqliz.issuance.partners import own_root_fingerprint
 from cirqliz.issuance.passes import reinstate_pass, revoke_pass, suspend_pass
 from cirqliz.issuance.publication import publish_bundle
 from cirqliz.jobs.jobs import worker_name
+from cirqliz.labels import AUDIT_ENTITY_FR, KEY_ROLE_FR
 from cirqliz.passcode.bundle import REVOCATION_HASH_BYTES, BundleContent
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.keys import algorithm_from_name
@@ -82,13 +83,6 @@ REVIEW = [requires(Role.AUTHORITY_ADMIN, Role.REVIEWER)]
 ADMIN = [requires(Role.AUTHORITY_ADMIN)]
 PAGE_SIZE = 50
 
-AUDIT_ENTITY_FR = {
-    "zone": "zone", "access_rule": "règle d'accès", "application": "demande", "pass": "laissez-passer",
-    "bundle": "publication", "key": "clé", "traffic_order": "arrêté de circulation",
-    "partner": "autorité partenaire", "organisation": "organisation", "membership": "rôle dans l'équipe",
-    "invitation": "invitation", "user": "compte", "event": "événement", "api_token": "jeton d'API",
-    "exemption": "dérogation", "import": "import d'événements", "zone_import": "import de zones", "export": "export",
-}
 VERDICTS = ("VALID", "REFUSED", "UNCERTAIN")
 
 # Messages shown after a redirect (?ok=…): fixed texts, never reflected input (the zone pages'
@@ -145,6 +139,7 @@ HELPERS: dict[str, Any] = {
     "ZONE_KINDS": ZONE_KIND_FR,
     "REVIEW_MODES": REVIEW_MODE_FR,
     "KEY_STATUS": KEY_STATUS_FR,
+    "KEY_ROLES": KEY_ROLE_FR,
     "ENERGY": ENERGY_FR,
     "AUDIT_ENTITIES": AUDIT_ENTITY_FR,
     "PURPOSES": [(int(p), p.label_fr) for p in Purpose],

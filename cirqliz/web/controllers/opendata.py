@@ -62,6 +62,7 @@ from cirqliz.issuance.zone_imports import (
     FORMATS as IMPORT_FORMATS,
 )
 from cirqliz.issuance.zone_imports import PREVIEW_FR as IMPORT_PREVIEW_FR
+from cirqliz.labels import EXEMPTION_STATUS_FR
 from cirqliz.ops.metrics import EXPORT_REFUSALS
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.client import client_host
@@ -149,7 +150,7 @@ GEOJSON_MEDIA_TYPE = "application/geo+json"
 IMPORT_FORMAT_FR = {"zfe": "ZFE (schéma national, GeoJSON)", "cerema": "Arrêtés marchandises Cerema (CSV)"}
 EXPORT_FORMAT_FR = {"csv": "CSV (UTF-8, virgules)", "csv-fr": "CSV pour tableur français (point-virgule)",
                     "json": "JSON"}
-STATUS_FR = {"active": "en cours", "upcoming": "à venir", "expired": "échue"}
+STATUS_FR = EXEMPTION_STATUS_FR
 ACTION_FR = IMPORT_ACTION_FR
 ACTION_FR_PREVIEW = IMPORT_PREVIEW_FR
 

@@ -25,7 +25,13 @@ from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.issuance import accounts as service
 from cirqliz.issuance.organisations import authority_organiser, authority_organisers, create_organiser
 from cirqliz.web.auth import CurrentUser, requires
-from cirqliz.web.controllers.accounts import ROLE_LABELS, invitation_sent, invite_and_mail, sentence
+from cirqliz.web.controllers.accounts import (
+    ROLE_LABELS,
+    cancel_pending_invitation,
+    cancelled_notice,
+    invite_and_mail,
+    sentence,
+)
 from cirqliz.web.deps import DB, ClockDep
 from cirqliz.web.rendering import page
 
@@ -101,11 +107,12 @@ async def _organiser_page(request: AdminRequest, db: DB, clock: ClockDep, organi
     organiser = await authority_organiser(db, authority.id, organiser_id)
     if organiser is None:
         raise NotFoundException("Organisateur introuvable.")
+    notice = (notice or NOTICES.get(request.query_params.get("ok", ""))
+              or await cancelled_notice(request, db, [organiser.id]))
     return page(request, "autorite/organisateur.html", status_code=status, section="organisers",
                 authority=authority, organiser=organiser, members=await service.organisation_members(db, organiser.id),
                 invitations=await service.pending_invitations(db, [organiser.id], clock.now()),
-                role_labels=ROLE_LABELS, email=email, error=error, invitation_link=invitation_link,
-                notice=notice or NOTICES.get(request.query_params.get("ok", "")))
+                role_labels=ROLE_LABELS, email=email, error=error, invitation_link=invitation_link, notice=notice)
 
 
 @get("/autorite/organisateurs/{organiser_id:uuid}", guards=ADMIN, name="authority_organiser")
@@ -124,13 +131,28 @@ async def organiser_invite(request: AdminRequest, db: DB, clock: ClockDep, organ
     if await authority_organiser(db, authority.id, organiser_id) is None:
         raise NotFoundException("Organisateur introuvable.")
     try:
-        email, link = await invite_and_mail(request, db, clock, request.user, organisation_id=organiser_id,
-                                            email=data.email, role=Role.ORGANISER.value)
+        notice, link = await invite_and_mail(request, db, clock, request.user, organisation_id=organiser_id,
+                                             email=data.email, role=Role.ORGANISER.value)
     except DomainError as exc:
         return await _organiser_page(request, db, clock, organiser_id, email=data.email, status=400,
                                      error=sentence(exc.message))
-    return await _organiser_page(request, db, clock, organiser_id, notice=invitation_sent(request, email),
-                                 invitation_link=link)
+    return await _organiser_page(request, db, clock, organiser_id, notice=notice, invitation_link=link)
 
 
-ROUTES = [organisers, organiser_create, organiser_detail, organiser_invite]
+@post("/autorite/organisateurs/{organiser_id:uuid}/invitations/{invitation_id:uuid}/annuler", guards=ADMIN,
+      name="authority_organiser_invitation_cancel")
+async def organiser_invitation_cancel(request: AdminRequest, db: DB, clock: ClockDep,
+                                      organiser_id: FromPath[uuid.UUID],
+                                      invitation_id: FromPath[uuid.UUID]) -> Response[Any]:
+    """Cancel a pending invitation into the organiser: its link stops working at once."""
+    authority = await _authority(request, db)
+    if await authority_organiser(db, authority.id, organiser_id) is None:
+        raise NotFoundException("Organisateur introuvable.")
+    refused = await cancel_pending_invitation(request, db, clock, invitation_id=invitation_id,
+                                              organisation_ids=[organiser_id])
+    if refused:
+        return await _organiser_page(request, db, clock, organiser_id, status=409, error=refused)
+    return Redirect(f"/autorite/organisateurs/{organiser_id}?annulee={invitation_id}", status_code=303)
+
+
+ROUTES = [organisers, organiser_create, organiser_detail, organiser_invite, organiser_invitation_cancel]

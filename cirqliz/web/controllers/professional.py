@@ -64,10 +64,12 @@ from cirqliz.issuance.applications import (
 from cirqliz.issuance.documents import FileDocumentStore
 from cirqliz.issuance.mail import application_reference, notify_application_change
 from cirqliz.issuance.qr import qr_png, qr_svg
+from cirqliz.labels import APPLICATION_ACTION_FR as ACTION_LABELS_FR
+from cirqliz.labels import ENERGY_FR as ENERGY_LABELS_FR
+from cirqliz.labels import PASS_STATUS_FR as PASS_STATUS_LABELS_FR
 from cirqliz.web import errors
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB, ClockDep, SignerDep
-from cirqliz.web.labels import ENERGY_LABELS_FR
 from cirqliz.web.rendering import hours_text, inclusive_days, page, period_text, plate_display
 from cirqliz.web.security import text_upload
 from cirqliz.web.served import stored_file_response
@@ -82,20 +84,6 @@ ProRequest = Request[CurrentUser, Any, Any]
 # ?page=N of the lists; a number past the last page shows the last one (pro_queries.page_offset).
 PageNumber = Annotated[int, QueryParameter(name="page")]
 
-PASS_STATUS_LABELS_FR = {
-    PassStatus.ACTIVE: "valide",
-    PassStatus.SUSPENDED: "suspendu",
-    PassStatus.REVOKED: "révoqué",
-    PassStatus.EXPIRED: "expiré",
-}
-ACTION_LABELS_FR = {
-    ApplicationAction.SUBMIT: "Demande déposée",
-    ApplicationAction.REQUEST_INFO: "Complément demandé par l'instructeur",
-    ApplicationAction.PROVIDE_INFO: "Complément fourni",
-    ApplicationAction.APPROVE: "Demande acceptée",
-    ApplicationAction.REJECT: "Demande refusée",
-    ApplicationAction.WITHDRAW: "Demande retirée",
-}
 DAYS_FR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 OPEN_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED, ApplicationStatus.NEEDS_INFO)
 NOTICES = {

@@ -39,8 +39,10 @@ from cirqliz.domain.errors import DomainError
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.passes import parse_serial
 from cirqliz.issuance.passes import record_check
+from cirqliz.labels import PASS_STATUS_FR
 from cirqliz.web.auth import CurrentUser, requires
 from cirqliz.web.deps import DB
+from cirqliz.web.i18n import gettext_for, negotiate
 from cirqliz.web.rendering import page, session_tag
 
 STATIC = Path(__file__).parents[1] / "static"
@@ -136,7 +138,9 @@ async def scanner_page(request: Request[CurrentUser, Any, Any], db: DB) -> Templ
         # A sign-out made offline names the session it is for: a later sign-in on the phone is not ended.
         "session": session_tag(request.session),
     }
-    response = page(request, "scanner/index.html", config=config)
+    words = gettext_for(negotiate(request))
+    status_words = {str(status): words(label) for status, label in PASS_STATUS_FR.items()}
+    response = page(request, "scanner/index.html", config=config, status_words=status_words)
     # The page names the agent: only the service worker keeps it (deleted at sign-out), never the
     # browser's own caches, which "back" would show offline after a sign-out on a shared phone.
     response.headers["Cache-Control"] = "no-store"

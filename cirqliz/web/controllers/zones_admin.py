@@ -46,6 +46,7 @@ from cirqliz.issuance.zones import (
     update_access_rule,
     zone_rules,
 )
+from cirqliz.labels import ZFE_VEHICLE_CLASS_FR, ZONE_TRANSITION_FR
 from cirqliz.web.controllers.authority import (
     ADMIN,
     HELPERS,
@@ -63,8 +64,7 @@ from cirqliz.web.security import MIB, text_upload
 
 MAX_GEOJSON_BYTES = 5 * 1024 * 1024
 
-# What the button of a zone status change says.
-ZONE_ACTION_FR = {"active": "Activer", "suspended": "Suspendre", "archived": "Archiver"}
+ZONE_ACTION_FR = ZONE_TRANSITION_FR
 # Where an imported zone or rule comes from (the importers' `source`).
 SOURCE_FR = {
     "zfe": "base nationale des zones à faibles émissions",
@@ -75,8 +75,7 @@ SOURCE_FR = {
     "ical": "calendrier iCalendar",
     "event": "événement",
 }
-ZFE_CLASS_FR = {"vp": "voitures particulières", "vul": "véhicules utilitaires légers", "pl": "poids lourds",
-                "autobus_autocars": "autobus et autocars", "deux_rm": "deux-roues motorisés"}
+ZFE_CLASS_FR = ZFE_VEHICLE_CLASS_FR
 ZONE_NOTICES = {
     "zone_created": "Zone créée (brouillon) : ajoutez ses règles d'accès puis activez-la.",
     "zone_updated": "Zone enregistrée.",
