@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
+from litestar.config.app import AppConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.security.session_auth import SessionAuth
 from litestar.static_files import create_static_files_router
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
+from litestar.types import Scope
+from litestar.utils import normalize_path
 
 from cirqliz.clock import Clock, SystemClock
 from cirqliz.db.engine import create_engine, create_session_factory
@@ -25,7 +30,6 @@ from cirqliz.issuance.signing import KeyStoreSigner
 from cirqliz.settings import Settings
 from cirqliz.web import auth, metrics
 from cirqliz.web.bodies import CirqlizRequest
-from cirqliz.web.client import forwarded_client_middleware
 from cirqliz.web.controllers import (
     accounts,
     api,
@@ -42,8 +46,8 @@ from cirqliz.web.controllers import (
 )
 from cirqliz.web.deps import provide_clock, provide_db, provide_signer
 from cirqliz.web.errors import EXCEPTION_HANDLERS
-from cirqliz.web.observability import configure_logging, request_id_middleware
-from cirqliz.web.security import FORM_LIMIT, security_headers_hook
+from cirqliz.web.observability import configure_logging, edge_middleware
+from cirqliz.web.security import FORM_LIMIT
 from cirqliz.web.served import static_files_only, vendor_files_only
 from cirqliz.web.stores import create_stores
 from cirqliz.web.vendor_files import PACKAGED_VENDOR
@@ -106,6 +110,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # ---- end of scheduled jobs ------------------------------------------------------------------
 
     production = settings.env == "production"
+    # Sessions and CSRF concern the pages: their middleware wraps the pages' routes only (see
+    # api.documented_routes), so an API request goes through no middleware of theirs at all.
     session_auth = SessionAuth[auth.CurrentUser, object](
         retrieve_user_handler=auth.retrieve_user_handler,
         session_backend_config=CookieBackendConfig(
@@ -126,6 +132,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         path="/vendor", directories=[_node_modules()], name="vendor", opt={"exclude_from_auth": True},
         guards=[vendor_files_only],  # only the files the pages load (web/served.py)
     )
+    csrf = CSRFConfig(
+        secret=_secret(settings, "csrf").hex(),
+        cookie_name="cirqliz_csrf",
+        cookie_secure=production,
+        cookie_samesite="lax",
+        header_name="x-csrftoken",
+        exclude=["^/api/", "^/bundle/"],  # GET-only public files: no CSRF cookie to set
+    )
+
+    def session_auth_on_app_init(app_config: AppConfig) -> AppConfig:
+        # What SessionAuth adds (OpenAPI security scheme...) but its middleware, given to the pages' router.
+        app_config = session_auth.on_app_init(app_config)
+        added = app_config.middleware.pop(0)  # SessionAuth.on_app_init inserts its middleware first
+        if getattr(added, "middleware", None) is not session_auth.middleware.middleware:
+            raise RuntimeError("SessionAuth.on_app_init no longer inserts its middleware first: see web/app.py")
+        return app_config
+
     app = Litestar(
         # In production the OpenAPI document (/schema) lists only the API: see api.documented_routes.
         route_handlers=api.documented_routes([
@@ -144,26 +167,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             *metrics.routes(settings),
             static,
             vendor,
-        ], production=production),
+        ], production=production,
+            page_middleware=[session_auth.middleware, DefineMiddleware(CSRFMiddleware, config=csrf)]),
         dependencies={
             "db": Provide(provide_db),
             "clock": Provide(provide_clock, sync_to_thread=False),
             "signer": Provide(provide_signer, sync_to_thread=False),
         },
         lifespan=[database, scheduler],  # scheduler after the database: it uses the session maker
-        on_app_init=[session_auth.on_app_init],
-        # The client's address first (CIRQLIZ_TRUSTED_PROXIES, web/client.py): everything after reads it.
-        middleware=[forwarded_client_middleware(settings), request_id_middleware, *metrics.middleware(settings)],
-        before_send=[security_headers_hook(settings)],  # CSP, nosniff, frame and HSTS headers: web/security.py
+        on_app_init=[session_auth_on_app_init],
         request_max_body_size=FORM_LIMIT,  # upload routes set their own, larger, limit
-        csrf_config=CSRFConfig(
-            secret=_secret(settings, "csrf").hex(),
-            cookie_name="cirqliz_csrf",
-            cookie_secure=production,
-            cookie_samesite="lax",
-            header_name="x-csrftoken",
-            exclude=["^/api/", "^/bundle/"],  # GET-only public files: no CSRF cookie to set
-        ),
         template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
         openapi_config=api.openapi_config(),  # /schema, viewer served from /vendor (no CDN)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -172,13 +185,44 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
         debug=False,
     )
+    # Outside every Litestar layer, one middleware for the client's address behind trusted proxies,
+    # the request id, the security headers, the metrics and the access line (web/observability.py).
+    app.asgi_handler = edge_middleware(app.asgi_handler, settings, route_template(app))
     app.state.update(initial_state(settings, clock))
     configure_logging()
     return app
+
+
+def route_template(app: Litestar) -> Callable[[Scope], str | None]:
+    """The route template (`/autorite/demandes/{application_id}`) a request's scope goes to, None when no
+    route takes it: Litestar's own routing, as its router will use it, remembered per (path, method)."""
+    routing = app.asgi_router.handle_routing
+    found: dict[tuple[str, str, str | None], str] = {}
+
+    def template(scope: Scope) -> str | None:
+        key = (scope["path"], scope.get("root_path", ""), scope.get("method"))
+        known = found.get(key)
+        if known is not None:
+            return known
+        path = key[0].split(key[1], maxsplit=1)[-1] if key[1] else key[0]
+        try:
+            known = routing(path=normalize_path(path), method=key[2])[4]
+        except Exception:  # no route (404, 405): the router answers; not remembered (routes may be added)
+            return None
+        if len(found) >= ROUTES_REMEMBERED:
+            found.clear()
+        found[key] = known
+        return known
+
+    return template
+
+
+ROUTES_REMEMBERED = 1024
 
 
 def initial_state(settings: Settings, clock: Clock) -> dict[str, object]:
     """What `app.state` holds before the first request. Keep anything a request may change (caches,
     counters) in app.state or app.stores: the tests build one app per settings and process and put it
     back to this state (and fresh stores) before each test, since building one costs ~0.2 s."""
-    return {"settings": settings, "clock": clock, "signer": KeyStoreSigner(settings.keys_dir, clock=clock)}
+    return {"settings": settings, "clock": clock, "signer": KeyStoreSigner(settings.keys_dir, clock=clock),
+            "api_rate_limit": settings.api_rate_limit}  # the API's per-token limit (tests lower it)

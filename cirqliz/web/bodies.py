@@ -61,6 +61,12 @@ def decode_json_body(body: bytes) -> Any:
         raise UnreadableBody(TOO_DEEP) from exc
     except SerializationException as exc:
         raise unreadable_json(_decode_reason(exc)) from exc
+    if type(value) is dict:
+        for item in value.values():
+            if isinstance(item, dict | list):
+                break
+        else:
+            return value  # one flat object (an API call's usual body): nothing nests
     if json_too_deep(value):
         raise UnreadableBody(TOO_DEEP)
     return value
@@ -143,18 +149,30 @@ class CirqlizRequest(Request):
 
     async def json(self) -> Any:
         """The decoded JSON body; UnreadableBody (400) when it cannot be read or nests too deep."""
-        return decode_json_body(await self.body())
+        # Litestar's body() as it is: the form check of body() below has nothing to do for a body
+        # read as JSON (form text that is no JSON is refused by the decoder, in French too).
+        return decode_json_body(await super().body())
+
+    def _may_be(self, media_type: bytes) -> bool:
+        # Whether the raw Content-Type header mentions `media_type`: the header is parsed (and the
+        # body checked) only then, not for every JSON body (an API call).
+        for name, value in self.scope["headers"]:
+            if name == b"content-type":
+                return media_type in value.lower()
+        return False
 
     async def body(self) -> bytes:
         """The body; for a URL-encoded form, UnreadableBody (400) when a value holds a control character."""
         body = await super().body()
-        if self.content_type[0] == RequestEncodingType.URL_ENCODED:
+        if self._may_be(b"urlencoded") and self.content_type[0] == RequestEncodingType.URL_ENCODED:
             check_form_text(parse_url_encoded_form_data(body).items())
         return body
 
     def stream(self) -> AsyncGenerator[bytes, None]:  # type: ignore[override]
         """The body's chunks; for a multipart form, UnreadableBody (400) as soon as a text part (or a
         file name) holds a control character, before the chunk ending it is given on."""
+        if not self._may_be(b"multipart"):
+            return super().stream()
         content_type, options = self.content_type
         boundary = options.get("boundary")
         if content_type != RequestEncodingType.MULTI_PART or not boundary:

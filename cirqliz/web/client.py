@@ -4,7 +4,7 @@ The address is the TCP peer, except when the peer is one of the reverse proxies 
 CIRQLIZ_TRUSTED_PROXIES: then it is the right-most address of `X-Forwarded-For` that is not itself a
 trusted proxy (what the nearest trusted proxy saw), and `X-Forwarded-Proto` gives the scheme. With
 no trusted proxy (the default) both headers are ignored, so a client cannot choose the address a
-limit counts by sending them. The middleware writes the result into the ASGI scope once, before any
+limit counts by sending them. The result is written into the ASGI scope once, before any
 handler, guard or middleware of the application reads `connection.client`.
 """
 
@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
 
-from cirqliz.settings import Network, Settings
+from cirqliz.settings import Network
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -48,30 +48,20 @@ def resolve_client(peer: str | None, forwarded_for: Iterable[str], networks: tup
     return hops[0] if hops else peer
 
 
-def forwarded_client_middleware(settings: Settings) -> Any:
-    """ASGI middleware factory: the scope's client (and scheme) as seen by the trusted proxies."""
-    networks = settings.proxy_networks
-
-    def factory(app: ASGIApp) -> ASGIApp:
-        if not networks:
-            return app
-
-        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            peer = scope.get("client")
-            if scope["type"] in ("http", "websocket") and peer and _trusted(peer[0], networks):
-                headers = scope.get("headers") or []
-                values = [v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"]
-                host = resolve_client(peer[0], values, networks)
-                if host and host != peer[0]:
-                    scope["client"] = (host, 0)
-                proto = next((v.decode("latin-1").strip().lower() for k, v in headers if k == b"x-forwarded-proto"), "")
-                if proto in ("http", "https"):
-                    scope["scheme"] = proto if scope["type"] == "http" else proto.replace("http", "ws")
-            await app(scope, receive, send)
-
-        return middleware
-
-    return factory
+def forward_client(scope: Scope, networks: tuple[Network, ...]) -> None:
+    """Write into the scope the client (and scheme) the trusted proxies saw, when the peer is one of them
+    (called by the application's outermost middleware, web/observability.py)."""
+    peer = scope.get("client")
+    if not peer or not _trusted(peer[0], networks):
+        return
+    headers = scope.get("headers") or []
+    values = [v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"]
+    host = resolve_client(peer[0], values, networks)
+    if host and host != peer[0]:
+        scope["client"] = (host, 0)
+    proto = next((v.decode("latin-1").strip().lower() for k, v in headers if k == b"x-forwarded-proto"), "")
+    if proto in ("http", "https"):
+        scope["scheme"] = proto if scope["type"] == "http" else proto.replace("http", "ws")
 
 
 def client_host(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

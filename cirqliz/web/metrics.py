@@ -13,14 +13,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
-import time
-from collections.abc import Callable
-from typing import Any
+from bisect import bisect_left
+from typing import Any, NamedTuple
 
 from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
 from litestar.handlers.http_handlers import HTTPRouteHandler
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -71,84 +69,58 @@ def refusal(settings: Settings, connection: ASGIConnection[Any, Any, Any, Any]) 
                     media_type="text/plain; charset=utf-8")
 
 
-Observe = Callable[[float], None]
+class _Done(NamedTuple):
+    """The values one (method, route, status) adds to when a request ends."""
+
+    count: Any
+    total: Any
+    bounds: list[float]
+    buckets: list[Any]
+    errors: Any
 
 
-class _Children:
-    """The labelled children of the request metrics, looked up once per (method, route, status):
-    prometheus_client's `labels()` checks and joins the label values on every call, and this runs
-    on every request."""
+class RequestMetrics:
+    """Counts each HTTP request and its duration by method, route template and status, for the
+    application's outermost middleware (web/observability.py): templates
+    (`/autorite/demandes/{application_id}`), never URLs, so no id or plate becomes a label. The
+    caller leaves out /metrics itself, OPTIONS, HEAD and requests that match no route; a request
+    whose exception escapes counts with the status the client gets.
+
+    This runs on every request: the labelled children are looked up once per (method, route,
+    status), and their values (in memory or, with several processes, in prometheus_client's
+    shared files) are added to directly, as `inc()` and `observe()` do after their checks."""
 
     def __init__(self) -> None:
-        self.in_progress: dict[tuple[str, str], Gauge] = {}
-        self.done: dict[tuple[str, str, int], tuple[Callable[[], None], Observe, Callable[[], None] | None]] = {}
+        self._in_progress: dict[tuple[str, str], Any] = {}
+        self._done: dict[tuple[str, str, int], _Done] = {}
 
-    def gauge(self, method: str, path: str) -> Gauge:
+    def started(self, method: str, path: str) -> tuple[str, str, Any]:
+        """A request to the route `path` starts (in progress until `finished`)."""
         key = (method, path)
-        child = self.in_progress.get(key)
-        if child is None:
-            child = self.in_progress[key] = IN_PROGRESS.labels(method, path, "200", APP_NAME)
-        return child
+        value = self._in_progress.get(key)
+        if value is None:
+            value = self._in_progress[key] = IN_PROGRESS.labels(method, path, "200", APP_NAME)._value
+        value.inc(1)
+        return method, path, value
 
-    def finished(self, method: str, path: str, status: int) -> tuple[Callable[[], None], Observe,
-                                                                       Callable[[], None] | None]:
+    def finished(self, request: tuple[str, str, Any], status: int, elapsed: float) -> None:
+        """The request `started` gave ended with `status` after `elapsed` seconds."""
+        method, path, in_progress = request
+        in_progress.inc(-1)
         key = (method, path, status)
-        found = self.done.get(key)
-        if found is None:
+        done = self._done.get(key)
+        if done is None:
             values = (method, path, str(status), APP_NAME)
-            error = ERRORS.labels(*values).inc if status >= 500 else None
-            found = self.done[key] = (REQUESTS.labels(*values).inc, DURATION.labels(*values).observe, error)
-        return found
-
-
-def metrics_middleware(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: count each HTTP request and its duration by method, route template and status.
-
-    Applied per route by Litestar, so the scope already holds the route's template
-    (`/autorite/demandes/{application_id}`): URLs, ids and plates never become labels. /metrics
-    itself, OPTIONS and HEAD are not counted. A request whose exception escapes counts with the
-    exception's status (500 when it has none), as the client gets it."""
-    children = _Children()
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope.get("method")
-        if scope["type"] != "http" or method in NOT_COUNTED or scope["path"] == PATH:
-            await app(scope, receive, send)
-            return
-        path = scope.get("path_template") or scope["path"]
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        gauge = children.gauge(method, path)
-        gauge.inc()
-        try:
-            await app(scope, receive, send_with_status)
-        except Exception as exc:
-            # Raised by a middleware inside this one (e.g. CSRF's 403): Litestar's outer handler
-            # answers with the exception's status, through the original `send`.
-            status = getattr(exc, "status_code", 500)
-            raise
-        finally:
-            elapsed = time.perf_counter() - started
-            gauge.dec()
-            count, observe, error = children.finished(method, path, status)
-            count()
-            observe(elapsed)
-            if error is not None:
-                error()
-
-    return middleware
-
-
-def middleware(settings: Settings) -> list[Callable[[ASGIApp], ASGIApp]]:
-    """The request-metrics middleware, when metrics are enabled."""
-    return [metrics_middleware] if settings.metrics_enabled else []
+            histogram = DURATION.labels(*values)
+            done = self._done[key] = _Done(REQUESTS.labels(*values)._value, histogram._sum,
+                                           list(histogram._upper_bounds), histogram._buckets,
+                                           ERRORS.labels(*values)._value if status >= 500 else None)
+        done.count.inc(1)
+        done.total.inc(elapsed)
+        # The first bucket whose bound is >= elapsed, as Histogram.observe finds it (the last is +Inf).
+        done.buckets[bisect_left(done.bounds, elapsed)].inc(1)
+        if done.errors is not None:
+            done.errors.inc(1)
 
 
 def _registry() -> CollectorRegistry:

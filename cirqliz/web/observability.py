@@ -12,23 +12,32 @@ import itertools
 import logging
 import os
 import re
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from cirqliz.settings import Settings
+from cirqliz.web import metrics
+from cirqliz.web.client import forward_client
+from cirqliz.web.security import security_header_pairs
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 # A new request id is this process's random prefix and a counter: unique across processes and
 # hosts like a uuid4, without reading the system's random source on every request.
 _id_prefix = uuid.uuid4().hex[:8]
 _id_counter = itertools.count(1)
+_ACCESS_FIELDS: dict[str, Any] = {}
 
 
 def _reseed_ids() -> None:
     global _id_prefix, _id_counter
     _id_prefix, _id_counter = uuid.uuid4().hex[:8], itertools.count(1)
+    _ACCESS_FIELDS.clear()  # the access records' pid
 
 
 os.register_at_fork(after_in_child=_reseed_ids)  # a forked worker must not repeat its parent's ids
@@ -39,8 +48,14 @@ def new_request_id() -> str:
     return f"{_id_prefix}{next(_id_counter) & 0xFFFFFFFF:08x}"
 
 
-_SANE_ID = re.compile(r"^[A-Za-z0-9._-]{6,64}$")
-access_log = logging.getLogger("cirqliz.access")
+_SANE_RAW_ID = re.compile(rb"[A-Za-z0-9._-]{6,64}")
+ACCESS_LOGGER = "cirqliz.access"
+access_log = logging.getLogger(ACCESS_LOGGER)
+_app_log = logging.getLogger("cirqliz")
+_root_log = logging.getLogger()
+
+
+_MILLIS = [f".{millis:03d}+00:00" for millis in range(1000)]
 
 
 class JsonFormatter(logging.Formatter):
@@ -52,14 +67,16 @@ class JsonFormatter(logging.Formatter):
     _second: int = -1
     _stamp: str = ""
 
-    def format(self, record: logging.LogRecord) -> str:
-        second = int(record.created)
+    def _time(self, created: float) -> str:
+        second = int(created)
         if second != self._second:
             self._second = second
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        millis = int((record.created - second) * 1000)
+        return self._stamp + _MILLIS[int((created - second) * 1000)]
+
+    def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
-            "time": f"{self._stamp}.{millis:03d}+00:00",
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -72,6 +89,15 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
         return _encode(data).decode()
+
+    def access_line(self, created: float, method: str, path: str, status: int, duration_ms: float,
+                    request_id: str) -> str:
+        """What `format` gives for the access record with these fields (the line, without its end)."""
+        return _encode({
+            "time": self._time(created), "level": "info", "logger": ACCESS_LOGGER,
+            "message": f"{method} {path} {status}", "request_id": request_id,
+            "method": method, "path": path, "status": status, "duration_ms": duration_ms,
+        }).decode()
 
 
 def _default(value: Any) -> str:
@@ -102,47 +128,143 @@ def configure_logging(level: int = logging.INFO) -> None:
     logger.propagate = True
 
 
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: request id in a context variable and the response header, one access line."""
+def _only_json_handler() -> logging.StreamHandler[Any] | None:
+    """Our JSON handler when an access record would reach it and nothing else (no other handler,
+    no filter on the way, as configure_logging leaves things), else None."""
+    if (access_log.handlers or access_log.filters or access_log.disabled or not access_log.propagate
+            or _root_log.handlers):
+        return None
+    handlers = _app_log.handlers
+    if len(handlers) != 1 or _app_log.filters:
+        return None
+    handler = handlers[0]
+    if (not getattr(handler, "_cirqliz", False) or handler.level > logging.INFO or len(handler.filters) != 1
+            or type(handler) is not logging.StreamHandler or type(handler.formatter) is not JsonFormatter):
+        return None
+    return handler
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+
+class _AccessRecord(logging.LogRecord):
+    """The access line's record: the fields `logging.LogRecord` would hold, most of them worked out
+    once per process rather than on every request (file, module, process name)."""
+
+    def __init__(self, method: str, path: str, status: int, duration_ms: float, request_id: str) -> None:
+        created = time.time()
+        fields = self.__dict__
+        fields.update(_access_fields())
+        fields["args"] = (method, path, status)
+        fields["created"] = created
+        fields["msecs"] = int((created - int(created)) * 1000) + 0.0
+        fields["relativeCreated"] = (created - _LOGGING_START) * 1000
+        fields["thread"] = threading.get_ident()
+        fields["threadName"] = threading.current_thread().name
+        fields["method"], fields["path"], fields["status"] = method, path, status
+        fields["duration_ms"], fields["request_id"] = duration_ms, request_id
+
+
+_LOGGING_START: float = logging._startTime  # type: ignore[attr-defined]
+
+
+def _access_fields() -> dict[str, Any]:
+    """The constant fields of an access record (made again in a forked process: its pid)."""
+    if not _ACCESS_FIELDS:
+        _ACCESS_FIELDS.update(logging.LogRecord(access_log.name, logging.INFO, __file__, 0, "%s %s %s", (),
+                                                None).__dict__)
+    return _ACCESS_FIELDS
+
+
+def write_access_line(method: str, path: str, status: int, duration_ms: float, request_id: str) -> None:
+    """One `cirqliz.access` record ("METHOD PATH STATUS" with those fields), as `access_log.info` would
+    write it (call it when the logger is enabled for INFO). This runs on every request: when the
+    line goes only to our JSON handler (configure_logging), it is written there at once, the same
+    line without a LogRecord and logging's walk through loggers, filters and locks; otherwise (a
+    handler or filter added, e.g. by tests) the record goes through logging."""
+    handler = _only_json_handler()
+    if handler is None:
+        access_log.handle(_AccessRecord(method, path, status, duration_ms, request_id))
+        return
+    try:
+        line = handler.formatter.access_line(  # type: ignore[union-attr]
+            time.time(), method, path, status, duration_ms, request_id) + handler.terminator
+        with handler.lock:  # type: ignore[union-attr]
+            handler.stream.write(line)
+            handler.stream.flush()
+    except Exception:  # as logging does: report on stderr, never fail the request
+        handler.handleError(_AccessRecord(method, path, status, duration_ms, request_id))
+
+
+def edge_middleware(app: ASGIApp, settings: Settings, route_template: Callable[[Scope], str | None]) -> ASGIApp:
+    """The application's outermost ASGI middleware, one layer for what every HTTP response needs:
+
+    - the client's address behind trusted proxies (web/client.py), before anything reads it;
+    - a request id (the caller's sane `X-Request-ID`, else a new one) in a context variable, for
+      every log record written meanwhile, and in the response header;
+    - the security headers (web/security.py) a handler did not set itself;
+    - the request metrics by route template (web/metrics.py), when enabled;
+    - one JSON access line.
+
+    Headers are added as raw pairs worked out once. `route_template(scope)` gives the route the
+    request goes to (None when there is none: such requests are not counted in the metrics)."""
+    networks = settings.proxy_networks
+    fixed = security_header_pairs(settings)
+    fixed_names = frozenset(name for name, _ in fixed)
+    counters = metrics.RequestMetrics() if settings.metrics_enabled else None
+
+    async def edge(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if networks and scope["type"] == "websocket":
+                forward_client(scope, networks)
             await app(scope, receive, send)
             return
+        if networks:
+            forward_client(scope, networks)
         # The last X-Request-ID, as a dict of every header would give it, without building that dict.
-        given = ""
-        for name, value in scope.get("headers") or ():
+        given = None
+        for name, value in scope["headers"]:
             if name == b"x-request-id":
-                given = value.decode("latin-1")
-        request_id = given if given and _SANE_ID.match(given) else new_request_id()
+                given = value
+        if given is not None and _SANE_RAW_ID.fullmatch(given):
+            request_id, raw_id = given.decode("ascii"), given
+        else:
+            request_id = new_request_id()
+            raw_id = request_id.encode("ascii")
         token = REQUEST_ID.set(request_id)
-        started = time.perf_counter()
+        method = scope["method"]
         status = 500
+        started = time.perf_counter()
+        counted = None
+        if counters is not None and method not in metrics.NOT_COUNTED:
+            template = route_template(scope)
+            if template is not None and template != metrics.PATH:
+                counted = counters.started(method, template)
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                headers = message.get("headers") or ()
+                for name, _ in headers:  # a loop, not a set: two or three names, usually none of ours
+                    if name.lower() in fixed_names:
+                        names = {name.lower() for name, _ in headers}
+                        message["headers"] = [*headers, (b"x-request-id", raw_id),
+                                              *(pair for pair in fixed if pair[0] not in names)]
+                        break
+                else:
+                    message["headers"] = [*headers, (b"x-request-id", raw_id), *fixed]
             await send(message)
 
         try:
-            await app(scope, receive, send_with_id)
+            await app(scope, receive, send_with_headers)
         except Exception as exc:
-            # Raised by a middleware (e.g. a body over the limit): Litestar's outer handler answers
-            # with the exception's status, through the original `send`, after this line is written.
+            # Escaped every exception handler: the server answers 500 (or the exception's status).
             status = getattr(exc, "status_code", 500)
             raise
         finally:
+            elapsed = time.perf_counter() - started
+            if counted is not None:
+                counters.finished(counted, status, elapsed)
             if access_log.isEnabledFor(logging.INFO):
-                # The record is made here rather than by access_log.info(): the same record, without
-                # logging's look-up of the calling frame (on every request, for a line that never shows it).
-                method, path = scope.get("method"), scope.get("path")
-                record = access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, "%s %s %s",
-                                               (method, path, status), None, extra={
-                                                   "method": method, "path": path, "status": status,
-                                                   "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
-                access_log.handle(record)
+                write_access_line(method, scope["path"], status, round(elapsed * 1000, 2), request_id)
             REQUEST_ID.reset(token)
 
-    return middleware
+    return edge

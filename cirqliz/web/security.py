@@ -1,4 +1,4 @@
-"""Security headers on every response (one `before_send` hook), and the checks of uploaded files.
+"""Security headers on every response, and the checks of uploaded files.
 
 The Content-Security-Policy forbids inline scripts and styles everywhere: pages load their
 JavaScript and CSS from /static and /vendor only (see docs/adr/0005-security-headers-and-uploads.md).
@@ -8,15 +8,10 @@ JavaScript and CSS from /static and /vendor only (see docs/adr/0005-security-hea
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
-
-from litestar.types import Message, Scope
 
 from cirqliz.domain.errors import DomainError
 from cirqliz.settings import Settings
-
-BeforeSend = Callable[[Message, Scope], Awaitable[None]]
 
 
 def tile_origin(tile_url: str) -> str:
@@ -62,23 +57,12 @@ def security_headers(settings: Settings) -> dict[str, str]:
     return headers
 
 
-def security_headers_hook(settings: Settings) -> BeforeSend:
-    """A Litestar `before_send` hook adding `security_headers(settings)` to every HTTP response,
-    error pages and static files included."""
-    # Raw (lower-case name, value) pairs appended to the message: this runs on every response,
-    # and one pass over the existing names is cheaper than a lookup per header.
-    fixed = [(name.lower().encode("latin-1"), value.encode("latin-1"))
-             for name, value in security_headers(settings).items()]
-
-    async def before_send(message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start":
-            return
-        headers = list(message.get("headers") or ())
-        present = {name.lower() for name, _ in headers}
-        headers.extend(pair for pair in fixed if pair[0] not in present)
-        message["headers"] = headers
-
-    return before_send
+def security_header_pairs(settings: Settings) -> list[tuple[bytes, bytes]]:
+    """`security_headers(settings)` as raw ASGI pairs (lower-case names), added by the application's
+    outermost middleware (web/observability.py) to every HTTP response a handler did not give its
+    own value: pages, error pages, static files."""
+    return [(name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in security_headers(settings).items()]
 
 
 # ---- uploaded files ----------------------------------------------------------------------------

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 from PIL import Image
+from sqlmodel import col, select
 
+from cirqliz.db.models import ApiToken
 from cirqliz.demo.seed import AUTHORITY_CODE, AUTHORITY_ID, COMPANY_ID, OTHER_COMPANY_ID, USER_IDS
-from cirqliz.issuance.api_tokens import create_api_token
+from cirqliz.issuance.api_tokens import create_api_token, hash_api_token, revoke_api_token
 from cirqliz.issuance.applications import approve_application
 from cirqliz.issuance.keystore import KeyStore
 from cirqliz.issuance.publication import publish_bundle
@@ -111,6 +115,56 @@ def test_rate_limit_per_token(client: TestClient, web_world) -> None:
     limited = client.get("/api/v1/passes", headers=_auth(first))
     assert limited.status_code == 429 and "Trop de requêtes" in limited.json()["detail"]
     assert client.get("/api/v1/passes", headers=_auth(second)).status_code == 200  # per token
+
+
+def test_a_token_revoked_elsewhere_is_refused_once_the_cache_time_has_passed(client: TestClient, web_world,
+                                                                             monkeypatch) -> None:
+    from cirqliz.web.controllers import api
+
+    now = [1000.0]
+    monkeypatch.setattr(api, "_monotonic", lambda: now[0])
+    token = _token(web_world)
+    assert client.get("/api/v1/passes", headers=_auth(token)).status_code == 200
+
+    async def revoke(session):  # as another process would: this one's cache is not told
+        row = (await session.exec(select(ApiToken).where(col(ApiToken.token_hash) == hash_api_token(token)))).one()
+        await revoke_api_token(session, organisation_id=COMPANY_ID, token_id=row.id, actor_id=None,
+                               clock=web_world.clock)
+
+    in_db(web_world, revoke)
+    now[0] += api.TOKEN_CACHE_SECONDS - 1
+    assert client.get("/api/v1/passes", headers=_auth(token)).status_code == 200  # still remembered
+    now[0] += 1
+    refused = client.get("/api/v1/passes", headers=_auth(token))
+    assert refused.status_code == 401 and "révoqué" in refused.json()["detail"]
+    now[0] += api.TOKEN_CACHE_SECONDS * 10  # and never remembered again
+    assert client.get("/api/v1/passes", headers=_auth(token)).status_code == 401
+
+
+def test_the_rate_limit_counts_every_request_of_a_remembered_token(client: TestClient, web_world,
+                                                                   monkeypatch) -> None:
+    from cirqliz.web.controllers import api
+
+    monkeypatch.setattr(api, "_monotonic", lambda: 1000.0)  # the token stays in the cache throughout
+    web_world.app.state.api_rate_limit = 5
+    token = _token(web_world)
+    queries = []
+    real = api.authenticate_token
+    monkeypatch.setattr(api, "authenticate_token", lambda *args: queries.append(1) or real(*args))
+    statuses = [client.get("/api/v1/passes", headers=_auth(token)).status_code for _ in range(7)]
+    assert statuses == [200] * 5 + [429] * 2
+    assert len(queries) == 1  # one database look-up for the burst, yet every request counted
+
+
+def test_the_token_cache_is_bounded(client: TestClient, web_world, monkeypatch) -> None:
+    from cirqliz.web.controllers import api
+
+    monkeypatch.setattr(api, "TOKEN_CACHE_SIZE", 2)
+    monkeypatch.setattr(api, "_token_cache", {})
+    tokens = [_token(web_world) for _ in range(3)]
+    for token in tokens:
+        assert client.get("/api/v1/passes", headers=_auth(token)).status_code == 200
+        assert len(api._token_cache) <= 2
 
 
 # ---- applications ----------------------------------------------------------------------------
@@ -213,6 +267,20 @@ def test_list_passes_fetch_png_and_verify_valid(client: TestClient, web_world) -
     assert missing.status_code == 400 and missing.json()["field"] == "text"
 
 
+def test_a_damaged_pass_is_refused_as_before_the_issuer_was_read_from_its_first_characters(
+        client: TestClient, web_world) -> None:
+    token = _token(web_world)
+    created = _apply(client, token)
+    serial = _approve_and_publish(web_world, created["id"])[0]
+    text = client.get(f"/api/v1/passes/{serial}", headers=_auth(token)).json()["text"]
+    for damaged in (text[:-12], text[:-1], text[:90], text[:-40] + "A" * 40):
+        result = client.post("/api/v1/verify", json={"text": damaged, "zone": "PARIS-CENTRE"}, headers=_auth(token))
+        assert result.status_code == 200, result.text
+        verdict = result.json()
+        assert verdict["status"] == "REFUSED" and verdict["issuer"] == AUTHORITY_CODE, verdict
+        assert verdict["reason"] in ("MALFORMED", "BAD_SIGNATURE"), verdict
+
+
 def test_verify_loads_each_bundle_once(client: TestClient, web_world, monkeypatch) -> None:
     token = _token(web_world)
     created = _apply(client, token)
@@ -242,6 +310,23 @@ def test_verify_loads_each_bundle_once(client: TestClient, web_world, monkeypatc
     for _ in range(2):
         result = client.post("/api/v1/verify", json={"text": text, "zone": "PARIS-CENTRE"}, headers=_auth(token))
     assert result.json()["bundle_seq"] == seq + 1 and len(opened) == 2
+
+
+def test_the_issuer_read_from_the_first_characters_is_the_one_the_full_reader_finds() -> None:
+    from cirqliz.web.controllers import api
+
+    folder = Path(__file__).parents[1] / "vectors"
+    texts = [case["text"] for name in ("passes.json", "federation.json")
+             for case in json.loads((folder / name).read_text())["cases"] if isinstance(case.get("text"), str)]
+    assert len(texts) > 80
+    found = 0
+    for text in texts:
+        start, full = api._issuer_at_start(text), api._peek_issuer(text)
+        found += start is not None
+        # The same issuer; or none from the first characters; or a pass broken further on (the
+        # verifier refuses it whichever authority's bundle it is given).
+        assert start in (full, None) or full is None, text
+    assert found > len(texts) // 2  # most vectors take the short way
 
 
 def test_verify_needs_its_scope(client: TestClient, web_world) -> None:

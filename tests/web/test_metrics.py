@@ -109,3 +109,33 @@ def test_metrics_can_be_switched_off(web_world) -> None:
     settings = dataclasses.replace(web_world.settings, metrics_enabled=False, metrics_token=TOKEN)
     with TestClient(create_app(settings, clock=web_world.clock)) as client:
         assert client.get("/metrics", headers=AUTH).status_code == 404
+
+
+def test_request_metrics_add_what_inc_and_observe_would() -> None:
+    from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
+
+    from cirqliz.web import metrics
+
+    registry = CollectorRegistry()
+    reference = Histogram("reference_seconds", "the same buckets", registry=registry)
+    counter = metrics.RequestMetrics()
+    path = f"/essai/{uuid.uuid4().hex}"
+    for elapsed, status in ((0.003, 200), (0.3, 200), (0.005, 200), (7.0, 503), (100.0, 503), (0.0, 200)):
+        request = counter.started("POST", path)
+        assert _sample(generate_latest(REGISTRY).decode(), "cirqliz_http_requests_in_progress", path=path) == 1
+        counter.finished(request, status, elapsed)
+        reference.observe(elapsed)
+    text = generate_latest(REGISTRY).decode()
+    assert _sample(text, "cirqliz_http_requests_in_progress", path=path) == 0
+    assert _sample(text, "cirqliz_http_requests_total", path=path, status_code="200", method="POST") == 4
+    assert _sample(text, "cirqliz_http_requests_total", path=path, status_code="503", method="POST") == 2
+    assert _sample(text, "cirqliz_http_requests_error_total", path=path, status_code="503") == 2
+    assert _sample(text, "cirqliz_http_requests_error_total", path=path, status_code="200") == 0
+    expected = generate_latest(registry).decode()
+    for sample in next(iter(text_string_to_metric_families(expected))).samples:
+        name = sample.name.replace("reference_seconds", "cirqliz_http_request_duration_seconds")
+        if sample.name.endswith("_created"):
+            continue
+        ours = sum(_sample(text, name, path=path, status_code=status, **{k: v for k, v in sample.labels.items()})
+                   for status in ("200", "503"))
+        assert ours == pytest.approx(sample.value), (sample.name, sample.labels)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -65,13 +66,14 @@ from cirqliz.issuance.applications import (
 from cirqliz.issuance.keystore import KEYRING, KeyStore, authority_keys_folder
 from cirqliz.issuance.mail import notify_application_change
 from cirqliz.issuance.qr import qr_png
+from cirqliz.passcode.base45 import b45decode
 from cirqliz.passcode.bundle import TrustBundle
 from cirqliz.passcode.claims import decode_claims
 from cirqliz.passcode.errors import SchemeError
+from cirqliz.passcode.token import PREFIX as PASS_PREFIX
 from cirqliz.passcode.token import parse_pass_text, read_pass_parts
 from cirqliz.verify import Reason, Status, Verdict, verify_pass
 from cirqliz.verify.federation import ZONE_SEPARATOR, TrustSet, parse_zone_ref, verify_federated
-from cirqliz.web.controllers.accounts import over_limit
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 
 API_RATE_WINDOW = 60
@@ -86,6 +88,7 @@ class ApiClient:
     token_id: uuid.UUID
     organisation_id: uuid.UUID
     scopes: frozenset[str]
+    rate_key: str  # the token's key in the rate-limit store (its id as text)
 
 
 # ---- errors ----------------------------------------------------------------------------------
@@ -134,7 +137,13 @@ def _on_invalid_field(_: Request, exc: InvalidField) -> Response:
 
 
 def _bearer(connection: ASGIConnection) -> str:
-    header = connection.headers.get("authorization", "")
+    # The first Authorization header, read from the scope (ASGI names are lower-case) without
+    # building the connection's Headers.
+    header = ""
+    for name, value in connection.scope["headers"]:
+        if name == b"authorization":
+            header = value.decode("latin-1")
+            break
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException("Jeton d'API manquant : envoyez l'en-tête « Authorization: Bearer <jeton> ».")
@@ -143,9 +152,11 @@ def _bearer(connection: ASGIConnection) -> str:
 
 # Authenticated tokens are remembered for a few seconds per process, so a busy client does not
 # cost a database round trip per request; a revocation takes effect within TOKEN_CACHE_SECONDS
-# (at once in the process that revoked it, see forget_token).
+# (at once in the process that revoked it, see forget_token). At most TOKEN_CACHE_SIZE tokens.
 TOKEN_CACHE_SECONDS = 15.0
+TOKEN_CACHE_SIZE = 10_000
 _token_cache: dict[str, tuple[float, ApiClient]] = {}
+_monotonic = time.monotonic  # the cache's clock (tests replace it)
 
 
 def forget_token(token_id: uuid.UUID) -> None:
@@ -155,11 +166,13 @@ def forget_token(token_id: uuid.UUID) -> None:
             _token_cache.pop(key, None)
 
 
-async def _authenticate(connection: ASGIConnection, token: str) -> ApiClient:
-    key = hash_api_token(token)
+def _remembered(key: str) -> ApiClient | None:
     cached = _token_cache.get(key)
-    if cached is not None and time.monotonic() - cached[0] < TOKEN_CACHE_SECONDS:
-        return cached[1]
+    return cached[1] if cached is not None and _monotonic() - cached[0] < TOKEN_CACHE_SECONDS else None
+
+
+async def _authenticate(connection: ASGIConnection, token: str, key: str) -> ApiClient:
+    """The token's client from the database (remembered for TOKEN_CACHE_SECONDS); 401 when unknown or revoked."""
     state = connection.app.state
     async with state.session_maker() as session, session.begin():
         row = await authenticate_token(session, token)
@@ -170,30 +183,38 @@ async def _authenticate(connection: ASGIConnection, token: str) -> ApiClient:
         if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
             row.last_used_at = now  # recorded at most every few minutes
             session.add(row)
-        client = ApiClient(row.id, row.organisation_id, frozenset(row.scopes))
-    if len(_token_cache) > 10_000:
+        client = ApiClient(row.id, row.organisation_id, frozenset(row.scopes), str(row.id))
+    if len(_token_cache) >= TOKEN_CACHE_SIZE:
         _token_cache.clear()
-    _token_cache[key] = (time.monotonic(), client)
+    _token_cache[key] = (_monotonic(), client)
     return client
 
 
-async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """Authenticate the bearer token, count the request, check the handler's scope."""
-    client = await _authenticate(connection, _bearer(connection))
-    state = connection.app.state
-    limit = int(state.get("api_rate_limit", state.settings.api_rate_limit))
-    if await over_limit(connection, "api_rate", str(client.token_id), limit=limit, window=API_RATE_WINDOW):  # type: ignore[arg-type]
+async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler | None = None) -> None:
+    """Authenticate the bearer token, count the request, check the handler's scope.
+
+    Also the API router's before-request hook (`api_before_request`, called with the request alone,
+    the handler then taken from the scope): the same checks at the same point (before the body is
+    read), without the copy of the route handler Litestar makes for every guard call."""
+    token = _bearer(connection)
+    key = hash_api_token(token)
+    client = _remembered(key) or await _authenticate(connection, token, key)
+    app = connection.app
+    limit = int(app.state.api_rate_limit)  # settings.api_rate_limit unless a test or benchmark changed it
+    # Every request counts (accounts.over_limit's fixed window, inlined: this runs on every API call;
+    # every store of web/stores.py counts atomically).
+    bucket = f"{client.rate_key}:{int(time.time()) // API_RATE_WINDOW}"
+    if await app.stores.get("api_rate").increment(bucket, API_RATE_WINDOW) > limit:  # type: ignore[attr-defined]
         raise HTTPException(status_code=429, detail=f"Trop de requêtes : {limit} par minute au plus pour ce jeton.")
-    connection.state.api_client = client  # before the scope check: a refusal names the token
-    scope = handler.opt.get("scope")
+    # request.state.api_client, written before the scope check (a refusal names the token) straight
+    # into the scope's state: no State object (and its lock) made per request.
+    connection.scope["state"]["api_client"] = client
+    scope = (handler or connection.scope["route_handler"]).opt.get("scope")
     if scope and scope not in client.scopes:
         raise PermissionDeniedException(f"Ce jeton n'a pas le droit « {scope} ».")
 
 
-async def api_before_request(request: Request) -> None:
-    """api_guard as the API router's before-request hook: same checks at the same point (before the
-    body is read), without the copy of the route handler Litestar makes for every guard call."""
-    await api_guard(request, request.scope["route_handler"])
+api_before_request = api_guard
 
 
 def _client(request: Request) -> ApiClient:
@@ -485,6 +506,35 @@ async def get_pass_api(request: Request, db: DB, ref: FromPath[str]) -> Response
 # ---- verification ----------------------------------------------------------------------------
 
 
+# The start of a pass as sign_pass writes it (cose._common_layout: optional tag 18, protected
+# {1: alg, 4: kid}, empty unprotected map, payload head), then the claims map whose first entry is
+# iss (key 1) as a short text: group 1 is the text's head byte, the text follows the match.
+_ISS_HEAD = re.compile(rb"\xd2?\x84\x4d\xa2\x01[\x26\x27]\x04\x48.{8}\xa0(?:\x58.|\x59..)[\xa1-\xb7]\x01([\x61-\x77])",
+                       re.DOTALL)
+_ISS_CHARS = 72  # Base45 characters giving 48 bytes: that layout and an iss of up to 23 bytes
+
+
+def _issuer_at_start(text: str) -> str | None:
+    """The issuer written in a pass of the layout every CirQliz pass has, read from the text's first
+    characters only (the verifier decodes the whole pass anyway); None for any other text. Not yet
+    trusted: only ever compared with authority codes."""
+    if type(text) is not str or not text.startswith(PASS_PREFIX):
+        return None
+    try:
+        head = b45decode(text[len(PASS_PREFIX):len(PASS_PREFIX) + _ISS_CHARS])
+    except SchemeError:
+        return None
+    found = _ISS_HEAD.match(head)
+    if found is None:
+        return None
+    size = found[1][0] - 0x60
+    issuer = head[found.end():found.end() + size]
+    try:
+        return issuer.decode() if len(issuer) == size else None
+    except UnicodeDecodeError:
+        return None
+
+
 def _peek_issuer(text: str) -> str | None:
     """The issuer written in a pass, not yet trusted: only ever compared with authority codes.
 
@@ -502,14 +552,20 @@ def _peek_issuer(text: str) -> str | None:
 KNOWN_ISSUER_SECONDS = 60.0
 
 
+def _known_recently(state: State, issuer: str) -> bool:
+    """Whether `issuer` was found to be an authority less than KNOWN_ISSUER_SECONDS ago."""
+    known: dict[str, float] | None = getattr(state, "known_issuers", None)
+    seen = known.get(issuer) if known is not None else None
+    return seen is not None and time.monotonic() - seen < KNOWN_ISSUER_SECONDS
+
+
 async def _known_authority(state: State, issuer: str) -> str | None:
     """`issuer` if it is exactly the code of an authority in the database, else None."""
-    known: dict[str, float] | None = state.get("known_issuers")
+    if _known_recently(state, issuer):
+        return issuer
+    known: dict[str, float] | None = getattr(state, "known_issuers", None)
     if known is None:
         known = state.known_issuers = {}
-    seen = known.get(issuer)
-    if seen is not None and time.monotonic() - seen < KNOWN_ISSUER_SECONDS:
-        return issuer
     async with state.session_maker() as db:
         code = (await db.exec(select(Organisation.code).where(
             col(Organisation.code) == issuer, col(Organisation.kind) == OrganisationKind.AUTHORITY.value,
@@ -530,7 +586,7 @@ def latest_bundle(state: State, authority_code: str) -> TrustBundle:
     older seqs of that authority are then dropped, so memory holds one bundle per authority.
     """
     # The keyring's path per authority, worked out once (a code from the database, never a pass).
-    keyrings: dict[str, tuple[Path, str]] | None = state.get("bundle_keyrings")
+    keyrings: dict[str, tuple[Path, str]] | None = getattr(state, "bundle_keyrings", None)
     if keyrings is None:
         keyrings = state.bundle_keyrings = {}
     try:
@@ -545,8 +601,8 @@ def latest_bundle(state: State, authority_code: str) -> TrustBundle:
         stamp = os.stat(keyring).st_mtime_ns
     except OSError as exc:
         raise _no_bundle(authority_code) from exc
-    seqs: dict[str, tuple[int, int]] | None = state.get("bundle_seqs")
-    bundles: dict[tuple[str, int], TrustBundle] | None = state.get("bundle_cache")
+    seqs: dict[str, tuple[int, int]] | None = getattr(state, "bundle_seqs", None)
+    bundles: dict[tuple[str, int], TrustBundle] | None = getattr(state, "bundle_cache", None)
     if seqs is None or bundles is None:
         seqs, bundles = state.bundle_seqs, state.bundle_cache = {}, {}
     known = seqs.get(authority_code)
@@ -596,6 +652,13 @@ async def verify_api(request: Request, data: JSONBody[VerifyRequest]) -> dict[st
     text, zone = data.text.strip(), data.zone.strip()
     state = request.app.state
     now = to_epoch(state.clock.now())  # the app's clock, without a dependency to resolve per check
+    start = None
+    if ZONE_SEPARATOR not in zone:
+        # The usual check: a pass of an authority of this platform at one of its zones. Its issuer
+        # is read from the first characters only; anything else takes the full reading below.
+        start = _issuer_at_start(text)
+        if start is not None and (_known_recently(state, start) or await _known_authority(state, start)):
+            return _verdict_json(state, start, text, zone, now, data.plate or None)
     claimed = _peek_issuer(text)
     if ZONE_SEPARATOR in zone:
         try:
@@ -611,14 +674,18 @@ async def verify_api(request: Request, data: JSONBody[VerifyRequest]) -> dict[st
             raise InvalidField("zone", f"zone inconnue : {zone!r}")
         issuer = row
     else:
-        known = await _known_authority(state, claimed)
+        known = None if claimed == start else await _known_authority(state, claimed)  # already asked
         if known is None:
             # Not an authority of this platform: perhaps a remote partner of the token's authority.
             return await _verify_federated(request, text, zone, claimed, now, data.plate or None)
         issuer = known
+    return _verdict_json(state, issuer, text, zone, now, data.plate or None)
+
+
+def _verdict_json(state: State, issuer: str, text: str, zone: str, now: int, plate: str | None) -> dict[str, Any]:
+    """The verdict with the latest bundle of `issuer`, an authority of this platform."""
     bundle = latest_bundle(state, issuer)
-    verdict = verify_pass(text, bundle, zone=zone, now=now, plate=data.plate or None)
-    result = verdict.as_json()
+    result = verify_pass(text, bundle, zone=zone, now=now, plate=plate).as_json()
     result["bundle_seq"] = bundle.content.seq
     result["issuer"] = issuer
     return result
@@ -724,8 +791,10 @@ Authentification : `Authorization: Bearer <jeton>`, un jeton créé par l'entrep
 avec ses droits (scopes) : applications:write, passes:read, verify, exports:read.
 Erreurs : JSON `{"status_code", "code", "detail"}`, `detail` en français.
 401 sans jeton valide, 403 sans le droit requis, 404 pour ce qui n'appartient pas à l'organisation
-du jeton, 429 au-delà de la limite de requêtes par minute et par jeton.
-"""
+du jeton, 429 au-delà de la limite de requêtes par minute et par jeton (chaque requête compte).
+Un jeton révoqué est refusé (401) au plus tard TTL secondes après sa révocation : chaque
+processus du serveur garde un jeton reconnu en mémoire pendant ce temps.
+""".replace("TTL", f"{TOKEN_CACHE_SECONDS:.0f}")
 
 
 class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
@@ -762,15 +831,17 @@ class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
         return
 
 
-def documented_routes(route_handlers: Sequence[Any], *, production: bool) -> list[Any]:
-    """The application's route handlers, arranged so that in production the OpenAPI document lists
-    only the API: routers under /api/ stay as they are, everything else (pages, back office, public
-    files) goes into one router left out of the schema. Outside production, unchanged."""
-    if not production:
-        return list(route_handlers)
+def documented_routes(route_handlers: Sequence[Any], *, production: bool,
+                      page_middleware: Sequence[Any] = ()) -> list[Any]:
+    """The application's route handlers: routers under /api/ as they are, everything else (pages, back
+    office, public files) in one router with `page_middleware` (sessions, CSRF: none of it runs for
+    an API request). In production that router is left out of the OpenAPI document, which then
+    lists only the API."""
     documented = [h for h in route_handlers if isinstance(h, LitestarRouter) and h.path.startswith("/api/")]
     hidden = [h for h in route_handlers if not any(h is d for d in documented)]
-    return [*documented, LitestarRouter(path="/", route_handlers=hidden, include_in_schema=False)]
+    pages = LitestarRouter(path="/", route_handlers=hidden, middleware=list(page_middleware),
+                           **({"include_in_schema": False} if production else {}))
+    return [*documented, pages]
 
 
 def openapi_config() -> OpenAPIConfig:
