@@ -21,7 +21,7 @@ Memory: tracemalloc's peak (above what was allocated before the export started) 
 100,000 rows (filter zone=PETITE, after an untraced warm-up of that export) and while streaming
 1,000,000 rows (no filter, already warmed up by the timed rounds); flat memory means peak(1M) / peak(100k) stays near 1
 (target <= 1.5). tracemalloc slows Python down, so those runs are not timed.
-Quick mode: 20,000 vs 100,000 rows. The scratch database is always dropped.
+Quick mode: 10,000 vs 50,000 rows. The scratch database is always dropped.
 If PostgreSQL does not answer, the rows say 'not measured' with the reason.
 """
 
@@ -231,8 +231,8 @@ async def _measure(database: str, total: int, small: int, rounds: int) -> dict[s
 
 
 def run(config: Config) -> list[Row]:
-    total = config.scale(1_000_000, 100_000)
-    small = config.scale(100_000, 20_000)
+    total = config.scale(1_000_000, 50_000)
+    small = config.scale(100_000, 10_000)
     rate_name = f"export {total:,} exemption rows as CSV (PostgreSQL): stream_export vs bare cursor"
     memory_name = f"export peak Python memory: {total:,} rows vs {small:,} rows (tracemalloc)"
     reason = postgres_unreachable()

@@ -15,7 +15,7 @@ Baseline, on copy B: the bare statement in one transaction on the same kind of e
 Both start after a CHECKPOINT with a connection already open. Two rounds (`ROUNDS`), alternating
 which goes first, the table keeps the best of each (2 copies per round, each dropped once used);
 an UPDATE of 1M rows takes 40-50 s on the 2-core reference machine, so this benchmark is most of
-the suite's time (about 4 of its 9 minutes). Quick mode: 10,000 rows, same rounds.
+the suite's time (about 4 of its 9 minutes). Quick mode: 10,000 rows, one round.
 Both must report the same number of rows changed.
 
 The statements expire_passes sends are recorded (SQLAlchemy before_cursor_execute): the note says
@@ -132,7 +132,7 @@ def _set_based(statements: list[str]) -> tuple[bool, str]:
 
 def run(config: Config) -> list[Row]:
     due = config.scale(1_000_000, 10_000)
-    rounds = ROUNDS
+    rounds = config.scale(ROUNDS, 1)
     name = f"expire {due:,} passes (PostgreSQL): expire_passes vs bare UPDATE"
     reason = postgres_unreachable()
     if reason:

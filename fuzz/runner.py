@@ -24,7 +24,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from fuzz.targets import SharedDataMissing, Target, all_targets
+from fuzz.targets import PRELOAD, SharedDataMissing, Target, all_targets
 
 CRASH_DIR = Path(__file__).resolve().parent / "crashes"
 NOVELTY_POOL = 256
@@ -265,10 +265,10 @@ def _run_parallel(chosen: Sequence[Target], plan: dict[str, int], *, seed: int, 
     """One process per target, `jobs` at a time. A process that dies (a native crash, the memory cap)
     is reported as a crash of its target instead of leaving the campaign waiting for it.
 
-    The processes come from a fork server (a clean, single-threaded parent with the targets imported):
-    forking the caller itself (pytest, with its threads) is not safe."""
+    The processes come from a fork server (a clean, single-threaded parent with the targets and their
+    slow imports, PRELOAD, done once): forking the caller itself (pytest, with its threads) is not safe."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["fuzz.targets"])
+    context.set_forkserver_preload(["fuzz.targets", *PRELOAD])
     stop = context.Event()
     queue = context.SimpleQueue()
     # Slow targets first so that they do not finish last on one core while the other idles.

@@ -1,6 +1,8 @@
 """The bounded fuzz campaign (fuzz/): 1,000,000 inputs across every decoder and importer, fixed seed,
 no untyped exception. In CI (CI=true) or with CIRQLIZ_SLOW=1 the full million runs (two worker
-processes, a few minutes); elsewhere a 30,000-input campaign with the same targets.
+processes, a few minutes); elsewhere a 30,000-input campaign with the same targets (seconds: the fork
+server imports the slow modules once, fuzz.targets.PRELOAD). CIRQLIZ_FUZZ_TOTAL=N sets the number of
+inputs whatever the environment (e.g. CIRQLIZ_FUZZ_TOTAL=1000000 for the long campaign anywhere).
 
 Also: the runner does catch an untyped exception (a harness that raises KeyError is reported and its
 input saved), and atheris runs a target when it is installed.
@@ -21,7 +23,7 @@ from fuzz.runner import budgets, fuzz_target, run_campaign
 from fuzz.targets import all_targets, targets_by_name
 
 FULL = bool(os.environ.get("CI") or os.environ.get("CIRQLIZ_SLOW"))
-TOTAL = 1_000_000 if FULL else 30_000
+TOTAL = int(os.environ.get("CIRQLIZ_FUZZ_TOTAL") or (1_000_000 if FULL else 30_000))
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -40,7 +42,7 @@ def test_campaign_runs_every_target_without_an_untyped_exception(shared_data: Pa
         assert result.inputs == plan[result.name]
         assert sum(result.outcomes.values()) == result.inputs
     assert campaign.total == TOTAL
-    if FULL:
+    if TOTAL >= 1_000_000:
         for result in campaign.results:
             assert result.inputs >= 2_000, f"{result.name}: only {result.inputs} inputs"
     # the harnesses reach past the first checks: typed refusals of several kinds, and accepted inputs
@@ -120,3 +122,15 @@ def test_json_mutations_leave_the_shared_odd_values_untouched() -> None:
         if rng.random() < 0.05:
             document = json.loads(seed)
     assert repr(mutators._JSON_ODDITIES) == before
+
+
+def test_the_fork_server_preloads_modules_that_exist() -> None:
+    """The campaign's fork server imports PRELOAD once for every target process; multiprocessing
+    ignores a module that fails to import there, so a wrong name would only make campaigns slow."""
+    import importlib
+
+    from fuzz.targets import PRELOAD
+
+    assert PRELOAD
+    for name in PRELOAD:
+        importlib.import_module(name)
