@@ -54,19 +54,24 @@ def parse_pass_text(text: str) -> Sign1:
     return message
 
 
+def _pass_bytes(text: str) -> bytes | None:
+    """The Base45-decoded bytes of a text that starts like a pass, or None (the strict reader decides)."""
+    if type(text) is not str or len(text) > MAX_TEXT or not text.startswith(PREFIX):
+        return None
+    try:
+        return b45decode(text[_PREFIX_LEN:])
+    except MalformedError:
+        return None
+
+
 def read_pass_parts(text: str) -> tuple[int, bytes, bytes, bytes, bytes] | None:
     """(alg, kid, Sig_structure bytes, payload, signature) of a pass in the layout `sign_pass`
     writes, or None for anything else: `parse_pass_text` then decides and names the problem.
 
     The verifier's fast path: Base45 and the fixed COSE layout, nothing else built.
     """
-    if type(text) is not str or len(text) > MAX_TEXT or not text.startswith(PREFIX):
-        return None
-    try:
-        data = b45decode(text[_PREFIX_LEN:])
-    except MalformedError:
-        return None
-    return read_sign1_parts(data)
+    data = _pass_bytes(text)
+    return None if data is None else read_sign1_parts(data)
 
 
 # A whole pass as `sign_pass` writes it, in one match: the COSE layout of cose._common_layout
@@ -94,11 +99,8 @@ def read_pass_fast(text: str) -> tuple[int, bytes, bytes, bytes, bytes, tuple[An
 
     The verifier's fast path: Base45, then one match for the COSE layout and the claims.
     """
-    if type(text) is not str or len(text) > MAX_TEXT or not text.startswith(PREFIX):
-        return None
-    try:
-        data = b45decode(text[_PREFIX_LEN:])
-    except MalformedError:
+    data = _pass_bytes(text)
+    if data is None:
         return None
     match = _PASS.fullmatch(data)
     if match is not None:
