@@ -32,6 +32,15 @@ APPLICATION_ACTION_FR: dict[str, str] = {
     ApplicationAction.WITHDRAW: "Demande retirée",
 }
 """An application's history, one line per action."""
+APPLICATION_ACTION_VERB_FR: dict[str, str] = {
+    ApplicationAction.SUBMIT: "déposer",
+    ApplicationAction.REQUEST_INFO: "demander un complément",
+    ApplicationAction.PROVIDE_INFO: "envoyer le complément",
+    ApplicationAction.APPROVE: "accepter",
+    ApplicationAction.REJECT: "refuser",
+    ApplicationAction.WITHDRAW: "retirer",
+}
+"""What an action does, as an infinitive: « impossible d'accepter : la demande est refusée »."""
 
 PASS_STATUS_FR: dict[str, str] = {
     PassStatus.ACTIVE: "valide",

@@ -81,8 +81,12 @@ def next_status(current: str, action: str) -> ApplicationStatus:
     try:
         return APPLICATION_TRANSITIONS[(status, act)]
     except KeyError:
+        from cirqliz.labels import APPLICATION_ACTION_VERB_FR  # the table imports this module
+
+        verb = APPLICATION_ACTION_VERB_FR[act]
+        of = "d'" if verb[:1] in "aeéiou" else "de "  # « d'accepter », « de refuser »
         raise TransitionError(
-            f"action « {act.value} » impossible : la demande est {status.label_fr}",
+            f"impossible {of}{verb} : la demande est {status.label_fr}",
             code=f"illegal_transition_{status.value}_{act.value}",
         ) from None
 

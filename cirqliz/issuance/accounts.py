@@ -33,6 +33,7 @@ from cirqliz.issuance.api_tokens import revoke_tokens_created_by
 from cirqliz.issuance.audit import record_change, snapshot
 from cirqliz.issuance.organisations import add_membership, create_organisation, create_user, free_code
 from cirqliz.issuance.passwords import hash_password, verify_password
+from cirqliz.labels import ORGANISATION_KIND_FR, ROLE_FR
 
 INVITATION_TTL = timedelta(days=7)
 RESET_TTL = timedelta(hours=1)
@@ -272,8 +273,8 @@ async def invite_member(
     except ValueError as exc:
         raise DomainError(f"rôle inconnu : {role!r}", code="invalid_role") from exc
     if member_role not in ROLES_BY_KIND[OrganisationKind(org.kind)]:
-        raise DomainError(f"ce rôle n'existe pas dans une organisation de type « {org.kind} »",
-                          code="role_not_allowed")
+        raise DomainError(f"le rôle « {ROLE_FR[member_role]} » n'existe pas dans une organisation de type "
+                          f"« {ORGANISATION_KIND_FR.get(org.kind, org.kind)} »", code="role_not_allowed")
     if not await may_invite(session, invited_by, org):
         raise DomainError("vous ne pouvez pas inviter dans cette organisation", code="invitation_not_allowed")
     user = await _user_by_email(session, address)

@@ -14,6 +14,7 @@ from cirqliz.domain.applications import (
     transition,
 )
 from cirqliz.domain.errors import ReasonRequired, TransitionError
+from cirqliz.labels import APPLICATION_ACTION_VERB_FR
 
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 ACTOR = uuid.UUID(int=7)
@@ -43,6 +44,8 @@ def test_illegal_transition_raises_typed_error(status, action):
         transition(status, action, actor_id=ACTOR, reason="motif", at=AT)
     assert info.value.code == f"illegal_transition_{status.value}_{action.value}"
     assert status.label_fr in info.value.message  # tells the person where the application is
+    verb = APPLICATION_ACTION_VERB_FR[action]
+    assert verb in info.value.message and action.value not in info.value.message  # in French, not « submit »
 
 
 @pytest.mark.parametrize(("status", "action"), list(LEGAL), ids=[f"{s}-{a}" for s, a in LEGAL])

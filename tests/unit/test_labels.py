@@ -28,6 +28,7 @@ ROOT = Path(cirqliz.__file__).resolve().parent
 ENUM_TABLES: list[tuple[type[Enum], dict]] = [
     (ApplicationStatus, labels.APPLICATION_STATUS_FR),
     (ApplicationAction, labels.APPLICATION_ACTION_FR),
+    (ApplicationAction, labels.APPLICATION_ACTION_VERB_FR),
     (PassStatus, labels.PASS_STATUS_FR),
     (ExemptionKind, labels.EXEMPTION_KIND_FR),
     (Purpose, labels.PURPOSE_FR),
@@ -206,8 +207,10 @@ def test_english_pages_have_every_label() -> None:
     from cirqliz.web.i18n import translations
 
     english = translations("en")._catalog
-    # Pages show a category explained and an exemption kind only in French files (exports).
-    shown_alone = (labels.VEHICLE_CATEGORY_FR, labels.VEHICLE_CATEGORY_DESCRIPTION_FR, labels.EXEMPTION_KIND_FR)
+    # Pages show a category explained and an exemption kind only in French files (exports); an action's
+    # verb only inside the services' French refusals.
+    shown_alone = (labels.VEHICLE_CATEGORY_FR, labels.VEHICLE_CATEGORY_DESCRIPTION_FR, labels.EXEMPTION_KIND_FR,
+                   labels.APPLICATION_ACTION_VERB_FR)
     tables = [t for _, t in ENUM_TABLES if t not in shown_alone] + [t for _, _, t in VALUE_TABLES]
     tables += [labels.AUDIT_ENTITY_FR, labels.ZONE_TRANSITION_FR]
     texts = [label for table in tables for label in table.values()] + [c.explained_fr for c in VehicleCategory]
@@ -221,9 +224,11 @@ def test_refusals_name_statuses_with_their_labels() -> None:
 
     from cirqliz.clock import FixedClock
     from cirqliz.db.models import Organisation, UserAccount, Zone
+    from cirqliz.domain.applications import next_status
     from cirqliz.domain.errors import DomainError, TransitionError
     from cirqliz.domain.passes import check_pass_transition
     from cirqliz.domain.zones import check_zone_transition
+    from cirqliz.issuance.accounts import invite_member
     from cirqliz.issuance.applications import _zone_inactive
     from cirqliz.issuance.organisations import add_membership
 
@@ -232,6 +237,10 @@ def test_refusals_name_statuses_with_their_labels() -> None:
     with pytest.raises(TransitionError, match="un laissez-passer « révoqué » ne peut pas passer à « valide »"):
         check_pass_transition("revoked", "active")
     assert _zone_inactive(Zone(code="CENTRE", status="suspended"))[0].message.endswith("(suspendue)")
+    with pytest.raises(TransitionError, match=r"^impossible de déposer : la demande est acceptée$"):
+        next_status("approved", "submit")
+    with pytest.raises(TransitionError, match=r"^impossible d'accepter : la demande est brouillon$"):
+        next_status("draft", "approve")
 
     class Rows:
         async def get(self, model: type, _id: object) -> object:
@@ -240,3 +249,13 @@ def test_refusals_name_statuses_with_their_labels() -> None:
     with pytest.raises(DomainError, match=r"le rôle « Agent de contrôle » .* de type « entreprise »"):
         asyncio.run(add_membership(Rows(), user_id=uuid.uuid4(), organisation_id=uuid.uuid4(), role="agent",
                                    clock=FixedClock(datetime(2026, 12, 7, tzinfo=UTC))))
+
+    class Locked:  # invite_member reads the organisation with SELECT … FOR UPDATE
+        async def exec(self, _statement: object) -> object:
+            return type("Result", (), {"first": lambda _self: Organisation(kind="company")})()
+
+    with pytest.raises(DomainError, match=r"^le rôle « Agent de contrôle » n'existe pas dans une organisation de "
+                                          r"type « entreprise »$"):
+        asyncio.run(invite_member(Locked(), organisation_id=uuid.uuid4(), email="a@exemple.fr", role="agent",
+                                  invited_by=None, clock=FixedClock(datetime(2026, 12, 7, tzinfo=UTC)),
+                                  secret_key="k" * 40))

@@ -426,6 +426,11 @@ async def cancelled_notice(request: Request, db: DB, organisation_ids: list[uuid
 TEAM_NOTICES = {"retire": "Membre retiré de l'équipe : toutes ses sessions ont été fermées."}
 
 
+def _team_base(authority: bool) -> str:
+    """The path of the team page: the authority's or the company's."""
+    return "/autorite/equipe" if authority else "/pro/equipe"
+
+
 async def _team_page(request: Request, db: DB, clock: ClockDep, *, organisation_id: uuid.UUID, authority: bool,
                      error: str | None = None, notice: str | None = None, status: int = 200,
                      invitation_link: str | None = None) -> Template:
@@ -439,12 +444,25 @@ async def _team_page(request: Request, db: DB, clock: ClockDep, *, organisation_
     ids = [org.id for org, _ in groups]
     invitations = await service.pending_invitations(db, ids, clock.now())
     names = {org.id: org.name for org, _ in groups}
-    base = "/autorite/equipe" if authority else "/pro/equipe"
+    base = _team_base(authority)
     notice = notice or TEAM_NOTICES.get(request.query_params.get("ok", "")) or await cancelled_notice(request, db, ids)
     return page(request, "comptes/equipe.html", status_code=status, organisation=organisation, groups=groups,
                 invitations=invitations, org_names=names, role_labels=ROLE_LABELS, authority=authority,
                 roles=[(r.value, ROLE_LABELS[r.value]) for r in AUTHORITY_INVITABLE], organisers=organisers,
                 error=error, notice=notice, action=base, invitation_link=invitation_link)
+
+
+async def _cancel_on_team_page(request: Request[CurrentUser, Any, Any], db: DB, clock: ClockDep, *,
+                               invitation_id: uuid.UUID, organisation_id: uuid.UUID, scope: list[uuid.UUID],
+                               authority: bool) -> Response[Any]:
+    """Cancel an invitation into `scope` (the team page's organisations) from the team page of
+    `organisation_id`: back to that page with the notice (303), or the page with the refusal (409);
+    404 outside `scope`."""
+    refused = await cancel_pending_invitation(request, db, clock, invitation_id=invitation_id, organisation_ids=scope)
+    if refused:
+        return await _team_page(request, db, clock, organisation_id=organisation_id, authority=authority, status=409,
+                                error=refused)
+    return Redirect(f"{_team_base(authority)}?annulee={invitation_id}", status_code=303)
 
 
 @get("/pro/equipe", guards=[requires(Role.PROFESSIONAL)], name="pro_team")
@@ -476,12 +494,8 @@ async def pro_team_invitation_cancel(request: Request[CurrentUser, Any, Any], db
                                      invitation_id: FromPath[uuid.UUID]) -> Response[Any]:
     """Cancel a pending invitation into the company: its link stops working at once."""
     org_id = request.user.organisation_for(Role.PROFESSIONAL)
-    refused = await cancel_pending_invitation(request, db, clock, invitation_id=invitation_id,
-                                              organisation_ids=[org_id])
-    if refused:
-        return await _team_page(request, db, clock, organisation_id=org_id, authority=False, status=409,
-                                error=refused)
-    return Redirect(f"/pro/equipe?annulee={invitation_id}", status_code=303)
+    return await _cancel_on_team_page(request, db, clock, invitation_id=invitation_id, organisation_id=org_id,
+                                      scope=[org_id], authority=False)
 
 
 @get("/autorite/equipe", guards=[requires(Role.AUTHORITY_ADMIN)], name="authority_team")
@@ -526,11 +540,8 @@ async def authority_team_invitation_cancel(request: Request[CurrentUser, Any, An
     org_id = request.user.organisation_for(Role.AUTHORITY_ADMIN)
     team = await db.get(Organisation, org_id)
     scope = [org.id for org in await service.team_organisations(db, team)] if team else []
-    refused = await cancel_pending_invitation(request, db, clock, invitation_id=invitation_id, organisation_ids=scope)
-    if refused:
-        return await _team_page(request, db, clock, organisation_id=org_id, authority=True, status=409,
-                                error=refused)
-    return Redirect(f"/autorite/equipe?annulee={invitation_id}", status_code=303)
+    return await _cancel_on_team_page(request, db, clock, invitation_id=invitation_id, organisation_id=org_id,
+                                      scope=scope, authority=True)
 
 
 # ---- removing a member (a lost phone, someone who left) ---------------------------------------
