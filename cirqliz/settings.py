@@ -127,6 +127,9 @@ class Settings:
     link-local networks, e.g. an intranet between the services of one territory. Off by default: an
     authority administrator must not be able to make the server probe its own network."""
     # ---- end of scheduled jobs settings ----
+    session_idle_minutes: int = 30
+    """CIRQLIZ_SESSION_IDLE_MINUTES: a signed-in page session (authority, organiser, professional) left unused
+    longer than this is signed out; 0 = no idle limit. The agents' scanner keeps its own rules (ADR 0011)."""
     trusted_proxies: str = ""
     """CIRQLIZ_TRUSTED_PROXIES: reverse proxies whose X-Forwarded-For is believed (see the module docstring)."""
     # ---- metrics (issue 9) ----
@@ -175,6 +178,9 @@ class Settings:
                      "export_refusal_rate_limit"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"CIRQLIZ_{name.upper()} doit être un nombre entier positif")
+        if self.session_idle_minutes < 0:
+            raise SettingsError("CIRQLIZ_SESSION_IDLE_MINUTES doit valoir 0 (désactivé) ou un nombre positif "
+                                "de minutes")
         if self.hsts_seconds < 0:
             raise SettingsError("CIRQLIZ_HSTS_SECONDS doit valoir 0 (désactivé) ou un nombre positif de secondes")
         parse_networks(self.trusted_proxies)
@@ -247,6 +253,7 @@ class Settings:
             feed_urls=get("feed_urls"),
             feeds_interval_minutes=whole("feeds_interval_minutes"),
             trusted_proxies=get("trusted_proxies"),
+            session_idle_minutes=whole("session_idle_minutes"),
             metrics_enabled=flag("metrics_enabled"),
             metrics_token=get("metrics_token"),
             operator_name=get("operator_name"),

@@ -15,7 +15,6 @@ from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.security.session_auth import SessionAuth
 from litestar.static_files import create_static_files_router
@@ -114,7 +113,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # api.documented_routes), so an API request goes through no middleware of theirs at all.
     session_auth = SessionAuth[auth.CurrentUser, object](
         retrieve_user_handler=auth.retrieve_user_handler,
-        session_backend_config=CookieBackendConfig(
+        # Sent again only when the session changed: its time of last activity at most once a minute.
+        session_backend_config=auth.SessionCookieConfig(
             secret=_secret(settings, "session"),
             key="cirqliz_session",
             max_age=SESSION_MAX_AGE,
@@ -179,7 +179,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         request_max_body_size=FORM_LIMIT,  # upload routes set their own, larger, limit
         template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
         openapi_config=api.openapi_config(),  # /schema, viewer served from /vendor (no CDN)
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # An idle session's sign-out says why on the sign-in page (auth.py, ADR 0011).
+        exception_handlers={**EXCEPTION_HANDLERS, auth.SessionIdleExpired: auth.on_session_idle},  # type: ignore[arg-type]
         request_class=CirqlizRequest,  # JSON bodies: depth limit, French 400s (web/bodies.py)
         stores=_stores(settings),
         logging_config=LoggingConfig(log_exceptions="debug", configure_root_logger=False),
