@@ -7,6 +7,8 @@ so one request's lines can be found across processes.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextvars
 import itertools
 import logging
@@ -38,6 +40,7 @@ def _reseed_ids() -> None:
     global _id_prefix, _id_counter
     _id_prefix, _id_counter = uuid.uuid4().hex[:8], itertools.count(1)
     _ACCESS_FIELDS.clear()  # the access records' pid
+    _pending.lines.clear()  # the parent's lines are the parent's to write
 
 
 os.register_at_fork(after_in_child=_reseed_ids)  # a forked worker must not repeat its parent's ids
@@ -176,9 +179,10 @@ def _access_fields() -> dict[str, Any]:
 def write_access_line(method: str, path: str, status: int, duration_ms: float, request_id: str) -> None:
     """One `cirqliz.access` record ("METHOD PATH STATUS" with those fields), as `access_log.info` would
     write it (call it when the logger is enabled for INFO). This runs on every request: when the
-    line goes only to our JSON handler (configure_logging), it is written there at once, the same
-    line without a LogRecord and logging's walk through loggers, filters and locks; otherwise (a
-    handler or filter added, e.g. by tests) the record goes through logging."""
+    line goes only to our JSON handler (configure_logging), it is formatted at once and written
+    with the other lines of the same event-loop turn in one write (`_PendingLines`), without a
+    LogRecord and logging's walk through loggers, filters and locks; otherwise (a handler or filter
+    added, e.g. by tests) the record goes through logging."""
     handler = _only_json_handler()
     if handler is None:
         access_log.handle(_AccessRecord(method, path, status, duration_ms, request_id))
@@ -186,11 +190,65 @@ def write_access_line(method: str, path: str, status: int, duration_ms: float, r
     try:
         line = handler.formatter.access_line(  # type: ignore[union-attr]
             time.time(), method, path, status, duration_ms, request_id) + handler.terminator
-        with handler.lock:  # type: ignore[union-attr]
-            handler.stream.write(line)
-            handler.stream.flush()
     except Exception:  # as logging does: report on stderr, never fail the request
         handler.handleError(_AccessRecord(method, path, status, duration_ms, request_id))
+        return
+    _pending.add(handler, line)
+
+
+class _PendingLines:
+    """Access lines waiting for the end of the current event-loop turn.
+
+    A write to standard error is a system call, and system calls are dear on virtual machines
+    (~4 µs each here, as much as formatting the line): the lines of every request that ends in
+    the same turn of the event loop go out in one write, at the start of the next turn, so a line
+    is never held longer than that turn. Without a running loop (a thread, a script) the line is
+    written at once. Whatever is still held is written at exit."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.handler: logging.StreamHandler[Any] | None = None
+
+    def add(self, handler: logging.StreamHandler[Any], line: str) -> None:
+        if self.handler is not None and handler is not self.handler:
+            self.flush()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or threading.current_thread() is not threading.main_thread():
+            self.flush()
+            self._write(handler, line)
+            return
+        if not self.lines:
+            loop.call_soon(self.flush)
+        self.handler = handler
+        self.lines.append(line)
+
+    def flush(self) -> None:
+        """Write the held lines now (one write)."""
+        if not self.lines or self.handler is None:
+            return
+        lines, self.lines = self.lines, []
+        self._write(self.handler, "".join(lines))
+
+    @staticmethod
+    def _write(handler: logging.StreamHandler[Any], text: str) -> None:
+        try:
+            with handler.lock:  # type: ignore[union-attr]
+                handler.stream.write(text)
+                handler.stream.flush()
+        except Exception:  # as logging does: report on stderr, never fail the request
+            handler.handleError(logging.makeLogRecord({"msg": "access lines", "name": ACCESS_LOGGER}))
+
+
+_pending = _PendingLines()
+atexit.register(_pending.flush)
+
+
+def flush_access_lines() -> None:
+    """Write the access lines still held for this event-loop turn (tests read them at once)."""
+    _pending.flush()
 
 
 def edge_middleware(app: ASGIApp, settings: Settings, route_template: Callable[[Scope], str | None]) -> ASGIApp:
@@ -199,15 +257,16 @@ def edge_middleware(app: ASGIApp, settings: Settings, route_template: Callable[[
     - the client's address behind trusted proxies (web/client.py), before anything reads it;
     - a request id (the caller's sane `X-Request-ID`, else a new one) in a context variable, for
       every log record written meanwhile, and in the response header;
-    - the security headers (web/security.py) a handler did not set itself;
+    - the security headers (web/security.py: the API's own set under /api/) a handler did not set itself;
     - the request metrics by route template (web/metrics.py), when enabled;
     - one JSON access line.
 
     Headers are added as raw pairs worked out once. `route_template(scope)` gives the route the
     request goes to (None when there is none: such requests are not counted in the metrics)."""
     networks = settings.proxy_networks
-    fixed = security_header_pairs(settings)
-    fixed_names = frozenset(name for name, _ in fixed)
+    page_headers = security_header_pairs(settings)
+    api_headers = security_header_pairs(settings, api=True)
+    fixed_names = frozenset(name for name, _ in page_headers + api_headers)
     counters = metrics.RequestMetrics() if settings.metrics_enabled else None
 
     async def edge(scope: Scope, receive: Receive, send: Send) -> None:
@@ -229,6 +288,7 @@ def edge_middleware(app: ASGIApp, settings: Settings, route_template: Callable[[
             request_id = new_request_id()
             raw_id = request_id.encode("ascii")
         token = REQUEST_ID.set(request_id)
+        fixed = api_headers if scope["path"].startswith("/api/") else page_headers
         method = scope["method"]
         status = 500
         started = time.perf_counter()

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from litestar.routes import ASGIRoute
 from litestar.testing import TestClient
 from PIL import Image
 from sqlmodel import col, select
@@ -307,9 +308,20 @@ def test_verify_loads_each_bundle_once(client: TestClient, web_world, monkeypatc
                              keystore=web_world.app.state.signer.keystore(AUTHORITY_CODE), clock=web_world.clock)
 
     in_db(web_world, publish)
+    # The keyring is looked at again only once BUNDLE_RECHECK_SECONDS have passed (no stat per request).
+    from cirqliz.web.controllers import api
+
+    stats = []
+    real_stat = api.os.stat
+    monkeypatch.setattr(api.os, "stat", lambda path, *a, **k: (isinstance(path, str) and stats.append(path))
+                        or real_stat(path, *a, **k))  # latest_bundle's own look at the keyring (a str)
+    result = client.post("/api/v1/verify", json={"text": text, "zone": "PARIS-CENTRE"}, headers=_auth(token))
+    assert result.json()["bundle_seq"] == seq and stats == [] and len(opened) == 1
+    later = api._monotonic() + api.BUNDLE_RECHECK_SECONDS + 0.1
+    monkeypatch.setattr(api, "_monotonic", lambda: later)
     for _ in range(2):
         result = client.post("/api/v1/verify", json={"text": text, "zone": "PARIS-CENTRE"}, headers=_auth(token))
-    assert result.json()["bundle_seq"] == seq + 1 and len(opened) == 2
+    assert result.json()["bundle_seq"] == seq + 1 and len(opened) == 2 and len(stats) == 1
 
 
 def test_the_issuer_read_from_the_first_characters_is_the_one_the_full_reader_finds() -> None:
@@ -344,7 +356,11 @@ def test_every_api_route_runs_the_api_checks_without_copying_its_handler(client:
     handlers = [h for route in web_world.app.routes if route.path.startswith("/api/v1/")
                 for h in getattr(route, "route_handlers", ())]
     checked = [h for h in handlers if h.resolve_before_request() is api.api_before_request]
-    assert len(checked) >= 5 and any(h.name == "api_verify" for h in checked)
+    assert len(checked) >= 5
+    # POST /verify is a plain ASGI handler (no before-request hook): it calls api_guard itself.
+    plain = [route.route_handler for route in web_world.app.routes
+             if route.path.startswith("/api/v1/") and isinstance(route, ASGIRoute)]
+    assert [h.name for h in plain] == ["api_verify"] and all(h.opt["guarded_inline"] for h in plain)
     # No handler may bring its own before-request hook (it would replace the token, limit and scope
     # checks); the exemption lists (opendata.py) keep their guards around api_guard.
     assert all(h in checked or h.resolve_guards() for h in handlers)

@@ -73,6 +73,22 @@ def test_security_headers_on_every_response(client: TestClient, who: str, url: s
     assert "strict-transport-security" not in response.headers  # off by default (development)
 
 
+@pytest.mark.parametrize(("method", "url"), [
+    ("POST", "/api/v1/verify"), ("GET", "/api/v1/passes"), ("GET", "/api/v1/inconnu"),
+])
+def test_api_answers_carry_the_rest_security_headers(client: TestClient, method: str, url: str) -> None:
+    """JSON answers under /api/ (refusals included): nothing sniffed, framed, loaded or cached; the
+    pages' long policy and their browser-feature headers are not sent there."""
+    response = client.request(method, url, json={})
+    assert response.status_code in (401, 404), response.text
+    assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-request-id"]
+    for page_only in ("referrer-policy", "permissions-policy", "cross-origin-opener-policy", "x-frame-options"):
+        assert page_only not in response.headers, page_only
+
+
 def test_hsts_when_configured(web_world) -> None:
     settings = Settings.from_env({"CIRQLIZ_HSTS_SECONDS": "31536000", "CIRQLIZ_SECRET_KEY": "x" * 32,
                                   "CIRQLIZ_DATABASE_URL": web_world.settings.database_url,
@@ -81,6 +97,7 @@ def test_hsts_when_configured(web_world) -> None:
     assert settings.hsts_seconds == 31536000
     with TestClient(create_app(settings)) as client:
         assert client.get("/").headers["strict-transport-security"] == "max-age=31536000"
+        assert client.get("/api/v1/passes").headers["strict-transport-security"] == "max-age=31536000"
     with pytest.raises(SettingsError, match="CIRQLIZ_HSTS_SECONDS"):
         Settings(hsts_seconds=-1)
 

@@ -19,21 +19,27 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import MediaType, Request, Response, Router, asgi, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import (
+    ClientException,
     HTTPException,
+    MethodNotAllowedException,
     NotAuthorizedException,
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.router import Router as LitestarRouter
+from litestar.serialization import encode_json
+from litestar.types import Receive, Send
+from litestar.types import Scope as ASGIScope
 from sqlmodel import col, select
 
 from cirqliz.clock import to_epoch
@@ -74,7 +80,9 @@ from cirqliz.passcode.token import PREFIX as PASS_PREFIX
 from cirqliz.passcode.token import parse_pass_text, read_pass_parts
 from cirqliz.verify import Reason, Status, Verdict, verify_pass
 from cirqliz.verify.federation import ZONE_SEPARATOR, TrustSet, parse_zone_ref, verify_federated
+from cirqliz.web.bodies import decode_json_body
 from cirqliz.web.deps import DB, ClockDep, SignerDep
+from cirqliz.web.security import FORM_LIMIT
 
 API_RATE_WINDOW = 60
 LAST_USED_EVERY = timedelta(minutes=5)
@@ -249,15 +257,6 @@ class ApplicationRequest:
     windows: Any = None
     comment: Any = None
     authority: Any = None
-
-
-@dataclass
-class VerifyRequest:
-    """A pass text (as read from the QR code), the checkpoint zone code, optionally the plate seen."""
-
-    text: Any = None
-    zone: Any = None
-    plate: Any = None
 
 
 def _text_list(value: Any, name: str, *, required: bool = True) -> list[str]:
@@ -577,14 +576,29 @@ async def _known_authority(state: State, issuer: str) -> str | None:
     return code
 
 
+BUNDLE_RECHECK_SECONDS = 1.0
+"""How long the keyring's modification time is trusted before it is looked at again (a stat is a
+system call, dear on virtual machines): a newly published bundle is used within this time."""
+
+
 def latest_bundle(state: State, authority_code: str) -> TrustBundle:
     """The latest trust bundle of a known authority (a code from the database, never from a pass),
     opened once per (authority, seq) and kept in app.state.
 
-    The keyring file's modification time tells whether a newer bundle was published: the keyring
-    is read again only then, and a bundle is opened (root signature checked) only once per seq;
-    older seqs of that authority are then dropped, so memory holds one bundle per authority.
+    The keyring file's modification time, looked at most every BUNDLE_RECHECK_SECONDS, tells
+    whether a newer bundle was published: the keyring is read again only then, and a bundle is
+    opened (root signature checked) only once per seq; older seqs of that authority are then
+    dropped, so memory holds one bundle per authority.
     """
+    seqs: dict[str, tuple[int, int, float]] | None = getattr(state, "bundle_seqs", None)
+    bundles: dict[tuple[str, int], TrustBundle] | None = getattr(state, "bundle_cache", None)
+    if seqs is None or bundles is None:
+        seqs, bundles = state.bundle_seqs, state.bundle_cache = {}, {}
+    known = seqs.get(authority_code)
+    if known is not None and _monotonic() - known[2] < BUNDLE_RECHECK_SECONDS:
+        bundle = bundles.get((authority_code, known[1]))
+        if bundle is not None:
+            return bundle
     # The keyring's path per authority, worked out once (a code from the database, never a pass).
     keyrings: dict[str, tuple[Path, str]] | None = getattr(state, "bundle_keyrings", None)
     if keyrings is None:
@@ -597,18 +611,13 @@ def latest_bundle(state: State, authority_code: str) -> TrustBundle:
         except SchemeError as exc:
             raise _no_bundle(authority_code) from exc
         folder, keyring = keyrings[authority_code] = (folder, str(folder / KEYRING))
+    checked = _monotonic()
     try:
         stamp = os.stat(keyring).st_mtime_ns
     except OSError as exc:
         raise _no_bundle(authority_code) from exc
-    seqs: dict[str, tuple[int, int]] | None = getattr(state, "bundle_seqs", None)
-    bundles: dict[tuple[str, int], TrustBundle] | None = getattr(state, "bundle_cache", None)
-    if seqs is None or bundles is None:
-        seqs, bundles = state.bundle_seqs, state.bundle_cache = {}, {}
-    known = seqs.get(authority_code)
     if known is None or known[0] != stamp:
         store = KeyStore(folder, clock=state.clock)
-        seqs[authority_code] = (stamp, store.last_seq)
         seq = store.last_seq
         if seq and (authority_code, seq) not in bundles:
             bundle = store.latest_bundle()
@@ -616,7 +625,9 @@ def latest_bundle(state: State, authority_code: str) -> TrustBundle:
                 for key in [k for k in bundles if k[0] == authority_code]:
                     del bundles[key]
                 bundles[(authority_code, seq)] = bundle
-    seq = seqs[authority_code][1]
+    else:
+        seq = known[1]
+    seqs[authority_code] = (stamp, seq, checked)
     bundle = bundles.get((authority_code, seq))
     if bundle is None:
         raise _no_bundle(authority_code)
@@ -634,23 +645,73 @@ def _unknown_issuer(now: int) -> dict[str, Any]:
     return verdict.as_json() | {"bundle_seq": None, "issuer": None}
 
 
-@post("/verify", opt=_opt(Scope.VERIFY), name="api_verify", status_code=200)
-async def verify_api(request: Request, data: JSONBody[VerifyRequest]) -> dict[str, Any]:
-    """Check a pass at a checkpoint zone now, with the issuing authority's latest trust bundle
-    (scope verify). Always 200 with the verdict: status (VALID, REFUSED, UNCERTAIN), reason,
-    message_fr, message_en, claims, issuer, issuer_name, zone_authority. `zone` is a zone code, or
-    `AUTHORITY/CODE` for a zone of another authority (federation: a pass never covers another
-    authority's zone). Trusted: the authorities of this platform and, for a token of an authority,
-    its remote partners' last accepted bundles. A pass whose issuer is not trusted is REFUSED
-    (UNKNOWN_KEY)."""
-    if not isinstance(data.text, str) or not data.text.strip():
+VERIFY_BODY_LIMIT = FORM_LIMIT
+"""Largest body POST /verify reads: the application's limit for any route without its own."""
+_JSON_HEADERS = ((b"content-type", b"application/json"),)
+
+
+async def _read_body(scope: ASGIScope, receive: Receive, limit: int) -> bytes:
+    """The request body, refused (413) past `limit` bytes, before reading it when Content-Length says so."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if not value.isdigit():
+                raise ClientException("En-tête Content-Length illisible.")
+            if int(value) > limit:
+                raise _too_large(limit)
+            break
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientException("Connexion interrompue avant la fin du corps de la requête.")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(limit: int) -> RequestEntityTooLarge:
+    return RequestEntityTooLarge()  # the application's French 413 (web/errors.py), as Litestar's own limit raises
+
+
+async def send_json(send: Send, content: Any, status: int = 200) -> None:
+    """`content` as a JSON response (Litestar's encoder, as a handler's return value would be)."""
+    body = encode_json(content)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+@asgi("/verify", opt=_opt(Scope.VERIFY) | {"guarded_inline": True}, name="api_verify", copy_scope=False)
+async def verify_api(scope: ASGIScope, receive: Receive, send: Send) -> None:
+    """POST /api/v1/verify (documented in VERIFY_OPERATION): a plain ASGI handler, the checkpoints'
+    hot path, without Litestar's request parsing and response building around it. What the API
+    router gives its other routes is done here in the same order: api_guard (token, rate limit,
+    scope) before the body is read, then the same exception handlers for every refusal."""
+    if scope["method"] != "POST":
+        raise MethodNotAllowedException(headers={"Allow": "POST"})
+    await api_guard(ASGIConnection(scope, receive))
+    data = decode_json_body(await _read_body(scope, receive, VERIFY_BODY_LIMIT))
+    if type(data) is not dict:
+        raise ValidationException("body must be a JSON object")  # _on_invalid's French answer
+    state = scope["litestar_app"].state
+    await send_json(send, await _verify(state, scope["state"]["api_client"],
+                                        data.get("text"), data.get("zone"), data.get("plate")))
+
+
+async def _verify(state: State, client: ApiClient, text: Any, zone: Any, plate: Any) -> dict[str, Any]:
+    """The verdict of POST /verify for these body fields (VERIFY_OPERATION says what they are)."""
+    if not isinstance(text, str) or not text.strip():
         raise InvalidField("text", "texte du laissez-passer attendu (contenu du QR code, « CQ1:… »)")
-    if not isinstance(data.zone, str) or not data.zone.strip():
+    if not isinstance(zone, str) or not zone.strip():
         raise InvalidField("zone", "code de la zone du point de contrôle attendu, p. ex. « PARIS-CENTRE »")
-    if data.plate is not None and not isinstance(data.plate, str):
+    if plate is not None and not isinstance(plate, str):
         raise InvalidField("plate", "plaque (texte) attendue")
-    text, zone = data.text.strip(), data.zone.strip()
-    state = request.app.state
+    text, zone, plate = text.strip(), zone.strip(), plate or None
     now = to_epoch(state.clock.now())  # the app's clock, without a dependency to resolve per check
     start = None
     if ZONE_SEPARATOR not in zone:
@@ -658,14 +719,14 @@ async def verify_api(request: Request, data: JSONBody[VerifyRequest]) -> dict[st
         # is read from the first characters only; anything else takes the full reading below.
         start = _issuer_at_start(text)
         if start is not None and (_known_recently(state, start) or await _known_authority(state, start)):
-            return _verdict_json(state, start, text, zone, now, data.plate or None)
+            return _verdict_json(state, start, text, zone, now, plate)
     claimed = _peek_issuer(text)
     if ZONE_SEPARATOR in zone:
         try:
             parse_zone_ref(zone)
         except ValueError:
             raise InvalidField("zone", "attendu CODE ou AUTORITÉ/CODE, p. ex. « metro/ZFE-METRO »") from None
-        return await _verify_federated(request, text, zone, claimed, now, data.plate or None)
+        return await _verify_federated(state, client, text, zone, claimed, now, plate)
     if claimed is None:  # unreadable text: find the authority from the zone
         async with state.session_maker() as db:
             row = (await db.exec(select(Organisation.code).join(Zone, col(Zone.authority_id) == Organisation.id)
@@ -677,9 +738,9 @@ async def verify_api(request: Request, data: JSONBody[VerifyRequest]) -> dict[st
         known = None if claimed == start else await _known_authority(state, claimed)  # already asked
         if known is None:
             # Not an authority of this platform: perhaps a remote partner of the token's authority.
-            return await _verify_federated(request, text, zone, claimed, now, data.plate or None)
+            return await _verify_federated(state, client, text, zone, claimed, now, plate)
         issuer = known
-    return _verdict_json(state, issuer, text, zone, now, data.plate or None)
+    return _verdict_json(state, issuer, text, zone, now, plate)
 
 
 def _verdict_json(state: State, issuer: str, text: str, zone: str, now: int, plate: str | None) -> dict[str, Any]:
@@ -740,12 +801,11 @@ async def _local_bundle(state: State, code: str | None) -> TrustBundle | None:
         return None
 
 
-async def _verify_federated(request: Request, text: str, zone: str, claimed: str | None, now: int,
+async def _verify_federated(state: State, client: ApiClient, text: str, zone: str, claimed: str | None, now: int,
                             plate: str | None) -> dict[str, Any]:
     """The verdict with several bundles (verify_federated): the token authority's (home) or else the
     issuer's, the other local authorities concerned, and the token authority's remote partners."""
-    state = request.app.state
-    authority = await _token_authority(state, _client(request))
+    authority = await _token_authority(state, client)
     zone_iss, _code = parse_zone_ref(zone)
     remote = await _remote_partner_bundles(state, authority) if authority is not None else {}
     home = await _local_bundle(state, authority.code) if authority is not None else None
@@ -831,6 +891,95 @@ class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
         return
 
 
+_ERROR = {"$ref": "#/components/schemas/ApiError"}
+_NULLABLE_TEXT = {"type": ["string", "null"]}
+VERIFY_SCHEMAS: dict[str, Any] = {
+    "VerifyRequest": {
+        "type": "object", "required": ["text", "zone"],
+        "properties": {
+            "text": {"type": "string",
+                     "description": "Texte du laissez-passer, tel que lu dans le QR code (« CQ1:… »)."},
+            "zone": {"type": "string", "description": "Code de la zone du point de contrôle (« PARIS-CENTRE »), "
+                                                      "ou « AUTORITÉ/CODE » pour une zone d'une autre autorité."},
+            "plate": {**_NULLABLE_TEXT, "description": "Plaque lue sur le véhicule (facultatif)."},
+        },
+    },
+    "Verdict": {
+        "type": "object",
+        "required": ["status", "reason", "message_fr", "message_en", "checked_at", "issuer", "bundle_seq"],
+        "properties": {
+            "status": {"type": "string", "enum": [s.value for s in Status],
+                       "description": "VALID (accès autorisé), REFUSED, UNCERTAIN (à vérifier autrement)."},
+            "reason": {"type": "string", "enum": [r.value for r in Reason]},
+            "detail": {"type": "string"},
+            "message_fr": {"type": "string"}, "message_en": {"type": "string"},
+            "checked_at": {"type": "integer", "description": "Instant du contrôle (secondes depuis 1970, UTC)."},
+            "zone": _NULLABLE_TEXT, "kid": _NULLABLE_TEXT,
+            "claims": {"type": ["object", "null"], "description": "Contenu du laissez-passer quand il a été lu."},
+            "issuer": _NULLABLE_TEXT, "issuer_name": _NULLABLE_TEXT, "zone_authority": _NULLABLE_TEXT,
+            "bundle_seq": {"type": ["integer", "null"], "description": "Numéro du paquet de confiance utilisé."},
+        },
+    },
+    "ApiError": {
+        "type": "object", "required": ["status_code", "detail"],
+        "properties": {"status_code": {"type": "integer"}, "code": {"type": "string"},
+                       "detail": {"type": "string", "description": "Message en français."},
+                       "field": {"type": "string", "description": "Champ en cause (400 invalid_field)."}},
+    },
+}
+VERIFY_OPERATION: dict[str, Any] = {
+    "tags": ["API v1"],
+    "summary": "Contrôler un laissez-passer",
+    "description": (
+        "Contrôle un laissez-passer à un point de contrôle, maintenant, avec le dernier paquet de confiance "
+        "de l'autorité émettrice (droit `verify`). Répond toujours 200 avec le verdict : status (VALID, "
+        "REFUSED, UNCERTAIN), reason, message_fr, message_en, claims, issuer, issuer_name, zone_authority. "
+        "`zone` est un code de zone, ou `AUTORITÉ/CODE` pour une zone d'une autre autorité (fédération : un "
+        "laissez-passer ne couvre jamais la zone d'une autre autorité). Sont reconnues les autorités de "
+        "cette plateforme et, pour le jeton d'une autorité, les derniers paquets acceptés de ses partenaires. "
+        "Un laissez-passer d'un émetteur inconnu est refusé (UNKNOWN_KEY)."),
+    "operationId": "ApiV1VerifyVerifyApi",
+    "requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/VerifyRequest"}}}},
+    "responses": {
+        "200": {"description": "Le verdict.", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Verdict"}}}},
+        **{str(status): {"description": text, "content": {"application/json": {"schema": _ERROR}}}
+           for status, text in ((400, "Requête illisible ou champ invalide."),
+                                (401, "Jeton absent, inconnu ou révoqué."),
+                                (403, "Le jeton n'a pas le droit `verify`."),
+                                (405, "Méthode autre que POST."),
+                                (413, "Corps de requête trop grand."),
+                                (429, "Trop de requêtes pour ce jeton (en-tête Retry-After)."))},
+    },
+    "deprecated": False,
+    "security": [{"BearerToken": []}],
+}
+"""POST /api/v1/verify in the OpenAPI document: the handler is a plain ASGI one, which Litestar does
+not describe, so its operation is written here and added where the document is served
+(DocumentJsonRenderPlugin); tests/fuzz/test_api_schemathesis.py checks answers against it."""
+PLAIN_OPERATIONS = {"/api/v1/verify": {"post": VERIFY_OPERATION}}
+
+
+def with_plain_operations(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document (as a dict) with the plain ASGI handlers' operations and schemas."""
+    paths = schema.setdefault("paths", {})
+    for path, item in PLAIN_OPERATIONS.items():
+        paths.setdefault(path, item)
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, value in VERIFY_SCHEMAS.items():
+        schemas.setdefault(name, value)
+    return schema
+
+
+class DocumentJsonRenderPlugin(JsonRenderPlugin):
+    """/schema/openapi.json: Litestar's document with the plain ASGI handlers' operations added."""
+
+    def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
+        """The document as JSON (the cached dict is completed once: setdefault keeps it as it is after)."""
+        return super().render(request, with_plain_operations(openapi_schema))
+
+
 def documented_routes(route_handlers: Sequence[Any], *, production: bool,
                       page_middleware: Sequence[Any] = ()) -> list[Any]:
     """The application's route handlers: routers under /api/ as they are, everything else (pages, back
@@ -851,7 +1000,7 @@ def openapi_config() -> OpenAPIConfig:
         version="1",
         description=API_DESCRIPTION,
         path="/schema",
-        render_plugins=[LocalSwaggerRenderPlugin()],
+        render_plugins=[LocalSwaggerRenderPlugin(), DocumentJsonRenderPlugin()],
         components=Components(security_schemes={
             "BearerToken": SecurityScheme(type="http", scheme="bearer", description="Jeton d'API (/pro/api)"),
         }),
