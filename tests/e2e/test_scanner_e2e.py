@@ -84,10 +84,14 @@ def test_golden_vectors_in_chromium(playwright_sync: Any, live_server: LiveServe
         page = browser.new_page()
         page.goto(f"{live_server.base_url}/healthz")
         results = page.evaluate(RUN_VECTORS, vectors)
-        timing = measure_js_verify(page, 20)
+        # Two rounds of 10: verifyPass, WebCrypto alone and the baseline (here a stub) each timed once a round.
+        baseline_batches: list[int] = []
+        timing = measure_js_verify(page, 20, batch=10, baseline=lambda n: baseline_batches.append(n) or 1.0)
     finally:
         browser.close()
     assert 0 < timing["verify_ms_median"] < 50
+    assert timing["webcrypto_ms_median"] > 0 and (timing["verify_n"], timing["batch"]) == (20, 10)
+    assert baseline_batches == [10, 10] and timing["baseline_ms_median"] == 1.0
     python = _python_verdicts(vectors)
     for case in vectors["cases"]:
         assert results[case["name"]] == [case["status"], case["reason"]], case["name"]

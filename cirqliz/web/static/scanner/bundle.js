@@ -51,9 +51,12 @@ function integerRoot(x, k) {
   }
 }
 
-const SHA256_K = Uint32Array.from(PRIMES, (p) => Number(integerRoot(BigInt(p) << 96n, 3) & 0xffffffffn));
-const SHA256_H0 = Uint32Array.from(PRIMES.slice(0, 8), (p) => Number(integerRoot(BigInt(p) << 64n, 2) & 0xffffffffn));
-const SHA256_W = new Uint32Array(64);
+// Int32Array and `| 0` keep every word a small integer for the JIT (Uint32Array words above 2^31
+// and unbounded sums would be doubles); bytes are read and written by hand, not through DataView.
+const SHA256_K = Int32Array.from(PRIMES, (p) => Number(integerRoot(BigInt(p) << 96n, 3) & 0xffffffffn) | 0);
+const SHA256_H0 = Int32Array.from(PRIMES.slice(0, 8), (p) => Number(integerRoot(BigInt(p) << 64n, 2) & 0xffffffffn) | 0);
+const SHA256_W = new Int32Array(64);
+const SHA256_H = new Int32Array(8);
 
 /**
  * SHA-256 of `data`, synchronously (same bytes as crypto.subtle.digest('SHA-256', data)).
@@ -62,23 +65,34 @@ const SHA256_W = new Uint32Array(64);
  */
 export function sha256Sync(data) {
   const n = data.length;
-  const padded = new Uint8Array(((n + 9 + 63) >>> 6) << 6);
+  const size = ((n + 9 + 63) >>> 6) << 6;
+  const padded = new Uint8Array(size);
   padded.set(data);
   padded[n] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(n / 0x20000000));  // bit length, high word
-  view.setUint32(padded.length - 4, (n << 3) >>> 0);
-  const h = SHA256_H0.slice();
+  const high = Math.floor(n / 0x20000000); // bit length, high word
+  const low = (n << 3) >>> 0;
+  padded[size - 8] = high >>> 24;
+  padded[size - 7] = high >>> 16;
+  padded[size - 6] = high >>> 8;
+  padded[size - 5] = high;
+  padded[size - 4] = low >>> 24;
+  padded[size - 3] = low >>> 16;
+  padded[size - 2] = low >>> 8;
+  padded[size - 1] = low;
+  const h = SHA256_H;
+  h.set(SHA256_H0);
   const w = SHA256_W;
   const K = SHA256_K;
-  for (let off = 0; off < padded.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + 4 * i);
+  for (let off = 0; off < size; off += 64) {
+    for (let i = 0, j = off; i < 16; i++, j += 4) {
+      w[i] = (padded[j] << 24) | (padded[j + 1] << 16) | (padded[j + 2] << 8) | padded[j + 3];
+    }
     for (let i = 16; i < 64; i++) {
       const x = w[i - 15];
       const y = w[i - 2];
       const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
       const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+      w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
     }
     let a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
     for (let i = 0; i < 64; i++) {
@@ -98,10 +112,19 @@ export function sha256Sync(data) {
     h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
   }
   const out = new Uint8Array(32);
-  const outView = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) outView.setUint32(4 * i, h[i]);
+  for (let i = 0, j = 0; i < 8; i++, j += 4) {
+    const v = h[i];
+    out[j] = v >>> 24;
+    out[j + 1] = v >>> 16;
+    out[j + 2] = v >>> 8;
+    out[j + 3] = v;
+  }
   return out;
 }
+
+// The issuer's UTF-8 bytes, kept for the next pass (a scanner checks one or a few authorities).
+let lastIss = null;
+let lastIssBytes = null;
 
 /**
  * The revocation entry of a pass: first 8 bytes of SHA-256(utf8(iss) ‖ 0x00 ‖ cti), synchronously.
@@ -110,7 +133,11 @@ export function sha256Sync(data) {
  * @returns {Uint8Array}
  */
 export function revocationHashSync(iss, cti) {
-  const issBytes = textEncoder.encode(iss);
+  if (lastIssBytes === null || iss !== lastIss) {
+    lastIssBytes = textEncoder.encode(iss);
+    lastIss = iss;
+  }
+  const issBytes = lastIssBytes;
   const data = new Uint8Array(issBytes.length + 1 + cti.length);
   data.set(issBytes, 0);
   data.set(cti, issBytes.length + 1);

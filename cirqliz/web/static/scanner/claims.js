@@ -234,14 +234,25 @@ function readCommonOrThrow(data) {
     return null;
   }
   if (pos + size + MIDDLE.length > n) return null;
+  let ascii = true;
+  for (let i = pos; i < pos + size; i++) {
+    if (data[i] >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
   let iss;
-  try {
-    iss = utf8.decode(data.subarray(pos, pos + size));
-  } catch {
-    return null;
+  if (ascii) {
+    iss = String.fromCharCode.apply(null, data.subarray(pos, pos + size)); // one code point per byte
+  } else {
+    try {
+      iss = utf8.decode(data.subarray(pos, pos + size));
+    } catch {
+      return null;
+    }
   }
   pos += size;
-  if (codePoints(iss) > 64) return null;
+  if ((ascii ? size : codePoints(iss)) > 64) return null;
   for (let i = 0; i < MIDDLE.length; i++) if (MIDDLE[i] >= 0 && data[pos + i] !== MIDDLE[i]) return null;
   const exp = u32(data, pos + 2);
   const nbf = u32(data, pos + 8);

@@ -28,11 +28,37 @@ const OTHER_COSE_TAGS = {
 // CBOR of the array head and the text "Signature1" that start every Sig_structure.
 const SIG1_PREFIX = new Uint8Array([0x84, 0x6a, ...new TextEncoder().encode('Signature1')]);
 
-function bstrHead(n) {
-  if (n < 24) return [0x40 | n];
-  if (n < 0x100) return [0x58, n];
-  if (n < 0x10000) return [0x59, n >> 8, n & 0xff];
-  return [0x5a, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+const EMPTY = new Uint8Array(0);
+
+/** Size of the shortest CBOR head of a byte string of `n` bytes. */
+function headSize(n) {
+  if (n < 24) return 1;
+  if (n < 0x100) return 2;
+  if (n < 0x10000) return 3;
+  return 5;
+}
+
+/** Write byte string `body` (shortest head, then the bytes) into `out` at `at`; the position after it. */
+function putBstr(out, at, body) {
+  const n = body.length;
+  if (n < 24) {
+    out[at++] = 0x40 | n;
+  } else if (n < 0x100) {
+    out[at++] = 0x58;
+    out[at++] = n;
+  } else if (n < 0x10000) {
+    out[at++] = 0x59;
+    out[at++] = n >> 8;
+    out[at++] = n & 0xff;
+  } else {
+    out[at++] = 0x5a;
+    out[at++] = (n >>> 24) & 0xff;
+    out[at++] = (n >> 16) & 0xff;
+    out[at++] = (n >> 8) & 0xff;
+    out[at++] = n & 0xff;
+  }
+  out.set(body, at);
+  return at + n;
 }
 
 /**
@@ -43,19 +69,14 @@ function bstrHead(n) {
  * @param {Uint8Array} [externalAad]
  * @returns {Uint8Array}
  */
-export function toBeSigned(protectedRaw, payload, externalAad = new Uint8Array(0)) {
+export function toBeSigned(protectedRaw, payload, externalAad = EMPTY) {
   // One allocation, heads written in place (it runs on every verify).
-  const heads = [bstrHead(protectedRaw.length), bstrHead(externalAad.length), bstrHead(payload.length)];
-  const out = new Uint8Array(SIG1_PREFIX.length + heads[0].length + protectedRaw.length + heads[1].length
-    + externalAad.length + heads[2].length + payload.length);
+  const out = new Uint8Array(SIG1_PREFIX.length + headSize(protectedRaw.length) + protectedRaw.length
+    + headSize(externalAad.length) + externalAad.length + headSize(payload.length) + payload.length);
   out.set(SIG1_PREFIX, 0);
-  let at = SIG1_PREFIX.length;
-  for (const [head, body] of [[heads[0], protectedRaw], [heads[1], externalAad], [heads[2], payload]]) {
-    out.set(head, at);
-    at += head.length;
-    out.set(body, at);
-    at += body.length;
-  }
+  let at = putBstr(out, SIG1_PREFIX.length, protectedRaw);
+  at = putBstr(out, at, externalAad);
+  putBstr(out, at, payload);
   return out;
 }
 
@@ -132,12 +153,13 @@ export function readSign1Common(data) {
   at += size;
   // signature: bstr(64), and nothing after it
   if (at + 66 !== n || data[at] !== 0x58 || data[at + 1] !== 0x40) return null;
+  // The payload and the signature are views into `data` (no copies): nothing writes to them.
   return {
     protectedRaw: data.slice(pos + 2, pos + 15),
     protected: new Map([[HEADER_ALG, alg === 0x26 ? -7 : -8], [HEADER_KID, data.slice(pos + 7, pos + 15)]]),
     unprotected: new Map(),
-    payload: data.slice(payloadStart, at),
-    signature: data.slice(at + 2),
+    payload: data.subarray(payloadStart, at),
+    signature: data.subarray(at + 2),
     tagged: pos === 1,
   };
 }
@@ -192,7 +214,7 @@ export function messageKid(message) {
 
 /** The Sig_structure a message's signature covers (empty protected map → empty bstr). */
 export function messageToBeSigned(message) {
-  return toBeSigned(message.protected.size ? message.protectedRaw : new Uint8Array(0), message.payload);
+  return toBeSigned(message.protected.size ? message.protectedRaw : EMPTY, message.payload);
 }
 
 /**

@@ -147,9 +147,7 @@ export function localAt(seconds, tz) {
 }
 
 /** Steps 2-4: a not withdrawn, trusted key whose signature verifies → {signer} or a verdict. */
-async function checkSignature(message, bundle, t) {
-  const kid = message.protected.get(HEADER_KID);
-  const kidHex = toHex(kid);
+async function checkSignature(message, kidHex, bundle, t) {
   // A withdrawn kid is refused as such even once its key entry has left the bundle.
   if (bundle.withdrawn.has(kidHex)) return { fail: verdict('KEY_WITHDRAWN', `clé ${kidHex} retirée`, t, { kid: kidHex }) };
   const trusted = bundle.keysByKid.get(kidHex);
@@ -246,9 +244,13 @@ async function verify(text, bundle, {
     if (err instanceof SchemeError) return verdict('MALFORMED', err.message, t);
     throw err;
   }
-  // WebCrypto checks the signature off the main thread: the claims are decoded meanwhile (strictly,
-  // and used only once the signature holds), and the outcomes are taken in the specified order.
-  const signature = checkSignature(message, bundle, t);
+  const kid = toHex(message.protected.get(HEADER_KID));
+  // The signature check starts first. Where WebCrypto verifies off the main thread (Node, some
+  // browsers) the claims are decoded (strictly) meanwhile and the steps after the issuer's (8-18,
+  // pure: nothing but a verdict comes out of them) worked out; Chromium verifies inside the call,
+  // where this order costs nothing. The outcomes are taken in the specified order once the
+  // signature is known.
+  const signature = checkSignature(message, kid, bundle, t);
   let claims = null;
   let claimsError = null;
   try {
@@ -256,19 +258,35 @@ async function verify(text, bundle, {
   } catch (err) {
     claimsError = err;
   }
+  let later = null;
+  let laterError = null;
+  if (claims !== null) {
+    try {
+      later = afterIssuer(claims, kid, bundle, t, deviceNow, floor, { zone, plate, skew, checkpointBundle });
+    } catch (err) {
+      laterError = err; // thrown only if the signature and the issuer steps let the check get there
+    }
+  }
   const { signer, fail } = await signature;
   if (fail) return fail;
-  const kid = toHex(message.protected.get(HEADER_KID));
   if (claimsError) {
     if (claimsError instanceof SchemeError) return verdict('MALFORMED', claimsError.message, t, { kid });
     throw claimsError;
   }
+  const refused = checkIssuer(claims, signer, bundle, t, { claims, kid });
+  if (refused) return refused;
+  if (laterError) throw laterError;
+  return later;
+}
+
+/** Steps 8-18, once the signature and the issuer hold: the verdict (VALID when nothing refuses). */
+function afterIssuer(claims, kid, bundle, t, deviceNow, floor, { zone, plate, skew, checkpointBundle }) {
+  const content = bundle.content;
   const extra = { claims, kid };
   // The checkpoint zone's bundle: the issuer's own unless a federated check says otherwise.
   const zoneBundle = checkpointBundle ?? bundle;
   const checkpoint = zoneBundle.zonesByCode.get(zone);
-  const refused = checkIssuer(claims, signer, bundle, t, extra)
-    ?? checkRestriction(checkpoint, zoneBundle, t, deviceNow, floor, skew, extra)
+  const refused = checkRestriction(checkpoint, zoneBundle, t, deviceNow, floor, skew, extra)
     ?? checkValidity(claims, bundle, t, skew, extra);
   if (refused) return refused;
 
