@@ -6,6 +6,7 @@ import logging
 import re
 import sqlite3
 from http import HTTPStatus
+from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -110,7 +111,8 @@ def on_not_authorized(request: Request, exc: NotAuthorizedException) -> Response
     if wants_json(request):
         return _error(request, 401, "Authentification requise.", "not_authenticated")
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return Redirect(f"/connexion?next={target}", status_code=303)
+    # Encoded, so that the page's own query (« ?a=1&b=2 ») comes back whole after sign-in.
+    return Redirect(f"/connexion?next={quote(target, safe='/')}", status_code=303)
 
 
 def on_forbidden(request: Request, exc: PermissionDeniedException) -> Response:

@@ -22,6 +22,19 @@ def test_protected_page_redirects_to_sign_in(client) -> None:
     assert response.headers["location"] == "/connexion?next=/moi"
 
 
+def test_the_page_asked_for_comes_back_whole_after_sign_in(client) -> None:
+    from cirqliz.demo.seed import DEMO_PASSWORD
+
+    response = client.get("/pro/laissez-passer?statut=active&page=2", follow_redirects=False)
+    assert response.headers["location"] == "/connexion?next=/pro/laissez-passer%3Fstatut%3Dactive%26page%3D2"
+    form = client.get(response.headers["location"])
+    assert 'value="/pro/laissez-passer?statut=active&amp;page=2"' in form.text
+    signed_in = post_form(client, "/connexion", {"email": "pro@demo.cirqliz.fr", "password": DEMO_PASSWORD,
+                                                 "next": "/pro/laissez-passer?statut=active&page=2"},
+                          follow_redirects=False)
+    assert signed_in.headers["location"] == "/pro/laissez-passer?statut=active&page=2"
+
+
 def test_form_without_csrf_token_is_refused(client) -> None:
     client.get("/connexion")
     response = client.post("/connexion", data={"email": "pro@demo.cirqliz.fr", "password": "x"})
