@@ -363,8 +363,11 @@ def uvicorn_config(*, host: str, port: int, workers: int = 1) -> Any:
     CIRQLIZ_TRUSTED_PROXIES (cirqliz/web/client.py)."""
     import uvicorn
 
+    # One access line per request, the application's JSON one (with the client's address as the
+    # trusted proxies give it), not uvicorn's text line as well; no `server: uvicorn` banner.
     return uvicorn.Config("cirqliz.web.asgi:create", factory=True, host=host, port=port, workers=workers,
-                          log_level="info", proxy_headers=False, timeout_keep_alive=KEEP_ALIVE_SECONDS)
+                          log_level="info", proxy_headers=False, timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                          access_log=False, server_header=False)
 
 
 def listening_base_url(host: str, port: int) -> str:

@@ -86,7 +86,7 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", REQUEST_ID.get()),
         }
         extra = record.__dict__
-        for key in ("method", "path", "status", "duration_ms"):
+        for key in ("method", "path", "status", "duration_ms", "client"):
             if key in extra:
                 data[key] = extra[key]
         if record.exc_info:
@@ -94,13 +94,16 @@ class JsonFormatter(logging.Formatter):
         return _encode(data).decode()
 
     def access_line(self, created: float, method: str, path: str, status: int, duration_ms: float,
-                    request_id: str) -> str:
+                    request_id: str, client: str | None = None) -> str:
         """What `format` gives for the access record with these fields (the line, without its end)."""
-        return _encode({
+        data = {
             "time": self._time(created), "level": "info", "logger": ACCESS_LOGGER,
             "message": f"{method} {path} {status}", "request_id": request_id,
             "method": method, "path": path, "status": status, "duration_ms": duration_ms,
-        }).decode()
+        }
+        if client is not None:
+            data["client"] = client
+        return _encode(data).decode()
 
 
 def _default(value: Any) -> str:
@@ -151,7 +154,8 @@ class _AccessRecord(logging.LogRecord):
     """The access line's record: the fields `logging.LogRecord` would hold, most of them worked out
     once per process rather than on every request (file, module, process name)."""
 
-    def __init__(self, method: str, path: str, status: int, duration_ms: float, request_id: str) -> None:
+    def __init__(self, method: str, path: str, status: int, duration_ms: float, request_id: str,
+                 client: str | None = None) -> None:
         created = time.time()
         fields = self.__dict__
         fields.update(_access_fields())
@@ -163,6 +167,8 @@ class _AccessRecord(logging.LogRecord):
         fields["threadName"] = threading.current_thread().name
         fields["method"], fields["path"], fields["status"] = method, path, status
         fields["duration_ms"], fields["request_id"] = duration_ms, request_id
+        if client is not None:
+            fields["client"] = client
 
 
 _LOGGING_START: float = logging._startTime  # type: ignore[attr-defined]
@@ -176,7 +182,8 @@ def _access_fields() -> dict[str, Any]:
     return _ACCESS_FIELDS
 
 
-def write_access_line(method: str, path: str, status: int, duration_ms: float, request_id: str) -> None:
+def write_access_line(method: str, path: str, status: int, duration_ms: float, request_id: str,
+                      client: str | None = None) -> None:
     """One `cirqliz.access` record ("METHOD PATH STATUS" with those fields), as `access_log.info` would
     write it (call it when the logger is enabled for INFO). This runs on every request: when the
     line goes only to our JSON handler (configure_logging), it is formatted at once and written
@@ -185,13 +192,13 @@ def write_access_line(method: str, path: str, status: int, duration_ms: float, r
     added, e.g. by tests) the record goes through logging."""
     handler = _only_json_handler()
     if handler is None:
-        access_log.handle(_AccessRecord(method, path, status, duration_ms, request_id))
+        access_log.handle(_AccessRecord(method, path, status, duration_ms, request_id, client))
         return
     try:
         line = handler.formatter.access_line(  # type: ignore[union-attr]
-            time.time(), method, path, status, duration_ms, request_id) + handler.terminator
+            time.time(), method, path, status, duration_ms, request_id, client) + handler.terminator
     except Exception:  # as logging does: report on stderr, never fail the request
-        handler.handleError(_AccessRecord(method, path, status, duration_ms, request_id))
+        handler.handleError(_AccessRecord(method, path, status, duration_ms, request_id, client))
         return
     _pending.add(handler, line)
 
@@ -259,7 +266,7 @@ def edge_middleware(app: ASGIApp, settings: Settings, route_template: Callable[[
       every log record written meanwhile, and in the response header;
     - the security headers (web/security.py: the API's own set under /api/) a handler did not set itself;
     - the request metrics by route template (web/metrics.py), when enabled;
-    - one JSON access line.
+    - one JSON access line, with the client's address (uvicorn's own access log is off: `cirqliz serve`).
 
     Headers are added as raw pairs worked out once. `route_template(scope)` gives the route the
     request goes to (None when there is none: such requests are not counted in the metrics)."""
@@ -324,7 +331,9 @@ def edge_middleware(app: ASGIApp, settings: Settings, route_template: Callable[[
             if counted is not None:
                 counters.finished(counted, status, elapsed)
             if access_log.isEnabledFor(logging.INFO):
-                write_access_line(method, scope["path"], status, round(elapsed * 1000, 2), request_id)
+                peer = scope.get("client")
+                write_access_line(method, scope["path"], status, round(elapsed * 1000, 2), request_id,
+                                  peer[0] if peer else None)
             REQUEST_ID.reset(token)
 
     return edge

@@ -92,7 +92,7 @@ def test_an_unrouted_request_gets_an_id_the_security_headers_and_an_access_line(
     assert response.headers["x-request-id"] == "trace-404-abc"
     assert response.headers["x-content-type-options"] == "nosniff"
     records = [r for r in caplog.records if r.name == "cirqliz.access" and r.path == "/nulle-part/ici"]
-    assert [(r.status, r.request_id) for r in records] == [(404, "trace-404-abc")]
+    assert [(r.status, r.request_id, r.client) for r in records] == [(404, "trace-404-abc", "testclient")]
 
 
 def test_api_requests_go_through_no_session_or_csrf_middleware(web_world, monkeypatch) -> None:

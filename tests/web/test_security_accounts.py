@@ -279,6 +279,17 @@ def test_a_forged_forwarded_for_from_this_host_does_not_reset_the_limit(served) 
     assert statuses == [400] * LOGIN_ATTEMPTS + [429]
 
 
+def test_served_answers_carry_no_server_banner_and_one_access_line(served, capfd) -> None:
+    """`cirqliz serve`: no `server: uvicorn` header, and uvicorn's text access line is off (the
+    application writes its JSON one, with the client's address)."""
+    capfd.readouterr()
+    response = httpx.get(f"{served}/healthz", timeout=10)
+    assert response.status_code == 200 and "server" not in response.headers
+    config = cli.uvicorn_config(host="127.0.0.1", port=1)
+    assert config.access_log is False and config.server_header is False
+    assert '"GET /healthz HTTP/1.1" 200' not in "".join(capfd.readouterr())
+
+
 def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(web_world, peer) -> None:
     peer["host"] = "127.0.0.1"
     with _app(web_world, trusted_proxies="127.0.0.1") as client:
