@@ -282,8 +282,10 @@ def on_database_error(request: Request, exc: Exception) -> Response:
 
 
 def on_http_exception(request: Request, exc: HTTPException) -> Response:
-    """Other HTTP errors keep their status, with a readable message (French for Litestar's own)."""
-    return _error(request, exc.status_code, message_fr(exc.status_code, exc.detail), "http_error")
+    """Other HTTP errors keep their status and headers (Allow with a 405), with a readable message
+    (French for Litestar's own)."""
+    return _error(request, exc.status_code, message_fr(exc.status_code, exc.detail), "http_error",
+                  dict(exc.headers) if exc.headers else None)
 
 
 def on_server_error(request: Request, exc: Exception) -> Response:

@@ -391,3 +391,15 @@ def test_schema_page_loads_only_local_assets(client: TestClient) -> None:
     schema = client.get("/schema/openapi.json").json()
     assert {"/api/v1/applications", "/api/v1/passes", "/api/v1/verify"} <= set(schema["paths"])
     assert schema["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
+
+
+@pytest.mark.parametrize(("method", "url", "allowed"), [
+    ("GET", "/api/v1/verify", "POST"), ("PUT", "/api/v1/verify", "POST"), ("DELETE", "/api/v1/passes", "GET"),
+])
+def test_a_wrong_method_on_the_api_is_a_french_405_with_allow(client: TestClient, method: str, url: str,
+                                                              allowed: str) -> None:
+    response = client.request(method, url)
+    assert response.status_code == 405, response.text
+    assert allowed in response.headers["allow"]
+    body = response.json()
+    assert body["status_code"] == 405 and body["detail"].startswith("Méthode non autorisée"), body

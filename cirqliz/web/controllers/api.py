@@ -82,6 +82,7 @@ from cirqliz.verify import Reason, Status, Verdict, verify_pass
 from cirqliz.verify.federation import ZONE_SEPARATOR, TrustSet, parse_zone_ref, verify_federated
 from cirqliz.web.bodies import decode_json_body
 from cirqliz.web.deps import DB, ClockDep, SignerDep
+from cirqliz.web.errors import message_fr
 from cirqliz.web.security import FORM_LIMIT
 
 API_RATE_WINDOW = 60
@@ -121,8 +122,11 @@ def _on_invalid(_: Request, exc: ValidationException) -> Response:
 
 
 def _on_http(_: Request, exc: HTTPException) -> Response:
-    headers = {"Retry-After": str(API_RATE_WINDOW)} if exc.status_code == 429 else None
-    return _json_error(exc.status_code, "http_error", exc.detail, headers)
+    headers = dict(exc.headers or {})  # e.g. Allow with a 405
+    if exc.status_code == 429:
+        headers["Retry-After"] = str(API_RATE_WINDOW)
+    # Litestar's own refusals (405, …) carry an English reason phrase: said in French.
+    return _json_error(exc.status_code, "http_error", message_fr(exc.status_code, exc.detail), headers or None)
 
 
 class InvalidField(DomainError):
@@ -693,7 +697,7 @@ async def verify_api(scope: ASGIScope, receive: Receive, send: Send) -> None:
     router gives its other routes is done here in the same order: api_guard (token, rate limit,
     scope) before the body is read, then the same exception handlers for every refusal."""
     if scope["method"] != "POST":
-        raise MethodNotAllowedException(headers={"Allow": "POST"})
+        raise MethodNotAllowedException("Méthode non autorisée : envoyez POST.", headers={"Allow": "POST"})
     await api_guard(ASGIConnection(scope, receive))
     data = decode_json_body(await _read_body(scope, receive, VERIFY_BODY_LIMIT))
     if type(data) is not dict:
