@@ -9,6 +9,7 @@ CIRQLIZ_REQUIRE_POSTGRES=1 (CI). CIRQLIZ_TEST_POSTGRES overrides the server's UR
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -212,12 +213,14 @@ def _scope_of(nodeid: str, rootdir: Path) -> str:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
-    """With --dist loadgroup: one test at a time, a module sharing a fixture as one unit; biggest units first."""
+    """With --dist loadgroup: one test at a time, a module sharing a fixture as one unit, handed out in
+    the workers' collection order (longest units first, see pytest_collection_modifyitems)."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     rootdir = config.rootpath
+    config.option.loadscopereorder = False  # xdist would sort the units by their number of tests
 
     class SharedFixtureScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
@@ -226,11 +229,69 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
     return SharedFixtureScheduling(config, log)
 
 
+# --- longest first: the parallel run ends when its longest worker does ----------------------------
+# tests/durations.json holds the seconds (set-up + call + tear-down) of the tests that take 2 s or
+# more, from a full local run; `CIRQLIZ_RECORD_DURATIONS=tests/durations.json ./dev test` writes it
+# again. It only orders the work: a test missing from it (a new one) counts as UNKNOWN_SECONDS.
+DURATIONS = TESTS / "durations.json"
+RECORD_DURATIONS_ENV = "CIRQLIZ_RECORD_DURATIONS"
+UNKNOWN_SECONDS = {"slow": 60.0, "e2e": 5.0}  # by marker; any other test: DEFAULT_SECONDS
+DEFAULT_SECONDS = 0.2
+FULL_SIZES = bool(os.environ.get("CI") or os.environ.get("CIRQLIZ_SLOW"))  # crash, fuzz, load at full size
+
+
+@functools.cache
+def _recorded_durations() -> dict[str, float]:
+    try:
+        return json.loads(DURATIONS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _estimated_seconds(item: pytest.Item) -> float:
+    known = _recorded_durations().get(item.nodeid)
+    if known is not None:
+        return known
+    for marker, seconds in UNKNOWN_SECONDS.items():
+        if item.get_closest_marker(marker) is not None:
+            return seconds
+    return DEFAULT_SECONDS
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In xdist workers, tests marked `slow` come first (the scheduler hands them out first), so that
-    the longest ones do not run alone at the end. Without xdist the order does not change."""
-    if hasattr(config, "workerinput"):
-        items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: same order on every worker
+    """In xdist workers, the units of work (see _scope_of) are put longest first, their tests kept in
+    order, so that the scheduler hands out the long ones first and the short ones fill in at the end
+    (no long test left alone on one core while the other has finished). With the full sizes (CI,
+    CIRQLIZ_SLOW=1) the tests marked `slow` go first whatever the file says. Without xdist the order
+    does not change. The sort is the same on every worker (xdist requires identical collections)."""
+    if not hasattr(config, "workerinput"):
+        return
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        units.setdefault(_scope_of(item.nodeid, config.rootpath), []).append(item)
+
+    def cost(unit: list[pytest.Item]) -> tuple[bool, float]:
+        slow_first = FULL_SIZES and any(item.get_closest_marker("slow") for item in unit)
+        return (not slow_first, -sum(_estimated_seconds(item) for item in unit))
+
+    items[:] = [item for unit in sorted(units.values(), key=cost) for item in unit]  # stable sort
+
+
+_recorded: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With CIRQLIZ_RECORD_DURATIONS: add up each test's phases (in the controller, from every worker)."""
+    if os.environ.get(RECORD_DURATIONS_ENV) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        _recorded[report.nodeid] = _recorded.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With CIRQLIZ_RECORD_DURATIONS=PATH: write the tests of 2 s or more to PATH (see DURATIONS)."""
+    path = os.environ.get(RECORD_DURATIONS_ENV)
+    if path and not os.environ.get("PYTEST_XDIST_WORKER") and _recorded:
+        kept = {nodeid: round(seconds, 1) for nodeid, seconds in sorted(_recorded.items()) if seconds >= 2.0}
+        Path(path).write_text(json.dumps(kept, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 # --- passwords: Argon2 at its cheapest in the test processes --------------------------------------
