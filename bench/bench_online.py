@@ -39,8 +39,9 @@ Two socket set-ups, each for both apps:
 
 Load: `wrk` (1 thread, 32 connections, 10 s; quick: 1 s) when it is on PATH, else an asyncio
 HTTP/1.1 keep-alive client in this process (32 connections, same duration). A warm-up load of
-2 s (quick: 0.5 s) precedes each measurement; the `nodelay` set-up runs 2 rounds in full mode,
-alternating which server goes first, and keeps the best of each; `stock` runs one. Both answers
+2 s (quick: none, and one uvicorn worker per server) precedes each measurement; the `nodelay`
+set-up runs 2 rounds in full mode, alternating which server goes first, and keeps the best of
+each; `stock` runs one. Each server is started once and serves every row that uses it. Both answers
 are checked (200, and VALID for ours) before loading; non-2xx answers under load are counted and
 make the row fail. Both servers run in the same interpreter, so uvicorn's "auto" picks the same
 event loop and HTTP parser for both (the note names them). The note also gives each server's CPU
@@ -63,7 +64,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,7 @@ FLOOR_NAME = "  floor: Litestar + verify_pass only (no token, log, metrics, head
 PATH = "/api/v1/verify"
 CONNECTIONS = 32
 WORKERS = 2
+WORKERS_ENV = "CIRQLIZ_BENCH_WORKERS"  # quick runs (the smoke test): one worker per server, started sooner
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 in Paris: inside PARIS-CENTRE's hours
 FIXED_TIME_ENV = "CIRQLIZ_BENCH_FIXED_TIME"
 BUNDLE_ENV = "CIRQLIZ_BENCH_BUNDLE"
@@ -226,7 +228,8 @@ def _serve_main(factory: str, port: int, socket_mode: str, module: str = "bench.
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(f"{module}:{factory}", factory=True, host="127.0.0.1", port=port,
-                            workers=WORKERS, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+                            workers=int(os.environ.get(WORKERS_ENV, WORKERS)), log_level="warning",
+                            access_log=False, timeout_graceful_shutdown=5)
     if socket_mode == "stock":
         sock = config.bind_socket()
     else:
@@ -351,7 +354,8 @@ def _compare(ports: dict[str, int], headers: dict[str, str], body: str, *, secon
     results: dict[str, list[dict[str, float]]] = {"ours": [], "hello": []}
     for r in range(rounds):
         for side in ("hello", "ours") if r % 2 == 0 else ("ours", "hello"):
-            load(ports[side], headers, body, warm, folder)
+            if warm:
+                load(ports[side], headers, body, warm, folder)
             # The servers' own CPU per request as well: on a machine shared with other work the
             # request rates swing with the load, the CPU each request costs much less.
             group = _GROUPS.get(ports[side])
@@ -396,7 +400,7 @@ def _row(name: str, results: dict[str, list[dict[str, float]]], *, limit: float 
 def run(config: Config) -> list[Row]:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # create_app configures INFO logging
     # quick (the smoke test): one short round, only to show the rows are well formed
-    seconds, warm, rounds = (1.0, 0.5, 1) if config.quick else (10, 2, 2)
+    seconds, warm, rounds = (1.0, 0.0, 1) if config.quick else (10, 2, 2)  # quick: no warm-up load
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="cirqliz-bench-online-") as tmp:
         folder = Path(tmp)
@@ -423,30 +427,52 @@ def run(config: Config) -> list[Row]:
             # The floor: the same check in a Litestar app with nothing else (what the application's
             # token guard, rate limit, request id, access log, metrics and headers add is the rest).
             floor = (("nodelay", FLOOR_NAME, None, 1, "minimal_verify_app"),) if endpoint else ()
-            for mode, name, limit, mode_rounds, factory in (
-                ("nodelay", NAME, 0.6, rounds, ours_factory),
-                ("stock", STOCK_NAME, None, 1, ours_factory),
-                *floor,
-            ):
-                with serve("hello_world", env, folder / f"hello-{mode}-{factory}.log", mode) as hello_port, \
-                        serve(factory, env, folder / f"ours-{mode}-{factory}.log", mode) as ours_port:
-                    ports = {"ours": ours_port, "hello": hello_port}
-                    problems = _check(ports, headers, body)
-                    if problems:
-                        rows.append(Row(name, "req/s", None, note="; ".join(problems), ok=False))
-                        continue
-                    results = _compare(ports, headers, body, seconds=seconds, warm=warm, rounds=mode_rounds,
-                                       folder=folder)
-                socket_note = ("listening socket with TCP_NODELAY on accepted connections" if mode == "nodelay"
-                               else "uvicorn's own socket, as stock `uvicorn --workers 2` (`cirqliz serve` now sets "
-                                    "TCP_NODELAY): ~40 ms delayed-ACK stall per keep-alive response")
-                setup = (f"uvicorn {WORKERS} workers each, {_implementations()}, {socket_note}; {tool}, "
-                         f"{CONNECTIONS} keep-alive connections, "
-                         f"{seconds} s, {mode_rounds} round(s), best of each; {database_kind}, rate-limit store "
-                         "in memory")
-                rows.append(_row(name, results, limit=limit, setup=setup,
-                                 what=what if factory == ours_factory else "bench.bench_online.minimal_verify_app"))
-                rows[-1].extra.update(endpoint=endpoint, database=database_kind, socket=mode)
+            workers = 1 if config.quick else WORKERS
+            env[WORKERS_ENV] = str(workers)
+            with ExitStack() as servers:
+                started: dict[tuple[str, str], int] = {}
+
+                def port_of(factory: str, mode: str) -> int:
+                    # One server per (app, socket set-up), kept for every row that uses it (the
+                    # nodelay hello world serves the target row and the floor row).
+                    if (factory, mode) not in started:
+                        started[factory, mode] = servers.enter_context(
+                            serve(factory, env, folder / f"{factory}-{mode}.log", mode))
+                    return started[factory, mode]
+
+                rows += _rounds(port_of, ours_factory, floor, headers, body, seconds=seconds, warm=warm,
+                                rounds=rounds, folder=folder, workers=workers, tool=tool,
+                                database_kind=database_kind, what=what, endpoint=endpoint)
+    return rows
+
+
+def _rounds(port_of: Any, ours_factory: str, floor: tuple[Any, ...], headers: dict[str, str], body: str, *,
+            seconds: float, warm: float, rounds: int, folder: Path, workers: int, tool: str,
+            database_kind: str, what: str, endpoint: bool) -> list[Row]:
+    """The rows: the target (nodelay), the stock socket, the floor; each against a hello world."""
+    rows: list[Row] = []
+    for mode, name, limit, mode_rounds, factory in (
+        ("nodelay", NAME, 0.6, rounds, ours_factory),
+        ("stock", STOCK_NAME, None, 1, ours_factory),
+        *floor,
+    ):
+        ports = {"ours": port_of(factory, mode), "hello": port_of("hello_world", mode)}
+        problems = _check(ports, headers, body)
+        if problems:
+            rows.append(Row(name, "req/s", None, note="; ".join(problems), ok=False))
+            continue
+        results = _compare(ports, headers, body, seconds=seconds, warm=warm, rounds=mode_rounds,
+                           folder=folder)
+        socket_note = ("listening socket with TCP_NODELAY on accepted connections" if mode == "nodelay"
+                       else "uvicorn's own socket, as stock `uvicorn --workers 2` (`cirqliz serve` now sets "
+                            "TCP_NODELAY): ~40 ms delayed-ACK stall per keep-alive response")
+        setup = (f"uvicorn {workers} worker(s) each, {_implementations()}, {socket_note}; {tool}, "
+                 f"{CONNECTIONS} keep-alive connections, "
+                 f"{seconds} s, {mode_rounds} round(s), best of each; {database_kind}, rate-limit store "
+                 "in memory")
+        rows.append(_row(name, results, limit=limit, setup=setup,
+                         what=what if factory == ours_factory else "bench.bench_online.minimal_verify_app"))
+        rows[-1].extra.update(endpoint=endpoint, database=database_kind, socket=mode)
     return rows
 
 
