@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
@@ -26,11 +28,17 @@ def metrics_client(web_world):
         yield client
 
 
+@functools.lru_cache(maxsize=8)
+def _samples(text: str) -> tuple[Any, ...]:
+    # Parsed once per text: the process's registry grows through the run, and a test reads one text
+    # for many samples.
+    return tuple(sample for family in text_string_to_metric_families(text) for sample in family.samples)
+
+
 def _sample(text: str, name: str, **labels: str) -> float:
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return sample.value
+    for sample in _samples(text):
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+            return sample.value
     return 0.0
 
 
