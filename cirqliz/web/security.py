@@ -52,6 +52,10 @@ def security_headers(settings: Settings) -> dict[str, str]:
         "Permissions-Policy": "camera=(self), geolocation=(self), microphone=(), payment=(), usb=()",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
+    return _with_hsts(headers, settings)
+
+
+def _with_hsts(headers: dict[str, str], settings: Settings) -> dict[str, str]:
     if settings.hsts_seconds > 0:
         headers["Strict-Transport-Security"] = f"max-age={settings.hsts_seconds}"
     return headers
@@ -63,14 +67,11 @@ def api_security_headers(settings: Settings) -> dict[str, str]:
     data), never stored by a cache (passes and plates are personal data), HSTS when configured. The
     pages' other headers (referrer, permissions, opener policies) have nothing to act on in JSON, and
     every header line costs the server on every call (the checkpoints' hot path)."""
-    headers = {
+    return _with_hsts({
         "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",
-    }
-    if settings.hsts_seconds > 0:
-        headers["Strict-Transport-Security"] = f"max-age={settings.hsts_seconds}"
-    return headers
+    }, settings)
 
 
 def security_header_pairs(settings: Settings, *, api: bool = False) -> list[tuple[bytes, bytes]]:
