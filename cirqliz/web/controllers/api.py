@@ -403,7 +403,8 @@ async def _application_json(db: DB, application_id: uuid.UUID, organisation_id: 
 # ---- handlers --------------------------------------------------------------------------------
 
 
-@post("/applications", opt=_opt(Scope.APPLICATIONS_WRITE), name="api_application_create", status_code=201)
+@post("/applications", opt=_opt(Scope.APPLICATIONS_WRITE), name="api_application_create", status_code=201,
+      summary="Déposer une demande de laissez-passer")
 async def create_application_api(
     request: Request, db: DB, clock: ClockDep, signer: SignerDep, data: JSONBody[ApplicationRequest],
 ) -> dict[str, Any]:
@@ -444,7 +445,8 @@ async def _token_owner(db: DB, client: ApiClient) -> uuid.UUID:
     return row.created_by_id
 
 
-@get("/applications/{application_id:uuid}", opt=_opt(Scope.APPLICATIONS_WRITE), name="api_application")
+@get("/applications/{application_id:uuid}", opt=_opt(Scope.APPLICATIONS_WRITE), name="api_application",
+     summary="Lire une demande")
 async def get_application_api(request: Request, db: DB, application_id: FromPath[uuid.UUID]) -> dict[str, Any]:
     """One of the organisation's applications, with its passes (scope applications:write)."""
     return await _application_json(db, application_id, _client(request).organisation_id)
@@ -458,7 +460,7 @@ def _int_param(value: str | None, name: str, default: int, high: int) -> int:
     return int(value)
 
 
-@get("/passes", opt=_opt(Scope.PASSES_READ), name="api_passes")
+@get("/passes", opt=_opt(Scope.PASSES_READ), name="api_passes", summary="Lister les laissez-passer")
 async def list_passes_api(
     request: Request,
     db: DB,
@@ -490,7 +492,8 @@ async def list_passes_api(
             "limit": filters.limit, "offset": filters.offset}
 
 
-@get("/passes/{ref:str}", opt=_opt(Scope.PASSES_READ), name="api_pass", media_type=MediaType.JSON)
+@get("/passes/{ref:str}", opt=_opt(Scope.PASSES_READ), name="api_pass", media_type=MediaType.JSON,
+     summary="Lire un laissez-passer (texte, QR code)")
 async def get_pass_api(request: Request, db: DB, ref: FromPath[str]) -> Response[Any]:
     """One pass by serial: JSON with the signed text, status and validity; `<serial>.png` gives the
     QR code image (scope passes:read)."""

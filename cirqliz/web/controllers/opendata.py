@@ -397,7 +397,7 @@ async def _api_exemptions(request: Request, db: DB, fmt: str, zone: str, active_
 
 
 @get("/exemptions.csv", opt={"scope": Scope.EXPORTS_READ.value, "exclude_from_auth": True},
-     name="api_exemptions_csv")
+     name="api_exemptions_csv", summary="Liste des dérogations ZFE (CSV)")
 async def exemptions_csv_api(
     request: Request, db: DB, zone: FromQuery[str] = "", active_on: FromQuery[str] = "",
     category: FromQuery[str] = "", status: FromQuery[str] = "", variant: FromQuery[str] = "",
@@ -413,7 +413,7 @@ async def exemptions_csv_api(
 
 
 @get("/exemptions.json", opt={"scope": Scope.EXPORTS_READ.value, "exclude_from_auth": True},
-     name="api_exemptions_json")
+     name="api_exemptions_json", summary="Liste des dérogations ZFE (JSON)")
 async def exemptions_json_api(
     request: Request, db: DB, zone: FromQuery[str] = "", active_on: FromQuery[str] = "",
     category: FromQuery[str] = "", status: FromQuery[str] = "",
