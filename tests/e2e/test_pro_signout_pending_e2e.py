@@ -150,6 +150,8 @@ def test_a_waiting_sign_out_hides_every_page_of_the_professional_from_its_first_
     again.goto(f"{base}/pro")
     assert again.url == f"{base}/pro"  # the server still knows the session: it sent the page
     again.wait_for_selector("#signout-pending", timeout=TIMEOUT)
+    # The message can be in place before DOMContentLoaded (a loaded machine): wait for the record of it.
+    again.wait_for_function("() => window.firstFrame !== undefined", timeout=TIMEOUT)
     assert again.evaluate("window.firstFrame") == {"main": "none", "gate": "1"}
     again.wait_for_function("() => document.documentElement.dataset.signoutState === 'waiting'", timeout=TIMEOUT)
     assert again.inner_text("body").strip() == PENDING
@@ -159,6 +161,7 @@ def test_a_waiting_sign_out_hides_every_page_of_the_professional_from_its_first_
     again.add_init_script(QR_FIRST_FRAME)
     again.goto(_phone_url(base, a_pass))
     again.wait_for_selector("#signout-pending", timeout=TIMEOUT)
+    again.wait_for_function("() => window.qrFirstFrame !== undefined", timeout=TIMEOUT)
     assert again.evaluate("window.qrFirstFrame") == {"qr": "none", "gate": "1"}
     assert again.locator("img.qr").count() == 0 and a_pass.serial not in again.content()
     state = again.evaluate(STATE)

@@ -294,6 +294,8 @@ def test_the_next_load_of_the_scanner_finishes_a_sign_out_left_pending(browser: 
     again.goto(f"{base}/scan")
     assert again.url == f"{base}/scan"  # the server still knows the session: it sent the agent's page
     again.wait_for_selector("#signout-pending", timeout=TIMEOUT)
+    # The message can be in place before DOMContentLoaded (a loaded machine): wait for the record of it.
+    again.wait_for_function("() => window.firstFrame !== undefined", timeout=TIMEOUT)
     assert again.evaluate("window.firstFrame") == {"home": "none", "gate": "1"}
     again.wait_for_function("() => document.documentElement.dataset.signoutState === 'waiting'", timeout=TIMEOUT)
     assert again.inner_text("#signout-pending") == PENDING

@@ -297,8 +297,9 @@ def test_company_registers_applies_is_approved_and_its_pass_verifies(
     assert download.value.suggested_filename == f"laissez-passer-{journey.serial}.png"
     png = folder / download.value.suggested_filename
     download.value.save_as(png)
-    (decoded,) = zxingcpp.read_barcodes(Image.open(png))
-    assert decoded.text.startswith("CQ1:"), decoded.text[:10]
+    # One code, one text: zxing-cpp can report the same symbol twice for some module patterns.
+    (decoded_text,) = {result.text for result in zxingcpp.read_barcodes(Image.open(png))}
+    assert decoded_text.startswith("CQ1:"), decoded_text[:10]
     journey.png = png
 
     # Phone and printable versions.
@@ -326,7 +327,7 @@ def test_company_registers_applies_is_approved_and_its_pass_verifies(
     assert verdict["claims"]["plate"] == PLATE.replace("-", "")
 
     # The agent's scanner, filming that same pass (fake camera), says VALID.
-    agent = _agent_page(journey, decoded.text)
+    agent = _agent_page(journey, decoded_text)
     assert _scan(agent) == ("VALID", "VALID")
     expect(agent.locator("#v-plate")).to_have_text(PLATE)
     journey.shot(agent, "agent-valide", doc="agent-valide", full_page=False)
