@@ -149,9 +149,10 @@ def has_verify_endpoint() -> bool:
         from cirqliz.web.app import create_app
 
         app = create_app(Settings(scheduler_enabled=False))
+        from litestar.routes import ASGIRoute
+
         # An HTTP route with POST, or a plain ASGI handler (every method: it answers 405 itself).
-        return any(route.path == PATH
-                   and ("POST" in getattr(route, "methods", ()) or type(route).__name__ == "ASGIRoute")
+        return any(route.path == PATH and ("POST" in getattr(route, "methods", ()) or isinstance(route, ASGIRoute))
                    for route in app.routes)
     except Exception:  # the application does not even build: measure the stand-in
         return False

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -332,6 +332,16 @@ _TAILS: dict[bytes, tuple[int, int] | None] = {}
 _CACHE_BOUND = 4096
 
 
+def _remembered(cache: dict[bytes, Any], key: bytes, read: Callable[[bytes], Any]) -> Any:
+    """`read(key)`, kept in `cache` (None too) while it holds fewer than _CACHE_BOUND entries."""
+    found = cache.get(key, False)
+    if found is False:
+        found = read(key)
+        if len(cache) < _CACHE_BOUND:
+            cache[key] = found
+    return found
+
+
 def _zones_and_windows(block: bytes) -> tuple[tuple[int, ...], tuple[TimeWindow, ...]] | None:
     """(zones, windows) of a profile's start as _AFTER_ISS matched it (group 1), else None."""
     match = _PROFILE_BLOCK.fullmatch(block)
@@ -361,21 +371,13 @@ def claims_from_match(iss: str, data: bytes, at: int, block: bytes, plate_head: 
     exp, nbf, iat, cti = _TIMES.unpack_from(data, at)
     if exp < 0x10000 or nbf < 0x10000 or iat < 0x10000 or exp <= nbf:  # a smaller head would be shorter
         return None
-    found = _BLOCKS.get(block, False)
-    if found is False:
-        found = _zones_and_windows(block)
-        if len(_BLOCKS) < _CACHE_BOUND:
-            _BLOCKS[block] = found
+    found = _remembered(_BLOCKS, block, _zones_and_windows)
     if found is None:
         return None
     zones, windows = found
     if len(plate) != plate_head[0] - 0x60:
         return None
-    numbers = _TAILS.get(tail, False)
-    if numbers is False:
-        numbers = _purpose_and_version(tail)
-        if len(_TAILS) < _CACHE_BOUND:
-            _TAILS[tail] = numbers
+    numbers = _remembered(_TAILS, tail, _purpose_and_version)
     if numbers is None:
         return None
     # PassClaims(...) without its __init__ and __post_init__: every check of _validate holds (above).

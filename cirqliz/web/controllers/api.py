@@ -664,7 +664,7 @@ async def _read_body(scope: ASGIScope, receive: Receive, limit: int) -> bytes:
             if not value.isdigit():
                 raise ClientException("En-tête Content-Length illisible.")
             if int(value) > limit:
-                raise _too_large(limit)
+                raise RequestEntityTooLarge()  # web/errors.py's French 413, as Litestar's own limit
             break
     chunks: list[bytes] = []
     size = 0
@@ -675,14 +675,10 @@ async def _read_body(scope: ASGIScope, receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise RequestEntityTooLarge()  # web/errors.py's French 413, as Litestar's own limit
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _too_large(limit: int) -> RequestEntityTooLarge:
-    return RequestEntityTooLarge()  # the application's French 413 (web/errors.py), as Litestar's own limit raises
 
 
 async def send_json(send: Send, content: Any, status: int = 200) -> None:
