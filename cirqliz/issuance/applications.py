@@ -16,15 +16,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, literal, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm import aliased, defer, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cirqliz.clock import Clock
-from cirqliz.db.bulk_insert import insert_rows
+from cirqliz.db.bulk_insert import COPY_MIN_ROWS, insert_rows
 from cirqliz.db.models import (
     AccessPass,
     AccessRule,
@@ -722,6 +724,8 @@ def _with_vehicles_zones_rules(query: Any) -> Any:
         .outerjoin(AccessRule, col(AccessRule.zone_id) == Zone.id)
         .where(col(ApplicationVehicle.application_id) == bindparam("application_id"))
         .order_by(col(Vehicle.id), col(Zone.ref), col(AccessRule.position))
+        # An approval never reads a zone's outline: real ones weigh tens of kilobytes of JSON each.
+        .options(defer(Zone.geometry))  # type: ignore[arg-type]
     )
 
 
@@ -777,6 +781,37 @@ async def _inserted_ids(connection: Any, statement: Any, rows: list[dict[str, An
     ids = [values["id"] for values in rows]
     found = await connection.execute(select(table.c.id).where(table.c.id.in_(ids)))
     return set(found.scalars())
+
+
+_LINK_IDS = ARRAY(PG_UUID(as_uuid=True))
+@functools.cache
+def _passes_with_zones_insert(count: int, names: tuple[str, ...]) -> Any:
+    """PostgreSQL: INSERT … ON CONFLICT (serial) DO NOTHING of `count` passes (columns `names`) and, in the
+    same statement, the zones of those that went in (data-modifying CTEs), returning the ids stored. Built
+    once per count, with named parameters, so its compiled form is cached."""
+    table = AccessPass.__table__  # type: ignore[attr-defined]
+    rows = [{name: bindparam(f"{name}_{i}", type_=table.c[name].type) for name in names}
+            for i in range(count)]
+    new_pass = (postgresql_insert(table).values(rows).on_conflict_do_nothing(index_elements=["serial"])
+                .returning(table.c.id).cte("new_pass"))
+    link = func.unnest(bindparam("link_pass", type_=_LINK_IDS), bindparam("link_zone", type_=_LINK_IDS)) \
+        .table_valued("pass_id", "zone_id").render_derived(name="link")
+    new_links = insert(PassZone.__table__).from_select(  # type: ignore[attr-defined]
+        ["pass_id", "zone_id"],
+        select(link.c.pass_id, link.c.zone_id).join(new_pass, new_pass.c.id == link.c.pass_id)).cte("new_pass_zone")
+    return select(new_pass.c.id).add_cte(new_links)
+
+
+async def _inserted_with_zones(connection: Any, passes: list[tuple[dict[str, Any], Sequence[Zone]]]) -> set[uuid.UUID]:
+    """PostgreSQL: the passes and their zones stored in one statement (`_passes_with_zones_insert`); the ids of
+    the passes that went in (a serial already taken inserts nothing, nor its zones)."""
+    names = tuple(passes[0][0])
+    params: dict[str, Any] = {f"{name}_{i}": values[name]
+                              for i, (values, _zones) in enumerate(passes) for name in names}
+    pairs = [(values["id"], zone.id) for values, zones in passes for zone in zones]
+    params["link_pass"], params["link_zone"] = [p for p, _z in pairs], [z for _p, z in pairs]
+    result = await connection.execute(_passes_with_zones_insert(len(passes), names), params)
+    return set(result.scalars())
 
 
 def dialect_of(session: AsyncSession) -> str:
@@ -838,13 +873,19 @@ async def issue_passes(
     statement = _pass_insert(dialect)
     connection = await session.connection()
     signer = batch_signer(signer)
+    # PostgreSQL, a few passes (an approval): each pass goes in with its zones, one statement a round.
+    with_zones = dialect == "postgresql" and sum(len(order.zones) for order in orders) < COPY_MIN_ROWS
     waiting = list(enumerate(orders))
     stored: dict[int, dict[str, Any]] = {}
     for _attempt in range(SERIAL_ATTEMPTS):
         batch = [(position, _signed_values(order, issuer=issuer, signer=signer, issued_by=issued_by, at=at,
                                            serial=serial_source()))
                  for position, order in waiting]
-        inserted = await _inserted_ids(connection, statement, [values for _p, values in batch], dialect)
+        if with_zones:
+            inserted = await _inserted_with_zones(connection, [(values, orders[position].zones)
+                                                               for position, values in batch])
+        else:
+            inserted = await _inserted_ids(connection, statement, [values for _p, values in batch], dialect)
         stored |= {position: values for position, values in batch if values["id"] in inserted}
         waiting = [(position, orders[position]) for position, values in batch if values["id"] not in inserted]
         if not waiting:
@@ -853,9 +894,10 @@ async def issue_passes(
         raise DomainError("impossible d'attribuer un numéro de laissez-passer unique",
                           code="serial_exhausted")
     result = [stored[position] for position in range(len(orders))]
-    links = [{"pass_id": values["id"], "zone_id": zone.id}
-             for order, values in zip(orders, result, strict=True) for zone in order.zones]
-    await connection.run_sync(insert_rows, PassZone.__table__, links)  # type: ignore[attr-defined]
+    if not with_zones:
+        links = [{"pass_id": values["id"], "zone_id": zone.id}
+                 for order, values in zip(orders, result, strict=True) for zone in order.zones]
+        await connection.run_sync(insert_rows, PassZone.__table__, links)  # type: ignore[attr-defined]
     await record_changes(session, [
         {"actor_id": issued_by, "entity": "pass", "entity_id": values["id"], "action": "issue", "at": at,
          "after": {"serial": values["serial"], "status": values["status"], "plate": values["plate"],

@@ -149,6 +149,9 @@ def record_hash(record: AuditRecord, prev_hash: str) -> str:
                                                   record.entity_id, record.action, record.before, record.after))
 
 
+_LOCKED_HEAD = text("SELECT head_seq, head_hash FROM cirqliz_audit_head_locked(:key)")
+
+
 def _head_statement() -> Any:
     return (select(col(AuditRecord.seq), col(AuditRecord.hash)).where(col(AuditRecord.seq).is_not(None))
             .order_by(col(AuditRecord.seq).desc()).limit(1))
@@ -196,14 +199,15 @@ def _chain_pending(session: Session) -> None:
     session.flush()
     session.add_all(unwritten)
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_ID})
     noted = session.info.pop(_HEAD, None)
-    if noted is not None and connection.dialect.name == "sqlite":
-        seq, prev = noted  # read earlier in this write transaction (note_head)
+    if connection.dialect.name == "postgresql":
+        # The lock, then the head read with a snapshot taken after it (migration 0019): one round trip.
+        head = connection.execute(_LOCKED_HEAD, {"key": AUDIT_LOCK_ID}).first()
+    elif noted is not None:
+        head = noted  # read earlier in this write transaction (note_head)
     else:
         head = connection.execute(_head_statement()).first()
-        seq, prev = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
+    seq, prev = (int(head[0]), str(head[1])) if head is not None and head[0] is not None else (0, GENESIS)
     counts: dict[tuple[str, str], int] = {}
     rows = []
     for record in records:

@@ -16,7 +16,7 @@ from cirqliz.db.engine import create_engine, create_session_factory
 from cirqliz.db.migrate import upgrade
 from cirqliz.db.models import AuditRecord
 from cirqliz.issuance.applications import approve_application
-from cirqliz.issuance.audit import GENESIS, record_change, verify_chain
+from cirqliz.issuance.audit import AUDIT_LOCK_ID, GENESIS, record_change, verify_chain
 from cirqliz.issuance.passes import expire_passes
 from cirqliz.settings import Settings
 
@@ -167,6 +167,39 @@ async def test_concurrent_transactions_append_without_gap_or_duplicate(world, se
     for start in range(0, 40, 5):
         writers = {r.after["writer"] for r in rows[start:start + 5]}
         assert len(writers) == 1 and [r.after["i"] for r in rows[start:start + 5]] == list(range(5))
+
+
+async def test_a_commit_waiting_for_the_chain_reads_the_head_committed_meanwhile(world, session_factory, clock):
+    """PostgreSQL: the commit takes the chain's lock and reads its head in one call (migration 0019); the
+    head is read after the lock is granted, so a record committed while it waited is seen, not forked."""
+    async with session_factory() as probe:
+        if probe.bind.dialect.name != "postgresql":
+            pytest.skip("SQLite: the write transaction is the chain's lock")
+    base = len(await _seqs(session_factory))
+    holder = session_factory()
+    await holder.begin()
+    await record_change(holder, actor_id=None, entity="pass", entity_id="first", action="issue", at=clock.now())
+    await holder.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=AUDIT_LOCK_ID))  # type: ignore[call-overload]
+
+    async def second() -> None:
+        async with session_factory() as session, session.begin():
+            await record_change(session, actor_id=None, entity="pass", entity_id="second", action="issue",
+                                at=clock.now())
+
+    waiting = asyncio.create_task(second())
+    for _ in range(500):  # until the second commit waits for the lock (bounded: 10 s)
+        async with session_factory() as session:
+            blocked = (await session.exec(text(  # type: ignore[call-overload]
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))).one()[0]
+        if blocked or waiting.done():
+            break
+        await asyncio.sleep(0.02)
+    assert blocked == 1 and not waiting.done()
+    await holder.commit()
+    await holder.close()
+    await waiting
+    assert await _seqs(session_factory) == list(range(1, base + 3))
+    assert (await _report(session_factory)).intact
 
 
 async def test_checking_only_the_tail(session_factory, clock):

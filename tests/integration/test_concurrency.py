@@ -20,7 +20,7 @@ from factories import (
 )
 from sqlmodel import col, func, select
 
-from cirqliz.db.models import AccessPass, ApplicationTransitionRecord, AuditRecord, Zone
+from cirqliz.db.models import AccessPass, ApplicationTransitionRecord, AuditRecord, PassZone, Zone
 from cirqliz.domain.errors import EligibilityError, TransitionError
 from cirqliz.issuance.applications import approve_application, submit_application
 from cirqliz.issuance.zones import create_zone
@@ -111,7 +111,11 @@ async def test_concurrent_fleet_approvals_never_share_a_serial(
     assert serials.calls >= 9  # every collision was retried with a fresh serial
     async with session_factory() as session, session.begin():
         stored = (await session.exec(select(AccessPass.serial))).all()
+        linked = (await session.exec(select(AccessPass.serial).join(PassZone, col(PassZone.pass_id) == AccessPass.id))
+                  ).all()
     assert sorted(stored) == sorted(issued)
+    # each stored pass has its zone, once (on PostgreSQL they go in with the pass, in the same statement)
+    assert sorted(linked) == sorted(issued)
     # every stored serial was signed; a pass signed with a serial already taken was not stored (signing
     # comes before the one INSERT of a fleet, which skips a taken serial instead of a savepoint each)
     signed = [c.serial.hex().upper() for c in signer.signed]
