@@ -7,6 +7,7 @@ waits, and a sign-out recorded from an agent's site page names its session: a la
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -83,6 +84,18 @@ def _settled_content(page: Any) -> str:
     raise AssertionError("the page never settled")
 
 
+def _late_module(context: Any, path: str = "/static/pro/pass-offline-signout.js") -> None:
+    """A module after signout-pending.js in the page (a side's sign-out steps) arrives a second late: the
+    browser runs its timers meanwhile, so signout-pending.js must wait for DOMContentLoaded to start. The
+    sleep holds only this response (the browser goes on) and decides nothing the test asserts."""
+
+    def late(route: Any) -> None:
+        time.sleep(1)
+        route.continue_()
+
+    context.route(f"**{path}", late)
+
+
 def _session_status(browser: Any, base: str, cookies: list[dict[str, Any]]) -> tuple[int, str]:
     return session_elsewhere(browser, base, cookies, "/pro")
 
@@ -142,6 +155,7 @@ def test_a_waiting_sign_out_hides_every_page_of_the_professional_from_its_first_
     page.close()
     context.set_offline(False)
     context.route("**/deconnexion", lambda route: route.abort())
+    _late_module(context)
 
     again = context.new_page()
     errors: list[str] = []
@@ -150,7 +164,6 @@ def test_a_waiting_sign_out_hides_every_page_of_the_professional_from_its_first_
     again.goto(f"{base}/pro")
     assert again.url == f"{base}/pro"  # the server still knows the session: it sent the page
     again.wait_for_selector("#signout-pending", timeout=TIMEOUT)
-    # The message can be in place before DOMContentLoaded (a loaded machine): wait for the record of it.
     again.wait_for_function("() => window.firstFrame !== undefined", timeout=TIMEOUT)
     assert again.evaluate("window.firstFrame") == {"main": "none", "gate": "1"}
     again.wait_for_function("() => document.documentElement.dataset.signoutState === 'waiting'", timeout=TIMEOUT)
@@ -173,6 +186,59 @@ def test_a_waiting_sign_out_hides_every_page_of_the_professional_from_its_first_
     again.wait_for_url(f"{base}/connexion", timeout=TIMEOUT)
     assert again.evaluate(STATE)["pending"] is None
     assert _session_status(browser, base, cookies)[0] == 401
+    assert errors == []
+    context.close()
+
+
+def test_the_next_page_ends_a_waiting_sign_out_with_the_professional_steps_even_when_they_load_late(
+    browser: Any, live_server: LiveServer, a_pass: IssuedPass,
+) -> None:
+    """The first forgetting left a copy of a pass (cut short: it is bounded in time); the next page, back
+    online, ends the session and forgets again with every side's steps, those of its last module too."""
+    base = live_server.base_url
+    context, page, _, _ = _signed_in_professional(browser, base, a_pass)
+    cookies = context.cookies()
+    _sign_out_offline(context, page)
+    page.evaluate("""async (url) => (await caches.open('cirqliz-passes')).put(url, new Response('pass'))""",
+                  _phone_url(base, a_pass))
+    assert page.evaluate(STATE)["caches"] == ["cirqliz-passes"]
+    page.close()
+    context.set_offline(False)
+    _late_module(context)
+
+    again = context.new_page()
+    errors: list[str] = []
+    again.on("pageerror", lambda exc: errors.append(str(exc)))
+    again.goto(f"{base}/pro", wait_until="commit")
+    again.wait_for_url(f"{base}/connexion", timeout=TIMEOUT)
+    state = again.evaluate(STATE)
+    assert state["pending"] is None and state["caches"] == []
+    assert _session_status(browser, base, cookies)[0] == 401
+    assert errors == []
+    context.close()
+
+
+def test_a_waiting_agent_sign_out_on_a_site_page_has_the_scanner_sentence_even_when_it_loads_late(
+    browser: Any, live_server: LiveServer,
+) -> None:
+    """The scanner's steps (scanner/signout.js, after signout-pending.js in base.html) are in place before
+    the next page shows the waiting message: it carries their sentence."""
+    base = live_server.base_url
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
+    page = context.new_page()
+    sign_in(page, base, "agent", "/mentions-legales")
+    _sign_out_offline(context, page, AGENT_PENDING)
+    page.close()
+    context.set_offline(False)
+    context.route("**/deconnexion", lambda route: route.abort())
+    _late_module(context, "/static/scanner/signout.js")
+
+    again = context.new_page()
+    errors: list[str] = []
+    again.on("pageerror", lambda exc: errors.append(str(exc)))
+    again.goto(f"{base}/mentions-legales")
+    again.wait_for_function("() => document.documentElement.dataset.signoutState === 'waiting'", timeout=TIMEOUT)
+    assert again.inner_text("body").strip() == AGENT_PENDING
     assert errors == []
     context.close()
 

@@ -189,21 +189,23 @@ def test_offline_sign_out_asks_before_erasing_unsent_checks(
         _check_pass(page, a_pass.text)
     page.wait_for_function("() => document.body.dataset.pending === '3'", timeout=TIMEOUT)
 
-    # "No": the agent stays signed in, the checks and the page stay.
-    questions: list[str] = []
-    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
-    page.click("#signout button[type=submit]")
+    # "No": the agent stays signed in, the checks and the page stay. The question comes once the unsent
+    # checks are counted and an upload tried (IndexedDB, a failed fetch): waited for, however long that takes.
+    with page.expect_event("dialog", timeout=TIMEOUT) as asked:
+        page.click("#signout button[type=submit]")
+    assert asked.value.message == QUESTION_3
+    asked.value.dismiss()
     page.wait_for_timeout(500)  # time enough for a wrong sign-out to erase or leave
-    assert questions == [QUESTION_3]
     assert page.url == f"{base}/scan"
     state = inspector.evaluate(DEVICE_STATE)
     assert len(state["checks"]) == 3 and state["caches"] and state["workers"] == ["/scan"]
 
     # "Yes": erased from the phone; the sign-out request itself cannot leave while offline: recorded.
-    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
-    page.click("#signout button[type=submit]")
+    with page.expect_event("dialog", timeout=TIMEOUT) as asked:
+        page.click("#signout button[type=submit]")
+    assert asked.value.message == QUESTION_3
+    asked.value.accept()
     page.wait_for_selector("#signout-pending", timeout=TIMEOUT)
-    assert questions == [QUESTION_3, QUESTION_3]
     assert page.inner_text("#signout-pending") == PENDING
     _assert_forgotten(inspector, base, agent)  # back online at its end: the sign-out is finished
     page.wait_for_url(f"{base}/connexion", timeout=TIMEOUT)
@@ -294,7 +296,6 @@ def test_the_next_load_of_the_scanner_finishes_a_sign_out_left_pending(browser: 
     again.goto(f"{base}/scan")
     assert again.url == f"{base}/scan"  # the server still knows the session: it sent the agent's page
     again.wait_for_selector("#signout-pending", timeout=TIMEOUT)
-    # The message can be in place before DOMContentLoaded (a loaded machine): wait for the record of it.
     again.wait_for_function("() => window.firstFrame !== undefined", timeout=TIMEOUT)
     assert again.evaluate("window.firstFrame") == {"home": "none", "gate": "1"}
     again.wait_for_function("() => document.documentElement.dataset.signoutState === 'waiting'", timeout=TIMEOUT)

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import vm from 'node:vm';
 
 import {
-  FORGET_WAIT_MS, PENDING_KEY, PENDING_TEXT, SESSION_URL, pendingText, prepareSignOut, setPageSession, signOutWaiting,
+  FORGET_WAIT_MS, PENDING_KEY, PENDING_TEXT, SESSION_URL, domContentLoadedPast, pendingText, prepareSignOut,
+  setPageSession, signOutWaiting,
 } from '../../cirqliz/web/static/common/signout-pending.js';
 import * as scanner from '../../cirqliz/web/static/scanner/signout.js';
 import { PASSES_CACHE, PASSES_SCOPE, forgetPasses } from '../../cirqliz/web/static/pro/pass-offline-signout.js';
@@ -96,6 +97,22 @@ test('a page waits only for a sign-out of its own session (or of an unknown one)
     assert.equal(signOutWaiting(), true); // the server decides which session it was
   });
   setPageSession(null);
+});
+
+test('the page starts at DOMContentLoaded: a module runs while the page is already interactive', () => {
+  const doc = (readyState) => ({ readyState });
+  const timing = (domContentLoadedEventStart) => ({ getEntriesByType: (type) => (type === 'navigation'
+    ? [{ domContentLoadedEventStart }] : []) });
+  // Loaded with the page: later modules may still be on their way, the event has not fired yet.
+  assert.equal(domContentLoadedPast(doc('interactive'), timing(0)), false);
+  assert.equal(domContentLoadedPast(doc('loading'), timing(0)), false);
+  // Imported later (pass-offline.js): the event is past, or firing.
+  assert.equal(domContentLoadedPast(doc('interactive'), timing(1234.5)), true);
+  assert.equal(domContentLoadedPast(doc('complete'), timing(1234.5)), true);
+  // Without navigation timing: only a page loaded completely is known to be past it (else wait for `load`).
+  assert.equal(domContentLoadedPast(doc('interactive'), undefined), false);
+  assert.equal(domContentLoadedPast(doc('interactive'), { getEntriesByType: () => [] }), false);
+  assert.equal(domContentLoadedPast(doc('complete'), undefined), true);
 });
 
 test("the professionals' passes are forgotten: their cache and their service worker only", async () => {

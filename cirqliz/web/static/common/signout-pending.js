@@ -194,6 +194,22 @@ export async function prepareSignOut(lang, sides = hooks) {
   return true;
 }
 
+/**
+ * Whether the page's DOMContentLoaded has fired (or is firing): the navigation timing says so; without
+ * it, only a page loaded completely is known to be past it.
+ */
+export function domContentLoadedPast(doc, perf) {
+  if (doc.readyState === 'loading') return false;
+  if (doc.readyState === 'complete') return true;
+  let entry;
+  try {
+    entry = perf?.getEntriesByType?.('navigation')?.[0];
+  } catch {
+    entry = undefined;
+  }
+  return entry ? entry.domContentLoadedEventStart > 0 : false;
+}
+
 // ---- the page ------------------------------------------------------------------------------------
 
 if (globalThis.document && globalThis.window) {
@@ -307,11 +323,21 @@ if (globalThis.document && globalThis.window) {
     if (event.key === PENDING_KEY && event.newValue !== null) resume();
   });
 
-  // Once every module of the page has run (they register their steps and may name the session).
+  // Once every module of the page has run (they register their steps and may name the session): at
+  // DOMContentLoaded, which comes after the page's last module. A module script runs with readyState
+  // already 'interactive' while later modules may still be loading, so a timer alone would start too
+  // early; yet this module can also be imported later (pass-offline.js), once that event is past.
+  let started = false;
   const start = () => {
+    if (started) return;
+    started = true;
     if (signOutWaiting()) resume();
     else delete root.dataset.signoutPending; // set by signout-gate.js for a mark just dropped
   };
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start, { once: true });
-  else setTimeout(start, 0);
+  if (domContentLoadedPast(document, globalThis.performance)) setTimeout(start, 0);
+  else {
+    document.addEventListener('DOMContentLoaded', start, { once: true });
+    // Without navigation timing, an 'interactive' page may be past the event: `load` comes after it.
+    window.addEventListener('load', start, { once: true });
+  }
 }
