@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, literal, update
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -790,10 +790,10 @@ def _passes_with_zones_insert(count: int, names: tuple[str, ...]) -> Any:
     same statement, the zones of those that went in (data-modifying CTEs), returning the ids stored. Built
     once per count, with named parameters, so its compiled form is cached."""
     table = AccessPass.__table__  # type: ignore[attr-defined]
-    rows = [{name: bindparam(f"{name}_{i}", type_=table.c[name].type) for name in names}
-            for i in range(count)]
-    new_pass = (postgresql_insert(table).values(rows).on_conflict_do_nothing(index_elements=["serial"])
-                .returning(table.c.id).cte("new_pass"))
+    # INSERT … SELECT, not a VALUES list: SQLAlchemy does not cache the compiled form of a multi-row VALUES.
+    rows = [select(*(bindparam(f"{name}_{i}", type_=table.c[name].type) for name in names)) for i in range(count)]
+    new_pass = (postgresql_insert(table).from_select(list(names), rows[0] if count == 1 else union_all(*rows))
+                .on_conflict_do_nothing(index_elements=["serial"]).returning(table.c.id).cte("new_pass"))
     link = func.unnest(bindparam("link_pass", type_=_LINK_IDS), bindparam("link_zone", type_=_LINK_IDS)) \
         .table_valued("pass_id", "zone_id").render_derived(name="link")
     new_links = insert(PassZone.__table__).from_select(  # type: ignore[attr-defined]

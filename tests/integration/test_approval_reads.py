@@ -19,7 +19,7 @@ from sqlmodel import col, func, select
 
 from cirqliz.db.models import AccessPass, Application, AuditRecord, PassZone, Vehicle, Zone
 from cirqliz.domain.errors import EligibilityError
-from cirqliz.issuance.applications import approve_application
+from cirqliz.issuance.applications import _passes_with_zones_insert, approve_application
 from cirqliz.issuance.audit import record_change, verify_chain
 from cirqliz.issuance.zones import add_access_rule
 
@@ -107,3 +107,13 @@ async def test_single_approvals_keep_the_chain_and_refusals_write_nothing(engine
         assert (await session.exec(select(func.count()).select_from(AuditRecord))).one() == records
         report = await verify_chain(session)
     assert report.intact and report.count == records
+
+
+def test_the_postgresql_insert_of_passes_with_their_zones_is_compiled_once() -> None:
+    """Built once per number of passes, and cacheable by SQLAlchemy (a multi-row VALUES is not: it would
+    be compiled again for every approval)."""
+    names = tuple(AccessPass.__table__.c.keys())  # type: ignore[attr-defined]
+    for count in (1, 3):
+        statement = _passes_with_zones_insert(count, names)
+        assert statement is _passes_with_zones_insert(count, names)
+        assert statement._generate_cache_key() is not None
