@@ -116,13 +116,15 @@ def test_the_zone_map_tooltips_show_names_as_text(browser: Any, live_server: Liv
         pro.open(path)
         page = pro.page
         page.wait_for_selector("#zones-map:not([hidden]) path.leaflet-interactive", timeout=TIMEOUT)
-        page.wait_for_timeout(400)  # fitBounds animation
         shapes = page.locator("#zones-map path.leaflet-interactive")
         tooltips = set()
         for index in range(shapes.count()):
-            shapes.nth(index).hover(force=True)
-            page.wait_for_timeout(60)
+            # The pointer's event sent to the shape itself: the map may still be moving (fitBounds animation),
+            # so a hover at the shape's place could land on another shape or on none.
+            shapes.nth(index).dispatch_event("mouseover")
+            page.wait_for_selector(".leaflet-tooltip", timeout=TIMEOUT)
             tooltips.update(page.eval_on_selector_all(".leaflet-tooltip", "els => els.map(e => e.textContent)"))
+            shapes.nth(index).dispatch_event("mouseout")
             pro.check(path)  # hovering a name made of markup parses nothing
         for code, name in HOSTILE.items():
             assert f"{name} ({code})" in tooltips, (code, sorted(tooltips))
