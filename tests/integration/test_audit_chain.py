@@ -169,12 +169,10 @@ async def test_concurrent_transactions_append_without_gap_or_duplicate(world, se
         assert len(writers) == 1 and [r.after["i"] for r in rows[start:start + 5]] == list(range(5))
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # SQLite: the write transaction is the lock
 async def test_a_commit_waiting_for_the_chain_reads_the_head_committed_meanwhile(world, session_factory, clock):
     """PostgreSQL: the commit takes the chain's lock and reads its head in one call (migration 0019); the
     head is read after the lock is granted, so a record committed while it waited is seen, not forked."""
-    async with session_factory() as probe:
-        if probe.bind.dialect.name != "postgresql":
-            pytest.skip("SQLite: the write transaction is the chain's lock")
     base = len(await _seqs(session_factory))
     holder = session_factory()
     await holder.begin()
