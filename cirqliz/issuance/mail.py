@@ -453,13 +453,14 @@ async def _remember_once(session: AsyncSession, kind: str, refs: list[tuple[str,
     else:
         from sqlalchemy.dialects.sqlite import insert
     table = SentNotification.__table__  # type: ignore[attr-defined]
+    # The rows as parameters of one statement, not a VALUES list in it: SQLAlchemy caches the compiled
+    # form of the former only, and sends each chunk as one multi-row INSERT all the same (insertmanyvalues).
+    statement = insert(table).on_conflict_do_nothing(index_elements=["kind", "ref"]).returning(table.c.ref)
     inserted: set[str] = set()
     for start in range(0, len(refs), REMEMBER_CHUNK):
-        chunk = refs[start:start + REMEMBER_CHUNK]
-        statement = insert(table).values([
-            {"id": uuid.uuid4(), "kind": kind, "ref": ref, "recipients": count, "sent_at": now} for ref, count in chunk
-        ]).on_conflict_do_nothing(index_elements=["kind", "ref"]).returning(table.c.ref)
-        inserted.update((await session.exec(statement)).scalars().all())  # type: ignore[call-overload]
+        rows = [{"id": uuid.uuid4(), "kind": kind, "ref": ref, "recipients": count, "sent_at": now}
+                for ref, count in refs[start:start + REMEMBER_CHUNK]]
+        inserted.update((await session.exec(statement, params=rows)).scalars().all())  # type: ignore[call-overload]
     return inserted
 
 
