@@ -784,6 +784,8 @@ async def _inserted_ids(connection: Any, statement: Any, rows: list[dict[str, An
 
 
 _LINK_IDS = ARRAY(PG_UUID(as_uuid=True))
+
+
 @functools.cache
 def _passes_with_zones_insert(count: int, names: tuple[str, ...]) -> Any:
     """PostgreSQL: INSERT … ON CONFLICT (serial) DO NOTHING of `count` passes (columns `names`) and, in the
@@ -866,9 +868,9 @@ async def issue_passes(
     serial_source: Callable[[], bytes],
 ) -> list[dict[str, Any]]:
     """Sign every ordered pass and store them with one INSERT (a serial already taken is skipped by
-    it, without a savepoint, then drawn and signed again), their zones with one more; the audit
-    records are added to the session (chained and written with the commit). The stored values, in
-    order."""
+    it, without a savepoint, then drawn and signed again), their zones with one more (on PostgreSQL,
+    for a few passes, in the same statement); the audit records are added to the session (chained and
+    written with the commit). The stored values, in order."""
     dialect = dialect_of(session)
     statement = _pass_insert(dialect)
     connection = await session.connection()
