@@ -187,8 +187,11 @@ async def test_a_commit_waiting_for_the_chain_reads_the_head_committed_meanwhile
     waiting = asyncio.create_task(second())
     for _ in range(500):  # until the second commit waits for the lock (bounded: 10 s)
         async with session_factory() as session:
+            # This database's waits only: pg_locks lists the whole server (other tests run beside this one).
             blocked = (await session.exec(text(  # type: ignore[call-overload]
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))).one()[0]
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = :key"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).bindparams(key=AUDIT_LOCK_ID))).one()[0]
         if blocked or waiting.done():
             break
         await asyncio.sleep(0.02)
