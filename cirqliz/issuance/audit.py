@@ -207,7 +207,7 @@ def _chain_pending(session: Session) -> None:
         head = noted  # read earlier in this write transaction (note_head)
     else:
         head = connection.execute(_head_statement()).first()
-    seq, prev = (int(head[0]), str(head[1])) if head is not None and head[0] is not None else (0, GENESIS)
+    seq, prev = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)  # no row: an empty chain
     counts: dict[tuple[str, str], int] = {}
     rows = []
     for record in records:
