@@ -186,6 +186,7 @@ def verify_pass(
     last_seen: int | None = None,
     skew: int = DEFAULT_SKEW,
     checkpoint_bundle: TrustBundle | None = None,
+    read: tuple[Any, ...] | None = None,
 ) -> Verdict:
     """Check a pass text at checkpoint `zone` (code) at device time `now`.
 
@@ -193,6 +194,8 @@ def verify_pass(
     bundle's issued_at it bounds "now" from below, so turning the clock back cannot revive an
     expired pass. `checkpoint_bundle` is the bundle of the authority the checkpoint zone belongs to
     (None: `bundle`, the issuer's); a pass never covers another authority's zone (WRONG_ZONE).
+    `read` is what `read_pass_fast(text)` gave, when the caller has already read the text (the
+    online verifier finds the issuer that way); it is never trusted more than the text itself.
     Never raises for bad input: every outcome is a Verdict.
     """
     device_now = now if type(now) is int else to_epoch(now)
@@ -205,7 +208,7 @@ def verify_pass(
     floor = content.issued_at if content.issued_at >= last else last  # max() without the call
     t = device_now if device_now >= floor else floor
 
-    parts = read_pass_fast(text)
+    parts = read or read_pass_fast(text)
     if parts is None:  # not the usual layout: the strict reader decides and names the problem
         try:
             message = parse_pass_text(text)

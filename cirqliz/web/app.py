@@ -188,7 +188,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     # Outside every Litestar layer, one middleware for the client's address behind trusted proxies,
     # the request id, the security headers, the metrics and the access line (web/observability.py).
-    app.asgi_handler = edge_middleware(app.asgi_handler, settings, route_template(app))
+    # POST /api/v1/verify, the checkpoints' hot path, is served before Litestar's router (api.verify_lane).
+    app.asgi_handler = edge_middleware(api.verify_lane(app.asgi_handler), settings, route_template(app))
     app.state.update(initial_state(settings, clock))
     configure_logging()
     return app

@@ -403,3 +403,69 @@ def test_a_wrong_method_on_the_api_is_a_french_405_with_allow(client: TestClient
     assert allowed in response.headers["allow"]
     body = response.json()
     assert body["status_code"] == 405 and body["detail"].startswith("Méthode non autorisée"), body
+
+
+# ---- the verify lane (ADR 0012) --------------------------------------------------------------
+
+
+@pytest.fixture
+def routed(web_world, monkeypatch) -> list[str]:
+    """The paths Litestar's router was asked to route (api.verify_lane serves most verify POSTs first)."""
+    router = web_world.app.asgi_router
+    paths: list[str] = []
+    real = router.handle_routing
+    monkeypatch.setattr(router, "handle_routing", lambda path, method: paths.append(path) or real(path, method))
+    return paths
+
+
+def test_a_verify_post_is_served_before_the_router(client: TestClient, web_world, routed) -> None:
+    token = _token(web_world)
+    serial = _approve_and_publish(web_world, _apply(client, token)["id"])[0]
+    text = client.get(f"/api/v1/passes/{serial}", headers=_auth(token)).json()["text"]
+    routed.clear()
+    answer = client.post("/api/v1/verify", json={"text": text, "zone": "PARIS-CENTRE"}, headers=_auth(token))
+    assert answer.status_code == 200 and answer.json()["status"] == "VALID", answer.text
+    assert routed == []
+    # What the edge adds to every answer is still there: request id, the API's headers.
+    assert answer.headers["x-request-id"] and answer.headers["cache-control"] == "no-store"
+    assert answer.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+@pytest.mark.parametrize(("headers", "body", "status", "code"), [
+    ({}, {"text": "CQ1:X", "zone": "PARIS-CENTRE"}, 401, "not_authenticated"),
+    ({"Authorization": "Bearer cqz_inconnu"}, {"text": "CQ1:X", "zone": "PARIS-CENTRE"}, 401, "not_authenticated"),
+    (None, {"zone": "PARIS-CENTRE"}, 400, "invalid_field"),
+    (None, [1, 2], 400, "invalid_request"),
+])
+def test_a_refusal_met_in_the_lane_is_answered_by_the_api_handlers(client: TestClient, web_world, routed,
+                                                                  headers, body, status, code) -> None:
+    token = _token(web_world)
+    routed.clear()
+    answer = client.post("/api/v1/verify", json=body, headers=_auth(token) if headers is None else headers)
+    assert answer.status_code == status and answer.json()["code"] == code, answer.text
+    assert answer.json()["detail"] and answer.headers["x-request-id"]
+    if status == 401:
+        assert answer.headers["www-authenticate"] == 'Bearer realm="cirqliz"'
+    assert routed == ["/api/v1/verify"]  # handed to the router: its route raises what the lane met
+
+
+def test_the_lane_counts_each_request_once_and_answers_429_like_the_router(client: TestClient, web_world,
+                                                                          routed) -> None:
+    web_world.app.state.api_rate_limit = 2
+    token = _token(web_world)
+    statuses = [client.post("/api/v1/verify", json={"text": "CQ1:X", "zone": "PARIS-CENTRE"},
+                            headers=_auth(token)) for _ in range(3)]
+    assert [s.status_code for s in statuses] == [200, 200, 429]
+    assert statuses[2].headers["retry-after"] == "60" and "Trop de requêtes" in statuses[2].json()["detail"]
+
+
+def test_a_request_the_router_refuses_first_is_left_to_the_router(client: TestClient, web_world, routed) -> None:
+    token = _token(web_world)
+    web_world.app.state.api_rate_limit = 1  # a request counted by the lane would leave none for the next
+    bad_host = client.post("/api/v1/verify", json={"text": "CQ1:X", "zone": "PARIS-CENTRE"},
+                           headers=_auth(token) | {"Host": "exemple.fr/<script>"})
+    assert bad_host.status_code == 400 and routed == []  # refused before any routing, as Litestar does
+    assert client.post("/api/v1/verify", json={"text": "CQ1:X", "zone": "PARIS-CENTRE"},
+                       headers=_auth(token)).status_code == 200  # the refused request was not counted
+    assert client.get("/api/v1/verify", headers=_auth(token)).status_code == 405
+    assert routed == ["/api/v1/verify"]

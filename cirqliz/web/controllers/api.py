@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from litestar import MediaType, Request, Response, Router, asgi, get, post
+from litestar import Litestar, MediaType, Request, Response, Router, asgi, get, post
+from litestar._asgi.utils import is_valid_host
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import (
@@ -38,7 +39,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.router import Router as LitestarRouter
 from litestar.serialization import encode_json
-from litestar.types import Receive, Send
+from litestar.types import ASGIApp, Receive, Send
 from litestar.types import Scope as ASGIScope
 from sqlmodel import col, select
 
@@ -77,7 +78,7 @@ from cirqliz.passcode.bundle import TrustBundle
 from cirqliz.passcode.claims import decode_claims
 from cirqliz.passcode.errors import SchemeError
 from cirqliz.passcode.token import PREFIX as PASS_PREFIX
-from cirqliz.passcode.token import parse_pass_text, read_pass_parts
+from cirqliz.passcode.token import parse_pass_text, read_pass_fast, read_pass_parts
 from cirqliz.verify import Reason, Status, Verdict, verify_pass
 from cirqliz.verify.federation import ZONE_SEPARATOR, TrustSet, parse_zone_ref, verify_federated
 from cirqliz.web.bodies import decode_json_body
@@ -148,11 +149,11 @@ def _on_invalid_field(_: Request, exc: InvalidField) -> Response:
 # ---- authentication --------------------------------------------------------------------------
 
 
-def _bearer(connection: ASGIConnection) -> str:
+def _bearer(scope: ASGIScope) -> str:
     # The first Authorization header, read from the scope (ASGI names are lower-case) without
     # building the connection's Headers.
     header = ""
-    for name, value in connection.scope["headers"]:
+    for name, value in scope["headers"]:
         if name == b"authorization":
             header = value.decode("latin-1")
             break
@@ -183,9 +184,8 @@ def _remembered(key: str) -> ApiClient | None:
     return cached[1] if cached is not None and _monotonic() - cached[0] < TOKEN_CACHE_SECONDS else None
 
 
-async def _authenticate(connection: ASGIConnection, token: str, key: str) -> ApiClient:
+async def _authenticate(state: State, token: str, key: str) -> ApiClient:
     """The token's client from the database (remembered for TOKEN_CACHE_SECONDS); 401 when unknown or revoked."""
-    state = connection.app.state
     async with state.session_maker() as session, session.begin():
         row = await authenticate_token(session, token)
         if row is None:
@@ -208,10 +208,16 @@ async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler | None
     Also the API router's before-request hook (`api_before_request`, called with the request alone,
     the handler then taken from the scope): the same checks at the same point (before the body is
     read), without the copy of the route handler Litestar makes for every guard call."""
-    token = _bearer(connection)
+    scope = connection.scope
+    await _guard(scope["litestar_app"], scope, (handler or scope["route_handler"]).opt.get("scope"))
+
+
+async def _guard(app: Litestar, scope: ASGIScope, needed: str | None) -> ApiClient:
+    """api_guard's checks for a request's scope: the token's client (401), the request counted (429),
+    the scope `needed` (403); the client is also written to the scope's state (request.state.api_client)."""
+    token = _bearer(scope)
     key = hash_api_token(token)
-    client = _remembered(key) or await _authenticate(connection, token, key)
-    app = connection.app
+    client = _remembered(key) or await _authenticate(app.state, token, key)
     limit = int(app.state.api_rate_limit)  # settings.api_rate_limit unless a test or benchmark changed it
     # Every request counts (accounts.over_limit's fixed window, inlined: this runs on every API call;
     # every store of web/stores.py counts atomically).
@@ -220,10 +226,10 @@ async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler | None
         raise HTTPException(status_code=429, detail=f"Trop de requêtes : {limit} par minute au plus pour ce jeton.")
     # request.state.api_client, written before the scope check (a refusal names the token) straight
     # into the scope's state: no State object (and its lock) made per request.
-    connection.scope["state"]["api_client"] = client
-    scope = (handler or connection.scope["route_handler"]).opt.get("scope")
-    if scope and scope not in client.scopes:
-        raise PermissionDeniedException(f"Ce jeton n'a pas le droit « {scope} ».")
+    scope["state"]["api_client"] = client
+    if needed and needed not in client.scopes:
+        raise PermissionDeniedException(f"Ce jeton n'a pas le droit « {needed} ».")
+    return client
 
 
 api_before_request = api_guard
@@ -689,21 +695,71 @@ async def send_json(send: Send, content: Any, status: int = 200) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+VERIFY_PATH = "/api/v1/verify"
+_LANE_ERROR = "cirqliz.verify_lane_error"
+"""Scope key of a refusal met by verify_lane: the route below raises it, so that Litestar answers it."""
+
+
 @asgi("/verify", opt=_opt(Scope.VERIFY) | {"guarded_inline": True}, name="api_verify", copy_scope=False)
 async def verify_api(scope: ASGIScope, receive: Receive, send: Send) -> None:
     """POST /api/v1/verify (documented in VERIFY_OPERATION): a plain ASGI handler, the checkpoints'
     hot path, without Litestar's request parsing and response building around it. What the API
-    router gives its other routes is done here in the same order: api_guard (token, rate limit,
-    scope) before the body is read, then the same exception handlers for every refusal."""
+    router gives its other routes is done here in the same order: the API checks (token, rate
+    limit, scope) before the body is read, then the same exception handlers for every refusal.
+    Most POSTs are served by verify_lane before Litestar's router; this route answers the others
+    (and the lane's refusals, with the exception handlers of the API)."""
+    refused = scope.get(_LANE_ERROR)
+    if refused is not None:
+        raise refused
     if scope["method"] != "POST":
         raise MethodNotAllowedException("Méthode non autorisée : envoyez POST.", headers={"Allow": "POST"})
-    await api_guard(ASGIConnection(scope, receive))
+    await send_json(send, await _verify_request(scope, receive))
+
+
+async def _verify_request(scope: ASGIScope, receive: Receive) -> dict[str, Any]:
+    """The verdict of a POST /verify request: checks, body, verdict (refusals raise)."""
+    app = scope["litestar_app"]
+    client = await _guard(app, scope, _VERIFY_SCOPE)
     data = decode_json_body(await _read_body(scope, receive, VERIFY_BODY_LIMIT))
     if type(data) is not dict:
         raise ValidationException("body must be a JSON object")  # _on_invalid's French answer
-    state = scope["litestar_app"].state
-    await send_json(send, await _verify(state, scope["state"]["api_client"],
-                                        data.get("text"), data.get("zone"), data.get("plate")))
+    return await _verify(app.state, client, data.get("text"), data.get("zone"), data.get("plate"))
+
+
+_VERIFY_SCOPE = Scope.VERIFY.value
+
+
+def verify_lane(app: ASGIApp) -> ASGIApp:
+    """`app` (Litestar's handler) with POST /api/v1/verify served before Litestar's router.
+
+    Checkpoints call this route far more than any other: routing it, and the route's own layers,
+    cost about as much as the token, rate-limit and scope checks together (ADR 0012). The lane
+    runs the same code as the route (`_verify_request`) for the exact path; a request the router
+    would refuse first (an invalid Host header) goes to the router. A refusal (401, 429, 403,
+    400, 413…) is handed to the router with the request, and the route raises it, so Litestar's
+    exception handlers of the API answer it exactly as without the lane."""
+
+    async def lane(scope: ASGIScope, receive: Receive, send: Send) -> None:
+        if scope["path"] != VERIFY_PATH or scope["method"] != "POST" or scope.get("root_path") or not _sane_host(scope):
+            await app(scope, receive, send)
+            return
+        try:
+            verdict = await _verify_request(scope, receive)
+        except Exception as exc:
+            scope[_LANE_ERROR] = exc  # type: ignore[literal-required]
+            await app(scope, receive, send)
+            return
+        await send_json(send, verdict)
+
+    return lane
+
+
+def _sane_host(scope: ASGIScope) -> bool:
+    """Whether the Host header (if any) is one Litestar's router accepts."""
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return is_valid_host(value)
+    return True
 
 
 async def _verify(state: State, client: ApiClient, text: Any, zone: Any, plate: Any) -> dict[str, Any]:
@@ -719,10 +775,13 @@ async def _verify(state: State, client: ApiClient, text: Any, zone: Any, plate: 
     start = None
     if ZONE_SEPARATOR not in zone:
         # The usual check: a pass of an authority of this platform at one of its zones. Its issuer
-        # is read from the first characters only; anything else takes the full reading below.
-        start = _issuer_at_start(text)
-        if start is not None and (_known_recently(state, start) or await _known_authority(state, start)):
-            return _verdict_json(state, start, text, zone, now, plate)
+        # is read by the verifier's fast reader (then given to it), or else from the first
+        # characters only; anything else takes the full reading below.
+        read = read_pass_fast(text)
+        claim_parts = read[5] if read is not None else None
+        start = claim_parts[0] if claim_parts is not None else _issuer_at_start(text)
+        if start and (_known_recently(state, start) or await _known_authority(state, start)):
+            return _verdict_json(state, start, text, zone, now, plate, read)
     claimed = _peek_issuer(text)
     if ZONE_SEPARATOR in zone:
         try:
@@ -746,10 +805,12 @@ async def _verify(state: State, client: ApiClient, text: Any, zone: Any, plate: 
     return _verdict_json(state, issuer, text, zone, now, plate)
 
 
-def _verdict_json(state: State, issuer: str, text: str, zone: str, now: int, plate: str | None) -> dict[str, Any]:
-    """The verdict with the latest bundle of `issuer`, an authority of this platform."""
+def _verdict_json(state: State, issuer: str, text: str, zone: str, now: int, plate: str | None,
+                  read: tuple[Any, ...] | None = None) -> dict[str, Any]:
+    """The verdict with the latest bundle of `issuer`, an authority of this platform (`read`: what
+    read_pass_fast gave for `text`, if known)."""
     bundle = latest_bundle(state, issuer)
-    result = verify_pass(text, bundle, zone=zone, now=now, plate=plate).as_json()
+    result = verify_pass(text, bundle, zone=zone, now=now, plate=plate, read=read).as_json()
     result["bundle_seq"] = bundle.content.seq
     result["issuer"] = issuer
     return result
