@@ -42,6 +42,9 @@ Two socket set-ups, each for both apps:
   loads the bundle once and calls verify_pass per request is measured instead (the note says so).
 - hello world: a Litestar app whose handler reads the body (without parsing it) and returns
   {"hello": "world"}.
+- ceiling (information, full runs only, one round, `nodelay`, one worker): `raw_verify_app`, the same
+  check in a plain ASGI function, no framework at all: what the row could reach were the endpoint
+  nothing but the check, on this server.
 - floor (information, one round, `nodelay`, one worker): the stand-in below, a Litestar app that only parses
   the body and calls verify_pass, against hello world: the most the row could reach on this stack
   with the same check and nothing of what the application adds around it.
@@ -96,6 +99,7 @@ NAME = "online verify endpoint vs hello-world Litestar (req/s)"
 TWO_WORKERS_NAME = "  same, 2 uvicorn workers per server (accept balance decides; see CPU per request)"
 STOCK_NAME = "  same, stock `uvicorn --workers 2` socket (no TCP_NODELAY)"
 FLOOR_NAME = "  floor: Litestar + verify_pass only (no token, log, metrics, headers) vs hello world"
+CEILING_NAME = "  ceiling: plain ASGI function + verify_pass, no framework, vs hello world"
 PATH = "/api/v1/verify"
 CONNECTIONS = 32
 WORKERS = 1  # the target row's workers per server (see the module's docstring)
@@ -151,6 +155,45 @@ def minimal_verify_app() -> Any:
         return verify_pass(data["text"], bundle, zone=data["zone"], now=now, plate=data.get("plate")).as_json()
 
     return Litestar(route_handlers=[verify])
+
+
+def raw_verify_app() -> Any:
+    """The ceiling (information, full runs): verify_pass in a plain ASGI function, no framework and
+    nothing around it (body read once, msgspec JSON both ways), the bundle loaded once."""
+    import msgspec
+
+    from cirqliz.clock import to_epoch
+    from cirqliz.passcode.bundle import open_bundle
+    from cirqliz.passcode.keys import VerifyKey
+    from cirqliz.verify import verify_pass
+
+    bundle = open_bundle(Path(os.environ[BUNDLE_ENV]).read_bytes(),
+                         [VerifyKey.from_pem(Path(os.environ[ROOT_ENV]).read_bytes())])
+    now = to_epoch(datetime.fromisoformat(os.environ[FIXED_TIME_ENV]))
+    decode, encode = msgspec.json.Decoder().decode, msgspec.json.Encoder().encode
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":  # lifespan: nothing to start
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        data = decode(body)
+        answer = encode(verify_pass(data["text"], bundle, zone=data["zone"], now=now,
+                                    plate=data.get("plate")).as_json())
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+
+    return app
 
 
 def has_verify_endpoint() -> bool:
@@ -439,6 +482,8 @@ def run(config: Config) -> list[Row]:
             # The floor: the same check in a Litestar app with nothing else (what the application's
             # token guard, rate limit, request id, access log, metrics and headers add is the rest).
             floor = (("nodelay", FLOOR_NAME, None, 1, "minimal_verify_app", WORKERS),) if endpoint else ()
+            if endpoint and not config.quick:
+                floor += (("nodelay", CEILING_NAME, None, 1, "raw_verify_app", WORKERS),)
             more = 1 if config.quick else MORE_WORKERS
             with ExitStack() as servers:
                 started: dict[tuple[str, str, int], int] = {}
@@ -486,7 +531,7 @@ def _rounds(port_of: Any, ours_factory: str, floor: tuple[Any, ...], headers: di
                  f"{seconds} s, {mode_rounds} round(s), best of each; {database_kind}, rate-limit store "
                  "in memory")
         rows.append(_row(name, results, limit=limit, setup=setup,
-                         what=what if factory == ours_factory else "bench.bench_online.minimal_verify_app"))
+                         what=what if factory == ours_factory else f"bench.bench_online.{factory}"))
         rows[-1].extra.update(endpoint=endpoint, database=database_kind, socket=mode, workers=workers)
     return rows
 
