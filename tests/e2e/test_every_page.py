@@ -12,6 +12,8 @@ the same names).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import pytest
@@ -23,6 +25,7 @@ from .page_audit import (
     clear_screenshots,
     english_words,
     page_slug,
+    preload_axe,
     record_pages,
     save_screenshot,
     screenshots_folder,
@@ -90,12 +93,20 @@ def _crawl(page, base_url: str, start: str, width: int, audience: str) -> dict[s
     return problems
 
 
+@pytest.fixture(scope="module")
+def browser(playwright_sync) -> Iterator[Any]:
+    """One Chromium for the ten crawls: each has a context of its own (cookies, storage, service workers)."""
+    chromium = launch_chromium(playwright_sync)
+    yield chromium
+    chromium.close()
+
+
 @pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("audience", sorted(AUDIENCES))
-def test_every_page_is_accessible_and_french(live_server, playwright_sync, audience: str, width: int) -> None:
-    browser = launch_chromium(playwright_sync)
+def test_every_page_is_accessible_and_french(live_server, browser, audience: str, width: int) -> None:
+    context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 900})
     try:
-        context = browser.new_context(locale="fr-FR", viewport={"width": width, "height": 900})
+        preload_axe(context)
         page = context.new_page()
         page.clock.set_fixed_time(live_server.clock.now())  # the phone's clock agrees with the server's
         start = AUDIENCES[audience]
@@ -103,9 +114,8 @@ def test_every_page_is_accessible_and_french(live_server, playwright_sync, audie
             sign_in(page, live_server.base_url, audience, start)
             page.wait_for_load_state("networkidle")  # the landing page's own requests (the scanner's sync) end first
         problems = _crawl(page, live_server.base_url, start, width, audience)
-        context.close()
     finally:
-        browser.close()
+        context.close()
     assert not problems, "\n".join(f"{path}: {p}" for path, items in problems.items() for p in items)
 
 

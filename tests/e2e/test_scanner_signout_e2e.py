@@ -89,6 +89,9 @@ def _signed_in_scanner(browser: Any, base: str) -> tuple[Any, Any, Any, str]:
     # Before sign-out the phone does hold the agent's page, as a shared phone would.
     assert state["caches"] and state["workers"] == ["/scan"]
     assert agent and agent in state["page"]
+    # The phone shows the scanner, not the inspector: a tab left behind gets no animation frames, and
+    # Playwright then waited about 2 s at each click for the button to be "stable".
+    page.bring_to_front()
     return context, page, inspector, agent
 
 
