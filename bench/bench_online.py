@@ -137,18 +137,24 @@ def cirqliz_app() -> Any:
     return app
 
 
+def _stand_in_bundle() -> tuple[Any, int]:
+    """The stand-ins' trust bundle (opened once, from BUNDLE_ENV and ROOT_ENV) and fixed time."""
+    from cirqliz.clock import to_epoch
+    from cirqliz.passcode.bundle import open_bundle
+    from cirqliz.passcode.keys import VerifyKey
+
+    bundle = open_bundle(Path(os.environ[BUNDLE_ENV]).read_bytes(),
+                         [VerifyKey.from_pem(Path(os.environ[ROOT_ENV]).read_bytes())])
+    return bundle, to_epoch(datetime.fromisoformat(os.environ[FIXED_TIME_ENV]))
+
+
 def minimal_verify_app() -> Any:
     """Stand-in when the application has no verify endpoint: bundle loaded once, verify_pass per request."""
     from litestar import Litestar, post
 
-    from cirqliz.clock import to_epoch
-    from cirqliz.passcode.bundle import open_bundle
-    from cirqliz.passcode.keys import VerifyKey
     from cirqliz.verify import verify_pass
 
-    bundle = open_bundle(Path(os.environ[BUNDLE_ENV]).read_bytes(),
-                         [VerifyKey.from_pem(Path(os.environ[ROOT_ENV]).read_bytes())])
-    now = to_epoch(datetime.fromisoformat(os.environ[FIXED_TIME_ENV]))
+    bundle, now = _stand_in_bundle()
 
     @post(PATH, status_code=200)
     async def verify(data: dict[str, Any]) -> dict[str, Any]:
@@ -162,14 +168,9 @@ def raw_verify_app() -> Any:
     nothing around it (body read once, msgspec JSON both ways), the bundle loaded once."""
     import msgspec
 
-    from cirqliz.clock import to_epoch
-    from cirqliz.passcode.bundle import open_bundle
-    from cirqliz.passcode.keys import VerifyKey
     from cirqliz.verify import verify_pass
 
-    bundle = open_bundle(Path(os.environ[BUNDLE_ENV]).read_bytes(),
-                         [VerifyKey.from_pem(Path(os.environ[ROOT_ENV]).read_bytes())])
-    now = to_epoch(datetime.fromisoformat(os.environ[FIXED_TIME_ENV]))
+    bundle, now = _stand_in_bundle()
     decode, encode = msgspec.json.Decoder().decode, msgspec.json.Encoder().encode
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
