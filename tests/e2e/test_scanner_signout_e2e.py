@@ -192,22 +192,36 @@ def test_offline_sign_out_asks_before_erasing_unsent_checks(
         _check_pass(page, a_pass.text)
     page.wait_for_function("() => document.body.dataset.pending === '3'", timeout=TIMEOUT)
 
+    # The agent's answers, given as the question opens: a dialog left open freezes the page, and a click
+    # whose question opened before Playwright finished the click then never returned (seen under load).
+    answers: list[bool] = []
+    questions: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        questions.append(dialog.message)
+        if answers.pop(0):
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.on("dialog", answer)
+
     # "No": the agent stays signed in, the checks and the page stay. The question comes once the unsent
     # checks are counted and an upload tried (IndexedDB, a failed fetch): waited for, however long that takes.
-    with page.expect_event("dialog", timeout=TIMEOUT) as asked:
+    answers.append(False)
+    with page.expect_event("dialog", timeout=TIMEOUT):
         page.click("#signout button[type=submit]")
-    assert asked.value.message == QUESTION_3
-    asked.value.dismiss()
+    assert questions == [QUESTION_3]
     page.wait_for_timeout(500)  # time enough for a wrong sign-out to erase or leave
     assert page.url == f"{base}/scan"
     state = inspector.evaluate(DEVICE_STATE)
     assert len(state["checks"]) == 3 and state["caches"] and state["workers"] == ["/scan"]
 
     # "Yes": erased from the phone; the sign-out request itself cannot leave while offline: recorded.
-    with page.expect_event("dialog", timeout=TIMEOUT) as asked:
+    answers.append(True)
+    with page.expect_event("dialog", timeout=TIMEOUT):
         page.click("#signout button[type=submit]")
-    assert asked.value.message == QUESTION_3
-    asked.value.accept()
+    assert questions == [QUESTION_3, QUESTION_3]
     page.wait_for_selector("#signout-pending", timeout=TIMEOUT)
     assert page.inner_text("#signout-pending") == PENDING
     _assert_forgotten(inspector, base, agent)  # back online at its end: the sign-out is finished
