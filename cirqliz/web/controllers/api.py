@@ -81,6 +81,7 @@ from cirqliz.passcode.token import PREFIX as PASS_PREFIX
 from cirqliz.passcode.token import parse_pass_text, read_pass_fast, read_pass_parts
 from cirqliz.verify import Reason, Status, Verdict, verify_pass
 from cirqliz.verify.federation import ZONE_SEPARATOR, TrustSet, parse_zone_ref, verify_federated
+from cirqliz.web.api_document import french_api_document
 from cirqliz.web.bodies import decode_json_body
 from cirqliz.web.deps import DB, ClockDep, SignerDep
 from cirqliz.web.errors import message_fr
@@ -1037,11 +1038,12 @@ def with_plain_operations(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 class DocumentJsonRenderPlugin(JsonRenderPlugin):
-    """/schema/openapi.json: Litestar's document with the plain ASGI handlers' operations added."""
+    """/schema/openapi.json: Litestar's document with the plain ASGI handlers' operations added, and
+    the API's operations described in French (web/api_document.py)."""
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         """The document as JSON (the cached dict is completed once: setdefault keeps it as it is after)."""
-        return super().render(request, with_plain_operations(openapi_schema))
+        return super().render(request, french_api_document(with_plain_operations(openapi_schema)))
 
 
 def documented_routes(route_handlers: Sequence[Any], *, production: bool,
