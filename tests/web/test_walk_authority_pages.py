@@ -43,11 +43,11 @@ def test_application_page_names_the_energy_in_french(client) -> None:
     login(client, "reviewer")
     page = client.get(f"/autorite/demandes/{app_id}")
     assert page.status_code == 200
-    cells = re.findall(r"<td>([^<]*)</td>", page.text)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", page.text)  # cells carry their column's label on phones
     assert "Électrique" in cells and "Gazole" in cells
     assert "electric" not in cells and "diesel" not in cells
     english = client.get(f"/autorite/demandes/{app_id}?lang=en")
-    assert "Electric" in re.findall(r"<td>([^<]*)</td>", english.text)
+    assert "Electric" in re.findall(r"<td[^>]*>([^<]*)</td>", english.text)
 
 
 def test_applications_list_writes_plates_as_people_do(client) -> None:
@@ -55,7 +55,7 @@ def test_applications_list_writes_plates_as_people_do(client) -> None:
     submitted_application(client, vehicles=(VEHICLE_AB, VEHICLE_GH))
     client.cookies.clear()
     login(client, "reviewer")
-    text = visible(client.get("/autorite/demandes").text)
+    text = re.sub(r"\s+,", ",", visible(client.get("/autorite/demandes").text))  # each plate kept whole in a span
     assert "AB-123-CD, GH-789-JK" in text
     assert "AB123CD" not in text and "GH789JK" not in text
 
