@@ -605,12 +605,20 @@ async def audit_subjects(session: AsyncSession, authority_id: uuid.UUID, records
             data = dict(row._mapping) if hasattr(row, "_mapping") else {"id": row}  # one column: scalars
             objects[(kind, str(data["id"]))] = data
 
-    # An import names the rules it replaces by their zone's id.
+    # An import names the rules it replaces by their zone's id; a pass record names its zones by their
+    # reference numbers (the small integers signed in passes): both read in one statement.
     zone_ids = ids.get("zone", set()) | ids.get("access_rule", set()) | named
-    if zone_ids:
-        keep("zone", (await session.exec(
-            select(Zone.id, Zone.name, Zone.code)
-            .where(col(Zone.id).in_(zone_ids), col(Zone.authority_id) == authority_id))).all())
+    refs = {v for r in records if r.entity == "pass" for data in (r.before, r.after)
+            for v in ((data or {}).get("zones") or []) if type(v) is int}
+    if zone_ids or refs:
+        for row in (await session.exec(
+                select(Zone.id, Zone.name, Zone.code, Zone.ref)
+                .where(or_(col(Zone.id).in_(zone_ids), col(Zone.ref).in_(refs)),
+                       col(Zone.authority_id) == authority_id))).all():
+            if row.id in zone_ids:
+                objects[("zone", str(row.id))] = {"id": row.id, "name": row.name, "code": row.code}
+            if row.ref in refs:
+                objects[("zone_ref", str(row.ref))] = {"id": row.ref, "code": row.code}
     if ids.get("access_rule"):
         keep("access_rule", (await session.exec(
             select(AccessRule.id, AccessRule.name, col(Zone.id).label("zone_id"), col(Zone.name).label("zone_name"),

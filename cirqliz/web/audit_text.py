@@ -21,7 +21,7 @@ from cirqliz.domain.hours_form import describe_hours, describe_windows
 from cirqliz.domain.purposes import Purpose
 from cirqliz.issuance.mail import application_reference
 from cirqliz.web.i18n import translations
-from cirqliz.web.labels import VALUE_FR
+from cirqliz.web.labels import APPLICATION_STATUS_FR, PASS_STATUS_FR, VALUE_FR, ZONE_STATUS_FR
 
 if TYPE_CHECKING:
     from cirqliz.db.models import AuditRecord
@@ -102,6 +102,11 @@ UNNAMED = "non affiché"  # an internal identifier with no name to show (a closu
 _HOURS_FIELDS = frozenset({"opening_hours", "restriction_hours"})
 _WINDOW_FIELDS = frozenset({"windows", "restriction_windows"})
 MAX_TEXT = 160
+# A status means one thing per kind of record (VALUE_FR, which does not know the kind, reads a pass's
+# "active" as a zone's).
+STATUS_BY_ENTITY: dict[str, Mapping[str, str]] = {
+    "pass": PASS_STATUS_FR, "application": APPLICATION_STATUS_FR, "zone": ZONE_STATUS_FR,
+}
 
 
 def _texts(lang: str) -> tuple[Callable[[str], str], Callable[[str], str]]:
@@ -131,12 +136,18 @@ def action_sentence(actor: str, action: str, entity: str, lang: str = "fr", kind
     return sentence[:1].upper() + sentence[1:]  # "Le système a créé…"
 
 
-def value_text(field: str, value: Any, lang: str = "fr", names: Mapping[str, str] | None = None) -> str:
+def value_text(field: str, value: Any, lang: str = "fr", names: Mapping[str, str] | None = None,
+               entity: str = "") -> str:
     """A stored value as a person reads it; an object's uuid becomes its name from `names` (never
-    the uuid itself: "non affiché" when it has none)."""
+    the uuid itself: "non affiché" when it has none). `entity` (the record's) picks the label of a
+    status: a pass's "active" is « valide », a zone's « active »."""
     _, j_ = _texts(lang)
     if value is None or value == "" or value == []:
         return "—"
+    if field == "status" and isinstance(value, str) and value in STATUS_BY_ENTITY.get(entity, {}):
+        return _(STATUS_BY_ENTITY[entity][value])
+    if field == "zones" and entity == "pass" and type(value) is int:  # a pass's zone, by its reference number
+        return (names or {}).get(zone_ref_key(value)) or str(value)
     if isinstance(value, str) and UUID_TEXT.fullmatch(value):
         return (names or {}).get(value.lower()) or j_(UNNAMED)
     if field in _HOURS_FIELDS and isinstance(value, str):
@@ -160,7 +171,7 @@ def value_text(field: str, value: Any, lang: str = "fr", names: Mapping[str, str
         label = VALUE_FR.get(value)
         return _(label) if label is not None else _date_text(value)
     if isinstance(value, list):
-        return ", ".join(value_text(field, v, lang, names) for v in value) or "—"
+        return ", ".join(value_text(field, v, lang, names, entity) for v in value) or "—"
     if isinstance(value, Mapping):
         parts = [j_("%(field)s : %(value)s") % {"field": _field(str(k), j_),
                                                    "value": value_text(str(k), v, lang, names)}
@@ -170,10 +181,11 @@ def value_text(field: str, value: Any, lang: str = "fr", names: Mapping[str, str
 
 
 def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, lang: str = "fr", *,
-            hidden: Iterable[str] = (), names: Mapping[str, str] | None = None) -> list[str]:
+            hidden: Iterable[str] = (), names: Mapping[str, str] | None = None, entity: str = "") -> list[str]:
     """One line per field: 'statut : déposée → refusée', 'motif : Hors périmètre' (no before).
     The `hidden` fields (personal data the viewer's role does not see) are named, their values not;
-    objects' uuids are shown by their `names` (see value_text)."""
+    objects' uuids are shown by their `names`, a status by the table of the record's `entity` (see
+    value_text)."""
     _, j_ = _texts(lang)
     before, after = dict(before or {}), dict(after or {})
     masked = j_(HIDDEN_VALUE)
@@ -187,13 +199,14 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, l
         if key in before and key in after:
             if old == new:
                 continue
-            text = f"{_clip(value_text(key, old, lang, names))} → {_clip(value_text(key, new, lang, names))}"
+            was, now = value_text(key, old, lang, names, entity), value_text(key, new, lang, names, entity)
+            text = f"{_clip(was)} → {_clip(now)}"
         elif key in after:
             if new is None or new == "" or new == []:
                 continue  # a new record's empty fields say nothing
-            text = _clip(value_text(key, new, lang, names))
+            text = _clip(value_text(key, new, lang, names, entity))
         else:
-            text = f"{_clip(value_text(key, old, lang, names))} → —"
+            text = f"{_clip(value_text(key, old, lang, names, entity))} → —"
         lines.append(j_("%(field)s : %(value)s") % {"field": label, "value": text})
     return lines
 
@@ -313,4 +326,11 @@ def value_names(found: AuditSubjects, lang: str = "fr") -> dict[str, str]:
             names[object_id] = j_(SUBJECT_FR["number"]) % {"ref": row["serial"]}
         elif kind in ("organisation", "event"):
             names[object_id] = row["name"]
+        elif kind == "zone_ref":
+            names[zone_ref_key(row["id"])] = row["code"]
     return names
+
+
+def zone_ref_key(ref: int) -> str:
+    """The key of a zone's reference number in `value_names` (pass records name zones that way)."""
+    return f"zone-ref:{ref}"
