@@ -116,7 +116,8 @@ def test_the_vehicles_of_an_application_read_on_a_phone_without_scrolling_sidewa
         assert rows.first.inner_text().splitlines()[0].strip() == "AB-123-CD"  # the plate heads its card
         said = rows.first.evaluate("""tr => [...tr.cells].slice(1).map(td => getComputedStyle(td, '::before').content
             + ' ' + td.textContent.trim())""")  # each other value says its column
-        assert said[:4] == ['"Catégorie : " N1', '"Crit\'Air : " 1', '"Énergie : " Gazole', '"Poids (kg) : " —']
+        assert said[:4] == ['"Catégorie : " N1 — camionnette, PTAC ≤ 3,5 t', '"Crit\'Air : " 1', '"Énergie : " Gazole',
+                            '"Poids (kg) : " —']
         box = rows.first.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     finally:

@@ -33,6 +33,7 @@ from cirqliz.domain.errors import DomainError, NotFound
 from cirqliz.domain.hours_form import describe_windows
 from cirqliz.domain.organisations import OrganisationKind, Role
 from cirqliz.domain.purposes import Purpose, purpose_label
+from cirqliz.domain.vehicles import category_explained_fr
 from cirqliz.domain.windows import to_local
 from cirqliz.issuance import authority_queries as q
 from cirqliz.issuance import dashboard_stats as stats
@@ -141,6 +142,7 @@ HELPERS: dict[str, Any] = {
     "KEY_STATUS": KEY_STATUS_FR,
     "KEY_ROLES": KEY_ROLE_FR,
     "ENERGY": ENERGY_FR,
+    "category_label": category_explained_fr,
     "AUDIT_ENTITIES": AUDIT_ENTITY_FR,
     "PURPOSES": [(int(p), p.label_fr) for p in Purpose],
     "NOTICES": NOTICES,
