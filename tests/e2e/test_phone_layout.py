@@ -196,3 +196,14 @@ def test_the_printable_pass_keeps_its_plate_on_one_line_on_a_phone(
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
     finally:
         page.context.close()
+
+
+def test_the_map_buttons_are_44_px_targets_on_a_phone(browser: Any, live_server: LiveServer) -> None:
+    page = _page(browser, live_server, "admin", f"/autorite/zones/{ZONE_IDS['PARIS-CENTRE']}", PHONE)
+    try:
+        page.wait_for_selector(".zone-map .leaflet-control-zoom-in", timeout=20_000)
+        heights = page.evaluate("""() => [...document.querySelectorAll('.zone-map .leaflet-bar a')]
+            .map(a => Math.round(a.getBoundingClientRect().height))""")
+        assert heights and min(heights) >= 44, heights  # Leaflet's own: 30 px
+    finally:
+        page.context.close()
