@@ -95,8 +95,8 @@ def _row(name: str, ours: list[dict[str, float]], static: list[dict[str, float]]
 
 def run(config: Config) -> list[Row]:
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    # quick: the smoke run checks the rows, 1 s of 32 connections is hundreds of requests per side
-    seconds, warm, rounds = (1.0, 0.0, 1) if config.quick else (8, 2, 2)  # quick: no warm-up load
+    # quick: the smoke run checks the rows, 0.5 s of 32 connections is hundreds of requests per side
+    seconds, warm, rounds = (0.5, 0.0, 1) if config.quick else (8, 2, 2)  # quick: no warm-up load
     with tempfile.TemporaryDirectory(prefix="cirqliz-bench-bundles-") as tmp:
         folder = Path(tmp)
         static = folder / "static"

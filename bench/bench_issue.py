@@ -5,7 +5,7 @@ bench_<random>, dropped afterwards), migrated with Alembic and seeded with the d
 (cirqliz.demo.seed: the authority, its three zones used here, its keystore with a published key).
 Setup, not timed: 100 vehicles of the demo company and one approved application per batch.
 
-Measured: 10,000 passes (quick: 300) in batches of 100, one transaction per batch, each batch
+Measured: 10,000 passes (quick: 200) in batches of 100, one transaction per batch, each batch
 issued by cirqliz.issuance.applications._issue_passes — what approve_application and the bulk
 approval call: every pass signed by the real KeyStoreSigner (keyring and key cached, reloaded when
 the keyring changes), one INSERT … ON CONFLICT (serial) DO NOTHING for the batch (a taken serial is
@@ -14,8 +14,8 @@ Baseline, same database, same batches and transactions: the same claims signed w
 loaded once (cirqliz.passcode.token.sign_pass) and the same access_pass and pass_zone rows
 stored with one bare executemany INSERT each per batch. Batches of the two alternate (and which
 goes first alternates), so they see the same table sizes and machine noise. The first batch of
-each side is a warm-up, not counted: 9,900 passes are timed per side (quick: 200).
-Second row: approve_application on 1,000 (quick: 100) submitted single-vehicle applications, one
+each side is a warm-up, not counted: 9,900 passes are timed per side (quick: 100).
+Second row: approve_application on 1,000 (quick: 50) submitted single-vehicle applications, one
 transaction each (status, transition, eligibility, pass, audit), against sign + bare INSERT of the
 pass and its zones in one transaction each, alternating application by application.
 Rows: ms per pass (per application), ratio service / baseline; target ≤ 3 (issue 18).
@@ -253,8 +253,8 @@ def _row(backend: str, n: int, result: dict[str, Any], note: str) -> list[Row]:
 
 
 def run(config: Config) -> list[Row]:
-    n = config.scale(10_000, 300)
-    approvals_n = config.scale(1_000, 100)
+    n = config.scale(10_000, 200)
+    approvals_n = config.scale(1_000, 50)
     rows = []
     with tempfile.TemporaryDirectory(prefix="cirqliz-bench-issue-") as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/bench.db"

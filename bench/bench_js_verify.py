@@ -140,7 +140,7 @@ def run(config: Config) -> list[Row]:
     python_batch = python_verify_batch()
     try:
         with server_log_to_file():
-            result = js_timing.measure_js_timings(n=config.scale(3000, 500), scans=config.scale(5, 1),
+            result = js_timing.measure_js_timings(n=config.scale(3000, 200), scans=config.scale(5, 1),
                                                   batch=BATCH, baseline=python_batch)
     except Exception as exc:  # the browser could not start or the page broke: say so, do not crash
         return _not_measured(f"measure_js_timings failed: {type(exc).__name__}: {exc}")

@@ -8,12 +8,14 @@ CIRQLIZ_REQUIRE_POSTGRES=1 (CI). CIRQLIZ_TEST_POSTGRES overrides the server's UR
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
 import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -121,6 +123,51 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# --- the `world` of tests/factories.py, seeded once per session ----------------------------------
+# Seeding it costs ~0.1 s per test (more on PostgreSQL: one round trip per flush), paid by some 500
+# tests. A test that uses `world` gets a copy of a template that already holds it, seeded with the
+# same clock time (T0) and the same services; `world` then only checks that the test's clock is
+# still at T0, the time the rows carry.
+
+def _seed_world_into(database_url: str) -> None:
+    """Seed the world at T0 into a migrated database (in a thread: a test's event loop may be running)."""
+
+    async def seed() -> None:
+        engine = create_engine(Settings(database_url=database_url))
+        try:
+            async with create_session_factory(engine)() as session, session.begin():
+                await seed_world(session, FixedClock(T0))
+        finally:
+            await engine.dispose()  # SQLite: the WAL is checkpointed into the file copied for each test
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, seed()).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_world_template(sqlite_template: Path) -> Path:
+    """The migrated SQLite template with the world seeded (see _seed_world_into)."""
+    path = sqlite_template.with_name("world.db")
+    shutil.copyfile(sqlite_template, path)
+    _seed_world_into(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_world_template(postgres_pool: _DatabasePool, postgres_template: str) -> Iterator[str]:
+    """The migrated PostgreSQL template with the world seeded (see _seed_world_into)."""
+    name = _create_pg_database(template=postgres_template)
+    try:
+        _seed_world_into(_pg_url(name))
+        yield name
+    finally:
+        postgres_pool.forget(name)
+        _drop_pg_database(name)
+
+
+_WORLD_SEEDED = pytest.StashKey[bool]()
+
+
 # --- per-test databases --------------------------------------------------------------------
 
 @pytest.fixture(params=BACKENDS)
@@ -145,15 +192,18 @@ def empty_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequ
 
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh database migrated to head, on the backend of this test variant."""
+    """A fresh database migrated to head, on the backend of this test variant (already holding the
+    world when the test uses `world`)."""
+    with_world = "world" in request.fixturenames
+    request.node.stash[_WORLD_SEEDED] = with_world
     if backend == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
+        template: Path = request.getfixturevalue("sqlite_world_template" if with_world else "sqlite_template")
         path = tmp_path / "cirqliz.db"
         shutil.copyfile(template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
     pool: _DatabasePool = request.getfixturevalue("postgres_pool")
-    name = pool.take(request.getfixturevalue("postgres_template"))
+    name = pool.take(request.getfixturevalue("postgres_world_template" if with_world else "postgres_template"))
     try:
         yield _pg_url(name)
     finally:
@@ -184,13 +234,20 @@ async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIte
 
 
 @pytest.fixture
-async def world(session_factory: async_sessionmaker[AsyncSession], clock: FixedClock) -> None:
-    """The named organisations, users, vehicles and zones of tests/factories.py, committed."""
+async def world(session_factory: async_sessionmaker[AsyncSession], clock: FixedClock,
+                request: pytest.FixtureRequest) -> None:
+    """The named organisations, users, vehicles and zones of tests/factories.py, committed (copied
+    from the session's template by `database_url`, seeded at T0)."""
+    if request.node.stash.get(_WORLD_SEEDED, False):
+        if clock.now() != T0:
+            pytest.fail(f"the world is seeded at {T0.isoformat()} but the test's clock is already at "
+                        f"{clock.now().isoformat()}: move the clock after `world`, not before")
+        return
     async with session_factory() as session, session.begin():
         await seed_world(session, clock)
 
 
-# --- parallel runs: ./dev test runs pytest-xdist (-n auto --dist loadgroup) ----------------------
+# --- parallel runs: ./dev test runs pytest-xdist (-n <cores + 1> --dist loadgroup) ------------------
 # Tests are handed out one at a time, except that a module sharing a fixture built once per module
 # or class (a live server, a browser, a built wheel) goes whole to one worker, so that the fixture
 # is built once, not once per worker. (xdist's own xdist_group marks do nothing under pytest 9: it

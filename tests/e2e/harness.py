@@ -13,9 +13,12 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import dataclasses
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -117,6 +120,36 @@ class LiveServer:
         self._thread.join(timeout=10)
 
 
+def _migrate_and_seed(settings: Settings, at: datetime) -> None:
+    """Migrate the database of `settings` and seed the demo world (keys under settings.keys_dir) at `at`."""
+
+    async def seed() -> None:
+        await seed_demo_database(settings, clock=FixedClock(at))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Alembic runs its own event loop (see _in_thread)
+        pool.submit(upgrade, settings.database_url).result()
+    _in_thread(seed)
+
+
+_TEMPLATES: dict[datetime, Path] = {}
+
+
+def _seeded_template(settings: Settings, folder: Path, at: datetime) -> Path:
+    """A folder migrated and seeded at `at` once per process (database and keys), copied by each live
+    server: migrating and seeding again cost about a second per test module, more on a busy machine.
+    `settings` name files under `folder`; the template holds the same names under its own folder."""
+    template = _TEMPLATES.get(at)
+    if template is None:
+        template = Path(tempfile.mkdtemp(prefix="cirqliz-live-template-"))
+        atexit.register(shutil.rmtree, template, True)
+        _migrate_and_seed(dataclasses.replace(
+            settings, database_url=f"sqlite+aiosqlite:///{template / 'cirqliz.db'}",
+            keys_dir=str(template / Path(settings.keys_dir).relative_to(folder)),
+        ), at)  # the engine is disposed after seeding: the WAL is checkpointed into cirqliz.db
+        _TEMPLATES[at] = template
+    return template
+
+
 def start_live_server(folder: Path, *, at: datetime = LIVE_T0, **extra: Any) -> LiveServer:
     """Migrate and seed a SQLite database in `folder`, and serve the app on a free local port
     (`extra`: further Settings fields, e.g. the wallet credentials)."""
@@ -132,13 +165,10 @@ def start_live_server(folder: Path, *, at: datetime = LIVE_T0, **extra: Any) -> 
         **extra,
     )
     clock = FixedClock(at)
-
-    async def seed() -> None:
-        await seed_demo_database(settings, clock=clock)
-
-    with ThreadPoolExecutor(max_workers=1) as pool:  # Alembic runs its own event loop (see _in_thread)
-        pool.submit(upgrade, settings.database_url).result()
-    _in_thread(seed)
+    if extra or any(folder.iterdir()):  # settings or files of the test's own: migrate and seed here
+        _migrate_and_seed(settings, at)
+    else:
+        shutil.copytree(_seeded_template(settings, folder, at), folder, dirs_exist_ok=True)
     app = create_app(settings, clock=clock)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
