@@ -44,6 +44,15 @@ def _token(world, *, organisation=COMPANY_ID, user="pro", scopes=ALL_SCOPES) -> 
     return in_db(world, work)
 
 
+@pytest.fixture
+def one_window(monkeypatch) -> None:
+    """The rate limit's window pinned: a burst that crossed a minute boundary (a slow machine) would
+    start counting again and miss its 429."""
+    from cirqliz.web.controllers import api
+
+    monkeypatch.setattr(api, "_window_clock", lambda: 1_800_000_000.0)
+
+
 def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -108,7 +117,7 @@ def test_missing_or_unknown_token_is_401_json(client: TestClient, web_world) -> 
     assert client.get("/api/v1/passes").status_code == 401
 
 
-def test_rate_limit_per_token(client: TestClient, web_world) -> None:
+def test_rate_limit_per_token(client: TestClient, web_world, one_window) -> None:
     web_world.app.state.api_rate_limit = 3
     first, second = _token(web_world), _token(web_world)
     for _ in range(3):
@@ -143,7 +152,7 @@ def test_a_token_revoked_elsewhere_is_refused_once_the_cache_time_has_passed(cli
 
 
 def test_the_rate_limit_counts_every_request_of_a_remembered_token(client: TestClient, web_world,
-                                                                   monkeypatch) -> None:
+                                                                   monkeypatch, one_window) -> None:
     from cirqliz.web.controllers import api
 
     monkeypatch.setattr(api, "_monotonic", lambda: 1000.0)  # the token stays in the cache throughout
@@ -450,7 +459,7 @@ def test_a_refusal_met_in_the_lane_is_answered_by_the_api_handlers(client: TestC
 
 
 def test_the_lane_counts_each_request_once_and_answers_429_like_the_router(client: TestClient, web_world,
-                                                                          routed) -> None:
+                                                                          routed, one_window) -> None:
     web_world.app.state.api_rate_limit = 2
     token = _token(web_world)
     statuses = [client.post("/api/v1/verify", json={"text": "CQ1:X", "zone": "PARIS-CENTRE"},
@@ -459,7 +468,8 @@ def test_the_lane_counts_each_request_once_and_answers_429_like_the_router(clien
     assert statuses[2].headers["retry-after"] == "60" and "Trop de requêtes" in statuses[2].json()["detail"]
 
 
-def test_a_request_the_router_refuses_first_is_left_to_the_router(client: TestClient, web_world, routed) -> None:
+def test_a_request_the_router_refuses_first_is_left_to_the_router(client: TestClient, web_world, routed,
+                                                                  one_window) -> None:
     token = _token(web_world)
     web_world.app.state.api_rate_limit = 1  # a request counted by the lane would leave none for the next
     bad_host = client.post("/api/v1/verify", json={"text": "CQ1:X", "zone": "PARIS-CENTRE"},

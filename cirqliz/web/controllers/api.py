@@ -171,6 +171,7 @@ TOKEN_CACHE_SECONDS = 15.0
 TOKEN_CACHE_SIZE = 10_000
 _token_cache: dict[str, tuple[float, ApiClient]] = {}
 _monotonic = time.monotonic  # the cache's clock (tests replace it)
+_window_clock = time.time  # the rate limit's fixed windows (tests pin it: a burst must not straddle two)
 
 
 def forget_token(token_id: uuid.UUID) -> None:
@@ -222,7 +223,7 @@ async def _guard(app: Litestar, scope: ASGIScope, needed: str | None) -> ApiClie
     limit = int(app.state.api_rate_limit)  # settings.api_rate_limit unless a test or benchmark changed it
     # Every request counts (accounts.over_limit's fixed window, inlined: this runs on every API call;
     # every store of web/stores.py counts atomically).
-    bucket = f"{client.rate_key}:{int(time.time()) // API_RATE_WINDOW}"
+    bucket = f"{client.rate_key}:{int(_window_clock()) // API_RATE_WINDOW}"
     if await app.stores.get("api_rate").increment(bucket, API_RATE_WINDOW) > limit:  # type: ignore[attr-defined]
         raise HTTPException(status_code=429, detail=f"Trop de requêtes : {limit} par minute au plus pour ce jeton.")
     # request.state.api_client, written before the scope check (a refusal names the token) straight
