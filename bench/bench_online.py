@@ -45,6 +45,9 @@ Two socket set-ups, each for both apps:
 - ceiling (information, full runs only, one round, `nodelay`, one worker): `raw_verify_app`, the same
   check in a plain ASGI function, no framework at all: what the row could reach were the endpoint
   nothing but the check, on this server.
+- without log and metrics (information, full runs only, one round, `nodelay`, one worker): the real
+  application with its JSON access line and its request metrics turned off, against hello world: what
+  those two operational features cost of the row (production keeps both).
 - floor (information, one round, `nodelay`, one worker): the stand-in below, a Litestar app that only parses
   the body and calls verify_pass, against hello world: the most the row could reach on this stack
   with the same check and nothing of what the application adds around it.
@@ -100,6 +103,7 @@ TWO_WORKERS_NAME = "  same, 2 uvicorn workers per server (accept balance decides
 STOCK_NAME = "  same, stock `uvicorn --workers 2` socket (no TCP_NODELAY)"
 FLOOR_NAME = "  floor: Litestar + verify_pass only (no token, log, metrics, headers) vs hello world"
 CEILING_NAME = "  ceiling: plain ASGI function + verify_pass, no framework, vs hello world"
+QUIET_NAME = "  the application without its access log and metrics (what those two cost) vs hello world"
 PATH = "/api/v1/verify"
 CONNECTIONS = 32
 WORKERS = 1  # the target row's workers per server (see the module's docstring)
@@ -134,6 +138,15 @@ def cirqliz_app() -> Any:
 
     app = create_app(Settings.from_env(), clock=FixedClock(datetime.fromisoformat(os.environ[FIXED_TIME_ENV])))
     app.state.api_rate_limit = 10**9
+    return app
+
+
+def cirqliz_app_quiet() -> Any:
+    """The real application with its JSON access line and request metrics off (information row: how
+    much of the gap those two operational features make; production keeps both)."""
+    os.environ["CIRQLIZ_METRICS_ENABLED"] = "0"
+    app = cirqliz_app()
+    logging.getLogger("cirqliz.access").setLevel(logging.WARNING)
     return app
 
 
@@ -484,7 +497,8 @@ def run(config: Config) -> list[Row]:
             # token guard, rate limit, request id, access log, metrics and headers add is the rest).
             floor = (("nodelay", FLOOR_NAME, None, 1, "minimal_verify_app", WORKERS),) if endpoint else ()
             if endpoint and not config.quick:
-                floor += (("nodelay", CEILING_NAME, None, 1, "raw_verify_app", WORKERS),)
+                floor += (("nodelay", CEILING_NAME, None, 1, "raw_verify_app", WORKERS),
+                          ("nodelay", QUIET_NAME, None, 1, "cirqliz_app_quiet", WORKERS))
             more = 1 if config.quick else MORE_WORKERS
             with ExitStack() as servers:
                 started: dict[tuple[str, str, int], int] = {}
