@@ -205,10 +205,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
 
 
 def french_api_document(schema: dict[str, Any]) -> dict[str, Any]:
-    """`schema` (Litestar's document as a dict, changed in place) with OPERATIONS and SCHEMAS laid over
-    its /api/v1 operations: words, parameters, request and answers, refusals included."""
+    """`schema` (Litestar's document as a dict, changed in place, once) with OPERATIONS and SCHEMAS laid
+    over its /api/v1 operations: words, parameters, request and answers, refusals included."""
     paths = schema.get("paths", {})
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "PassList" in schemas:  # laid over already (Litestar keeps the dict; it has no type of that name)
+        return schema
     for name, value in SCHEMAS.items():
         schemas[name] = copy.deepcopy(value)
     for (method, path), overlay in OPERATIONS.items():

@@ -8,6 +8,7 @@ plate on one line on a phone.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -69,8 +70,7 @@ def submitted(live_server: LiveServer, issued: str) -> str:
 @pytest.fixture(scope="module")
 def event(browser: Any, live_server: LiveServer) -> None:
     """The demo organiser's event, created with a perimeter and submitted through its pages."""
-    page = _page(browser, live_server, "organiser", "/organisateur", WIDE)
-    try:
+    with _page(browser, live_server, "organiser", "/organisateur", WIDE) as page:
         page.fill("#name", "Festival des Quais 2026")
         page.fill("#starts_at", "2026-12-01T08:00")
         page.fill("#ends_at", "2026-12-03T20:00")
@@ -86,8 +86,6 @@ def event(browser: Any, live_server: LiveServer) -> None:
         with page.expect_navigation():
             page.get_by_role("button", name="Soumettre l'événement").click()
         assert "ok=submitted" in page.url, page.url
-    finally:
-        page.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -97,18 +95,22 @@ def browser(playwright_sync: Any) -> Iterator[Any]:
     chromium.close()
 
 
-def _page(browser: Any, live_server: LiveServer, who: str, path: str, size: dict[str, int]) -> Any:
+@contextmanager
+def _page(browser: Any, live_server: LiveServer, who: str, path: str, size: dict[str, int]) -> Iterator[Any]:
+    """`path` signed in as `who` on a fresh phone or screen of `size`; the context closed afterwards."""
     context = browser.new_context(viewport=size, locale="fr-FR")
-    page = context.new_page()
-    sign_in(page, live_server.base_url, who, path)
-    page.goto(live_server.base_url + path)
-    return page
+    try:
+        page = context.new_page()
+        sign_in(page, live_server.base_url, who, path)
+        page.goto(live_server.base_url + path)
+        yield page
+    finally:
+        context.close()
 
 
 def test_the_vehicles_of_an_application_read_on_a_phone_without_scrolling_sideways(
         browser: Any, live_server: LiveServer, submitted: str) -> None:
-    page = _page(browser, live_server, "reviewer", f"/autorite/demandes/{submitted}", PHONE)
-    try:
+    with _page(browser, live_server, "reviewer", f"/autorite/demandes/{submitted}", PHONE) as page:
         assert page.evaluate(SCROLLING_TABLES) == []
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
         rows = page.locator("table.vehicles tbody tr")
@@ -120,20 +122,15 @@ def test_the_vehicles_of_an_application_read_on_a_phone_without_scrolling_sidewa
                             '"Poids (kg) : " —']
         box = rows.first.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
-    finally:
-        page.context.close()
 
 
 def test_the_vehicles_stay_a_table_on_a_wide_screen(browser: Any, live_server: LiveServer, submitted: str) -> None:
-    page = _page(browser, live_server, "reviewer", f"/autorite/demandes/{submitted}", WIDE)
-    try:
+    with _page(browser, live_server, "reviewer", f"/autorite/demandes/{submitted}", WIDE) as page:
         table = page.locator("table.vehicles")
         assert table.evaluate("t => getComputedStyle(t.querySelector('thead')).position") != "absolute"
         assert table.evaluate("t => getComputedStyle(t.querySelector('tbody tr')).display") == "table-row"
         assert page.get_by_role("columnheader", name="Énergie").is_visible()
         assert page.get_by_role("cell", name="AB-123-CD").is_visible()
-    finally:
-        page.context.close()
 
 
 @pytest.mark.parametrize(("who", "path"), [
@@ -147,12 +144,9 @@ def test_the_vehicles_stay_a_table_on_a_wide_screen(browser: Any, live_server: L
 ])
 def test_the_lists_read_on_a_phone_without_scrolling_sideways(
         browser: Any, live_server: LiveServer, submitted: str, event: None, who: str, path: str) -> None:
-    page = _page(browser, live_server, who, path, PHONE)
-    try:
+    with _page(browser, live_server, who, path, PHONE) as page:
         assert page.locator(".table-wrap tbody tr").count() >= 1
         assert page.evaluate(SCROLLING_TABLES) == []
-    finally:
-        page.context.close()
 
 
 @pytest.mark.parametrize(("who", "path"), [
@@ -162,17 +156,13 @@ def test_the_lists_read_on_a_phone_without_scrolling_sideways(
 ])
 def test_buttons_fields_and_disclosures_are_44_px_targets_on_a_phone(
         browser: Any, live_server: LiveServer, submitted: str, who: str, path: str) -> None:
-    page = _page(browser, live_server, who, path, PHONE)
-    try:
+    with _page(browser, live_server, who, path, PHONE) as page:
         assert page.evaluate(SMALL_TARGETS) == []
-    finally:
-        page.context.close()
 
 
 def test_a_long_term_does_not_squeeze_its_value_on_a_wide_screen(
         browser: Any, live_server: LiveServer, submitted: str) -> None:
-    page = _page(browser, live_server, "reviewer", f"/autorite/demandes/{submitted}", WIDE)
-    try:
+    with _page(browser, live_server, "reviewer", f"/autorite/demandes/{submitted}", WIDE) as page:
         widths = page.evaluate("""() => {
             const dl = document.querySelector('#h-request').parentElement.querySelector('dl');
             const dt = [...dl.querySelectorAll('dt')].find(dt => dt.textContent.includes('Commentaire'));
@@ -180,30 +170,22 @@ def test_a_long_term_does_not_squeeze_its_value_on_a_wide_screen(
             return [dd.getBoundingClientRect().width, dl.getBoundingClientRect().width];
         }""")
         assert widths[0] >= widths[1] / 2, widths
-    finally:
-        page.context.close()
 
 
 def test_the_printable_pass_keeps_its_plate_on_one_line_on_a_phone(
         browser: Any, live_server: LiveServer, issued: str) -> None:
-    page = _page(browser, live_server, "pro", f"/pro/laissez-passer/{issued}/imprimer", PHONE)
-    try:
+    with _page(browser, live_server, "pro", f"/pro/laissez-passer/{issued}/imprimer", PHONE) as page:
         lines = page.evaluate("""() => { const range = document.createRange();
             range.selectNodeContents(document.querySelector('.plate'));
             return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }""")
         assert lines == 1
         assert page.evaluate(SMALL_TARGETS) == []  # « Imprimer »
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
-    finally:
-        page.context.close()
 
 
 def test_the_map_buttons_are_44_px_targets_on_a_phone(browser: Any, live_server: LiveServer) -> None:
-    page = _page(browser, live_server, "admin", f"/autorite/zones/{ZONE_IDS['PARIS-CENTRE']}", PHONE)
-    try:
+    with _page(browser, live_server, "admin", f"/autorite/zones/{ZONE_IDS['PARIS-CENTRE']}", PHONE) as page:
         page.wait_for_selector(".zone-map .leaflet-control-zoom-in", timeout=20_000)
         heights = page.evaluate("""() => [...document.querySelectorAll('.zone-map .leaflet-bar a')]
             .map(a => Math.round(a.getBoundingClientRect().height))""")
         assert heights and min(heights) >= 44, heights  # Leaflet's own: 30 px
-    finally:
-        page.context.close()

@@ -6,7 +6,6 @@
 // document's own texts (already French) are never touched.
 const FRENCH = {
   'Try it out': 'Essayer',
-  'Try it out ': 'Essayer',
   Cancel: 'Annuler',
   Execute: 'Envoyer',
   Clear: 'Effacer',
@@ -102,11 +101,10 @@ function translate(root) {
   const elements = root.nodeType === Node.ELEMENT_NODE ? [root, ...root.querySelectorAll('*')] : [];
   for (const el of elements) {
     for (const name of ATTRIBUTES) {
-      const value = el.getAttribute(name);
       if (name === 'value' && !(el.tagName === 'INPUT' && ['button', 'submit', 'reset'].includes(el.type))) continue;
-      if (value !== null && FRENCH[value.trim()] !== undefined && FRENCH[value.trim()] !== value.trim()) {
-        el.setAttribute(name, FRENCH[value.trim()]);
-      }
+      const value = el.getAttribute(name)?.trim();
+      const french = value === undefined ? undefined : FRENCH[value];
+      if (french !== undefined && french !== value) el.setAttribute(name, french);
     }
   }
 }
